@@ -1,0 +1,73 @@
+"""The Backend protocol: where bytes live.
+
+A backend stores immutable blobs named by ids the gateway generates. It knows nothing of
+buckets, keys, versions or users; it never overwrites a blob. Every implementation passes
+tests/contract/test_backend_contract.py.
+
+    Exception
+     └── BackendError           any failure of the store itself (-> 503/500 at the gateway)
+          ├── BlobNotFound      the blob id is unknown (a metadata/blob mismatch: a bug or
+          │                     a lost blob, never a normal answer)
+          └── BackendUnavailable the store cannot be reached or is throttling; retryable
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Protocol, runtime_checkable
+
+ByteStream = AsyncIterator[bytes]
+
+
+class BackendError(Exception):
+    """A backend failed; the message never contains credentials."""
+
+
+class BlobNotFound(BackendError):
+    pass
+
+
+class BackendUnavailable(BackendError):
+    pass
+
+
+@dataclass(frozen=True)
+class BlobInfo:
+    blob_id: str
+    size: int
+
+
+@runtime_checkable
+class Backend(Protocol):
+    """Stores immutable blobs.
+
+    - put_blob consumes `data` to the end and makes the blob durable before returning its
+      size; on any error (including one raised by `data` itself) nothing is left under
+      `blob_id` that list_blobs would report as complete.
+    - get_blob streams bytes [start, end) of the blob (end None = to the end). It raises
+      BlobNotFound before yielding anything if the blob does not exist.
+    - delete_blob is idempotent: deleting a missing blob is not an error.
+    """
+
+    name: str
+
+    async def put_blob(self, blob_id: str, data: ByteStream) -> int: ...
+
+    def get_blob(self, blob_id: str, start: int = 0, end: int | None = None) -> ByteStream: ...
+
+    async def blob_size(self, blob_id: str) -> int: ...
+
+    async def delete_blob(self, blob_id: str) -> None: ...
+
+    def list_blobs(self) -> AsyncIterator[BlobInfo]: ...
+
+    async def health(self) -> None:
+        """Return if the store answers; raise BackendUnavailable otherwise."""
+        ...
+
+    def local_path(self, blob_id: str) -> str | None:
+        """A file path holding exactly the blob's bytes, for sendfile; None if not local."""
+        ...
+
+    async def close(self) -> None: ...

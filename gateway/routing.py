@@ -1,0 +1,237 @@
+"""The route table: one row per S3 operation, and the pure resolve().
+
+A request is (method, host, raw path, query keys, header names). resolve() finds the
+bucket and key (path-style `/bucket/key`, or virtual-host style `bucket.<domain>/key`),
+the target kind (service, bucket, object), then the most specific row whose method and
+target match and whose required query keys and header are all present. Specificity, not
+row order, decides; tests/unit/test_routing.py checks that no two rows tie.
+
+Rows name their handler as "module.function" under gateway.ops, so this module imports
+nothing and stays testable by table; dispatch resolves the names once at start-up.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from enum import Enum
+from urllib.parse import unquote
+
+from gateway.errors import S3Error, S3ErrorCode
+
+MAX_KEY_BYTES = 1024
+
+
+class Target(Enum):
+    SERVICE = "service"
+    BUCKET = "bucket"
+    OBJECT = "object"
+
+
+@dataclass(frozen=True)
+class Route:
+    operation: str  # the AWS API name, e.g. "PutObject"
+    method: str
+    target: Target
+    handler: str | None  # "module.function" in gateway.ops; None: not implemented yet
+    action: str  # IAM action, e.g. "s3:PutObject"
+    query: tuple[str, ...] = ()  # query keys that must be present ("k" or "k=v")
+    header: str | None = None  # a header that must be present (lower-case)
+
+    @property
+    def specificity(self) -> int:
+        return len(self.query) + (1 if self.header else 0)
+
+
+_S, _B, _O = Target.SERVICE, Target.BUCKET, Target.OBJECT
+_COPY = "x-amz-copy-source"
+
+ROUTES: tuple[Route, ...] = (
+    Route("ListBuckets", "GET", _S, "service.list_buckets", "s3:ListAllMyBuckets"),
+    # -- buckets
+    Route("CreateBucket", "PUT", _B, "bucket.create_bucket", "s3:CreateBucket"),
+    Route("HeadBucket", "HEAD", _B, "bucket.head_bucket", "s3:ListBucket"),
+    Route("DeleteBucket", "DELETE", _B, "bucket.delete_bucket", "s3:DeleteBucket"),
+    Route(
+        "GetBucketLocation",
+        "GET",
+        _B,
+        "bucket.get_bucket_location",
+        "s3:GetBucketLocation",
+        ("location",),
+    ),
+    Route("ListObjects", "GET", _B, "listing.list_objects", "s3:ListBucket"),
+    Route(
+        "ListObjectsV2",
+        "GET",
+        _B,
+        "listing.list_objects_v2",
+        "s3:ListBucket",
+        ("list-type=2",),
+    ),
+    Route(
+        "DeleteObjects", "POST", _B, "object_delete.delete_objects", "s3:DeleteObject", ("delete",)
+    ),
+    Route(
+        "ListMultipartUploads",
+        "GET",
+        _B,
+        None,
+        "s3:ListBucketMultipartUploads",
+        ("uploads",),
+    ),
+    Route(
+        "ListObjectVersions", "GET", _B, None, "s3:ListBucketVersions", ("versions",)
+    ),
+    Route(
+        "GetBucketVersioning", "GET", _B, None, "s3:GetBucketVersioning", ("versioning",)
+    ),
+    Route(
+        "PutBucketVersioning", "PUT", _B, None, "s3:PutBucketVersioning", ("versioning",)
+    ),
+    Route("GetBucketAcl", "GET", _B, "bucket.get_bucket_acl", "s3:GetBucketAcl", ("acl",)),
+    # -- objects
+    Route("PutObject", "PUT", _O, "object_write.put_object", "s3:PutObject"),
+    Route(
+        "CopyObject", "PUT", _O, "object_copy.copy_object", "s3:PutObject", header=_COPY
+    ),
+    Route("GetObject", "GET", _O, "object_read.get_object", "s3:GetObject"),
+    Route("HeadObject", "HEAD", _O, "object_read.head_object", "s3:GetObject"),
+    Route("DeleteObject", "DELETE", _O, "object_delete.delete_object", "s3:DeleteObject"),
+    Route("GetObjectAcl", "GET", _O, "object_read.get_object_acl", "s3:GetObjectAcl", ("acl",)),
+    Route(
+        "CreateMultipartUpload", "POST", _O, None, "s3:PutObject", ("uploads",)
+    ),
+    Route(
+        "UploadPart", "PUT", _O, None, "s3:PutObject", ("partNumber", "uploadId")
+    ),
+    Route(
+        "UploadPartCopy",
+        "PUT",
+        _O,
+        None,
+        "s3:PutObject",
+        ("partNumber", "uploadId"),
+        header=_COPY,
+    ),
+    Route(
+        "CompleteMultipartUpload", "POST", _O, None, "s3:PutObject", ("uploadId",)
+    ),
+    Route(
+        "AbortMultipartUpload",
+        "DELETE",
+        _O,
+        None,
+        "s3:AbortMultipartUpload",
+        ("uploadId",),
+    ),
+    Route("ListParts", "GET", _O, None, "s3:ListMultipartUploadParts", ("uploadId",)),
+    Route(
+        "GetObjectAttributes",
+        "GET",
+        _O,
+        None,
+        "s3:GetObjectAttributes",
+        ("attributes",),
+    ),
+    Route("GetObjectTagging", "GET", _O, None, "s3:GetObjectTagging", ("tagging",)),
+    Route("PutObjectTagging", "PUT", _O, None, "s3:PutObjectTagging", ("tagging",)),
+    Route("DeleteObjectTagging", "DELETE", _O, None, "s3:DeleteObjectTagging", ("tagging",)),
+)
+
+# Query keys that name a sub-resource (an operation of its own) rather than a parameter.
+# A request carrying one that no row of its method and target names is NotImplemented,
+# never silently served as the plain operation (GET ?policy must not list objects).
+SUBRESOURCES = frozenset(
+    {
+        "accelerate", "acl", "analytics", "attributes", "cors", "delete", "encryption",
+        "intelligent-tiering", "inventory", "legal-hold", "lifecycle", "location",
+        "logging", "metrics", "notification", "object-lock", "ownershipControls", "policy",
+        "policyStatus", "publicAccessBlock", "replication", "requestPayment", "restore",
+        "retention", "select", "tagging", "torrent", "uploadId", "uploads", "versioning",
+        "versions", "website",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Resolved:
+    route: Route
+    bucket: str | None
+    key: str | None
+
+
+def split_target(host: str, raw_path: str, domain: str | None) -> tuple[str | None, str | None]:
+    """(bucket, key) from the Host header and the raw (still percent-encoded) path.
+
+    Virtual-host style applies when `domain` is set and the host is a sub-domain of it.
+    A trailing slash on a bucket path (`PUT /bucket/`) addresses the bucket.
+    """
+    path = raw_path.split("?", 1)[0]
+    hostname = _strip_port(host).lower()
+    bucket: str | None = None
+    if domain and hostname.endswith("." + domain.lower()):
+        bucket = hostname[: -len(domain) - 1]
+        rest = path[1:] if path.startswith("/") else path
+    else:
+        trimmed = path[1:] if path.startswith("/") else path
+        if not trimmed:
+            return None, None
+        first, sep, rest = trimmed.partition("/")
+        bucket = unquote(first)
+        if not sep:
+            rest = ""
+    key = unquote(rest, errors="strict") if rest else None
+    return bucket or None, key
+
+
+def _strip_port(host: str) -> str:
+    if host.startswith("["):  # [::1]:8080
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _query_matches(required: str, query: Mapping[str, str]) -> bool:
+    name, eq, value = required.partition("=")
+    if name not in query:
+        return False
+    return not eq or query[name] == value
+
+
+def resolve(
+    method: str,
+    host: str,
+    raw_path: str,
+    query: Mapping[str, str],
+    header_names: Collection[str],
+    domain: str | None = None,
+) -> Resolved:
+    """The operation a request names. `header_names` are lower-case.
+
+    Raises S3Error: KeyTooLongError, MethodNotAllowed (no row for method and target),
+    NotImplemented (a sub-resource we do not serve).
+    """
+    try:
+        bucket, key = split_target(host, raw_path, domain)
+    except UnicodeDecodeError as exc:
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "Key is not valid UTF-8") from exc
+    if key is not None and len(key.encode()) > MAX_KEY_BYTES:
+        raise S3Error(S3ErrorCode.KEY_TOO_LONG, Size=str(len(key.encode())), MaxSizeAllowed="1024")
+    target = _O if key is not None else _B if bucket is not None else _S
+    candidates = [r for r in ROUTES if r.method == method and r.target == target]
+    if not candidates:
+        raise S3Error(S3ErrorCode.METHOD_NOT_ALLOWED, Method=method, ResourceType=target.value)
+    matching = [
+        r
+        for r in candidates
+        if all(_query_matches(q, query) for q in r.query)
+        and (r.header is None or r.header in header_names)
+    ]
+    best = max(matching, key=lambda r: r.specificity, default=None)
+    named = {q.partition("=")[0] for q in best.query} if best else set()
+    unserved = (SUBRESOURCES & set(query)) - named
+    if best is None or unserved:
+        if unserved or any(r.query for r in candidates):
+            raise S3Error(S3ErrorCode.NOT_IMPLEMENTED)
+        raise S3Error(S3ErrorCode.METHOD_NOT_ALLOWED, Method=method, ResourceType=target.value)
+    return Resolved(best, bucket, key)

@@ -1,0 +1,1 @@
+"""Lifecycle rules, evaluation and the background worker (see DESIGN.md)."""
