@@ -108,6 +108,11 @@ class S3ErrorCode(Enum):
         400,
         "The list of parts was not in ascending order. Parts must be ordered by part number.",
     )
+    INVALID_PART_NUMBER = (
+        "InvalidPartNumber",
+        416,
+        "The requested partnumber is not satisfiable",
+    )
     INVALID_RANGE = ("InvalidRange", 416, "The requested range is not satisfiable")
     INVALID_REQUEST = ("InvalidRequest", 400, "Invalid Request")
     INVALID_STORAGE_CLASS = (

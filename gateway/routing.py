@@ -80,31 +80,19 @@ ROUTES: tuple[Route, ...] = (
         "s3:ListBucketMultipartUploads",
         ("uploads",),
     ),
-    Route(
-        "ListObjectVersions", "GET", _B, None, "s3:ListBucketVersions", ("versions",)
-    ),
-    Route(
-        "GetBucketVersioning", "GET", _B, None, "s3:GetBucketVersioning", ("versioning",)
-    ),
-    Route(
-        "PutBucketVersioning", "PUT", _B, None, "s3:PutBucketVersioning", ("versioning",)
-    ),
+    Route("ListObjectVersions", "GET", _B, None, "s3:ListBucketVersions", ("versions",)),
+    Route("GetBucketVersioning", "GET", _B, None, "s3:GetBucketVersioning", ("versioning",)),
+    Route("PutBucketVersioning", "PUT", _B, None, "s3:PutBucketVersioning", ("versioning",)),
     Route("GetBucketAcl", "GET", _B, "bucket.get_bucket_acl", "s3:GetBucketAcl", ("acl",)),
     # -- objects
     Route("PutObject", "PUT", _O, "object_write.put_object", "s3:PutObject"),
-    Route(
-        "CopyObject", "PUT", _O, "object_copy.copy_object", "s3:PutObject", header=_COPY
-    ),
+    Route("CopyObject", "PUT", _O, "object_copy.copy_object", "s3:PutObject", header=_COPY),
     Route("GetObject", "GET", _O, "object_read.get_object", "s3:GetObject"),
     Route("HeadObject", "HEAD", _O, "object_read.head_object", "s3:GetObject"),
     Route("DeleteObject", "DELETE", _O, "object_delete.delete_object", "s3:DeleteObject"),
     Route("GetObjectAcl", "GET", _O, "object_read.get_object_acl", "s3:GetObjectAcl", ("acl",)),
-    Route(
-        "CreateMultipartUpload", "POST", _O, None, "s3:PutObject", ("uploads",)
-    ),
-    Route(
-        "UploadPart", "PUT", _O, None, "s3:PutObject", ("partNumber", "uploadId")
-    ),
+    Route("CreateMultipartUpload", "POST", _O, None, "s3:PutObject", ("uploads",)),
+    Route("UploadPart", "PUT", _O, None, "s3:PutObject", ("partNumber", "uploadId")),
     Route(
         "UploadPartCopy",
         "PUT",
@@ -114,9 +102,7 @@ ROUTES: tuple[Route, ...] = (
         ("partNumber", "uploadId"),
         header=_COPY,
     ),
-    Route(
-        "CompleteMultipartUpload", "POST", _O, None, "s3:PutObject", ("uploadId",)
-    ),
+    Route("CompleteMultipartUpload", "POST", _O, None, "s3:PutObject", ("uploadId",)),
     Route(
         "AbortMultipartUpload",
         "DELETE",

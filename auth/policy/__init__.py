@@ -1,0 +1,1 @@
+"""Authorization: principal + action + resource -> allow or deny. Pure."""

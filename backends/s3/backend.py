@@ -1,0 +1,369 @@
+"""The `s3` backend: blobs as objects in one bucket of any S3 server (MinIO, SeaweedFS, AWS).
+
+How a blob is stored: object `prefix + blob_id` in the configured bucket, path-style
+addressing by default (MinIO, SeaweedFS; pass addressing_style="virtual" for AWS).
+
+Write path (put_blob): the stream is cut into parts of `part_size` (PartReader). A blob
+that fits in one part goes up as one PutObject. A larger one becomes a multipart upload
+(https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html): one part
+uploads while the next is read from the stream, so at most two parts are in memory. Any
+failure, including one raised by the stream or a cancellation, aborts the upload: an
+incomplete upload is never listed by ListObjectsV2, and the abort frees its parts (if the
+server is unreachable even for the abort, the bucket's AbortIncompleteMultipartUpload
+lifecycle rule is what eventually frees them).
+
+Read path (get_blob): one ranged GetObject, whose body is streamed in chunks. A missing
+blob raises BlobNotFound from the GetObject call, before the first chunk is yielded.
+
+Lifecycle: the aiobotocore client (one connection pool, `max_pool_connections`) is created
+on first use, on the running event loop, together with a check that the bucket exists
+(created if `create_bucket`). A failed check is retried on the next call, so a backend
+built while the S3 server is down starts working once it is up. `start()` does this
+eagerly; `close()` releases the pool (a later call opens a new one).
+
+Retries: botocore's "standard" retry mode retries throttling, 5xx and connection errors
+with exponential backoff, up to `max_attempts` attempts; `connect_timeout` and
+`read_timeout` bound each attempt. Whatever still fails is translated by errors.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+
+from aiobotocore.config import AioConfig
+from aiobotocore.session import get_session
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
+
+from backends.base import BackendError, BackendUnavailable, BlobInfo, BlobNotFound, ByteStream
+from backends.parts import PartReader
+from backends.s3.errors import client_error_code, s3_errors
+
+log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+# https://docs.aws.amazon.com/AmazonS3/latest/userguide/qfacts.html
+MIN_PART_SIZE = 5 * MiB
+MAX_PART_SIZE = 5 * 1024 * MiB
+MAX_PARTS = 10_000
+DEFAULT_PART_SIZE = 8 * MiB
+READ_CHUNK = 1 * MiB
+_BUCKET_MISSING = frozenset({"404", "NoSuchBucket", "NotFound"})
+
+
+def may_have_reached_server(exc: BaseException) -> bool:
+    """Whether a request that failed with `exc` may still have taken effect on the server."""
+    if isinstance(exc, asyncio.CancelledError):
+        return True
+    if isinstance(exc, BackendUnavailable):  # not if it never connected
+        return not isinstance(exc.__cause__, EndpointConnectionError | ConnectTimeoutError)
+    return False
+
+
+class S3Backend:
+    """Blobs as objects `prefix + blob_id` in `bucket` on the S3 server at `endpoint`."""
+
+    name = "s3"
+
+    def __init__(
+        self,
+        endpoint: str,
+        bucket: str,
+        *,
+        access_key: str,
+        secret_key: str,
+        prefix: str = "",
+        region: str = "us-east-1",
+        session_token: str | None = None,
+        addressing_style: str = "path",
+        create_bucket: bool = True,
+        part_size: int = DEFAULT_PART_SIZE,
+        max_pool_connections: int = 64,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_attempts: int = 4,
+        retry_mode: str = "standard",
+    ) -> None:
+        if not MIN_PART_SIZE <= part_size <= MAX_PART_SIZE:
+            raise ValueError(f"part_size must be within [{MIN_PART_SIZE}, {MAX_PART_SIZE}]")
+        self._endpoint = endpoint
+        self._bucket = bucket
+        self._prefix = prefix
+        self._region = region
+        self._credentials = (access_key, secret_key, session_token)
+        self._create_bucket = create_bucket
+        self._part_size = part_size
+        self._config = AioConfig(
+            region_name=region,
+            signature_version="s3v4",
+            s3={"addressing_style": addressing_style},
+            retries={"mode": retry_mode, "max_attempts": max_attempts},
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            max_pool_connections=max_pool_connections,
+            # Checksums only where the API requires them: the new default CRC headers and
+            # aws-chunked trailers are not understood by every S3-compatible server.
+            request_checksum_calculation="when_required",
+            response_checksum_validation="when_required",
+        )
+        self._client: Any = None
+        self._exit_stack: contextlib.AsyncExitStack | None = None
+        self._bucket_checked = False
+        self._lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:  # no credentials, ever
+        return f"S3Backend({self._endpoint!r}, {self._bucket!r}, prefix={self._prefix!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the connection pool and check (or create) the bucket now, not on first use."""
+        await self._ready()
+
+    async def _ready(self) -> Any:
+        if self._client is not None and self._bucket_checked:
+            return self._client
+        async with self._lock:
+            if self._client is None:
+                access_key, secret_key, session_token = self._credentials
+                stack = contextlib.AsyncExitStack()
+                self._client = await stack.enter_async_context(
+                    get_session().create_client(
+                        "s3",
+                        endpoint_url=self._endpoint,
+                        region_name=self._region,
+                        aws_access_key_id=access_key,
+                        aws_secret_access_key=secret_key,
+                        aws_session_token=session_token,
+                        config=self._config,
+                    )
+                )
+                self._exit_stack = stack
+            if not self._bucket_checked:
+                await self._ensure_bucket(self._client)
+                self._bucket_checked = True
+        return self._client
+
+    async def _ensure_bucket(self, client: Any) -> None:
+        with s3_errors("HeadBucket"):
+            try:
+                await client.head_bucket(Bucket=self._bucket)
+                return
+            except ClientError as exc:
+                if client_error_code(exc) not in _BUCKET_MISSING or not self._create_bucket:
+                    raise
+        kwargs: dict[str, Any] = {"Bucket": self._bucket}
+        if self._region != "us-east-1":  # us-east-1 rejects an explicit LocationConstraint
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": self._region}
+        with s3_errors("CreateBucket"):
+            try:
+                await client.create_bucket(**kwargs)
+            except ClientError as exc:
+                if client_error_code(exc) != "BucketAlreadyOwnedByYou":
+                    raise
+
+    async def close(self) -> None:
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        stack, self._exit_stack = self._exit_stack, None
+        self._client = None
+        self._bucket_checked = False
+        if stack is not None:
+            await stack.aclose()
+
+    async def health(self) -> None:
+        try:
+            client = await self._ready()
+            with s3_errors("HeadBucket"):
+                await client.head_bucket(Bucket=self._bucket)
+        except BackendUnavailable:
+            raise
+        except BackendError as exc:  # reachable but unusable (credentials, bucket): not ready
+            raise BackendUnavailable(str(exc)) from exc
+
+    def local_path(self, blob_id: str) -> str | None:
+        return None
+
+    def _key(self, blob_id: str) -> str:
+        return self._prefix + blob_id
+
+    # -- write ---------------------------------------------------------------------------------
+
+    async def put_blob(self, blob_id: str, data: ByteStream) -> int:
+        client = await self._ready()
+        reader = PartReader(data)
+        first = await reader.read(self._part_size)
+        second = await reader.read(self._part_size) if len(first) == self._part_size else b""
+        if not second:
+            await self._put_object(client, blob_id, first)
+            return len(first)
+        return await self._put_multipart(client, blob_id, reader, first, second)
+
+    async def _put_object(self, client: Any, blob_id: str, body: bytes) -> None:
+        try:
+            with s3_errors("PutObject", blob_id):
+                await client.put_object(
+                    Bucket=self._bucket, Key=self._key(blob_id), Body=body, ContentLength=len(body)
+                )
+        except BaseException as exc:
+            if may_have_reached_server(exc):  # it may be stored although we saw an error
+                await self._shielded(self._delete_quietly(client, blob_id))
+            raise
+
+    async def _put_multipart(
+        self, client: Any, blob_id: str, reader: PartReader, first: bytes, second: bytes
+    ) -> int:
+        key = self._key(blob_id)
+        with s3_errors("CreateMultipartUpload", blob_id):
+            upload = await client.create_multipart_upload(Bucket=self._bucket, Key=key)
+        upload_id: str = upload["UploadId"]
+        parts: list[dict[str, Any]] = []
+        in_flight: asyncio.Task[dict[str, Any]] | None = None
+        completing = False
+        try:
+            part, number, upcoming = first, 1, second
+            while part:
+                if number > MAX_PARTS:
+                    raise BackendError(f"s3 put {blob_id}: more than {MAX_PARTS} parts")
+                if in_flight is not None:
+                    parts.append(await in_flight)  # at most one part uploading at a time
+                in_flight = asyncio.create_task(
+                    self._upload_part(client, blob_id, upload_id, number, part)
+                )
+                number += 1
+                # Read the next part while this one uploads (two parts in memory at most).
+                part = upcoming if upcoming else await reader.read(self._part_size)
+                upcoming = b""
+            assert in_flight is not None
+            parts.append(await in_flight)
+            completing = True
+            with s3_errors("CompleteMultipartUpload", blob_id):
+                await client.complete_multipart_upload(
+                    Bucket=self._bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
+                )
+        except BaseException as exc:
+            if in_flight is not None and not in_flight.done():
+                in_flight.cancel()
+            if in_flight is not None:
+                await asyncio.gather(in_flight, return_exceptions=True)
+            delete = completing and may_have_reached_server(exc)
+            await self._shielded(self._abort_quietly(client, blob_id, upload_id, delete))
+            raise
+        return reader.total
+
+    async def _upload_part(
+        self, client: Any, blob_id: str, upload_id: str, number: int, body: bytes
+    ) -> dict[str, Any]:
+        with s3_errors("UploadPart", blob_id):
+            response = await client.upload_part(
+                Bucket=self._bucket,
+                Key=self._key(blob_id),
+                UploadId=upload_id,
+                PartNumber=number,
+                Body=body,
+                ContentLength=len(body),
+            )
+        return {"PartNumber": number, "ETag": response["ETag"]}
+
+    async def _abort_quietly(self, client: Any, blob_id: str, upload_id: str, delete: bool) -> None:
+        try:
+            with s3_errors("AbortMultipartUpload", blob_id):
+                await client.abort_multipart_upload(
+                    Bucket=self._bucket, Key=self._key(blob_id), UploadId=upload_id
+                )
+        except BackendError as exc:
+            log.warning(
+                "%s; the incomplete upload stays until the bucket's "
+                "AbortIncompleteMultipartUpload lifecycle rule removes it",
+                exc,
+            )
+        if delete:  # CompleteMultipartUpload may have succeeded before the error
+            await self._delete_quietly(client, blob_id)
+
+    async def _delete_quietly(self, client: Any, blob_id: str) -> None:
+        try:
+            with s3_errors("DeleteObject", blob_id):
+                await client.delete_object(Bucket=self._bucket, Key=self._key(blob_id))
+        except BackendError as exc:
+            log.warning("%s; the blob collector will remove it later", exc)
+
+    async def _shielded(self, cleanup: Coroutine[Any, Any, None]) -> None:
+        """Run a cleanup to its end even if the task running put_blob is being cancelled."""
+        task = asyncio.create_task(cleanup)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        await asyncio.shield(task)
+
+    # -- read ----------------------------------------------------------------------------------
+
+    async def get_blob(
+        self, blob_id: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        if start < 0 or (end is not None and end < 0):
+            raise ValueError(f"negative range [{start}, {end})")
+        if end is not None and end <= start:
+            await self.blob_size(blob_id)  # nothing to read, but the blob must exist
+            return
+        client = await self._ready()
+        # https://www.rfc-editor.org/rfc/rfc9110#name-byte-ranges: last-byte-pos is inclusive.
+        ranged = {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
+        with s3_errors("GetObject", blob_id):
+            try:
+                response = await client.get_object(
+                    Bucket=self._bucket,
+                    Key=self._key(blob_id),
+                    **(ranged if start > 0 or end is not None else {}),
+                )
+            except ClientError as exc:
+                # 416: the range starts at or past the end of an existing blob.
+                if client_error_code(exc) != "InvalidRange":
+                    raise
+                return
+        body = response["Body"]
+        try:
+            while True:
+                with s3_errors("GetObject", blob_id):
+                    chunk = await body.read(READ_CHUNK)
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            body.close()
+
+    async def blob_size(self, blob_id: str) -> int:
+        client = await self._ready()
+        with s3_errors("HeadObject", blob_id):
+            response = await client.head_object(Bucket=self._bucket, Key=self._key(blob_id))
+        return int(response["ContentLength"])
+
+    async def delete_blob(self, blob_id: str) -> None:
+        client = await self._ready()
+        try:
+            with s3_errors("DeleteObject", blob_id):
+                await client.delete_object(Bucket=self._bucket, Key=self._key(blob_id))
+        except BlobNotFound:  # S3 answers 204 for a missing key; some servers say NoSuchKey
+            pass
+
+    async def list_blobs(self) -> AsyncIterator[BlobInfo]:
+        client = await self._ready()
+        pages = client.get_paginator("list_objects_v2").paginate(
+            Bucket=self._bucket, Prefix=self._prefix
+        )
+        page_iter = pages.__aiter__()
+        while True:
+            with s3_errors("ListObjectsV2"):
+                try:
+                    page = await anext(page_iter)
+                except StopAsyncIteration:
+                    return
+            for obj in page.get("Contents", ()):
+                blob_id = obj["Key"][len(self._prefix) :]
+                if blob_id and not blob_id.endswith("/"):  # skip directory markers
+                    yield BlobInfo(blob_id, int(obj["Size"]))

@@ -1,0 +1,148 @@
+"""The request payload as an operation sees it: decoded, counted and verified as it streams.
+
+The auth result decides the reader: a literal SHA-256 payload hash is checked at the end
+(XAmzContentSHA256Mismatch); aws-chunked bodies go through auth.chunked.ChunkedDecoder
+(chunk signatures, trailing checksums); the declared length (Content-Length, or
+x-amz-decoded-content-length for aws-chunked) must match what arrived (IncompleteBody).
+Every check runs before the iterator finishes, so a consumer that reached the end of the
+stream holds a verified payload; a failed check raises S3Error from the iterator.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from collections.abc import AsyncIterator, Mapping
+
+from aiohttp import StreamReader
+from aiohttp.http_exceptions import HttpProcessingError
+from auth.chunked import ChunkedDecoder
+
+from auth.request import AuthResult, PayloadMode
+from gateway.errors import S3Error, S3ErrorCode
+
+READ_SIZE = 1024 * 1024
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+_STREAMING = {
+    PayloadMode.STREAMING_SIGNED,
+    PayloadMode.STREAMING_SIGNED_TRAILER,
+    PayloadMode.STREAMING_UNSIGNED_TRAILER,
+}
+_TRAILER = {PayloadMode.STREAMING_SIGNED_TRAILER, PayloadMode.STREAMING_UNSIGNED_TRAILER}
+
+
+def _int_header(headers: Mapping[str, str], name: str) -> int | None:
+    raw = headers.get(name)
+    if raw is None:
+        return None
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, f"Invalid {name}") from exc
+    if value < 0:
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, f"Invalid {name}")
+    return value
+
+
+class RequestBody:
+    def __init__(
+        self,
+        content: StreamReader | None,
+        auth: AuthResult,
+        headers: Mapping[str, str],
+        *,
+        read_size: int = READ_SIZE,
+    ) -> None:
+        self._content = content
+        self._auth = auth
+        self._read_size = read_size
+        self._streaming = auth.payload_mode in _STREAMING
+        encoded_length = _int_header(headers, "content-length")
+        if self._streaming:
+            self.declared_length = _int_header(headers, "x-amz-decoded-content-length")
+            if self.declared_length is None and encoded_length is not None:
+                raise S3Error(
+                    S3ErrorCode.MISSING_CONTENT_LENGTH,
+                    "x-amz-decoded-content-length is required for aws-chunked bodies",
+                )
+        else:
+            self.declared_length = encoded_length
+        self.trailers: dict[str, str] = {}
+        self._started = False
+        self.received = 0
+
+    @property
+    def empty(self) -> bool:
+        """Known to be empty before reading (a body of unknown length is not)."""
+        return self.declared_length == 0 or self._content is None
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self._iterate()
+
+    async def _raw_chunks(self) -> AsyncIterator[bytes]:
+        if self._content is None:
+            return
+        try:
+            while True:
+                chunk = await self._content.read(self._read_size)
+                if not chunk:
+                    return
+                yield chunk
+        except (ConnectionError, HttpProcessingError, asyncio.IncompleteReadError) as exc:
+            raise S3Error(S3ErrorCode.INCOMPLETE_BODY) from exc
+
+    async def _iterate(self) -> AsyncIterator[bytes]:
+        if self._started:
+            raise RuntimeError("a request body can be read once")
+        self._started = True
+        auth = self._auth
+        decoder = (
+            ChunkedDecoder(signer=auth.chunk_signer, expect_trailer=auth.payload_mode in _TRAILER)
+            if self._streaming
+            else None
+        )
+        sha = None
+        if auth.payload_mode is PayloadMode.SIGNED and auth.payload_sha256 is not None:
+            sha = hashlib.sha256()
+        declared = self.declared_length
+        async for raw in self._raw_chunks():
+            pieces = decoder.feed(raw) if decoder is not None else (raw,)
+            for piece in pieces:
+                if not piece:
+                    continue
+                self.received += len(piece)
+                if declared is not None and self.received > declared:
+                    raise S3Error(S3ErrorCode.INCOMPLETE_BODY, "More data than declared")
+                if sha is not None:
+                    sha.update(piece)
+                yield piece
+        if decoder is not None:
+            self.trailers = decoder.finish()
+        if declared is not None and self.received != declared:
+            raise S3Error(S3ErrorCode.INCOMPLETE_BODY)
+        if sha is not None and sha.hexdigest() != auth.payload_sha256:
+            raise S3Error(
+                S3ErrorCode.X_AMZ_CONTENT_SHA256_MISMATCH,
+                ClientComputedContentSHA256=auth.payload_sha256 or "",
+                S3ComputedContentSHA256=sha.hexdigest(),
+            )
+
+    async def read_all(self, limit: int) -> bytes:
+        """The whole (small) body, for XML documents; MalformedXML past `limit` bytes."""
+        if self.declared_length is not None and self.declared_length > limit:
+            raise S3Error(S3ErrorCode.MALFORMED_XML, "The XML document is too large")
+        parts: list[bytes] = []
+        size = 0
+        async for piece in self:
+            size += len(piece)
+            if size > limit:
+                raise S3Error(S3ErrorCode.MALFORMED_XML, "The XML document is too large")
+            parts.append(piece)
+        return b"".join(parts)
+
+    async def drain(self) -> None:
+        """Consume and verify a body the operation does not use."""
+        if self._started:
+            return
+        async for _ in self:
+            pass

@@ -1,0 +1,225 @@
+"""`kloudvault serve | admin ...`: the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import multiprocessing
+import signal
+import ssl
+import sys
+import time
+from collections.abc import Sequence
+
+from aiohttp import web
+
+from auth.credentials import ROOT_USER, ensure_root, new_access_key, new_secret_key
+from gateway.app import build_app, close_services, make_metastore, open_services
+from gateway.meta.base import MetaStore
+from gateway.settings import Settings, add_arguments, load
+
+log = logging.getLogger("kloudvault")
+
+
+def _install_uvloop() -> None:
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
+        return
+    uvloop.install()
+
+
+def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
+    if not settings.tls_cert or not settings.tls_key:
+        return None
+    ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ctx.load_cert_chain(settings.tls_cert, settings.tls_key)
+    return ctx
+
+
+async def _serve(settings: Settings, *, primary: bool) -> None:
+    services = await open_services(settings)
+    # Several worker processes share the port; one runs the background collector.
+    app = build_app(services, run_collector=primary)
+    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    await runner.setup()
+    site = web.TCPSite(
+        runner,
+        settings.host,
+        settings.port,
+        ssl_context=_ssl_context(settings),
+        reuse_port=settings.workers > 1,
+        backlog=1024,
+    )
+    await site.start()
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        await runner.cleanup()
+        await close_services(services)
+
+
+def _run_worker(settings: Settings, primary: bool) -> None:
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    _install_uvloop()
+    asyncio.run(_serve(settings, primary=primary))
+
+
+async def _bootstrap(settings: Settings) -> tuple[str, str, bool]:
+    meta = make_metastore(settings)
+    await meta.open()
+    try:
+        key, created = await ensure_root(
+            meta, settings.root_access_key, settings.root_secret_key, now=time.time()
+        )
+        return key.access_key, key.secret_key, created
+    finally:
+        await meta.close()
+
+
+def _banner(settings: Settings, access_key: str, secret_key: str, created: bool) -> str:
+    host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    endpoint = f"{settings.scheme}://{host}:{settings.port}"
+    state = "created" if created else "existing"
+    return "\n".join(
+        [
+            f"KloudVault listening on {endpoint}",
+            f"  data dir:   {settings.data_dir}  (backend {settings.backend}, metadata sqlite)",
+            f"  root keys ({state}):",
+            f"    AWS_ACCESS_KEY_ID={access_key}",
+            f"    AWS_SECRET_ACCESS_KEY={secret_key}",
+            "  try:",
+            f"    AWS_ACCESS_KEY_ID={access_key} AWS_SECRET_ACCESS_KEY={secret_key} "
+            f"aws --endpoint-url {endpoint} s3 ls",
+        ]
+    )
+
+
+def cmd_serve(settings: Settings) -> int:
+    access_key, secret_key, created = asyncio.run(_bootstrap(settings))
+    print(_banner(settings, access_key, secret_key, created), flush=True)
+    if settings.workers == 1:
+        _run_worker(settings, primary=True)
+        return 0
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(target=_run_worker, args=(settings, i == 0), daemon=False)
+        for i in range(settings.workers)
+    ]
+    for proc in procs:
+        proc.start()
+
+    def _forward(signum: int, _frame: object) -> None:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()
+
+    signal.signal(signal.SIGTERM, _forward)
+    signal.signal(signal.SIGINT, _forward)
+    for proc in procs:
+        proc.join()
+    return max((p.exitcode or 0) for p in procs)
+
+
+async def _admin(args: argparse.Namespace, settings: Settings) -> int:
+    meta = make_metastore(settings)
+    await meta.open()
+    try:
+        return await _admin_with(meta, args)
+    finally:
+        await meta.close()
+
+
+async def _admin_with(meta: MetaStore, args: argparse.Namespace) -> int:
+    now = time.time()
+    if args.admin_what == "user":
+        if args.action == "create":
+            try:
+                await meta.create_user(args.name, now=now)
+            except KeyError:
+                print(f"user {args.name} exists", file=sys.stderr)
+                return 1
+            key = await meta.create_access_key(
+                args.name, new_access_key(), new_secret_key(), now=now
+            )
+            print(f"user:       {args.name}")
+            print(f"access key: {key.access_key}")
+            print(f"secret key: {key.secret_key}   (shown once)")
+            return 0
+        if args.action == "list":
+            for user in await meta.list_users():
+                keys = await meta.list_access_keys(user.name)
+                root = " (root)" if user.is_root else ""
+                print(f"{user.name}{root}\t{len(keys)} key(s)")
+            return 0
+        if args.action == "delete":
+            if args.name == ROOT_USER:
+                print("the root user cannot be deleted", file=sys.stderr)
+                return 1
+            if not await meta.delete_user(args.name):
+                print(f"no such user {args.name}", file=sys.stderr)
+                return 1
+            print(f"deleted user {args.name}")
+            return 0
+    if args.admin_what == "key":
+        if args.action == "create":
+            try:
+                key = await meta.create_access_key(
+                    args.user, new_access_key(), new_secret_key(), now=now
+                )
+            except KeyError:
+                print(f"no such user {args.user}", file=sys.stderr)
+                return 1
+            print(f"access key: {key.access_key}")
+            print(f"secret key: {key.secret_key}   (shown once)")
+            return 0
+        if args.action == "list":
+            for key in await meta.list_access_keys(args.user):
+                print(key.access_key)
+            return 0
+        if args.action == "delete":
+            if not await meta.delete_access_key(args.access_key):
+                print(f"no such key {args.access_key}", file=sys.stderr)
+                return 1
+            print(f"deleted key {args.access_key}")
+            return 0
+    raise AssertionError("argparse admits no other command")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kloudvault", description="S3-compatible gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the gateway")
+    add_arguments(serve)
+    admin = sub.add_parser("admin", help="manage users and keys (works while serving)")
+    add_arguments(admin)
+    admin_sub = admin.add_subparsers(dest="admin_what", required=True)
+    user = admin_sub.add_parser("user").add_subparsers(dest="action", required=True)
+    user.add_parser("create").add_argument("name")
+    user.add_parser("list")
+    user.add_parser("delete").add_argument("name")
+    key = admin_sub.add_parser("key").add_subparsers(dest="action", required=True)
+    key.add_parser("create").add_argument("user")
+    key.add_parser("list").add_argument("user")
+    key_delete = key.add_parser("delete")
+    key_delete.add_argument("user")
+    key_delete.add_argument("access_key")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    settings = load(args)
+    if args.command == "serve":
+        return cmd_serve(settings)
+    return asyncio.run(_admin(args, settings))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

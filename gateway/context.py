@@ -1,0 +1,67 @@
+"""Typed app singletons (Services) and the per-request facts (RequestContext)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from multidict import CIMultiDictProxy, MultiDictProxy
+
+from auth.credentials import CredentialCache, Principal
+from backends.base import Backend
+from gateway.body import RequestBody
+from gateway.meta.base import Bucket, MetaStore
+from gateway.routing import Route
+from gateway.settings import Settings
+
+Clock = Callable[[], float]
+
+
+@dataclass
+class Services:
+    """What every handler may use; one instance per process, under APP_SERVICES."""
+
+    settings: Settings
+    meta: MetaStore
+    backend: Backend
+    credentials: CredentialCache
+    # Every rule that depends on time reads this clock, so tests can move it.
+    clock: Clock = field(default=time.time)
+
+
+@dataclass(frozen=True)
+class RequestContext:
+    request_id: str
+    route: Route
+    bucket: str | None
+    key: str | None
+    # The bucket's record, looked up once by dispatch (None for service-level operations).
+    bucket_record: Bucket | None
+    method: str
+    query: MultiDictProxy[str]
+    headers: CIMultiDictProxy[str]
+    principal: Principal
+    body: RequestBody
+    services: Services
+    now: float
+
+    @property
+    def operation(self) -> str:
+        return self.route.operation
+
+    @property
+    def target_bucket(self) -> Bucket:
+        """The addressed bucket, which dispatch has checked exists."""
+        assert self.bucket_record is not None, f"{self.operation} needs a bucket"
+        return self.bucket_record
+
+    @property
+    def target_key(self) -> str:
+        assert self.key is not None, f"{self.operation} needs a key"
+        return self.key
+
+    def resource(self) -> str:
+        if self.bucket is None:
+            return "/"
+        return f"/{self.bucket}/{self.key}" if self.key is not None else f"/{self.bucket}"

@@ -1,0 +1,126 @@
+"""The one aiohttp handler: resolve -> authenticate -> authorize -> operate -> respond."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Awaitable, Callable, Mapping
+from urllib.parse import unquote
+
+from aiohttp import web
+from auth.authenticate import anonymous_result, parse_auth, verify_auth
+from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
+
+from auth.credentials import ANONYMOUS, Principal
+from auth.policy.evaluate import authorize
+from auth.request import SignedRequest
+from gateway import responses
+from gateway.body import RequestBody
+from gateway.context import RequestContext, Services
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import Bucket
+from gateway.middlewares.request_id import request_id_of
+from gateway.response import S3Response
+from gateway.routing import ROUTES, resolve
+
+Handler = Callable[[RequestContext], Awaitable[S3Response]]
+APP_SERVICES = web.AppKey("services", Services)
+APP_HANDLERS = web.AppKey("handlers", dict[str, Handler])
+
+# Operations that act on a bucket that may not exist yet.
+_NO_BUCKET_LOOKUP = frozenset({"ListBuckets", "CreateBucket"})
+
+
+def load_handlers() -> dict[str, Handler]:
+    """Import every handler named by the route table once, at start-up."""
+    handlers: dict[str, Handler] = {}
+    for route in ROUTES:
+        if route.handler is None:
+            continue
+        module_name, _, func = route.handler.rpartition(".")
+        module = importlib.import_module(f"gateway.ops.{module_name}")
+        handlers[route.operation] = getattr(module, func)
+    return handlers
+
+
+def parse_query(raw_query: str) -> list[tuple[str, str]]:
+    """Query pairs decoded without turning '+' into a space (S3 clients send %20)."""
+    pairs = []
+    for part in raw_query.split("&"):
+        if part:
+            name, _, value = part.partition("=")
+            pairs.append((unquote(name), unquote(value)))
+    return pairs
+
+
+def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name, value in headers.items():
+        low = name.lower()
+        out[low] = f"{out[low]},{value}" if low in out else value
+    return out
+
+
+async def handle(request: web.Request) -> web.StreamResponse:
+    services = request.app[APP_SERVICES]
+    request_id = request_id_of(request)
+    raw_path, _, raw_query = request.raw_path.partition("?")
+    pairs = parse_query(raw_query)
+    query = MultiDictProxy(MultiDict(pairs))
+    headers = lower_headers(request.headers)
+    resolved = resolve(
+        request.method,
+        request.host,
+        raw_path,
+        query,
+        headers.keys(),
+        services.settings.domain,
+    )
+    route = resolved.route
+    signed = SignedRequest(request.method, raw_path, tuple(pairs), headers)
+    now = services.clock()
+    parsed = parse_auth(signed)
+    if parsed is None:
+        principal, auth = ANONYMOUS, anonymous_result()
+    else:
+        key = await services.credentials.get(parsed.access_key)
+        if key is None:
+            raise S3Error(S3ErrorCode.INVALID_ACCESS_KEY_ID, AWSAccessKeyId=parsed.access_key)
+        auth = verify_auth(parsed, signed, key.secret_key, now=now)
+        principal = Principal(key.user, key.access_key, key.is_root)
+
+    handler = request.app[APP_HANDLERS].get(route.operation)
+    bucket_record = await _bucket_for(services, resolved.bucket, route.operation, principal)
+    authorize(principal, route.action, bucket_record.owner if bucket_record else None)
+    if handler is None:
+        raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"{route.operation} is not implemented yet")
+
+    body = RequestBody(request.content if request.body_exists else None, auth, headers)
+    ctx = RequestContext(
+        request_id=request_id,
+        route=route,
+        bucket=resolved.bucket,
+        key=resolved.key,
+        bucket_record=bucket_record,
+        method=request.method,
+        query=query,
+        headers=CIMultiDictProxy(CIMultiDict(request.headers)),
+        principal=principal,
+        body=body,
+        services=services,
+        now=now,
+    )
+    result = await handler(ctx)
+    return await responses.write(request, result, request_id)
+
+
+async def _bucket_for(
+    services: Services, name: str | None, operation: str, principal: Principal
+) -> Bucket | None:
+    if name is None or operation in _NO_BUCKET_LOOKUP:
+        return None
+    bucket = await services.meta.get_bucket(name)
+    if bucket is None:
+        if principal.anonymous:
+            raise S3Error(S3ErrorCode.ACCESS_DENIED)
+        raise S3Error(S3ErrorCode.NO_SUCH_BUCKET, BucketName=name)
+    return bucket

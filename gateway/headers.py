@@ -1,0 +1,360 @@
+"""Pure request-header logic: Range, conditionals, x-amz-meta-*, copy source, dates, ETags.
+
+Every function takes plain values. `headers` is any Mapping whose lookups work with
+lower-case names: aiohttp's CIMultiDictProxy, or a dict with lower-case keys.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import math
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import Enum
+from typing import Final
+from urllib.parse import parse_qs, unquote
+
+from gateway.errors import S3Error, S3ErrorCode
+
+# -- dates and ETags ------------------------------------------------------------------------
+
+
+def http_date(ts: float) -> str:
+    """RFC 7231 §7.1.1.1 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT" (seconds floored)."""
+    return email.utils.formatdate(math.floor(ts), usegmt=True)
+
+
+def parse_http_date(value: str) -> float | None:
+    """IMF-fixdate, RFC 850 or asctime (RFC 7231 §7.1.1.1); None when unparseable."""
+    try:
+        parsed = email.utils.parsedate_to_datetime(value.strip())
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:  # asctime carries no zone; HTTP dates are always GMT
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+def iso8601(ts: float) -> str:
+    """The S3 XML timestamp, e.g. "2006-02-03T16:45:09.000Z" (milliseconds, UTC, floored)."""
+    # 1 µs of slack so that a stored 1.001 (binary 1.000999...) still renders .001
+    seconds, millis = divmod(math.floor(ts * 1000 + 1e-3), 1000)
+    moment = datetime.fromtimestamp(seconds, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
+
+
+def quote_etag(etag: str) -> str:
+    return f'"{etag}"'
+
+
+# -- Range ----------------------------------------------------------------------------------
+
+# At most 20 digits: larger offsets cannot address an object, and int() of thousands of
+# digits is slow (and refused past sys.get_int_max_str_digits()).
+_RANGE = re.compile(r"bytes=(\d{0,20})-(\d{0,20})", re.ASCII | re.IGNORECASE)
+
+
+def parse_range(value: str | None, size: int) -> tuple[int, int] | None:
+    """The Range header as (start, end_exclusive), or None to serve the whole object.
+
+    RFC 7233 §2.1 byte ranges as GetObject applies them
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax):
+    one range only; a syntactically invalid or multi-range header is ignored. A suffix
+    longer than the object selects all of it (still a 206). An unsatisfiable range
+    raises InvalidRange (416).
+    """
+    if value is None:
+        return None
+    match = _RANGE.fullmatch(value.strip())
+    if match is None:
+        return None
+    first, last = match.group(1), match.group(2)
+    if first:
+        start = int(first)
+        if last and int(last) < start:  # bytes=5-2: invalid syntax, ignored (RFC 7233 §2.1)
+            return None
+        if start >= size:
+            raise _invalid_range(value, size)
+        return start, (min(int(last) + 1, size) if last else size)
+    if not last:  # "bytes=-"
+        return None
+    suffix = int(last)
+    if suffix == 0 or size == 0:
+        raise _invalid_range(value, size)
+    return max(size - suffix, 0), size
+
+
+def _invalid_range(value: str, size: int) -> S3Error:
+    return S3Error(S3ErrorCode.INVALID_RANGE, RangeRequested=value, ActualObjectSize=str(size))
+
+
+def parse_copy_source_range(value: str | None, size: int) -> tuple[int, int] | None:
+    """x-amz-copy-source-range "bytes=first-last" as (start, end_exclusive); None if absent.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html: both offsets
+    are required. Malformed values and ranges beyond the source answer InvalidArgument,
+    as S3 does.
+    """
+    if value is None:
+        return None
+    match = _RANGE.fullmatch(value.strip())
+    if match is None or not match.group(1) or not match.group(2):
+        raise _bad_copy_range(value)
+    start, last = int(match.group(1)), int(match.group(2))
+    if last < start:
+        raise _bad_copy_range(value)
+    if last >= size:
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            f"Range specified is not valid for source object of size: {size}",
+            ArgumentName="x-amz-copy-source-range",
+            ArgumentValue=value,
+        )
+    return start, last + 1
+
+
+def _bad_copy_range(value: str) -> S3Error:
+    return S3Error(
+        S3ErrorCode.INVALID_ARGUMENT,
+        "The x-amz-copy-source-range value must be of the form bytes=first-last where "
+        "first and last are the zero-based offsets of the first and last bytes to copy",
+        ArgumentName="x-amz-copy-source-range",
+        ArgumentValue=value,
+    )
+
+
+# -- conditional requests -------------------------------------------------------------------
+
+
+class _Outcome(Enum):
+    PROCEED = "proceed"
+    NOT_MODIFIED = "not-modified"  # If-None-Match matched / If-Modified-Since not modified
+    FAILED = "failed"  # If-Match / If-Unmodified-Since failed
+
+
+def _etag_list(value: str) -> list[tuple[bool, str]]:
+    """Entity tags of an If-Match / If-None-Match value as (weak, opaque tag).
+
+    ETags here are hex (with an optional "-N"), so splitting on commas is safe. Unquoted
+    tags are accepted: SDK users often pass the bare ETag.
+    """
+    tags = []
+    for item in value.split(","):
+        item = item.strip()
+        weak = item[:2] in ("W/", "w/")
+        if weak:
+            item = item[2:]
+        if len(item) >= 2 and item[0] == item[-1] == '"':
+            item = item[1:-1]
+        if item:
+            tags.append((weak, item))
+    return tags
+
+
+def _matches(value: str, etag: str, *, weak_ok: bool) -> bool:
+    """RFC 7232 §2.3.2: strong comparison for If-Match, weak for If-None-Match."""
+    if value.strip() == "*":
+        return True
+    return any(tag == etag and (weak_ok or not weak) for weak, tag in _etag_list(value))
+
+
+def _evaluate(
+    if_match: str | None,
+    if_none_match: str | None,
+    if_unmodified_since: str | None,
+    if_modified_since: str | None,
+    etag: str,
+    last_modified: float,
+) -> tuple[_Outcome, str]:
+    """RFC 7232 §6 evaluation order, with the name of the deciding condition.
+
+    Dates compare at the 1 s resolution of Last-Modified; unparseable dates are ignored
+    (RFC 7232 §3.3, §3.4).
+    """
+    modified = math.floor(last_modified)
+    if if_match is not None:
+        if not _matches(if_match, etag, weak_ok=False):
+            return _Outcome.FAILED, "If-Match"
+    elif if_unmodified_since is not None:
+        since = parse_http_date(if_unmodified_since)
+        if since is not None and modified > since:
+            return _Outcome.FAILED, "If-Unmodified-Since"
+    if if_none_match is not None:
+        if _matches(if_none_match, etag, weak_ok=True):
+            return _Outcome.NOT_MODIFIED, "If-None-Match"
+    elif if_modified_since is not None:
+        since = parse_http_date(if_modified_since)
+        if since is not None and modified <= since:
+            return _Outcome.NOT_MODIFIED, "If-Modified-Since"
+    return _Outcome.PROCEED, ""
+
+
+def check_preconditions(
+    headers: Mapping[str, str], etag: str, last_modified: float, *, method: str
+) -> None:
+    """If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since (RFC 7232).
+
+    As GetObject/HeadObject apply them
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html): If-Match true
+    overrides a failing If-Unmodified-Since; If-None-Match overrides If-Modified-Since.
+    GET/HEAD answer 304 NotModified where other methods answer 412 (RFC 7232 §3.2), and
+    If-Modified-Since applies to GET/HEAD only. `etag` is unquoted.
+    """
+    safe = method.upper() in ("GET", "HEAD")
+    outcome, condition = _evaluate(
+        headers.get("if-match"),
+        headers.get("if-none-match"),
+        headers.get("if-unmodified-since"),
+        headers.get("if-modified-since") if safe else None,
+        etag,
+        last_modified,
+    )
+    if outcome is _Outcome.FAILED or (outcome is _Outcome.NOT_MODIFIED and not safe):
+        raise S3Error(S3ErrorCode.PRECONDITION_FAILED, Condition=condition)
+    if outcome is _Outcome.NOT_MODIFIED:
+        # RFC 7232 §4.1: a 304 carries the validators a 200 would have.
+        raise S3Error(
+            S3ErrorCode.NOT_MODIFIED,
+            headers={"ETag": quote_etag(etag), "Last-Modified": http_date(last_modified)},
+        )
+
+
+def check_copy_source_preconditions(
+    headers: Mapping[str, str], etag: str, last_modified: float
+) -> None:
+    """x-amz-copy-source-if-* against the source object; every failure is 412.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html: if-match true
+    with if-unmodified-since false copies; if-none-match false with if-modified-since
+    true fails. That is the RFC 7232 order with NOT_MODIFIED turned into 412.
+    """
+    outcome, _ = _evaluate(
+        headers.get("x-amz-copy-source-if-match"),
+        headers.get("x-amz-copy-source-if-none-match"),
+        headers.get("x-amz-copy-source-if-unmodified-since"),
+        headers.get("x-amz-copy-source-if-modified-since"),
+        etag,
+        last_modified,
+    )
+    if outcome is not _Outcome.PROCEED:
+        raise S3Error(S3ErrorCode.PRECONDITION_FAILED)
+
+
+# -- metadata and content headers -----------------------------------------------------------
+
+META_PREFIX: Final = "x-amz-meta-"
+MAX_USER_METADATA: Final = 2048
+
+# Stored with the object and returned on GET/HEAD (PutObject request headers).
+CONTENT_HEADERS: Final = (
+    "cache-control",
+    "content-disposition",
+    "content-encoding",
+    "content-language",
+    "expires",
+    "x-amz-website-redirect-location",
+)
+
+
+def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
+    """x-amz-meta-* as {lower-case name without the prefix: value}.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/UsingMetadata.html: at most
+    2 KB, counted as the UTF-8 bytes of every name and value. Repeated headers join
+    with "," as HTTP (and SigV4 canonicalisation) treat them.
+    """
+    meta: dict[str, str] = {}
+    for name, value in headers.items():
+        lower = name.lower()
+        if lower.startswith(META_PREFIX) and len(lower) > len(META_PREFIX):
+            short = lower[len(META_PREFIX) :]
+            meta[short] = f"{meta[short]},{value}" if short in meta else value
+    size = sum(_utf8_len(k) + _utf8_len(v) for k, v in meta.items())
+    if size > MAX_USER_METADATA:
+        raise S3Error(
+            S3ErrorCode.METADATA_TOO_LARGE,
+            Size=str(size),
+            MaxSizeAllowed=str(MAX_USER_METADATA),
+        )
+    return meta
+
+
+def _utf8_len(text: str) -> int:
+    return len(text.encode("utf-8", "surrogateescape"))
+
+
+def content_headers(headers: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
+    """(Content-Type, the other stored content headers by lower-case name).
+
+    "aws-chunked" is a transfer framing, not a content coding: S3 strips it from the
+    stored Content-Encoding
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming.html).
+    """
+    stored: dict[str, str] = {}
+    for name in CONTENT_HEADERS:
+        value = headers.get(name)
+        if value is None:
+            continue
+        if name == "content-encoding":
+            codings = [c.strip() for c in value.split(",")]
+            value = ",".join(c for c in codings if c and c.lower() != "aws-chunked")
+        if value:
+            stored[name] = value
+    return headers.get("content-type"), stored
+
+
+# GetObject response-* query parameters -> the response header they override
+# (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html#API_GetObject_RequestSyntax).
+RESPONSE_OVERRIDES: Final = {
+    "response-cache-control": "Cache-Control",
+    "response-content-disposition": "Content-Disposition",
+    "response-content-encoding": "Content-Encoding",
+    "response-content-language": "Content-Language",
+    "response-content-type": "Content-Type",
+    "response-expires": "Expires",
+}
+
+
+def response_overrides(query: Mapping[str, str]) -> dict[str, str]:
+    """Response header name -> value from the response-* query parameters."""
+    return {
+        header: query[param]
+        for param, header in RESPONSE_OVERRIDES.items()
+        if query.get(param) is not None
+    }
+
+
+# -- copy source ----------------------------------------------------------------------------
+
+_BAD_COPY_SOURCE = "Copy Source must mention the source bucket and key: sourcebucket/sourcekey"
+
+
+def parse_copy_source(value: str) -> tuple[str, str, str | None]:
+    """x-amz-copy-source as (bucket, key, version_id).
+
+    https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html: "bucket/key" or
+    "/bucket/key", URL-encoded, optionally followed by "?versionId=...". The query is
+    split off before decoding, so an encoded "%3F" stays part of the key.
+    """
+    path, _, query = value.partition("?")
+    try:
+        path = unquote(path, errors="strict")
+    except UnicodeDecodeError:
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, _BAD_COPY_SOURCE) from None
+    bucket, _, key = path.removeprefix("/").partition("/")
+    if not bucket or not key:
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, _BAD_COPY_SOURCE)
+    version_id = None
+    if query:
+        versions = parse_qs(query, keep_blank_values=True).get("versionId")
+        if versions is not None:
+            version_id = versions[0]
+            if not version_id:
+                raise S3Error(
+                    S3ErrorCode.INVALID_ARGUMENT,
+                    "Invalid version id specified",
+                    ArgumentName="x-amz-copy-source",
+                    ArgumentValue=value,
+                )
+    return bucket, key, version_id

@@ -1,0 +1,62 @@
+"""Bucket operations: CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketAcl."""
+
+from __future__ import annotations
+
+from gateway.bucket_names import validate_bucket_name
+from gateway.context import RequestContext
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import Bucket
+from gateway.ops.service import owner_of
+from gateway.response import S3Response
+from gateway.xml.codec import parse, render
+from gateway.xml.models import AccessControlPolicy, CreateBucketConfiguration, LocationConstraint
+
+MAX_CONFIG_BYTES = 64 * 1024
+# Canned ACLs that keep a bucket private; public ones need bucket policies (not built yet).
+_PRIVATE_ACLS = frozenset({"private", "bucket-owner-full-control"})
+
+
+async def create_bucket(ctx: RequestContext) -> S3Response:
+    name = ctx.bucket
+    assert name is not None and ctx.principal.user is not None
+    validate_bucket_name(name)
+    acl = ctx.headers.get("x-amz-acl")
+    if acl is not None and acl not in _PRIVATE_ACLS:
+        raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"Canned ACL {acl} is not supported yet")
+    if ctx.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true":
+        raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, "Object lock is not supported yet")
+    region = ctx.services.settings.region
+    payload = await ctx.body.read_all(MAX_CONFIG_BYTES)
+    if payload.strip():
+        config = parse(CreateBucketConfiguration, payload)
+        constraint = config.location_constraint
+        # Clients configured for us-east-1 send it explicitly; tolerate it and our own region.
+        if constraint not in (None, "", region, "us-east-1"):
+            raise S3Error(
+                S3ErrorCode.ILLEGAL_LOCATION_CONSTRAINT,
+                f"The {constraint} location constraint is incompatible with the region "
+                f"{region} of this endpoint.",
+                LocationConstraint=constraint,
+            )
+    await ctx.services.meta.create_bucket(
+        Bucket(name=name, owner=ctx.principal.user, created=ctx.now, region=region)
+    )
+    return S3Response(200, {"Location": f"/{name}"})
+
+
+async def head_bucket(ctx: RequestContext) -> S3Response:
+    bucket = ctx.target_bucket
+    return S3Response(200, {"x-amz-bucket-region": bucket.region})
+
+
+async def delete_bucket(ctx: RequestContext) -> S3Response:
+    await ctx.services.meta.delete_bucket(ctx.target_bucket.name)
+    return S3Response(204)
+
+
+async def get_bucket_location(ctx: RequestContext) -> S3Response:
+    return S3Response.xml(render(LocationConstraint(ctx.target_bucket.region)))
+
+
+async def get_bucket_acl(ctx: RequestContext) -> S3Response:
+    return S3Response.xml(render(AccessControlPolicy(owner_of(ctx.target_bucket.owner))))

@@ -1,0 +1,145 @@
+"""ListObjects (v1, marker) and ListObjectsV2 (continuation token)."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from gateway.context import RequestContext
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import ListPage
+from gateway.ops.service import owner_of
+from gateway.response import S3Response
+from gateway.xml.codec import render
+from gateway.xml.models import ListBucketResult, ListBucketV2Result, ListEntry
+
+MAX_KEYS = 1000
+
+
+def _max_keys(raw: str | None) -> int:
+    if raw is None:
+        return MAX_KEYS
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            "Provided max-keys not an integer or within integer range",
+            ArgumentName="max-keys",
+            ArgumentValue=raw,
+        ) from exc
+    if value < 0:
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            "Argument maxKeys must be an integer between 0 and 2147483647",
+            ArgumentName="maxKeys",
+            ArgumentValue=raw,
+        )
+    return min(value, MAX_KEYS)
+
+
+def _encoding_type(raw: str | None) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if raw.lower() != "url":
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            "Invalid Encoding Method specified in Request",
+            ArgumentName="encoding-type",
+            ArgumentValue=raw,
+        )
+    return "url"
+
+
+def _entries(page: ListPage, with_owner: bool) -> tuple[ListEntry, ...]:
+    return tuple(
+        ListEntry(
+            key=v.key,
+            last_modified=v.last_modified,
+            etag=v.etag,
+            size=v.size,
+            storage_class=v.storage_class,
+            owner=owner_of(v.owner) if with_owner else None,
+            checksum_algorithm=next(iter(v.checksums), None),
+        )
+        for v in page.objects
+    )
+
+
+def encode_token(marker: str) -> str:
+    return base64.urlsafe_b64encode(marker.encode()).decode()
+
+
+def decode_token(token: str) -> str:
+    try:
+        return base64.urlsafe_b64decode(token.encode()).decode()
+    except (binascii.Error, UnicodeDecodeError, ValueError) as exc:
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            "The continuation token provided is incorrect",
+            ArgumentName="continuation-token",
+        ) from exc
+
+
+async def list_objects(ctx: RequestContext) -> S3Response:
+    bucket = ctx.target_bucket
+    q = ctx.query
+    prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
+    max_keys = _max_keys(q.get("max-keys"))
+    encoding = _encoding_type(q.get("encoding-type"))
+    page = await ctx.services.meta.list_objects(
+        bucket.name, prefix=prefix, delimiter=delimiter, start_after=marker, max_keys=max_keys
+    )
+    result = ListBucketResult(
+        name=bucket.name,
+        prefix=prefix,
+        delimiter=delimiter,
+        max_keys=max_keys,
+        is_truncated=page.is_truncated,
+        contents=_entries(page, with_owner=True),
+        common_prefixes=tuple(page.common_prefixes),
+        marker=marker,
+        next_marker=page.next_marker if page.is_truncated and delimiter else None,
+        encoding_type=encoding,
+    )
+    return S3Response.xml(render(result))
+
+
+async def list_objects_v2(ctx: RequestContext) -> S3Response:
+    bucket = ctx.target_bucket
+    q = ctx.query
+    prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
+    start_after = q.get("start-after")
+    token = q.get("continuation-token")
+    max_keys = _max_keys(q.get("max-keys"))
+    encoding = _encoding_type(q.get("encoding-type"))
+    if token is not None and token == "":
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            "The continuation token provided is incorrect",
+            ArgumentName="continuation-token",
+        )
+    after = decode_token(token) if token else (start_after or "")
+    if token and start_after and start_after > after:
+        after = start_after
+    page = await ctx.services.meta.list_objects(
+        bucket.name, prefix=prefix, delimiter=delimiter, start_after=after, max_keys=max_keys
+    )
+    contents = _entries(page, with_owner=q.get("fetch-owner", "").lower() == "true")
+    result = ListBucketV2Result(
+        name=bucket.name,
+        prefix=prefix,
+        delimiter=delimiter,
+        max_keys=max_keys,
+        is_truncated=page.is_truncated,
+        contents=contents,
+        common_prefixes=tuple(page.common_prefixes),
+        key_count=len(contents) + len(page.common_prefixes),
+        continuation_token=token,
+        next_continuation_token=encode_token(page.next_marker)
+        if page.is_truncated and page.next_marker is not None
+        else None,
+        start_after=start_after,
+        encoding_type=encoding,
+    )
+    return S3Response.xml(render(result))

@@ -1,0 +1,129 @@
+"""CopyObject: a new version whose bytes are streamed from another object's blobs."""
+
+from __future__ import annotations
+
+from auth.policy.evaluate import authorize
+from gateway.context import RequestContext
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.headers import check_copy_source_preconditions, parse_copy_source
+from gateway.meta.base import Bucket, ObjectVersion, Segment
+from gateway.object_headers import version_headers
+from gateway.ops.object_write import (
+    declared_size_check,
+    new_version_id,
+    object_fields,
+    put_precondition,
+)
+from gateway.readpath import stream_range
+from gateway.response import S3Response
+from gateway.writepath import discard_blob, store_blob
+from gateway.xml.codec import render
+from gateway.xml.models import CopyObjectResult
+
+MAX_COPY_SIZE = 5 * 1024**3
+_DIRECTIVES = ("COPY", "REPLACE")
+
+
+async def _source_bucket(ctx: RequestContext, name: str) -> Bucket:
+    bucket = await ctx.services.meta.get_bucket(name)
+    if bucket is None:
+        raise S3Error(S3ErrorCode.NO_SUCH_BUCKET, BucketName=name)
+    authorize(ctx.principal, "s3:GetObject", bucket.owner)
+    return bucket
+
+
+async def copy_object(ctx: RequestContext) -> S3Response:
+    dest_bucket, dest_key = ctx.target_bucket, ctx.target_key
+    headers = ctx.headers
+    src_bucket_name, src_key, src_version_id = parse_copy_source(headers["x-amz-copy-source"])
+    src_bucket = await _source_bucket(ctx, src_bucket_name)
+    source = await find_version_in(ctx, src_bucket, src_key, src_version_id)
+    check_copy_source_preconditions(headers, source.etag, source.last_modified)
+    if source.size > MAX_COPY_SIZE:
+        raise S3Error(
+            S3ErrorCode.INVALID_REQUEST,
+            "The specified copy source is larger than the maximum allowable size for a copy "
+            "source: 5368709120",
+        )
+    declared_size_check(ctx.body)
+    await ctx.body.drain()
+
+    directive = headers.get("x-amz-metadata-directive", "COPY").upper()
+    if directive not in _DIRECTIVES:
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            "Unknown metadata directive.",
+            ArgumentName="x-amz-metadata-directive",
+            ArgumentValue=directive,
+        )
+    requested = object_fields(headers)
+    same_object = (src_bucket.name, src_key) == (dest_bucket.name, dest_key)
+    changes_something = (
+        directive == "REPLACE"
+        or "x-amz-storage-class" in headers
+        or "x-amz-website-redirect-location" in headers
+        or src_version_id is not None
+    )
+    if same_object and not changes_something:
+        raise S3Error(
+            S3ErrorCode.INVALID_REQUEST,
+            "This copy request is illegal because it is trying to copy an object to itself "
+            "without changing the object's metadata, storage class, website redirect "
+            "location or encryption attributes.",
+        )
+    if directive == "REPLACE":
+        content_type, content, user_meta = (
+            requested.content_type,
+            requested.headers,
+            requested.user_meta,
+        )
+    else:
+        content_type, content, user_meta = source.content_type, source.headers, source.user_meta
+    algorithm = headers.get("x-amz-checksum-algorithm", "").upper() or None
+    if algorithm is None and source.checksums:
+        algorithm = next(iter(source.checksums))
+
+    stream = stream_range(ctx.services.backend, source, 0, source.size)
+    precondition = put_precondition(headers)
+    stored = await store_blob(ctx.services, stream, checksum_algorithm=algorithm)
+    now = ctx.services.clock()
+    version = ObjectVersion(
+        bucket=dest_bucket.name,
+        key=dest_key,
+        version_id=new_version_id(now),
+        last_modified=now,
+        size=stored.size,
+        etag=stored.md5_hex,
+        owner=ctx.principal.user or dest_bucket.owner,
+        content_type=content_type,
+        headers=content,
+        user_meta=user_meta,
+        checksums={algorithm: stored.checksum_b64} if algorithm and stored.checksum_b64 else {},
+        checksum_type="FULL_OBJECT" if algorithm else None,
+        segments=(Segment(stored.blob_id, stored.size),),
+        storage_class=requested.storage_class
+        if "x-amz-storage-class" in headers
+        else source.storage_class,
+    )
+    try:
+        saved = await ctx.services.meta.put_object(version, precondition)
+    except BaseException:
+        await discard_blob(ctx.services, stored.blob_id)
+        raise
+    out = version_headers(dest_bucket, saved.version_id)
+    src_ids = version_headers(src_bucket, source.version_id)
+    if src_ids:
+        out["x-amz-copy-source-version-id"] = src_ids["x-amz-version-id"]
+    result = CopyObjectResult(saved.etag, saved.last_modified, dict(saved.checksums))
+    return S3Response.xml(render(result), headers=out)
+
+
+async def find_version_in(
+    ctx: RequestContext, bucket: Bucket, key: str, version_id: str | None
+) -> ObjectVersion:
+    version = await ctx.services.meta.get_object(bucket.name, key, version_id)
+    if version is None or version.is_delete_marker:
+        if version_id is not None:
+            raise S3Error(S3ErrorCode.NO_SUCH_VERSION, Key=key, VersionId=version_id)
+        raise S3Error(S3ErrorCode.NO_SUCH_KEY, Key=key)
+    return version

@@ -1,0 +1,71 @@
+"""DeleteObject and DeleteObjects (batch, Quiet)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+
+from gateway.context import RequestContext
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import Bucket, DeleteOutcome
+from gateway.response import S3Response
+from gateway.xml.codec import parse, render
+from gateway.xml.models import Delete, DeletedEntry, DeleteErrorEntry, DeleteResult
+
+MAX_DELETE_BODY = 2 * 1024 * 1024
+
+
+def _outcome_headers(bucket: Bucket, outcome: DeleteOutcome) -> dict[str, str]:
+    headers: dict[str, str] = {}
+    if bucket.versioning is not None and outcome.version_id is not None:
+        headers["x-amz-version-id"] = outcome.version_id
+    if outcome.delete_marker:
+        headers["x-amz-delete-marker"] = "true"
+    return headers
+
+
+async def delete_object(ctx: RequestContext) -> S3Response:
+    bucket = ctx.target_bucket
+    outcome = await ctx.services.meta.delete_object(
+        bucket.name, ctx.target_key, ctx.query.get("versionId"), now=ctx.services.clock()
+    )
+    return S3Response(204, _outcome_headers(bucket, outcome))
+
+
+async def delete_objects(ctx: RequestContext) -> S3Response:
+    bucket = ctx.target_bucket
+    payload = await ctx.body.read_all(MAX_DELETE_BODY)
+    # Content-MD5 is optional (newer SDKs send a CRC checksum instead); verified when sent.
+    content_md5 = ctx.headers.get("content-md5")
+    if content_md5 is not None:
+        digest = base64.b64encode(hashlib.md5(payload).digest()).decode()
+        if digest != content_md5.strip():
+            raise S3Error(S3ErrorCode.BAD_DIGEST)
+    request = parse(Delete, payload)
+    deleted: list[DeletedEntry] = []
+    errors: list[DeleteErrorEntry] = []
+    for obj in request.objects:
+        if not obj.key:
+            errors.append(
+                DeleteErrorEntry(obj.key, "InvalidArgument", "Key must not be empty", obj.version_id)
+            )
+            continue
+        try:
+            outcome = await ctx.services.meta.delete_object(
+                bucket.name, obj.key, obj.version_id, now=ctx.services.clock()
+            )
+        except S3Error as err:
+            errors.append(DeleteErrorEntry(obj.key, err.code.code, err.message, obj.version_id))
+            continue
+        if request.quiet:
+            continue
+        marker_version = outcome.version_id if outcome.delete_marker else None
+        deleted.append(
+            DeletedEntry(
+                key=obj.key,
+                version_id=obj.version_id,
+                delete_marker=outcome.delete_marker,
+                delete_marker_version_id=marker_version if obj.version_id is None else None,
+            )
+        )
+    return S3Response.xml(render(DeleteResult(tuple(deleted), tuple(errors))))

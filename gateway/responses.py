@@ -1,0 +1,132 @@
+"""The only writer of responses: an S3Response value becomes bytes on the wire.
+
+Bodies are bytes (XML documents), a FileBody (a local file range, sent with sendfile) or a
+StreamBody (backend blob ranges, streamed). HEAD answers carry the object's
+Content-Length and no body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import secrets
+
+from aiohttp import web
+
+from backends.base import ByteStream
+from gateway.response import FileBody, S3Response, StreamBody
+from gateway.xml.codec import render
+from gateway.xml.models import ErrorDocument
+
+SERVER = "KloudVault"
+_SENDFILE_FALLBACK_BLOCK = 1024 * 1024
+
+
+def new_request_id() -> str:
+    return secrets.token_hex(8).upper()
+
+
+def common_headers(request_id: str) -> dict[str, str]:
+    return {"x-amz-request-id": request_id, "x-amz-id-2": request_id, "Server": SERVER}
+
+
+async def write(request: web.Request, value: S3Response, request_id: str) -> web.StreamResponse:
+    headers = {**common_headers(request_id), **value.headers}
+    body = value.body
+    is_head = request.method == "HEAD"
+    if body is None or isinstance(body, bytes):
+        if is_head or body is None:
+            resp = web.StreamResponse(status=value.status, headers=headers)
+            if "Content-Length" not in headers and value.status not in (204, 304):
+                resp.content_length = 0
+            await resp.prepare(request)
+            await resp.write_eof()
+            return resp
+        return web.Response(status=value.status, headers=headers, body=body)
+    if isinstance(body, FileBody):
+        return await _write_file(request, value.status, headers, body, is_head)
+    return await _write_stream(request, value.status, headers, body, is_head)
+
+
+async def _write_file(
+    request: web.Request, status: int, headers: dict[str, str], body: FileBody, is_head: bool
+) -> web.StreamResponse:
+    # Open before sending headers: a vanished file must still become an S3 error.
+    fobj = await asyncio.to_thread(open, body.path, "rb")
+    try:
+        resp = web.StreamResponse(status=status, headers=headers)
+        resp.content_length = body.count
+        writer = await resp.prepare(request)
+        if is_head or body.count == 0:
+            await resp.write_eof()
+            return resp
+        transport = request.transport
+        if transport is None:
+            raise ConnectionResetError("Connection lost")
+        loop = asyncio.get_running_loop()
+        try:
+            await loop.sendfile(transport, fobj, body.offset, body.count)
+        except NotImplementedError:
+            assert writer is not None
+            await _copy_file(resp, fobj, body.offset, body.count)
+        await resp.write_eof()
+        return resp
+    finally:
+        await asyncio.to_thread(fobj.close)
+
+
+async def _copy_file(resp: web.StreamResponse, fobj: object, offset: int, count: int) -> None:
+    fd = fobj.fileno()  # type: ignore[attr-defined]
+    while count > 0:
+        block = await asyncio.to_thread(os.pread, fd, min(count, _SENDFILE_FALLBACK_BLOCK), offset)
+        if not block:
+            raise ConnectionResetError("file shrank while sending")
+        await resp.write(block)
+        offset += len(block)
+        count -= len(block)
+
+
+async def _write_stream(
+    request: web.Request, status: int, headers: dict[str, str], body: StreamBody, is_head: bool
+) -> web.StreamResponse:
+    stream: ByteStream = body.stream
+    try:
+        first = b"" if is_head or body.length == 0 else await anext(stream, b"")
+        resp = web.StreamResponse(status=status, headers=headers)
+        resp.content_length = body.length
+        await resp.prepare(request)
+        if not is_head and body.length:
+            if first:
+                await resp.write(first)
+            async for chunk in stream:
+                await resp.write(chunk)
+        await resp.write_eof()
+        return resp
+    finally:
+        aclose = getattr(stream, "aclose", None)
+        if aclose is not None:
+            with contextlib.suppress(Exception):
+                await aclose()
+
+
+def error_response(
+    request: web.Request,
+    *,
+    code: str,
+    message: str,
+    status: int,
+    request_id: str,
+    resource: str | None,
+    fields: dict[str, str],
+    extra_headers: dict[str, str],
+) -> web.Response:
+    headers = {**common_headers(request_id), **extra_headers}
+    if request.method == "HEAD" or status == 304:
+        # HEAD errors have no body; S3 still tells the code in no header, only the status.
+        return web.Response(status=status, headers=headers)
+    doc = ErrorDocument(
+        code=code, message=message, resource=resource, request_id=request_id, fields=fields
+    )
+    headers["Content-Type"] = "application/xml"
+    return web.Response(status=status, headers=headers, body=render(doc))

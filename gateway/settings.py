@@ -1,0 +1,184 @@
+"""One frozen Settings, from flags, KLOUDVAULT_* environment variables and a TOML file.
+
+Precedence: command-line flag > environment variable > config file (`--config`) > default.
+Each field declares its own flag and help text, so the CLI, the environment and the file
+can never disagree about what exists. Secrets (`secret=True`) are never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import tomllib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+DEFAULT_PORT = 7373  # not MinIO's 9000, so both can run side by side
+
+
+def _opt(help: str, *, secret: bool = False, flag: str | None = None) -> Any:
+    return {"help": help, "secret": secret, "flag": flag}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: str = field(default="./data", metadata=_opt("where local blobs and SQLite live"))
+    listen: str = field(
+        default=f"127.0.0.1:{DEFAULT_PORT}", metadata=_opt("HOST:PORT to listen on")
+    )
+    region: str = field(default="us-east-1", metadata=_opt("the region this endpoint serves"))
+    domain: str | None = field(
+        default=None, metadata=_opt("base domain for virtual-host-style bucket addressing")
+    )
+    workers: int = field(default=1, metadata=_opt("processes sharing the port"))
+    tls_cert: str | None = field(default=None, metadata=_opt("PEM certificate: serve https"))
+    tls_key: str | None = field(default=None, metadata=_opt("PEM private key for --tls-cert"))
+    root_access_key: str | None = field(
+        default=None, metadata=_opt("root access key (else generated on first start)")
+    )
+    root_secret_key: str | None = field(default=None, metadata=_opt("root secret key", secret=True))
+    metadata_url: str | None = field(
+        default=None, metadata=_opt("sqlite:///path (default: under the data dir)")
+    )
+    backend: str = field(default="local", metadata=_opt("where bytes live: local|memory"))
+    gc_interval: float = field(default=60.0, metadata=_opt("seconds between collector runs"))
+    gc_grace: float = field(
+        default=900.0,
+        metadata=_opt("seconds a replaced blob is kept for in-flight reads before deletion"),
+    )
+    pending_ttl: float = field(
+        default=86400.0,
+        metadata=_opt("seconds before an unfinished upload's blob counts as abandoned"),
+    )
+    log_level: str = field(default="INFO", metadata=_opt("DEBUG, INFO, WARNING, ERROR"))
+    access_log: bool = field(default=False, metadata=_opt("log every request"))
+
+    @property
+    def host(self) -> str:
+        host, _, _ = self.listen.rpartition(":")
+        return host.strip("[]") or "0.0.0.0"
+
+    @property
+    def port(self) -> int:
+        return int(self.listen.rpartition(":")[2])
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.tls_cert else "http"
+
+    @property
+    def sqlite_path(self) -> str:
+        url = self.metadata_url
+        if url and url.startswith("sqlite:///"):
+            return url[len("sqlite:///") :]
+        return str(Path(self.data_dir) / "meta.sqlite3")
+
+    @property
+    def blob_dir(self) -> str:
+        return str(Path(self.data_dir) / "blobs")
+
+    def redacted(self) -> dict[str, Any]:
+        out = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            out[f.name] = "***" if f.metadata.get("secret") and value else value
+        return out
+
+
+def env_name(name: str) -> str:
+    return "KLOUDVAULT_" + name.upper()
+
+
+def flag_name(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """One flag per Settings field; defaults stay None so precedence can be resolved."""
+    parser.add_argument("--config", help="TOML file with settings (keys as field names)")
+    for f in fields(Settings):
+        kind = _field_type(f)
+        help_text = f"{f.metadata['help']} (env {env_name(f.name)})"
+        if kind is bool:
+            parser.add_argument(
+                flag_name(f.name), dest=f.name, action="store_const", const=True, help=help_text
+            )
+        else:
+            parser.add_argument(flag_name(f.name), dest=f.name, type=kind, help=help_text)
+
+
+def _field_type(f: dataclasses.Field[Any]) -> type:
+    text = str(f.type)
+    if "bool" in text:
+        return bool
+    if "int" in text:
+        return int
+    if "float" in text:
+        return float
+    return str
+
+
+def _convert(kind: type, raw: Any, name: str) -> Any:
+    if kind is bool and isinstance(raw, str):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    try:
+        return kind(raw)
+    except (TypeError, ValueError) as exc:
+        raise SystemExit(f"invalid value for {name}: {raw!r}") from exc
+
+
+def load(
+    args: argparse.Namespace | None = None,
+    environ: Mapping[str, str] | None = None,
+    argv_config: str | None = None,
+) -> Settings:
+    environ = os.environ if environ is None else environ
+    config_path = argv_config or (getattr(args, "config", None) if args else None)
+    config_path = config_path or environ.get("KLOUDVAULT_CONFIG")
+    from_file: dict[str, Any] = {}
+    if config_path:
+        with open(config_path, "rb") as fh:
+            from_file = tomllib.load(fh)
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        kind = _field_type(f)
+        cli = getattr(args, f.name, None) if args is not None else None
+        if cli is not None:
+            values[f.name] = cli
+        elif env_name(f.name) in environ:
+            values[f.name] = _convert(kind, environ[env_name(f.name)], env_name(f.name))
+        elif f.name in from_file:
+            values[f.name] = _convert(kind, from_file[f.name], f.name)
+    unknown = set(from_file) - {f.name for f in fields(Settings)}
+    if unknown:
+        raise SystemExit(f"unknown settings in {config_path}: {', '.join(sorted(unknown))}")
+    settings = Settings(**values)
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    problems: list[str] = []
+    try:
+        if not 0 <= settings.port <= 65535:
+            problems.append("--listen port out of range")
+    except ValueError:
+        problems.append("--listen must be HOST:PORT")
+    if bool(settings.tls_cert) != bool(settings.tls_key):
+        problems.append("--tls-cert and --tls-key go together")
+    if bool(settings.root_access_key) != bool(settings.root_secret_key):
+        problems.append("KLOUDVAULT_ROOT_ACCESS_KEY and KLOUDVAULT_ROOT_SECRET_KEY go together")
+    if settings.workers < 1:
+        problems.append("--workers must be at least 1")
+    if problems:
+        raise SystemExit("; ".join(problems))
+
+
+def from_argv(argv: Sequence[str]) -> Settings:
+    """Settings from a bare argument list (for tests and embedding)."""
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    return load(parser.parse_args(list(argv)))

@@ -1,0 +1,375 @@
+"""Render models to S3 XML and parse request bodies into models, through one registry.
+
+    render(model) -> bytes        the renderer registered for type(model)
+    parse(cls, data) -> cls       the parser registered for cls, over safe.parse_document
+
+A new document is one model in gateway.xml.models plus a `@renders(Model)` function
+(and a `@parses(Model, "RootElement")` one for request bodies). Result documents carry
+the S3 namespace on their root; the Error document has none. Parsers match elements by
+local name, so bodies with or without the S3 namespace are accepted; unknown elements
+are ignored, missing required ones and bad values are MalformedXML.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from typing import Any, Final, TypeVar, cast
+from urllib.parse import quote
+
+from lxml import etree
+
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.headers import iso8601, quote_etag
+from gateway.xml.models import (
+    MAX_DELETE_OBJECTS,
+    AccessControlPolicy,
+    CopyObjectResult,
+    CreateBucketConfiguration,
+    Delete,
+    DeleteResult,
+    ErrorDocument,
+    ListAllMyBucketsResult,
+    ListBucketResult,
+    ListBucketV2Result,
+    ListEntry,
+    LocationConstraint,
+    ObjectIdentifier,
+    Owner,
+)
+from gateway.xml.safe import DEFAULT_MAX_SIZE, local_name, parse_document
+
+S3_NS: Final = "http://s3.amazonaws.com/doc/2006-03-01/"
+XSI_NS: Final = "http://www.w3.org/2001/XMLSchema-instance"
+DECLARATION: Final = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+
+M = TypeVar("M")
+Element = etree._Element
+
+_RENDERERS: dict[type[Any], Callable[[Any], Element]] = {}
+_PARSERS: dict[type[Any], tuple[str, Callable[[Element], Any]]] = {}
+
+
+def renders(cls: type[M]) -> Callable[[Callable[[M], Element]], Callable[[M], Element]]:
+    """Register the function that builds the root element of `cls` documents."""
+
+    def register(function: Callable[[M], Element]) -> Callable[[M], Element]:
+        _RENDERERS[cls] = function
+        return function
+
+    return register
+
+
+def parses(cls: type[M], root: str) -> Callable[[Callable[[Element], M]], Callable[[Element], M]]:
+    """Register the function that reads a `root` element into a `cls`."""
+
+    def register(function: Callable[[Element], M]) -> Callable[[Element], M]:
+        _PARSERS[cls] = (root, function)
+        return function
+
+    return register
+
+
+def render(model: object) -> bytes:
+    """The XML document of a model, with the XML declaration."""
+    renderer = _RENDERERS.get(type(model))
+    if renderer is None:
+        raise TypeError(f"no XML renderer for {type(model).__name__}")
+    return DECLARATION + etree.tostring(renderer(model), encoding="UTF-8")
+
+
+def parse(cls: type[M], data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> M:
+    """A request body as a `cls`; S3Error(MALFORMED_XML) for anything that does not fit."""
+    entry = _PARSERS.get(cls)
+    if entry is None:
+        raise TypeError(f"no XML parser for {cls.__name__}")
+    root_name, reader = entry
+    root = parse_document(data, max_size=max_size)
+    if local_name(root) != root_name:
+        raise _malformed()
+    return cast(M, reader(root))
+
+
+# -- building -------------------------------------------------------------------------------
+
+# Characters XML 1.0 cannot carry (https://www.w3.org/TR/xml/#charsets).
+_NON_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _root(name: str, *, ns: str | None = S3_NS) -> Element:
+    if ns is None:
+        return etree.Element(name)
+    # The default namespace's prefix is None; lxml-stubs only allow str prefixes.
+    return etree.Element(f"{{{ns}}}{name}", nsmap={None: ns})  # type: ignore[dict-item]
+
+
+def _add(parent: Element, name: str, text: str | None = None) -> Element:
+    """A child in the parent's namespace."""
+    tag = parent.tag
+    assert isinstance(tag, str)
+    prefix = tag[: tag.index("}") + 1] if tag.startswith("{") else ""
+    child = etree.SubElement(parent, prefix + name)
+    if text is not None:
+        try:
+            child.text = text
+        except ValueError:
+            # A key or message holding a control character XML 1.0 cannot express
+            # (clients that need such keys list with encoding-type=url).
+            child.text = _NON_XML.sub("\ufffd", text)
+    return child
+
+
+def _bool(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def _owner(parent: Element, owner: Owner, name: str = "Owner") -> None:
+    el = _add(parent, name)
+    _add(el, "ID", owner.id)
+    _add(el, "DisplayName", owner.display_name)
+
+
+def _checksums(parent: Element, checksums: Mapping[str, str]) -> None:
+    for algorithm, value in checksums.items():
+        _add(parent, f"Checksum{algorithm.upper()}", value)
+
+
+# -- reading --------------------------------------------------------------------------------
+
+
+def _malformed() -> S3Error:
+    return S3Error(S3ErrorCode.MALFORMED_XML)
+
+
+def _children(parent: Element, name: str) -> list[Element]:
+    return [child for child in parent if local_name(child) == name]
+
+
+def _text(parent: Element, name: str, *, required: bool = False) -> str | None:
+    """The text of the one `name` child ("" when empty); None when absent."""
+    found = _children(parent, name)
+    if len(found) > 1 or (required and not found):
+        raise _malformed()
+    return (found[0].text or "") if found else None
+
+
+def _parse_bool(value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered not in ("true", "false"):
+        raise _malformed()
+    return lowered == "true"
+
+
+# -- ListBuckets: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListBuckets.html ------
+
+
+@renders(ListAllMyBucketsResult)
+def _render_list_buckets(model: ListAllMyBucketsResult) -> Element:
+    root = _root("ListAllMyBucketsResult")
+    _owner(root, model.owner)
+    buckets = _add(root, "Buckets")
+    for bucket in model.buckets:
+        el = _add(buckets, "Bucket")
+        _add(el, "Name", bucket.name)
+        _add(el, "CreationDate", iso8601(bucket.created))
+        _add(el, "BucketRegion", bucket.region)
+    return root
+
+
+# -- CreateBucket: https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html ----
+
+
+@renders(CreateBucketConfiguration)
+def _render_create_bucket_configuration(model: CreateBucketConfiguration) -> Element:
+    root = _root("CreateBucketConfiguration")
+    if model.location_constraint is not None:
+        _add(root, "LocationConstraint", model.location_constraint)
+    return root
+
+
+@parses(CreateBucketConfiguration, "CreateBucketConfiguration")
+def _parse_create_bucket_configuration(root: Element) -> CreateBucketConfiguration:
+    location = (_text(root, "LocationConstraint") or "").strip()
+    return CreateBucketConfiguration(location or None)
+
+
+# -- GetBucketLocation: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketLocation.html
+
+
+@renders(LocationConstraint)
+def _render_location_constraint(model: LocationConstraint) -> Element:
+    root = _root("LocationConstraint")
+    if model.region != "us-east-1":  # us-east-1 is the empty (null) constraint
+        root.text = model.region
+    return root
+
+
+# -- DeleteObjects: https://docs.aws.amazon.com/AmazonS3/latest/API/API_DeleteObjects.html --
+
+
+@renders(Delete)
+def _render_delete(model: Delete) -> Element:
+    root = _root("Delete")
+    for identifier in model.objects:
+        el = _add(root, "Object")
+        _add(el, "Key", identifier.key)
+        if identifier.version_id is not None:
+            _add(el, "VersionId", identifier.version_id)
+    if model.quiet:
+        _add(root, "Quiet", "true")
+    return root
+
+
+@parses(Delete, "Delete")
+def _parse_delete(root: Element) -> Delete:
+    objects = []
+    for el in _children(root, "Object"):
+        key = _text(el, "Key", required=True)
+        assert key is not None
+        objects.append(ObjectIdentifier(key, _text(el, "VersionId") or None))
+    if not objects or len(objects) > MAX_DELETE_OBJECTS:
+        raise _malformed()
+    quiet = _text(root, "Quiet")
+    return Delete(tuple(objects), quiet=_parse_bool(quiet) if quiet is not None else False)
+
+
+@renders(DeleteResult)
+def _render_delete_result(model: DeleteResult) -> Element:
+    root = _root("DeleteResult")
+    for deleted in model.deleted:
+        el = _add(root, "Deleted")
+        _add(el, "Key", deleted.key)
+        if deleted.version_id is not None:
+            _add(el, "VersionId", deleted.version_id)
+        if deleted.delete_marker:
+            _add(el, "DeleteMarker", "true")
+        if deleted.delete_marker_version_id is not None:
+            _add(el, "DeleteMarkerVersionId", deleted.delete_marker_version_id)
+    for error in model.errors:
+        el = _add(root, "Error")
+        _add(el, "Key", error.key)
+        if error.version_id is not None:
+            _add(el, "VersionId", error.version_id)
+        _add(el, "Code", error.code)
+        _add(el, "Message", error.message)
+    return root
+
+
+# -- CopyObject: https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html --------
+
+
+@renders(CopyObjectResult)
+def _render_copy_object_result(model: CopyObjectResult) -> Element:
+    root = _root("CopyObjectResult")
+    _add(root, "LastModified", iso8601(model.last_modified))
+    _add(root, "ETag", quote_etag(model.etag))
+    _checksums(root, model.checksums)
+    return root
+
+
+# -- ListObjects (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjects.html) and
+#    ListObjectsV2 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
+#    With encoding-type=url, Key, Prefix, Delimiter, Marker, NextMarker and StartAfter are
+#    URL-encoded.
+
+
+def _encoder(encoding_type: str | None) -> Callable[[str], str]:
+    if encoding_type == "url":
+        return lambda value: quote(value, safe="")
+    return lambda value: value
+
+
+def _contents(
+    root: Element,
+    contents: tuple[ListEntry, ...],
+    common_prefixes: tuple[str, ...],
+    encode: Callable[[str], str],
+) -> None:
+    for entry in contents:
+        el = _add(root, "Contents")
+        _add(el, "Key", encode(entry.key))
+        _add(el, "LastModified", iso8601(entry.last_modified))
+        _add(el, "ETag", quote_etag(entry.etag))
+        if entry.checksum_algorithm is not None:
+            _add(el, "ChecksumAlgorithm", entry.checksum_algorithm)
+        _add(el, "Size", str(entry.size))
+        if entry.owner is not None:
+            _owner(el, entry.owner)
+        _add(el, "StorageClass", entry.storage_class)
+    for prefix in common_prefixes:
+        _add(_add(root, "CommonPrefixes"), "Prefix", encode(prefix))
+
+
+@renders(ListBucketResult)
+def _render_list_bucket_result(model: ListBucketResult) -> Element:
+    encode = _encoder(model.encoding_type)
+    root = _root("ListBucketResult")
+    _add(root, "Name", model.name)
+    _add(root, "Prefix", encode(model.prefix))
+    _add(root, "Marker", encode(model.marker))
+    # "This element is returned only if you have the delimiter request parameter specified."
+    if model.delimiter and model.is_truncated and model.next_marker is not None:
+        _add(root, "NextMarker", encode(model.next_marker))
+    _add(root, "MaxKeys", str(model.max_keys))
+    if model.delimiter:
+        _add(root, "Delimiter", encode(model.delimiter))
+    _add(root, "IsTruncated", _bool(model.is_truncated))
+    if model.encoding_type is not None:
+        _add(root, "EncodingType", model.encoding_type)
+    _contents(root, model.contents, model.common_prefixes, encode)
+    return root
+
+
+@renders(ListBucketV2Result)
+def _render_list_bucket_v2_result(model: ListBucketV2Result) -> Element:
+    encode = _encoder(model.encoding_type)
+    root = _root("ListBucketResult")
+    _add(root, "Name", model.name)
+    _add(root, "Prefix", encode(model.prefix))
+    if model.delimiter:
+        _add(root, "Delimiter", encode(model.delimiter))
+    _add(root, "MaxKeys", str(model.max_keys))
+    _add(root, "KeyCount", str(model.key_count))
+    _add(root, "IsTruncated", _bool(model.is_truncated))
+    if model.encoding_type is not None:
+        _add(root, "EncodingType", model.encoding_type)
+    if model.continuation_token is not None:
+        _add(root, "ContinuationToken", model.continuation_token)
+    if model.next_continuation_token is not None:
+        _add(root, "NextContinuationToken", model.next_continuation_token)
+    if model.start_after is not None:
+        _add(root, "StartAfter", encode(model.start_after))
+    _contents(root, model.contents, model.common_prefixes, encode)
+    return root
+
+
+# -- GetBucketAcl / GetObjectAcl: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html
+
+
+@renders(AccessControlPolicy)
+def _render_access_control_policy(model: AccessControlPolicy) -> Element:
+    root = _root("AccessControlPolicy")
+    _owner(root, model.owner)
+    grant = _add(_add(root, "AccessControlList"), "Grant")
+    grantee = etree.SubElement(grant, f"{{{S3_NS}}}Grantee", nsmap={"xsi": XSI_NS})
+    grantee.set(f"{{{XSI_NS}}}type", "CanonicalUser")
+    _add(grantee, "ID", model.owner.id)
+    _add(grantee, "DisplayName", model.owner.display_name)
+    _add(grant, "Permission", "FULL_CONTROL")
+    return root
+
+
+# -- Errors: https://docs.aws.amazon.com/AmazonS3/latest/API/ErrorResponses.html#RESTErrorResponses
+
+
+@renders(ErrorDocument)
+def _render_error(model: ErrorDocument) -> Element:
+    root = _root("Error", ns=None)
+    _add(root, "Code", model.code)
+    _add(root, "Message", model.message)
+    for name, value in model.fields.items():
+        _add(root, name, value)
+    if model.resource is not None:
+        _add(root, "Resource", model.resource)
+    _add(root, "RequestId", model.request_id)
+    return root

@@ -1,0 +1,118 @@
+"""Fixtures for tests against a live gateway process.
+
+`gateway` is one server per scheme for the whole session (params http and https, so every
+test that uses it runs twice); `bucket` is a fresh bucket per test, emptied and deleted
+afterwards; `s3` is a boto3 client on the gateway. `gateway_factory` starts extra servers
+(a crash test needs its own). When a test fails, the report gains the gateway's log lines
+written during that test.
+
+KLOUDVAULT_TEST_GATEWAY_ARGS (shell words) adds CLI arguments to every gateway started
+here, e.g. a backend selection, so the whole suite can run over another backend.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from typing import Any
+
+import pytest
+
+from tests.support.clients import boto3_client, empty_and_delete_bucket, unique_bucket_name
+from tests.support.gateway import GatewayProcess, start_gateway
+from tests.support.tls import TLSFiles, make_test_tls
+
+SCHEMES = ("http", "https")
+EXTRA_ARGS_ENV = "KLOUDVAULT_TEST_GATEWAY_ARGS"
+
+GatewayFactory = Callable[..., GatewayProcess]
+
+_LOG_MARKS = pytest.StashKey[tuple[GatewayProcess, tuple[int, int]]]()
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    return make_test_tls(tmp_path_factory.mktemp("tls"))
+
+
+@pytest.fixture(scope="session")
+def gateway_factory(
+    tmp_path_factory: pytest.TempPathFactory, tls_files: TLSFiles
+) -> Iterator[GatewayFactory]:
+    """start(scheme="http", extra_args=(), extra_env=None, **kwargs) -> a running gateway."""
+    started: list[GatewayProcess] = []
+    common_args = shlex.split(os.environ.get(EXTRA_ARGS_ENV, ""))
+
+    def start(
+        scheme: str = "http",
+        *,
+        extra_args: Sequence[str] = (),
+        extra_env: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> GatewayProcess:
+        workdir = tmp_path_factory.mktemp(f"gw-{scheme}")
+        gw = start_gateway(
+            workdir,
+            scheme,
+            tls=tls_files if scheme == "https" else None,
+            extra_args=[*common_args, *extra_args],
+            extra_env=extra_env,
+            **kwargs,
+        )
+        started.append(gw)
+        return gw
+
+    yield start
+    for gw in started:
+        gw.stop()
+
+
+@pytest.fixture(scope="session", params=SCHEMES, ids=SCHEMES)
+def gateway(request: pytest.FixtureRequest, gateway_factory: GatewayFactory) -> GatewayProcess:
+    gw = gateway_factory(request.param)
+    return gw
+
+
+_CLIENTS: dict[int, Any] = {}
+
+
+@pytest.fixture
+def s3(gateway: GatewayProcess) -> Any:
+    """A boto3 S3 client (default checksum settings, path style) on the gateway."""
+    client = _CLIENTS.get(id(gateway))
+    if client is None:
+        client = _CLIENTS[id(gateway)] = boto3_client(gateway)
+    return client
+
+
+@pytest.fixture
+def bucket(request: pytest.FixtureRequest, s3: Any) -> Iterator[str]:
+    """A new, empty bucket for this test; emptied and deleted afterwards (best effort)."""
+    name = unique_bucket_name(request.node.name)
+    s3.create_bucket(Bucket=name)
+    yield name
+    empty_and_delete_bucket(s3, name)
+
+
+# -- gateway logs in failure reports ----------------------------------------------------------
+
+
+@pytest.fixture(autouse=True)
+def _gateway_log_mark(request: pytest.FixtureRequest) -> None:
+    if "gateway" in request.fixturenames:
+        gw = request.getfixturevalue("gateway")
+        request.node.stash[_LOG_MARKS] = (gw, gw.log_mark())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    report: pytest.TestReport = yield  # type: ignore[misc]
+    if report.failed and report.when in ("call", "teardown"):
+        marked = item.stash.get(_LOG_MARKS, None)
+        if marked is not None:
+            gw, mark = marked
+            report.sections.append(
+                (f"gateway log during test ({gw.endpoint})", gw.logs_since(mark, limit=6000))
+            )
+    return report  # type: ignore[return-value]

@@ -1,0 +1,1 @@
+"""Helpers for tests: servers they start (gateway, SeaweedFS, Azurite), ports, TLS files."""
