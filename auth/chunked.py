@@ -1,23 +1,23 @@
-"""Incremental, sans-IO decoder of aws-chunked request bodies: bytes in, payload out.
+r"""Incremental, sans-IO decoder of aws-chunked request bodies: bytes in, payload out.
 
 How this works
 --------------
 The wire format (Content-Encoding: aws-chunked) is
 
-    signed          hex-size;chunk-signature=SIG\\r\\n <size bytes> \\r\\n ...
-                    0;chunk-signature=SIG\\r\\n  [trailers]  \\r\\n
-    unsigned        hex-size\\r\\n <size bytes> \\r\\n ...  0\\r\\n  [trailers]  \\r\\n
-    trailers        name:value\\r\\n ...  [x-amz-trailer-signature:SIG\\r\\n]
+    signed          hex-size;chunk-signature=SIG\r\n <size bytes> \r\n ...
+                    0;chunk-signature=SIG\r\n  [trailers]  \r\n
+    unsigned        hex-size\r\n <size bytes> \r\n ...  0\r\n  [trailers]  \r\n
+    trailers        name:value\r\n ...  [x-amz-trailer-signature:SIG\r\n]
 
 A small state machine walks it. Line states (chunk header, trailer lines, the final empty
-line) collect bytes up to "\\n" in a bounded buffer; the DATA state never buffers: it
+line) collect bytes up to "\n" in a bounded buffer; the DATA state never buffers: it
 slices payload pieces straight out of the fed bytes and feeds them to one running SHA-256
 per chunk, so an 8 MiB chunk costs one pass whatever the feed sizes are.
 
 Signed chunks chain: chunk n is signed over "AWS4-HMAC-SHA256-PAYLOAD", the timestamp,
 the scope, the signature of chunk n-1 (the request signature for the first chunk), the
 SHA-256 of "" and the SHA-256 of the chunk data. The trailer signature covers the
-trailers as "name:value\\n" lines and chains from the final (empty) chunk's signature.
+trailers as "name:value\n" lines and chains from the final (empty) chunk's signature.
 
 Payload bytes are handed out before their chunk's signature is checked (at the chunk's
 end): the caller must treat any S3Error from feed()/finish() as "discard everything".
@@ -89,14 +89,12 @@ class ChunkedDecoder:
         """The final chunk (and trailers, when expected) have been read and verified."""
         return self._state is _State.DONE
 
-    def feed(self, data: bytes) -> list[bytes]:
+    def feed(self, data: bytes | bytearray | memoryview) -> list[bytes]:
         """Consume `data`; return the payload pieces it completes (possibly none)."""
         if self._state is _State.FAILED:
             raise S3Error(S3ErrorCode.INCOMPLETE_BODY, "The aws-chunked body was already rejected.")
-        if not isinstance(data, bytes):
-            data = bytes(data)
         try:
-            return self._feed(data)
+            return self._feed(data if isinstance(data, bytes) else bytes(data))
         except S3Error:
             self._state = _State.FAILED
             raise
@@ -238,7 +236,8 @@ class ChunkedDecoder:
         if signer is not None and (self._trailers or self._trailer_signature is not None):
             if self._trailer_signature is None:
                 raise S3Error(
-                    S3ErrorCode.SIGNATURE_DOES_NOT_MATCH, "The trailers carry no x-amz-trailer-signature."
+                    S3ErrorCode.SIGNATURE_DOES_NOT_MATCH,
+                    "The trailers carry no x-amz-trailer-signature.",
                 )
             digest = hashlib.sha256(sigv4.utf8("".join(self._trailer_lines))).hexdigest()
             to_sign = sigv4.trailer_string_to_sign(
@@ -266,7 +265,8 @@ def _chunk_signature(extensions: bytes) -> str:
                 return signature.decode("ascii")
             break
     raise S3Error(
-        S3ErrorCode.SIGNATURE_DOES_NOT_MATCH, "A signed aws-chunked chunk has no valid chunk-signature."
+        S3ErrorCode.SIGNATURE_DOES_NOT_MATCH,
+        "A signed aws-chunked chunk has no valid chunk-signature.",
     )
 
 

@@ -1,20 +1,22 @@
-"""AWS Signature Version 2 for S3 (the legacy "AWS AKID:signature" scheme).
+r"""AWS Signature Version 2 for S3 (the legacy "AWS AKID:signature" scheme).
 
 How this works
 --------------
     signature      = base64(HMAC-SHA1(secret, UTF-8(string to sign)))
-    string to sign = METHOD \\n Content-MD5 \\n Content-Type \\n Date \\n
+    string to sign = METHOD \n Content-MD5 \n Content-Type \n Date \n
                      CanonicalizedAmzHeaders CanonicalizedResource
 
 * Date is the Date header, empty when an x-amz-date header is present (x-amz-date is then
   signed among the amz headers), or the Expires value (epoch seconds) of a presigned URL.
-* CanonicalizedAmzHeaders: one "name:value\\n" per x-amz-* header, names lower-cased and
+* CanonicalizedAmzHeaders: one "name:value\n" per x-amz-* header, names lower-cased and
   sorted, values trimmed, repeated headers joined by ",". For a presigned URL, clients
   (botocore's HmacV1QueryAuth) move the x-amz-* headers they signed into the query, so
-  query parameters named x-amz-* count as headers there (as do content-type/content-md5).
+  query parameters named x-amz-* count as headers there (as do content-type/content-md5)
+  unless the request also sends that header.
 * CanonicalizedResource: "/bucket" when the bucket is in the Host header, then the path
-  as sent (still URI-encoded), then "?" and the sub-resources present in the query,
-  sorted by name, as name or name=decoded-value, joined by "&".
+  as sent (still URI-encoded; a path-style "/bucket" is signed as "/bucket/"), then "?"
+  and the sub-resources present in the query, sorted by name, as name or
+  name=decoded-value, joined by "&".
 
 This module only computes; auth.authenticate compares and raises. botocore's HmacV1Auth,
 HmacV1QueryAuth and s3cmd's sign_request_v2 are what real clients sign with.
@@ -29,6 +31,7 @@ import hashlib
 import hmac
 from collections.abc import Iterable, Mapping
 
+from auth import sigv4
 from auth.sigv4 import utf8
 
 # Sub-resources that belong to the canonical resource: the documented list, the extra
@@ -106,8 +109,20 @@ def canonical_resource(
     return resource
 
 
+def path_candidates(raw_path: str) -> list[str]:
+    """The path forms a client may have signed, the documented one first.
+
+    A path-style bucket request "/bucket" is signed as "/bucket/" (the bucket's resource,
+    as botocore and s3cmd sign it); and, as for SigV4, the AWS-encoded form of the path
+    is tried after the path as sent.
+    """
+    candidates = sigv4.canonical_uri_candidates(raw_path)
+    bucket_only = [p + "/" for p in candidates if p.count("/") == 1 and p != "/"]
+    return bucket_only + candidates
+
+
 def canonical_amz_headers(amz_headers: Mapping[str, str]) -> str:
-    """One "name:value\\n" line per x-amz-* header (names already lower-case)."""
+    r"""One "name:value\n" line per x-amz-* header (names already lower-case)."""
     return "".join(
         f"{name}:{amz_headers[name].strip()}\n"
         for name in sorted(amz_headers)

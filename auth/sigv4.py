@@ -1,12 +1,13 @@
-"""AWS Signature Version 4 for S3: canonical request, string to sign, signing key.
+r"""AWS Signature Version 4 for S3: canonical request, string to sign, signing key.
 
 How this works
 --------------
 A SigV4 signature is HMAC-SHA256(signing key, string to sign), where
 
-    canonical request = METHOD \\n canonical URI \\n canonical query \\n
-                        canonical headers \\n \\n signed headers \\n payload hash
-    string to sign    = "AWS4-HMAC-SHA256" \\n timestamp \\n scope \\n hex(sha256(canonical request))
+    canonical request = METHOD \n canonical URI \n canonical query \n
+                        canonical headers \n \n signed headers \n payload hash
+    string to sign    = "AWS4-HMAC-SHA256" \n timestamp \n scope \n
+                        hex(sha256(canonical request))
     scope             = YYYYMMDD/region/service/aws4_request
     signing key       = HMAC chain "AWS4"+secret -> date -> region -> service -> "aws4_request"
 
@@ -81,7 +82,7 @@ def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
 
 
 def canonical_headers(signed_headers: Iterable[str], headers: Mapping[str, str]) -> str:
-    """"name:value\\n" per signed header, values trimmed and inner blank runs collapsed."""
+    r"""Lines "name:value\n" for the signed headers: values trimmed, inner blanks collapsed."""
     lines = []
     for name in signed_headers:
         # A signed header the request lacks signs as empty: the signature then fails.
@@ -98,9 +99,7 @@ def canonical_request(
     signed_headers: Iterable[str],
     payload_hash: str,
 ) -> str:
-    return "\n".join(
-        [method, uri, query, headers_block, ";".join(signed_headers), payload_hash]
-    )
+    return "\n".join([method, uri, query, headers_block, ";".join(signed_headers), payload_hash])
 
 
 def scope(date: str, region: str, service: str) -> str:
@@ -143,9 +142,9 @@ def chunk_string_to_sign(
 def trailer_string_to_sign(
     amz_date: str, credential_scope: str, previous_signature: str, trailer_sha256: str
 ) -> str:
-    """String to sign of the trailing headers (sigv4-streaming-trailers.html).
+    r"""String to sign of the trailing headers (sigv4-streaming-trailers.html).
 
-    `trailer_sha256` hashes the trailers as "name:value\\n" lines, in the order sent.
+    `trailer_sha256` hashes the trailers as "name:value\n" lines, in the order sent.
     """
     return "\n".join(
         ["AWS4-HMAC-SHA256-TRAILER", amz_date, credential_scope, previous_signature, trailer_sha256]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 from aiohttp import web
@@ -14,12 +14,15 @@ from backends.base import Backend, BackendError
 from gateway.collector import Collector
 from gateway.context import Clock, Services
 from gateway.dispatch import APP_HANDLERS, APP_SERVICES, handle, load_handlers
+from gateway.leader import SingletonTask, leader_lock_of
 from gateway.meta.base import MetaStore
 from gateway.meta.sqlite import SqliteMetaStore
 from gateway.middlewares.access_log import access_log_middleware
 from gateway.middlewares.errors import error_middleware
 from gateway.middlewares.request_id import request_id_middleware
+from gateway.retention import timing_of
 from gateway.settings import Settings
+from lifecycle.worker import lifecycle_task
 
 log = logging.getLogger("kloudvault")
 APP_COLLECTOR = web.AppKey("collector", Collector)
@@ -37,12 +40,39 @@ def make_backend(settings: Settings) -> Backend:
     raise SystemExit(f"unknown backend {settings.backend!r}")
 
 
+def is_shared_metadata(settings: Settings) -> bool:
+    """Whether the metadata lives in a database several machines share (PostgreSQL)."""
+    return (settings.metadata_url or "").startswith(("postgresql://", "postgres://"))
+
+
 def make_metastore(settings: Settings) -> MetaStore:
     url = settings.metadata_url
+    store: MetaStore
     if url is None or url.startswith("sqlite:"):
         Path(settings.sqlite_path).parent.mkdir(parents=True, exist_ok=True)
-        return SqliteMetaStore(settings.sqlite_path)
-    raise SystemExit(f"unsupported --metadata-url {url!r}")
+        store = SqliteMetaStore(settings.sqlite_path)
+    elif is_shared_metadata(settings):
+        from gateway.meta.postgres import PostgresMetaStore
+
+        try:
+            store = PostgresMetaStore(
+                url,
+                pool_min=settings.pg_pool_min,
+                pool_max=settings.pg_pool_max,
+                session_url=settings.pg_session_url,
+            )
+        except ValueError as exc:
+            raise SystemExit(f"--metadata-url: {exc}") from None
+    else:
+        raise SystemExit("unsupported --metadata-url (sqlite:///path or postgresql://...)")
+    if settings.redis_url:
+        from gateway.meta.cached import CachedMetaStore
+        from gateway.meta.redis_cache import RedisCoherence, split_redis_url
+
+        redis_url, namespace = split_redis_url(settings.redis_url)
+        cache = RedisCoherence(redis_url, namespace=namespace, timeout=settings.redis_timeout)
+        store = CachedMetaStore(store, cache)
+    return store
 
 
 async def open_services(settings: Settings, clock: Clock = time.time) -> Services:
@@ -53,7 +83,11 @@ async def open_services(settings: Settings, clock: Clock = time.time) -> Service
         settings=settings,
         meta=meta,
         backend=backend,
-        credentials=CredentialCache(meta),
+        # Several machines: a key deleted on one replica must be refused by the next
+        # request on any other, which an in-process TTL cannot promise (pub/sub would
+        # only be best effort). The lookup goes to the MetaStore, i.e. to the Redis cache
+        # when configured (~0.2 ms) or to a PostgreSQL primary-key probe.
+        credentials=CredentialCache(meta, ttl=0.0 if is_shared_metadata(settings) else 2.0),
         clock=clock,
     )
 
@@ -104,11 +138,43 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
             clock=services.clock,
         )
         app[APP_COLLECTOR] = collector
+        # Several replicas (PostgreSQL): one of them at a time collects (gateway/leader.py).
+        lock = leader_lock_of(services.meta, "collector")
+        singleton = (
+            None
+            if lock is None
+            else SingletonTask("collector", lock, collector.run_once, interval=settings.gc_interval)
+        )
 
         async def collector_ctx(app: web.Application) -> AsyncIterator[None]:
-            collector.start()
-            yield
-            await collector.stop()
+            if singleton is None:
+                collector.start()
+                yield
+                await collector.stop()
+            else:
+                singleton.start()
+                yield
+                await singleton.stop()
 
         app.cleanup_ctx.append(collector_ctx)
+        app.cleanup_ctx.append(_lifecycle_ctx(services))
     return app
+
+
+def _lifecycle_ctx(
+    services: Services,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The lifecycle worker (lifecycle/worker.py) as an app cleanup context."""
+    task = lifecycle_task(
+        services.meta,
+        timing_of(services.settings),
+        interval=services.settings.lifecycle_interval,
+        clock=services.clock,
+    )
+
+    async def lifecycle_ctx(app: web.Application) -> AsyncIterator[None]:
+        task.start()
+        yield
+        await task.stop()
+
+    return lifecycle_ctx

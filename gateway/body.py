@@ -16,12 +16,11 @@ from collections.abc import AsyncIterator, Mapping
 
 from aiohttp import StreamReader
 from aiohttp.http_exceptions import HttpProcessingError
-from auth.chunked import ChunkedDecoder
 
+from auth.chunked import ChunkedDecoder
 from auth.request import AuthResult, PayloadMode
 from gateway.errors import S3Error, S3ErrorCode
 
-READ_SIZE = 1024 * 1024
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 _STREAMING = {
     PayloadMode.STREAMING_SIGNED,
@@ -50,12 +49,9 @@ class RequestBody:
         content: StreamReader | None,
         auth: AuthResult,
         headers: Mapping[str, str],
-        *,
-        read_size: int = READ_SIZE,
     ) -> None:
         self._content = content
         self._auth = auth
-        self._read_size = read_size
         self._streaming = auth.payload_mode in _STREAMING
         encoded_length = _int_header(headers, "content-length")
         if self._streaming:
@@ -84,10 +80,13 @@ class RequestBody:
             return
         try:
             while True:
-                chunk = await self._content.read(self._read_size)
-                if not chunk:
-                    return
-                yield chunk
+                # readchunk() hands over one received chunk as it is; read(n) and readany()
+                # would first join every buffered chunk into a new copy.
+                chunk, end_of_http_chunk = await self._content.readchunk()
+                if chunk:
+                    yield chunk
+                elif not end_of_http_chunk:
+                    return  # (b"", False): the end of the body
         except (ConnectionError, HttpProcessingError, asyncio.IncompleteReadError) as exc:
             raise S3Error(S3ErrorCode.INCOMPLETE_BODY) from exc
 

@@ -15,9 +15,17 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from auth.credentials import ROOT_USER, ensure_root, new_access_key, new_secret_key
-from gateway.app import build_app, close_services, make_metastore, open_services
+from gateway.app import (
+    build_app,
+    close_services,
+    is_shared_metadata,
+    make_metastore,
+    open_services,
+)
 from gateway.meta.base import MetaStore
+from gateway.retention import timing_of
 from gateway.settings import Settings, add_arguments, load
+from lifecycle.worker import LifecycleWorker
 
 log = logging.getLogger("kloudvault")
 
@@ -87,10 +95,12 @@ def _banner(settings: Settings, access_key: str, secret_key: str, created: bool)
     host = f"[{host}]" if ":" in host else host
     endpoint = f"{settings.scheme}://{host}:{settings.port}"
     state = "created" if created else "existing"
+    metadata = "postgresql" if is_shared_metadata(settings) else "sqlite"
+    metadata += " + redis cache" if settings.redis_url else ""
     return "\n".join(
         [
             f"KloudVault listening on {endpoint}",
-            f"  data dir:   {settings.data_dir}  (backend {settings.backend}, metadata sqlite)",
+            f"  data dir:   {settings.data_dir}  (backend {settings.backend}, metadata {metadata})",
             f"  root keys ({state}):",
             f"    AWS_ACCESS_KEY_ID={access_key}",
             f"    AWS_SECRET_ACCESS_KEY={secret_key}",
@@ -210,6 +220,11 @@ def build_parser() -> argparse.ArgumentParser:
     key_delete = key.add_parser("delete")
     key_delete.add_argument("user")
     key_delete.add_argument("access_key")
+    lifecycle = sub.add_parser("lifecycle", help="lifecycle rules and the retention cap")
+    lifecycle_sub = lifecycle.add_subparsers(dest="lifecycle_action", required=True)
+    add_arguments(
+        lifecycle_sub.add_parser("run", help="apply what is due now, once (works while serving)")
+    )
     return parser
 
 
@@ -218,7 +233,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     settings = load(args)
     if args.command == "serve":
         return cmd_serve(settings)
+    if args.command == "lifecycle":
+        return asyncio.run(_lifecycle_run(settings))
     return asyncio.run(_admin(args, settings))
+
+
+async def _lifecycle_run(settings: Settings) -> int:
+    """One lifecycle pass (lifecycle/worker.py) over every bucket, then a summary."""
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    meta = make_metastore(settings)
+    await meta.open()
+    try:
+        report = await LifecycleWorker(meta, timing_of(settings)).run_once()
+    finally:
+        await meta.close()
+    print(f"lifecycle: {report.summary()}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -7,9 +7,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from urllib.parse import unquote
 
 from aiohttp import web
-from auth.authenticate import anonymous_result, parse_auth, verify_auth
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
+from auth.authenticate import anonymous_result, parse_auth, verify_auth
 from auth.credentials import ANONYMOUS, Principal
 from auth.policy.evaluate import authorize
 from auth.request import SignedRequest
@@ -76,7 +76,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
         services.settings.domain,
     )
     route = resolved.route
-    signed = SignedRequest(request.method, raw_path, tuple(pairs), headers)
+    signed = SignedRequest(
+        request.method,
+        raw_path,
+        tuple(pairs),
+        headers,
+        host_bucket=resolved.bucket if resolved.host_style else None,
+    )
     now = services.clock()
     parsed = parse_auth(signed)
     if parsed is None:

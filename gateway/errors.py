@@ -152,6 +152,11 @@ class S3ErrorCode(Enum):
         404,
         "The lifecycle configuration does not exist.",
     )
+    NO_SUCH_OBJECT_LOCK_CONFIGURATION = (
+        "NoSuchObjectLockConfiguration",
+        404,
+        "The specified object does not have a ObjectLock configuration",
+    )
     NO_SUCH_TAG_SET = ("NoSuchTagSet", 404, "The TagSet does not exist.")
     NO_SUCH_UPLOAD = (
         "NoSuchUpload",

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from gateway.codec.checksums import header_name
 from gateway.headers import http_date, quote_etag
 from gateway.meta.base import NULL_VERSION, Bucket, ObjectVersion
+from gateway.object_lock import lock_headers
 
 _CONTENT_HEADER_NAMES = {
     "cache-control": "Cache-Control",
@@ -33,6 +34,18 @@ def checksum_headers(version: ObjectVersion) -> dict[str, str]:
     return out
 
 
+def part_checksum_headers(version: ObjectVersion, part_number: int) -> dict[str, str]:
+    """x-amz-checksum-* of one part of a multipart object, for a partNumber read.
+
+    The part's own checksum of the object's algorithm: what a client reading only that
+    part can verify (the object's COMPOSITE or FULL_OBJECT value describes all parts).
+    """
+    for seg in version.segments:
+        if seg.part_number == part_number:
+            return {header_name(a): v for a, v in seg.checksums.items() if a in version.checksums}
+    return {}
+
+
 def object_headers(
     bucket: Bucket,
     version: ObjectVersion,
@@ -57,6 +70,7 @@ def object_headers(
         headers["x-amz-mp-parts-count"] = str(version.parts_count)
     if version.tags:
         headers["x-amz-tagging-count"] = str(len(version.tags))
+    headers.update(lock_headers(version))
     headers.update(version_headers(bucket, version.version_id))
     if with_checksums:
         headers.update(checksum_headers(version))

@@ -76,13 +76,99 @@ ROUTES: tuple[Route, ...] = (
         "ListMultipartUploads",
         "GET",
         _B,
-        None,
+        "multipart.list_multipart_uploads",
         "s3:ListBucketMultipartUploads",
         ("uploads",),
     ),
-    Route("ListObjectVersions", "GET", _B, None, "s3:ListBucketVersions", ("versions",)),
-    Route("GetBucketVersioning", "GET", _B, None, "s3:GetBucketVersioning", ("versioning",)),
-    Route("PutBucketVersioning", "PUT", _B, None, "s3:PutBucketVersioning", ("versioning",)),
+    # -- retention: versioning, tagging, object lock, lifecycle (issue 7)
+    Route(
+        "ListObjectVersions",
+        "GET",
+        _B,
+        "versioning.list_object_versions",
+        "s3:ListBucketVersions",
+        ("versions",),
+    ),
+    Route(
+        "GetBucketVersioning",
+        "GET",
+        _B,
+        "versioning.get_bucket_versioning",
+        "s3:GetBucketVersioning",
+        ("versioning",),
+    ),
+    Route(
+        "PutBucketVersioning",
+        "PUT",
+        _B,
+        "versioning.put_bucket_versioning",
+        "s3:PutBucketVersioning",
+        ("versioning",),
+    ),
+    Route(
+        "GetBucketTagging",
+        "GET",
+        _B,
+        "tagging.get_bucket_tagging",
+        "s3:GetBucketTagging",
+        ("tagging",),
+    ),
+    Route(
+        "PutBucketTagging",
+        "PUT",
+        _B,
+        "tagging.put_bucket_tagging",
+        "s3:PutBucketTagging",
+        ("tagging",),
+    ),
+    Route(
+        "DeleteBucketTagging",
+        "DELETE",
+        _B,
+        "tagging.delete_bucket_tagging",
+        "s3:PutBucketTagging",
+        ("tagging",),
+    ),
+    Route(
+        "GetBucketLifecycleConfiguration",
+        "GET",
+        _B,
+        "lifecycle_config.get_bucket_lifecycle_configuration",
+        "s3:GetLifecycleConfiguration",
+        ("lifecycle",),
+    ),
+    Route(
+        "PutBucketLifecycleConfiguration",
+        "PUT",
+        _B,
+        "lifecycle_config.put_bucket_lifecycle_configuration",
+        "s3:PutLifecycleConfiguration",
+        ("lifecycle",),
+    ),
+    Route(
+        "DeleteBucketLifecycle",
+        "DELETE",
+        _B,
+        "lifecycle_config.delete_bucket_lifecycle",
+        "s3:PutLifecycleConfiguration",
+        ("lifecycle",),
+    ),
+    Route(
+        "GetObjectLockConfiguration",
+        "GET",
+        _B,
+        "object_lock.get_object_lock_configuration",
+        "s3:GetBucketObjectLockConfiguration",
+        ("object-lock",),
+    ),
+    Route(
+        "PutObjectLockConfiguration",
+        "PUT",
+        _B,
+        "object_lock.put_object_lock_configuration",
+        "s3:PutBucketObjectLockConfiguration",
+        ("object-lock",),
+    ),
     Route("GetBucketAcl", "GET", _B, "bucket.get_bucket_acl", "s3:GetBucketAcl", ("acl",)),
     # -- objects
     Route("PutObject", "PUT", _O, "object_write.put_object", "s3:PutObject"),
@@ -91,38 +177,119 @@ ROUTES: tuple[Route, ...] = (
     Route("HeadObject", "HEAD", _O, "object_read.head_object", "s3:GetObject"),
     Route("DeleteObject", "DELETE", _O, "object_delete.delete_object", "s3:DeleteObject"),
     Route("GetObjectAcl", "GET", _O, "object_read.get_object_acl", "s3:GetObjectAcl", ("acl",)),
-    Route("CreateMultipartUpload", "POST", _O, None, "s3:PutObject", ("uploads",)),
-    Route("UploadPart", "PUT", _O, None, "s3:PutObject", ("partNumber", "uploadId")),
+    Route(
+        "CreateMultipartUpload",
+        "POST",
+        _O,
+        "multipart.create_multipart_upload",
+        "s3:PutObject",
+        ("uploads",),
+    ),
+    Route(
+        "UploadPart",
+        "PUT",
+        _O,
+        "multipart.upload_part",
+        "s3:PutObject",
+        ("partNumber", "uploadId"),
+    ),
     Route(
         "UploadPartCopy",
         "PUT",
         _O,
-        None,
+        "multipart.upload_part_copy",
         "s3:PutObject",
         ("partNumber", "uploadId"),
         header=_COPY,
     ),
-    Route("CompleteMultipartUpload", "POST", _O, None, "s3:PutObject", ("uploadId",)),
+    Route(
+        "CompleteMultipartUpload",
+        "POST",
+        _O,
+        "multipart.complete_multipart_upload",
+        "s3:PutObject",
+        ("uploadId",),
+    ),
     Route(
         "AbortMultipartUpload",
         "DELETE",
         _O,
-        None,
+        "multipart.abort_multipart_upload",
         "s3:AbortMultipartUpload",
         ("uploadId",),
     ),
-    Route("ListParts", "GET", _O, None, "s3:ListMultipartUploadParts", ("uploadId",)),
+    Route(
+        "ListParts",
+        "GET",
+        _O,
+        "multipart.list_parts",
+        "s3:ListMultipartUploadParts",
+        ("uploadId",),
+    ),
     Route(
         "GetObjectAttributes",
         "GET",
         _O,
-        None,
+        "object_attributes.get_object_attributes",
         "s3:GetObjectAttributes",
         ("attributes",),
     ),
-    Route("GetObjectTagging", "GET", _O, None, "s3:GetObjectTagging", ("tagging",)),
-    Route("PutObjectTagging", "PUT", _O, None, "s3:PutObjectTagging", ("tagging",)),
-    Route("DeleteObjectTagging", "DELETE", _O, None, "s3:DeleteObjectTagging", ("tagging",)),
+    Route(
+        "GetObjectTagging",
+        "GET",
+        _O,
+        "tagging.get_object_tagging",
+        "s3:GetObjectTagging",
+        ("tagging",),
+    ),
+    Route(
+        "PutObjectTagging",
+        "PUT",
+        _O,
+        "tagging.put_object_tagging",
+        "s3:PutObjectTagging",
+        ("tagging",),
+    ),
+    Route(
+        "DeleteObjectTagging",
+        "DELETE",
+        _O,
+        "tagging.delete_object_tagging",
+        "s3:DeleteObjectTagging",
+        ("tagging",),
+    ),
+    Route(
+        "GetObjectRetention",
+        "GET",
+        _O,
+        "object_lock.get_object_retention",
+        "s3:GetObjectRetention",
+        ("retention",),
+    ),
+    Route(
+        "PutObjectRetention",
+        "PUT",
+        _O,
+        "object_lock.put_object_retention",
+        "s3:PutObjectRetention",
+        ("retention",),
+    ),
+    Route(
+        "GetObjectLegalHold",
+        "GET",
+        _O,
+        "object_lock.get_object_legal_hold",
+        "s3:GetObjectLegalHold",
+        ("legal-hold",),
+    ),
+    Route(
+        "PutObjectLegalHold",
+        "PUT",
+        _O,
+        "object_lock.put_object_legal_hold",
+        "s3:PutObjectLegalHold",
+        ("legal-hold",),
+    ),
 )
 
 # Query keys that name a sub-resource (an operation of its own) rather than a parameter.
@@ -145,6 +312,12 @@ class Resolved:
     route: Route
     bucket: str | None
     key: str | None
+    # The bucket came from the Host header (virtual-host style); SigV2 signs it there.
+    host_style: bool = False
+
+
+def is_host_style(host: str, domain: str | None) -> bool:
+    return bool(domain) and _strip_port(host).lower().endswith("." + (domain or "").lower())
 
 
 def split_target(host: str, raw_path: str, domain: str | None) -> tuple[str | None, str | None]:
@@ -156,7 +329,7 @@ def split_target(host: str, raw_path: str, domain: str | None) -> tuple[str | No
     path = raw_path.split("?", 1)[0]
     hostname = _strip_port(host).lower()
     bucket: str | None = None
-    if domain and hostname.endswith("." + domain.lower()):
+    if domain and is_host_style(host, domain):
         bucket = hostname[: -len(domain) - 1]
         rest = path[1:] if path.startswith("/") else path
     else:
@@ -220,4 +393,4 @@ def resolve(
         if unserved or any(r.query for r in candidates):
             raise S3Error(S3ErrorCode.NOT_IMPLEMENTED)
         raise S3Error(S3ErrorCode.METHOD_NOT_ALLOWED, Method=method, ResourceType=target.value)
-    return Resolved(best, bucket, key)
+    return Resolved(best, bucket, key, is_host_style(host, domain))

@@ -41,7 +41,12 @@ class Settings:
     )
     root_secret_key: str | None = field(default=None, metadata=_opt("root secret key", secret=True))
     metadata_url: str | None = field(
-        default=None, metadata=_opt("sqlite:///path (default: under the data dir)")
+        default=None,
+        metadata=_opt(
+            "sqlite:///path (default: under the data dir) or postgresql://user@host/db"
+            " (several replicas; ?pool_min=&pool_max=&statement_cache_size=0 for PgBouncer)",
+            secret=True,
+        ),
     )
     backend: str = field(default="local", metadata=_opt("where bytes live: local|memory"))
     gc_interval: float = field(default=60.0, metadata=_opt("seconds between collector runs"))
@@ -53,8 +58,49 @@ class Settings:
         default=86400.0,
         metadata=_opt("seconds before an unfinished upload's blob counts as abandoned"),
     )
+    lifecycle_interval: float = field(
+        default=3600.0, metadata=_opt("seconds between lifecycle passes (rules, retention cap)")
+    )
+    lifecycle_day_seconds: float = field(
+        default=86400.0,
+        metadata=_opt(
+            "length of a lifecycle day in seconds; tests shorten it (no rounding to midnight then)"
+        ),
+    )
+    max_retention_days: int | None = field(
+        default=None,
+        metadata=_opt(
+            "expire every object version older than this many days, whatever the bucket"
+            " rules (object lock and legal holds still win)"
+        ),
+    )
     log_level: str = field(default="INFO", metadata=_opt("DEBUG, INFO, WARNING, ERROR"))
     access_log: bool = field(default=False, metadata=_opt("log every request"))
+    pg_pool_min: int | None = field(
+        default=None, metadata=_opt("PostgreSQL connections kept open per process (default 2)")
+    )
+    pg_pool_max: int | None = field(
+        default=None, metadata=_opt("PostgreSQL connections at most per process (default 10)")
+    )
+    pg_session_url: str | None = field(
+        default=None,
+        metadata=_opt(
+            "PostgreSQL URL for the leader lock's own session when --metadata-url goes"
+            " through PgBouncer in transaction mode (default: --metadata-url)",
+            secret=True,
+        ),
+    )
+    redis_url: str | None = field(
+        default=None,
+        metadata=_opt(
+            "redis://host:6379/0: cache shared by the replicas (keys, buckets, object"
+            " heads); ?prefix=NAME to share one Redis between deployments",
+            secret=True,
+        ),
+    )
+    redis_timeout: float = field(
+        default=0.5, metadata=_opt("seconds before a Redis call counts as failed")
+    )
 
     @property
     def host(self) -> str:
@@ -173,6 +219,10 @@ def validate(settings: Settings) -> None:
         problems.append("KLOUDVAULT_ROOT_ACCESS_KEY and KLOUDVAULT_ROOT_SECRET_KEY go together")
     if settings.workers < 1:
         problems.append("--workers must be at least 1")
+    if settings.lifecycle_interval <= 0 or settings.lifecycle_day_seconds <= 0:
+        problems.append("--lifecycle-interval and --lifecycle-day-seconds must be positive")
+    if settings.max_retention_days is not None and settings.max_retention_days < 1:
+        problems.append("--max-retention-days must be at least 1")
     if problems:
         raise SystemExit("; ".join(problems))
 

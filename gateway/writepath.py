@@ -12,8 +12,10 @@ How this works:
 The caller then commits the version with MetaStore.put_object, which removes the blob from
 the pending list in the same transaction that makes it visible.
 
-Hashing runs in a worker thread on ~1 MiB blocks: hashlib and awscrt release the GIL,
-so hashing overlaps with socket reads instead of stalling the event loop.
+Hashing runs in a worker thread on ~1 MiB batches of received chunks: hashlib and awscrt
+release the GIL, so hashing overlaps with socket reads instead of stalling the event loop.
+The chunks are hashed and passed on as they are, never joined: each copy of a 1 GiB body
+costs the event loop time and every in-flight request a buffer.
 """
 
 from __future__ import annotations
@@ -44,27 +46,29 @@ class StoredBlob:
     checksum_b64: str | None
 
 
+def _hash_all(hasher: BodyHasher, chunks: list[bytes]) -> None:
+    for chunk in chunks:
+        hasher.update(chunk)
+
+
 async def _hashed_blocks(source: AsyncIterable[bytes], hasher: BodyHasher) -> AsyncIterator[bytes]:
-    pending: list[bytes] = []
-    pending_size = 0
-
-    async def flush() -> bytes:
-        block = pending[0] if len(pending) == 1 else b"".join(pending)
-        pending.clear()
-        if len(block) > _INLINE_HASH_LIMIT:
-            await asyncio.to_thread(hasher.update, block)
-        else:
-            hasher.update(block)
-        return block
-
+    """The chunks of `source`, each hashed before it is passed on."""
+    batch: list[bytes] = []
+    batch_size = 0
     async for chunk in source:
-        pending.append(chunk)
-        pending_size += len(chunk)
-        if pending_size >= HASH_BLOCK:
-            pending_size = 0
-            yield await flush()
-    if pending:
-        yield await flush()
+        batch.append(chunk)
+        batch_size += len(chunk)
+        if batch_size >= HASH_BLOCK:
+            await asyncio.to_thread(_hash_all, hasher, batch)
+            for piece in batch:
+                yield piece
+            batch, batch_size = [], 0
+    if batch_size > _INLINE_HASH_LIMIT:
+        await asyncio.to_thread(_hash_all, hasher, batch)
+    else:
+        _hash_all(hasher, batch)
+    for piece in batch:
+        yield piece
 
 
 async def discard_blob(services: Services, blob_id: str) -> None:

@@ -1,17 +1,21 @@
 """ListObjects over an ordered key index, seeking past common prefixes (DESIGN.md,
 "Metadata store": listing must not read every key under a common prefix).
 
-Pure: walk_listing() drives a `fetch` callable that each MetaStore implements with one
-indexed range query (SQLite here, PostgreSQL later), and decides what to return.
+Pure and sans-IO: listing_steps() is a generator that asks for key ranges (`Seek`) and is
+sent rows one at a time, and decides what to return. walk_listing() drives it with a
+synchronous `fetch` (SQLite: one indexed range query per seek, stepped lazily);
+walk_listing_async() drives it with an async one (PostgreSQL).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
 R = TypeVar("R")
+S = TypeVar("S")  # what a walk asks for (Seek here)
+L = TypeVar("L")  # what a walk returns (Listing here)
 
 
 def successor(s: str) -> str | None:
@@ -62,15 +66,31 @@ class Listing(Generic[R]):
 Fetch = Callable[[str, bool, str | None, int], Iterator[R]]
 
 
-def walk_listing(
-    fetch: Fetch[R],
+@dataclass(frozen=True)
+class Seek:
+    """A request of the walk: keys from `lower` (inclusive or not) below `upper` (None: no
+    bound), in key order, at most `limit` of them."""
+
+    lower: str
+    inclusive: bool
+    upper: str | None
+    limit: int
+
+
+# What listing_steps() yields: a Seek (start a new range; abandon the current one) or None
+# (the next row of the current range, please). What it is sent: the next row of the
+# current range, or None when that range has no more rows.
+Steps = Generator[Seek | None, R | None, Listing[R]]
+
+
+def listing_steps(
     key_of: Callable[[R], str],
     *,
     prefix: str,
     delimiter: str,
     start_after: str,
     max_keys: int,
-) -> Listing[R]:
+) -> Steps[R]:
     """ListObjects over an ordered key index, seeking past each common prefix.
 
     Walk keys in order from max(prefix, start_after) up to successor(prefix). A key with the
@@ -98,7 +118,8 @@ def walk_listing(
     last: str | None = None
     while lower is not None and (upper is None or lower < upper):
         seek: str | None = None
-        for row in fetch(lower, inclusive, upper, max_keys - len(rows) - len(prefixes) + 1):
+        row = yield Seek(lower, inclusive, upper, max_keys - len(rows) - len(prefixes) + 1)
+        while row is not None:
             key = key_of(row)
             if len(rows) + len(prefixes) == max_keys:
                 return Listing(rows, prefixes, True, last)
@@ -106,12 +127,90 @@ def walk_listing(
             if cp is None:
                 rows.append(row)
                 last = key
+                row = yield None
                 continue
             prefixes.append(cp)
             last = cp
             seek = successor(cp)
             break
         else:
-            break  # the fetch ran dry below its limit: nothing left
+            break  # the range ran dry below its limit: nothing left
         lower, inclusive = seek, True
     return Listing(rows, prefixes, False, last)
+
+
+def drive(steps: Generator[S | None, R | None, L], fetch: Callable[[S], Iterator[R]]) -> L:
+    """Run a sans-IO walk (it yields a seek, or None for the next row of the current one,
+    and is sent rows, None once a range is exhausted) over a synchronous, lazy `fetch`;
+    a generator fetch is closed as soon as the walk leaves its range."""
+    try:
+        want = next(steps)
+        while want is not None:
+            rows = fetch(want)
+            try:
+                want = steps.send(next(rows, None))
+                while want is None:
+                    want = steps.send(next(rows, None))
+            finally:
+                close = getattr(rows, "close", None)
+                if close is not None:
+                    close()  # a generator fetch releases its cursor now
+    except StopIteration as done:
+        result: L = done.value
+        return result
+    raise AssertionError("the walk yielded None before any seek")
+
+
+async def drive_async(
+    steps: Generator[S | None, R | None, L], fetch: Callable[[S], AsyncIterator[R]]
+) -> L:
+    """drive() over an async, lazy `fetch` (aclosed when the walk leaves its range)."""
+    try:
+        want = next(steps)
+        while want is not None:
+            rows = fetch(want)
+            try:
+                want = steps.send(await anext(rows, None))
+                while want is None:
+                    want = steps.send(await anext(rows, None))
+            finally:
+                aclose = getattr(rows, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+    except StopIteration as done:
+        result: L = done.value
+        return result
+    raise AssertionError("the walk yielded None before any seek")
+
+
+def walk_listing(
+    fetch: Fetch[R],
+    key_of: Callable[[R], str],
+    *,
+    prefix: str,
+    delimiter: str,
+    start_after: str,
+    max_keys: int,
+) -> Listing[R]:
+    """listing_steps() over a synchronous `fetch` (see Fetch)."""
+    steps = listing_steps(
+        key_of, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
+    )
+    return drive(steps, lambda s: fetch(s.lower, s.inclusive, s.upper, s.limit))
+
+
+async def walk_listing_async(
+    fetch: Callable[[Seek], AsyncIterator[R]],
+    key_of: Callable[[R], str],
+    *,
+    prefix: str,
+    delimiter: str,
+    start_after: str,
+    max_keys: int,
+) -> Listing[R]:
+    """listing_steps() over an async `fetch`: fetch(seek) yields the rows `seek` asks for,
+    lazily; it is closed (aclose) when the walk leaves the range."""
+    steps = listing_steps(
+        key_of, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
+    )
+    return await drive_async(steps, fetch)

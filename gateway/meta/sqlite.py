@@ -24,15 +24,13 @@ How this works:
 from __future__ import annotations
 
 import asyncio
-import json
 import os
-import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import (
@@ -43,126 +41,47 @@ from gateway.meta.base import (
     ListPage,
     ObjectVersion,
     Precondition,
-    Segment,
     User,
 )
 from gateway.meta.listing import Listing, ListingStats, walk_listing
 from gateway.meta.migrations import SCHEMA_MIGRATIONS_SQL, load_migrations
+from gateway.meta.rows import (
+    VERSION_COLUMNS,
+    VERSIONING_STATES,
+    access_key_from_row,
+    bucket_from_row,
+    check_precondition,
+    dump_map,
+    dump_segments,
+    load_map,
+    load_segments,
+    new_version_id,
+    version_from_row,
+    version_params,
+)
+from gateway.meta.sqlite_retention import SqliteRetention
+from gateway.meta.sqlite_uploads import SqliteUploads, discard_bucket_uploads
 
 T = TypeVar("T")
 
-_VERSION_COLUMNS = (
-    "bucket, key, version_id, is_latest, is_delete_marker, size, etag, last_modified, owner,"
-    " content_type, headers, user_meta, checksums, checksum_type, segments, tags,"
-    " storage_class, retention_mode, retain_until, legal_hold"
-)
+_VERSION_COLUMNS = VERSION_COLUMNS
 
 # The listing query; key bounds are appended. Served by the partial index versions_latest
-# (bucket, key) WHERE is_latest: a range scan in key order, no sort.
-LIST_SQL = f"SELECT {_VERSION_COLUMNS} FROM versions WHERE bucket = ? AND is_latest"
+# (bucket, key) WHERE is_latest: a range scan in key order, no sort. Without statistics the
+# planner may prefer another (bucket, key, ...) index, which also holds noncurrent versions;
+# INDEXED BY pins the choice (and fails loudly if the index ever could not serve the query).
+LATEST = "versions INDEXED BY versions_latest"
+LIST_SQL = f"SELECT {_VERSION_COLUMNS} FROM {LATEST} WHERE bucket = ? AND is_latest"
 
-VERSIONING_STATES = ("Enabled", "Suspended")
-
-
-# -- value encoding ----------------------------------------------------------------------------
-def _dump(value: Mapping[str, str]) -> str:
-    return json.dumps(dict(value), separators=(",", ":"), sort_keys=True)
-
-
-def _load_map(text: str) -> dict[str, str]:
-    loaded: dict[str, str] = json.loads(text)
-    return loaded
-
-
-def _dump_segments(segments: Sequence[Segment]) -> str:
-    return json.dumps(
-        [
-            {
-                "blob_id": s.blob_id,
-                "size": s.size,
-                "part_number": s.part_number,
-                "etag": s.etag,
-                "checksums": dict(s.checksums),
-            }
-            for s in segments
-        ],
-        separators=(",", ":"),
-    )
-
-
-def _load_segments(text: str) -> tuple[Segment, ...]:
-    items: list[dict[str, Any]] = json.loads(text)
-    return tuple(
-        Segment(
-            blob_id=i["blob_id"],
-            size=i["size"],
-            part_number=i.get("part_number"),
-            etag=i.get("etag"),
-            checksums=i.get("checksums") or {},
-        )
-        for i in items
-    )
-
-
-def _version_from_row(r: sqlite3.Row) -> ObjectVersion:
-    return ObjectVersion(
-        bucket=r["bucket"],
-        key=r["key"],
-        version_id=r["version_id"],
-        last_modified=r["last_modified"],
-        size=r["size"],
-        etag=r["etag"],
-        is_delete_marker=bool(r["is_delete_marker"]),
-        is_latest=bool(r["is_latest"]),
-        owner=r["owner"],
-        content_type=r["content_type"],
-        headers=_load_map(r["headers"]),
-        user_meta=_load_map(r["user_meta"]),
-        checksums=_load_map(r["checksums"]),
-        checksum_type=r["checksum_type"],
-        segments=_load_segments(r["segments"]),
-        tags=_load_map(r["tags"]),
-        storage_class=r["storage_class"],
-        retention_mode=r["retention_mode"],
-        retain_until=r["retain_until"],
-        legal_hold=bool(r["legal_hold"]),
-    )
-
-
-def _bucket_from_row(r: sqlite3.Row) -> Bucket:
-    return Bucket(
-        name=r["name"],
-        owner=r["owner"],
-        created=r["created"],
-        region=r["region"],
-        versioning=r["versioning"],
-        object_lock=bool(r["object_lock"]),
-    )
-
-
-def _access_key_from_row(r: sqlite3.Row) -> AccessKey:
-    return AccessKey(
-        r["access_key"], r["secret_key"], r["user_name"], r["created"], bool(r["is_root"])
-    )
-
-
-def new_version_id(now: float) -> str:
-    """Time-sortable and unique: microseconds since the epoch, then 64 random bits."""
-    return f"{int(now * 1e6):016x}{secrets.token_hex(8)}"
-
-
-def _check_precondition(pre: Precondition | None, current_etag: str | None, key: str) -> None:
-    """`current_etag` is the latest version's, None when absent or a delete marker."""
-    if pre is None:
-        return
-    if pre.if_none_match_any and current_etag is not None:
-        raise S3Error(S3ErrorCode.PRECONDITION_FAILED, Condition="If-None-Match")
-    if pre.if_match is not None:
-        if current_etag is None:
-            raise S3Error(S3ErrorCode.NO_SUCH_KEY, Key=key)
-        wanted = pre.if_match.strip('"')
-        if wanted != "*" and wanted != current_etag:
-            raise S3Error(S3ErrorCode.PRECONDITION_FAILED, Condition="If-Match")
+# Shared with the PostgreSQL store (gateway/meta/rows.py); the old names stay importable.
+_dump = dump_map
+_load_map = load_map
+_dump_segments = dump_segments
+_load_segments = load_segments
+_version_from_row = version_from_row
+_bucket_from_row = bucket_from_row
+_access_key_from_row = access_key_from_row
+_check_precondition = check_precondition
 
 
 # -- transaction bodies: run in the store's thread, inside a transaction ----------------------
@@ -208,7 +127,7 @@ def _remove_version(
 def _insert_latest(conn: sqlite3.Connection, v: ObjectVersion) -> None:
     """Insert `v` as the newest version of its key and the only latest one."""
     conn.execute(
-        "UPDATE versions SET is_latest = FALSE WHERE bucket = ? AND key = ? AND is_latest",
+        f"UPDATE {LATEST} SET is_latest = FALSE WHERE bucket = ? AND key = ? AND is_latest",
         (v.bucket, v.key),
     )
     (seq,) = conn.execute(
@@ -218,28 +137,7 @@ def _insert_latest(conn: sqlite3.Connection, v: ObjectVersion) -> None:
     conn.execute(
         f"INSERT INTO versions ({_VERSION_COLUMNS}, seq)"
         " VALUES (?, ?, ?, TRUE, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            v.bucket,
-            v.key,
-            v.version_id,
-            v.is_delete_marker,
-            v.size,
-            v.etag,
-            v.last_modified,
-            v.owner,
-            v.content_type,
-            _dump(v.headers),
-            _dump(v.user_meta),
-            _dump(v.checksums),
-            v.checksum_type,
-            _dump_segments(v.segments),
-            _dump(v.tags),
-            v.storage_class,
-            v.retention_mode,
-            v.retain_until,
-            v.legal_hold,
-            seq,
-        ),
+        (*version_params(v), seq),
     )
     conn.executemany(
         "INSERT INTO version_blobs (blob_id, bucket, key, version_id) VALUES (?, ?, ?, ?)",
@@ -256,16 +154,22 @@ def _promote_newest(conn: sqlite3.Connection, bucket: str, key: str) -> None:
 
 
 def _put_object(
-    conn: sqlite3.Connection, v: ObjectVersion, pre: Precondition | None
+    conn: sqlite3.Connection,
+    v: ObjectVersion,
+    pre: Precondition | None,
+    *,
+    claim_pending: bool = True,
 ) -> ObjectVersion:
+    """put_object's body; claim_pending=False publishes blobs that are not pending (the
+    parts of a completed multipart upload, which left pending when each part was put)."""
     bucket = _bucket_row(conn, v.bucket)
     latest: sqlite3.Row | None = conn.execute(
-        "SELECT is_delete_marker, etag FROM versions WHERE bucket = ? AND key = ? AND is_latest",
+        f"SELECT is_delete_marker, etag FROM {LATEST} WHERE bucket = ? AND key = ? AND is_latest",
         (v.bucket, v.key),
     ).fetchone()
     current = None if latest is None or latest["is_delete_marker"] else latest["etag"]
     _check_precondition(pre, current, v.key)
-    for blob_id in dict.fromkeys(s.blob_id for s in v.segments):
+    for blob_id in dict.fromkeys(s.blob_id for s in v.segments) if claim_pending else ():
         gone = conn.execute("DELETE FROM pending_blobs WHERE blob_id = ?", (blob_id,))
         if gone.rowcount != 1:
             # Collected as a stale upload (or never registered): its bytes may be gone.
@@ -318,6 +222,7 @@ def _collectable(
     claimed = conn.execute(
         "SELECT blob_id, created FROM pending_blobs p WHERE created < ?"
         " AND NOT EXISTS (SELECT 1 FROM version_blobs v WHERE v.blob_id = p.blob_id)"
+        " AND NOT EXISTS (SELECT 1 FROM upload_parts u WHERE u.blob_id = p.blob_id)"
         " ORDER BY created LIMIT ?",
         (pending_before, limit),
     ).fetchall()
@@ -332,6 +237,7 @@ def _collectable(
     for (blob_id,) in conn.execute(
         "SELECT blob_id FROM garbage_blobs g WHERE since < ?"
         " AND NOT EXISTS (SELECT 1 FROM version_blobs v WHERE v.blob_id = g.blob_id)"
+        " AND NOT EXISTS (SELECT 1 FROM upload_parts u WHERE u.blob_id = g.blob_id)"
         " ORDER BY since LIMIT ?",
         (garbage_before, limit),
     ):
@@ -344,8 +250,9 @@ def _is_busy(exc: sqlite3.OperationalError) -> bool:
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-class SqliteMetaStore:
-    """MetaStore on one SQLite file (see the module docstring)."""
+class SqliteMetaStore(SqliteUploads, SqliteRetention):
+    """MetaStore on one SQLite file (see the module docstring); the multipart methods
+    live in gateway.meta.sqlite_uploads, the retention ones in gateway.meta.sqlite_retention."""
 
     def __init__(self, path: str, *, busy_timeout: float = 10.0) -> None:
         self.path = path
@@ -356,19 +263,17 @@ class SqliteMetaStore:
 
     # -- plumbing ---------------------------------------------------------------------------
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        if self._executor is None:
+        executor, conn = self._executor, self._conn
+        if executor is None or conn is None:
             raise RuntimeError("SqliteMetaStore is not open")
-        future = self._executor.submit(self._with_conn, fn)
+        # Calls queued before close() still run: close() queues conn.close() behind them.
+        future = executor.submit(fn, conn)
         try:
             return await asyncio.wrap_future(future)
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
                 raise S3Error(S3ErrorCode.SLOW_DOWN) from exc
             raise
-
-    def _with_conn(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        assert self._conn is not None
-        return fn(self._conn)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return await self._call(lambda conn: _transaction(conn, "BEGIN IMMEDIATE", fn))
@@ -390,12 +295,13 @@ class SqliteMetaStore:
     def _connect(self) -> sqlite3.Connection:
         if self.path != ":memory:" and os.path.dirname(self.path):
             os.makedirs(os.path.dirname(self.path), exist_ok=True)
+        # timeout= is SQLite's busy timeout. isolation_level=None: no implicit transactions,
+        # _transaction() issues BEGIN/COMMIT itself.
         conn = sqlite3.connect(
             self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
         try:
             conn.row_factory = sqlite3.Row
-            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
@@ -539,22 +445,42 @@ class SqliteMetaStore:
             _bucket_row(conn, name)
             if conn.execute("SELECT 1 FROM versions WHERE bucket = ? LIMIT 1", (name,)).fetchone():
                 raise S3Error(S3ErrorCode.BUCKET_NOT_EMPTY, BucketName=name)
+            discard_bucket_uploads(conn, name)
             conn.execute("DELETE FROM buckets WHERE name = ?", (name,))
 
         await self._write(tx)
 
     async def put_bucket_versioning(self, name: str, status: str) -> None:
-        """Set versioning to "Enabled" or "Suspended" (not in the MetaStore protocol yet)."""
+        """Set versioning to "Enabled" or "Suspended" (see MetaStore)."""
         if status not in VERSIONING_STATES:
             raise ValueError(f"versioning status {status!r}")
 
         def tx(conn: sqlite3.Connection) -> None:
-            _bucket_row(conn, name)
+            if _bucket_row(conn, name)["object_lock"] and status != "Enabled":
+                raise S3Error(
+                    S3ErrorCode.INVALID_BUCKET_STATE,
+                    "An Object Lock configuration is present on this bucket, so the"
+                    " versioning state cannot be changed.",
+                )
             conn.execute("UPDATE buckets SET versioning = ? WHERE name = ?", (status, name))
 
         await self._write(tx)
 
     # -- objects ----------------------------------------------------------------------------
+    @staticmethod
+    def _delete_in_tx(
+        conn: sqlite3.Connection, bucket: str, key: str, version_id: str | None, now: float
+    ) -> DeleteOutcome:
+        # SqliteRetention: removals it guards run delete_object's body.
+        return _delete_object(conn, bucket, key, version_id, now)
+
+    @staticmethod
+    def _publish(
+        conn: sqlite3.Connection, version: ObjectVersion, precondition: Precondition | None
+    ) -> ObjectVersion:
+        # SqliteUploads.complete_upload: a completed upload's parts are no longer pending.
+        return _put_object(conn, version, precondition, claim_pending=False)
+
     async def put_object(
         self, version: ObjectVersion, precondition: Precondition | None = None
     ) -> ObjectVersion:
@@ -564,14 +490,17 @@ class SqliteMetaStore:
         self, bucket: str, key: str, version_id: str | None = None
     ) -> ObjectVersion | None:
         def q(conn: sqlite3.Connection) -> sqlite3.Row | None:
-            sql = f"SELECT {_VERSION_COLUMNS} FROM versions WHERE bucket = ? AND key = ?"
             if version_id is None:
                 row: sqlite3.Row | None = conn.execute(
-                    sql + " AND is_latest", (bucket, key)
+                    f"SELECT {_VERSION_COLUMNS} FROM {LATEST}"
+                    " WHERE bucket = ? AND key = ? AND is_latest",
+                    (bucket, key),
                 ).fetchone()
             else:
                 row = conn.execute(
-                    sql + " AND version_id = ?", (bucket, key, version_id)
+                    f"SELECT {_VERSION_COLUMNS} FROM versions"
+                    " WHERE bucket = ? AND key = ? AND version_id = ?",
+                    (bucket, key, version_id),
                 ).fetchone()
             return row
 
@@ -665,7 +594,9 @@ class SqliteMetaStore:
     async def blob_is_referenced(self, blob_id: str) -> bool:
         row = await self._call(
             lambda c: c.execute(
-                "SELECT 1 FROM version_blobs WHERE blob_id = ? LIMIT 1", (blob_id,)
+                "SELECT 1 FROM version_blobs WHERE blob_id = ?"
+                " UNION ALL SELECT 1 FROM upload_parts WHERE blob_id = ? LIMIT 1",
+                (blob_id, blob_id),
             ).fetchone()
         )
         return row is not None

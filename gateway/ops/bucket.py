@@ -23,8 +23,8 @@ async def create_bucket(ctx: RequestContext) -> S3Response:
     acl = ctx.headers.get("x-amz-acl")
     if acl is not None and acl not in _PRIVATE_ACLS:
         raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"Canned ACL {acl} is not supported yet")
-    if ctx.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true":
-        raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, "Object lock is not supported yet")
+    # Object lock turns versioning on for good (gateway.object_lock).
+    object_lock = ctx.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true"
     region = ctx.services.settings.region
     payload = await ctx.body.read_all(MAX_CONFIG_BYTES)
     if payload.strip():
@@ -39,7 +39,14 @@ async def create_bucket(ctx: RequestContext) -> S3Response:
                 LocationConstraint=constraint,
             )
     await ctx.services.meta.create_bucket(
-        Bucket(name=name, owner=ctx.principal.user, created=ctx.now, region=region)
+        Bucket(
+            name=name,
+            owner=ctx.principal.user,
+            created=ctx.now,
+            region=region,
+            versioning="Enabled" if object_lock else None,
+            object_lock=object_lock,
+        )
     )
     return S3Response(200, {"Location": f"/{name}"})
 

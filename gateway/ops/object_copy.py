@@ -16,6 +16,7 @@ from gateway.ops.object_write import (
 )
 from gateway.readpath import stream_range
 from gateway.response import S3Response
+from gateway.retention import expiration_headers, with_retention, write_retention
 from gateway.writepath import discard_blob, store_blob
 from gateway.xml.codec import render
 from gateway.xml.models import CopyObjectResult
@@ -57,6 +58,17 @@ async def copy_object(ctx: RequestContext) -> S3Response:
             ArgumentValue=directive,
         )
     requested = object_fields(headers)
+    tagging_directive = headers.get("x-amz-tagging-directive", "COPY").upper()
+    if tagging_directive not in _DIRECTIVES:
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            "Unknown tagging directive.",
+            ArgumentName="x-amz-tagging-directive",
+            ArgumentValue=tagging_directive,
+        )
+    # Tags come from the source unless REPLACE; object lock is never copied (S3 neither).
+    copied_tags = dict(source.tags) if tagging_directive == "COPY" else None
+    retention = await write_retention(ctx, dest_bucket, tags=copied_tags)
     same_object = (src_bucket.name, src_key) == (dest_bucket.name, dest_key)
     changes_something = (
         directive == "REPLACE"
@@ -105,6 +117,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         if "x-amz-storage-class" in headers
         else source.storage_class,
     )
+    version = with_retention(version, retention.fields(now))
     try:
         saved = await ctx.services.meta.put_object(version, precondition)
     except BaseException:
@@ -114,6 +127,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     src_ids = version_headers(src_bucket, source.version_id)
     if src_ids:
         out["x-amz-copy-source-version-id"] = src_ids["x-amz-version-id"]
+    out.update(await expiration_headers(ctx.services, saved))
     result = CopyObjectResult(saved.etag, saved.last_modified, dict(saved.checksums))
     return S3Response.xml(render(result), headers=out)
 

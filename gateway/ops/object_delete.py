@@ -9,6 +9,7 @@ from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, DeleteOutcome
 from gateway.response import S3Response
+from gateway.retention import removal_check
 from gateway.xml.codec import parse, render
 from gateway.xml.models import Delete, DeletedEntry, DeleteErrorEntry, DeleteResult
 
@@ -24,16 +25,23 @@ def _outcome_headers(bucket: Bucket, outcome: DeleteOutcome) -> dict[str, str]:
     return headers
 
 
-async def delete_object(ctx: RequestContext) -> S3Response:
-    bucket = ctx.target_bucket
-    outcome = await ctx.services.meta.delete_object(
-        bucket.name, ctx.target_key, ctx.query.get("versionId"), now=ctx.services.clock()
+async def _delete(ctx: RequestContext, key: str, version_id: str | None) -> DeleteOutcome:
+    """Without a version id nothing is removed for good in a versioned bucket (a delete
+    marker is added); with one, object lock may refuse (gateway.retention.removal_check)."""
+    bucket, meta, now = ctx.target_bucket, ctx.services.meta, ctx.services.clock()
+    if version_id is None:
+        return await meta.delete_object(bucket.name, key, None, now=now)
+    return await meta.delete_version(
+        bucket.name, key, version_id, now=now, check=removal_check(ctx)
     )
-    return S3Response(204, _outcome_headers(bucket, outcome))
+
+
+async def delete_object(ctx: RequestContext) -> S3Response:
+    outcome = await _delete(ctx, ctx.target_key, ctx.query.get("versionId"))
+    return S3Response(204, _outcome_headers(ctx.target_bucket, outcome))
 
 
 async def delete_objects(ctx: RequestContext) -> S3Response:
-    bucket = ctx.target_bucket
     payload = await ctx.body.read_all(MAX_DELETE_BODY)
     # Content-MD5 is optional (newer SDKs send a CRC checksum instead); verified when sent.
     content_md5 = ctx.headers.get("content-md5")
@@ -47,13 +55,13 @@ async def delete_objects(ctx: RequestContext) -> S3Response:
     for obj in request.objects:
         if not obj.key:
             errors.append(
-                DeleteErrorEntry(obj.key, "InvalidArgument", "Key must not be empty", obj.version_id)
+                DeleteErrorEntry(
+                    obj.key, "InvalidArgument", "Key must not be empty", obj.version_id
+                )
             )
             continue
         try:
-            outcome = await ctx.services.meta.delete_object(
-                bucket.name, obj.key, obj.version_id, now=ctx.services.clock()
-            )
+            outcome = await _delete(ctx, obj.key, obj.version_id)
         except S3Error as err:
             errors.append(DeleteErrorEntry(obj.key, err.code.code, err.message, obj.version_id))
             continue

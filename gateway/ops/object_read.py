@@ -6,10 +6,11 @@ from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.headers import check_preconditions, parse_range, response_overrides
 from gateway.meta.base import ObjectVersion
-from gateway.object_headers import object_headers
+from gateway.object_headers import object_headers, part_checksum_headers
 from gateway.ops.service import owner_of
 from gateway.readpath import object_body, part_range
 from gateway.response import S3Response
+from gateway.retention import expiration_headers
 from gateway.xml.codec import render
 from gateway.xml.models import AccessControlPolicy
 
@@ -65,13 +66,18 @@ async def _read(ctx: RequestContext) -> S3Response:
         span = part_range(version, part_number)
     else:
         span = parse_range(ctx.headers.get("range"), size)
-    whole = span is None or (span == (0, size) and part_number is None)
+    multipart = version.parts_count is not None
+    # Part 1 of a single PUT is the whole object.
+    whole = span is None or (span == (0, size) and (part_number is None or not multipart))
     # A checksum describes the whole object; sent for a range, clients would fail to
-    # validate it. (Multipart objects' part checksums come with the multipart work.)
+    # validate it. A partNumber read of a multipart object gets that part's checksum.
     checksum_mode = ctx.headers.get("x-amz-checksum-mode", "").upper() == "ENABLED"
     headers = object_headers(
         ctx.target_bucket, version, with_checksums=checksum_mode and whole, overrides=overrides
     )
+    if checksum_mode and part_number is not None and multipart:
+        headers.update(part_checksum_headers(version, part_number))
+    headers.update(await expiration_headers(ctx.services, version))
     start, end = span if span is not None else (0, size)
     status = 200
     if span is not None and (part_number is not None or "range" in ctx.headers):

@@ -16,6 +16,7 @@ from gateway.headers import content_headers, user_metadata
 from gateway.meta.base import ObjectVersion, Precondition, Segment
 from gateway.object_headers import checksum_headers, version_headers
 from gateway.response import S3Response
+from gateway.retention import expiration_headers, with_retention, write_retention
 from gateway.writepath import discard_blob, store_blob
 
 STORAGE_CLASSES = frozenset(
@@ -26,12 +27,10 @@ STORAGE_CLASSES = frozenset(
 )  # fmt: skip
 MAX_SINGLE_PUT = 5 * 1024**3
 # Headers naming features that are not built yet: refusing them beats silently ignoring.
+# (x-amz-tagging and x-amz-object-lock-* are gateway.retention's: write_retention.)
 _UNSUPPORTED = {
-    "x-amz-tagging": "Object tagging",
     "x-amz-server-side-encryption": "Server-side encryption",
     "x-amz-server-side-encryption-customer-algorithm": "SSE-C",
-    "x-amz-object-lock-mode": "Object lock",
-    "x-amz-object-lock-legal-hold": "Object lock",
 }
 
 
@@ -120,6 +119,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
     precondition = put_precondition(headers)
     checksum = requested_checksum(headers)
     declared_size_check(ctx.body)
+    retention = await write_retention(ctx, bucket)
     if precondition is not None:
         # Fail before streaming the body; put_object re-checks atomically at commit.
         await _check_precondition_early(ctx, precondition)
@@ -148,6 +148,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
         segments=(Segment(stored.blob_id, stored.size),),
         storage_class=fields.storage_class,
     )
+    version = with_retention(version, retention.fields(now))
     try:
         saved = await meta.put_object(version, precondition)
     except BaseException:
@@ -155,6 +156,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
         raise
     out = {"ETag": f'"{saved.etag}"', **checksum_headers(saved)}
     out.update(version_headers(bucket, saved.version_id))
+    out.update(await expiration_headers(ctx.services, saved))
     return S3Response(200, out)
 
 

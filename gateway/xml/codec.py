@@ -19,20 +19,29 @@ from urllib.parse import quote
 
 from lxml import etree
 
+from gateway.codec.checksums import ALGORITHMS
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.headers import iso8601, quote_etag
 from gateway.xml.models import (
     MAX_DELETE_OBJECTS,
     AccessControlPolicy,
+    CompletedPart,
+    CompleteMultipartUpload,
+    CompleteMultipartUploadResult,
     CopyObjectResult,
+    CopyPartResult,
     CreateBucketConfiguration,
     Delete,
     DeleteResult,
     ErrorDocument,
+    GetObjectAttributesResponse,
+    InitiateMultipartUploadResult,
     ListAllMyBucketsResult,
     ListBucketResult,
     ListBucketV2Result,
     ListEntry,
+    ListMultipartUploadsResult,
+    ListPartsResult,
     LocationConstraint,
     ObjectIdentifier,
     Owner,
@@ -356,6 +365,188 @@ def _render_access_control_policy(model: AccessControlPolicy) -> Element:
     _add(grantee, "ID", model.owner.id)
     _add(grantee, "DisplayName", model.owner.display_name)
     _add(grant, "Permission", "FULL_CONTROL")
+    return root
+
+
+# -- Multipart uploads ----------------------------------------------------------------------
+# CreateMultipartUpload: https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html
+
+
+@renders(InitiateMultipartUploadResult)
+def _render_initiate(model: InitiateMultipartUploadResult) -> Element:
+    root = _root("InitiateMultipartUploadResult")
+    _add(root, "Bucket", model.bucket)
+    _add(root, "Key", model.key)
+    _add(root, "UploadId", model.upload_id)
+    return root
+
+
+# CompleteMultipartUpload: https://docs.aws.amazon.com/AmazonS3/latest/API/API_CompleteMultipartUpload.html
+# Part ETags arrive quoted (SDKs send them as UploadPart returned them) or bare.
+
+
+def _unquote_etag(value: str) -> str:
+    return value.strip().strip('"').strip()
+
+
+@renders(CompleteMultipartUpload)
+def _render_complete(model: CompleteMultipartUpload) -> Element:
+    root = _root("CompleteMultipartUpload")
+    for part in model.parts:
+        el = _add(root, "Part")
+        _add(el, "PartNumber", str(part.part_number))
+        _add(el, "ETag", quote_etag(part.etag))
+        _checksums(el, part.checksums)
+    return root
+
+
+@parses(CompleteMultipartUpload, "CompleteMultipartUpload")
+def _parse_complete(root: Element) -> CompleteMultipartUpload:
+    parts = []
+    for el in _children(root, "Part"):
+        number = (_text(el, "PartNumber", required=True) or "").strip()
+        etag = _text(el, "ETag", required=True)
+        assert etag is not None
+        if not number.isdigit() or len(number) > 9:
+            raise _malformed()
+        checksums = {}
+        for algorithm in ALGORITHMS:
+            value = _text(el, f"Checksum{algorithm}")
+            if value is not None:
+                checksums[algorithm] = value.strip()
+        parts.append(CompletedPart(int(number), _unquote_etag(etag), checksums))
+    if not parts:
+        raise _malformed()
+    return CompleteMultipartUpload(tuple(parts))
+
+
+@renders(CompleteMultipartUploadResult)
+def _render_complete_result(model: CompleteMultipartUploadResult) -> Element:
+    root = _root("CompleteMultipartUploadResult")
+    _add(root, "Location", model.location)
+    _add(root, "Bucket", model.bucket)
+    _add(root, "Key", model.key)
+    _add(root, "ETag", quote_etag(model.etag))
+    _checksums(root, model.checksums)
+    if model.checksum_type is not None:
+        _add(root, "ChecksumType", model.checksum_type)
+    return root
+
+
+# UploadPartCopy: https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html
+
+
+@renders(CopyPartResult)
+def _render_copy_part_result(model: CopyPartResult) -> Element:
+    root = _root("CopyPartResult")
+    _add(root, "LastModified", iso8601(model.last_modified))
+    _add(root, "ETag", quote_etag(model.etag))
+    _checksums(root, model.checksums)
+    return root
+
+
+# ListParts: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListParts.html
+
+
+@renders(ListPartsResult)
+def _render_list_parts(model: ListPartsResult) -> Element:
+    root = _root("ListPartsResult")
+    _add(root, "Bucket", model.bucket)
+    _add(root, "Key", model.key)
+    _add(root, "UploadId", model.upload_id)
+    _add(root, "PartNumberMarker", str(model.part_number_marker))
+    if model.next_part_number_marker is not None:
+        _add(root, "NextPartNumberMarker", str(model.next_part_number_marker))
+    _add(root, "MaxParts", str(model.max_parts))
+    _add(root, "IsTruncated", _bool(model.is_truncated))
+    for part in model.parts:
+        el = _add(root, "Part")
+        _add(el, "PartNumber", str(part.part_number))
+        _add(el, "LastModified", iso8601(part.last_modified))
+        _add(el, "ETag", quote_etag(part.etag))
+        _add(el, "Size", str(part.size))
+        _checksums(el, part.checksums)
+    _owner(root, model.initiator, "Initiator")
+    _owner(root, model.owner)
+    _add(root, "StorageClass", model.storage_class)
+    if model.checksum_algorithm is not None:
+        _add(root, "ChecksumAlgorithm", model.checksum_algorithm)
+    if model.checksum_type is not None:
+        _add(root, "ChecksumType", model.checksum_type)
+    return root
+
+
+# ListMultipartUploads: https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListMultipartUploads.html
+# With encoding-type=url, Key, Prefix, Delimiter, KeyMarker and NextKeyMarker are encoded.
+
+
+@renders(ListMultipartUploadsResult)
+def _render_list_uploads(model: ListMultipartUploadsResult) -> Element:
+    encode = _encoder(model.encoding_type)
+    root = _root("ListMultipartUploadsResult")
+    _add(root, "Bucket", model.bucket)
+    _add(root, "KeyMarker", encode(model.key_marker))
+    _add(root, "UploadIdMarker", model.upload_id_marker)
+    if model.next_key_marker is not None:
+        _add(root, "NextKeyMarker", encode(model.next_key_marker))
+    if model.next_upload_id_marker is not None:
+        _add(root, "NextUploadIdMarker", model.next_upload_id_marker)
+    _add(root, "Prefix", encode(model.prefix))
+    if model.delimiter:
+        _add(root, "Delimiter", encode(model.delimiter))
+    _add(root, "MaxUploads", str(model.max_uploads))
+    _add(root, "IsTruncated", _bool(model.is_truncated))
+    if model.encoding_type is not None:
+        _add(root, "EncodingType", model.encoding_type)
+    for upload in model.uploads:
+        el = _add(root, "Upload")
+        _add(el, "Key", encode(upload.key))
+        _add(el, "UploadId", upload.upload_id)
+        _owner(el, upload.initiator, "Initiator")
+        _owner(el, upload.owner)
+        _add(el, "StorageClass", upload.storage_class)
+        _add(el, "Initiated", iso8601(upload.initiated))
+        if upload.checksum_algorithm is not None:
+            _add(el, "ChecksumAlgorithm", upload.checksum_algorithm)
+        if upload.checksum_type is not None:
+            _add(el, "ChecksumType", upload.checksum_type)
+    for prefix in model.common_prefixes:
+        _add(_add(root, "CommonPrefixes"), "Prefix", encode(prefix))
+    return root
+
+
+# -- GetObjectAttributes: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObjectAttributes.html
+# The ETag element is not quoted here, unlike every other S3 document.
+
+
+@renders(GetObjectAttributesResponse)
+def _render_object_attributes(model: GetObjectAttributesResponse) -> Element:
+    root = _root("GetObjectAttributesResponse")
+    if model.etag is not None:
+        _add(root, "ETag", model.etag)
+    if model.checksums:
+        el = _add(root, "Checksum")
+        _checksums(el, model.checksums)
+        if model.checksum_type is not None:
+            _add(el, "ChecksumType", model.checksum_type)
+    if model.object_parts is not None:
+        parts = model.object_parts
+        el = _add(root, "ObjectParts")
+        _add(el, "PartsCount", str(parts.parts_count))
+        _add(el, "PartNumberMarker", str(parts.part_number_marker))
+        if parts.next_part_number_marker is not None:
+            _add(el, "NextPartNumberMarker", str(parts.next_part_number_marker))
+        _add(el, "MaxParts", str(parts.max_parts))
+        _add(el, "IsTruncated", _bool(parts.is_truncated))
+        for part in parts.parts:
+            part_el = _add(el, "Part")
+            _add(part_el, "PartNumber", str(part.part_number))
+            _add(part_el, "Size", str(part.size))
+            _checksums(part_el, part.checksums)
+    if model.storage_class is not None:
+        _add(root, "StorageClass", model.storage_class)
+    if model.object_size is not None:
+        _add(root, "ObjectSize", str(model.object_size))
     return root
 
 

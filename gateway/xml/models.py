@@ -154,6 +154,135 @@ class AccessControlPolicy:
     owner: Owner
 
 
+# -- multipart uploads ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class InitiateMultipartUploadResult:
+    bucket: str
+    key: str
+    upload_id: str
+
+
+@dataclass(frozen=True)
+class CompletedPart:
+    part_number: int
+    etag: str
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CompleteMultipartUpload:
+    """The CompleteMultipartUpload request body: at least one part, in the order sent."""
+
+    parts: tuple[CompletedPart, ...]
+
+
+@dataclass(frozen=True)
+class CompleteMultipartUploadResult:
+    location: str
+    bucket: str
+    key: str
+    etag: str
+    checksums: Mapping[str, str] = field(default_factory=dict)
+    checksum_type: str | None = None
+
+
+@dataclass(frozen=True)
+class CopyPartResult:
+    etag: str
+    last_modified: float
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class PartEntry:
+    part_number: int
+    last_modified: float
+    etag: str
+    size: int
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ListPartsResult:
+    bucket: str
+    key: str
+    upload_id: str
+    part_number_marker: int
+    next_part_number_marker: int | None
+    max_parts: int
+    is_truncated: bool
+    parts: tuple[PartEntry, ...]
+    initiator: Owner
+    owner: Owner
+    storage_class: str = "STANDARD"
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+
+
+@dataclass(frozen=True)
+class UploadEntry:
+    key: str
+    upload_id: str
+    initiator: Owner
+    owner: Owner
+    initiated: float
+    storage_class: str = "STANDARD"
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+
+
+@dataclass(frozen=True)
+class ListMultipartUploadsResult:
+    """With encoding_type "url", keys, prefixes, the delimiter and key markers are encoded."""
+
+    bucket: str
+    key_marker: str
+    upload_id_marker: str
+    next_key_marker: str | None
+    next_upload_id_marker: str | None
+    prefix: str
+    delimiter: str
+    max_uploads: int
+    is_truncated: bool
+    uploads: tuple[UploadEntry, ...]
+    common_prefixes: tuple[str, ...]
+    encoding_type: str | None = None
+
+
+# -- GetObjectAttributes --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ObjectPartEntry:
+    part_number: int
+    size: int
+    checksums: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ObjectParts:
+    parts_count: int
+    part_number_marker: int
+    next_part_number_marker: int | None
+    max_parts: int
+    is_truncated: bool
+    parts: tuple[ObjectPartEntry, ...]
+
+
+@dataclass(frozen=True)
+class GetObjectAttributesResponse:
+    """Only the attributes asked for are set; None ones are not rendered."""
+
+    etag: str | None = None
+    checksums: Mapping[str, str] | None = None
+    checksum_type: str | None = None
+    object_parts: ObjectParts | None = None
+    storage_class: str | None = None
+    object_size: int | None = None
+
+
 # -- errors ---------------------------------------------------------------------------------
 
 

@@ -21,6 +21,9 @@ import pytest
 from backends.base import Backend
 from backends.local import LocalBackend
 from backends.memory import MemoryBackend
+from tests.support import remote_backends
+from tests.support.azurite import session_azurite
+from tests.support.seaweedfs import session_seaweedfs
 
 
 @dataclass(frozen=True)
@@ -48,7 +51,21 @@ def local_backend(ctx: FactoryContext) -> AbstractAsyncContextManager[Backend]:
     return _open(LocalBackend(ctx.tmp_path))
 
 
+def s3_backend(ctx: FactoryContext) -> AbstractAsyncContextManager[Backend]:
+    """A fresh key prefix in a bucket of the session's SeaweedFS (tests/support/seaweedfs.py)."""
+    server = session_seaweedfs(ctx.request.config)
+    return remote_backends.opened(remote_backends.s3_backend_on(server))
+
+
+def azure_backend(ctx: FactoryContext) -> AbstractAsyncContextManager[Backend]:
+    """A fresh container in the session's Azurite (tests/support/azurite.py)."""
+    server = session_azurite(ctx.request.config)
+    return remote_backends.opened(remote_backends.azure_backend_on(server))
+
+
 BACKEND_FACTORIES: dict[str, BackendFactory] = {
     "memory": memory_backend,
     "local": local_backend,
+    "s3": s3_backend,
+    "azure": azure_backend,
 }

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import shlex
+import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
@@ -56,7 +57,8 @@ def gateway_factory(
             workdir,
             scheme,
             tls=tls_files if scheme == "https" else None,
-            extra_args=[*common_args, *extra_args],
+            # The access log puts every request next to a failing test's report.
+            extra_args=["--access-log", *common_args, *extra_args],
             extra_env=extra_env,
             **kwargs,
         )
@@ -112,6 +114,7 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
         marked = item.stash.get(_LOG_MARKS, None)
         if marked is not None:
             gw, mark = marked
+            time.sleep(0.2)  # let the server flush the access-log lines of the last requests
             report.sections.append(
                 (f"gateway log during test ({gw.endpoint})", gw.logs_since(mark, limit=6000))
             )

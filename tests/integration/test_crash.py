@@ -113,10 +113,12 @@ def run_crash_scenario(gw: GatewayProcess, tmp_path: Path) -> None:
     )
     assert grown >= SIZE // 2, f"data dir grew only {grown} bytes in 180 s; cannot test"
     gw.kill9()
+    print(f"killed after the data dir grew {grown / MiB:.0f} MiB of {SIZE // MiB} MiB")
     # No retry may reach the restarted server: wait for the client to give up first.
     uploader.join(timeout=60)
     assert not uploader.is_alive(), "overwrite client still running 60 s after the kill"
     assert "error" in outcome, f"overwrite succeeded despite kill -9: {outcome}"
+    print(f"overwrite failed as expected: {outcome['error']!r}")
 
     gw.start()
     s3 = boto3_client(gw, read_timeout=300)

@@ -7,7 +7,7 @@ emulator knows). Start-up takes about 1.5 s, so a session starts one (`session_a
 and gives each test its own blob-name prefix or container.
 
 Where the binary comes from: Azurite is not a Python package, so the test run installs it
-with npm. .ci/run must do
+with npm, as .ci/run does (AZURITE_PREFIX=.venv/node):
 
     npm install --prefix "$AZURITE_PREFIX" azurite@3.35.0
     export KLOUDVAULT_AZURITE_BIN="$AZURITE_PREFIX/node_modules/.bin/azurite-blob"
@@ -15,6 +15,7 @@ with npm. .ci/run must do
 (3.35.0 is the newest release whose `engines` accepts Node 20; 3.36+ want Node 22 and
 print EBADENGINE warnings on 20, though they run.) Without KLOUDVAULT_AZURITE_BIN the
 binary is looked up on PATH, then under the prefixes in KNOWN_PREFIXES.
+`python -m tests.support.azurite` runs one by hand and prints its connection string.
 
 Quirk: Azurite keeps blob metadata in a LokiJS database that it saves every 5 s
 (AUTOSAVE_INTERVAL), not on every write. A SIGKILL loses what was written since the last
@@ -30,12 +31,15 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import require_service
 from tests.support.ports import free_port
-from tests.support.services import ServiceProcess
+from tests.support.services import ServiceProcess, run_until_interrupted, session_service
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 KNOWN_PREFIXES = (
+    REPO_ROOT / ".venv" / "node",  # where .ci/run installs it
     REPO_ROOT / ".cache" / "azurite",
     REPO_ROOT,
     Path.home() / ".cache" / "kloudvault" / "azurite",
@@ -119,9 +123,6 @@ class Azurite(ServiceProcess):
         time.sleep(AUTOSAVE_INTERVAL + 0.5)
 
 
-_session_server: Azurite | None = None
-
-
 def start_azurite(workdir: Path | None = None) -> Azurite:
     """A started Azurite, or skip/fail the test (tests/conftest.py) if there is none."""
     if find_azurite() is None:
@@ -139,14 +140,11 @@ def start_azurite(workdir: Path | None = None) -> Azurite:
     return server
 
 
-def session_azurite() -> Azurite:
-    """The one Azurite of this test session, started on first use, stopped at exit."""
-    global _session_server
-    if _session_server is None or not _session_server.running:
-        if _session_server is not None:
-            _session_server.close()
-        _session_server = start_azurite()
-        import atexit
+def session_azurite(config: pytest.Config) -> Azurite:
+    """The Azurite shared by this pytest run (tests that kill it start their own)."""
+    return session_service(config, "azurite", start_azurite, Azurite)
 
-        atexit.register(_session_server.close)
-    return _session_server
+
+if __name__ == "__main__":
+    azurite = Azurite()
+    run_until_interrupted(azurite, f"Azurite blob service\n{azurite.connection_string}")

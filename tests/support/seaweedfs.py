@@ -13,12 +13,12 @@ server, filer and S3 gateway, with
   otherwise wait the default 10 s before electing itself leader again.
 
 Start-up takes about 3 s (the `weed server` sequence has built-in waits) and a restart on
-the same data about 2.5 s, so a test session starts one server (`session_seaweedfs()`) and
+the same data about 2.5 s, so a test run starts one server (`session_seaweedfs()`) and
 gives each test its own key prefix in one bucket: every SeaweedFS bucket is a collection
 with its own volumes, so a bucket per test would cost volume growth for each.
 
 The binary is found through KLOUDVAULT_WEED_BIN, then next to the running Python, then on
-PATH.
+PATH. `python -m tests.support.seaweedfs` runs one by hand and prints its endpoint and keys.
 """
 
 from __future__ import annotations
@@ -32,9 +32,11 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import require_service
 from tests.support.ports import free_port_pair
-from tests.support.services import ServiceProcess
+from tests.support.services import ServiceProcess, run_until_interrupted, session_service
 
 GRPC_OFFSET = 10000
 DEFAULT_REGION = "us-east-1"
@@ -126,7 +128,7 @@ class SeaweedFS(ServiceProcess):
 
     def client(self, **config: Any) -> Any:
         """A synchronous boto3 S3 client for this server (setup and assertions in tests)."""
-        import boto3
+        import boto3  # type: ignore[import-untyped]
         from botocore.config import Config
 
         return boto3.client(
@@ -149,6 +151,11 @@ class SeaweedFS(ServiceProcess):
             return False
         return True
 
+    def wait_durable(self) -> None:
+        """Return once every write acknowledged so far survives kill(): at once, since the
+        volume server and the filer write before they answer, and a SIGKILL does not lose
+        what a process wrote (the page cache outlives it)."""
+
     def cleanup_after_exit(self) -> None:
         # The gRPC unix sockets go to /tmp whatever TMPDIR says; they are named by port.
         for kind, port in (
@@ -166,9 +173,6 @@ class SeaweedFS(ServiceProcess):
         super().close()
 
 
-_session_server: SeaweedFS | None = None
-
-
 def start_seaweedfs(workdir: Path | None = None) -> SeaweedFS:
     """A started SeaweedFS, or skip/fail the test (tests/conftest.py) if there is none."""
     if find_weed() is None:
@@ -184,22 +188,15 @@ def start_seaweedfs(workdir: Path | None = None) -> SeaweedFS:
     return server
 
 
-def session_seaweedfs() -> SeaweedFS:
-    """The one SeaweedFS of this test session, started on first use, stopped at exit.
-
-    For fixtures and backend factories that are not session-scoped fixtures themselves.
-    Tests that kill or freeze a server start their own with start_seaweedfs().
-    """
-    global _session_server
-    if _session_server is None or not _session_server.running:
-        if _session_server is not None:
-            _session_server.close()
-        _session_server = start_seaweedfs()
-        _register_exit(_session_server)
-    return _session_server
+def session_seaweedfs(config: pytest.Config) -> SeaweedFS:
+    """The SeaweedFS shared by this pytest run (tests that kill it start their own)."""
+    return session_service(config, "seaweedfs", start_seaweedfs, SeaweedFS)
 
 
-def _register_exit(server: ServiceProcess) -> None:
-    import atexit
-
-    atexit.register(server.close)
+if __name__ == "__main__":
+    weed = SeaweedFS()
+    run_until_interrupted(
+        weed,
+        f"SeaweedFS S3 at {weed.endpoint} (path-style, region {weed.region})\n"
+        f"AWS_ACCESS_KEY_ID={weed.access_key} AWS_SECRET_ACCESS_KEY={weed.secret_key}",
+    )

@@ -13,16 +13,40 @@ image cannot turn the remote backend suites into silent skips).
 
 from __future__ import annotations
 
+import ctypes
 import os
 import shutil
 import signal
 import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
+
+import pytest
+
+S = TypeVar("S", bound="ServiceProcess")
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """On Linux, a preexec_fn making the kernel SIGKILL the server when the thread that
+    started it dies: a test run killed without cleanup (SIGKILL, OOM) leaves no server
+    behind holding ports. Servers are therefore started from the main thread."""
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl  # resolved here, not in the child
+    except (OSError, AttributeError):
+        return None
+    pr_set_pdeathsig = 1
+
+    def set_pdeathsig() -> None:
+        prctl(pr_set_pdeathsig, signal.SIGKILL)
+
+    return set_pdeathsig
 
 
 class ServiceNotReady(RuntimeError):
@@ -86,6 +110,7 @@ class ServiceProcess:
                 cwd=self.workdir,
                 env=self.environment(),
                 start_new_session=True,  # a Ctrl-C aimed at pytest is not aimed at us
+                preexec_fn=_die_with_parent(),
             )
         self._wait_ready()
 
@@ -169,3 +194,39 @@ class ServiceProcess:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+_SESSION_SERVICES = pytest.StashKey[dict[str, "ServiceProcess | ServiceNotReady"]]()
+
+
+def session_service(config: pytest.Config, name: str, start: Callable[[], S], kind: type[S]) -> S:
+    """The one `name` server of this pytest run: started by `start()` on first use, stopped
+    when the run ends (config.add_cleanup). A server found dead is started again on its
+    ports and data; one that failed to start is not retried for every test."""
+    services = config.stash.setdefault(_SESSION_SERVICES, {})
+    found = services.get(name)
+    if isinstance(found, ServiceNotReady):
+        raise ServiceNotReady(f"{name} failed to start earlier in this session: {found}")
+    if found is None:
+        try:
+            found = start()
+        except ServiceNotReady as exc:
+            services[name] = exc
+            raise
+        services[name] = found
+        config.add_cleanup(found.close)
+    assert isinstance(found, kind)
+    if not found.running:
+        found.start()
+    return found
+
+
+def run_until_interrupted(server: ServiceProcess, describe: str) -> None:
+    """`python -m tests.support.<server>`: run one for manual use until Ctrl-C."""
+    with server:
+        print(f"{describe}\nlogs and data: {server.workdir}\nCtrl-C stops it.", flush=True)
+        try:
+            while server.running:
+                time.sleep(0.5)
+        except KeyboardInterrupt:
+            pass

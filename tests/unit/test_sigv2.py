@@ -25,6 +25,7 @@ from tests.unit.test_sigv4 import (
     SECRET_KEY,
     assert_s3_error,
     assert_tamper_detected,
+    capture,
     client,
     object_url,
     tampered,
@@ -274,8 +275,6 @@ def test_boto3_generate_presigned_url_s3(key: str) -> None:
 
 
 def test_boto3_real_requests_with_s3_signature() -> None:
-    from tests.unit.test_sigv4 import capture
-
     calls: list[Any] = [
         lambda c: c.put_object(Bucket="bkt", Key="a b/é", Body=b"x", ACL="public-read"),
         lambda c: c.create_multipart_upload(Bucket="bkt", Key="k"),

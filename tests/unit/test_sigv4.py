@@ -361,7 +361,9 @@ def test_missing_content_sha256_header_is_invalid_request() -> None:
     signed = sign_header("GET", object_url("k"))
     req = to_signed("GET", signed.url, signed.headers)
     headers = {k: v for k, v in req.headers.items() if k != "x-amz-content-sha256"}
-    error = assert_s3_error(S3ErrorCode.INVALID_REQUEST, lambda: verify(tampered(req, headers=headers)))
+    error = assert_s3_error(
+        S3ErrorCode.INVALID_REQUEST, lambda: verify(tampered(req, headers=headers))
+    )
     assert "x-amz-content-sha256" in error.message
 
 
@@ -477,7 +479,9 @@ def _calls() -> list[tuple[str, Callable[[Any], object]]]:
         ("CreateMultipartUpload", lambda c: c.create_multipart_upload(Bucket="bkt", Key="k~1")),
         (
             "UploadPart",
-            lambda c: c.upload_part(Bucket="bkt", Key="k", PartNumber=3, UploadId="u/1+2", Body=b"x"),
+            lambda c: c.upload_part(
+                Bucket="bkt", Key="k", PartNumber=3, UploadId="u/1+2", Body=b"x"
+            ),
         ),
         (
             "DeleteObjects",
@@ -502,7 +506,9 @@ def _calls() -> list[tuple[str, Callable[[Any], object]]]:
 
 @pytest.mark.parametrize("endpoint", ["http://s3.test:9000", "https://s3.test"])
 @pytest.mark.parametrize(("name", "call"), _calls(), ids=[name for name, _ in _calls()])
-def test_boto3_real_requests_verify(endpoint: str, name: str, call: Callable[[Any], object]) -> None:
+def test_boto3_real_requests_verify(
+    endpoint: str, name: str, call: Callable[[Any], object]
+) -> None:
     prepared = capture(client("s3v4", endpoint, "eu-central-1"), call)
     req = to_signed(prepared.method, prepared.url, prepared.headers)
     result = verify(req)

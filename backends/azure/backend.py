@@ -1,0 +1,418 @@
+"""The `azure` backend: blobs as block blobs in one Azure Blob Storage container.
+
+How a blob is stored: block blob `prefix + blob_id` in the configured container.
+
+Write path (put_blob): the stream is cut into blocks of `block_size` (PartReader). A blob
+that fits in one block goes up as one Put Blob. A larger one is staged block by block
+(Put Block, https://learn.microsoft.com/rest/api/storageservices/put-block),
+`blocks_in_flight` blocks (default 1) uploading while the next is read, so at most
+blocks_in_flight + 1 blocks are in memory (16 MiB with the defaults); it becomes visible
+only when Put Block List commits the list. Block ids are base64 of the zero-padded block
+number: every id of a blob has the same length, as the service requires. A failed upload
+leaves only uncommitted blocks, which List Blobs does not report and the service discards
+after a week; a blob id written again starts from scratch.
+
+Read path (get_blob): Get Blob with a range; the SDK downloader fetches `read_chunk_size`
+ranges one after the other, which we yield as they come. A missing blob raises
+BlobNotFound from the first request, before the first chunk is yielded.
+
+Lifecycle: the SDK client, with its own aiohttp session (`max_connections`), is created on
+first use, on the running event loop, together with a check that the container exists and
+its creation if not (create_container=False skips both, for a SAS without container
+rights). A failed check is retried on the next call. `start()`
+does this eagerly; `close()` releases the connections (a later call opens new ones).
+
+Retries: the SDK retries connection errors, timeouts, 408/429/5xx up to `max_attempts`
+attempts with exponential backoff from `retry_backoff` seconds; `connect_timeout` and
+`read_timeout` bound each attempt. Whatever still fails is translated by errors.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import contextlib
+import ipaddress
+import logging
+import random
+from collections.abc import AsyncIterator, Coroutine
+from typing import Any
+from urllib.parse import urlsplit
+
+import aiohttp
+from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
+from azure.core.credentials_async import AsyncTokenCredential
+from azure.core.exceptions import (
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ServiceRequestError,
+)
+from azure.core.pipeline.transport import AioHttpTransport
+from azure.storage.blob import BlobBlock, BlobType
+from azure.storage.blob.aio import (
+    BlobClient,
+    BlobServiceClient,
+    ContainerClient,
+    ExponentialRetry,
+)
+
+from backends.azure.errors import azure_errors, error_code
+from backends.base import BackendError, BackendUnavailable, BlobInfo, BlobNotFound, ByteStream
+from backends.parts import PartReader
+
+log = logging.getLogger(__name__)
+
+MiB = 1024 * 1024
+# https://learn.microsoft.com/rest/api/storageservices/understanding-block-blobs--append-blobs--and-page-blobs
+MAX_BLOCK_SIZE = 4000 * MiB
+MAX_BLOCKS = 50_000
+DEFAULT_BLOCK_SIZE = 8 * MiB
+READ_CHUNK = 4 * MiB
+
+Credential = str | AzureNamedKeyCredential | AzureSasCredential | AsyncTokenCredential
+
+
+def block_id(number: int) -> str:
+    """Equal-length ids for every block of a blob (the service requires equal lengths)."""
+    return base64.b64encode(f"{number:08d}".encode()).decode()
+
+
+def account_name_of(account_url: str) -> str:
+    """`acct` of https://acct.blob.core.windows.net, or of http://127.0.0.1:10000/acct."""
+    url = urlsplit(account_url)
+    host = url.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+        is_ip = True
+    except ValueError:
+        is_ip = host == "localhost"
+    if is_ip:  # emulator style: the account is the first path segment
+        return url.path.strip("/").split("/")[0]
+    return host.split(".")[0]
+
+
+class _Backoff(ExponentialRetry):
+    """Exponential backoff with full jitter in float seconds (the SDK's ExponentialRetry
+    counts whole seconds and waits 15 s before the first retry)."""
+
+    def __init__(self, max_attempts: int, base: float, cap: float = 20.0) -> None:
+        retries = max(max_attempts - 1, 0)
+        super().__init__(
+            retry_total=retries,
+            retry_connect=retries,
+            retry_read=retries,
+            retry_status=retries,
+            initial_backoff=0,
+            random_jitter_range=0,
+        )
+        self._base = base
+        self._cap = cap
+
+    def get_backoff_time(self, settings: dict[str, Any]) -> float:
+        return random.uniform(0, min(self._cap, self._base * 2 ** int(settings["count"])))
+
+
+def may_have_reached_server(exc: BaseException) -> bool:
+    """Whether a request that failed with `exc` may still have taken effect on the server."""
+    if isinstance(exc, asyncio.CancelledError):
+        return True
+    if isinstance(exc, BackendUnavailable):  # not if the request was never sent
+        return not isinstance(exc.__cause__, ServiceRequestError)
+    return False
+
+
+class AzureBackend:
+    """Blobs as block blobs `prefix + blob_id` in `container`.
+
+    Give `connection_string`, or `account_url` with `account_key` (shared key; the account
+    name comes from the URL unless given) or with `credential` (a SAS string or
+    AzureSasCredential, a token credential such as azure.identity's DefaultAzureCredential).
+    """
+
+    name = "azure"
+
+    def __init__(
+        self,
+        container: str,
+        connection_string: str | None = None,
+        account_url: str | None = None,
+        account_key: str | None = None,
+        *,
+        account_name: str | None = None,
+        credential: Credential | None = None,
+        prefix: str = "",
+        create_container: bool = True,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+        blocks_in_flight: int = 1,
+        read_chunk_size: int = READ_CHUNK,
+        max_connections: int = 64,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 30.0,
+        max_attempts: int = 4,
+        retry_backoff: float = 0.5,
+    ) -> None:
+        if (connection_string is None) == (account_url is None):
+            raise ValueError("give exactly one of connection_string and account_url")
+        if account_key is not None and credential is not None:
+            raise ValueError("give account_key or credential, not both")
+        if not 1 <= block_size <= MAX_BLOCK_SIZE:
+            raise ValueError(f"block_size must be within [1, {MAX_BLOCK_SIZE}]")
+        if blocks_in_flight < 1:
+            raise ValueError("blocks_in_flight must be at least 1")
+        if account_url is not None and account_key is not None:
+            credential = AzureNamedKeyCredential(
+                account_name or account_name_of(account_url), account_key
+            )
+        self._container_name = container
+        self._connection_string = connection_string
+        self._account_url = account_url
+        self._credential = credential
+        self._prefix = prefix
+        self._create_container = create_container
+        self._block_size = block_size
+        self._blocks_in_flight = blocks_in_flight
+        self._read_chunk_size = read_chunk_size
+        self._max_connections = max_connections
+        self._timeouts = (connect_timeout, read_timeout)
+        self._max_attempts = max_attempts
+        self._retry_backoff = retry_backoff
+        self._container: ContainerClient | None = None
+        self._exit_stack: contextlib.AsyncExitStack | None = None
+        self._container_checked = False
+        self._lock = asyncio.Lock()
+        self._background: set[asyncio.Task[None]] = set()
+
+    def __repr__(self) -> str:  # no credentials, ever
+        where = self._account_url or "connection string"
+        return f"AzureBackend({self._container_name!r}, {where!r}, prefix={self._prefix!r})"
+
+    # -- lifecycle -------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Open the connections and check (or create) the container now, not on first use."""
+        await self._ready()
+
+    def _service_client(self, session: aiohttp.ClientSession) -> BlobServiceClient:
+        connect_timeout, read_timeout = self._timeouts
+        options: dict[str, Any] = {
+            "transport": AioHttpTransport(
+                session=session,
+                session_owner=False,
+                connection_timeout=connect_timeout,
+                read_timeout=read_timeout,
+            ),
+            "retry_policy": _Backoff(self._max_attempts, self._retry_backoff),
+            # One request per block, one per read chunk: memory stays bounded.
+            "max_single_put_size": self._block_size,
+            "max_block_size": self._block_size,
+            "max_single_get_size": self._read_chunk_size,
+            "max_chunk_get_size": self._read_chunk_size,
+        }
+        if self._connection_string is not None:
+            return BlobServiceClient.from_connection_string(self._connection_string, **options)
+        assert self._account_url is not None
+        return BlobServiceClient(self._account_url, credential=self._credential, **options)
+
+    async def _ready(self) -> ContainerClient:
+        if self._container is not None and self._container_checked:
+            return self._container
+        async with self._lock:
+            if self._container is None:
+                stack = contextlib.AsyncExitStack()
+                session = await stack.enter_async_context(
+                    aiohttp.ClientSession(
+                        connector=aiohttp.TCPConnector(limit=self._max_connections)
+                    )
+                )
+                service = await stack.enter_async_context(self._service_client(session))
+                self._container = service.get_container_client(self._container_name)
+                self._exit_stack = stack
+            if not self._container_checked:
+                await self._ensure_container(self._container)
+                self._container_checked = True
+        return self._container
+
+    async def _ensure_container(self, container: ContainerClient) -> None:
+        if not self._create_container:  # e.g. a SAS without container rights; trust it
+            return
+        with azure_errors("Get Container Properties"):
+            try:
+                await container.get_container_properties()
+                return
+            except ResourceNotFoundError:
+                pass
+        with azure_errors("Create Container"):
+            try:
+                await container.create_container()
+            except ResourceExistsError:  # created concurrently
+                pass
+
+    async def close(self) -> None:
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)
+        stack, self._exit_stack = self._exit_stack, None
+        self._container = None
+        self._container_checked = False
+        if stack is not None:
+            await stack.aclose()
+
+    async def health(self) -> None:
+        try:
+            container = await self._ready()
+            with azure_errors("Get Container Properties"):
+                await container.get_container_properties()
+        except BackendUnavailable:
+            raise
+        except BackendError as exc:  # reachable but unusable (credentials, container)
+            raise BackendUnavailable(str(exc)) from exc
+
+    def local_path(self, blob_id: str) -> str | None:
+        return None
+
+    def _name(self, blob_id: str) -> str:
+        return self._prefix + blob_id
+
+    # -- write ---------------------------------------------------------------------------------
+
+    async def put_blob(self, blob_id: str, data: ByteStream) -> int:
+        container = await self._ready()
+        reader = PartReader(data)
+        first = await reader.read(self._block_size)
+        second = await reader.read(self._block_size) if len(first) == self._block_size else b""
+        if not second:
+            await self._put_blob_once(container, blob_id, first)
+            return len(first)
+        return await self._put_blocks(container, blob_id, reader, first, second)
+
+    async def _put_blob_once(self, container: ContainerClient, blob_id: str, body: bytes) -> None:
+        blob = container.get_blob_client(self._name(blob_id))
+        try:
+            with azure_errors("Put Blob", blob_id):
+                # overwrite=True: a retried Put Blob must not fail on its own first attempt.
+                await blob.upload_blob(
+                    body, blob_type=BlobType.BLOCKBLOB, length=len(body), overwrite=True
+                )
+        except BaseException as exc:
+            if may_have_reached_server(exc):  # it may be stored although we saw an error
+                await self._shielded(self._delete_quietly(container, blob_id))
+            raise
+
+    async def _put_blocks(
+        self,
+        container: ContainerClient,
+        blob_id: str,
+        reader: PartReader,
+        first: bytes,
+        second: bytes,
+    ) -> int:
+        blob = container.get_blob_client(self._name(blob_id))
+        blocks: list[BlobBlock] = []
+        in_flight: list[asyncio.Task[None]] = []
+        committing = False
+        try:
+            block, number, upcoming = first, 0, second
+            while block:
+                if number >= MAX_BLOCKS:
+                    raise BackendError(f"azure put {blob_id}: more than {MAX_BLOCKS} blocks")
+                if len(in_flight) >= self._blocks_in_flight:
+                    await in_flight.pop(0)
+                in_flight.append(
+                    asyncio.create_task(self._stage_block(blob, blob_id, number, block))
+                )
+                blocks.append(BlobBlock(block_id=block_id(number)))
+                number += 1
+                # Read the next block while the others upload.
+                block = upcoming if upcoming else await reader.read(self._block_size)
+                upcoming = b""
+            for task in in_flight:
+                await task
+            in_flight.clear()
+            committing = True
+            with azure_errors("Put Block List", blob_id):
+                await blob.commit_block_list(blocks)
+        except BaseException as exc:
+            for task in in_flight:
+                task.cancel()
+            await asyncio.gather(*in_flight, return_exceptions=True)
+            if committing and may_have_reached_server(exc):
+                await self._shielded(self._delete_quietly(container, blob_id))
+            raise
+        return reader.total
+
+    async def _stage_block(self, blob: BlobClient, blob_id: str, number: int, body: bytes) -> None:
+        with azure_errors("Put Block", blob_id):
+            await blob.stage_block(block_id(number), body, length=len(body))
+
+    async def _delete_quietly(self, container: ContainerClient, blob_id: str) -> None:
+        try:
+            await self._delete(container, blob_id)
+        except BackendError as exc:
+            log.warning("%s; the blob collector will remove it later", exc)
+
+    async def _shielded(self, cleanup: Coroutine[Any, Any, None]) -> None:
+        """Run a cleanup to its end even if the task running put_blob is being cancelled."""
+        task = asyncio.create_task(cleanup)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+        await asyncio.shield(task)
+
+    # -- read ----------------------------------------------------------------------------------
+
+    async def get_blob(
+        self, blob_id: str, start: int = 0, end: int | None = None
+    ) -> AsyncIterator[bytes]:
+        if start < 0 or (end is not None and end < 0):
+            raise ValueError(f"negative range [{start}, {end})")
+        if end is not None and end <= start:
+            await self.blob_size(blob_id)  # nothing to read, but the blob must exist
+            return
+        container = await self._ready()
+        blob = container.get_blob_client(self._name(blob_id))
+        with azure_errors("Get Blob", blob_id):
+            try:
+                downloader = await blob.download_blob(
+                    offset=start, length=None if end is None else end - start
+                )
+            except HttpResponseError as exc:
+                # 416: the range starts at or past the end of an existing blob.
+                if exc.status_code != 416 or error_code(exc) == "BlobNotFound":
+                    raise
+                return
+        chunks = downloader.chunks()
+        while True:
+            with azure_errors("Get Blob", blob_id):
+                try:
+                    chunk = await anext(chunks)
+                except StopAsyncIteration:
+                    return
+            if chunk:
+                yield chunk
+
+    async def blob_size(self, blob_id: str) -> int:
+        container = await self._ready()
+        with azure_errors("Get Blob Properties", blob_id):
+            properties = await container.get_blob_client(self._name(blob_id)).get_blob_properties()
+        return int(properties.size)
+
+    async def delete_blob(self, blob_id: str) -> None:
+        await self._delete(await self._ready(), blob_id)
+
+    async def _delete(self, container: ContainerClient, blob_id: str) -> None:
+        try:
+            with azure_errors("Delete Blob", blob_id):
+                await container.delete_blob(self._name(blob_id), delete_snapshots="include")
+        except BlobNotFound:
+            pass
+
+    async def list_blobs(self) -> AsyncIterator[BlobInfo]:
+        container = await self._ready()
+        # Committed blobs only (the default): staged, uncommitted blocks are not blobs.
+        pages = container.list_blobs(name_starts_with=self._prefix or None)
+        while True:
+            with azure_errors("List Blobs"):
+                try:
+                    properties = await anext(pages)
+                except StopAsyncIteration:
+                    return
+            yield BlobInfo(properties.name[len(self._prefix) :], int(properties.size))

@@ -1,0 +1,25 @@
+"""One module per S3 feature family; importing this package registers every scenario."""
+
+from conformance.scenarios import (  # noqa: F401
+    acl,
+    batch_delete,
+    buckets,
+    checksums,
+    conditionals,
+    copy,
+    cors,
+    encryption,
+    lifecycle,
+    listing,
+    metadata,
+    multipart,
+    object_lock,
+    objects,
+    policy,
+    post_object,
+    presign,
+    ranges,
+    sync,
+    tagging,
+    versioning,
+)

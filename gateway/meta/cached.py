@@ -1,0 +1,428 @@
+"""CachedMetaStore: any MetaStore, with hot reads cached in Redis (`--redis-url`).
+
+Handlers do not change: the wrapper is the MetaStore they get. Cached, with negative
+answers ("no such key") too:
+
+    get_access_key(k)         entry "k:<access key>"   every request's authentication
+    get_bucket(b)             entry "b:<bucket>"       every bucket-level request
+    get_object(b, key)        entry "o:<b>/<key>"      the latest version: HEAD/GET
+
+Every method that can change one of those entries runs as
+invalidate -> MetaStore write -> invalidate -> return (gateway/meta/redis_cache.py says
+why that, with the compare-and-set fill, never lets a replica read what a write replaced,
+and what happens when Redis fails: reads fall back to the MetaStore, writes are held
+until no replica can still trust the cache). delete_user cannot name the entries it
+voids (the user's keys, including one created a moment ago), so it voids them all.
+Every other method passes straight through.
+
+A new MetaStore method that changes a cached value must be wrapped here; mypy insists
+that every protocol method exists, so a new one is never silently uncached-but-stale.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import asdict
+from typing import Any, TypeVar
+
+from gateway.leader import LeaderLock, leader_lock_of
+from gateway.meta.base import (
+    BUCKET_CONFIGS,
+    AccessKey,
+    Bucket,
+    CompletedUpload,
+    DeleteOutcome,
+    ListPage,
+    MetaStore,
+    ObjectVersion,
+    Part,
+    PartsPage,
+    Precondition,
+    RemovalCheck,
+    RetentionFields,
+    Upload,
+    UploadsPage,
+    User,
+    VersionChange,
+    VersionsPage,
+)
+from gateway.meta.listing import ListingStats
+from gateway.meta.redis_cache import Miss, RedisCoherence, Roster
+from gateway.meta.rows import version_from_json, version_to_json
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+
+def key_entry(access_key: str) -> str:
+    return "k:" + access_key
+
+
+def bucket_entry(bucket: str) -> str:
+    return "b:" + bucket
+
+
+def object_entry(bucket: str, key: str) -> str:
+    return f"o:{bucket}/{key}"  # bucket names hold no "/"
+
+
+def config_entry(bucket: str, name: str) -> str:
+    return f"c:{bucket}/{name}"
+
+
+def _dump(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+class CachedMetaStore:
+    """`inner` with a shared Redis cache in front of its hot reads (module docstring)."""
+
+    def __init__(self, inner: MetaStore, cache: RedisCoherence) -> None:
+        self.inner = inner
+        self.cache = cache
+        if isinstance(inner, Roster):  # PostgreSQL: see redis_cache, "roster"
+            cache.roster = inner
+
+    @property
+    def last_listing(self) -> ListingStats:
+        stats: ListingStats = getattr(self.inner, "last_listing", ListingStats())
+        return stats
+
+    def leader_lock(self, name: str) -> LeaderLock | None:
+        return leader_lock_of(self.inner, name)
+
+    async def open(self) -> None:
+        await self.inner.open()
+        try:
+            await self.cache.open()  # never fails for Redis being down: that is a miss
+        except BaseException:
+            await self.inner.close()
+            raise
+
+    async def close(self) -> None:
+        try:
+            await self.cache.close()
+        finally:
+            await self.inner.close()
+
+    # -- the two patterns -----------------------------------------------------------------
+    async def _cached(
+        self,
+        entry: str,
+        load: Callable[[], Awaitable[T]],
+        encode: Callable[[T], str],
+        decode: Callable[[str], T],
+    ) -> T:
+        got = await self.cache.read(entry)
+        if isinstance(got, str):
+            try:
+                return decode(got)
+            except (ValueError, KeyError, TypeError):
+                log.warning("redis cache: undecodable entry %r; reading the store", entry)
+                got = None
+        value = await load()
+        if isinstance(got, Miss):
+            await self.cache.fill(got, encode(value))
+        return value
+
+    async def _write(
+        self, entries: Sequence[str], op: Callable[[], Awaitable[T]], *, flush: bool = False
+    ) -> T:
+        before = await (self.cache.flush() if flush else self.cache.invalidate(entries, writers=1))
+        try:
+            return await op()
+        finally:
+            # Shielded: a cancelled request still invalidates what its write may have done.
+            await asyncio.shield(self._after_write(entries, before, flush))
+
+    async def _after_write(self, entries: Sequence[str], before: bool, flush: bool) -> None:
+        if flush:
+            done = await self.cache.flush()
+        else:
+            done = await self.cache.invalidate(entries, writers=-1 if before else 0)
+        if not done:
+            await self.cache.settle()
+
+    # -- users and access keys ------------------------------------------------------------
+    async def create_user(self, name: str, *, is_root: bool = False, now: float) -> User:
+        return await self.inner.create_user(name, is_root=is_root, now=now)
+
+    async def get_user(self, name: str) -> User | None:
+        return await self.inner.get_user(name)
+
+    async def list_users(self) -> list[User]:
+        return await self.inner.list_users()
+
+    async def delete_user(self, name: str) -> bool:
+        return await self._write((), lambda: self.inner.delete_user(name), flush=True)
+
+    async def create_access_key(
+        self, user: str, access_key: str, secret_key: str, *, now: float
+    ) -> AccessKey:
+        return await self._write(
+            [key_entry(access_key)],
+            lambda: self.inner.create_access_key(user, access_key, secret_key, now=now),
+        )
+
+    async def get_access_key(self, access_key: str) -> AccessKey | None:
+        return await self._cached(
+            key_entry(access_key),
+            lambda: self.inner.get_access_key(access_key),
+            lambda k: _dump(None if k is None else asdict(k)),
+            lambda text: _maybe(text, lambda d: AccessKey(**d)),
+        )
+
+    async def list_access_keys(self, user: str) -> list[AccessKey]:
+        return await self.inner.list_access_keys(user)
+
+    async def delete_access_key(self, access_key: str) -> bool:
+        return await self._write(
+            [key_entry(access_key)], lambda: self.inner.delete_access_key(access_key)
+        )
+
+    # -- buckets ----------------------------------------------------------------------------
+    async def create_bucket(self, bucket: Bucket) -> None:
+        await self._write([bucket_entry(bucket.name)], lambda: self.inner.create_bucket(bucket))
+
+    async def get_bucket(self, name: str) -> Bucket | None:
+        return await self._cached(
+            bucket_entry(name),
+            lambda: self.inner.get_bucket(name),
+            lambda b: _dump(None if b is None else asdict(b)),
+            lambda text: _maybe(text, lambda d: Bucket(**d)),
+        )
+
+    async def list_buckets(self, owner: str | None = None) -> list[Bucket]:
+        return await self.inner.list_buckets(owner)
+
+    async def delete_bucket(self, name: str) -> None:
+        # The bucket's configuration documents go with it (a new bucket of that name has none).
+        entries = [bucket_entry(name), *(config_entry(name, c) for c in BUCKET_CONFIGS)]
+        await self._write(entries, lambda: self.inner.delete_bucket(name))
+
+    async def put_bucket_versioning(self, name: str, status: str) -> None:
+        await self._write(
+            [bucket_entry(name)], lambda: self.inner.put_bucket_versioning(name, status)
+        )
+
+    # -- objects ----------------------------------------------------------------------------
+    async def put_object(
+        self, version: ObjectVersion, precondition: Precondition | None = None
+    ) -> ObjectVersion:
+        return await self._write(
+            [object_entry(version.bucket, version.key)],
+            lambda: self.inner.put_object(version, precondition),
+        )
+
+    async def get_object(
+        self, bucket: str, key: str, version_id: str | None = None
+    ) -> ObjectVersion | None:
+        if version_id is not None:
+            return await self.inner.get_object(bucket, key, version_id)
+        return await self._cached(
+            object_entry(bucket, key),
+            lambda: self.inner.get_object(bucket, key),
+            lambda v: _dump(None if v is None else version_to_json(v)),
+            lambda text: _maybe(text, version_from_json),
+        )
+
+    async def delete_object(
+        self, bucket: str, key: str, version_id: str | None = None, *, now: float
+    ) -> DeleteOutcome:
+        return await self._write(
+            [object_entry(bucket, key)],
+            lambda: self.inner.delete_object(bucket, key, version_id, now=now),
+        )
+
+    async def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> ListPage:
+        return await self.inner.list_objects(
+            bucket, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
+        )
+
+    # -- blobs ------------------------------------------------------------------------------
+    async def add_pending_blob(self, blob_id: str, *, now: float) -> None:
+        await self.inner.add_pending_blob(blob_id, now=now)
+
+    async def drop_pending_blob(self, blob_id: str) -> None:
+        await self.inner.drop_pending_blob(blob_id)
+
+    async def collectable_blobs(
+        self, *, garbage_before: float, pending_before: float, limit: int = 1000
+    ) -> list[str]:
+        return await self.inner.collectable_blobs(
+            garbage_before=garbage_before, pending_before=pending_before, limit=limit
+        )
+
+    async def forget_blobs(self, blob_ids: Sequence[str]) -> None:
+        await self.inner.forget_blobs(blob_ids)
+
+    async def blob_is_referenced(self, blob_id: str) -> bool:
+        return await self.inner.blob_is_referenced(blob_id)
+
+    # -- multipart uploads ------------------------------------------------------------------
+    async def create_upload(self, upload: Upload) -> None:
+        await self.inner.create_upload(upload)
+
+    async def get_upload(self, bucket: str, key: str, upload_id: str) -> Upload | None:
+        return await self.inner.get_upload(bucket, key, upload_id)
+
+    async def put_part(self, bucket: str, key: str, upload_id: str, part: Part) -> None:
+        await self.inner.put_part(bucket, key, upload_id, part)
+
+    async def list_parts(
+        self,
+        bucket: str,
+        key: str,
+        upload_id: str,
+        *,
+        part_number_marker: int = 0,
+        max_parts: int = 1000,
+    ) -> PartsPage:
+        return await self.inner.list_parts(
+            bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
+        )
+
+    async def list_uploads(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        upload_id_marker: str = "",
+        max_uploads: int = 1000,
+    ) -> UploadsPage:
+        return await self.inner.list_uploads(
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            key_marker=key_marker,
+            upload_id_marker=upload_id_marker,
+            max_uploads=max_uploads,
+        )
+
+    async def complete_upload(
+        self,
+        upload_id: str,
+        version: ObjectVersion,
+        precondition: Precondition | None = None,
+        *,
+        parts_digest: str,
+    ) -> ObjectVersion:
+        return await self._write(
+            [object_entry(version.bucket, version.key)],
+            lambda: self.inner.complete_upload(
+                upload_id, version, precondition, parts_digest=parts_digest
+            ),
+        )
+
+    async def get_completed_upload(
+        self, bucket: str, key: str, upload_id: str
+    ) -> CompletedUpload | None:
+        return await self.inner.get_completed_upload(bucket, key, upload_id)
+
+    async def abort_upload(self, bucket: str, key: str, upload_id: str, *, now: float) -> None:
+        await self.inner.abort_upload(bucket, key, upload_id, now=now)
+
+    # -- versioning, tagging, object lock, lifecycle ----------------------------------------
+    # Cached too: "c:<bucket>/<name>" (a bucket's configuration document; the lifecycle
+    # rules are read on every GET for x-amz-expiration). Every write that changes an
+    # object's tags, retention or legal hold, or removes a version, voids the key's head.
+    async def enable_object_lock(self, name: str) -> None:
+        await self._write([bucket_entry(name)], lambda: self.inner.enable_object_lock(name))
+
+    async def get_bucket_config(self, bucket: str, name: str) -> str | None:
+        return await self._cached(
+            config_entry(bucket, name),
+            lambda: self.inner.get_bucket_config(bucket, name),
+            _dump,
+            lambda text: _maybe_str(json.loads(text)),
+        )
+
+    async def put_bucket_config(self, bucket: str, name: str, document: str | None) -> None:
+        await self._write(
+            [config_entry(bucket, name)],
+            lambda: self.inner.put_bucket_config(bucket, name, document),
+        )
+
+    async def list_object_versions(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        key_marker: str = "",
+        version_id_marker: str = "",
+        max_keys: int = 1000,
+    ) -> VersionsPage:
+        return await self.inner.list_object_versions(
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            key_marker=key_marker,
+            version_id_marker=version_id_marker,
+            max_keys=max_keys,
+        )
+
+    async def update_version(
+        self, bucket: str, key: str, version_id: str | None, change: VersionChange
+    ) -> ObjectVersion | None:
+        return await self._write(
+            [object_entry(bucket, key)],
+            lambda: self.inner.update_version(bucket, key, version_id, change),
+        )
+
+    async def delete_version(
+        self,
+        bucket: str,
+        key: str,
+        version_id: str,
+        *,
+        now: float,
+        check: RemovalCheck | None = None,
+    ) -> DeleteOutcome:
+        return await self._write(
+            [object_entry(bucket, key)],
+            lambda: self.inner.delete_version(bucket, key, version_id, now=now, check=check),
+        )
+
+    async def expire_object(
+        self, bucket: str, key: str, *, version_id: str, last_modified: float, now: float
+    ) -> DeleteOutcome | None:
+        return await self._write(
+            [object_entry(bucket, key)],
+            lambda: self.inner.expire_object(
+                bucket, key, version_id=version_id, last_modified=last_modified, now=now
+            ),
+        )
+
+    async def put_upload_retention(
+        self, bucket: str, key: str, upload_id: str, fields: RetentionFields
+    ) -> None:
+        await self.inner.put_upload_retention(bucket, key, upload_id, fields)
+
+    async def get_upload_retention(self, upload_id: str) -> RetentionFields | None:
+        return await self.inner.get_upload_retention(upload_id)
+
+
+def _maybe(text: str, build: Callable[[dict[str, Any]], T]) -> T | None:
+    data = json.loads(text)
+    return None if data is None else build(data)
+
+
+def _maybe_str(value: object) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError("not a document")
+    return value

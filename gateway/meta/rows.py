@@ -1,0 +1,281 @@
+"""Row <-> model conversion shared by the SQLite and PostgreSQL stores (and the Redis cache).
+
+Both databases hold the same schema (gateway/meta/migrations/), so one set of functions
+turns rows into the value types of gateway.meta.base. A row is anything indexable by
+column name: sqlite3.Row and asyncpg.Record both are. Maps and segments are stored as
+compact JSON text; the cache stores whole values as JSON built from the same encoders.
+
+Also here, because both stores need them identically: version id generation and the
+precondition check run inside the write transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import (
+    AccessKey,
+    Bucket,
+    CompletedUpload,
+    ObjectVersion,
+    Part,
+    Precondition,
+    Segment,
+    Upload,
+    User,
+)
+
+# The versions columns in the order the stores select and insert them (seq excepted).
+VERSION_COLUMNS = (
+    "bucket, key, version_id, is_latest, is_delete_marker, size, etag, last_modified, owner,"
+    " content_type, headers, user_meta, checksums, checksum_type, segments, tags,"
+    " storage_class, retention_mode, retain_until, legal_hold"
+)
+
+VERSIONING_STATES = ("Enabled", "Suspended")
+
+
+class Row(Protocol):
+    """A database row read by column name (sqlite3.Row, asyncpg.Record)."""
+
+    def __getitem__(self, key: str, /) -> Any: ...
+
+
+# -- JSON columns --------------------------------------------------------------------------------
+def dump_map(value: Mapping[str, str]) -> str:
+    return json.dumps(dict(value), separators=(",", ":"), sort_keys=True)
+
+
+def load_map(text: str) -> dict[str, str]:
+    if text == "{}":  # most maps of most rows: skip the JSON decoder (listings read 1,000)
+        return {}
+    loaded: dict[str, str] = json.loads(text)
+    return loaded
+
+
+def _segment_dict(s: Segment) -> dict[str, Any]:
+    return {
+        "blob_id": s.blob_id,
+        "size": s.size,
+        "part_number": s.part_number,
+        "etag": s.etag,
+        "checksums": dict(s.checksums),
+    }
+
+
+def _segment_from(i: Mapping[str, Any]) -> Segment:
+    return Segment(
+        blob_id=i["blob_id"],
+        size=i["size"],
+        part_number=i.get("part_number"),
+        etag=i.get("etag"),
+        checksums=i.get("checksums") or {},
+    )
+
+
+def dump_segments(segments: Sequence[Segment]) -> str:
+    return json.dumps([_segment_dict(s) for s in segments], separators=(",", ":"))
+
+
+def load_segments(text: str) -> tuple[Segment, ...]:
+    if text == "[]":
+        return ()
+    items: list[dict[str, Any]] = json.loads(text)
+    return tuple(_segment_from(i) for i in items)
+
+
+def distinct_blob_ids(segments: Sequence[Segment]) -> list[str]:
+    """The blob ids of `segments`, each once, in order."""
+    return list(dict.fromkeys(s.blob_id for s in segments))
+
+
+# -- rows -> models ------------------------------------------------------------------------------
+def version_from_row(r: Row) -> ObjectVersion:
+    return ObjectVersion(
+        bucket=r["bucket"],
+        key=r["key"],
+        version_id=r["version_id"],
+        last_modified=r["last_modified"],
+        size=r["size"],
+        etag=r["etag"],
+        is_delete_marker=bool(r["is_delete_marker"]),
+        is_latest=bool(r["is_latest"]),
+        owner=r["owner"],
+        content_type=r["content_type"],
+        headers=load_map(r["headers"]),
+        user_meta=load_map(r["user_meta"]),
+        checksums=load_map(r["checksums"]),
+        checksum_type=r["checksum_type"],
+        segments=load_segments(r["segments"]),
+        tags=load_map(r["tags"]),
+        storage_class=r["storage_class"],
+        retention_mode=r["retention_mode"],
+        retain_until=r["retain_until"],
+        legal_hold=bool(r["legal_hold"]),
+    )
+
+
+def version_params(v: ObjectVersion) -> tuple[Any, ...]:
+    """The VERSION_COLUMNS values of `v` except is_latest (the stores insert it as TRUE)."""
+    return (
+        v.bucket,
+        v.key,
+        v.version_id,
+        v.is_delete_marker,
+        v.size,
+        v.etag,
+        v.last_modified,
+        v.owner,
+        v.content_type,
+        dump_map(v.headers),
+        dump_map(v.user_meta),
+        dump_map(v.checksums),
+        v.checksum_type,
+        dump_segments(v.segments),
+        dump_map(v.tags),
+        v.storage_class,
+        v.retention_mode,
+        v.retain_until,
+        v.legal_hold,
+    )
+
+
+def bucket_from_row(r: Row) -> Bucket:
+    return Bucket(
+        name=r["name"],
+        owner=r["owner"],
+        created=r["created"],
+        region=r["region"],
+        versioning=r["versioning"],
+        object_lock=bool(r["object_lock"]),
+    )
+
+
+def access_key_from_row(r: Row) -> AccessKey:
+    return AccessKey(
+        r["access_key"], r["secret_key"], r["user_name"], r["created"], bool(r["is_root"])
+    )
+
+
+def user_from_row(r: Row) -> User:
+    return User(r["name"], r["created"], bool(r["is_root"]))
+
+
+# -- whole values as JSON (the Redis cache) ------------------------------------------------------
+def version_to_json(v: ObjectVersion) -> dict[str, Any]:
+    return {
+        "bucket": v.bucket,
+        "key": v.key,
+        "version_id": v.version_id,
+        "last_modified": v.last_modified,
+        "size": v.size,
+        "etag": v.etag,
+        "is_delete_marker": v.is_delete_marker,
+        "is_latest": v.is_latest,
+        "owner": v.owner,
+        "content_type": v.content_type,
+        "headers": dict(v.headers),
+        "user_meta": dict(v.user_meta),
+        "checksums": dict(v.checksums),
+        "checksum_type": v.checksum_type,
+        "segments": [_segment_dict(s) for s in v.segments],
+        "tags": dict(v.tags),
+        "storage_class": v.storage_class,
+        "retention_mode": v.retention_mode,
+        "retain_until": v.retain_until,
+        "legal_hold": v.legal_hold,
+    }
+
+
+def version_from_json(d: Mapping[str, Any]) -> ObjectVersion:
+    fields = dict(d)
+    fields["segments"] = tuple(_segment_from(i) for i in d["segments"])
+    return ObjectVersion(**fields)
+
+
+# -- shared transaction logic --------------------------------------------------------------------
+def new_version_id(now: float) -> str:
+    """Time-sortable and unique: microseconds since the epoch, then 64 random bits."""
+    return f"{int(now * 1e6):016x}{secrets.token_hex(8)}"
+
+
+def check_precondition(pre: Precondition | None, current_etag: str | None, key: str) -> None:
+    """`current_etag` is the latest version's, None when absent or a delete marker."""
+    if pre is None:
+        return
+    if pre.if_none_match_any and current_etag is not None:
+        raise S3Error(S3ErrorCode.PRECONDITION_FAILED, Condition="If-None-Match")
+    if pre.if_match is not None:
+        if current_etag is None:
+            raise S3Error(S3ErrorCode.NO_SUCH_KEY, Key=key)
+        wanted = pre.if_match.strip('"')
+        if wanted != "*" and wanted != current_etag:
+            raise S3Error(S3ErrorCode.PRECONDITION_FAILED, Condition="If-Match")
+
+
+# -- multipart uploads ---------------------------------------------------------------------------
+UPLOAD_COLUMNS = (
+    "upload_id, bucket, key, initiated, owner, content_type, headers, user_meta,"
+    " storage_class, checksum_algorithm, checksum_type"
+)
+PART_COLUMNS = "part_number, blob_id, size, etag, checksums, last_modified"
+
+
+def upload_params(u: Upload) -> tuple[Any, ...]:
+    """The UPLOAD_COLUMNS values of `u`."""
+    return (
+        u.upload_id,
+        u.bucket,
+        u.key,
+        u.initiated,
+        u.owner,
+        u.content_type,
+        dump_map(u.headers),
+        dump_map(u.user_meta),
+        u.storage_class,
+        u.checksum_algorithm,
+        u.checksum_type,
+    )
+
+
+def upload_from_row(r: Row) -> Upload:
+    return Upload(
+        bucket=r["bucket"],
+        key=r["key"],
+        upload_id=r["upload_id"],
+        initiated=r["initiated"],
+        owner=r["owner"],
+        content_type=r["content_type"],
+        headers=load_map(r["headers"]),
+        user_meta=load_map(r["user_meta"]),
+        storage_class=r["storage_class"],
+        checksum_algorithm=r["checksum_algorithm"],
+        checksum_type=r["checksum_type"],
+    )
+
+
+def part_from_row(r: Row) -> Part:
+    return Part(
+        number=r["part_number"],
+        blob_id=r["blob_id"],
+        size=r["size"],
+        etag=r["etag"],
+        last_modified=r["last_modified"],
+        checksums=load_map(r["checksums"]),
+    )
+
+
+def completed_from_row(r: Row) -> CompletedUpload:
+    return CompletedUpload(
+        bucket=r["bucket"],
+        key=r["key"],
+        upload_id=r["upload_id"],
+        version_id=r["version_id"],
+        etag=r["etag"],
+        parts_digest=r["parts_digest"],
+        completed=r["completed"],
+    )

@@ -1,0 +1,156 @@
+"""ListObjectVersions over the (bucket, key, seq) index, seeking past common prefixes.
+
+Pure and sans-IO, like gateway/meta/listing.py (whose successor() it shares): the walk is a
+generator that asks for ranges of version rows (`VersionSeek`), is sent rows one at a
+time in (key ascending, seq descending) order, i.e. each key's versions newest first, and
+decides what to return. walk_versions() drives it with a synchronous fetch (SQLite),
+walk_versions_async() with an async one (PostgreSQL).
+
+Position: versions after (key_marker, version_id_marker). The store turns the version id
+marker into the version's seq; the first range then starts with that key's versions
+below that seq (older ones), then the keys after it. A key_marker inside a common prefix
+(the NextKeyMarker of a page that ended on that prefix) skips the whole prefix.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from dataclasses import dataclass
+from typing import Generic, TypeVar
+
+from gateway.meta.listing import successor
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class VersionSeek:
+    """Rows from `key` on, below `upper` (None: no bound), at most `limit` of them.
+
+    below_seq set: first the versions of `key` with seq < below_seq, then keys > key
+    (inclusive is False then). Then: keys >= key (inclusive) or > key.
+    """
+
+    key: str
+    inclusive: bool
+    upper: str | None
+    limit: int
+    below_seq: int | None = None
+
+
+@dataclass
+class VersionListing(Generic[R]):
+    rows: list[R]
+    common_prefixes: list[str]
+    is_truncated: bool
+    next_key_marker: str | None
+    next_version_id_marker: str | None
+
+
+def _rolled_up(key: str, prefix: str, delimiter: str) -> str | None:
+    if not delimiter or not key.startswith(prefix):
+        return None
+    i = key.find(delimiter, len(prefix))
+    return None if i < 0 else key[: i + len(delimiter)]
+
+
+VersionSteps = Generator[VersionSeek | None, R | None, VersionListing[R]]
+
+
+def version_listing_steps(
+    key_of: Callable[[R], str],
+    id_of: Callable[[R], str],
+    *,
+    prefix: str,
+    delimiter: str,
+    key_marker: str,
+    marker_seq: int | None,
+    max_keys: int,
+) -> VersionSteps[R]:
+    """See the module docstring. Versions and common prefixes count against max_keys; one
+    more item is looked for, so is_truncated is exact. The next markers are the last
+    version returned (key, version id), or the last common prefix (prefix, None)."""
+    rows: list[R] = []
+    prefixes: list[str] = []
+    if max_keys <= 0:
+        return VersionListing(rows, prefixes, False, None, None)
+    upper = successor(prefix) if prefix else None
+    lower: str | None = prefix
+    inclusive, below = True, None
+    if key_marker and key_marker >= prefix:
+        cp = _rolled_up(key_marker, prefix, delimiter)
+        if cp is not None:
+            lower = successor(cp)
+        elif marker_seq is not None:
+            lower, inclusive, below = key_marker, False, marker_seq
+        else:
+            lower, inclusive = key_marker, False
+    last: tuple[str, str | None] | None = None
+    while lower is not None and (upper is None or lower < upper):
+        seek: str | None = None
+        want = max_keys - len(rows) - len(prefixes) + 1
+        row = yield VersionSeek(lower, inclusive, upper, want, below)
+        below = None
+        while row is not None:
+            if len(rows) + len(prefixes) == max_keys:
+                assert last is not None
+                return VersionListing(rows, prefixes, True, last[0], last[1])
+            key = key_of(row)
+            cp = _rolled_up(key, prefix, delimiter)
+            if cp is None:
+                rows.append(row)
+                last = (key, id_of(row))
+                row = yield None
+                continue
+            prefixes.append(cp)
+            last = (cp, None)
+            seek = successor(cp)
+            break
+        else:
+            break  # the range ran dry below its limit: nothing left
+        lower, inclusive = seek, True
+    return VersionListing(rows, prefixes, False, None, None)
+
+
+def walk_versions(
+    fetch: Callable[[VersionSeek], Iterator[R]], steps: VersionSteps[R]
+) -> VersionListing[R]:
+    """Drive `steps` with a synchronous, lazy fetch (closed when the walk leaves a range)."""
+    try:
+        want = next(steps)
+        while want is not None:
+            rows = fetch(want)
+            try:
+                want = steps.send(next(rows, None))
+                while want is None:
+                    want = steps.send(next(rows, None))
+            finally:
+                close = getattr(rows, "close", None)
+                if close is not None:
+                    close()
+    except StopIteration as done:
+        listing: VersionListing[R] = done.value
+        return listing
+    raise AssertionError("version_listing_steps yielded None before any seek")
+
+
+async def walk_versions_async(
+    fetch: Callable[[VersionSeek], AsyncIterator[R]], steps: VersionSteps[R]
+) -> VersionListing[R]:
+    """Drive `steps` with an async, lazy fetch (aclosed when the walk leaves a range)."""
+    try:
+        want = next(steps)
+        while want is not None:
+            rows = fetch(want)
+            try:
+                want = steps.send(await anext(rows, None))
+                while want is None:
+                    want = steps.send(await anext(rows, None))
+            finally:
+                aclose = getattr(rows, "aclose", None)
+                if aclose is not None:
+                    await aclose()
+    except StopIteration as done:
+        listing: VersionListing[R] = done.value
+        return listing
+    raise AssertionError("version_listing_steps yielded None before any seek")

@@ -1,0 +1,408 @@
+"""Multipart uploads: CreateMultipartUpload, UploadPart, UploadPartCopy,
+CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads.
+
+Each part streams into its own blob (gateway.writepath) and is recorded by
+MetaStore.put_part. Completing an upload is a metadata operation: the rules of
+gateway.multipart pick the listed parts and compute the ETag and checksums, and
+MetaStore.complete_upload makes the parts' blobs the new version's segments in one
+transaction, whatever the object's size. https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterable, AsyncIterator
+from urllib.parse import quote
+
+from auth.policy.evaluate import authorize
+from gateway.codec.checksums import header_name, requested_checksum
+from gateway.context import RequestContext
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.headers import (
+    check_copy_source_preconditions,
+    parse_copy_source,
+    parse_copy_source_range,
+    quote_etag,
+)
+from gateway.meta.base import Bucket, ObjectVersion, Part, Upload
+from gateway.multipart import (
+    MAX_PART_SIZE,
+    assemble,
+    parse_count,
+    parse_part_marker,
+    parse_part_number,
+    part_checksum_algorithm,
+    parts_digest,
+    upload_checksum,
+    verify_complete_headers,
+)
+from gateway.object_headers import version_headers
+from gateway.ops.object_copy import find_version_in
+from gateway.ops.object_write import (
+    declared_size_check,
+    new_version_id,
+    object_fields,
+    put_precondition,
+    upload_verifier,
+)
+from gateway.ops.service import owner_of
+from gateway.readpath import stream_range
+from gateway.response import S3Response
+from gateway.retention import completed_upload_fields, with_retention, write_retention
+from gateway.writepath import StoredBlob, discard_blob, store_blob
+from gateway.xml.codec import parse, render
+from gateway.xml.models import (
+    CompleteMultipartUpload,
+    CompleteMultipartUploadResult,
+    CopyPartResult,
+    InitiateMultipartUploadResult,
+    ListMultipartUploadsResult,
+    ListPartsResult,
+    PartEntry,
+    UploadEntry,
+)
+
+# 10,000 parts with an ETag and a SHA-256 each is ~2 MB of XML.
+COMPLETE_BODY_LIMIT = 8 * 1024 * 1024
+
+
+def new_upload_id(now: float) -> str:
+    # Time-ordered (ListMultipartUploads lists a key's uploads by initiation), then random.
+    return f"{int(now * 1_000_000):016x}{secrets.token_hex(16)}"
+
+
+def _upload_id(ctx: RequestContext) -> str:
+    upload_id = ctx.query.get("uploadId", "")
+    if not upload_id:
+        raise S3Error(S3ErrorCode.NO_SUCH_UPLOAD, UploadId=upload_id)
+    return upload_id
+
+
+async def _find_upload(ctx: RequestContext) -> Upload:
+    upload_id = _upload_id(ctx)
+    upload = await ctx.services.meta.get_upload(ctx.target_bucket.name, ctx.target_key, upload_id)
+    if upload is None:
+        raise S3Error(S3ErrorCode.NO_SUCH_UPLOAD, UploadId=upload_id)
+    return upload
+
+
+# -- CreateMultipartUpload ------------------------------------------------------------------
+
+
+async def create_multipart_upload(ctx: RequestContext) -> S3Response:
+    bucket, key = ctx.target_bucket, ctx.target_key
+    fields = object_fields(ctx.headers)
+    algorithm, kind = upload_checksum(ctx.headers)
+    retention = (await write_retention(ctx, bucket)).explicit()
+    await ctx.body.drain()
+    now = ctx.services.clock()
+    upload = Upload(
+        bucket=bucket.name,
+        key=key,
+        upload_id=new_upload_id(now),
+        initiated=now,
+        owner=ctx.principal.user or bucket.owner,
+        content_type=fields.content_type,
+        headers=fields.headers,
+        user_meta=fields.user_meta,
+        storage_class=fields.storage_class,
+        checksum_algorithm=algorithm,
+        checksum_type=kind,
+    )
+    await ctx.services.meta.create_upload(upload)
+    if retention.tags or retention.retention_mode or retention.legal_hold:
+        # x-amz-tagging / x-amz-object-lock-*, for the version Complete makes (the client
+        # gets the upload id only once both are stored).
+        try:
+            await ctx.services.meta.put_upload_retention(
+                bucket.name, key, upload.upload_id, retention
+            )
+        except BaseException:
+            await ctx.services.meta.abort_upload(bucket.name, key, upload.upload_id, now=now)
+            raise
+    headers = {}
+    if algorithm is not None and kind is not None:
+        headers = {"x-amz-checksum-algorithm": algorithm, "x-amz-checksum-type": kind}
+    result = InitiateMultipartUploadResult(bucket.name, key, upload.upload_id)
+    return S3Response.xml(render(result), headers=headers)
+
+
+# -- UploadPart / UploadPartCopy ------------------------------------------------------------
+
+
+async def _capped(source: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
+    """A body of undeclared length must still stop at the part size limit."""
+    size = 0
+    async for chunk in source:
+        size += len(chunk)
+        if size > limit:
+            raise S3Error(S3ErrorCode.ENTITY_TOO_LARGE, MaxSizeAllowed=str(limit))
+        yield chunk
+
+
+async def _commit_part(
+    ctx: RequestContext, upload: Upload, number: int, stored: StoredBlob
+) -> Part:
+    part = Part(
+        number=number,
+        blob_id=stored.blob_id,
+        size=stored.size,
+        etag=stored.md5_hex,
+        last_modified=ctx.services.clock(),
+        checksums={stored.checksum_algorithm: stored.checksum_b64}
+        if stored.checksum_algorithm and stored.checksum_b64
+        else {},
+    )
+    try:
+        # NoSuchUpload here means an Abort or Complete won the race: drop our blob.
+        await ctx.services.meta.put_part(upload.bucket, upload.key, upload.upload_id, part)
+    except BaseException:
+        await discard_blob(ctx.services, stored.blob_id)
+        raise
+    return part
+
+
+async def upload_part(ctx: RequestContext) -> S3Response:
+    number = parse_part_number(ctx.query.get("partNumber"))
+    upload = await _find_upload(ctx)
+    declared_size_check(ctx.body, MAX_PART_SIZE)
+    checksum = requested_checksum(ctx.headers)
+    stored = await store_blob(
+        ctx.services,
+        _capped(ctx.body, MAX_PART_SIZE),
+        checksum_algorithm=part_checksum_algorithm(upload, checksum.algorithm),
+        verify=upload_verifier(ctx.headers, ctx.body, checksum),
+    )
+    part = await _commit_part(ctx, upload, number, stored)
+    # The part's checksum goes back so that clients can list it in the Complete request.
+    headers = {"ETag": quote_etag(part.etag)}
+    headers.update({header_name(a): v for a, v in part.checksums.items()})
+    return S3Response(200, headers)
+
+
+async def _source_bucket(ctx: RequestContext, name: str) -> Bucket:
+    bucket = await ctx.services.meta.get_bucket(name)
+    if bucket is None:
+        raise S3Error(S3ErrorCode.NO_SUCH_BUCKET, BucketName=name)
+    authorize(ctx.principal, "s3:GetObject", bucket.owner)
+    return bucket
+
+
+async def upload_part_copy(ctx: RequestContext) -> S3Response:
+    headers = ctx.headers
+    number = parse_part_number(ctx.query.get("partNumber"))
+    upload = await _find_upload(ctx)
+    src_bucket_name, src_key, src_version_id = parse_copy_source(headers["x-amz-copy-source"])
+    src_bucket = await _source_bucket(ctx, src_bucket_name)
+    source = await find_version_in(ctx, src_bucket, src_key, src_version_id)
+    check_copy_source_preconditions(headers, source.etag, source.last_modified)
+    start, end = parse_copy_source_range(headers.get("x-amz-copy-source-range"), source.size) or (
+        0,
+        source.size,
+    )
+    if end - start > MAX_PART_SIZE:
+        raise S3Error(
+            S3ErrorCode.INVALID_REQUEST,
+            "The specified copy source is larger than the maximum allowable size for a copy "
+            f"source: {MAX_PART_SIZE}",
+        )
+    await ctx.body.drain()
+    stored = await store_blob(
+        ctx.services,
+        stream_range(ctx.services.backend, source, start, end),
+        checksum_algorithm=upload.checksum_algorithm,
+    )
+    part = await _commit_part(ctx, upload, number, stored)
+    out = {}
+    src_ids = version_headers(src_bucket, source.version_id)
+    if src_ids:
+        out["x-amz-copy-source-version-id"] = src_ids["x-amz-version-id"]
+    result = CopyPartResult(part.etag, part.last_modified, dict(part.checksums))
+    return S3Response.xml(render(result), headers=out)
+
+
+# -- CompleteMultipartUpload ----------------------------------------------------------------
+
+
+async def _all_parts(ctx: RequestContext, upload: Upload) -> dict[int, Part]:
+    parts: dict[int, Part] = {}
+    marker = 0
+    while True:
+        page = await ctx.services.meta.list_parts(
+            upload.bucket, upload.key, upload.upload_id, part_number_marker=marker
+        )
+        parts.update((p.number, p) for p in page.parts)
+        if not page.is_truncated or page.next_marker is None:
+            return parts
+        marker = page.next_marker
+
+
+def _complete_answer(ctx: RequestContext, version: ObjectVersion) -> S3Response:
+    host = ctx.headers.get("host") or ctx.services.settings.listen
+    location = f"{ctx.services.settings.scheme}://{host}/{version.bucket}/{quote(version.key)}"
+    result = CompleteMultipartUploadResult(
+        location=location,
+        bucket=version.bucket,
+        key=version.key,
+        etag=version.etag,
+        checksums=dict(version.checksums),
+        checksum_type=version.checksum_type if version.checksums else None,
+    )
+    headers = version_headers(ctx.target_bucket, version.version_id)
+    return S3Response.xml(render(result), headers=headers)
+
+
+async def _completed_before(
+    ctx: RequestContext, upload_id: str, request: CompleteMultipartUpload
+) -> S3Response:
+    """A retried Complete of an upload already completed with the same parts gets the
+    same answer, as S3 gives (SDKs retry a Complete whose answer was lost)."""
+    bucket, key, meta = ctx.target_bucket.name, ctx.target_key, ctx.services.meta
+    done = await meta.get_completed_upload(bucket, key, upload_id)
+    if done is not None and done.parts_digest == parts_digest(request.parts):
+        version = await meta.get_object(bucket, key, done.version_id)
+        if version is not None and version.etag == done.etag:
+            return _complete_answer(ctx, version)
+    raise S3Error(S3ErrorCode.NO_SUCH_UPLOAD, UploadId=upload_id)
+
+
+async def complete_multipart_upload(ctx: RequestContext) -> S3Response:
+    bucket, key, meta = ctx.target_bucket, ctx.target_key, ctx.services.meta
+    upload_id = _upload_id(ctx)
+    body = await ctx.body.read_all(COMPLETE_BODY_LIMIT)
+    request = parse(CompleteMultipartUpload, body, max_size=COMPLETE_BODY_LIMIT)
+    precondition = put_precondition(ctx.headers)
+    upload = await meta.get_upload(bucket.name, key, upload_id)
+    if upload is None:
+        return await _completed_before(ctx, upload_id, request)
+    assembly = assemble(upload, request.parts, await _all_parts(ctx, upload))
+    verify_complete_headers(ctx.headers, upload, assembly)
+    now = ctx.services.clock()
+    version = ObjectVersion(
+        bucket=bucket.name,
+        key=key,
+        version_id=new_version_id(now),
+        last_modified=now,
+        size=assembly.size,
+        etag=assembly.etag,
+        owner=upload.owner,
+        content_type=upload.content_type,
+        headers=upload.headers,
+        user_meta=upload.user_meta,
+        checksums=assembly.checksums,
+        checksum_type=assembly.checksum_type,
+        segments=assembly.segments,
+        storage_class=upload.storage_class,
+    )
+    version = with_retention(version, await completed_upload_fields(meta, bucket, upload_id, now))
+    try:
+        saved = await meta.complete_upload(
+            upload_id, version, precondition, parts_digest=assembly.parts_digest
+        )
+    except S3Error as exc:
+        if exc.code is not S3ErrorCode.NO_SUCH_UPLOAD:
+            raise
+        # A concurrent Complete of this very upload committed first.
+        return await _completed_before(ctx, upload_id, request)
+    return _complete_answer(ctx, saved)
+
+
+# -- AbortMultipartUpload, ListParts, ListMultipartUploads ----------------------------------
+
+
+async def abort_multipart_upload(ctx: RequestContext) -> S3Response:
+    await ctx.services.meta.abort_upload(
+        ctx.target_bucket.name, ctx.target_key, _upload_id(ctx), now=ctx.services.clock()
+    )
+    return S3Response(204)
+
+
+async def list_parts(ctx: RequestContext) -> S3Response:
+    upload = await _find_upload(ctx)
+    marker = parse_part_marker(ctx.query.get("part-number-marker"))
+    max_parts = parse_count(ctx.query.get("max-parts"), "max-parts")
+    page = await ctx.services.meta.list_parts(
+        upload.bucket,
+        upload.key,
+        upload.upload_id,
+        part_number_marker=marker,
+        max_parts=max_parts,
+    )
+    owner = owner_of(upload.owner)
+    result = ListPartsResult(
+        bucket=upload.bucket,
+        key=upload.key,
+        upload_id=upload.upload_id,
+        part_number_marker=marker,
+        next_part_number_marker=page.next_marker,
+        max_parts=max_parts,
+        is_truncated=page.is_truncated,
+        parts=tuple(
+            PartEntry(p.number, p.last_modified, p.etag, p.size, dict(p.checksums))
+            for p in page.parts
+        ),
+        initiator=owner,
+        owner=owner,
+        storage_class=upload.storage_class,
+        checksum_algorithm=upload.checksum_algorithm,
+        checksum_type=upload.checksum_type,
+    )
+    return S3Response.xml(render(result))
+
+
+def _encoding_type(raw: str | None) -> str | None:
+    if not raw:
+        return None
+    if raw.lower() != "url":
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            "Invalid Encoding Method specified in Request",
+            ArgumentName="encoding-type",
+            ArgumentValue=raw,
+        )
+    return "url"
+
+
+async def list_multipart_uploads(ctx: RequestContext) -> S3Response:
+    bucket, query = ctx.target_bucket, ctx.query
+    prefix = query.get("prefix", "")
+    delimiter = query.get("delimiter", "")
+    key_marker = query.get("key-marker", "")
+    upload_id_marker = query.get("upload-id-marker", "")
+    max_uploads = parse_count(query.get("max-uploads"), "max-uploads")
+    encoding_type = _encoding_type(query.get("encoding-type"))
+    page = await ctx.services.meta.list_uploads(
+        bucket.name,
+        prefix=prefix,
+        delimiter=delimiter,
+        key_marker=key_marker,
+        upload_id_marker=upload_id_marker if key_marker else "",
+        max_uploads=max_uploads,
+    )
+    result = ListMultipartUploadsResult(
+        bucket=bucket.name,
+        key_marker=key_marker,
+        upload_id_marker=upload_id_marker,
+        next_key_marker=page.next_key_marker,
+        next_upload_id_marker=page.next_upload_id_marker,
+        prefix=prefix,
+        delimiter=delimiter,
+        max_uploads=max_uploads,
+        is_truncated=page.is_truncated,
+        uploads=tuple(
+            UploadEntry(
+                key=u.key,
+                upload_id=u.upload_id,
+                initiator=owner_of(u.owner),
+                owner=owner_of(u.owner),
+                initiated=u.initiated,
+                storage_class=u.storage_class,
+                checksum_algorithm=u.checksum_algorithm,
+                checksum_type=u.checksum_type,
+            )
+            for u in page.uploads
+        ),
+        common_prefixes=tuple(page.common_prefixes),
+        encoding_type=encoding_type,
+    )
+    return S3Response.xml(render(result))

@@ -1,0 +1,73 @@
+"""PutObjectTagging, GetObjectTagging, DeleteObjectTagging (by version), and
+PutBucketTagging, GetBucketTagging, DeleteBucketTagging.
+
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-tagging.html. Object tags
+live on the version (MetaStore.update_version, which voids the cached head); bucket tags
+are the bucket's "tagging" configuration document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from gateway.context import RequestContext
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import ObjectVersion
+from gateway.object_headers import version_headers
+from gateway.ops.object_read import find_version
+from gateway.response import S3Response
+from gateway.retention import TAGGING, addressable, missing
+from gateway.tagging import MAX_BUCKET_TAGS, as_tags, validate_tags
+from gateway.xml.codec import parse, render
+from gateway.xml.retention import Tagging
+
+MAX_TAGGING_BYTES = 64 * 1024
+
+
+async def get_object_tagging(ctx: RequestContext) -> S3Response:
+    version = await find_version(ctx)
+    headers = version_headers(ctx.target_bucket, version.version_id)
+    return S3Response.xml(render(Tagging(as_tags(version.tags))), headers=headers)
+
+
+async def _set_object_tags(ctx: RequestContext, tags: dict[str, str], status: int) -> S3Response:
+    bucket, key = ctx.target_bucket, ctx.target_key
+    version_id = ctx.query.get("versionId")
+
+    def change(version: ObjectVersion) -> ObjectVersion:
+        return replace(addressable(version, key, version_id), tags=tags)
+
+    updated = await ctx.services.meta.update_version(bucket.name, key, version_id, change)
+    if updated is None:
+        raise missing(key, version_id)
+    return S3Response(status, version_headers(bucket, updated.version_id))
+
+
+async def put_object_tagging(ctx: RequestContext) -> S3Response:
+    tagging = parse(Tagging, await ctx.body.read_all(MAX_TAGGING_BYTES))
+    return await _set_object_tags(ctx, validate_tags(tagging.tags), 200)
+
+
+async def delete_object_tagging(ctx: RequestContext) -> S3Response:
+    return await _set_object_tags(ctx, {}, 204)
+
+
+async def get_bucket_tagging(ctx: RequestContext) -> S3Response:
+    bucket = ctx.target_bucket
+    document = await ctx.services.meta.get_bucket_config(bucket.name, TAGGING)
+    if document is None:
+        raise S3Error(S3ErrorCode.NO_SUCH_TAG_SET, BucketName=bucket.name)
+    return S3Response.xml(document.encode())
+
+
+async def put_bucket_tagging(ctx: RequestContext) -> S3Response:
+    tagging = parse(Tagging, await ctx.body.read_all(MAX_TAGGING_BYTES))
+    tags = validate_tags(tagging.tags, limit=MAX_BUCKET_TAGS)
+    document = render(Tagging(as_tags(tags))).decode()
+    await ctx.services.meta.put_bucket_config(ctx.target_bucket.name, TAGGING, document)
+    return S3Response(204)
+
+
+async def delete_bucket_tagging(ctx: RequestContext) -> S3Response:
+    await ctx.services.meta.put_bucket_config(ctx.target_bucket.name, TAGGING, None)
+    return S3Response(204)
