@@ -36,6 +36,9 @@ class BackendUnavailable(BackendError):
 class BlobInfo:
     blob_id: str
     size: int
+    # When the blob was written (seconds since the epoch), if the store says: the scrubber
+    # deletes only orphans older than its grace period.
+    modified: float | None = None
 
 
 @runtime_checkable

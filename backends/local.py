@@ -3,7 +3,8 @@
 How a blob is written (DESIGN.md, "Write path"):
 
     root/tmp/<blob_id>.<random>.tmp   incoming chunks are gathered, uncopied, into ~1 MiB
-        │                             batches; each batch is one writev(2) in a thread
+        │                             batches; each batch is one writev(2) in a thread,
+        │                             overlapping with receiving the next batch
         │  fsync(file)
         ▼  rename(2): atomic within one filesystem, which is why tmp/ lives under root
     root/ab/cd/<blob_id>              the blob ("ab", "cd": the first four characters of
@@ -168,18 +169,30 @@ class LocalBackend:
                 batched += len(chunk)
                 size += len(chunk)
                 if batched >= WRITE_BUFFER:
+                    # One write in flight: the next batch is received while this one is
+                    # written, and writes still reach the file in order.
+                    if busy is not None:
+                        await self._await_io(busy, "write")
                     full, batch, batched = batch, [], 0
                     busy = loop.run_in_executor(None, temp.write, full)
-                    await self._await_io(busy, "write")
+            if busy is not None:
+                await self._await_io(busy, "write")
             busy = loop.run_in_executor(None, temp.commit, batch, final, self.root)
             await self._await_io(busy, "commit")
-        except BaseException:
+        except BaseException as exc:
             # Whatever failed (the input stream, the disk, a cancellation): no temp file
             # survives, and nothing was renamed into place.
             if busy is None:
                 temp.discard()
-            else:
+            elif busy.done() or isinstance(exc, asyncio.CancelledError):
                 _discard_after(busy, temp.discard)
+            else:
+                # The input failed while a write was in flight: let it end, so the temp
+                # file is gone by the time the error reaches the caller.
+                try:
+                    await asyncio.wait({busy})
+                finally:
+                    _discard_after(busy, temp.discard)
             raise
         return size
 
@@ -312,7 +325,7 @@ def _scan_top(root: str, top: str) -> list[BlobInfo]:
                         st = entry.stat(follow_symlinks=False)
                     except FileNotFoundError:
                         continue  # deleted while we looked
-                    found.append(BlobInfo(name, st.st_size))
+                    found.append(BlobInfo(name, st.st_size, st.st_mtime))
         except FileNotFoundError:
             continue
     return found

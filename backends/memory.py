@@ -6,6 +6,7 @@ upload leaves nothing behind, as the Backend protocol requires of every implemen
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 from backends.base import BlobInfo, BlobNotFound, ByteStream
@@ -19,12 +20,14 @@ class MemoryBackend:
 
     def __init__(self) -> None:
         self._blobs: dict[str, bytes] = {}
+        self._modified: dict[str, float] = {}
 
     async def put_blob(self, blob_id: str, data: ByteStream) -> int:
         buf = bytearray()
         async for chunk in data:
             buf += chunk
         self._blobs[blob_id] = bytes(buf)
+        self._modified[blob_id] = time.time()
         return len(buf)
 
     async def get_blob(
@@ -49,11 +52,12 @@ class MemoryBackend:
 
     async def delete_blob(self, blob_id: str) -> None:
         self._blobs.pop(blob_id, None)
+        self._modified.pop(blob_id, None)
 
     async def list_blobs(self) -> AsyncIterator[BlobInfo]:
         # A snapshot: puts and deletes during the walk must not break the iteration.
         for blob_id, blob in list(self._blobs.items()):
-            yield BlobInfo(blob_id, len(blob))
+            yield BlobInfo(blob_id, len(blob), self._modified.get(blob_id))
 
     async def health(self) -> None:
         return None

@@ -24,8 +24,17 @@ from pathlib import Path
 from bench import report
 from bench.loadgen import PhaseResult
 from bench.targets import LocalServers, Target, parse_target
-from bench.workloads import QUICK, Scale, Session, large, listing, multipart, payload_for
-from bench.workloads import populate_listing, small
+from bench.workloads import (
+    QUICK,
+    Scale,
+    Session,
+    large,
+    listing,
+    multipart,
+    payload_for,
+    populate_listing,
+    small,
+)
 
 WORKLOADS = ("large", "small", "multipart", "listing")
 
@@ -34,9 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     p.add_argument("--target", action="append", default=[], help="NAME=URL,KEY,SECRET[,PID]")
     p.add_argument("--start-local", action="store_true", help="start SeaweedFS and KloudVault")
-    p.add_argument("--kloudvault-args", default="", help="extra `gateway serve` args (--start-local)")
+    p.add_argument(
+        "--kloudvault-args", default="", help="extra `gateway serve` args (--start-local)"
+    )
+    p.add_argument(
+        "--kloudvault-workers", help="comma-separated --workers values: one KloudVault each"
+    )
     p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
     p.add_argument("--large-concurrency", help="comma-separated, default 16,64,400")
+    p.add_argument("--large-size", type=int, help="MiB per large object (default 25)")
+    p.add_argument("--small-requests", type=int, help="requests per small phase (default 5000)")
     p.add_argument("--rounds", type=int, default=2, help="interleaved rounds per phase group")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     p.add_argument("--cpu", type=int, help="pin the load generator to this CPU")
@@ -73,6 +89,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.large_concurrency:
         conc = tuple(int(c) for c in args.large_concurrency.split(","))
         scale = Scale(**{**scale.__dict__, "large_concurrency": conc})
+    if args.large_size:
+        scale = Scale(**{**scale.__dict__, "large_size": args.large_size * 1024 * 1024})
+    if args.small_requests:
+        scale = Scale(**{**scale.__dict__, "small_requests": args.small_requests})
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
     try:
@@ -84,7 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     servers: LocalServers | None = None
     targets = [parse_target(spec) for spec in args.target]
     if args.start_local:
-        servers = LocalServers(kloudvault_args=tuple(shlex.split(args.kloudvault_args)))
+        workers = tuple(int(n) for n in (args.kloudvault_workers or "").split(",") if n)
+        servers = LocalServers(
+            kloudvault_args=tuple(shlex.split(args.kloudvault_args)), workers=workers
+        )
         targets = servers.start() + targets
     if len(targets) < 1:
         print("give --target at least once, or --start-local", file=sys.stderr)

@@ -3,6 +3,7 @@ PostgreSQL, through the MetaStore (the seek walk included), timed page by page.
 
     python -m bench.listing_scale                      # 1M keys, both stores
     python -m bench.listing_scale --keys 100000 --pages 100 --stores sqlite
+    python -m bench.listing_scale --keep /tmp/kv-bench   # load once, time as often as needed
 
 Keys look like a real bucket (dirs, subdirs, files; see `keys()`), and are bulk-loaded
 straight into the versions table (executemany on SQLite, COPY on PostgreSQL) rather than
@@ -202,13 +203,18 @@ async def run_store(
 
 
 async def main_async(args: argparse.Namespace) -> list[Result]:
+    """Load (unless --keep DIR already holds a load of the same size), then time."""
     results: list[Result] = []
-    if "sqlite" in args.stores:
-        with tempfile.TemporaryDirectory(prefix="kv-bench-") as tmp:
-            path = str(Path(tmp) / "meta.sqlite3")
-            t0 = time.perf_counter()
-            await fill_sqlite(path, args.keys)
-            _loaded("sqlite", args.keys, t0)
+    keep = Path(args.keep) if args.keep else None
+    with tempfile.TemporaryDirectory(prefix="kv-bench-") as tmp:
+        work = keep or Path(tmp)
+        work.mkdir(parents=True, exist_ok=True)
+        if "sqlite" in args.stores:
+            path = str(work / f"meta-{args.keys}.sqlite3")
+            if not Path(path).exists():
+                t0 = time.perf_counter()
+                await fill_sqlite(path, args.keys)
+                _loaded("sqlite", args.keys, t0)
 
             async def open_sqlite() -> MetaStore:
                 store = SqliteMetaStore(path)
@@ -217,31 +223,41 @@ async def main_async(args: argparse.Namespace) -> list[Result]:
 
             results += await run_store("SQLite", open_sqlite, args.keys, args.pages)
             _print(results)
-    if "postgres" in args.stores:
-        admin = args.postgres_dsn
+        if "postgres" in args.stores:
+            results += await bench_postgres(args, work / f"postgres-schema-{args.keys}", keep)
+            _print(results)
+    return results
+
+
+async def bench_postgres(args: argparse.Namespace, marker: Path, keep: Path | None) -> list[Result]:
+    admin = args.postgres_dsn
+    schema = marker.read_text().strip() if marker.exists() else ""
+    if not schema:
         schema = f"kvbench_{secrets.token_hex(4)}"
         conn = await asyncpg.connect(admin)
         await conn.execute(f'CREATE SCHEMA "{schema}"')
         await conn.close()
-        sep = "&" if "?" in admin else "?"
-        dsn = f"{admin}{sep}search_path={schema}"
-        try:
+    sep = "&" if "?" in admin else "?"
+    dsn = f"{admin}{sep}search_path={schema}"
+    try:
+        if not marker.exists():
             t0 = time.perf_counter()
             await fill_postgres(dsn, args.keys)
             _loaded("postgres", args.keys, t0)
+            if keep:
+                marker.write_text(schema)
 
-            async def open_postgres() -> MetaStore:
-                store = PostgresMetaStore(dsn, pool_min=1, pool_max=2)
-                await store.open()
-                return store
+        async def open_postgres() -> MetaStore:
+            store = PostgresMetaStore(dsn, pool_min=1, pool_max=2)
+            await store.open()
+            return store
 
-            results += await run_store("PostgreSQL", open_postgres, args.keys, args.pages)
-            _print(results)
-        finally:
+        return await run_store("PostgreSQL", open_postgres, args.keys, args.pages)
+    finally:
+        if not keep:
             conn = await asyncpg.connect(admin)
             await conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
             await conn.close()
-    return results
 
 
 def _loaded(store: str, total: int, t0: float) -> None:
@@ -261,6 +277,12 @@ def main() -> None:
     parser.add_argument("--keys", type=int, default=1_000_000)
     parser.add_argument("--pages", type=int, default=200, help="timed pages per case")
     parser.add_argument("--stores", default="sqlite,postgres")
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        help="keep the loaded SQLite file and PostgreSQL schema (named in DIR) and reuse"
+        " them next time: time again without loading again",
+    )
     parser.add_argument(
         "--postgres-dsn",
         default=os.environ.get("KLOUDVAULT_TEST_POSTGRES_DSN")

@@ -72,9 +72,13 @@ class PhaseResult:
             self.server_cpu = (self.server_cpu or 0.0) + other.server_cpu
         if other.server_rss_peak is not None and other.server_rss_base is not None:
             # Growth is what matters: keep the round with the largest peak - base.
-            if self.server_rss_peak is None or self.server_rss_base is None or (
-                other.server_rss_peak - other.server_rss_base
-                > self.server_rss_peak - self.server_rss_base
+            if (
+                self.server_rss_peak is None
+                or self.server_rss_base is None
+                or (
+                    other.server_rss_peak - other.server_rss_base
+                    > self.server_rss_peak - self.server_rss_base
+                )
             ):
                 self.server_rss_base = other.server_rss_base
                 self.server_rss_peak = other.server_rss_peak
@@ -145,7 +149,7 @@ async def _one(
             async for chunk in resp.content.iter_any():
                 received += len(chunk)
             status = resp.status
-    except (aiohttp.ClientError, OSError, asyncio.TimeoutError) as exc:
+    except (TimeoutError, aiohttp.ClientError, OSError) as exc:
         result.errors += 1
         result.first_error = result.first_error or f"{req.method}: {exc!r}"
         return
@@ -167,7 +171,10 @@ async def _run(
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=0, ttl_dns_cache=None)
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=600)
     async with aiohttp.ClientSession(
-        connector=connector, timeout=timeout, auto_decompress=False, skip_auto_headers=("User-Agent",)
+        connector=connector,
+        timeout=timeout,
+        auto_decompress=False,
+        skip_auto_headers=("User-Agent",),
     ) as session:
         queue = iter(requests)
 

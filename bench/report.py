@@ -29,6 +29,21 @@ def _fmt(value: float) -> str:
     return f"{value:,.0f}" if value >= 100 else f"{value:.1f}"
 
 
+def _value(phase: str, r: PhaseResult) -> float:
+    """The throughput figure of a phase: entries/s (listing), MB/s (bodies), else ops/s."""
+    if phase.startswith("list"):
+        return r.received / r.seconds if r.seconds else 0.0
+    if r.bytes and not phase.startswith("small"):
+        return r.mb_per_s
+    return r.ops_per_s
+
+
+def _throughput(phase: str, r: PhaseResult) -> str:
+    unit = "entries/s" if phase.startswith("list") else (
+        "MB/s" if r.bytes and not phase.startswith("small") else "ops/s")  # fmt: skip
+    return f"{_fmt(_value(phase, r))} {unit}"
+
+
 def phase_table(
     phases: Sequence[str], results: dict[tuple[str, str], PhaseResult], targets: Sequence[str]
 ) -> str:
@@ -52,12 +67,7 @@ def phase_table(
             if r is None:
                 row += ["-", "-", "-"]
                 continue
-            thr = f"{_fmt(r.mb_per_s)} MB/s" if r.bytes and not phase.startswith("list") else (
-                f"{_fmt(r.received / r.seconds)} entries/s" if phase.startswith("list")
-                else f"{_fmt(r.ops_per_s)} ops/s"
-            )  # fmt: skip
-            if "small" in phase:
-                thr = f"{_fmt(r.ops_per_s)} ops/s"
+            thr = _throughput(phase, r)
             row += [thr, _ms(r.percentile(50)), _ms(r.percentile(99))]
             cpu.append(f"{r.generator_cores:.2f}")
             errors.append(str(r.errors))
@@ -67,11 +77,8 @@ def phase_table(
             if r is None:
                 row += ["-", "-", "-"]
                 continue
-            metric = (lambda x: x.ops_per_s) if "small" in phase else (
-                (lambda x: x.received / x.seconds) if phase.startswith("list") else (lambda x: x.mb_per_s)
-            )  # fmt: skip
             row += [
-                _ratio(metric(r), metric(base)),
+                _ratio(_value(phase, r), _value(phase, base)),
                 _ratio(r.percentile(50), base.percentile(50), lower_is_better=True),
                 _ratio(r.percentile(99), base.percentile(99), lower_is_better=True),
             ]

@@ -90,35 +90,67 @@ def _ppid(pid: int) -> int | None:
     return int(stat.rsplit(")", 1)[1].split()[1])
 
 
+def _bench_seaweedfs(workdir: Path) -> Any:
+    """The tests' SeaweedFS, with volumes sized for benchmark data (1 GiB, not 256 MiB):
+    with the tests' small volumes, gigabytes of uploads keep the master growing volumes."""
+    from tests.support.seaweedfs import SeaweedFS
+
+    class BenchSeaweedFS(SeaweedFS):
+        def command(self) -> list[str]:
+            return [
+                VOLUME_LIMIT if arg.startswith("-master.volumeSizeLimitMB=") else arg
+                for arg in super().command()
+            ]
+
+    return BenchSeaweedFS(workdir)
+
+
+VOLUME_LIMIT = "-master.volumeSizeLimitMB=1024"
+
+
 class LocalServers:
     """SeaweedFS (the reference) and KloudVault (local backend), started for a bench run.
 
     Both come from the test support code, so the bench starts them exactly as the tests do.
     """
 
-    def __init__(self, workdir: Path | None = None, kloudvault_args: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        workdir: Path | None = None,
+        kloudvault_args: tuple[str, ...] = (),
+        workers: tuple[int, ...] = (),
+    ) -> None:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="kv-bench-"))
         self._own = workdir is None
         self.kloudvault_args = kloudvault_args
+        # One KloudVault per worker count (named kloudvault-wN); none given: one, defaults.
+        self.workers = workers
         self._servers: list[Any] = []
 
     def start(self) -> list[Target]:
         from tests.support.gateway import GatewayProcess
-        from tests.support.seaweedfs import SeaweedFS
 
-        weed = SeaweedFS(self.workdir / "seaweedfs")
+        weed = _bench_seaweedfs(self.workdir / "seaweedfs")
         self._servers.append(weed)
         weed.start()
-        gw = GatewayProcess(self.workdir / "kloudvault", "http", extra_args=self.kloudvault_args)
-        self._servers.append(gw)
-        gw.start()
-        args = " ".join(self.kloudvault_args) or "(defaults)"
-        return [
+        targets = [
             Target("seaweedfs", weed.endpoint, weed.access_key, weed.secret_key, weed.pid,
-                   notes={"start": "weed server -s3 (tests/support/seaweedfs.py)"}),
-            Target("kloudvault", gw.endpoint, gw.access_key, gw.secret_key, gw.pid,
-                   notes={"start": f"python -m gateway serve --backend local {args}"}),
+                   notes={"start": f"weed server -s3 ({VOLUME_LIMIT})"}),
         ]  # fmt: skip
+        variants: list[tuple[str, tuple[str, ...]]] = [("kloudvault", ())]
+        if self.workers:
+            variants = [(f"kloudvault-w{n}", ("--workers", str(n))) for n in self.workers]
+        for name, extra in variants:
+            args = (*self.kloudvault_args, *extra)
+            gw = GatewayProcess(self.workdir / name, "http", extra_args=args)
+            self._servers.append(gw)
+            gw.start()
+            shown = " ".join(args) or "(defaults)"
+            targets.append(
+                Target(name, gw.endpoint, gw.access_key, gw.secret_key, gw.pid,
+                       notes={"start": f"python -m gateway serve --backend local {shown}"})
+            )  # fmt: skip
+        return targets
 
     def stop(self) -> None:
         for server in reversed(self._servers):

@@ -58,7 +58,7 @@ class Session:
     """One target during a bench run: its signing client, bucket and event loop."""
 
     def __init__(self, target: Target, loop: asyncio.AbstractEventLoop, run_id: str) -> None:
-        import boto3
+        import boto3  # type: ignore[import-untyped]
         from botocore.config import Config
 
         self.target = target
@@ -123,7 +123,10 @@ def large(s: Session, scale: Scale, concurrency: int, payload: memoryview) -> li
     keys = [f"{prefix}{i:05d}" for i in range(n)]
     size = scale.large_size
     # Each body starts at a different offset, so objects differ (no dedup can help).
-    puts = [Request("PUT", s.presign("put_object", k), size, (i * 4099) % MIB) for i, k in enumerate(keys)]  # fmt: skip
+    puts = [
+        Request("PUT", s.presign("put_object", k), size, (i * 4099) % MIB)
+        for i, k in enumerate(keys)
+    ]
     gets = [Request("GET", s.presign("get_object", k)) for k in keys]
     label = f"{size // MIB} MiB"
     out = [s.phase(f"large PUT {label} c={concurrency}", puts, concurrency, payload)]
@@ -139,7 +142,10 @@ def small(s: Session, scale: Scale, payload: memoryview) -> list[PhaseResult]:
     keys = [f"{prefix}{i:06d}" for i in range(n)]
     label = f"{size // KIB} KiB"
     plan = [
-        ("PUT", [Request("PUT", s.presign("put_object", k), size, i % MIB) for i, k in enumerate(keys)]),  # fmt: skip
+        (
+            "PUT",
+            [Request("PUT", s.presign("put_object", k), size, i % MIB) for i, k in enumerate(keys)],
+        ),  # fmt: skip
         ("GET", [Request("GET", s.presign("get_object", k)) for k in keys]),
         ("HEAD", [Request("HEAD", s.presign("head_object", k)) for k in keys]),
         ("DELETE", [Request("DELETE", s.presign("delete_object", k)) for k in keys]),
@@ -167,7 +173,9 @@ def multipart(s: Session, scale: Scale, payload: memoryview) -> list[PhaseResult
                                    for p in listed["Parts"]]},
     )  # fmt: skip
     up.seconds = time.perf_counter() - started  # the upload includes its completion
-    down = s.phase(f"multipart GET {label}", [Request("GET", s.presign("get_object", key))], 1, payload)  # fmt: skip
+    down = s.phase(
+        f"multipart GET {label}", [Request("GET", s.presign("get_object", key))], 1, payload
+    )
     s.s3.delete_object(Bucket=s.bucket, Key=key)
     return [up, down]
 

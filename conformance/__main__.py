@@ -19,7 +19,7 @@ from pathlib import Path
 from conformance.clients import Endpoint
 from conformance.matrix import Matrix, dumps, render_markdown
 from conformance.registry import CLIENTS, FEATURES, select
-from conformance.runner import FAIL, Result, run
+from conformance.runner import FAIL, Result, RunError, run
 
 
 def _csv(value: str) -> list[str]:
@@ -95,6 +95,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             jobs=args.jobs,
             progress=progress,
         )
+    except RunError as exc:
+        print(f"conformance: {exc}", file=sys.stderr)
+        return 2
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     matrix = Matrix(info.results)

@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import urlsplit
 
 if TYPE_CHECKING:
-    import s3fs
+    import s3fs  # type: ignore[import-untyped]
 
 RCLONE_REMOTE = "kv"
 DEFAULT_TIMEOUT = 180.0
@@ -459,7 +459,7 @@ def boto3_client(
     `signature_version`: None (the SDK default, SigV4), "s3v4", or "s3" (SigV2).
     Further keyword arguments go into botocore.config.Config.
     """
-    import boto3
+    import boto3  # type: ignore[import-untyped]
     import botocore.session
     from botocore.config import Config
 

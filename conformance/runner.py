@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ from conformance.registry import NotSupported, Scenario, select
 
 PASS, FAIL, NOT_SUPPORTED = "pass", "fail", "n/s"
 DETAIL_LIMIT = 1500
+
+
+class RunError(Exception):
+    """The run could not start (endpoint unreachable, credentials refused, ...)."""
 
 
 @dataclass(frozen=True)
@@ -126,12 +131,13 @@ def purge_bucket(s3: Any, name: str) -> None:
         problems.append(f"list: {error_code(exc) or exc!r}")
     try:
         for upload in s3.list_multipart_uploads(Bucket=name).get("Uploads", []):
-            attempt(
-                "abort upload",
-                lambda u=upload: s3.abort_multipart_upload(
-                    Bucket=name, Key=u["Key"], UploadId=u["UploadId"]
-                ),
+            abort = partial(
+                s3.abort_multipart_upload,
+                Bucket=name,
+                Key=upload["Key"],
+                UploadId=upload["UploadId"],
             )
+            attempt("abort upload", abort)
     except Exception:
         pass
     if not attempt("delete bucket", lambda: s3.delete_bucket(Bucket=name)):
@@ -160,7 +166,10 @@ def run(
     tmp_root = Path(tempfile.mkdtemp(prefix="kv-conformance-"))
     results: list[Result] = []
     try:
-        state.admin().create_bucket(Bucket=state.bucket)
+        try:
+            state.admin().create_bucket(Bucket=state.bucket)
+        except Exception as exc:
+            raise RunError(f"cannot create the run's bucket on {ep.endpoint}: {exc}") from exc
         state.buckets.append(state.bucket)
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
             futures = [pool.submit(run_one, state, sc, tmp_root) for sc in chosen]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
+from typing import Any
 
 from aiohttp import web
 
@@ -26,6 +28,10 @@ from lifecycle.worker import lifecycle_task
 
 log = logging.getLogger("kloudvault")
 APP_COLLECTOR = web.AppKey("collector", Collector)
+CONNECT_TIMEOUT = 5.0  # seconds: a reachable store accepts a connection long before this
+# /minio/health/ready answers within this, whatever the backend's timeouts and retries:
+# probes (Kubernetes: 1 s by default) must get an answer, and a store that slow is not ready.
+HEALTH_TIMEOUT = 5.0
 
 
 def make_backend(settings: Settings) -> Backend:
@@ -37,7 +43,39 @@ def make_backend(settings: Settings) -> Backend:
         from backends.memory import MemoryBackend
 
         return MemoryBackend()
+    if settings.backend == "s3":
+        from backends.s3 import S3Backend
+
+        assert settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key
+        return S3Backend(
+            settings.s3_endpoint,
+            settings.s3_bucket,
+            prefix=settings.s3_prefix,
+            region=settings.s3_region,
+            access_key=settings.s3_access_key,
+            secret_key=settings.s3_secret_key,
+            **_timeouts(settings),
+        )
+    if settings.backend == "azure":
+        from backends.azure import AzureBackend
+
+        return AzureBackend(
+            settings.azure_container,
+            connection_string=settings.azure_connection_string,
+            account_url=settings.azure_account_url,
+            account_key=settings.azure_account_key,
+            **_timeouts(settings),
+        )
     raise SystemExit(f"unknown backend {settings.backend!r}")
+
+
+def _timeouts(settings: Settings) -> dict[str, Any]:
+    """A remote backend's timeouts and attempts (--backend-timeout, --backend-attempts)."""
+    return {
+        "connect_timeout": min(CONNECT_TIMEOUT, settings.backend_timeout),
+        "read_timeout": settings.backend_timeout,
+        "max_attempts": settings.backend_attempts,
+    }
 
 
 def is_shared_metadata(settings: Settings) -> bool:
@@ -104,9 +142,13 @@ async def health_live(request: web.Request) -> web.Response:
 async def health_ready(request: web.Request) -> web.Response:
     services = request.app[APP_SERVICES]
     try:
-        await services.backend.health()
+        async with asyncio.timeout(HEALTH_TIMEOUT):
+            await services.backend.health()
     except BackendError as exc:
         log.warning("backend not ready: %s", exc)
+        return web.Response(status=503, text=f"backend {services.backend.name} unavailable\n")
+    except TimeoutError:
+        log.warning("backend not ready: no answer within %.0f s", HEALTH_TIMEOUT)
         return web.Response(status=503, text=f"backend {services.backend.name} unavailable\n")
     return web.Response(text="OK\n")
 

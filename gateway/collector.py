@@ -10,8 +10,9 @@
     meta.forget_blobs()       only the blobs actually deleted
 
 A backend with `clean_stale_temp` (the local one) also gets its abandoned temp files
-removed. Safe to run in several processes at once, though one is enough (`serve` runs it
-in its first worker only).
+removed, and one with `abort_stale_uploads` (s3) its abandoned multipart uploads aborted,
+both after --pending-ttl. Safe to run in several processes at once, though one is enough
+(`serve` runs it in its first worker only).
 """
 
 from __future__ import annotations
@@ -34,6 +35,13 @@ DELETE_CONCURRENCY = 16
 @runtime_checkable
 class _HasStaleTemp(Protocol):
     def clean_stale_temp(self, *, max_age: float, now: float | None = None) -> Awaitable[int]: ...
+
+
+@runtime_checkable
+class _HasStaleUploads(Protocol):
+    def abort_stale_uploads(
+        self, older_than: float, *, now: float | None = None
+    ) -> Awaitable[int]: ...
 
 
 async def _delete(backend: Backend, blob_id: str, limiter: asyncio.Semaphore) -> bool:
@@ -84,6 +92,14 @@ async def collect_once(
         else:
             if removed:
                 log.info("collector: removed %d stale temp files", removed)
+    if isinstance(backend, _HasStaleUploads):
+        try:
+            aborted = await backend.abort_stale_uploads(pending_ttl, now=now)
+        except BackendError as exc:
+            log.warning("collector: cannot abort stale multipart uploads: %s", exc)
+        else:
+            if aborted:
+                log.info("collector: aborted %d stale multipart uploads", aborted)
     return total
 
 

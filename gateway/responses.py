@@ -1,6 +1,7 @@
 """The only writer of responses: an S3Response value becomes bytes on the wire.
 
-Bodies are bytes (XML documents), a FileBody (a local file range, sent with sendfile) or a
+Bodies are bytes (XML documents), a FileBody (a local file range, sent with sendfile(2) by
+gateway/sendfile.py's pump, since uvloop has no loop.sendfile; copied over TLS) or a
 StreamBody (backend blob ranges, streamed). HEAD answers carry the object's
 Content-Length and no body.
 """
@@ -13,14 +14,16 @@ import os
 import secrets
 
 from aiohttp import web
+from aiohttp.abc import AbstractStreamWriter
 
 from backends.base import ByteStream
+from gateway import sendfile
 from gateway.response import FileBody, S3Response, StreamBody
 from gateway.xml.codec import render
 from gateway.xml.models import ErrorDocument
 
 SERVER = "KloudVault"
-_SENDFILE_FALLBACK_BLOCK = 1024 * 1024
+_SENDFILE_FALLBACK_BLOCK = 256 * 1024  # a TLS copy holds this plus its ciphertext per request
 
 
 def new_request_id() -> str:
@@ -64,16 +67,30 @@ async def _write_file(
         transport = request.transport
         if transport is None:
             raise ConnectionResetError("Connection lost")
-        loop = asyncio.get_running_loop()
-        try:
-            await loop.sendfile(transport, fobj, body.offset, body.count)
-        except NotImplementedError:
-            assert writer is not None
-            await _copy_file(resp, fobj, body.offset, body.count)
+        sock = transport.get_extra_info("socket")
+        if sock is None or transport.get_extra_info("sslcontext") is not None:
+            await _copy_file(resp, fobj, body.offset, body.count)  # TLS: no zero-copy
+        else:
+            await _flush_headers(writer, transport)
+            await sendfile.pump().send(sock.fileno(), fobj.fileno(), body.offset, body.count)
         await resp.write_eof()
         return resp
     finally:
         await asyncio.to_thread(fobj.close)
+
+
+async def _flush_headers(writer: AbstractStreamWriter | None, transport: asyncio.Transport) -> None:
+    """Put the buffered status line and headers on the wire before sendfile's bytes."""
+    # aiohttp holds the headers back to send them with the first body chunk; sendfile
+    # bypasses it, so they go out now, and everything the transport buffered must be gone
+    # before the body bytes may follow.
+    send_headers = getattr(writer, "send_headers", None)
+    if send_headers is not None:
+        send_headers()
+    while transport.get_write_buffer_size():
+        if transport.is_closing():
+            raise ConnectionResetError("Connection lost")
+        await asyncio.sleep(0.001)
 
 
 async def _copy_file(resp: web.StreamResponse, fobj: object, offset: int, count: int) -> None:

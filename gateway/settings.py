@@ -48,7 +48,45 @@ class Settings:
             secret=True,
         ),
     )
-    backend: str = field(default="local", metadata=_opt("where bytes live: local|memory"))
+    backend: str = field(default="local", metadata=_opt("where bytes live: local|s3|azure|memory"))
+    s3_endpoint: str | None = field(
+        default=None, metadata=_opt("--backend s3: the S3 server URL (MinIO, SeaweedFS, AWS)")
+    )
+    s3_bucket: str = field(
+        default="kloudvault", metadata=_opt("--backend s3: the bucket blobs are stored in")
+    )
+    s3_prefix: str = field(default="", metadata=_opt("--backend s3: key prefix for blobs"))
+    s3_region: str = field(default="us-east-1", metadata=_opt("--backend s3: region to sign for"))
+    s3_access_key: str | None = field(default=None, metadata=_opt("--backend s3: access key"))
+    s3_secret_key: str | None = field(
+        default=None, metadata=_opt("--backend s3: secret key", secret=True)
+    )
+    azure_connection_string: str | None = field(
+        default=None, metadata=_opt("--backend azure: storage connection string", secret=True)
+    )
+    azure_account_url: str | None = field(
+        default=None, metadata=_opt("--backend azure: account URL (with --azure-account-key)")
+    )
+    azure_account_key: str | None = field(
+        default=None, metadata=_opt("--backend azure: shared account key", secret=True)
+    )
+    azure_container: str = field(
+        default="kloudvault", metadata=_opt("--backend azure: the container blobs are stored in")
+    )
+    backend_timeout: float = field(
+        default=30.0,
+        metadata=_opt(
+            "--backend s3|azure: seconds one attempt of a request to the store may wait for"
+            " an answer (connecting: at most 5)"
+        ),
+    )
+    backend_attempts: int = field(
+        default=3,
+        metadata=_opt(
+            "--backend s3|azure: attempts per request to the store, with exponential backoff"
+            " between them; a dead store fails a request after all of them"
+        ),
+    )
     gc_interval: float = field(default=60.0, metadata=_opt("seconds between collector runs"))
     gc_grace: float = field(
         default=900.0,
@@ -217,6 +255,22 @@ def validate(settings: Settings) -> None:
         problems.append("--tls-cert and --tls-key go together")
     if bool(settings.root_access_key) != bool(settings.root_secret_key):
         problems.append("KLOUDVAULT_ROOT_ACCESS_KEY and KLOUDVAULT_ROOT_SECRET_KEY go together")
+    if settings.backend not in ("local", "memory", "s3", "azure"):
+        problems.append(f"unknown --backend {settings.backend!r} (local, s3, azure, memory)")
+    if settings.backend == "s3" and not (
+        settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key
+    ):
+        problems.append("--backend s3 needs --s3-endpoint, --s3-access-key and --s3-secret-key")
+    if settings.backend == "azure" and not (
+        settings.azure_connection_string
+        or (settings.azure_account_url and settings.azure_account_key)
+    ):
+        problems.append(
+            "--backend azure needs --azure-connection-string, "
+            "or --azure-account-url with --azure-account-key"
+        )
+    if settings.backend_timeout <= 0 or settings.backend_attempts < 1:
+        problems.append("--backend-timeout must be positive and --backend-attempts at least 1")
     if settings.workers < 1:
         problems.append("--workers must be at least 1")
     if settings.lifecycle_interval <= 0 or settings.lifecycle_day_seconds <= 0:

@@ -8,12 +8,15 @@ How this works:
      the declared length, the payload SHA-256 and chunk signatures as it ends.
   3. `verify` checks Content-MD5 and checksums against the hashes.
   4. On any failure (including cancellation) the blob is deleted and forgotten, and the
-     error propagates: the previous version of the key was never touched.
+     error propagates: the previous version of the key was never touched. When the
+     backend itself failed (or cannot delete), the blob stays pending instead: the
+     collector deletes whatever is left after --pending-ttl.
 The caller then commits the version with MetaStore.put_object, which removes the blob from
 the pending list in the same transaction that makes it visible.
 
 Hashing runs in a worker thread on ~1 MiB batches of received chunks: hashlib and awscrt
-release the GIL, so hashing overlaps with socket reads instead of stalling the event loop.
+release the GIL, so hashing overlaps with socket reads and disk writes instead of stalling
+the event loop (chunks go on to the backend at once; the stream ends when all are hashed).
 The chunks are hashed and passed on as they are, never joined: each copy of a 1 GiB body
 costs the event loop time and every in-flight request a buffer.
 """
@@ -21,12 +24,16 @@ costs the event loop time and every in-flight request a buffer.
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass
 
+from backends.base import BackendError
 from gateway.codec.checksums import BodyHasher
 from gateway.context import Services
+
+log = logging.getLogger(__name__)
 
 HASH_BLOCK = 1024 * 1024
 _INLINE_HASH_LIMIT = 64 * 1024
@@ -52,23 +59,37 @@ def _hash_all(hasher: BodyHasher, chunks: list[bytes]) -> None:
 
 
 async def _hashed_blocks(source: AsyncIterable[bytes], hasher: BodyHasher) -> AsyncIterator[bytes]:
-    """The chunks of `source`, each hashed before it is passed on."""
+    """The chunks of `source`, passed on at once and hashed behind them in a worker thread.
+
+    Hashing batch N overlaps with the backend writing it and with receiving batch N+1; at
+    most one batch is being hashed at a time, so the hasher sees the chunks in order. The
+    iterator ends only once every chunk is hashed, i.e. before the backend commits.
+    """
+    loop = asyncio.get_running_loop()
+    pending: asyncio.Future[None] | None = None
     batch: list[bytes] = []
     batch_size = 0
-    async for chunk in source:
-        batch.append(chunk)
-        batch_size += len(chunk)
-        if batch_size >= HASH_BLOCK:
+    try:
+        async for chunk in source:
+            batch.append(chunk)
+            batch_size += len(chunk)
+            yield chunk  # immutable bytes: safe to hand on while a thread reads them
+            if batch_size >= HASH_BLOCK:
+                if pending is not None:
+                    await pending
+                pending = loop.run_in_executor(None, _hash_all, hasher, batch)
+                batch, batch_size = [], 0
+        if pending is not None:
+            await pending
+            pending = None
+        if batch_size > _INLINE_HASH_LIMIT:
             await asyncio.to_thread(_hash_all, hasher, batch)
-            for piece in batch:
-                yield piece
-            batch, batch_size = [], 0
-    if batch_size > _INLINE_HASH_LIMIT:
-        await asyncio.to_thread(_hash_all, hasher, batch)
-    else:
-        _hash_all(hasher, batch)
-    for piece in batch:
-        yield piece
+        else:
+            _hash_all(hasher, batch)
+    finally:
+        if pending is not None and not pending.done():
+            # Abandoned (failure or cancellation): the thread finishes on its own.
+            pending.add_done_callback(lambda f: None if f.cancelled() else f.exception())
 
 
 async def discard_blob(services: Services, blob_id: str) -> None:
@@ -77,8 +98,13 @@ async def discard_blob(services: Services, blob_id: str) -> None:
     async def _discard() -> None:
         try:
             await services.backend.delete_blob(blob_id)
-        finally:
-            await services.meta.drop_pending_blob(blob_id)
+        except BackendError as exc:
+            # The blob may exist (the backend failed after storing it): it stays pending,
+            # so the collector deletes it after --pending-ttl. Forgetting it now would
+            # leave an orphan only `admin scrub` finds. The caller's own error propagates.
+            log.warning("cannot delete discarded blob %s (the collector will): %s", blob_id, exc)
+            return
+        await services.meta.drop_pending_blob(blob_id)
 
     await asyncio.shield(_discard())
 
@@ -96,6 +122,15 @@ async def store_blob(
     hasher = BodyHasher(checksum_algorithm, sha256=False)
     try:
         size = await services.backend.put_blob(blob_id, _hashed_blocks(source, hasher))
+    except BackendError:
+        # The store failed: put_blob cleaned up what it could, and what it could not stays
+        # pending for the collector. Another delete here would only keep the client
+        # waiting through a second round of retries against a store that is down.
+        raise
+    except BaseException:
+        await discard_blob(services, blob_id)
+        raise
+    try:
         if verify is not None:
             verify(hasher)
     except BaseException:

@@ -415,4 +415,8 @@ class AzureBackend:
                     properties = await anext(pages)
                 except StopAsyncIteration:
                     return
-            yield BlobInfo(properties.name[len(self._prefix) :], int(properties.size))
+            yield BlobInfo(
+                properties.name[len(self._prefix) :],
+                int(properties.size),
+                properties.last_modified.timestamp(),
+            )

@@ -10,8 +10,8 @@ that fits in one part goes up as one PutObject. A larger one becomes a multipart
 most parts_in_flight + 1 parts are in memory (16 MiB with the defaults). Any
 failure, including one raised by the stream or a cancellation, aborts the upload: an
 incomplete upload is never listed by ListObjectsV2, and the abort frees its parts (if the
-server is unreachable even for the abort, the bucket's AbortIncompleteMultipartUpload
-lifecycle rule is what eventually frees them).
+server is unreachable even for the abort, `abort_stale_uploads`, which the blob collector
+calls, or the bucket's AbortIncompleteMultipartUpload lifecycle rule frees them later).
 
 Read path (get_blob): one ranged GetObject, whose body is streamed in chunks. A missing
 blob raises BlobNotFound from the GetObject call, before the first chunk is yielded.
@@ -33,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 
@@ -365,6 +366,41 @@ class S3Backend:
         except BlobNotFound:  # S3 answers 204 for a missing key; some servers say NoSuchKey
             pass
 
+    # -- upkeep --------------------------------------------------------------------------------
+
+    async def abort_stale_uploads(self, older_than: float, *, now: float | None = None) -> int:
+        """Abort the multipart uploads under our prefix initiated more than `older_than`
+        seconds ago: those of put_blob calls whose own abort failed (the server was
+        unreachable). Returns how many were aborted. Called by gateway.collector, with
+        --pending-ttl: no put_blob still running is that old. The bucket (or the prefix)
+        belongs to the gateway, so every upload in it is one of ours."""
+        client = await self._ready()
+        cutoff = (time.time() if now is None else now) - older_than
+        pages = client.get_paginator("list_multipart_uploads").paginate(
+            Bucket=self._bucket, Prefix=self._prefix
+        )
+        page_iter = pages.__aiter__()
+        aborted = 0
+        while True:
+            with s3_errors("ListMultipartUploads"):
+                try:
+                    page = await anext(page_iter)
+                except StopAsyncIteration:
+                    return aborted
+            for upload in page.get("Uploads", ()):
+                initiated = upload.get("Initiated")
+                if initiated is None or initiated.timestamp() >= cutoff:
+                    continue
+                with s3_errors("AbortMultipartUpload"):
+                    try:
+                        await client.abort_multipart_upload(
+                            Bucket=self._bucket, Key=upload["Key"], UploadId=upload["UploadId"]
+                        )
+                    except ClientError as exc:
+                        if client_error_code(exc) != "NoSuchUpload":  # finished meanwhile
+                            raise
+                aborted += 1
+
     async def list_blobs(self) -> AsyncIterator[BlobInfo]:
         client = await self._ready()
         pages = client.get_paginator("list_objects_v2").paginate(
@@ -380,4 +416,7 @@ class S3Backend:
             for obj in page.get("Contents", ()):
                 blob_id = obj["Key"][len(self._prefix) :]
                 if blob_id and not blob_id.endswith("/"):  # skip directory markers
-                    yield BlobInfo(blob_id, int(obj["Size"]))
+                    modified = obj.get("LastModified")
+                    yield BlobInfo(
+                        blob_id, int(obj["Size"]), modified.timestamp() if modified else None
+                    )

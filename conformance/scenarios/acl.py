@@ -15,7 +15,10 @@ def get_acls_owner_full_control(ctx: Context) -> None:
     s3 = ctx.boto3()
     key = ctx.key("acl")
     s3.put_object(Bucket=ctx.bucket, Key=key, Body=b"x")
-    for acl in (s3.get_bucket_acl(Bucket=ctx.bucket), s3.get_object_acl(Bucket=ctx.bucket, Key=key)):
+    for acl in (
+        s3.get_bucket_acl(Bucket=ctx.bucket),
+        s3.get_object_acl(Bucket=ctx.bucket, Key=key),
+    ):
         expect("ID" in acl["Owner"], f"no owner ID: {acl['Owner']}")
         perms = [g["Permission"] for g in acl["Grants"]]
         expect_eq(perms, ["FULL_CONTROL"], "private ACL grants")

@@ -32,8 +32,8 @@ def delete_objects(ctx: Context) -> None:
         Bucket=ctx.bucket,
         Delete={"Objects": [{"Key": k} for k in keys] + [{"Key": ctx.key("never-existed")}]},
     )
-    expect_eq(sorted(d["Key"] for d in out.get("Deleted", [])), sorted([*keys, ctx.key("never-existed")]),
-              "Deleted entries")  # fmt: skip
+    deleted = sorted(d["Key"] for d in out.get("Deleted", []))
+    expect_eq(deleted, sorted([*keys, ctx.key("never-existed")]), "Deleted entries")
     expect_eq(out.get("Errors", []), [], "Errors")
     expect_eq(_left(ctx), [], "objects left")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 from conformance.context import Context, expect, expect_eq, expect_error
 from conformance.registry import scenario, unsupported
 

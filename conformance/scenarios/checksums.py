@@ -43,8 +43,11 @@ def bad_digests_refused(ctx: Context) -> None:
     expect_error(lambda: s3.put_object(Bucket=ctx.bucket, Key=key, Body=b"data",
                                        ContentMD5=wrong_md5), "BadDigest")  # fmt: skip
     wrong_sha = _b64(hashlib.sha256(b"other").digest())
-    expect_error(lambda: s3.put_object(Bucket=ctx.bucket, Key=key, Body=b"data",
-                                       ChecksumSHA256=wrong_sha), "BadDigest", "InvalidRequest")  # fmt: skip
+    expect_error(
+        lambda: s3.put_object(Bucket=ctx.bucket, Key=key, Body=b"data", ChecksumSHA256=wrong_sha),
+        "BadDigest",
+        "InvalidRequest",
+    )
     expect_error(lambda: s3.head_object(Bucket=ctx.bucket, Key=key), 404)
     s3.put_object(Bucket=ctx.bucket, Key=key, Body=b"data",
                   ContentMD5=_b64(hashlib.md5(b"data").digest()))  # fmt: skip

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from typing import Any
 
 from conformance.context import Context, expect_eq, expect_error
 from conformance.registry import scenario, unsupported
@@ -42,9 +43,7 @@ def bucket_default_encryption(ctx: Context) -> None:
     s3 = ctx.boto3()
     bucket = ctx.new_bucket("enc")
     rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-    s3.put_bucket_encryption(
-        Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [rule]}
-    )
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [rule]})
     got = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
     expect_eq(got["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"], "AES256",
               "stored rule")  # fmt: skip
@@ -97,7 +96,7 @@ def put_server_side_encryption(ctx: Context) -> None:
 def presigned_sse_c_get(ctx: Context) -> None:
     secret = os.urandom(32)
     key = ctx.key("p")
-    args = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": secret}
+    args: dict[str, Any] = {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": secret}
     ctx.admin.put_object(Bucket=ctx.bucket, Key=key, Body=b"browser sse-c", **args)
     url = ctx.presign("get_object", key, **args)
     headers = {

@@ -96,8 +96,14 @@ def upload_part_copy(ctx: Context) -> None:
     source = {"Bucket": ctx.bucket, "Key": src}
     p1 = s3.upload_part_copy(Bucket=ctx.bucket, Key=key, UploadId=uid, PartNumber=1,
                              CopySource=source, CopySourceRange=f"bytes=0-{PART - 1}")  # fmt: skip
-    p2 = s3.upload_part_copy(Bucket=ctx.bucket, Key=key, UploadId=uid, PartNumber=2,
-                             CopySource=source, CopySourceRange=f"bytes={PART}-{len(data) - 1}")  # fmt: skip
+    p2 = s3.upload_part_copy(
+        Bucket=ctx.bucket,
+        Key=key,
+        UploadId=uid,
+        PartNumber=2,
+        CopySource=source,
+        CopySourceRange=f"bytes={PART}-{len(data) - 1}",
+    )
     s3.complete_multipart_upload(
         Bucket=ctx.bucket, Key=key, UploadId=uid,
         MultipartUpload={"Parts": [
@@ -110,7 +116,7 @@ def upload_part_copy(ctx: Context) -> None:
 
 @scenario("multipart", "boto3")
 def transfer_manager(ctx: Context) -> None:
-    from boto3.s3.transfer import TransferConfig
+    from boto3.s3.transfer import TransferConfig  # type: ignore[import-untyped]
 
     s3 = ctx.boto3()
     data = _big(ctx, 3 * MIB)

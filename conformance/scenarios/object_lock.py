@@ -43,8 +43,12 @@ def legal_hold(ctx: Context) -> None:
     s3.put_object_legal_hold(Bucket=bucket, Key="k", VersionId=vid, LegalHold={"Status": "ON"})
     expect_eq(s3.get_object_legal_hold(Bucket=bucket, Key="k", VersionId=vid)["LegalHold"],
               {"Status": "ON"}, "legal hold")  # fmt: skip
-    expect_error(lambda: s3.delete_object(Bucket=bucket, Key="k", VersionId=vid,
-                                          BypassGovernanceRetention=True), "AccessDenied")  # fmt: skip
+    expect_error(
+        lambda: s3.delete_object(
+            Bucket=bucket, Key="k", VersionId=vid, BypassGovernanceRetention=True
+        ),
+        "AccessDenied",
+    )
     s3.put_object_legal_hold(Bucket=bucket, Key="k", VersionId=vid, LegalHold={"Status": "OFF"})
     s3.delete_object(Bucket=bucket, Key="k", VersionId=vid)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from conformance.context import Context, expect, expect_eq, expect_error, md5_hex
 from conformance.registry import scenario, unsupported
 
@@ -22,7 +24,7 @@ def put_get_head_delete(ctx: Context) -> None:
         head = s3.head_object(Bucket=ctx.bucket, Key=key)
         expect_eq(head["ContentLength"], len(data), f"HEAD length of {name}")
         s3.delete_object(Bucket=ctx.bucket, Key=key)
-        expect_error(lambda k=key: s3.head_object(Bucket=ctx.bucket, Key=k), 404, "404")
+        expect_error(partial(s3.head_object, Bucket=ctx.bucket, Key=key), 404, "404")
 
 
 @scenario("objects", "boto3")
@@ -84,7 +86,9 @@ def put_get_head_delete_object(ctx: Context) -> None:
     data = ctx.data(12345)
     src = ctx.file("in.bin", data)
     key = ctx.key(KEYS[2])
-    put = ctx.aws_json("s3api", "put-object", "--bucket", ctx.bucket, "--key", key, "--body", str(src))
+    put = ctx.aws_json(
+        "s3api", "put-object", "--bucket", ctx.bucket, "--key", key, "--body", str(src)
+    )
     expect_eq(put["ETag"].strip('"'), md5_hex(data), "ETag")
     out = ctx.tmp / "out.bin"
     got = ctx.aws_json("s3api", "get-object", "--bucket", ctx.bucket, "--key", key, str(out))

@@ -35,7 +35,9 @@ def versions_and_delete_markers(ctx: Context) -> None:
     expect(deleted.get("DeleteMarker"), "DELETE on a versioned key makes a delete marker")
     expect_error(lambda: s3.get_object(Bucket=bucket, Key="k"), "NoSuchKey")
     listing = s3.list_object_versions(Bucket=bucket)
-    expect_eq(sorted(v["VersionId"] for v in listing.get("Versions", [])), sorted([v1, v2]), "versions")
+    expect_eq(
+        sorted(v["VersionId"] for v in listing.get("Versions", [])), sorted([v1, v2]), "versions"
+    )
     expect_eq(len(listing.get("DeleteMarkers", [])), 1, "delete markers")
     s3.delete_object(Bucket=bucket, Key="k", VersionId=deleted["VersionId"])
     expect_eq(s3.get_object(Bucket=bucket, Key="k")["Body"].read(), b"two", "after undelete")

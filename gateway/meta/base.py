@@ -376,6 +376,17 @@ class MetaStore(Protocol):
         """True if some version or upload part uses the blob (for the scrubber)."""
         ...
 
+    async def referenced_blobs(self, after: str = "", limit: int = 1000) -> list[str]:
+        """The blob ids that versions' segments or upload parts use, each once, in
+        ascending order, the first `limit` of those > `after` (gateway/scrub.py pages
+        through them with the last id returned)."""
+        ...
+
+    async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
+        """Those of `blob_ids` the store accounts for: referenced (as above), pending or
+        garbage. A backend blob outside this set is an orphan (gateway/scrub.py)."""
+        ...
+
     # -- multipart uploads ------------------------------------------------------------------
     # An upload is addressed by (bucket, key, upload_id): an id used with another bucket or
     # key is no upload at all (NO_SUCH_UPLOAD), as in S3.

@@ -271,6 +271,12 @@ class CachedMetaStore:
     async def blob_is_referenced(self, blob_id: str) -> bool:
         return await self.inner.blob_is_referenced(blob_id)
 
+    async def referenced_blobs(self, after: str = "", limit: int = 1000) -> list[str]:
+        return await self.inner.referenced_blobs(after, limit)
+
+    async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
+        return await self.inner.known_blobs(blob_ids)
+
     # -- multipart uploads ------------------------------------------------------------------
     async def create_upload(self, upload: Upload) -> None:
         await self.inner.create_upload(upload)

@@ -784,3 +784,32 @@ class PostgresMetaStore(PostgresUploads, PostgresRetention):
             )
         )
         return bool(found)
+
+    async def referenced_blobs(self, after: str = "", limit: int = 1000) -> list[str]:
+        # Each side walks its blob_id index for at most `limit` ids; UNION deduplicates.
+        rows = await self._read(
+            lambda c: c.fetch(
+                "(SELECT DISTINCT blob_id FROM version_blobs WHERE blob_id > $1"
+                "  ORDER BY blob_id LIMIT $2)"
+                " UNION"
+                " (SELECT DISTINCT blob_id FROM upload_parts WHERE blob_id > $1"
+                "  ORDER BY blob_id LIMIT $2)"
+                " ORDER BY blob_id LIMIT $2",
+                after,
+                limit,
+            )
+        )
+        return [r["blob_id"] for r in rows]
+
+    async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
+        rows = await self._read(
+            lambda c: c.fetch(
+                "SELECT id FROM unnest($1::text[]) AS ids (id) WHERE"
+                " EXISTS (SELECT 1 FROM version_blobs WHERE blob_id = ids.id)"
+                " OR EXISTS (SELECT 1 FROM upload_parts WHERE blob_id = ids.id)"
+                " OR EXISTS (SELECT 1 FROM pending_blobs WHERE blob_id = ids.id)"
+                " OR EXISTS (SELECT 1 FROM garbage_blobs WHERE blob_id = ids.id)",
+                list(dict.fromkeys(blob_ids)),
+            )
+        )
+        return {r["id"] for r in rows}

@@ -6,13 +6,16 @@ round trip per seek would make a page of 1,000 common prefixes cost 1,000 round 
 - Without a delimiter nothing is ever skipped: one range query, LIMIT max_keys + 1, in
   key order on the partial index versions_latest (bucket, key) WHERE is_latest.
 - With a delimiter, SKIP_SCAN_SQL runs the seek walk *inside PostgreSQL*: a recursive
-  query whose every step is one index probe ("the first key >= lower"), where the next
-  lower is successor(common prefix) if the key rolls up, else just past the key. It
-  returns the keys the walk will ask for, up to max_keys + 1 of them, in one round trip.
+  query whose every step reads a batch of keys from `lower` on that index and cuts it at
+  the first key that rolls up; the next step starts at successor(common prefix), or just
+  past the batch. Batches double while nothing rolls up and shrink to where the last cut
+  fell, so a folder of files reads like a range scan and a folder of folders costs one
+  probe per folder. It returns the keys the walk will ask for, up to max_keys + 1 of them,
+  in one round trip (for 1,000 common prefixes: ~45 ms instead of 1,000 round trips).
   The Python walk still decides everything: each key is handed to it only if the walk's
-  Seek matches the probe that found it, and on any mismatch (which would be a bug, or a
-  delimiter ending in U+10FFFF, whose successor the SQL does not compute) we fall back to
-  plain range queries. Then one more query reads the full rows of the keys listed as
+  Seek matches the bound it was read from, and on any mismatch (which would be a bug, or
+  a delimiter ending in U+10FFFF, whose successor the SQL does not compute) we fall back
+  to plain range queries. Then one more query reads the full rows of the keys listed as
   objects, in the same REPEATABLE READ snapshot.
 
 "Just past key k" is the inclusive bound k || U+0001: PostgreSQL text cannot hold U+0000,
@@ -36,31 +39,46 @@ from gateway.meta.rows import VERSION_COLUMNS, version_from_row
 
 _LATEST = "FROM versions WHERE bucket = $1 AND is_latest AND NOT is_delete_marker"
 
-# $1 bucket, $2 first lower (inclusive), $3 len(prefix), $4 len(delimiter), $5 the code point
-# after the delimiter's last one, $6 delimiter, $7 steps at most, $8 upper bound (exclusive).
+# The skip scan. Each step reads a batch of keys from `lower` (one index range read) and
+# cuts it at the first key that rolls up into a common prefix; the next step starts at
+# successor(that prefix), or just past the batch if nothing rolled up. The batch size
+# adapts: it doubles while no key rolls up (a folder of files reads like a plain range)
+# and shrinks to where the last cut fell (a folder of folders costs one probe each).
+# $1 bucket, $2 first lower (inclusive), $3 len(prefix), $4 len(delimiter), $5 the code
+# point after the delimiter's last one, $6 delimiter, $7 items wanted, $8 upper bound.
 _SKIP_SCAN = """
-WITH RECURSIVE walk (n, lower, key) AS (
-    SELECT 1, $2::text COLLATE "C", (
-        SELECT v.key FROM versions v
-        WHERE v.bucket = $1 AND v.is_latest AND NOT v.is_delete_marker
-          AND v.key >= $2::text {upper}
-        ORDER BY v.key LIMIT 1)
+WITH RECURSIVE walk (n, lower, keys, size, done) AS (
+    SELECT 1, $2::text COLLATE "C", ARRAY(
+            SELECT v.key FROM versions v
+            WHERE v.bucket = $1 AND v.is_latest AND NOT v.is_delete_marker
+              AND v.key >= $2::text {upper}
+            ORDER BY v.key LIMIT 1),
+        1, 0
   UNION ALL
-    SELECT w.n + 1, s.lower, (
-        SELECT v.key FROM versions v
-        WHERE v.bucket = $1 AND v.is_latest AND NOT v.is_delete_marker
-          AND v.key >= s.lower {upper}
-        ORDER BY v.key LIMIT 1)
+    SELECT w.n + 1, nx.lower, ARRAY(
+            SELECT v.key FROM versions v
+            WHERE v.bucket = $1 AND v.is_latest AND NOT v.is_delete_marker
+              AND v.key >= nx.lower {upper}
+            ORDER BY v.key LIMIT least(nx.size, $7::int - nx.done)),
+        least(nx.size, $7::int - nx.done), nx.done
     FROM walk w
-    CROSS JOIN LATERAL (SELECT strpos(substr(w.key, $3::int + 1), $6::text) AS at) d
-    CROSS JOIN LATERAL (
-        SELECT (CASE WHEN d.at > 0
-            THEN left(w.key, $3::int + d.at + $4::int - 2) || $5::text
-            ELSE w.key || chr(1) END) COLLATE "C" AS lower
-    ) s
-    WHERE w.key IS NOT NULL AND w.n < $7::int
+    CROSS JOIN LATERAL (SELECT min(i) AS at FROM generate_subscripts(w.keys, 1) AS i
+        WHERE strpos(substr(w.keys[i], $3::int + 1), $6::text) > 0) c
+    CROSS JOIN LATERAL (SELECT
+        (CASE
+            WHEN c.at IS NOT NULL THEN left(w.keys[c.at], $3::int
+                + strpos(substr(w.keys[c.at], $3::int + 1), $6::text) + $4::int - 2) || $5::text
+            WHEN cardinality(w.keys) = w.size THEN w.keys[w.size] || chr(1)
+        END) COLLATE "C" AS lower,
+        (CASE WHEN c.at IS NULL THEN w.size * 2 ELSE c.at END) AS size,
+        w.done + coalesce(c.at, cardinality(w.keys)) AS done
+    ) nx
+    WHERE nx.lower IS NOT NULL AND nx.done < $7::int
 )
-SELECT lower, key FROM walk ORDER BY n
+SELECT lower, keys, size,
+    (SELECT min(i) FROM generate_subscripts(keys, 1) AS i
+        WHERE strpos(substr(keys[i], $3::int + 1), $6::text) > 0) AS cut
+FROM walk ORDER BY n
 """
 SKIP_SCAN_SQL = _SKIP_SCAN.format(upper="")
 SKIP_SCAN_BOUNDED_SQL = _SKIP_SCAN.format(upper="AND v.key < $8::text")
@@ -129,6 +147,8 @@ class _SkipScan:
         return bool(delimiter) and len(successor(delimiter[-1]) or "") == 1
 
     async def _probe(self, lower: str, upper: str | None) -> None:
+        """Run the skip scan from `lower`; queue (lower it was found from, key) pairs, with
+        key None where a range ran dry."""
         args: list[Any] = [
             self.bucket,
             lower,
@@ -144,8 +164,15 @@ class _SkipScan:
             args.append(upper)
         rows = await self.conn.fetch(sql, *args)
         self.stats.queries += 1
-        self.stats.rows += sum(1 for r in rows if r["key"] is not None)
-        self.probes.extend((r["lower"], r["key"]) for r in rows)
+        for r in rows:
+            keys: list[str] = r["keys"]
+            self.stats.rows += len(keys)
+            at = r["lower"]
+            for key in keys[: r["cut"]] if r["cut"] else keys:
+                self.probes.append((at, key))
+                at = _after(key)
+            if r["cut"] is None and len(keys) < r["size"]:
+                self.probes.append((at, None))  # nothing more below the upper bound
 
     async def fetch(self, seek: Seek) -> AsyncIterator[str]:
         lower = _canonical(seek)

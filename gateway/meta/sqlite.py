@@ -601,6 +601,45 @@ class SqliteMetaStore(SqliteUploads, SqliteRetention):
         )
         return row is not None
 
+    async def referenced_blobs(self, after: str = "", limit: int = 1000) -> list[str]:
+        # Each side walks its blob_id index (version_blobs' primary key, upload_parts_by_blob)
+        # for at most `limit` ids; UNION merges and deduplicates them.
+        rows = await self._read(
+            lambda c: c.execute(
+                "SELECT blob_id FROM ("
+                " SELECT * FROM (SELECT DISTINCT blob_id FROM version_blobs WHERE blob_id > ?"
+                "  ORDER BY blob_id LIMIT ?)"
+                " UNION"
+                " SELECT * FROM (SELECT DISTINCT blob_id FROM upload_parts WHERE blob_id > ?"
+                "  ORDER BY blob_id LIMIT ?)"
+                ") ORDER BY blob_id LIMIT ?",
+                (after, limit, after, limit, limit),
+            ).fetchall()
+        )
+        return [r[0] for r in rows]
+
+    async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
+        def q(conn: sqlite3.Connection) -> set[str]:
+            known: set[str] = set()
+            ids = list(dict.fromkeys(blob_ids))
+            for start in range(0, len(ids), _KNOWN_BATCH):
+                batch = ids[start : start + _KNOWN_BATCH]
+                marks = ", ".join("?" * len(batch))
+                sql = " UNION ".join(
+                    f"SELECT blob_id FROM {table} WHERE blob_id IN ({marks})"
+                    for table in _BLOB_TABLES
+                )
+                known.update(r[0] for r in conn.execute(sql, batch * len(_BLOB_TABLES)))
+            return known
+
+        return await self._read(q)
+
+
+# Every table naming blobs the store accounts for (known_blobs); 4 x 200 parameters stay
+# under SQLite's oldest limit of 999 per statement.
+_BLOB_TABLES = ("version_blobs", "upload_parts", "pending_blobs", "garbage_blobs")
+_KNOWN_BATCH = 200
+
 
 def _transaction(conn: sqlite3.Connection, begin: str, fn: Callable[[sqlite3.Connection], T]) -> T:
     conn.execute(begin)

@@ -24,7 +24,7 @@ from gateway.headers import (
     parse_copy_source_range,
     quote_etag,
 )
-from gateway.meta.base import Bucket, ObjectVersion, Part, Upload
+from gateway.meta.base import Bucket, ObjectVersion, Part, Precondition, Upload
 from gateway.multipart import (
     MAX_PART_SIZE,
     assemble,
@@ -266,15 +266,17 @@ async def _completed_before(
     raise S3Error(S3ErrorCode.NO_SUCH_UPLOAD, UploadId=upload_id)
 
 
-async def complete_multipart_upload(ctx: RequestContext) -> S3Response:
+async def _complete(
+    ctx: RequestContext,
+    upload_id: str,
+    request: CompleteMultipartUpload,
+    precondition: Precondition | None,
+) -> ObjectVersion:
+    """Validate the request against the upload's parts and commit the new version."""
     bucket, key, meta = ctx.target_bucket, ctx.target_key, ctx.services.meta
-    upload_id = _upload_id(ctx)
-    body = await ctx.body.read_all(COMPLETE_BODY_LIMIT)
-    request = parse(CompleteMultipartUpload, body, max_size=COMPLETE_BODY_LIMIT)
-    precondition = put_precondition(ctx.headers)
     upload = await meta.get_upload(bucket.name, key, upload_id)
     if upload is None:
-        return await _completed_before(ctx, upload_id, request)
+        raise S3Error(S3ErrorCode.NO_SUCH_UPLOAD, UploadId=upload_id)
     assembly = assemble(upload, request.parts, await _all_parts(ctx, upload))
     verify_complete_headers(ctx.headers, upload, assembly)
     now = ctx.services.clock()
@@ -294,15 +296,25 @@ async def complete_multipart_upload(ctx: RequestContext) -> S3Response:
         segments=assembly.segments,
         storage_class=upload.storage_class,
     )
+    # Tags and object lock asked for at CreateMultipartUpload (else the bucket's default).
     version = with_retention(version, await completed_upload_fields(meta, bucket, upload_id, now))
+    return await meta.complete_upload(
+        upload_id, version, precondition, parts_digest=assembly.parts_digest
+    )
+
+
+async def complete_multipart_upload(ctx: RequestContext) -> S3Response:
+    upload_id = _upload_id(ctx)
+    body = await ctx.body.read_all(COMPLETE_BODY_LIMIT)
+    request = parse(CompleteMultipartUpload, body, max_size=COMPLETE_BODY_LIMIT)
+    precondition = put_precondition(ctx.headers)
     try:
-        saved = await meta.complete_upload(
-            upload_id, version, precondition, parts_digest=assembly.parts_digest
-        )
+        saved = await _complete(ctx, upload_id, request, precondition)
     except S3Error as exc:
         if exc.code is not S3ErrorCode.NO_SUCH_UPLOAD:
             raise
-        # A concurrent Complete of this very upload committed first.
+        # Completed already: a retry, or a concurrent Complete of this very upload that
+        # committed first (at any point: before we looked, while we listed, or at commit).
         return await _completed_before(ctx, upload_id, request)
     return _complete_answer(ctx, saved)
 

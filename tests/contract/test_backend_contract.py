@@ -221,6 +221,22 @@ def test_list_blobs(backend: Backend, aio: asyncio.Runner) -> None:
     aio.run(body())
 
 
+def test_list_blobs_modified(backend: Backend, aio: asyncio.Runner) -> None:
+    """BlobInfo.modified: when the blob was written (the scrubber's orphan grace needs it;
+    every backend here knows it, at the store's precision: whole seconds for S3)."""
+
+    async def body() -> None:
+        before = time.time()
+        blob_id = new_blob_id()
+        await backend.put_blob(blob_id, stream(b"x"))
+        after = time.time()
+        (info,) = [i async for i in backend.list_blobs() if i.blob_id == blob_id]
+        assert info.modified is not None
+        assert before - 2 <= info.modified <= after + 2
+
+    aio.run(body())
+
+
 def test_health(backend: Backend, aio: asyncio.Runner) -> None:
     aio.run(backend.health())
 

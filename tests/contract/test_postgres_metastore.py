@@ -377,18 +377,26 @@ def test_pool_connections_hold_no_session_state(aio: asyncio.Runner) -> None:
     """Nothing a request leaves behind on its connection: PgBouncer transaction mode safe."""
 
     async def body() -> None:
-        async with replicas(1) as (store,):
-            await store.create_bucket(Bucket("bkt", "alice", NOW))
-            await put(store, "k", "e")
-            await store.list_objects("bkt", delimiter="/")
-            rows = await store._read(
-                lambda c: c.fetch(
-                    "SELECT locktype FROM pg_locks WHERE locktype = 'advisory'"
-                    " AND pid IN (SELECT pid FROM pg_stat_activity"
-                    " WHERE application_name = 'kloudvault')"
+        name = f"kvtest-{secrets.token_hex(4)}"
+        async with fresh_schema() as dsn:
+            store = PostgresMetaStore(dsn, pool_min=2, application_name=name)
+            await store.open()
+            try:
+                await store.create_bucket(Bucket("bkt", "alice", NOW))
+                await put(store, "k", "e")
+                await store.list_objects("bkt", delimiter="/")
+                await store.delete_object("bkt", "k", now=NOW)
+                rows = await store._read(
+                    lambda c: c.fetch(
+                        "SELECT l.locktype FROM pg_locks l JOIN pg_stat_activity a"
+                        " ON a.pid = l.pid WHERE a.application_name = $1"
+                        " AND l.locktype = 'advisory'",
+                        name,
+                    )
                 )
-            )
-            assert rows == []  # per-key locks are transaction locks, gone at commit
+                assert rows == []  # per-key locks are transaction locks, gone at commit
+            finally:
+                await store.close()
 
     aio.run(body())
 

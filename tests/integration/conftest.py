@@ -1,10 +1,14 @@
 """Fixtures for tests against a live gateway process.
 
-`gateway` is one server per scheme for the whole session (params http and https, so every
-test that uses it runs twice); `bucket` is a fresh bucket per test, emptied and deleted
-afterwards; `s3` is a boto3 client on the gateway. `gateway_factory` starts extra servers
-(a crash test needs its own). When a test fails, the report gains the gateway's log lines
-written during that test.
+`gateway` is one server per variant for the whole session: http-local and https-local
+for every test that uses it, plus http-s3 (the `s3` backend on the session's SeaweedFS)
+and http-azure (the `azure` backend on the session's Azurite) for the tests of a module
+that opts in with `pytestmark = pytest.mark.all_backends` (pytest_generate_tests below;
+a test marked `local_only` stays on the local variants). A remote variant whose server is
+unavailable skips, or fails under KLOUDVAULT_REQUIRE_SERVICES=1 (tests/conftest.py).
+`bucket` is a fresh bucket per test, emptied and deleted afterwards; `s3` is a boto3
+client on the gateway. `gateway_factory` starts extra servers (a crash test needs its
+own). When a test fails, the report gains the gateway's log lines written during that test.
 
 KLOUDVAULT_TEST_GATEWAY_ARGS (shell words) adds CLI arguments to every gateway started
 here, e.g. a backend selection, so the whole suite can run over another backend.
@@ -13,6 +17,7 @@ here, e.g. a backend selection, so the whole suite can run over another backend.
 from __future__ import annotations
 
 import os
+import secrets
 import shlex
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -22,9 +27,15 @@ import pytest
 
 from tests.support.clients import boto3_client, empty_and_delete_bucket, unique_bucket_name
 from tests.support.gateway import GatewayProcess, start_gateway
+from tests.support.remote_backends import S3_BUCKET
 from tests.support.tls import TLSFiles, make_test_tls
 
 SCHEMES = ("http", "https")
+# "<scheme>-<backend>": every test using `gateway` runs on the local ones; modules marked
+# all_backends run on the remote ones too (one scheme is enough there: TLS is the
+# gateway's business, not the backend's).
+LOCAL_VARIANTS = ("http-local", "https-local")
+REMOTE_VARIANTS = ("http-s3", "http-azure")
 EXTRA_ARGS_ENV = "KLOUDVAULT_TEST_GATEWAY_ARGS"
 
 GatewayFactory = Callable[..., GatewayProcess]
@@ -70,10 +81,50 @@ def gateway_factory(
         gw.stop()
 
 
-@pytest.fixture(scope="session", params=SCHEMES, ids=SCHEMES)
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Parametrize `gateway` (indirect, session scope) over the variants a test runs on."""
+    if "gateway" not in metafunc.fixturenames:
+        return
+    variants = list(LOCAL_VARIANTS)
+    definition = metafunc.definition
+    if definition.get_closest_marker("all_backends") and not definition.get_closest_marker(
+        "local_only"
+    ):
+        variants += REMOTE_VARIANTS
+    metafunc.parametrize("gateway", variants, indirect=True, scope="session", ids=variants)
+
+
+def backend_args(config: pytest.Config, backend: str) -> tuple[list[str], dict[str, str]]:
+    """CLI arguments and environment for a gateway on `backend`, in a namespace of its own
+    on the session's server (secrets go through the environment, not the command line)."""
+    if backend == "local":
+        return [], {}
+    namespace = f"gw-{secrets.token_hex(6)}"
+    if backend == "s3":
+        from tests.support.seaweedfs import session_seaweedfs
+
+        weed = session_seaweedfs(config)
+        args = ["--backend", "s3", "--s3-endpoint", weed.endpoint, "--s3-bucket", S3_BUCKET]
+        args += ["--s3-prefix", f"{namespace}/", "--s3-region", weed.region]
+        return args, {
+            "KLOUDVAULT_S3_ACCESS_KEY": weed.access_key,
+            "KLOUDVAULT_S3_SECRET_KEY": weed.secret_key,
+        }
+    if backend == "azure":
+        from tests.support.azurite import session_azurite
+
+        azurite = session_azurite(config)
+        return ["--backend", "azure", "--azure-container", namespace], {
+            "KLOUDVAULT_AZURE_CONNECTION_STRING": azurite.connection_string
+        }
+    raise ValueError(f"unknown backend variant {backend!r}")
+
+
+@pytest.fixture(scope="session")
 def gateway(request: pytest.FixtureRequest, gateway_factory: GatewayFactory) -> GatewayProcess:
-    gw = gateway_factory(request.param)
-    return gw
+    scheme, _, backend = str(request.param).partition("-")
+    args, env = backend_args(request.config, backend or "local")
+    return gateway_factory(scheme, extra_args=args, extra_env=env)
 
 
 _CLIENTS: dict[int, Any] = {}

@@ -39,6 +39,10 @@ EXPECTED_PASS = frozenset(
         "multipart",
         "checksums",
         "presign",
+        "versioning",
+        "lifecycle",
+        "tagging",
+        "object-lock",
     }
 )
 NOT_YET = frozenset(FEATURES) - EXPECTED_PASS
@@ -79,9 +83,7 @@ def _run_conformance(endpoint: str, access: str, secret: str, out: Path) -> dict
 @pytest.mark.clients
 @pytest.mark.timeout(600)
 @pytest.mark.parametrize("backend", BACKENDS)
-def test_conformance_matrix(
-    backend: str, gateway_factory: GatewayFactory, tmp_path: Path
-) -> None:
+def test_conformance_matrix(backend: str, gateway_factory: GatewayFactory, tmp_path: Path) -> None:
     gw = gateway_factory("http", extra_args=_backend_args(backend, tmp_path))
     doc = _run_conformance(gw.endpoint, gw.access_key, gw.secret_key, tmp_path / "out")
     report = (tmp_path / "out" / "matrix.md").read_text()
@@ -93,9 +95,11 @@ def test_conformance_matrix(
         for r in doc["results"]
         if r["status"] == "fail" and r["feature"] in EXPECTED_PASS
     }
-    assert not broken, "implemented features fail:\n" + "\n".join(
-        f"- {name}: {detail}" for name, detail in broken.items()
-    ) + f"\n\n{report}"
+    assert not broken, (
+        "implemented features fail:\n"
+        + "\n".join(f"- {name}: {detail}" for name, detail in broken.items())
+        + f"\n\n{report}"
+    )
     newly_passing = sorted(f for f in NOT_YET if features[f]["status"] == "pass")
     assert not newly_passing, (
         f"{newly_passing} now pass every scenario: add them to EXPECTED_PASS in {__file__}"

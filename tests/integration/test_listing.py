@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+pytestmark = pytest.mark.all_backends
+
 KEYS = [
     "a/1",
     "a/2",

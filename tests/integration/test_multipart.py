@@ -27,6 +27,8 @@ from tests.integration.test_buckets import code_of, status_of
 from tests.support.clients import boto3_client, unique_bucket_name
 from tests.support.gateway import GatewayProcess
 
+pytestmark = pytest.mark.all_backends
+
 MiB = 1024 * 1024
 PART = 5 * MiB
 

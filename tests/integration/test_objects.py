@@ -13,6 +13,8 @@ from botocore.exceptions import ClientError
 
 from tests.integration.test_buckets import code_of, status_of
 
+pytestmark = pytest.mark.all_backends
+
 HOSTILE_KEYS = [
     "../x",
     "../../etc/passwd",

@@ -19,6 +19,8 @@ from lxml import etree
 from tests.support.clients import boto3_client
 from tests.support.gateway import GatewayProcess
 
+pytestmark = pytest.mark.all_backends
+
 VERSIONS = {"v4": "s3v4", "v2": "s3"}
 
 

@@ -34,9 +34,10 @@ def test_put_get_delete_object_tagging(s3: Any, bucket: str) -> None:
     assert tags_of(s3, bucket, "k") == {"b": "2"}
     s3.delete_object_tagging(Bucket=bucket, Key="k")
     assert tags_of(s3, bucket, "k") == {}
-    assert "x-amz-tagging-count" not in s3.head_object(Bucket=bucket, Key="k")[
-        "ResponseMetadata"
-    ]["HTTPHeaders"]
+    assert (
+        "x-amz-tagging-count"
+        not in s3.head_object(Bucket=bucket, Key="k")["ResponseMetadata"]["HTTPHeaders"]
+    )
     with pytest.raises(ClientError) as err:
         s3.get_object_tagging(Bucket=bucket, Key="missing")
     assert error_code(err) == "NoSuchKey"

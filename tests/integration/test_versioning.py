@@ -163,9 +163,10 @@ def test_list_object_versions_unversioned(s3: Any, bucket: str) -> None:
     assert [(v["Key"], v["VersionId"], v["IsLatest"]) for v in out["Versions"]] == [
         ("k", "null", True)
     ]
-    assert "x-amz-version-id" not in s3.put_object(Bucket=bucket, Key="k", Body=b"y")[
-        "ResponseMetadata"
-    ]["HTTPHeaders"]
+    assert (
+        "x-amz-version-id"
+        not in s3.put_object(Bucket=bucket, Key="k", Body=b"y")["ResponseMetadata"]["HTTPHeaders"]
+    )
 
 
 @pytest.mark.clients

@@ -109,7 +109,7 @@ class SeaweedFS(ServiceProcess):
             "-master.telemetry=false",
             "-master.volumeSizeLimitMB=256",
             f"-volume.port={self.volume_port}",
-            "-volume.max=0",  # auto: free space / volume size; volumes are sparse files
+            "-volume.max=100",  # volumes are sparse files; each bucket grows ~7 at first write
             "-volume.preStopSeconds=0",
             "-filer",
             f"-filer.port={self.filer_port}",

@@ -134,9 +134,7 @@ class ServiceProcess:
     def stop(self) -> None:
         """Stop gracefully (SIGTERM), SIGKILL after stop_timeout."""
         proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
+        if proc is not None and proc.poll() is None:
             proc.send_signal(signal.SIGCONT)  # a frozen process cannot handle SIGTERM
             proc.terminate()
             try:
@@ -145,7 +143,7 @@ class ServiceProcess:
                 proc.kill()
                 proc.wait()
         self._proc = None
-        self.cleanup_after_exit()
+        self.cleanup_after_exit()  # also after kill(), which leaves it to a restart
 
     def kill(self) -> None:
         """Crash the server: SIGKILL, no chance to flush anything."""

@@ -46,9 +46,7 @@ def purge_bucket(s3: Any, bucket: str) -> None:
         print(f"cleanup of {bucket} failed: {exc!r}", file=sys.stderr)
 
 
-def wait_for(
-    probe: Callable[[], T], done: Callable[[T], bool], *, timeout: float = 30.0
-) -> T:
+def wait_for(probe: Callable[[], T], done: Callable[[T], bool], *, timeout: float = 30.0) -> T:
     """Call probe() until done(result); the last result (the test asserts on it)."""
     deadline = time.monotonic() + timeout
     result = probe()
