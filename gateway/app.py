@@ -59,6 +59,11 @@ def make_backend(settings: Settings) -> Backend:
     if settings.backend == "azure":
         from backends.azure import AzureBackend
 
+        # The SDK logs every request and response with its headers at INFO: a gateway
+        # log is no place for that (its own errors still come through, at WARNING).
+        logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(
+            logging.WARNING
+        )
         return AzureBackend(
             settings.azure_container,
             connection_string=settings.azure_connection_string,

@@ -11,6 +11,7 @@ import ssl
 import sys
 import time
 from collections.abc import Sequence
+from urllib.parse import urlsplit
 
 from aiohttp import web
 
@@ -93,6 +94,30 @@ async def _bootstrap(settings: Settings) -> tuple[str, str, bool]:
         await meta.close()
 
 
+def _where(url: str) -> str:
+    """scheme://host[:port]/path of a URL: no user info, no query (a SAS token is a secret)."""
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    port = f":{parts.port}" if parts.port else ""
+    return f"{parts.scheme}://{host}{port}{parts.path}"
+
+
+def _backend_line(settings: Settings) -> list[str]:
+    """Where a remote backend stores blobs, for the banner; never a credential."""
+    if settings.backend == "s3" and settings.s3_endpoint:
+        where = f"bucket {settings.s3_bucket!r} at {_where(settings.s3_endpoint)}"
+        if settings.s3_prefix:
+            where += f", key prefix {settings.s3_prefix!r}"
+        return [f"  blobs:      {where}"]
+    if settings.backend == "azure":
+        account = _where(settings.azure_account_url) if settings.azure_account_url else None
+        where = f"container {settings.azure_container!r}"
+        where += f" at {account}" if account else " (account from the connection string)"
+        return [f"  blobs:      {where}"]
+    return []
+
+
 def _banner(settings: Settings, access_key: str, secret_key: str, created: bool) -> str:
     host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
     host = f"[{host}]" if ":" in host else host
@@ -104,6 +129,7 @@ def _banner(settings: Settings, access_key: str, secret_key: str, created: bool)
         [
             f"KloudVault listening on {endpoint}",
             f"  data dir:   {settings.data_dir}  (backend {settings.backend}, metadata {metadata})",
+            *_backend_line(settings),
             f"  root keys ({state}):",
             f"    AWS_ACCESS_KEY_ID={access_key}",
             f"    AWS_SECRET_ACCESS_KEY={secret_key}",

@@ -416,6 +416,11 @@ class PostgresMetaStore(PostgresUploads, PostgresRetention):
             except _UNAVAILABLE as exc:
                 log.warning("postgres unavailable: %s: %s", type(exc).__name__, exc)
                 raise S3Error(S3ErrorCode.SERVICE_UNAVAILABLE) from exc
+            except asyncpg.InterfaceError as exc:
+                if "closed" not in str(exc):  # misuse of the driver: a bug, not an outage
+                    raise
+                log.warning("postgres connection lost: %s", exc)
+                raise S3Error(S3ErrorCode.SERVICE_UNAVAILABLE) from exc
         raise AssertionError("unreachable")
 
     async def _read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:

@@ -67,6 +67,10 @@ async def etag(store: CachedMetaStore, key: str) -> str | None:
     return None if v is None else v.etag
 
 
+def healthy(*stores: CachedMetaStore) -> bool:
+    return all(s.cache.healthy for s in stores)
+
+
 def cut_off(store: CachedMetaStore) -> None:
     """From now on `store` talks to a Redis port nobody listens on (the others do not)."""
     cache = store.cache
@@ -194,9 +198,9 @@ def test_redis_down_falls_back_and_comes_back_coherent(
             assert time.monotonic() - started < 2.0  # no Redis wait per request once down
             redis_server.start()
             deadline = time.monotonic() + 10
-            while not (a.cache.healthy and b.cache.healthy) and time.monotonic() < deadline:
+            while not healthy(a, b) and time.monotonic() < deadline:
                 await asyncio.sleep(0.05)
-            assert a.cache.healthy and b.cache.healthy
+            assert healthy(a, b)
             assert await etag(b, "k") == "down4"
             await put(a, "k", "v3")
             assert await etag(b, "k") == "v3"
@@ -214,7 +218,7 @@ def test_flushed_redis_is_only_misses(redis_server: RedisServer, aio: asyncio.Ru
             await put(a, "k", "v2")
             assert await etag(b, "k") == "v2"
             await asyncio.sleep(LEASE)  # the heartbeat rejoins
-            assert a.cache.healthy and b.cache.healthy
+            assert healthy(a, b)
             assert await etag(b, "k") == "v2"
 
     aio.run(body())

@@ -213,7 +213,7 @@ def test_delete_bucket_racing_put_never_leaves_an_orphan(aio: asyncio.Runner) ->
 
     async def body() -> None:
         async with replicas(2) as (a, b):
-            outcomes: set[tuple[str, str]] = set()
+            outcomes: set[str] = set()
             for round_ in range(40):
                 await a.create_bucket(Bucket("bkt", "alice", NOW))
                 put_result, delete_result = await asyncio.gather(
@@ -352,23 +352,30 @@ def test_singleton_task_runs_on_one_replica_and_moves(aio: asyncio.Runner) -> No
 
 def test_unreachable_database_is_service_unavailable(aio: asyncio.Runner) -> None:
     async def body() -> None:
-        async with replicas(1) as (store,):
-            await store.create_bucket(Bucket("bkt", "alice", NOW))
-            # Kill every pooled session from the server side, as a failover would.
-            await store._run(
-                lambda c: c.execute(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                    " WHERE application_name = 'kloudvault' AND pid <> pg_backend_pid()"
+        name = f"kvtest-{secrets.token_hex(4)}"  # only our own sessions get killed
+        async with fresh_schema() as dsn:
+            store = PostgresMetaStore(dsn, pool_min=3, application_name=name)
+            await store.open()
+            try:
+                await store.create_bucket(Bucket("bkt", "alice", NOW))
+                # Kill every pooled session from the server side, as a failover would.
+                await store._run(
+                    lambda c: c.execute(
+                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                        " WHERE application_name = $1 AND pid <> pg_backend_pid()",
+                        name,
+                    )
                 )
-            )
-            results = await asyncio.gather(
-                *(store.get_bucket("bkt") for _ in range(5)), return_exceptions=True
-            )
-            for r in results:  # a dead pooled connection is 503 once, then reconnected
-                assert isinstance(r, Bucket) or (
-                    isinstance(r, S3Error) and r.code is S3ErrorCode.SERVICE_UNAVAILABLE
-                ), r
-            assert await store.get_bucket("bkt") is not None
+                results = await asyncio.gather(
+                    *(store.get_bucket("bkt") for _ in range(5)), return_exceptions=True
+                )
+                for r in results:  # a dead pooled connection is 503 once, then reconnected
+                    assert isinstance(r, Bucket) or (
+                        isinstance(r, S3Error) and r.code is S3ErrorCode.SERVICE_UNAVAILABLE
+                    ), r
+                assert await store.get_bucket("bkt") is not None
+            finally:
+                await store.close()
 
     aio.run(body())
 

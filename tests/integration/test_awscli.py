@@ -125,7 +125,6 @@ def test_s3_cp_20mib_single_put(
     assert file_digests(dst) == (md5, sha)
 
 
-@pytest.mark.xfail(strict=False, reason="multipart: issue 3")
 def test_s3_cp_20mib_multipart(
     gateway: GatewayProcess, bucket: str, tmp_path: Path, file_20mib: Path
 ) -> None:

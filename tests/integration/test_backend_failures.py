@@ -295,13 +295,13 @@ def test_backend_killed_during_uploads(peer: Peer) -> None:
         wait_for(lambda: any(o.etag for o in uploaders.outcomes), "a first upload succeeds")
     time.sleep(0.5)  # the gateway is streaming the held halves into the backend
 
-    print('SETUP', time.monotonic()); T0=time.monotonic()
+    # 3. the crash
     server.kill()
     if peer.loses_recent_writes:
         uploaders.start()
     held_answers = [h.finish() for h in held]
 
-    print('HELD FINISHED', time.monotonic()-T0)
+    # 4. while it is down
     wait_for(lambda: ready_status(gw) == 503, "/minio/health/ready answers 503")
     started = time.monotonic()
     with pytest.raises(ClientError) as info:
@@ -312,8 +312,6 @@ def test_backend_killed_during_uploads(peer: Peer) -> None:
     wait_for(lambda: sum(o.error is not None for o in uploaders.outcomes) >= 3, "uploads fail")
     outcomes = uploaders.finish()
 
-    print('HELD', [(a[0], round(a[2],1)) for a in held_answers]); print('OUT', [(o.key, o.etag is not None, o.error, o.exception, round(o.seconds,1)) for o in outcomes])
-    T=time.monotonic()
     for status, body, seconds in held_answers:
         assert (status, error_code(body)) in SERVER_ERRORS, body
         assert seconds < HANG_LIMIT
@@ -322,10 +320,8 @@ def test_backend_killed_during_uploads(peer: Peer) -> None:
     assert max(o.seconds for o in outcomes) < HANG_LIMIT
     assert any(o.error for o in outcomes)
 
-    print('DOWN PHASE', time.monotonic()-T)
-    T=time.monotonic()
+    # 5. back up: the same gateway recovers
     server.start()
-    print('RESTART', time.monotonic()-T)
     wait_for(lambda: ready_status(gw) == 200, "/minio/health/ready answers 200 again")
     assert gw.pid == pid and gw.running
     stored["after"] = put(s3, bucket, "after", os.urandom(12 * MiB))
@@ -350,9 +346,8 @@ def test_backend_killed_during_uploads(peer: Peer) -> None:
     keys = {o["Key"] for o in s3.list_objects_v2(Bucket=bucket).get("Contents", [])}
     assert not keys & {"held-small", "held-large"}  # failed uploads left no object
 
-    print('RECOVERY', time.monotonic()-T); T=time.monotonic()
+    # 6. metadata and backend agree
     scrub = run_scrub(peer)
-    print('SCRUB', time.monotonic()-T, scrub.stdout)
     assert scrub.returncode == 0, scrub.stdout + scrub.stderr
     assert ", 0 missing" in scrub.stdout, scrub.stdout
     assert ", 0 orphans" in scrub.stdout, scrub.stdout

@@ -165,7 +165,7 @@ def read(cluster: Cluster, replica: int, key: str) -> str | None:
             return None
         raise
     body = response["Body"].read()
-    etag = response["ETag"].strip('"')
+    etag = str(response["ETag"]).strip('"')
     assert etag == etag_of(body), "ETag and body disagree"
     return etag
 

@@ -1,0 +1,68 @@
+"""Backend selection from Settings: timeouts reach the backends, the banner hides secrets."""
+
+from __future__ import annotations
+
+import pytest
+
+from gateway.app import make_backend
+from gateway.cli import _banner
+from gateway.settings import from_argv
+
+SECRET = "KvBannerSecret0123456789"
+S3 = ["--backend", "s3", "--s3-endpoint", "http://127.0.0.1:9000", "--s3-access-key", "ak"]
+
+
+def test_backend_timeouts_reach_the_s3_backend() -> None:
+    settings = from_argv([*S3, "--s3-secret-key", SECRET, "--backend-timeout", "2.5"])
+    backend = make_backend(settings)
+    config = backend._config  # type: ignore[attr-defined]
+    assert (config.connect_timeout, config.read_timeout) == (2.5, 2.5)
+    assert config.retries["max_attempts"] == 3  # the gateway's default
+    settings = from_argv([*S3, "--s3-secret-key", SECRET, "--backend-attempts", "1"])
+    config = make_backend(settings)._config  # type: ignore[attr-defined]
+    assert (config.connect_timeout, config.read_timeout) == (5.0, 30.0)
+    assert config.retries["max_attempts"] == 1
+
+
+def test_backend_timeouts_reach_the_azure_backend() -> None:
+    settings = from_argv(
+        ["--backend", "azure", "--azure-connection-string", "x", "--backend-attempts", "2"]
+    )
+    backend = make_backend(settings)
+    assert backend._timeouts == (5.0, 30.0)  # type: ignore[attr-defined]
+    assert backend._max_attempts == 2  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("flags", [["--backend-timeout", "0"], ["--backend-attempts", "0"]])
+def test_backend_timeouts_validated(flags: list[str]) -> None:
+    with pytest.raises(SystemExit):
+        from_argv([*S3, "--s3-secret-key", SECRET, *flags])
+
+
+@pytest.mark.parametrize(
+    ("argv", "shown", "hidden"),
+    [
+        (
+            ["--backend", "s3", "--s3-endpoint", f"https://user:{SECRET}@minio:9000/"]
+            + ["--s3-access-key", "ak", "--s3-secret-key", SECRET, "--s3-prefix", "kv/"],
+            "bucket 'kloudvault' at https://minio:9000/, key prefix 'kv/'",
+            SECRET,
+        ),
+        (
+            ["--backend", "azure", "--azure-account-url"]
+            + [f"https://acct.blob.core.windows.net/?sv=2024&sig={SECRET}"]
+            + ["--azure-account-key", SECRET, "--azure-container", "c"],
+            "container 'c' at https://acct.blob.core.windows.net/",
+            SECRET,
+        ),
+        (
+            ["--backend", "azure", "--azure-connection-string", f"AccountKey={SECRET}"],
+            "container 'kloudvault' (account from the connection string)",
+            SECRET,
+        ),
+    ],
+)
+def test_banner_names_the_store_not_its_secrets(argv: list[str], shown: str, hidden: str) -> None:
+    banner = _banner(from_argv(argv), "AK", "SK", created=True)
+    assert shown in banner
+    assert hidden not in banner
