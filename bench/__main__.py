@@ -49,6 +49,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--kloudvault-workers", help="comma-separated --workers values: one KloudVault each"
     )
+    p.add_argument(
+        "--no-seaweedfs", action="store_true", help="--start-local without the reference"
+    )
     p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
     p.add_argument("--large-concurrency", help="comma-separated, default 16,64,400")
     p.add_argument("--large-size", type=int, help="MiB per large object (default 25)")
@@ -106,7 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.start_local:
         workers = tuple(int(n) for n in (args.kloudvault_workers or "").split(",") if n)
         servers = LocalServers(
-            kloudvault_args=tuple(shlex.split(args.kloudvault_args)), workers=workers
+            kloudvault_args=tuple(shlex.split(args.kloudvault_args)),
+            workers=workers,
+            seaweedfs=not args.no_seaweedfs,
         )
         targets = servers.start() + targets
     if len(targets) < 1:

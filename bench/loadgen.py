@@ -174,7 +174,8 @@ async def _run(
     low_memory: threading.Event,
 ) -> None:
     connector = aiohttp.TCPConnector(limit=concurrency, limit_per_host=0, ttl_dns_cache=None)
-    timeout = aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=600)
+    # total: a peer that dies mid-upload must not leave a writer waiting for drain forever.
+    timeout = aiohttp.ClientTimeout(total=1200, sock_connect=30, sock_read=600)
     async with aiohttp.ClientSession(
         connector=connector,
         timeout=timeout,

@@ -119,24 +119,28 @@ class LocalServers:
         workdir: Path | None = None,
         kloudvault_args: tuple[str, ...] = (),
         workers: tuple[int, ...] = (),
+        seaweedfs: bool = True,
     ) -> None:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="kv-bench-"))
         self._own = workdir is None
         self.kloudvault_args = kloudvault_args
         # One KloudVault per worker count (named kloudvault-wN); none given: one, defaults.
         self.workers = workers
+        self.seaweedfs = seaweedfs
         self._servers: list[Any] = []
 
     def start(self) -> list[Target]:
         from tests.support.gateway import GatewayProcess
 
-        weed = _bench_seaweedfs(self.workdir / "seaweedfs")
-        self._servers.append(weed)
-        weed.start()
-        targets = [
-            Target("seaweedfs", weed.endpoint, weed.access_key, weed.secret_key, weed.pid,
-                   notes={"start": f"weed server -s3 ({VOLUME_LIMIT})"}),
-        ]  # fmt: skip
+        targets: list[Target] = []
+        if self.seaweedfs:
+            weed = _bench_seaweedfs(self.workdir / "seaweedfs")
+            self._servers.append(weed)
+            weed.start()
+            targets.append(
+                Target("seaweedfs", weed.endpoint, weed.access_key, weed.secret_key, weed.pid,
+                       notes={"start": f"weed server -s3 ({VOLUME_LIMIT})"})
+            )  # fmt: skip
         variants: list[tuple[str, tuple[str, ...]]] = [("kloudvault", ())]
         if self.workers:
             variants = [(f"kloudvault-w{n}", ("--workers", str(n))) for n in self.workers]

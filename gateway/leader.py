@@ -38,6 +38,20 @@ from typing import Any, Protocol
 log = logging.getLogger(__name__)
 
 
+async def cancel_and_wait(task: asyncio.Task[Any] | None) -> None:
+    """Cancel a background task and wait for it to end; re-raise only if the caller itself
+    is being cancelled (its CancelledError must not be swallowed)."""
+    if task is None:
+        return
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        current = asyncio.current_task()
+        if current is not None and current.cancelling():
+            raise
+
+
 class LeaderLock(Protocol):
     """A lock at most one replica holds at a time, released when its holder dies."""
 
@@ -153,14 +167,7 @@ class SingletonTask:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
+        await cancel_and_wait(task)
         self.is_leader = False
         await self.lock.release()
 

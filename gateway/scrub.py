@@ -42,7 +42,8 @@ LISTED_AT_MOST = 1000  # ids a report keeps of each kind; the counts are exact
 @dataclass
 class ScrubReport:
     referenced: int = 0  # referenced blob ids checked
-    missing: list[str] = field(default_factory=list)
+    missing_count: int = 0
+    missing: list[str] = field(default_factory=list)  # the first LISTED_AT_MOST
     listed: int = 0  # blobs the backend listed
     orphan_count: int = 0
     orphan_bytes: int = 0
@@ -55,15 +56,17 @@ class ScrubReport:
     @property
     def healthy(self) -> bool:
         """No referenced blob is missing (orphans waste space but lose nothing)."""
-        return not self.missing
+        return not self.missing_count
 
     def lines(self) -> list[str]:
         out = [f"missing blob {blob_id}" for blob_id in self.missing]
+        if self.missing_count > len(self.missing):
+            out.append(f"... and {self.missing_count - len(self.missing)} more missing")
         out += [f"orphan blob {o.blob_id} ({o.size} bytes)" for o in self.orphans]
         if self.orphan_count > len(self.orphans):
             out.append(f"... and {self.orphan_count - len(self.orphans)} more orphans")
         out.append(
-            f"scrub: {self.referenced} referenced blobs checked, {len(self.missing)} missing"
+            f"scrub: {self.referenced} referenced blobs checked, {self.missing_count} missing"
         )
         summary = (
             f"scrub: {self.listed} backend blobs listed, {self.orphan_count} orphans"
@@ -87,24 +90,17 @@ async def find_missing(
 ) -> None:
     """Pass one: referenced blobs the backend does not have."""
     limiter = asyncio.Semaphore(CHECKS_IN_FLIGHT)
-
-    async def absent(blob_id: str) -> bool:
-        async with limiter:
-            try:
-                await backend.blob_size(blob_id)
-            except BlobNotFound:
-                return True
-        return False
-
     after = ""
     while True:
         ids = await meta.referenced_blobs(after, page)
         report.referenced += len(ids)
-        gone = await asyncio.gather(*(absent(b) for b in ids))
-        for blob_id, is_gone in zip(ids, gone, strict=True):
+        present = await asyncio.gather(*(_exists(backend, b, limiter) for b in ids))
+        for blob_id, is_present in zip(ids, present, strict=True):
             # Still referenced after we saw it missing: no concurrent delete explains it.
-            if is_gone and await meta.blob_is_referenced(blob_id):
-                report.missing.append(blob_id)
+            if not is_present and await meta.blob_is_referenced(blob_id):
+                report.missing_count += 1
+                if len(report.missing) < LISTED_AT_MOST:
+                    report.missing.append(blob_id)
         if len(ids) < page:
             return
         after = ids[-1]
@@ -139,12 +135,12 @@ async def _orphans_in(
     delete_before: float | None,
 ) -> None:
     known = await meta.known_blobs([info.blob_id for info in batch])
-    for info in batch:
-        if info.blob_id in known:
-            continue
-        try:
-            await backend.blob_size(info.blob_id)  # collected while we listed?
-        except BlobNotFound:
+    unknown = [info for info in batch if info.blob_id not in known]
+    limiter = asyncio.Semaphore(CHECKS_IN_FLIGHT)
+    present = await asyncio.gather(*(_exists(backend, i.blob_id, limiter) for i in unknown))
+    deletions = []
+    for info, is_present in zip(unknown, present, strict=True):
+        if not is_present:  # collected while we listed
             continue
         report.orphan_count += 1
         report.orphan_bytes += info.size
@@ -155,9 +151,26 @@ async def _orphans_in(
         if info.modified is None or info.modified >= delete_before:
             report.kept_young += 1
             continue
+        deletions.append(_delete(backend, info, report, limiter))
+    await asyncio.gather(*deletions)
+
+
+async def _exists(backend: Backend, blob_id: str, limiter: asyncio.Semaphore) -> bool:
+    async with limiter:
+        try:
+            await backend.blob_size(blob_id)
+        except BlobNotFound:
+            return False
+    return True
+
+
+async def _delete(
+    backend: Backend, info: BlobInfo, report: ScrubReport, limiter: asyncio.Semaphore
+) -> None:
+    async with limiter:
         await backend.delete_blob(info.blob_id)
-        report.deleted += 1
-        report.deleted_bytes += info.size
+    report.deleted += 1
+    report.deleted_bytes += info.size
 
 
 async def scrub(
@@ -174,7 +187,7 @@ async def scrub(
     await find_missing(meta, backend, report, page=page)
     delete_before: float | None = None
     if delete_orphans:
-        if report.missing:
+        if report.missing_count:
             report.deletion_refused = True
         else:
             delete_before = clock() - orphan_grace

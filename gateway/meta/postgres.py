@@ -106,6 +106,8 @@ _UNAVAILABLE = (
     asyncpg.exceptions.CannotConnectNowError,
     asyncpg.exceptions.AdminShutdownError,
     asyncpg.exceptions.CrashShutdownError,
+    # The driver's protocol state broken by a connection the server just killed.
+    asyncpg.exceptions.InternalClientError,
 )
 _RETRYABLE = (asyncpg.exceptions.DeadlockDetectedError, asyncpg.exceptions.SerializationError)
 

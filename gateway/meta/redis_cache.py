@@ -64,7 +64,7 @@ import asyncio
 import logging
 import secrets
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -74,6 +74,8 @@ from redis.asyncio.connection import AbstractConnection
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
+
+from gateway.leader import cancel_and_wait
 
 log = logging.getLogger(__name__)
 
@@ -197,7 +199,7 @@ class RedisCoherence:
         ttl: int = 300,
         lease: float = 3.0,
         dead_after: float = 60.0,
-        clock: Any = time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
         self.prefix = "{" + namespace + "}:"
@@ -254,14 +256,7 @@ class RedisCoherence:
 
     async def close(self) -> None:
         task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                current = asyncio.current_task()
-                if current is not None and current.cancelling():
-                    raise
+        await cancel_and_wait(task)
         client, self._client = self._client, None
         if client is None:
             return

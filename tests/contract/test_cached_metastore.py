@@ -36,18 +36,19 @@ def redis_server() -> Iterator[RedisServer]:
         yield server
 
 
+def cached_store(
+    dsn: str, url: str, *, lease: float = LEASE, dead_after: float = 60.0
+) -> CachedMetaStore:
+    cache = RedisCoherence(url, timeout=TIMEOUT, lease=lease, dead_after=dead_after)
+    return CachedMetaStore(PostgresMetaStore(dsn, pool_min=1), cache)
+
+
 @asynccontextmanager
 async def replicas(
     url: str, n: int = 2, *, lease: float = LEASE
 ) -> AsyncIterator[list[CachedMetaStore]]:
     async with fresh_schema() as dsn:
-        stores = [
-            CachedMetaStore(
-                PostgresMetaStore(dsn, pool_min=1),
-                RedisCoherence(url, timeout=TIMEOUT, lease=lease, dead_after=30.0),
-            )
-            for _ in range(n)
-        ]
+        stores = [cached_store(dsn, url, lease=lease, dead_after=30.0) for _ in range(n)]
         for s in stores:
             await s.open()
         try:
@@ -283,14 +284,7 @@ def test_dead_replica_is_dropped_after_dead_after(
     async def body() -> None:
         async with fresh_schema() as dsn:
             url = redis_server.url
-            a = CachedMetaStore(
-                PostgresMetaStore(dsn, pool_min=1),
-                RedisCoherence(url, timeout=TIMEOUT, lease=LEASE, dead_after=1.0),
-            )
-            b = CachedMetaStore(
-                PostgresMetaStore(dsn, pool_min=1),
-                RedisCoherence(url, timeout=TIMEOUT, lease=LEASE, dead_after=1.0),
-            )
+            a, b = (cached_store(dsn, url, dead_after=1.0) for _ in range(2))
             await a.open()
             await b.open()
             try:
@@ -339,11 +333,8 @@ def test_replica_that_never_joins_is_not_read_stale(
             await put(a, "k", "v1")
             assert await etag(b, "k") == "v1"
             assert isinstance(await b.cache.read(object_entry("bkt", "k")), str)  # cached
-            dsn = a.inner.config.dsn  # type: ignore[attr-defined]
-            c = CachedMetaStore(
-                PostgresMetaStore(dsn, pool_min=1),
-                RedisCoherence("redis://127.0.0.1:1/0", timeout=TIMEOUT, lease=LEASE),
-            )
+            dsn = a.inner.config.dsn  # type: ignore[attr-defined]  # the same database
+            c = cached_store(dsn, "redis://127.0.0.1:1/0")
             started = time.monotonic()
             await c.open()  # waits out the others' trust window
             try:
@@ -368,13 +359,7 @@ def test_replica_cut_off_longer_than_dead_after_is_not_read_stale(
     async def body() -> None:
         async with fresh_schema() as dsn:
             url = redis_server.url
-            a, b = (
-                CachedMetaStore(
-                    PostgresMetaStore(dsn, pool_min=1),
-                    RedisCoherence(url, timeout=TIMEOUT, lease=LEASE, dead_after=1.5),
-                )
-                for _ in range(2)
-            )
+            a, b = (cached_store(dsn, url, dead_after=1.5) for _ in range(2))
             await a.open()
             await b.open()
             try:
