@@ -141,7 +141,10 @@ class LocalServers:
                 Target("seaweedfs", weed.endpoint, weed.access_key, weed.secret_key, weed.pid,
                        notes={"start": f"weed server -s3 ({VOLUME_LIMIT})"})
             )  # fmt: skip
-        variants: list[tuple[str, tuple[str, ...]]] = [("kloudvault", ())]
+        # The gateway's own default (one worker per CPU), spelled out: the tests' process
+        # launcher pins --workers 1 unless told otherwise.
+        default = ("--workers", str(len(os.sched_getaffinity(0))))
+        variants: list[tuple[str, tuple[str, ...]]] = [("kloudvault", default)]
         if self.workers:
             variants = [(f"kloudvault-w{n}", ("--workers", str(n))) for n in self.workers]
         for name, extra in variants:

@@ -19,6 +19,14 @@ from typing import Any
 DEFAULT_PORT = 7373  # not MinIO's 9000, so both can run side by side
 
 
+def available_cpus() -> int:
+    """CPUs this process may run on (its affinity mask, which containers narrow)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # pragma: no cover - not Linux
+        return os.cpu_count() or 1
+
+
 def _opt(help: str, *, secret: bool = False, flag: str | None = None) -> Any:
     return {"help": help, "secret": secret, "flag": flag}
 
@@ -33,7 +41,10 @@ class Settings:
     domain: str | None = field(
         default=None, metadata=_opt("base domain for virtual-host-style bucket addressing")
     )
-    workers: int = field(default=1, metadata=_opt("processes sharing the port"))
+    workers: int = field(
+        default_factory=lambda: available_cpus(),
+        metadata=_opt("processes sharing the port (default: one per available CPU)"),
+    )
     tls_cert: str | None = field(default=None, metadata=_opt("PEM certificate: serve https"))
     tls_key: str | None = field(default=None, metadata=_opt("PEM private key for --tls-cert"))
     root_access_key: str | None = field(

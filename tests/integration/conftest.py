@@ -30,7 +30,6 @@ from tests.support.gateway import GatewayProcess, start_gateway
 from tests.support.remote_backends import S3_BUCKET
 from tests.support.tls import TLSFiles, make_test_tls
 
-SCHEMES = ("http", "https")
 # "<scheme>-<backend>": every test using `gateway` runs on the local ones; modules marked
 # all_backends run on the remote ones too (one scheme is enough there: TLS is the
 # gateway's business, not the backend's).

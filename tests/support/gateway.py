@@ -149,6 +149,9 @@ class GatewayProcess:
         ]
         if self.tls is not None:
             cmd += ["--tls-cert", str(self.tls.cert), "--tls-key", str(self.tls.key)]
+        # One process unless a test asks for more (a later --workers in extra_args wins):
+        # tests that watch the server's pid (RSS, signals) must see the process that serves.
+        cmd += ["--workers", "1"]
         cmd += self.extra_args
         return cmd
 
