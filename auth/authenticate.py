@@ -222,10 +222,9 @@ def _parse_v4_query(req: SignedRequest) -> ParsedAuth:
     # (int() refuses strings of thousands of digits; anything that long is too long anyway.)
     expires = int(raw_expires) if len(raw_expires) <= 10 else MAX_PRESIGNED_EXPIRES + 1
     if expires > MAX_PRESIGNED_EXPIRES:
-        # AWS answers AuthorizationQueryParametersError here; the dispatcher contract
-        # (and most clients' expectations of "access refused") want AccessDenied.
+        # AWS's answer, word for word (including its punctuation).
         raise S3Error(
-            S3ErrorCode.ACCESS_DENIED,
+            S3ErrorCode.AUTHORIZATION_QUERY_PARAMETERS_ERROR,
             "X-Amz-Expires must be less than a week (in seconds) that is; 604800",
         )
     return ParsedAuth(

@@ -6,14 +6,13 @@ from gateway.bucket_names import validate_bucket_name
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket
+from gateway.ops.object_write import PRIVATE_ACLS
 from gateway.ops.service import owner_of
 from gateway.response import S3Response
 from gateway.xml.codec import parse, render
 from gateway.xml.models import AccessControlPolicy, CreateBucketConfiguration, LocationConstraint
 
 MAX_CONFIG_BYTES = 64 * 1024
-# Canned ACLs that keep a bucket private; public ones need bucket policies (not built yet).
-_PRIVATE_ACLS = frozenset({"private", "bucket-owner-full-control"})
 
 
 async def create_bucket(ctx: RequestContext) -> S3Response:
@@ -21,7 +20,7 @@ async def create_bucket(ctx: RequestContext) -> S3Response:
     assert name is not None and ctx.principal.user is not None
     validate_bucket_name(name)
     acl = ctx.headers.get("x-amz-acl")
-    if acl is not None and acl not in _PRIVATE_ACLS:
+    if acl is not None and acl not in PRIVATE_ACLS:
         raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"Canned ACL {acl} is not supported yet")
     # Object lock turns versioning on for good (gateway.object_lock).
     object_lock = ctx.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true"

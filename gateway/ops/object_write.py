@@ -49,7 +49,14 @@ class ObjectFields:
     storage_class: str
 
 
+# Canned ACLs that keep an object private; public ones need bucket policies (not built yet).
+PRIVATE_ACLS = frozenset({"private", "bucket-owner-full-control", "bucket-owner-read"})
+
+
 def refuse_unsupported(headers: Mapping[str, str]) -> None:
+    acl = headers.get("x-amz-acl")
+    if acl is not None and acl not in PRIVATE_ACLS:
+        raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"Canned ACL {acl} is not supported yet")
     for name, feature in _UNSUPPORTED.items():
         value = headers.get(name)
         if value and not (name == "x-amz-object-lock-legal-hold" and value == "OFF"):
