@@ -36,7 +36,7 @@ def successor(s: str) -> str | None:
     return None
 
 
-def _rolled_up(key: str, prefix: str, delimiter: str) -> str | None:
+def rolled_up(key: str, prefix: str, delimiter: str) -> str | None:
     """The common prefix `key` rolls up into, or None if it is listed as itself."""
     if not delimiter or not key.startswith(prefix):
         return None
@@ -112,7 +112,7 @@ def listing_steps(
     inclusive = True
     if start_after >= prefix:
         lower, inclusive = start_after, False
-        cp = _rolled_up(start_after, prefix, delimiter)
+        cp = rolled_up(start_after, prefix, delimiter)
         if cp is not None:
             lower, inclusive = successor(cp), True
     last: str | None = None
@@ -123,7 +123,7 @@ def listing_steps(
             key = key_of(row)
             if len(rows) + len(prefixes) == max_keys:
                 return Listing(rows, prefixes, True, last)
-            cp = _rolled_up(key, prefix, delimiter)
+            cp = rolled_up(key, prefix, delimiter)
             if cp is None:
                 rows.append(row)
                 last = key

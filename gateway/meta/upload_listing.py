@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from gateway.meta.listing import successor
+from gateway.meta.listing import rolled_up, successor
 
 R = TypeVar("R")
 
@@ -40,20 +40,13 @@ class UploadListing(Generic[R]):
     next_upload_id_marker: str | None
 
 
-def _rolled_up(key: str, prefix: str, delimiter: str) -> str | None:
-    if not delimiter or not key.startswith(prefix):
-        return None
-    i = key.find(delimiter, len(prefix))
-    return None if i < 0 else key[: i + len(delimiter)]
-
-
 def start_bound(
     prefix: str, delimiter: str, key_marker: str, upload_id_marker: str
 ) -> Bound | None:
     """The first position to read; None when the markers lie past everything listable."""
     if not key_marker or key_marker < prefix:
         return Bound(prefix)
-    cp = _rolled_up(key_marker, prefix, delimiter)
+    cp = rolled_up(key_marker, prefix, delimiter)
     if cp is not None:  # the marker's whole common prefix was listed already
         after = successor(cp)
         return None if after is None else Bound(after)
@@ -88,7 +81,7 @@ def walk_uploads(
             key = key_of(row)
             if len(rows) + len(prefixes) == max_uploads:
                 return UploadListing(rows, prefixes, True, last_key, last_id)
-            cp = _rolled_up(key, prefix, delimiter)
+            cp = rolled_up(key, prefix, delimiter)
             if cp is None:
                 rows.append(row)
                 last_key, last_id = key, id_of(row)

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from gateway.meta.listing import successor
+from gateway.meta.listing import drive, drive_async, rolled_up, successor
 
 R = TypeVar("R")
 
@@ -47,13 +47,6 @@ class VersionListing(Generic[R]):
     next_version_id_marker: str | None
 
 
-def _rolled_up(key: str, prefix: str, delimiter: str) -> str | None:
-    if not delimiter or not key.startswith(prefix):
-        return None
-    i = key.find(delimiter, len(prefix))
-    return None if i < 0 else key[: i + len(delimiter)]
-
-
 VersionSteps = Generator[VersionSeek | None, R | None, VersionListing[R]]
 
 
@@ -78,7 +71,7 @@ def version_listing_steps(
     lower: str | None = prefix
     inclusive, below = True, None
     if key_marker and key_marker >= prefix:
-        cp = _rolled_up(key_marker, prefix, delimiter)
+        cp = rolled_up(key_marker, prefix, delimiter)
         if cp is not None:
             lower = successor(cp)
         elif marker_seq is not None:
@@ -96,7 +89,7 @@ def version_listing_steps(
                 assert last is not None
                 return VersionListing(rows, prefixes, True, last[0], last[1])
             key = key_of(row)
-            cp = _rolled_up(key, prefix, delimiter)
+            cp = rolled_up(key, prefix, delimiter)
             if cp is None:
                 rows.append(row)
                 last = (key, id_of(row))
@@ -116,41 +109,11 @@ def walk_versions(
     fetch: Callable[[VersionSeek], Iterator[R]], steps: VersionSteps[R]
 ) -> VersionListing[R]:
     """Drive `steps` with a synchronous, lazy fetch (closed when the walk leaves a range)."""
-    try:
-        want = next(steps)
-        while want is not None:
-            rows = fetch(want)
-            try:
-                want = steps.send(next(rows, None))
-                while want is None:
-                    want = steps.send(next(rows, None))
-            finally:
-                close = getattr(rows, "close", None)
-                if close is not None:
-                    close()
-    except StopIteration as done:
-        listing: VersionListing[R] = done.value
-        return listing
-    raise AssertionError("version_listing_steps yielded None before any seek")
+    return drive(steps, fetch)
 
 
 async def walk_versions_async(
     fetch: Callable[[VersionSeek], AsyncIterator[R]], steps: VersionSteps[R]
 ) -> VersionListing[R]:
     """Drive `steps` with an async, lazy fetch (aclosed when the walk leaves a range)."""
-    try:
-        want = next(steps)
-        while want is not None:
-            rows = fetch(want)
-            try:
-                want = steps.send(await anext(rows, None))
-                while want is None:
-                    want = steps.send(await anext(rows, None))
-            finally:
-                aclose = getattr(rows, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-    except StopIteration as done:
-        listing: VersionListing[R] = done.value
-        return listing
-    raise AssertionError("version_listing_steps yielded None before any seek")
+    return await drive_async(steps, fetch)
