@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import importlib
 import logging
 import time
 from collections.abc import AsyncIterator, Callable
@@ -34,7 +35,24 @@ CONNECT_TIMEOUT = 5.0  # seconds: a reachable store accepts a connection long be
 HEALTH_TIMEOUT = 5.0
 
 
+def import_backend(name: str) -> None:
+    """Import the `s3` or `azure` backend now, so that a missing SDK ends the command with
+    one line on stderr rather than a traceback (and `serve` fails before its banner).
+    `pip install .` brings both SDKs; this is for environments that lost one."""
+    sdk = {"s3": "aiobotocore", "azure": "azure-storage-blob"}.get(name)
+    if sdk is None:
+        return
+    try:
+        importlib.import_module(f"backends.{name}")
+    except ModuleNotFoundError as exc:
+        raise SystemExit(
+            f"--backend {name} needs {sdk}, but module {exc.name!r} is not installed"
+            " (`pip install .` installs the local, s3 and azure backends)"
+        ) from None
+
+
 def make_backend(settings: Settings) -> Backend:
+    import_backend(settings.backend)
     if settings.backend == "local":
         from backends.local import LocalBackend
 

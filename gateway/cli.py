@@ -11,6 +11,7 @@ import ssl
 import sys
 import time
 from collections.abc import Sequence
+from dataclasses import fields
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -20,6 +21,7 @@ from backends.base import BackendError
 from gateway.app import (
     build_app,
     close_services,
+    import_backend,
     is_shared_metadata,
     make_backend,
     make_metastore,
@@ -141,6 +143,7 @@ def _banner(settings: Settings, access_key: str, secret_key: str, created: bool)
 
 
 def cmd_serve(settings: Settings) -> int:
+    import_backend(settings.backend)  # a missing SDK fails here, not after the banner
     access_key, secret_key, created = asyncio.run(_bootstrap(settings))
     print(_banner(settings, access_key, secret_key, created), flush=True)
     if settings.workers == 1:
@@ -237,6 +240,7 @@ async def _scrub(args: argparse.Namespace, settings: Settings) -> int:
     """`admin scrub` (gateway/scrub.py). Exit status 0: nothing missing (orphans are only
     reported or deleted); 1: referenced blobs are missing; 2: the scrub could not finish."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    import_backend(settings.backend)  # a missing SDK fails before anything is open
     meta = make_metastore(settings)
     await meta.open()
     backend = make_backend(settings)
@@ -259,31 +263,63 @@ async def _scrub(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if report.healthy else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="kloudvault", description="S3-compatible gateway")
-    sub = parser.add_subparsers(dest="command", required=True)
-    serve = sub.add_parser("serve", help="run the gateway")
-    add_arguments(serve)
-    admin = sub.add_parser("admin", help="manage users and keys (works while serving)")
-    add_arguments(admin)
+# The settings each command reads, as Settings field names or name prefixes; `serve` takes
+# them all. `--help` of a command lists only these, and `--config` always.
+_METADATA = ("data_dir", "metadata_url", "pg_", "redis_")  # the store, its pool, its cache
+_BACKEND = ("backend", "s3_", "azure_")  # "backend" also covers --backend-timeout/-attempts
+_LOGGING = ("log_level",)
+_LIFECYCLE = ("lifecycle_day_seconds", "max_retention_days")
+
+_Subparsers = argparse._SubParsersAction  # argparse's public API has no name for it
+
+
+def _settings(*prefixes: str) -> frozenset[str]:
+    return frozenset(f.name for f in fields(Settings) if f.name.startswith(prefixes))
+
+
+def _command(
+    sub: _Subparsers[argparse.ArgumentParser], name: str, names: frozenset[str], help: str
+) -> argparse.ArgumentParser:
+    """A leaf command that also takes its settings flags after its own name and arguments.
+    They are the group's flags again with SUPPRESS defaults: argparse copies every
+    attribute of a subcommand's namespace onto its parent's, and a None default here would
+    overwrite a flag given before the subcommand (`admin --data-dir D user list`)."""
+    parser = sub.add_parser(name, help=help, argument_default=argparse.SUPPRESS)
+    add_arguments(parser, names)
+    return parser
+
+
+def _add_admin(sub: _Subparsers[argparse.ArgumentParser]) -> None:
+    store = _settings(*_METADATA)
+    admin = sub.add_parser(
+        "admin",
+        help="manage users and keys, check blobs (works while serving)",
+        description="Manage users and keys, check blobs. Give the same --data-dir or"
+        " --metadata-url as `serve`, before or after the subcommand; works while it runs.",
+    )
+    add_arguments(admin, _settings(*_METADATA, *_BACKEND, *_LOGGING))
     admin_sub = admin.add_subparsers(dest="admin_what", required=True)
-    user = admin_sub.add_parser("user").add_subparsers(dest="action", required=True)
-    user.add_parser("create").add_argument("name")
-    user.add_parser("list")
-    user.add_parser("delete").add_argument("name")
-    key = admin_sub.add_parser("key").add_subparsers(dest="action", required=True)
-    key.add_parser("create").add_argument("user")
-    key.add_parser("list").add_argument("user")
-    key_delete = key.add_parser("delete")
+
+    user = admin_sub.add_parser("user", help="create, list and delete users")
+    users = user.add_subparsers(dest="action", required=True)
+    _command(users, "create", store, "a user and its first access key").add_argument("name")
+    _command(users, "list", store, "every user and its number of keys")
+    _command(users, "delete", store, "a user and its keys").add_argument("name")
+
+    key = admin_sub.add_parser("key", help="create, list and delete a user's access keys")
+    keys = key.add_subparsers(dest="action", required=True)
+    _command(keys, "create", store, "another access key for a user").add_argument("user")
+    _command(keys, "list", store, "a user's access keys").add_argument("user")
+    key_delete = _command(keys, "delete", store, "one access key")
     key_delete.add_argument("user")
     key_delete.add_argument("access_key")
-    # The settings flags work after `scrub` too (SUPPRESS: absent ones leave admin's alone).
-    scrub_parser = admin_sub.add_parser(
+
+    scrub_parser = _command(
+        admin_sub,
         "scrub",
-        help="check that every referenced blob exists and find orphan blobs (exit 1 if missing)",
-        argument_default=argparse.SUPPRESS,
+        _settings(*_METADATA, *_BACKEND, *_LOGGING),
+        "check that every referenced blob exists and find orphan blobs (exit 1 if missing)",
     )
-    add_arguments(scrub_parser)
     scrub_parser.add_argument(
         "--delete-orphans",
         action="store_true",
@@ -296,10 +332,22 @@ def build_parser() -> argparse.ArgumentParser:
         default=86400.0,
         help="seconds an orphan must have existed before --delete-orphans removes it",
     )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="kloudvault", description="S3-compatible gateway")
+    sub = parser.add_subparsers(dest="command", required=True)
+    add_arguments(sub.add_parser("serve", help="run the gateway"))
+    _add_admin(sub)
+    lifecycle_settings = _settings(*_METADATA, *_LOGGING, *_LIFECYCLE)
     lifecycle = sub.add_parser("lifecycle", help="lifecycle rules and the retention cap")
+    add_arguments(lifecycle, lifecycle_settings)
     lifecycle_sub = lifecycle.add_subparsers(dest="lifecycle_action", required=True)
-    add_arguments(
-        lifecycle_sub.add_parser("run", help="apply what is due now, once (works while serving)")
+    _command(
+        lifecycle_sub,
+        "run",
+        lifecycle_settings,
+        "apply what is due now, once (works while serving)",
     )
     return parser
 

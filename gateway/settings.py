@@ -11,7 +11,7 @@ import argparse
 import dataclasses
 import os
 import tomllib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
@@ -191,10 +191,13 @@ def flag_name(name: str) -> str:
     return "--" + name.replace("_", "-")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    """One flag per Settings field; defaults stay None so precedence can be resolved."""
+def add_arguments(parser: argparse.ArgumentParser, names: Collection[str] | None = None) -> None:
+    """One flag per Settings field (only those in `names` if given) and `--config`; defaults
+    stay None (or the parser's `argument_default`) so precedence can be resolved."""
     parser.add_argument("--config", help="TOML file with settings (keys as field names)")
     for f in fields(Settings):
+        if names is not None and f.name not in names:
+            continue
         kind = _field_type(f)
         help_text = f"{f.metadata['help']} (env {env_name(f.name)})"
         if kind is bool:
