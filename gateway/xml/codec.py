@@ -21,7 +21,7 @@ from lxml import etree
 
 from gateway.codec.checksums import ALGORITHMS
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.headers import iso8601, quote_etag
+from gateway.s3.headers import iso8601, quote_etag
 from gateway.xml.models import (
     MAX_DELETE_OBJECTS,
     AccessControlPolicy,

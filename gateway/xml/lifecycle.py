@@ -15,8 +15,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.headers import iso8601
-from gateway.object_lock import parse_timestamp
+from gateway.s3.headers import iso8601
+from gateway.s3.object_lock import parse_timestamp
 from gateway.xml.codec import (
     Element,
     _add,

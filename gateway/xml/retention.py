@@ -1,7 +1,7 @@
 """XML of versioning, tagging and object lock, registered with gateway.xml.codec.
 
 The models of documents that only travel as XML live here; the object lock models are
-gateway.object_lock's (their rules live there). Importing this module registers its
+gateway.s3.object_lock's (their rules live there). Importing this module registers its
 renderers and parsers (the ops modules that use them import it).
 """
 
@@ -11,8 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.headers import iso8601, quote_etag
-from gateway.object_lock import (
+from gateway.s3.headers import iso8601, quote_etag
+from gateway.s3.object_lock import (
     MODES,
     DefaultRetention,
     LegalHold,
@@ -20,7 +20,7 @@ from gateway.object_lock import (
     Retention,
     parse_timestamp,
 )
-from gateway.tagging import Tag
+from gateway.s3.tagging import Tag
 from gateway.xml.codec import (
     Element,
     _add,

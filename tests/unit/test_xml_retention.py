@@ -12,8 +12,8 @@ from botocore.parsers import RestXMLParser
 from lxml import etree
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.object_lock import DefaultRetention, LegalHold, ObjectLockConfiguration, Retention
-from gateway.tagging import Tag
+from gateway.s3.object_lock import DefaultRetention, LegalHold, ObjectLockConfiguration, Retention
+from gateway.s3.tagging import Tag
 from gateway.xml.codec import S3_NS, parse, render
 from gateway.xml.models import Owner
 from gateway.xml.retention import (

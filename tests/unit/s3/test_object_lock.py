@@ -1,4 +1,4 @@
-"""gateway.object_lock: what retention and legal holds allow, as tables."""
+"""gateway.s3.object_lock: what retention and legal holds allow, as tables."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion
-from gateway.object_lock import (
+from gateway.s3.object_lock import (
     COMPLIANCE,
     GOVERNANCE,
     DefaultRetention,
