@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import Protocol
 from urllib.parse import quote
 
-from gateway.meta.base import MetaStore, ObjectVersion
+from gateway.meta.base import ObjectVersion
 from gateway.s3.headers import http_date
 from gateway.settings import Settings
 from gateway.xml.lifecycle import load_configuration
@@ -32,12 +33,18 @@ def timing_of(settings: Settings) -> Timing:
     return Timing(settings.lifecycle_day_seconds, settings.max_retention_days)
 
 
+class ConfigReader(Protocol):
+    """What the cache needs of a MetaStore."""
+
+    async def get_bucket_config(self, bucket: str, name: str) -> str | None: ...
+
+
 class RulesCache:
     """Each bucket's lifecycle rules as last read, for `ttl` seconds."""
 
     def __init__(
         self,
-        meta: MetaStore,
+        meta: ConfigReader,
         *,
         ttl: float = CACHE_TTL,
         limit: int = CACHE_LIMIT,

@@ -15,7 +15,7 @@ import base64
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-import gateway.xml.retention  # noqa: F401  (registers ObjectLockConfiguration's parser)
+import gateway.xml.object_lock  # noqa: F401  (registers ObjectLockConfiguration's parser)
 from auth.policy.evaluate import authorize
 from gateway.body import RequestBody
 from gateway.codec.checksums import BodyHasher, ChecksumRequest, header_name

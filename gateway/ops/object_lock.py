@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import gateway.xml.retention  # noqa: F401  (registers the object lock documents)
+import gateway.xml.object_lock  # noqa: F401  (registers the object lock documents)
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion

@@ -19,7 +19,7 @@ from gateway.s3.object_headers import version_headers
 from gateway.s3.tagging import MAX_BUCKET_TAGS, TAGGING, as_tags, validate_tags
 from gateway.s3.versions import addressable, missing
 from gateway.xml.codec import parse, render
-from gateway.xml.retention import Tagging
+from gateway.xml.tagging import Tagging
 
 MAX_TAGGING_BYTES = 64 * 1024
 

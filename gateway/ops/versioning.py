@@ -12,7 +12,7 @@ from gateway.errors import S3Error, S3ErrorCode
 from gateway.ops.common import encoding_type, max_keys, owner_of
 from gateway.responses import S3Response
 from gateway.xml.codec import parse, render
-from gateway.xml.retention import ListVersionsResult, VersionEntry, VersioningConfiguration
+from gateway.xml.versioning import ListVersionsResult, VersionEntry, VersioningConfiguration
 
 MAX_CONFIG_BYTES = 64 * 1024
 

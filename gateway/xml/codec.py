@@ -162,6 +162,17 @@ def _text(parent: Element, name: str, *, required: bool = False) -> str | None:
     return (found[0].text or "") if found else None
 
 
+def parse_integer(text: str | None) -> int | None:
+    """An XML integer element's text (at most 10 digits); MalformedXML otherwise."""
+    if text is None:
+        return None
+    value = text.strip()
+    digits = value[1:] if value.startswith("-") else value
+    if not digits.isdigit() or len(digits) > 10:
+        raise _malformed()
+    return int(value)
+
+
 def _parse_bool(value: str) -> bool:
     lowered = value.strip().lower()
     if lowered not in ("true", "false"):

@@ -27,10 +27,11 @@ from gateway.xml.codec import (
     _root,
     _text,
     parse,
+    parse_integer,
     parses,
     renders,
 )
-from gateway.xml.retention import parse_integer, parse_tag, render_tag
+from gateway.xml.tagging import parse_tag, render_tag
 from lifecycle.rules import (
     AbortIncompleteMultipartUpload,
     And,
