@@ -11,7 +11,7 @@ How a blob is written (DESIGN.md, "Write path"):
                                       its id); fsync(root/ab/cd) makes the rename durable
 
 A crash mid-upload leaves only a temp file, never a partial blob under its final name;
-clean_stale_temp() (called by gateway.collector) removes those. Reads open the file once and
+clean_stale_temp() (called by gateway.jobs.collector) removes those. Reads open the file once and
 pread ~1 MiB blocks in a thread. The event loop never waits on the disk.
 
 A thread still running when its awaiting task is cancelled keeps the file descriptor: the

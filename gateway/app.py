@@ -14,16 +14,15 @@ from aiohttp import web
 
 from auth.credentials import CredentialCache
 from backends.base import Backend, BackendError
-from gateway.collector import Collector
 from gateway.context import Clock, Services
-from gateway.dispatch import APP_HANDLERS, APP_SERVICES, handle, load_handlers
-from gateway.leader import SingletonTask, leader_lock_of
+from gateway.dispatch import APP_SERVICES, handle
+from gateway.jobs.collector import Collector
+from gateway.jobs.leader import SingletonTask, leader_lock_of
 from gateway.meta.base import MetaStore
 from gateway.meta.sqlite import SqliteMetaStore
 from gateway.middlewares.access_log import access_log_middleware
 from gateway.middlewares.errors import error_middleware
 from gateway.middlewares.request_id import request_id_middleware
-from gateway.retention import timing_of
 from gateway.settings import Settings
 from lifecycle.worker import lifecycle_task
 
@@ -186,7 +185,6 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
         handler_args={"max_field_size": 16 * 1024, "max_line_size": 16 * 1024},
     )
     app[APP_SERVICES] = services
-    app[APP_HANDLERS] = load_handlers()
     for path in ("/minio/health/live", "/health/live", "/health"):
         app.router.add_get(path, health_live)
     for path in ("/minio/health/ready", "/health/ready"):
@@ -203,7 +201,7 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
             clock=services.clock,
         )
         app[APP_COLLECTOR] = collector
-        # Several replicas (PostgreSQL): one of them at a time collects (gateway/leader.py).
+        # Several replicas (PostgreSQL): one of them at a time collects (gateway/jobs/leader.py).
         lock = leader_lock_of(services.meta, "collector")
         singleton = (
             None
@@ -232,9 +230,10 @@ def _lifecycle_ctx(
     """The lifecycle worker (lifecycle/worker.py) as an app cleanup context."""
     task = lifecycle_task(
         services.meta,
-        timing_of(services.settings),
+        services.lifecycle_timing,
         interval=services.settings.lifecycle_interval,
         clock=services.clock,
+        rules=services.lifecycle_rules,
     )
 
     async def lifecycle_ctx(app: web.Application) -> AsyncIterator[None]:

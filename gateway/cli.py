@@ -27,10 +27,10 @@ from gateway.app import (
     make_metastore,
     open_services,
 )
+from gateway.jobs.scrub import scrub
 from gateway.meta.base import MetaStore
-from gateway.retention import timing_of
-from gateway.scrub import scrub
 from gateway.settings import Settings, add_arguments, load
+from lifecycle.expiry import timing_of
 from lifecycle.worker import LifecycleWorker
 
 log = logging.getLogger("kloudvault")
@@ -237,7 +237,7 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace) -> int:
 
 
 async def _scrub(args: argparse.Namespace, settings: Settings) -> int:
-    """`admin scrub` (gateway/scrub.py). Exit status 0: nothing missing (orphans are only
+    """`admin scrub` (gateway/jobs/scrub.py). Exit status 0: nothing missing (orphans are only
     reported or deleted); 1: referenced blobs are missing; 2: the scrub could not finish."""
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
     import_backend(settings.backend)  # a missing SDK fails before anything is open

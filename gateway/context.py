@@ -14,6 +14,8 @@ from gateway.body import RequestBody
 from gateway.meta.base import Bucket, MetaStore
 from gateway.routing import Route
 from gateway.settings import Settings
+from lifecycle.evaluate import Timing
+from lifecycle.expiry import RulesCache, timing_of
 
 Clock = Callable[[], float]
 
@@ -28,6 +30,15 @@ class Services:
     credentials: CredentialCache
     # Every rule that depends on time reads this clock, so tests can move it.
     clock: Clock = field(default=time.time)
+    # Buckets' lifecycle rules for x-amz-expiration; the lifecycle worker shares it.
+    lifecycle_rules: RulesCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.lifecycle_rules = RulesCache(self.meta)
+
+    @property
+    def lifecycle_timing(self) -> Timing:
+        return timing_of(self.settings)
 
 
 @dataclass(frozen=True)

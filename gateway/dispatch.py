@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -17,29 +16,12 @@ from gateway import responses
 from gateway.body import RequestBody
 from gateway.context import RequestContext, Services
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.handlers import HANDLERS
 from gateway.meta.base import Bucket
 from gateway.middlewares.request_id import request_id_of
-from gateway.response import S3Response
-from gateway.routing import ROUTES, resolve
+from gateway.routing import Route, resolve
 
-Handler = Callable[[RequestContext], Awaitable[S3Response]]
 APP_SERVICES = web.AppKey("services", Services)
-APP_HANDLERS = web.AppKey("handlers", dict[str, Handler])
-
-# Operations that act on a bucket that may not exist yet.
-_NO_BUCKET_LOOKUP = frozenset({"ListBuckets", "CreateBucket"})
-
-
-def load_handlers() -> dict[str, Handler]:
-    """Import every handler named by the route table once, at start-up."""
-    handlers: dict[str, Handler] = {}
-    for route in ROUTES:
-        if route.handler is None:
-            continue
-        module_name, _, func = route.handler.rpartition(".")
-        module = importlib.import_module(f"gateway.ops.{module_name}")
-        handlers[route.operation] = getattr(module, func)
-    return handlers
 
 
 def parse_query(raw_query: str) -> list[tuple[str, str]]:
@@ -94,9 +76,14 @@ async def handle(request: web.Request) -> web.StreamResponse:
         auth = verify_auth(parsed, signed, key.secret_key, now=now)
         principal = Principal(key.user, key.access_key, key.is_root)
 
-    handler = request.app[APP_HANDLERS].get(route.operation)
-    bucket_record = await _bucket_for(services, resolved.bucket, route.operation, principal)
-    authorize(principal, route.action, bucket_record.owner if bucket_record else None)
+    handler = HANDLERS.get(route.operation)
+    bucket_record = await _bucket_for(services, resolved.bucket, route, principal)
+    authorize(
+        principal,
+        route.action,
+        bucket_record.owner if bucket_record else None,
+        service_level=route.service_level,
+    )
     if handler is None:
         raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"{route.operation} is not implemented yet")
 
@@ -120,9 +107,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
 
 
 async def _bucket_for(
-    services: Services, name: str | None, operation: str, principal: Principal
+    services: Services, name: str | None, route: Route, principal: Principal
 ) -> Bucket | None:
-    if name is None or operation in _NO_BUCKET_LOOKUP:
+    if name is None or not route.looks_up_bucket:
         return None
     bucket = await services.meta.get_bucket(name)
     if bucket is None:

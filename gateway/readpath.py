@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Sequence
 from backends.base import Backend, ByteStream
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Segment
-from gateway.response import Body, FileBody, StreamBody
+from gateway.responses import Body, FileBody, StreamBody
 
 
 def plan_ranges(

@@ -1,4 +1,5 @@
-"""The only writer of responses: an S3Response value becomes bytes on the wire.
+"""The response value an operation returns (S3Response), and its only writer: the value
+becomes bytes on the wire here and nowhere else.
 
 Bodies are bytes (XML documents), a FileBody (a local file range, sent with sendfile(2) by
 gateway/sendfile.py's pump, since uvloop has no loop.sendfile; copied over TLS) or a
@@ -12,18 +13,60 @@ import asyncio
 import contextlib
 import os
 import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 
 from backends.base import ByteStream
 from gateway import sendfile
-from gateway.response import FileBody, S3Response, StreamBody
 from gateway.xml.codec import render
 from gateway.xml.models import ErrorDocument
 
 SERVER = "KloudVault"
+XML_CONTENT_TYPE = "application/xml"
 _SENDFILE_FALLBACK_BLOCK = 256 * 1024  # a TLS copy holds this plus its ciphertext per request
+
+
+# -- the value -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FileBody:
+    """Bytes [offset, offset+count) of a local file, sent with sendfile."""
+
+    path: str
+    offset: int
+    count: int
+
+
+@dataclass(frozen=True)
+class StreamBody:
+    """A byte stream of known length; its first chunk is read before headers are sent,
+    so a backend error still becomes an S3 error document."""
+
+    stream: ByteStream
+    length: int
+
+
+Body = bytes | FileBody | StreamBody | None
+
+
+@dataclass(frozen=True)
+class S3Response:
+    status: int = 200
+    headers: Mapping[str, str] = field(default_factory=dict)
+    body: Body = None
+
+    @classmethod
+    def xml(
+        cls, payload: bytes, status: int = 200, headers: Mapping[str, str] | None = None
+    ) -> S3Response:
+        return cls(status, {"Content-Type": XML_CONTENT_TYPE, **(headers or {})}, payload)
+
+
+# -- the writer ------------------------------------------------------------------------------
 
 
 def new_request_id() -> str:
@@ -145,5 +188,5 @@ def error_response(
     doc = ErrorDocument(
         code=code, message=message, resource=resource, request_id=request_id, fields=fields
     )
-    headers["Content-Type"] = "application/xml"
+    headers["Content-Type"] = XML_CONTENT_TYPE
     return web.Response(status=status, headers=headers, body=render(doc))

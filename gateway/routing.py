@@ -6,8 +6,11 @@ the target kind (service, bucket, object), then the most specific row whose meth
 target match and whose required query keys and header are all present. Specificity, not
 row order, decides; tests/unit/test_routing.py checks that no two rows tie.
 
-Rows name their handler as "module.function" under gateway.ops, so this module imports
-nothing and stays testable by table; dispatch resolves the names once at start-up.
+A row says everything dispatch and authorization need: the IAM action, whether the
+bucket must exist (dispatch looks it up and answers NoSuchBucket), and whether the action
+is a service-level one (no bucket owner to match). The handler of each operation is in
+gateway.handlers.HANDLERS, a typed map keyed by the row's operation name, so this module
+imports no handler and stays testable by table.
 """
 
 from __future__ import annotations
@@ -33,10 +36,18 @@ class Route:
     operation: str  # the AWS API name, e.g. "PutObject"
     method: str
     target: Target
-    handler: str | None  # "module.function" in gateway.ops; None: not implemented yet
     action: str  # IAM action, e.g. "s3:PutObject"
     query: tuple[str, ...] = ()  # query keys that must be present ("k" or "k=v")
     header: str | None = None  # a header that must be present (lower-case)
+    # Dispatch looks the addressed bucket up, NoSuchBucket when absent; False for an
+    # operation on a bucket that may not exist yet (CreateBucket).
+    bucket_must_exist: bool = True
+    # Authorized without a bucket owner to match (ListBuckets, CreateBucket).
+    service_level: bool = False
+
+    @property
+    def looks_up_bucket(self) -> bool:
+        return self.target is not Target.SERVICE and self.bucket_must_exist
 
     @property
     def specificity(self) -> int:
@@ -47,36 +58,38 @@ _S, _B, _O = Target.SERVICE, Target.BUCKET, Target.OBJECT
 _COPY = "x-amz-copy-source"
 
 ROUTES: tuple[Route, ...] = (
-    Route("ListBuckets", "GET", _S, "service.list_buckets", "s3:ListAllMyBuckets"),
+    Route("ListBuckets", "GET", _S, "s3:ListAllMyBuckets", service_level=True),
     # -- buckets
-    Route("CreateBucket", "PUT", _B, "bucket.create_bucket", "s3:CreateBucket"),
-    Route("HeadBucket", "HEAD", _B, "bucket.head_bucket", "s3:ListBucket"),
-    Route("DeleteBucket", "DELETE", _B, "bucket.delete_bucket", "s3:DeleteBucket"),
+    Route(
+        "CreateBucket",
+        "PUT",
+        _B,
+        "s3:CreateBucket",
+        bucket_must_exist=False,
+        service_level=True,
+    ),
+    Route("HeadBucket", "HEAD", _B, "s3:ListBucket"),
+    Route("DeleteBucket", "DELETE", _B, "s3:DeleteBucket"),
     Route(
         "GetBucketLocation",
         "GET",
         _B,
-        "bucket.get_bucket_location",
         "s3:GetBucketLocation",
         ("location",),
     ),
-    Route("ListObjects", "GET", _B, "listing.list_objects", "s3:ListBucket"),
+    Route("ListObjects", "GET", _B, "s3:ListBucket"),
     Route(
         "ListObjectsV2",
         "GET",
         _B,
-        "listing.list_objects_v2",
         "s3:ListBucket",
         ("list-type=2",),
     ),
-    Route(
-        "DeleteObjects", "POST", _B, "object_delete.delete_objects", "s3:DeleteObject", ("delete",)
-    ),
+    Route("DeleteObjects", "POST", _B, "s3:DeleteObject", ("delete",)),
     Route(
         "ListMultipartUploads",
         "GET",
         _B,
-        "multipart.list_multipart_uploads",
         "s3:ListBucketMultipartUploads",
         ("uploads",),
     ),
@@ -85,7 +98,6 @@ ROUTES: tuple[Route, ...] = (
         "ListObjectVersions",
         "GET",
         _B,
-        "versioning.list_object_versions",
         "s3:ListBucketVersions",
         ("versions",),
     ),
@@ -93,7 +105,6 @@ ROUTES: tuple[Route, ...] = (
         "GetBucketVersioning",
         "GET",
         _B,
-        "versioning.get_bucket_versioning",
         "s3:GetBucketVersioning",
         ("versioning",),
     ),
@@ -101,7 +112,6 @@ ROUTES: tuple[Route, ...] = (
         "PutBucketVersioning",
         "PUT",
         _B,
-        "versioning.put_bucket_versioning",
         "s3:PutBucketVersioning",
         ("versioning",),
     ),
@@ -109,7 +119,6 @@ ROUTES: tuple[Route, ...] = (
         "GetBucketTagging",
         "GET",
         _B,
-        "tagging.get_bucket_tagging",
         "s3:GetBucketTagging",
         ("tagging",),
     ),
@@ -117,7 +126,6 @@ ROUTES: tuple[Route, ...] = (
         "PutBucketTagging",
         "PUT",
         _B,
-        "tagging.put_bucket_tagging",
         "s3:PutBucketTagging",
         ("tagging",),
     ),
@@ -125,7 +133,6 @@ ROUTES: tuple[Route, ...] = (
         "DeleteBucketTagging",
         "DELETE",
         _B,
-        "tagging.delete_bucket_tagging",
         "s3:PutBucketTagging",
         ("tagging",),
     ),
@@ -133,7 +140,6 @@ ROUTES: tuple[Route, ...] = (
         "GetBucketLifecycleConfiguration",
         "GET",
         _B,
-        "lifecycle_config.get_bucket_lifecycle_configuration",
         "s3:GetLifecycleConfiguration",
         ("lifecycle",),
     ),
@@ -141,7 +147,6 @@ ROUTES: tuple[Route, ...] = (
         "PutBucketLifecycleConfiguration",
         "PUT",
         _B,
-        "lifecycle_config.put_bucket_lifecycle_configuration",
         "s3:PutLifecycleConfiguration",
         ("lifecycle",),
     ),
@@ -149,7 +154,6 @@ ROUTES: tuple[Route, ...] = (
         "DeleteBucketLifecycle",
         "DELETE",
         _B,
-        "lifecycle_config.delete_bucket_lifecycle",
         "s3:PutLifecycleConfiguration",
         ("lifecycle",),
     ),
@@ -157,7 +161,6 @@ ROUTES: tuple[Route, ...] = (
         "GetObjectLockConfiguration",
         "GET",
         _B,
-        "object_lock.get_object_lock_configuration",
         "s3:GetBucketObjectLockConfiguration",
         ("object-lock",),
     ),
@@ -165,23 +168,21 @@ ROUTES: tuple[Route, ...] = (
         "PutObjectLockConfiguration",
         "PUT",
         _B,
-        "object_lock.put_object_lock_configuration",
         "s3:PutBucketObjectLockConfiguration",
         ("object-lock",),
     ),
-    Route("GetBucketAcl", "GET", _B, "bucket.get_bucket_acl", "s3:GetBucketAcl", ("acl",)),
+    Route("GetBucketAcl", "GET", _B, "s3:GetBucketAcl", ("acl",)),
     # -- objects
-    Route("PutObject", "PUT", _O, "object_write.put_object", "s3:PutObject"),
-    Route("CopyObject", "PUT", _O, "object_copy.copy_object", "s3:PutObject", header=_COPY),
-    Route("GetObject", "GET", _O, "object_read.get_object", "s3:GetObject"),
-    Route("HeadObject", "HEAD", _O, "object_read.head_object", "s3:GetObject"),
-    Route("DeleteObject", "DELETE", _O, "object_delete.delete_object", "s3:DeleteObject"),
-    Route("GetObjectAcl", "GET", _O, "object_read.get_object_acl", "s3:GetObjectAcl", ("acl",)),
+    Route("PutObject", "PUT", _O, "s3:PutObject"),
+    Route("CopyObject", "PUT", _O, "s3:PutObject", header=_COPY),
+    Route("GetObject", "GET", _O, "s3:GetObject"),
+    Route("HeadObject", "HEAD", _O, "s3:GetObject"),
+    Route("DeleteObject", "DELETE", _O, "s3:DeleteObject"),
+    Route("GetObjectAcl", "GET", _O, "s3:GetObjectAcl", ("acl",)),
     Route(
         "CreateMultipartUpload",
         "POST",
         _O,
-        "multipart.create_multipart_upload",
         "s3:PutObject",
         ("uploads",),
     ),
@@ -189,7 +190,6 @@ ROUTES: tuple[Route, ...] = (
         "UploadPart",
         "PUT",
         _O,
-        "multipart.upload_part",
         "s3:PutObject",
         ("partNumber", "uploadId"),
     ),
@@ -197,7 +197,6 @@ ROUTES: tuple[Route, ...] = (
         "UploadPartCopy",
         "PUT",
         _O,
-        "multipart.upload_part_copy",
         "s3:PutObject",
         ("partNumber", "uploadId"),
         header=_COPY,
@@ -206,7 +205,6 @@ ROUTES: tuple[Route, ...] = (
         "CompleteMultipartUpload",
         "POST",
         _O,
-        "multipart.complete_multipart_upload",
         "s3:PutObject",
         ("uploadId",),
     ),
@@ -214,7 +212,6 @@ ROUTES: tuple[Route, ...] = (
         "AbortMultipartUpload",
         "DELETE",
         _O,
-        "multipart.abort_multipart_upload",
         "s3:AbortMultipartUpload",
         ("uploadId",),
     ),
@@ -222,7 +219,6 @@ ROUTES: tuple[Route, ...] = (
         "ListParts",
         "GET",
         _O,
-        "multipart.list_parts",
         "s3:ListMultipartUploadParts",
         ("uploadId",),
     ),
@@ -230,7 +226,6 @@ ROUTES: tuple[Route, ...] = (
         "GetObjectAttributes",
         "GET",
         _O,
-        "object_attributes.get_object_attributes",
         "s3:GetObjectAttributes",
         ("attributes",),
     ),
@@ -238,7 +233,6 @@ ROUTES: tuple[Route, ...] = (
         "GetObjectTagging",
         "GET",
         _O,
-        "tagging.get_object_tagging",
         "s3:GetObjectTagging",
         ("tagging",),
     ),
@@ -246,7 +240,6 @@ ROUTES: tuple[Route, ...] = (
         "PutObjectTagging",
         "PUT",
         _O,
-        "tagging.put_object_tagging",
         "s3:PutObjectTagging",
         ("tagging",),
     ),
@@ -254,7 +247,6 @@ ROUTES: tuple[Route, ...] = (
         "DeleteObjectTagging",
         "DELETE",
         _O,
-        "tagging.delete_object_tagging",
         "s3:DeleteObjectTagging",
         ("tagging",),
     ),
@@ -262,7 +254,6 @@ ROUTES: tuple[Route, ...] = (
         "GetObjectRetention",
         "GET",
         _O,
-        "object_lock.get_object_retention",
         "s3:GetObjectRetention",
         ("retention",),
     ),
@@ -270,7 +261,6 @@ ROUTES: tuple[Route, ...] = (
         "PutObjectRetention",
         "PUT",
         _O,
-        "object_lock.put_object_retention",
         "s3:PutObjectRetention",
         ("retention",),
     ),
@@ -278,7 +268,6 @@ ROUTES: tuple[Route, ...] = (
         "GetObjectLegalHold",
         "GET",
         _O,
-        "object_lock.get_object_legal_hold",
         "s3:GetObjectLegalHold",
         ("legal-hold",),
     ),
@@ -286,7 +275,6 @@ ROUTES: tuple[Route, ...] = (
         "PutObjectLegalHold",
         "PUT",
         _O,
-        "object_lock.put_object_legal_hold",
         "s3:PutObjectLegalHold",
         ("legal-hold",),
     ),

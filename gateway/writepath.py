@@ -2,7 +2,7 @@
 
 How this works:
   1. A fresh blob id is recorded as pending, so a crash leaves something the collector
-     finds (gateway.collector deletes pending blobs older than --pending-ttl).
+     finds (gateway.jobs.collector deletes pending blobs older than --pending-ttl).
   2. The source streams through one BodyHasher (MD5 for the ETag plus the requested
      x-amz-checksum-*) into backend.put_blob. The request body's own iterator verifies
      the declared length, the payload SHA-256 and chunk signatures as it ends.

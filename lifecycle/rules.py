@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.tagging import Tag, validate_tags
+from gateway.s3.tagging import Tag, validate_tags
 
 MAX_RULES = 1000
 MAX_ID_LENGTH = 255

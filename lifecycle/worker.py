@@ -3,7 +3,7 @@
 How this works:
 
     LifecycleWorker.run_once()          one pass; `serve` runs it every --lifecycle-interval
-      │                                 seconds on one replica at a time (gateway/leader.py)
+      │                                 seconds on one replica at a time (gateway/jobs/leader.py)
       for each bucket, by name (resuming where an interrupted pass stopped):
         rules = its lifecycle configuration (read fresh); skipped when nothing can be due
         versions: MetaStore.list_object_versions pages of `batch`, key order, newest first
@@ -21,7 +21,7 @@ How this works:
       between pages: should_continue() (the leader lock is still ours); when it says no,
       the pass stops and the next one resumes after the last key it finished
 
-A protected version (legal hold, retention: gateway/object_lock.py) is never removed; it is
+A protected version (legal hold, retention: gateway/s3/object_lock.py) is never removed; it is
 counted as "protected" and, for the retention cap, logged. Everything goes through the
 MetaStore (blobs of removed versions go to garbage, for the collector), so it works on
 every backend. Counts: ACTIONS (Prometheus) and one log line per pass.
@@ -37,10 +37,9 @@ from dataclasses import dataclass, field
 from prometheus_client import Counter
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.leader import LeaderLock, LocalLock, SingletonTask, leader_lock_of
+from gateway.jobs.leader import LeaderLock, LocalLock, SingletonTask, leader_lock_of
 from gateway.meta.base import Bucket, MetaStore, ObjectVersion, RemovalCheck, VersionsPage
-from gateway.object_lock import check_removal, is_protected
-from gateway.retention import lifecycle_rules
+from gateway.s3.object_lock import check_removal, is_protected
 from lifecycle.evaluate import (
     Action,
     Due,
@@ -52,6 +51,7 @@ from lifecycle.evaluate import (
     scans_uploads,
     scans_versions,
 )
+from lifecycle.expiry import RulesCache
 from lifecycle.rules import Rule
 
 log = logging.getLogger(__name__)
@@ -134,8 +134,12 @@ class LifecycleWorker:
         *,
         clock: Callable[[], float] = time.time,
         batch: int = BATCH,
+        rules: RulesCache | None = None,
     ) -> None:
         self.meta = meta
+        # Reads are fresh; sharing the request path's cache (Services.lifecycle_rules)
+        # refreshes what x-amz-expiration answers with.
+        self.rules = rules if rules is not None else RulesCache(meta)
         self.timing = timing
         self.clock = clock
         self.batch = batch
@@ -177,7 +181,7 @@ class LifecycleWorker:
         report: PassReport,
         should_continue: Callable[[], Awaitable[bool]] | None,
     ) -> str | None:
-        rules = await lifecycle_rules(self.meta, bucket.name, fresh=True)
+        rules = await self.rules.get(bucket.name, fresh=True)
         now = self.clock()
         if scans_uploads(rules, self.timing) and not after_key:
             await self._uploads(bucket.name, rules, now, report)
@@ -318,12 +322,17 @@ def _removal_check(evaluated: ObjectVersion, due: Due, now: float) -> RemovalChe
 
 
 def lifecycle_task(
-    meta: MetaStore, timing: Timing, *, interval: float, clock: Callable[[], float] = time.time
+    meta: MetaStore,
+    timing: Timing,
+    *,
+    interval: float,
+    clock: Callable[[], float] = time.time,
+    rules: RulesCache | None = None,
 ) -> SingletonTask:
     """The worker as `serve` runs it: every `interval` seconds, on the replica holding the
     "lifecycle" leader lock (PostgreSQL), or here alone (SQLite: one machine, and `serve`
     starts background work in its first worker process only)."""
-    worker = LifecycleWorker(meta, timing, clock=clock)
+    worker = LifecycleWorker(meta, timing, clock=clock, rules=rules)
     lock: LeaderLock = leader_lock_of(meta, "lifecycle") or LocalLock()
 
     async def work() -> PassReport:

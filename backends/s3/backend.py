@@ -371,7 +371,7 @@ class S3Backend:
     async def abort_stale_uploads(self, older_than: float, *, now: float | None = None) -> int:
         """Abort the multipart uploads under our prefix initiated more than `older_than`
         seconds ago: those of put_blob calls whose own abort failed (the server was
-        unreachable). Returns how many were aborted. Called by gateway.collector, with
+        unreachable). Returns how many were aborted. Called by gateway.jobs.collector, with
         --pending-ttl: no put_blob still running is that old. The bucket (or the prefix)
         belongs to the gateway, so every upload in it is one of ours."""
         client = await self._ready()

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from gateway.bucket_names import validate_bucket_name
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket
-from gateway.ops.object_write import PRIVATE_ACLS
-from gateway.ops.service import owner_of
-from gateway.response import S3Response
+from gateway.ops.common import owner_of
+from gateway.responses import S3Response
+from gateway.s3.bucket_names import validate_bucket_name
+from gateway.s3.headers import PRIVATE_ACLS
 from gateway.xml.codec import parse, render
 from gateway.xml.models import AccessControlPolicy, CreateBucketConfiguration, LocationConstraint
 
@@ -22,7 +22,7 @@ async def create_bucket(ctx: RequestContext) -> S3Response:
     acl = ctx.headers.get("x-amz-acl")
     if acl is not None and acl not in PRIVATE_ACLS:
         raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"Canned ACL {acl} is not supported yet")
-    # Object lock turns versioning on for good (gateway.object_lock).
+    # Object lock turns versioning on for good (gateway.s3.object_lock).
     object_lock = ctx.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true"
     region = ctx.services.settings.region
     payload = await ctx.body.read_all(MAX_CONFIG_BYTES)

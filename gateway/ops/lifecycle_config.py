@@ -12,10 +12,10 @@ from dataclasses import replace
 
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.response import S3Response
-from gateway.retention import LIFECYCLE, forget_lifecycle
+from gateway.responses import S3Response
 from gateway.xml.codec import parse, render
 from gateway.xml.lifecycle import MAX_CONFIGURATION_BYTES
+from lifecycle.expiry import LIFECYCLE
 from lifecycle.rules import LifecycleConfiguration, validate
 
 
@@ -33,7 +33,7 @@ async def put_bucket_lifecycle_configuration(ctx: RequestContext) -> S3Response:
     config = parse(LifecycleConfiguration, payload, max_size=MAX_CONFIGURATION_BYTES)
     validate(config)
     await meta.put_bucket_config(bucket.name, LIFECYCLE, render(_with_ids(config)).decode())
-    forget_lifecycle(meta, bucket.name)
+    ctx.services.lifecycle_rules.forget(bucket.name)
     return S3Response(200)
 
 
@@ -48,5 +48,5 @@ async def get_bucket_lifecycle_configuration(ctx: RequestContext) -> S3Response:
 async def delete_bucket_lifecycle(ctx: RequestContext) -> S3Response:
     bucket, meta = ctx.target_bucket, ctx.services.meta
     await meta.put_bucket_config(bucket.name, LIFECYCLE, None)
-    forget_lifecycle(meta, bucket.name)
+    ctx.services.lifecycle_rules.forget(bucket.name)
     return S3Response(204)

@@ -8,47 +8,10 @@ import binascii
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ListPage
-from gateway.ops.service import owner_of
-from gateway.response import S3Response
+from gateway.ops.common import encoding_type, max_keys, owner_of
+from gateway.responses import S3Response
 from gateway.xml.codec import render
 from gateway.xml.models import ListBucketResult, ListBucketV2Result, ListEntry
-
-MAX_KEYS = 1000
-
-
-def _max_keys(raw: str | None) -> int:
-    if raw is None:
-        return MAX_KEYS
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise S3Error(
-            S3ErrorCode.INVALID_ARGUMENT,
-            "Provided max-keys not an integer or within integer range",
-            ArgumentName="max-keys",
-            ArgumentValue=raw,
-        ) from exc
-    if value < 0:
-        raise S3Error(
-            S3ErrorCode.INVALID_ARGUMENT,
-            "Argument maxKeys must be an integer between 0 and 2147483647",
-            ArgumentName="maxKeys",
-            ArgumentValue=raw,
-        )
-    return min(value, MAX_KEYS)
-
-
-def _encoding_type(raw: str | None) -> str | None:
-    if raw is None or raw == "":
-        return None
-    if raw.lower() != "url":
-        raise S3Error(
-            S3ErrorCode.INVALID_ARGUMENT,
-            "Invalid Encoding Method specified in Request",
-            ArgumentName="encoding-type",
-            ArgumentValue=raw,
-        )
-    return "url"
 
 
 def _entries(page: ListPage, with_owner: bool) -> tuple[ListEntry, ...]:
@@ -85,16 +48,16 @@ async def list_objects(ctx: RequestContext) -> S3Response:
     bucket = ctx.target_bucket
     q = ctx.query
     prefix, delimiter, marker = q.get("prefix", ""), q.get("delimiter", ""), q.get("marker", "")
-    max_keys = _max_keys(q.get("max-keys"))
-    encoding = _encoding_type(q.get("encoding-type"))
+    limit = max_keys(q.get("max-keys"))
+    encoding = encoding_type(q.get("encoding-type"))
     page = await ctx.services.meta.list_objects(
-        bucket.name, prefix=prefix, delimiter=delimiter, start_after=marker, max_keys=max_keys
+        bucket.name, prefix=prefix, delimiter=delimiter, start_after=marker, max_keys=limit
     )
     result = ListBucketResult(
         name=bucket.name,
         prefix=prefix,
         delimiter=delimiter,
-        max_keys=max_keys,
+        max_keys=limit,
         is_truncated=page.is_truncated,
         contents=_entries(page, with_owner=True),
         common_prefixes=tuple(page.common_prefixes),
@@ -111,8 +74,8 @@ async def list_objects_v2(ctx: RequestContext) -> S3Response:
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     start_after = q.get("start-after")
     token = q.get("continuation-token")
-    max_keys = _max_keys(q.get("max-keys"))
-    encoding = _encoding_type(q.get("encoding-type"))
+    limit = max_keys(q.get("max-keys"))
+    encoding = encoding_type(q.get("encoding-type"))
     if token is not None and token == "":
         raise S3Error(
             S3ErrorCode.INVALID_ARGUMENT,
@@ -123,14 +86,14 @@ async def list_objects_v2(ctx: RequestContext) -> S3Response:
     if token and start_after and start_after > after:
         after = start_after
     page = await ctx.services.meta.list_objects(
-        bucket.name, prefix=prefix, delimiter=delimiter, start_after=after, max_keys=max_keys
+        bucket.name, prefix=prefix, delimiter=delimiter, start_after=after, max_keys=limit
     )
     contents = _entries(page, with_owner=q.get("fetch-owner", "").lower() == "true")
     result = ListBucketV2Result(
         name=bucket.name,
         prefix=prefix,
         delimiter=delimiter,
-        max_keys=max_keys,
+        max_keys=limit,
         is_truncated=page.is_truncated,
         contents=contents,
         common_prefixes=tuple(page.common_prefixes),

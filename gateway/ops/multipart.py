@@ -3,7 +3,7 @@ CompleteMultipartUpload, AbortMultipartUpload, ListParts, ListMultipartUploads.
 
 Each part streams into its own blob (gateway.writepath) and is recorded by
 MetaStore.put_part. Completing an upload is a metadata operation: the rules of
-gateway.multipart pick the listed parts and compute the ETag and checksums, and
+gateway.s3.multipart pick the listed parts and compute the ETag and checksums, and
 MetaStore.complete_upload makes the parts' blobs the new version's segments in one
 transaction, whatever the object's size. https://docs.aws.amazon.com/AmazonS3/latest/userguide/mpuoverview.html
 """
@@ -14,18 +14,23 @@ import secrets
 from collections.abc import AsyncIterable, AsyncIterator
 from urllib.parse import quote
 
-from auth.policy.evaluate import authorize
 from gateway.codec.checksums import header_name, requested_checksum
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.headers import (
-    check_copy_source_preconditions,
-    parse_copy_source,
-    parse_copy_source_range,
-    quote_etag,
+from gateway.meta.base import ObjectVersion, Part, Precondition, Upload
+from gateway.ops.common import (
+    declared_size_check,
+    encoding_type,
+    find_copy_source,
+    owner_of,
+    upload_retention,
+    upload_verifier,
+    write_retention,
 )
-from gateway.meta.base import Bucket, ObjectVersion, Part, Precondition, Upload
-from gateway.multipart import (
+from gateway.readpath import stream_range
+from gateway.responses import S3Response
+from gateway.s3.headers import object_fields, parse_copy_source_range, quote_etag
+from gateway.s3.multipart import (
     MAX_PART_SIZE,
     assemble,
     parse_count,
@@ -36,19 +41,10 @@ from gateway.multipart import (
     upload_checksum,
     verify_complete_headers,
 )
-from gateway.object_headers import version_headers
-from gateway.ops.object_copy import find_version_in
-from gateway.ops.object_write import (
-    declared_size_check,
-    new_version_id,
-    object_fields,
-    put_precondition,
-    upload_verifier,
-)
-from gateway.ops.service import owner_of
-from gateway.readpath import stream_range
-from gateway.response import S3Response
-from gateway.retention import completed_upload_fields, with_retention, write_retention
+from gateway.s3.object_headers import version_headers
+from gateway.s3.object_lock import with_retention
+from gateway.s3.preconditions import check_copy_source_preconditions, put_precondition
+from gateway.s3.versions import new_version_id
 from gateway.writepath import StoredBlob, discard_blob, store_blob
 from gateway.xml.codec import parse, render
 from gateway.xml.models import (
@@ -180,21 +176,12 @@ async def upload_part(ctx: RequestContext) -> S3Response:
     return S3Response(200, headers)
 
 
-async def _source_bucket(ctx: RequestContext, name: str) -> Bucket:
-    bucket = await ctx.services.meta.get_bucket(name)
-    if bucket is None:
-        raise S3Error(S3ErrorCode.NO_SUCH_BUCKET, BucketName=name)
-    authorize(ctx.principal, "s3:GetObject", bucket.owner)
-    return bucket
-
-
 async def upload_part_copy(ctx: RequestContext) -> S3Response:
     headers = ctx.headers
     number = parse_part_number(ctx.query.get("partNumber"))
     upload = await _find_upload(ctx)
-    src_bucket_name, src_key, src_version_id = parse_copy_source(headers["x-amz-copy-source"])
-    src_bucket = await _source_bucket(ctx, src_bucket_name)
-    source = await find_version_in(ctx, src_bucket, src_key, src_version_id)
+    copied = await find_copy_source(ctx)
+    src_bucket, source = copied.bucket, copied.version
     check_copy_source_preconditions(headers, source.etag, source.last_modified)
     start, end = parse_copy_source_range(headers.get("x-amz-copy-source-range"), source.size) or (
         0,
@@ -297,7 +284,7 @@ async def _complete(
         storage_class=upload.storage_class,
     )
     # Tags and object lock asked for at CreateMultipartUpload (else the bucket's default).
-    version = with_retention(version, await completed_upload_fields(meta, bucket, upload_id, now))
+    version = with_retention(version, await upload_retention(meta, bucket, upload_id, now))
     return await meta.complete_upload(
         upload_id, version, precondition, parts_digest=assembly.parts_digest
     )
@@ -362,19 +349,6 @@ async def list_parts(ctx: RequestContext) -> S3Response:
     return S3Response.xml(render(result))
 
 
-def _encoding_type(raw: str | None) -> str | None:
-    if not raw:
-        return None
-    if raw.lower() != "url":
-        raise S3Error(
-            S3ErrorCode.INVALID_ARGUMENT,
-            "Invalid Encoding Method specified in Request",
-            ArgumentName="encoding-type",
-            ArgumentValue=raw,
-        )
-    return "url"
-
-
 async def list_multipart_uploads(ctx: RequestContext) -> S3Response:
     bucket, query = ctx.target_bucket, ctx.query
     prefix = query.get("prefix", "")
@@ -382,7 +356,7 @@ async def list_multipart_uploads(ctx: RequestContext) -> S3Response:
     key_marker = query.get("key-marker", "")
     upload_id_marker = query.get("upload-id-marker", "")
     max_uploads = parse_count(query.get("max-uploads"), "max-uploads")
-    encoding_type = _encoding_type(query.get("encoding-type"))
+    encoding = encoding_type(query.get("encoding-type"))
     page = await ctx.services.meta.list_uploads(
         bucket.name,
         prefix=prefix,
@@ -415,6 +389,6 @@ async def list_multipart_uploads(ctx: RequestContext) -> S3Response:
             for u in page.uploads
         ),
         common_prefixes=tuple(page.common_prefixes),
-        encoding_type=encoding_type,
+        encoding_type=encoding,
     )
     return S3Response.xml(render(result))

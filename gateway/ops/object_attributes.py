@@ -11,12 +11,12 @@ from collections.abc import Mapping
 
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.headers import http_date
 from gateway.meta.base import ObjectVersion
-from gateway.multipart import parse_count, parse_part_marker
-from gateway.object_headers import version_headers
-from gateway.ops.object_read import find_version
-from gateway.response import S3Response
+from gateway.ops.common import find_version
+from gateway.responses import S3Response
+from gateway.s3.headers import http_date
+from gateway.s3.multipart import parse_count, parse_part_marker
+from gateway.s3.object_headers import version_headers
 from gateway.xml.codec import render
 from gateway.xml.models import GetObjectAttributesResponse, ObjectPartEntry, ObjectParts
 

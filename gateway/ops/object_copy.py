@@ -2,43 +2,31 @@
 
 from __future__ import annotations
 
-from auth.policy.evaluate import authorize
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.headers import check_copy_source_preconditions, parse_copy_source
-from gateway.meta.base import Bucket, ObjectVersion, Segment
-from gateway.object_headers import version_headers
-from gateway.ops.object_write import (
-    declared_size_check,
-    new_version_id,
-    object_fields,
-    put_precondition,
-)
+from gateway.meta.base import ObjectVersion, Segment
+from gateway.ops.common import declared_size_check, find_copy_source, write_retention
 from gateway.readpath import stream_range
-from gateway.response import S3Response
-from gateway.retention import expiration_headers, with_retention, write_retention
+from gateway.responses import S3Response
+from gateway.s3.headers import object_fields
+from gateway.s3.object_headers import version_headers
+from gateway.s3.object_lock import with_retention
+from gateway.s3.preconditions import check_copy_source_preconditions, put_precondition
+from gateway.s3.versions import new_version_id
 from gateway.writepath import discard_blob, store_blob
 from gateway.xml.codec import render
 from gateway.xml.models import CopyObjectResult
+from lifecycle.expiry import expiration_headers
 
 MAX_COPY_SIZE = 5 * 1024**3
 _DIRECTIVES = ("COPY", "REPLACE")
 
 
-async def _source_bucket(ctx: RequestContext, name: str) -> Bucket:
-    bucket = await ctx.services.meta.get_bucket(name)
-    if bucket is None:
-        raise S3Error(S3ErrorCode.NO_SUCH_BUCKET, BucketName=name)
-    authorize(ctx.principal, "s3:GetObject", bucket.owner)
-    return bucket
-
-
 async def copy_object(ctx: RequestContext) -> S3Response:
     dest_bucket, dest_key = ctx.target_bucket, ctx.target_key
     headers = ctx.headers
-    src_bucket_name, src_key, src_version_id = parse_copy_source(headers["x-amz-copy-source"])
-    src_bucket = await _source_bucket(ctx, src_bucket_name)
-    source = await find_version_in(ctx, src_bucket, src_key, src_version_id)
+    copied = await find_copy_source(ctx)
+    src_bucket, src_key, source = copied.bucket, copied.key, copied.version
     check_copy_source_preconditions(headers, source.etag, source.last_modified)
     if source.size > MAX_COPY_SIZE:
         raise S3Error(
@@ -74,7 +62,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         directive == "REPLACE"
         or "x-amz-storage-class" in headers
         or "x-amz-website-redirect-location" in headers
-        or src_version_id is not None
+        or copied.version_id is not None
     )
     if same_object and not changes_something:
         raise S3Error(
@@ -127,17 +115,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     src_ids = version_headers(src_bucket, source.version_id)
     if src_ids:
         out["x-amz-copy-source-version-id"] = src_ids["x-amz-version-id"]
-    out.update(await expiration_headers(ctx.services, saved))
+    services = ctx.services
+    out.update(await expiration_headers(services.lifecycle_rules, services.lifecycle_timing, saved))
     result = CopyObjectResult(saved.etag, saved.last_modified, dict(saved.checksums))
     return S3Response.xml(render(result), headers=out)
-
-
-async def find_version_in(
-    ctx: RequestContext, bucket: Bucket, key: str, version_id: str | None
-) -> ObjectVersion:
-    version = await ctx.services.meta.get_object(bucket.name, key, version_id)
-    if version is None or version.is_delete_marker:
-        if version_id is not None:
-            raise S3Error(S3ErrorCode.NO_SUCH_VERSION, Key=key, VersionId=version_id)
-        raise S3Error(S3ErrorCode.NO_SUCH_KEY, Key=key)
-    return version

@@ -8,8 +8,8 @@ import hashlib
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, DeleteOutcome
-from gateway.response import S3Response
-from gateway.retention import removal_check
+from gateway.responses import S3Response
+from gateway.s3.object_lock import bypass_requested, removal_check
 from gateway.xml.codec import parse, render
 from gateway.xml.models import Delete, DeletedEntry, DeleteErrorEntry, DeleteResult
 
@@ -27,13 +27,12 @@ def _outcome_headers(bucket: Bucket, outcome: DeleteOutcome) -> dict[str, str]:
 
 async def _delete(ctx: RequestContext, key: str, version_id: str | None) -> DeleteOutcome:
     """Without a version id nothing is removed for good in a versioned bucket (a delete
-    marker is added); with one, object lock may refuse (gateway.retention.removal_check)."""
+    marker is added); with one, object lock may refuse (gateway.s3.object_lock)."""
     bucket, meta, now = ctx.target_bucket, ctx.services.meta, ctx.services.clock()
     if version_id is None:
         return await meta.delete_object(bucket.name, key, None, now=now)
-    return await meta.delete_version(
-        bucket.name, key, version_id, now=now, check=removal_check(ctx)
-    )
+    check = removal_check(now=now, bypass_governance=bypass_requested(ctx.headers))
+    return await meta.delete_version(bucket.name, key, version_id, now=now, check=check)
 
 
 async def delete_object(ctx: RequestContext) -> S3Response:

@@ -2,7 +2,7 @@
 GetObjectRetention, PutObjectLegalHold, GetObjectLegalHold.
 
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/object-lock.html; the rules are
-gateway.object_lock's. Retention and legal hold changes are checked against the version
+gateway.s3.object_lock's. Retention and legal hold changes are checked against the version
 as stored, inside MetaStore.update_version's transaction, so two racing changes cannot
 both pass a check the other would fail.
 """
@@ -11,22 +11,24 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-import gateway.xml.retention  # noqa: F401  (registers the object lock documents)
+import gateway.xml.object_lock  # noqa: F401  (registers the object lock documents)
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion
-from gateway.object_headers import version_headers
-from gateway.object_lock import (
+from gateway.ops.common import find_version
+from gateway.responses import S3Response
+from gateway.s3.object_headers import version_headers
+from gateway.s3.object_lock import (
+    OBJECT_LOCK,
     LegalHold,
     ObjectLockConfiguration,
     Retention,
     bypass_requested,
     check_retention_change,
+    require_object_lock,
     validate_configuration,
 )
-from gateway.ops.object_read import find_version
-from gateway.response import S3Response
-from gateway.retention import OBJECT_LOCK, addressable, missing, require_object_lock
+from gateway.s3.versions import addressable, missing
 from gateway.xml.codec import parse, render
 
 MAX_LOCK_BYTES = 64 * 1024

@@ -4,32 +4,15 @@ from __future__ import annotations
 
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.headers import check_preconditions, parse_range, response_overrides
-from gateway.meta.base import ObjectVersion
-from gateway.object_headers import object_headers, part_checksum_headers
-from gateway.ops.service import owner_of
+from gateway.ops.common import find_version, owner_of
 from gateway.readpath import object_body, part_range
-from gateway.response import S3Response
-from gateway.retention import expiration_headers
+from gateway.responses import S3Response
+from gateway.s3.headers import parse_range, response_overrides
+from gateway.s3.object_headers import object_headers, part_checksum_headers
+from gateway.s3.preconditions import check_preconditions
 from gateway.xml.codec import render
 from gateway.xml.models import AccessControlPolicy
-
-
-async def find_version(ctx: RequestContext, version_id: str | None = None) -> ObjectVersion:
-    """The addressed version; NoSuchKey / NoSuchVersion / delete-marker answers as S3 gives."""
-    bucket, key = ctx.target_bucket, ctx.target_key
-    version_id = version_id if version_id is not None else ctx.query.get("versionId")
-    version = await ctx.services.meta.get_object(bucket.name, key, version_id)
-    if version is None:
-        if version_id is not None:
-            raise S3Error(S3ErrorCode.NO_SUCH_VERSION, Key=key, VersionId=version_id)
-        raise S3Error(S3ErrorCode.NO_SUCH_KEY, Key=key)
-    if version.is_delete_marker:
-        marker_headers = {"x-amz-delete-marker": "true", "x-amz-version-id": version.version_id}
-        if version_id is not None:
-            raise S3Error(S3ErrorCode.METHOD_NOT_ALLOWED, headers=marker_headers)
-        raise S3Error(S3ErrorCode.NO_SUCH_KEY, headers=marker_headers, Key=key)
-    return version
+from lifecycle.expiry import expiration_headers
 
 
 def _part_number(ctx: RequestContext) -> int | None:
@@ -77,7 +60,10 @@ async def _read(ctx: RequestContext) -> S3Response:
     )
     if checksum_mode and part_number is not None and multipart:
         headers.update(part_checksum_headers(version, part_number))
-    headers.update(await expiration_headers(ctx.services, version))
+    services = ctx.services
+    headers.update(
+        await expiration_headers(services.lifecycle_rules, services.lifecycle_timing, version)
+    )
     start, end = span if span is not None else (0, size)
     status = 200
     if span is not None and (part_number is not None or "range" in ctx.headers):

@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 from gateway.context import RequestContext
-from gateway.response import S3Response
+from gateway.ops.common import owner_of
+from gateway.responses import S3Response
 from gateway.xml.codec import render
-from gateway.xml.models import BucketEntry, ListAllMyBucketsResult, Owner
-
-
-def owner_of(user: str) -> Owner:
-    return Owner(id=user, display_name=user)
+from gateway.xml.models import BucketEntry, ListAllMyBucketsResult
 
 
 async def list_buckets(ctx: RequestContext) -> S3Response:

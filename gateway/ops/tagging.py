@@ -13,13 +13,13 @@ from dataclasses import replace
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion
-from gateway.object_headers import version_headers
-from gateway.ops.object_read import find_version
-from gateway.response import S3Response
-from gateway.retention import TAGGING, addressable, missing
-from gateway.tagging import MAX_BUCKET_TAGS, as_tags, validate_tags
+from gateway.ops.common import find_version
+from gateway.responses import S3Response
+from gateway.s3.object_headers import version_headers
+from gateway.s3.tagging import MAX_BUCKET_TAGS, TAGGING, as_tags, validate_tags
+from gateway.s3.versions import addressable, missing
 from gateway.xml.codec import parse, render
-from gateway.xml.retention import Tagging
+from gateway.xml.tagging import Tagging
 
 MAX_TAGGING_BYTES = 64 * 1024
 

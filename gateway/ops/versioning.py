@@ -9,11 +9,10 @@ from __future__ import annotations
 
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.ops.listing import _encoding_type, _max_keys
-from gateway.ops.service import owner_of
-from gateway.response import S3Response
+from gateway.ops.common import encoding_type, max_keys, owner_of
+from gateway.responses import S3Response
 from gateway.xml.codec import parse, render
-from gateway.xml.retention import ListVersionsResult, VersionEntry, VersioningConfiguration
+from gateway.xml.versioning import ListVersionsResult, VersionEntry, VersioningConfiguration
 
 MAX_CONFIG_BYTES = 64 * 1024
 
@@ -36,8 +35,8 @@ async def list_object_versions(ctx: RequestContext) -> S3Response:
     bucket, q = ctx.target_bucket, ctx.query
     prefix, delimiter = q.get("prefix", ""), q.get("delimiter", "")
     key_marker, version_id_marker = q.get("key-marker", ""), q.get("version-id-marker", "")
-    max_keys = _max_keys(q.get("max-keys"))
-    encoding = _encoding_type(q.get("encoding-type"))
+    limit = max_keys(q.get("max-keys"))
+    encoding = encoding_type(q.get("encoding-type"))
     if version_id_marker and not key_marker:
         raise S3Error(
             S3ErrorCode.INVALID_ARGUMENT,
@@ -51,7 +50,7 @@ async def list_object_versions(ctx: RequestContext) -> S3Response:
         delimiter=delimiter,
         key_marker=key_marker,
         version_id_marker=version_id_marker,
-        max_keys=max_keys,
+        max_keys=limit,
     )
     entries = tuple(
         VersionEntry(
@@ -73,7 +72,7 @@ async def list_object_versions(ctx: RequestContext) -> S3Response:
         prefix=prefix,
         key_marker=key_marker,
         version_id_marker=version_id_marker,
-        max_keys=max_keys,
+        max_keys=limit,
         is_truncated=page.is_truncated,
         entries=entries,
         common_prefixes=tuple(page.common_prefixes),

@@ -21,7 +21,7 @@ from lxml import etree
 
 from gateway.codec.checksums import ALGORITHMS
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.headers import iso8601, quote_etag
+from gateway.s3.headers import iso8601, quote_etag
 from gateway.xml.models import (
     MAX_DELETE_OBJECTS,
     AccessControlPolicy,
@@ -160,6 +160,17 @@ def _text(parent: Element, name: str, *, required: bool = False) -> str | None:
     if len(found) > 1 or (required and not found):
         raise _malformed()
     return (found[0].text or "") if found else None
+
+
+def parse_integer(text: str | None) -> int | None:
+    """An XML integer element's text (at most 10 digits); MalformedXML otherwise."""
+    if text is None:
+        return None
+    value = text.strip()
+    digits = value[1:] if value.startswith("-") else value
+    if not digits.isdigit() or len(digits) > 10:
+        raise _malformed()
+    return int(value)
 
 
 def _parse_bool(value: str) -> bool:

@@ -15,8 +15,8 @@ from __future__ import annotations
 from functools import lru_cache
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.headers import iso8601
-from gateway.object_lock import parse_timestamp
+from gateway.s3.headers import iso8601
+from gateway.s3.object_lock import parse_timestamp
 from gateway.xml.codec import (
     Element,
     _add,
@@ -27,10 +27,11 @@ from gateway.xml.codec import (
     _root,
     _text,
     parse,
+    parse_integer,
     parses,
     renders,
 )
-from gateway.xml.retention import parse_integer, parse_tag, render_tag
+from gateway.xml.tagging import parse_tag, render_tag
 from lifecycle.rules import (
     AbortIncompleteMultipartUpload,
     And,

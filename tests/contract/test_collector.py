@@ -1,4 +1,4 @@
-"""gateway/collector.py against every backend and every metadata store."""
+"""gateway/jobs/collector.py against every backend and every metadata store."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from backends.base import Backend, BackendUnavailable, BlobInfo, ByteStream
-from gateway.collector import Collector, collect_once
+from gateway.jobs.collector import Collector, collect_once
 from gateway.meta.base import Bucket, MetaStore, ObjectVersion, Segment
 
 T0 = 1_700_000_000.0

@@ -8,7 +8,7 @@ import asyncio
 from dataclasses import replace
 
 from gateway.meta.base import MetaStore, ObjectVersion, Upload
-from gateway.tagging import Tag
+from gateway.s3.tagging import Tag
 from gateway.xml.codec import render
 from lifecycle.evaluate import Timing
 from lifecycle.rules import (

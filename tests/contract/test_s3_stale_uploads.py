@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from gateway.collector import collect_once
+from gateway.jobs.collector import collect_once
 from gateway.meta.sqlite import SqliteMetaStore
 from tests.support.remote_backends import S3_BUCKET, opened, s3_backend_on
 from tests.support.seaweedfs import SeaweedFS, session_seaweedfs

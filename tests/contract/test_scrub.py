@@ -1,4 +1,4 @@
-"""gateway/scrub.py against every backend, over SQLite (the MetaStore methods it uses,
+"""gateway/jobs/scrub.py against every backend, over SQLite (the MetaStore methods it uses,
 referenced_blobs and known_blobs, have their contract in test_metastore_blob_inventory.py)."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from backends.base import Backend
+from gateway.jobs.scrub import scrub
 from gateway.meta.base import Bucket, MetaStore, ObjectVersion, Part, Segment, Upload
 from gateway.meta.sqlite import SqliteMetaStore
-from gateway.scrub import scrub
 
 NOW = time.time()
 HOUR = 3600.0

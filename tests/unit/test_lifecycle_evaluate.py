@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from gateway.tagging import Tag
+from gateway.s3.tagging import Tag
 from lifecycle.evaluate import (
     DAY,
     MAX_RETENTION_RULE_ID,

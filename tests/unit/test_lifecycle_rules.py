@@ -11,7 +11,7 @@ from botocore.parsers import RestXMLParser
 from lxml import etree
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.tagging import Tag
+from gateway.s3.tagging import Tag
 from gateway.xml.codec import S3_NS, parse, render
 from gateway.xml.lifecycle import load_configuration
 from lifecycle.rules import (

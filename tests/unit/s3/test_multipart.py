@@ -1,4 +1,4 @@
-"""gateway.multipart: part rules, the Complete request checks, ETags and checksums by table."""
+"""gateway.s3.multipart: part rules, the Complete request checks, ETags and checksums by table."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 from gateway.codec.checksums import new_checksum
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Part, Upload
-from gateway.multipart import (
+from gateway.s3.multipart import (
     MIN_PART_SIZE,
     assemble,
     check_part_order,

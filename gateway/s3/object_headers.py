@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from gateway.codec.checksums import header_name
-from gateway.headers import http_date, quote_etag
 from gateway.meta.base import NULL_VERSION, Bucket, ObjectVersion
-from gateway.object_lock import lock_headers
+from gateway.s3.headers import http_date, quote_etag
+from gateway.s3.object_lock import lock_headers
 
 _CONTENT_HEADER_NAMES = {
     "cache-control": "Cache-Control",

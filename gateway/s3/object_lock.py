@@ -14,17 +14,21 @@ the bypass header. An expired retention no longer constrains anything.
 
 Object lock lives only in buckets created with it (or that turned it on while versioned);
 they stay versioning Enabled, so a PUT never replaces a protected version: it adds one.
+
+A write (PutObject, CopyObject, CreateMultipartUpload) gives its new version tags and a
+lock from its headers (WriteRetention), or else the bucket's default retention as of the
+version's creation; a completed multipart upload takes its CreateMultipartUpload's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.headers import iso8601
-from gateway.meta.base import ObjectVersion
+from gateway.meta.base import Bucket, ObjectVersion, RemovalCheck, RetentionFields
+from gateway.s3.headers import iso8601
 
 GOVERNANCE = "GOVERNANCE"
 COMPLIANCE = "COMPLIANCE"
@@ -38,7 +42,11 @@ MODE_HEADER = "x-amz-object-lock-mode"
 UNTIL_HEADER = "x-amz-object-lock-retain-until-date"
 LEGAL_HOLD_HEADER = "x-amz-object-lock-legal-hold"
 
+# The bucket configuration document holding the ObjectLockConfiguration.
+OBJECT_LOCK = "object-lock"
+
 _PROTECTED = "Access Denied because object protected by object lock."
+_NO_LOCK = "Bucket is missing Object Lock Configuration"
 
 
 @dataclass(frozen=True)
@@ -88,6 +96,11 @@ class LockRequest:
     @property
     def empty(self) -> bool:
         return self.mode is None and self.legal_hold is None
+
+
+def require_object_lock(bucket: Bucket) -> None:
+    if not bucket.object_lock:
+        raise S3Error(S3ErrorCode.INVALID_REQUEST, _NO_LOCK)
 
 
 # -- validation -------------------------------------------------------------------------------
@@ -225,3 +238,72 @@ def lock_headers(version: ObjectVersion) -> dict[str, str]:
     if version.legal_hold:
         out[LEGAL_HOLD_HEADER] = "ON"
     return out
+
+
+def removal_check(*, now: float, bypass_governance: bool) -> RemovalCheck:
+    """DeleteObject(s) with a version id: object lock may refuse (AccessDenied)."""
+
+    def check(version: ObjectVersion, *, sole: bool) -> None:
+        check_removal(version, now=now, bypass_governance=bypass_governance)
+
+    return check
+
+
+# -- what a write gives its new version -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WriteRetention:
+    """The tags and lock a write asks for (x-amz-tagging, x-amz-object-lock-*), and the
+    bucket's default retention that applies when it names none."""
+
+    tags: Mapping[str, str]
+    lock: LockRequest
+    default: DefaultRetention | None = None
+
+    def fields(self, now: float) -> RetentionFields:
+        mode, until = self.lock.mode, self.lock.retain_until
+        if mode is None and self.default is not None:
+            mode, until = self.default.mode, default_until(self.default, now)
+        return RetentionFields(dict(self.tags), mode, until, bool(self.lock.legal_hold))
+
+    def explicit(self) -> RetentionFields:
+        """What the request itself asked for (a multipart upload's, kept for its Complete)."""
+        return RetentionFields(
+            dict(self.tags), self.lock.mode, self.lock.retain_until, bool(self.lock.legal_hold)
+        )
+
+
+def write_retention(
+    bucket: Bucket,
+    tags: Mapping[str, str],
+    headers: Mapping[str, str],
+    default: DefaultRetention | None,
+    *,
+    now: float,
+) -> WriteRetention:
+    """A write's WriteRetention; InvalidRequest for lock headers on a bucket without lock."""
+    lock = parse_lock_headers(headers, now=now)
+    if not lock.empty:
+        require_object_lock(bucket)
+    return WriteRetention(tags, lock, default)
+
+
+def completed_upload_fields(
+    stored: RetentionFields, default: DefaultRetention | None, now: float
+) -> RetentionFields:
+    """A completing upload's tags and lock: its CreateMultipartUpload's (`stored`), else
+    the bucket's default retention as of now."""
+    if stored.retention_mode is not None or default is None:
+        return stored
+    return replace(stored, retention_mode=default.mode, retain_until=default_until(default, now))
+
+
+def with_retention(version: ObjectVersion, fields: RetentionFields) -> ObjectVersion:
+    return replace(
+        version,
+        tags=dict(fields.tags),
+        retention_mode=fields.retention_mode,
+        retain_until=fields.retain_until,
+        legal_hold=fields.legal_hold,
+    )

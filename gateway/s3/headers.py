@@ -1,4 +1,6 @@
-"""Pure request-header logic: Range, conditionals, x-amz-meta-*, copy source, dates, ETags.
+"""Pure request-header logic: Range, x-amz-meta-*, content headers, copy source, dates, ETags.
+
+Conditional requests (If-Match and friends) are gateway.s3.preconditions'.
 
 Every function takes plain values. `headers` is any Mapping whose lookups work with
 lower-case names: aiohttp's CIMultiDictProxy, or a dict with lower-case keys.
@@ -10,8 +12,8 @@ import email.utils
 import math
 import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import Enum
 from typing import Final
 from urllib.parse import parse_qs, unquote
 
@@ -124,123 +126,6 @@ def _bad_copy_range(value: str) -> S3Error:
     )
 
 
-# -- conditional requests -------------------------------------------------------------------
-
-
-class _Outcome(Enum):
-    PROCEED = "proceed"
-    NOT_MODIFIED = "not-modified"  # If-None-Match matched / If-Modified-Since not modified
-    FAILED = "failed"  # If-Match / If-Unmodified-Since failed
-
-
-def _etag_list(value: str) -> list[tuple[bool, str]]:
-    """Entity tags of an If-Match / If-None-Match value as (weak, opaque tag).
-
-    ETags here are hex (with an optional "-N"), so splitting on commas is safe. Unquoted
-    tags are accepted: SDK users often pass the bare ETag.
-    """
-    tags = []
-    for item in value.split(","):
-        item = item.strip()
-        weak = item[:2] in ("W/", "w/")
-        if weak:
-            item = item[2:]
-        if len(item) >= 2 and item[0] == item[-1] == '"':
-            item = item[1:-1]
-        if item:
-            tags.append((weak, item))
-    return tags
-
-
-def _matches(value: str, etag: str, *, weak_ok: bool) -> bool:
-    """RFC 7232 §2.3.2: strong comparison for If-Match, weak for If-None-Match."""
-    if value.strip() == "*":
-        return True
-    return any(tag == etag and (weak_ok or not weak) for weak, tag in _etag_list(value))
-
-
-def _evaluate(
-    if_match: str | None,
-    if_none_match: str | None,
-    if_unmodified_since: str | None,
-    if_modified_since: str | None,
-    etag: str,
-    last_modified: float,
-) -> tuple[_Outcome, str]:
-    """RFC 7232 §6 evaluation order, with the name of the deciding condition.
-
-    Dates compare at the 1 s resolution of Last-Modified; unparseable dates are ignored
-    (RFC 7232 §3.3, §3.4).
-    """
-    modified = math.floor(last_modified)
-    if if_match is not None:
-        if not _matches(if_match, etag, weak_ok=False):
-            return _Outcome.FAILED, "If-Match"
-    elif if_unmodified_since is not None:
-        since = parse_http_date(if_unmodified_since)
-        if since is not None and modified > since:
-            return _Outcome.FAILED, "If-Unmodified-Since"
-    if if_none_match is not None:
-        if _matches(if_none_match, etag, weak_ok=True):
-            return _Outcome.NOT_MODIFIED, "If-None-Match"
-    elif if_modified_since is not None:
-        since = parse_http_date(if_modified_since)
-        if since is not None and modified <= since:
-            return _Outcome.NOT_MODIFIED, "If-Modified-Since"
-    return _Outcome.PROCEED, ""
-
-
-def check_preconditions(
-    headers: Mapping[str, str], etag: str, last_modified: float, *, method: str
-) -> None:
-    """If-Match, If-Unmodified-Since, If-None-Match, If-Modified-Since (RFC 7232).
-
-    As GetObject/HeadObject apply them
-    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetObject.html): If-Match true
-    overrides a failing If-Unmodified-Since; If-None-Match overrides If-Modified-Since.
-    GET/HEAD answer 304 NotModified where other methods answer 412 (RFC 7232 §3.2), and
-    If-Modified-Since applies to GET/HEAD only. `etag` is unquoted.
-    """
-    safe = method.upper() in ("GET", "HEAD")
-    outcome, condition = _evaluate(
-        headers.get("if-match"),
-        headers.get("if-none-match"),
-        headers.get("if-unmodified-since"),
-        headers.get("if-modified-since") if safe else None,
-        etag,
-        last_modified,
-    )
-    if outcome is _Outcome.FAILED or (outcome is _Outcome.NOT_MODIFIED and not safe):
-        raise S3Error(S3ErrorCode.PRECONDITION_FAILED, Condition=condition)
-    if outcome is _Outcome.NOT_MODIFIED:
-        # RFC 7232 §4.1: a 304 carries the validators a 200 would have.
-        raise S3Error(
-            S3ErrorCode.NOT_MODIFIED,
-            headers={"ETag": quote_etag(etag), "Last-Modified": http_date(last_modified)},
-        )
-
-
-def check_copy_source_preconditions(
-    headers: Mapping[str, str], etag: str, last_modified: float
-) -> None:
-    """x-amz-copy-source-if-* against the source object; every failure is 412.
-
-    https://docs.aws.amazon.com/AmazonS3/latest/API/API_CopyObject.html: if-match true
-    with if-unmodified-since false copies; if-none-match false with if-modified-since
-    true fails. That is the RFC 7232 order with NOT_MODIFIED turned into 412.
-    """
-    outcome, _ = _evaluate(
-        headers.get("x-amz-copy-source-if-match"),
-        headers.get("x-amz-copy-source-if-none-match"),
-        headers.get("x-amz-copy-source-if-unmodified-since"),
-        headers.get("x-amz-copy-source-if-modified-since"),
-        etag,
-        last_modified,
-    )
-    if outcome is not _Outcome.PROCEED:
-        raise S3Error(S3ErrorCode.PRECONDITION_FAILED)
-
-
 # -- metadata and content headers -----------------------------------------------------------
 
 META_PREFIX: Final = "x-amz-meta-"
@@ -302,6 +187,54 @@ def content_headers(headers: Mapping[str, str]) -> tuple[str | None, dict[str, s
         if value:
             stored[name] = value
     return headers.get("content-type"), stored
+
+
+# -- what a write's headers say about its object --------------------------------------------
+
+STORAGE_CLASSES: Final = frozenset(
+    {
+        "STANDARD", "REDUCED_REDUNDANCY", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING",
+        "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE",
+    }
+)  # fmt: skip
+# Canned ACLs that keep an object private; public ones need bucket policies (not built yet).
+PRIVATE_ACLS: Final = frozenset({"private", "bucket-owner-full-control", "bucket-owner-read"})
+# Headers naming features that are not built yet: refusing them beats silently ignoring.
+# (x-amz-tagging and x-amz-object-lock-* are gateway.s3.object_lock's: write_retention.)
+_UNSUPPORTED: Final = {
+    "x-amz-server-side-encryption": "Server-side encryption",
+    "x-amz-server-side-encryption-customer-algorithm": "SSE-C",
+}
+
+
+@dataclass(frozen=True)
+class ObjectFields:
+    """What an upload's request headers say about the object it creates."""
+
+    content_type: str | None
+    headers: Mapping[str, str]
+    user_meta: Mapping[str, str]
+    storage_class: str
+
+
+def refuse_unsupported(headers: Mapping[str, str]) -> None:
+    acl = headers.get("x-amz-acl")
+    if acl is not None and acl not in PRIVATE_ACLS:
+        raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"Canned ACL {acl} is not supported yet")
+    for name, feature in _UNSUPPORTED.items():
+        if headers.get(name):
+            raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"{feature} is not supported yet")
+
+
+def object_fields(headers: Mapping[str, str]) -> ObjectFields:
+    """PutObject, CopyObject (REPLACE) and CreateMultipartUpload headers; InvalidStorageClass,
+    NotImplemented for a feature not built yet."""
+    refuse_unsupported(headers)
+    content_type, content = content_headers(headers)
+    storage_class = headers.get("x-amz-storage-class", "STANDARD")
+    if storage_class not in STORAGE_CLASSES:
+        raise S3Error(S3ErrorCode.INVALID_STORAGE_CLASS, StorageClassRequested=storage_class)
+    return ObjectFields(content_type, content, user_metadata(headers), storage_class)
 
 
 # GetObject response-* query parameters -> the response header they override

@@ -1,5 +1,5 @@
-"""gateway.xml.retention: the (model, XML) table for versioning, tagging and object lock
-documents, malformed bodies, and botocore reading ListObjectVersions as we render it."""
+"""gateway.xml.versioning: the (model, XML) table for versioning configurations, malformed
+bodies, and botocore reading ListObjectVersions as we render it."""
 
 from __future__ import annotations
 
@@ -12,21 +12,13 @@ from botocore.parsers import RestXMLParser
 from lxml import etree
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.object_lock import DefaultRetention, LegalHold, ObjectLockConfiguration, Retention
-from gateway.tagging import Tag
 from gateway.xml.codec import S3_NS, parse, render
 from gateway.xml.models import Owner
-from gateway.xml.retention import (
-    ListVersionsResult,
-    Tagging,
-    VersionEntry,
-    VersioningConfiguration,
-)
+from gateway.xml.versioning import ListVersionsResult, VersionEntry, VersioningConfiguration
 
 NS = f'xmlns="{S3_NS}"'
 T0 = 1_138_985_109.0
 T0_ISO = "2006-02-03T16:45:09.000Z"
-UNTIL = 1_893_456_000.0  # 2030-01-01T00:00:00Z
 OWNER = Owner("alice", "alice")
 
 
@@ -48,37 +40,18 @@ CASES: list[tuple[object, bytes]] = [
         "<MfaDelete>Disabled</MfaDelete></VersioningConfiguration>".encode(),
     ),
     (VersioningConfiguration(), f"<VersioningConfiguration {NS}/>".encode()),
+]
+
+MALFORMED: list[tuple[type[Any], bytes]] = [
     (
-        Tagging((Tag("a", "1"), Tag("key & <b>", ""))),
-        f"<Tagging {NS}><TagSet><Tag><Key>a</Key><Value>1</Value></Tag>"
-        "<Tag><Key>key &amp; &lt;b&gt;</Key><Value></Value></Tag></TagSet></Tagging>".encode(),
-    ),
-    (Tagging(()), f"<Tagging {NS}><TagSet/></Tagging>".encode()),
-    (
-        ObjectLockConfiguration(True, DefaultRetention("GOVERNANCE", days=3)),
-        f"<ObjectLockConfiguration {NS}><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
-        "<Rule><DefaultRetention><Mode>GOVERNANCE</Mode><Days>3</Days></DefaultRetention>"
-        "</Rule></ObjectLockConfiguration>".encode(),
+        VersioningConfiguration,
+        b"<VersioningConfiguration><Status>On</Status></VersioningConfiguration>",
     ),
     (
-        ObjectLockConfiguration(True, DefaultRetention("COMPLIANCE", years=2)),
-        f"<ObjectLockConfiguration {NS}><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
-        "<Rule><DefaultRetention><Mode>COMPLIANCE</Mode><Years>2</Years></DefaultRetention>"
-        "</Rule></ObjectLockConfiguration>".encode(),
+        VersioningConfiguration,
+        b"<VersioningConfiguration><MfaDelete>x</MfaDelete></VersioningConfiguration>",
     ),
-    (
-        ObjectLockConfiguration(),
-        f"<ObjectLockConfiguration {NS}><ObjectLockEnabled>Enabled</ObjectLockEnabled>"
-        "</ObjectLockConfiguration>".encode(),
-    ),
-    (
-        Retention("COMPLIANCE", UNTIL),
-        f"<Retention {NS}><Mode>COMPLIANCE</Mode>"
-        "<RetainUntilDate>2030-01-01T00:00:00.000Z</RetainUntilDate></Retention>".encode(),
-    ),
-    (Retention(), f"<Retention {NS}/>".encode()),
-    (LegalHold(True), f"<LegalHold {NS}><Status>ON</Status></LegalHold>".encode()),
-    (LegalHold(False), f"<LegalHold {NS}><Status>OFF</Status></LegalHold>".encode()),
+    (VersioningConfiguration, b"<Versioning/>"),
 ]
 
 
@@ -92,49 +65,21 @@ def test_parse(model: object, xml: bytes) -> None:
     assert parse(type(model), xml) == model
 
 
-def _lock(inner: str) -> bytes:
-    return f"<ObjectLockConfiguration>{inner}</ObjectLockConfiguration>".encode()
-
-
-def _default(inner: str) -> bytes:
-    return _lock(f"<Rule><DefaultRetention>{inner}</DefaultRetention></Rule>")
-
-
-def _retention(mode: str, until: str | None = None) -> bytes:
-    date = f"<RetainUntilDate>{until}</RetainUntilDate>" if until is not None else ""
-    return f"<Retention><Mode>{mode}</Mode>{date}</Retention>".encode()
-
-
-MALFORMED: list[tuple[type[Any], bytes]] = [
-    (
-        VersioningConfiguration,
-        b"<VersioningConfiguration><Status>On</Status></VersioningConfiguration>",
-    ),
-    (
-        VersioningConfiguration,
-        b"<VersioningConfiguration><MfaDelete>x</MfaDelete></VersioningConfiguration>",
-    ),
-    (VersioningConfiguration, b"<Versioning/>"),
-    (Tagging, b"<Tagging/>"),
-    (Tagging, b"<Tagging><TagSet><Tag><Value>v</Value></Tag></TagSet></Tagging>"),
-    (Tagging, b"<Tagging><TagSet><Tag><Key>k</Key></Tag></TagSet></Tagging>"),
-    (ObjectLockConfiguration, _lock("<ObjectLockEnabled>On</ObjectLockEnabled>")),
-    (ObjectLockConfiguration, _lock("<Rule/>")),
-    (ObjectLockConfiguration, _default("<Days>1</Days>")),
-    (ObjectLockConfiguration, _default("<Mode>GOVERNANCE</Mode><Days>x</Days>")),
-    (Retention, _retention("GOVERNANCE")),
-    (Retention, _retention("NONE", "2030-01-01T00:00:00Z")),
-    (Retention, _retention("GOVERNANCE", "soon")),
-    (LegalHold, b"<LegalHold><Status>on</Status></LegalHold>"),
-    (LegalHold, b"<LegalHold/>"),
-]
-
-
 @pytest.mark.parametrize(("cls", "xml"), MALFORMED)
 def test_parse_malformed(cls: type[Any], xml: bytes) -> None:
     with pytest.raises(S3Error) as err:
         parse(cls, xml)
     assert err.value.code is S3ErrorCode.MALFORMED_XML
+
+
+def _botocore_parse(operation: str, body: bytes) -> dict[str, Any]:
+    shape = (
+        botocore.session.get_session().get_service_model("s3").operation_model(operation)
+    ).output_shape
+    parsed: dict[str, Any] = RestXMLParser().parse(
+        {"body": body, "headers": {}, "status_code": 200}, shape
+    )
+    return parsed
 
 
 # -- ListObjectVersions -----------------------------------------------------------------------
@@ -181,16 +126,6 @@ def test_render_list_versions() -> None:
     assert _canonical(render(VERSIONS)) == _canonical(expected)
 
 
-def _botocore_parse(operation: str, body: bytes) -> dict[str, Any]:
-    shape = (
-        botocore.session.get_session().get_service_model("s3").operation_model(operation)
-    ).output_shape
-    parsed: dict[str, Any] = RestXMLParser().parse(
-        {"body": body, "headers": {}, "status_code": 200}, shape
-    )
-    return parsed
-
-
 def test_botocore_list_object_versions() -> None:
     parsed = _botocore_parse("ListObjectVersions", render(VERSIONS))
     at = datetime.fromtimestamp(T0, UTC)
@@ -213,20 +148,3 @@ def test_list_versions_url_encoding() -> None:
     xml = render(ListVersionsResult(**{**model.__dict__, "encoding_type": "url"}))
     assert b"<Key>a%20b%2Fc</Key>" in xml and b"<Prefix>a%20b</Prefix>" in xml
     assert b"<EncodingType>url</EncodingType>" in xml
-
-
-def test_botocore_tagging_and_lock() -> None:
-    tagging = _botocore_parse("GetObjectTagging", render(Tagging((Tag("a", "1"),))))
-    assert tagging["TagSet"] == [{"Key": "a", "Value": "1"}]
-    lock = _botocore_parse(
-        "GetObjectLockConfiguration",
-        render(ObjectLockConfiguration(True, DefaultRetention("GOVERNANCE", days=1))),
-    )
-    assert lock["ObjectLockConfiguration"] == {
-        "ObjectLockEnabled": "Enabled",
-        "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
-    }
-    retention = _botocore_parse("GetObjectRetention", render(Retention("COMPLIANCE", UNTIL)))
-    assert retention["Retention"]["RetainUntilDate"] == datetime.fromtimestamp(UNTIL, UTC)
-    hold = _botocore_parse("GetObjectLegalHold", render(LegalHold(True)))
-    assert hold["LegalHold"] == {"Status": "ON"}

@@ -1,25 +1,33 @@
-"""gateway.object_lock: what retention and legal holds allow, as tables."""
+"""gateway.s3.object_lock: what retention and legal holds allow, as tables."""
 
 from __future__ import annotations
 
 import pytest
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta.base import ObjectVersion
-from gateway.object_lock import (
+from gateway.meta.base import Bucket, ObjectVersion, RetentionFields
+from gateway.s3.object_lock import (
     COMPLIANCE,
     GOVERNANCE,
+    LEGAL_HOLD_HEADER,
+    MODE_HEADER,
+    UNTIL_HEADER,
     DefaultRetention,
     ObjectLockConfiguration,
     Retention,
     check_removal,
     check_retention_change,
+    completed_upload_fields,
     default_until,
     is_protected,
     lock_headers,
     parse_lock_headers,
     parse_timestamp,
+    removal_check,
+    require_object_lock,
     validate_configuration,
+    with_retention,
+    write_retention,
 )
 
 NOW = 1_700_000_000.0
@@ -163,3 +171,74 @@ def test_lock_headers_and_timestamps() -> None:
     assert parse_timestamp("2030-01-01T00:00:00.000Z") == 1_893_456_000.0
     assert parse_timestamp("2030-01-01T01:00:00+01:00") == 1_893_456_000.0
     assert parse_timestamp("not a date") is None
+
+
+# -- what a write gives its new version -------------------------------------------------------
+
+LOCKED = Bucket("b", "alice", NOW, versioning="Enabled", object_lock=True)
+PLAIN = Bucket("p", "alice", NOW)
+UNTIL_TEXT = "2030-01-01T00:00:00Z"
+UNTIL = parse_timestamp(UNTIL_TEXT)
+
+
+def test_require_object_lock() -> None:
+    require_object_lock(LOCKED)
+    with pytest.raises(S3Error) as err:
+        require_object_lock(PLAIN)
+    assert err.value.code is S3ErrorCode.INVALID_REQUEST
+
+
+def test_write_retention_lock_headers_need_a_lock_bucket() -> None:
+    headers = {MODE_HEADER: GOVERNANCE, UNTIL_HEADER: UNTIL_TEXT}
+    with pytest.raises(S3Error) as err:
+        write_retention(PLAIN, {}, headers, None, now=NOW)
+    assert err.value.code is S3ErrorCode.INVALID_REQUEST
+    # Tags alone are fine anywhere.
+    assert write_retention(PLAIN, {"a": "1"}, {}, None, now=NOW).fields(NOW).tags == {"a": "1"}
+
+
+def test_write_retention_explicit_lock_wins_over_the_default() -> None:
+    headers = {MODE_HEADER: COMPLIANCE, UNTIL_HEADER: UNTIL_TEXT, LEGAL_HOLD_HEADER: "ON"}
+    default = DefaultRetention(GOVERNANCE, days=1)
+    retention = write_retention(LOCKED, {"a": "1"}, headers, default, now=NOW)
+    expected = RetentionFields({"a": "1"}, COMPLIANCE, UNTIL, True)
+    assert retention.fields(NOW) == expected
+    assert retention.explicit() == expected
+
+
+def test_write_retention_default_applies_as_of_creation() -> None:
+    retention = write_retention(LOCKED, {}, {}, DefaultRetention(GOVERNANCE, days=2), now=NOW)
+    assert retention.fields(LATER) == RetentionFields({}, GOVERNANCE, LATER + 2 * 86400, False)
+    assert retention.explicit() == RetentionFields()
+
+
+def test_completed_upload_fields() -> None:
+    default = DefaultRetention(COMPLIANCE, days=1)
+    asked = RetentionFields({"t": "v"}, GOVERNANCE, MUCH_LATER)
+    assert completed_upload_fields(asked, default, NOW) == asked
+    assert completed_upload_fields(RetentionFields(), None, NOW) == RetentionFields()
+    assert completed_upload_fields(RetentionFields({"t": "v"}), default, NOW) == RetentionFields(
+        {"t": "v"}, COMPLIANCE, NOW + 86400
+    )
+
+
+def test_with_retention() -> None:
+    fields = RetentionFields({"t": "v"}, COMPLIANCE, LATER, True)
+    changed = with_retention(version(), fields)
+    assert (changed.tags, changed.retention_mode, changed.retain_until, changed.legal_hold) == (
+        {"t": "v"},
+        COMPLIANCE,
+        LATER,
+        True,
+    )
+
+
+@pytest.mark.parametrize(("bypass", "refused"), [(False, True), (True, False)])
+def test_removal_check(bypass: bool, refused: bool) -> None:
+    check = removal_check(now=NOW, bypass_governance=bypass)
+    if not refused:
+        check(version(GOVERNANCE, LATER), sole=True)
+        return
+    with pytest.raises(S3Error) as err:
+        check(version(GOVERNANCE, LATER), sole=True)
+    assert err.value.code is S3ErrorCode.ACCESS_DENIED

@@ -19,6 +19,8 @@ MAX_BUCKET_TAGS = 50
 MAX_KEY_LENGTH = 128
 MAX_VALUE_LENGTH = 256
 RESERVED_PREFIX = "aws:"
+# The bucket configuration document holding a bucket's tag set (PutBucketTagging).
+TAGGING = "tagging"
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,11 @@
-"""gateway.tagging: the validation table and the x-amz-tagging header."""
+"""gateway.s3.tagging: the validation table and the x-amz-tagging header."""
 
 from __future__ import annotations
 
 import pytest
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.tagging import (
+from gateway.s3.tagging import (
     MAX_BUCKET_TAGS,
     Tag,
     parse_tagging_header,

@@ -1,4 +1,4 @@
-"""gateway/leader.py's SingletonTask over a scripted lock (the PostgreSQL lock itself is
+"""gateway/jobs/leader.py's SingletonTask over a scripted lock (the PostgreSQL lock itself is
 tested in tests/contract/test_postgres_metastore.py)."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ import asyncio
 
 import pytest
 
-from gateway.leader import LocalLock, SingletonTask, leader_lock_of
+from gateway.jobs.leader import LocalLock, SingletonTask, leader_lock_of
 
 
 class ScriptedLock:

@@ -1,0 +1,74 @@
+"""Every operation's handler, by the AWS operation name the route table resolves.
+
+A dict literal of functions, so mypy checks each handler against `Handler`;
+tests/unit/test_handlers.py checks that it and gateway.routing.ROUTES name the same
+operations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from gateway.context import RequestContext
+from gateway.ops import (
+    bucket,
+    lifecycle_config,
+    listing,
+    multipart,
+    object_attributes,
+    object_copy,
+    object_delete,
+    object_lock,
+    object_read,
+    object_write,
+    service,
+    tagging,
+    versioning,
+)
+from gateway.responses import S3Response
+
+Handler = Callable[[RequestContext], Awaitable[S3Response]]
+
+HANDLERS: dict[str, Handler] = {
+    "ListBuckets": service.list_buckets,
+    "CreateBucket": bucket.create_bucket,
+    "HeadBucket": bucket.head_bucket,
+    "DeleteBucket": bucket.delete_bucket,
+    "GetBucketLocation": bucket.get_bucket_location,
+    "ListObjects": listing.list_objects,
+    "ListObjectsV2": listing.list_objects_v2,
+    "DeleteObjects": object_delete.delete_objects,
+    "ListMultipartUploads": multipart.list_multipart_uploads,
+    "ListObjectVersions": versioning.list_object_versions,
+    "GetBucketVersioning": versioning.get_bucket_versioning,
+    "PutBucketVersioning": versioning.put_bucket_versioning,
+    "GetBucketTagging": tagging.get_bucket_tagging,
+    "PutBucketTagging": tagging.put_bucket_tagging,
+    "DeleteBucketTagging": tagging.delete_bucket_tagging,
+    "GetBucketLifecycleConfiguration": lifecycle_config.get_bucket_lifecycle_configuration,
+    "PutBucketLifecycleConfiguration": lifecycle_config.put_bucket_lifecycle_configuration,
+    "DeleteBucketLifecycle": lifecycle_config.delete_bucket_lifecycle,
+    "GetObjectLockConfiguration": object_lock.get_object_lock_configuration,
+    "PutObjectLockConfiguration": object_lock.put_object_lock_configuration,
+    "GetBucketAcl": bucket.get_bucket_acl,
+    "PutObject": object_write.put_object,
+    "CopyObject": object_copy.copy_object,
+    "GetObject": object_read.get_object,
+    "HeadObject": object_read.head_object,
+    "DeleteObject": object_delete.delete_object,
+    "GetObjectAcl": object_read.get_object_acl,
+    "CreateMultipartUpload": multipart.create_multipart_upload,
+    "UploadPart": multipart.upload_part,
+    "UploadPartCopy": multipart.upload_part_copy,
+    "CompleteMultipartUpload": multipart.complete_multipart_upload,
+    "AbortMultipartUpload": multipart.abort_multipart_upload,
+    "ListParts": multipart.list_parts,
+    "GetObjectAttributes": object_attributes.get_object_attributes,
+    "GetObjectTagging": tagging.get_object_tagging,
+    "PutObjectTagging": tagging.put_object_tagging,
+    "DeleteObjectTagging": tagging.delete_object_tagging,
+    "GetObjectRetention": object_lock.get_object_retention,
+    "PutObjectRetention": object_lock.put_object_retention,
+    "GetObjectLegalHold": object_lock.get_object_legal_hold,
+    "PutObjectLegalHold": object_lock.put_object_legal_hold,
+}

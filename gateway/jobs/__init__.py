@@ -1,0 +1,1 @@
+"""Background work: the garbage collector, the scrubber and leader election."""

@@ -1,0 +1,190 @@
+"""What several ops modules share: the one home of each helper, so that no ops module
+imports another.
+
+- find_version() / find_copy_source(): the addressed version, and a copy's source (its
+  bucket authorized for s3:GetObject); the answers are gateway.s3.versions' rules.
+- write_retention() / upload_retention(): a new version's tags and object lock, with the
+  bucket's default retention read from the store (the rules: gateway.s3.object_lock).
+- upload_verifier() / declared_size_check(): the body checks every upload shares.
+- owner_of(), max_keys(), encoding_type(): listing answers and parameters.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+import gateway.xml.object_lock  # noqa: F401  (registers ObjectLockConfiguration's parser)
+from auth.policy.evaluate import authorize
+from gateway.body import RequestBody
+from gateway.codec.checksums import BodyHasher, ChecksumRequest, header_name
+from gateway.codec.checksums import verify_content_md5 as _verify_content_md5
+from gateway.context import RequestContext
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import Bucket, MetaStore, ObjectVersion, RetentionFields
+from gateway.s3.headers import parse_copy_source
+from gateway.s3.object_lock import (
+    OBJECT_LOCK,
+    DefaultRetention,
+    ObjectLockConfiguration,
+    WriteRetention,
+    completed_upload_fields,
+)
+from gateway.s3.object_lock import write_retention as _write_retention
+from gateway.s3.tagging import parse_tagging_header
+from gateway.s3.versions import addressed, copy_source
+from gateway.xml.codec import parse
+from gateway.xml.models import Owner
+
+MAX_SINGLE_PUT = 5 * 1024**3
+MAX_KEYS = 1000
+
+
+# -- the addressed version ----------------------------------------------------------------------
+
+
+async def find_version(ctx: RequestContext) -> ObjectVersion:
+    """The version the request addresses (its key, ?versionId); NoSuchKey / NoSuchVersion /
+    the delete-marker answers as S3 gives them (gateway.s3.versions.addressed)."""
+    key, version_id = ctx.target_key, ctx.query.get("versionId")
+    found = await ctx.services.meta.get_object(ctx.target_bucket.name, key, version_id)
+    return addressed(found, key, version_id)
+
+
+@dataclass(frozen=True)
+class CopySource:
+    bucket: Bucket
+    key: str
+    version_id: str | None  # as the x-amz-copy-source header named it
+    version: ObjectVersion
+
+
+async def find_copy_source(ctx: RequestContext) -> CopySource:
+    """x-amz-copy-source of CopyObject and UploadPartCopy: its bucket, which the caller must
+    be allowed to read (s3:GetObject), and its version."""
+    name, key, version_id = parse_copy_source(ctx.headers["x-amz-copy-source"])
+    bucket = await ctx.services.meta.get_bucket(name)
+    if bucket is None:
+        raise S3Error(S3ErrorCode.NO_SUCH_BUCKET, BucketName=name)
+    authorize(ctx.principal, "s3:GetObject", bucket.owner)
+    found = await ctx.services.meta.get_object(bucket.name, key, version_id)
+    return CopySource(bucket, key, version_id, copy_source(found, key, version_id))
+
+
+# -- tags and object lock of a new version ------------------------------------------------------
+
+
+async def default_retention(meta: MetaStore, bucket: Bucket) -> DefaultRetention | None:
+    """The bucket's default retention (PutObjectLockConfiguration), if any."""
+    if not bucket.object_lock:
+        return None
+    document = await meta.get_bucket_config(bucket.name, OBJECT_LOCK)
+    if document is None:
+        return None
+    return parse(ObjectLockConfiguration, document.encode()).default_retention
+
+
+async def write_retention(
+    ctx: RequestContext, bucket: Bucket, *, tags: Mapping[str, str] | None = None
+) -> WriteRetention:
+    """The request's tags (`tags` overrides the header: CopyObject's directive COPY) and
+    object lock; InvalidRequest for lock headers on a bucket without object lock."""
+    if tags is None:
+        raw = ctx.headers.get("x-amz-tagging")
+        tags = parse_tagging_header(raw) if raw else {}
+    default = await default_retention(ctx.services.meta, bucket)
+    return _write_retention(bucket, tags, ctx.headers, default, now=ctx.services.clock())
+
+
+async def upload_retention(
+    meta: MetaStore, bucket: Bucket, upload_id: str, now: float
+) -> RetentionFields:
+    """A completing upload's tags and lock: its CreateMultipartUpload's, else the
+    bucket's default retention as of now."""
+    stored = await meta.get_upload_retention(upload_id) or RetentionFields()
+    if stored.retention_mode is not None:
+        return stored
+    return completed_upload_fields(stored, await default_retention(meta, bucket), now)
+
+
+# -- upload bodies ------------------------------------------------------------------------------
+
+
+def upload_verifier(
+    headers: Mapping[str, str], body: RequestBody, checksum: ChecksumRequest
+) -> Callable[[BodyHasher], None]:
+    """Checks Content-MD5 and the x-amz-checksum-* (header or trailer) once the body ended."""
+
+    def verify(hasher: BodyHasher) -> None:
+        _verify_content_md5(headers.get("content-md5"), base64.b64decode(hasher.md5_b64()))
+        if checksum.algorithm is None:
+            return
+        expected = checksum.expected
+        if checksum.in_trailer:
+            expected = body.trailers.get(header_name(checksum.algorithm))
+            if expected is None:
+                raise S3Error(
+                    S3ErrorCode.INVALID_REQUEST,
+                    f"The trailer {header_name(checksum.algorithm)} was declared but not sent",
+                )
+        if expected is not None and expected != hasher.checksum_b64():
+            raise S3Error(
+                S3ErrorCode.BAD_DIGEST,
+                f"The {checksum.algorithm} you specified did not match the calculated checksum.",
+            )
+
+    return verify
+
+
+def declared_size_check(body: RequestBody, limit: int = MAX_SINGLE_PUT) -> None:
+    if body.declared_length is not None and body.declared_length > limit:
+        raise S3Error(
+            S3ErrorCode.ENTITY_TOO_LARGE,
+            ProposedSize=str(body.declared_length),
+            MaxSizeAllowed=str(limit),
+        )
+
+
+# -- listings -----------------------------------------------------------------------------------
+
+
+def owner_of(user: str) -> Owner:
+    return Owner(id=user, display_name=user)
+
+
+def max_keys(raw: str | None) -> int:
+    """max-keys of ListObjects(V2) and ListObjectVersions, capped at MAX_KEYS."""
+    if raw is None:
+        return MAX_KEYS
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            "Provided max-keys not an integer or within integer range",
+            ArgumentName="max-keys",
+            ArgumentValue=raw,
+        ) from exc
+    if value < 0:
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            "Argument maxKeys must be an integer between 0 and 2147483647",
+            ArgumentName="maxKeys",
+            ArgumentValue=raw,
+        )
+    return min(value, MAX_KEYS)
+
+
+def encoding_type(raw: str | None) -> str | None:
+    """encoding-type of the listings: absent, empty or "url"."""
+    if not raw:
+        return None
+    if raw.lower() != "url":
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            "Invalid Encoding Method specified in Request",
+            ArgumentName="encoding-type",
+            ArgumentValue=raw,
+        )
+    return "url"
