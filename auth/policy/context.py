@@ -98,6 +98,12 @@ class Requester:
         return keys
 
 
+# The keys that describe the caller; a request can never set them.
+PRINCIPAL_KEYS = frozenset(
+    {"aws:principaltype", "aws:userid", "aws:username", "aws:principalaccount", "aws:principalarn"}
+)
+
+
 def normalize_key(key: str) -> str:
     """Condition key names are case-insensitive; a tag key after `/` is not."""
     prefix, slash, rest = key.partition("/")
@@ -122,6 +128,8 @@ class PolicyContext:
 
     def __post_init__(self) -> None:
         merged = {normalize_key(k): tuple(v) for k, v in self.keys.items()}
+        for name in PRINCIPAL_KEYS:
+            merged.pop(name, None)  # only the authenticated requester speaks for itself
         merged.update(self.requester.principal_keys())
         # Normalized once: lookups are by lower-case name, and the principal's keys win.
         object.__setattr__(self, "keys", merged)
