@@ -105,9 +105,9 @@ PRINCIPAL_KEYS = frozenset(
 
 
 def normalize_key(key: str) -> str:
-    """Condition key names are case-insensitive; a tag key after `/` is not."""
-    prefix, slash, rest = key.partition("/")
-    return prefix.lower() + slash + rest
+    """Condition key names are case-insensitive, tag keys after `/` included (IAM:
+    "aws:ResourceTag/TagKey1" matches a tag key TagKey1 or tagkey1)."""
+    return key.lower()
 
 
 @dataclass(frozen=True)

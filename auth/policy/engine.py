@@ -27,6 +27,7 @@ from enum import Enum
 from auth.policy import conditions
 from auth.policy.context import GrantLevel, PolicyContext, Requester
 from auth.policy.model import Effect, Policy, Principals, Statement
+from auth.policy.public import is_public_policy
 from auth.policy.wildcards import Lookup, pattern_match, substitute
 
 # Actions the owner of the bucket can always perform (the lockout escape hatch).
@@ -61,6 +62,10 @@ class Policies:
     identity: Sequence[NamedPolicy] = ()
     bucket: Policy | None = None
     acl: GrantLevel = GrantLevel.NONE
+    # PublicAccessBlock RestrictPublicBuckets: a public bucket policy grants nothing to
+    # callers outside the bucket owner's account (its Deny statements still apply).
+    # IgnorePublicAcls is the caller's: acl.without_public_grants before grant_level.
+    restrict_public: bool = False
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,17 @@ def _first_allow(identity: Sequence[NamedPolicy], context: PolicyContext) -> Mat
 
 def _resource_grant(context: PolicyContext, policies: Policies) -> tuple[GrantLevel, Match | None]:
     best, best_match = GrantLevel.NONE, None
-    if policies.bucket is not None:
+    outsider = context.requester.is_anonymous or (
+        context.resource_account is not None
+        and context.requester.account_id != context.resource_account
+    )
+    restricted = (
+        policies.restrict_public
+        and outsider
+        and policies.bucket is not None
+        and is_public_policy(policies.bucket)
+    )
+    if policies.bucket is not None and not restricted:
         for statement in _applicable(policies.bucket, Effect.ALLOW, context):
             level = _principal_level(statement, context.requester)
             if level > best:
@@ -178,12 +193,17 @@ def _applicable(policy: Policy, effect: Effect, context: PolicyContext) -> Itera
 def _condition_holds(
     clause: conditions.ConditionClause, context: PolicyContext, lookup: Lookup | None
 ) -> bool:
+    actual = context.values(clause.key)
     if lookup is not None and any("${" in v for v in clause.values):
+        if clause.if_exists and not actual:
+            return True
         # A substituted value is literal: in a *Like pattern a `*` in it would widen.
         guard = _literal(lookup) if clause.base.endswith("Like") else lookup
-        resolved = [t for t in (substitute(v, guard) for v in clause.values) if t is not None]
-        clause = replace(clause, values=tuple(resolved))
-    return conditions.evaluate(clause, context.values(clause.key))
+        resolved = [substitute(v, guard) for v in clause.values]
+        if any(v is None for v in resolved):
+            return False  # IAM: a variable without a value invalidates the statement
+        clause = replace(clause, values=tuple(v for v in resolved if v is not None))
+    return conditions.evaluate(clause, actual)
 
 
 def _literal(lookup: Lookup) -> Lookup:
