@@ -302,3 +302,9 @@ def _check_key(key: str, kind: PolicyKind) -> None:
         lower = service.lower()
         if lower not in ("aws", "s3") or (lower == "s3" and not is_known_s3_key(key)):
             raise MalformedPolicy(f"Policy has an invalid condition key: {key}")
+
+
+def named_principals(policy: Policy) -> tuple[Principals, ...]:
+    """Every Principal / NotPrincipal element, so PutBucketPolicy can check that the
+    accounts and users named exist (S3 answers "Invalid principal in policy")."""
+    return tuple(s.principals for s in policy.statements if s.principals is not None)

@@ -16,6 +16,7 @@ from auth.policy.model import (
     PolicyTooLarge,
     Principals,
     Statement,
+    named_principals,
     parse_policy,
 )
 
@@ -308,3 +309,14 @@ def test_bucket_policy_accepts_action_forms(action: str) -> None:
 def test_bucket_policy_accepts_condition_keys(key: str) -> None:
     text = doc(stmt(Condition={"StringEqualsIfExists": {key: "v"}}))
     assert parse_policy(text, BUCKET, bucket="b").statements[0].conditions[0].key == key
+
+
+def test_named_principals() -> None:
+    text = doc(
+        stmt(Sid="A", Principal={"AWS": ["111122223333"], "CanonicalUser": "c1"}),
+        stmt(Sid="B", Principal=None, NotPrincipal={"AWS": "arn:aws:iam::1:user/u"}),
+    )
+    assert named_principals(parse_policy(text, BUCKET, bucket="b")) == (
+        Principals(aws=("111122223333",), canonical_users=("c1",)),
+        Principals(aws=("arn:aws:iam::1:user/u",)),
+    )
