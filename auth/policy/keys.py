@@ -48,7 +48,7 @@ S3_KEYS = frozenset(
         "s3:resourceaccount", "s3:x-amz-object-lock-mode",
         "s3:x-amz-object-lock-retain-until-date", "s3:x-amz-object-lock-legal-hold",
         "s3:x-amz-server-side-encryption-context", "s3:x-amz-checksum-algorithm",
-        "s3:delimiter", "s3:datalocationconstraint", "s3:accesspointnetworkorigin",
+        "s3:datalocationconstraint", "s3:accesspointnetworkorigin",
         "s3:dataaccesspointaccount", "s3:dataaccesspointarn", "s3:bucketobjectlockenabled",
         "s3:objectcreationoperation", "s3:x-amz-write-offset-bytes", "s3:if-match",
         "s3:if-none-match", "s3:bucketversioningstatus", "s3:inventoryaccessibleoptionalfields",

@@ -107,21 +107,7 @@ def parse_policy(
 
     `max_chars` bounds an identity policy (non-whitespace characters).
     """
-    raw = document.encode() if isinstance(document, str) else document
-    if kind is PolicyKind.BUCKET and len(raw) > MAX_BUCKET_POLICY_BYTES:
-        raise PolicyTooLarge("Policies must be no larger than 20 KB")
-    if (
-        kind is PolicyKind.IDENTITY
-        and sum(not c.isspace() for c in raw.decode(errors="replace")) > max_chars
-    ):
-        raise PolicyTooLarge(f"Cannot exceed quota for PolicySize: {max_chars}")
-    try:
-        data = json.loads(raw, object_pairs_hook=_no_duplicates)
-    except (ValueError, UnicodeDecodeError) as exc:
-        reason = (
-            exc.reason if isinstance(exc, MalformedPolicy) else "This policy contains invalid Json"
-        )
-        raise MalformedPolicy(reason) from exc
+    data = _load(document, kind, max_chars)
     if not isinstance(data, dict):
         raise MalformedPolicy("Policy document must be a JSON object")
     for name in data:
@@ -145,6 +131,21 @@ def parse_policy(
     if len(sids) != len(set(sids)):
         raise MalformedPolicy("Statement IDs (SID) in a single policy must be unique")
     return Policy(statements, version, policy_id)
+
+
+def _load(document: str | bytes, kind: PolicyKind, max_chars: int) -> Any:
+    raw = document.encode() if isinstance(document, str) else document
+    if kind is PolicyKind.BUCKET and len(raw) > MAX_BUCKET_POLICY_BYTES:
+        raise PolicyTooLarge("Policies must be no larger than 20 KB")
+    text = raw.decode(errors="replace")
+    if kind is PolicyKind.IDENTITY and sum(not c.isspace() for c in text) > max_chars:
+        raise PolicyTooLarge(f"Cannot exceed quota for PolicySize: {max_chars}")
+    try:
+        return json.loads(raw, object_pairs_hook=_no_duplicates)
+    except MalformedPolicy:
+        raise
+    except (ValueError, RecursionError) as exc:  # UnicodeDecodeError is a ValueError
+        raise MalformedPolicy("This policy contains invalid Json") from exc
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:

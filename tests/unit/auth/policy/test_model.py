@@ -320,3 +320,9 @@ def test_named_principals() -> None:
         Principals(aws=("111122223333",), canonical_users=("c1",)),
         Principals(aws=("arn:aws:iam::1:user/u",)),
     )
+
+
+@pytest.mark.parametrize("text", [b"\xff\xfe{}", "[" * 5000 + "]" * 5000, '{"Statement": [' * 3000])
+def test_hostile_json_is_malformed_not_a_crash(text: str | bytes) -> None:
+    with pytest.raises(MalformedPolicy):
+        parse_policy(text, BUCKET, bucket="b")
