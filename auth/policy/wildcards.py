@@ -6,6 +6,12 @@ https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_variables.ht
 (`${aws:username}`, the literal escapes `${*}`, `${?}`, `${$}`, and default values
 `${aws:username, 'guest'}`). A substituted value is always literal text: a user named
 `a*` does not widen `home/${aws:username}/*`.
+
+How matching works: a pattern compiles to segments split at each `*`; a segment is its
+text and the positions where `?` stands for any one character. The first segment must
+match at the start, the last at the end, the middle ones greedily leftmost in between.
+That never backtracks, unlike a regex of `.*`: a policy such as `*a*a*a*a*b` must not
+let a long key or Referer header burn the CPU.
 """
 
 from __future__ import annotations
@@ -15,19 +21,70 @@ from collections.abc import Callable
 from functools import lru_cache
 
 Lookup = Callable[[str], str | None]
+Segment = tuple[str, tuple[int, ...]]  # text, positions of `?`
 
 # ${name} or ${name, 'default'}; the name may itself be *, ? or $ (literal escapes).
 _VARIABLE = re.compile(r"\$\{\s*([^}',\s]+)\s*(?:,\s*'([^']*)'\s*)?\}")
 _ESCAPES = frozenset({"*", "?", "$"})
 
 
-def _glob_regex(text: str) -> str:
-    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in text)
+def _segments(pieces: list[tuple[bool, str]], ignore_case: bool) -> list[Segment]:
+    """Segments of (is_pattern, text) pieces; literal pieces keep `*` and `?` as text."""
+    segments: list[Segment] = []
+    text: list[str] = []
+    anys: list[int] = []
+    for is_pattern, piece in pieces:
+        for char in piece.lower() if ignore_case else piece:
+            if is_pattern and char == "*":
+                segments.append(("".join(text), tuple(anys)))
+                text, anys = [], []
+            elif is_pattern and char == "?":
+                anys.append(len(text))
+                text.append("?")
+            else:
+                text.append(char)
+    segments.append(("".join(text), tuple(anys)))
+    return segments
+
+
+def _at(segment: Segment, value: str, position: int) -> bool:
+    text, anys = segment
+    if position < 0 or position + len(text) > len(value):
+        return False
+    if not anys:
+        return value.startswith(text, position)
+    return all(i in anys or value[position + i] == char for i, char in enumerate(text))
+
+
+def _find(segment: Segment, value: str, start: int, end: int) -> int:
+    text, anys = segment
+    if not anys:
+        return value.find(text, start, end)
+    for position in range(start, end - len(text) + 1):
+        if _at(segment, value, position):
+            return position
+    return -1
+
+
+def _match(segments: list[Segment], value: str) -> bool:
+    if len(segments) == 1:
+        return len(segments[0][0]) == len(value) and _at(segments[0], value, 0)
+    first, *middle, last = segments
+    end = len(value) - len(last[0])
+    if end < len(first[0]) or not _at(first, value, 0) or not _at(last, value, end):
+        return False
+    position = len(first[0])
+    for segment in middle:
+        found = _find(segment, value, position, end)
+        if found < 0:
+            return False
+        position = found + len(segment[0])
+    return True
 
 
 @lru_cache(maxsize=4096)
-def _compile(regex: str, ignore_case: bool) -> re.Pattern[str]:
-    return re.compile(regex, re.DOTALL | (re.IGNORECASE if ignore_case else 0))
+def _compiled(pattern: str, ignore_case: bool) -> list[Segment]:
+    return _segments([(True, pattern)], ignore_case)
 
 
 def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
@@ -36,7 +93,7 @@ def glob_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
         return True
     if "*" not in pattern and "?" not in pattern:
         return pattern.lower() == value.lower() if ignore_case else pattern == value
-    return _compile(_glob_regex(pattern), ignore_case).fullmatch(value) is not None
+    return _match(_compiled(pattern, ignore_case), value.lower() if ignore_case else value)
 
 
 def has_variable(text: str) -> bool:
@@ -83,5 +140,4 @@ def pattern_match(
     pieces = _pieces(pattern, lookup)
     if pieces is None:
         return False
-    regex = "".join(_glob_regex(p) if is_glob else re.escape(p) for is_glob, p in pieces)
-    return _compile(regex, ignore_case).fullmatch(value) is not None
+    return _match(_segments(pieces, ignore_case), value.lower() if ignore_case else value)

@@ -76,3 +76,32 @@ def test_variable_names() -> None:
         "aws:username",
         "s3:prefix",
     ]
+
+
+@pytest.mark.parametrize(
+    ("pattern", "value", "expected"),
+    [
+        ("a*b*c", "abc", True),
+        ("a*b*c", "aXbYc", True),
+        ("a*b*c", "acb", False),
+        ("*ab", "aab", True),  # the last segment is anchored at the end
+        ("ab*", "ab", True),
+        ("a*a", "a", False),  # first and last segments may not overlap
+        ("*?*", "", False),
+        ("*?*", "x", True),
+        ("a?c*", "abcd", True),
+        ("*b?d", "abcd", True),
+        ("*b?d*", "xxbXdyy", True),
+        ("*b?d*", "xxbXXdyy", False),
+        ("**", "", True),
+    ],
+)
+def test_glob_match_segments(pattern: str, value: str, expected: bool) -> None:
+    assert glob_match(pattern, value) is expected
+
+
+def test_glob_match_does_not_backtrack_exponentially() -> None:
+    # A regex of ".*a" repeated would take ages on this; greedy segments are instant.
+    pattern = "*a" * 30 + "*b"
+    assert not glob_match(pattern, "a" * 5000)
+    assert glob_match(pattern, "a" * 5000 + "b")
