@@ -1,4 +1,4 @@
-"""Is a bucket policy public? AWS's rule for GetBucketPolicyStatus and BlockPublicPolicy.
+"""What is public (AWS's rule for bucket policies) and the PublicAccessBlock rules.
 
 https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-policy-status
 A policy is public when one of its Allow statements grants to a non-fixed principal
@@ -8,12 +8,18 @@ aws:SourceVpc, aws:SourceVpce, aws:SourceOwner, aws:SourceAccount, aws:Principal
 aws:PrincipalArn, aws:PrincipalOrgID, s3:x-amz-server-side-encryption-aws-kms-key-id or
 aws:userid (outside `AROLEID:*`).
 
+RestrictPublicBuckets is applied by the engine (Policies.restrict_public).
+
 Assumption where AWS gives no number: a CIDR pins the caller only if it is no wider than
 /8 (IPv4) or /32 (IPv6); `0.0.0.0/0` and the like leave the policy public.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
+from auth.policy.acl import Acl, without_public_grants
+from auth.policy.acl import is_public as is_public_acl
 from auth.policy.conditions import ConditionClause, parse_network
 from auth.policy.model import Effect, Policy, Statement
 
@@ -62,3 +68,29 @@ def _pins(clause: ConditionClause) -> bool:
 def _narrow(cidr: str) -> bool:
     network = parse_network(cidr)
     return network is not None and network.prefixlen >= _MIN_PREFIX[network.version]
+
+
+@dataclass(frozen=True)
+class PublicAccessBlock:
+    """A bucket's PublicAccessBlock configuration (all False when none is set).
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/access-control-block-public-access.html#access-control-block-public-access-options
+    """
+
+    block_public_acls: bool = False
+    ignore_public_acls: bool = False
+    block_public_policy: bool = False
+    restrict_public_buckets: bool = False
+
+    def refuses_acl(self, acl: Acl | None) -> bool:
+        """BlockPublicAcls: a request setting a public ACL (PutBucketAcl, PutObjectAcl,
+        PutObject, CopyObject, CreateMultipartUpload, CreateBucket) is AccessDenied."""
+        return self.block_public_acls and acl is not None and is_public_acl(acl)
+
+    def refuses_policy(self, policy: Policy) -> bool:
+        """BlockPublicPolicy: PutBucketPolicy with a public policy is AccessDenied."""
+        return self.block_public_policy and is_public_policy(policy)
+
+    def effective_acl(self, acl: Acl) -> Acl:
+        """IgnorePublicAcls: evaluation sees the ACL without its public grants."""
+        return without_public_grants(acl) if self.ignore_public_acls else acl

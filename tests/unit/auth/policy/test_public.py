@@ -5,8 +5,9 @@ from typing import Any
 
 import pytest
 
+from auth.policy.acl import canned_acl
 from auth.policy.model import PolicyKind, parse_policy
-from auth.policy.public import is_public_policy
+from auth.policy.public import PublicAccessBlock, is_public_policy
 
 
 def policy(**statement: Any) -> str:
@@ -78,3 +79,34 @@ def test_one_public_statement_makes_the_policy_public() -> None:
     ]
     text = json.dumps({"Version": "2012-10-17", "Statement": statements})
     assert is_public_policy(parse_policy(text, PolicyKind.BUCKET, bucket="b"))
+
+
+PUBLIC_POLICY = json.dumps(
+    {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": "arn:aws:s3:::b/*",
+            }
+        ],
+    }
+)
+
+
+def test_public_access_block_rules() -> None:
+    public_acl = canned_acl("public-read", "owner")
+    private_acl = canned_acl("private", "owner")
+    policy = parse_policy(PUBLIC_POLICY, PolicyKind.BUCKET, bucket="b")
+    nothing = PublicAccessBlock()
+    assert not nothing.refuses_acl(public_acl)
+    assert not nothing.refuses_policy(policy)
+    assert nothing.effective_acl(public_acl) == public_acl
+    everything = PublicAccessBlock(True, True, True, True)
+    assert everything.refuses_acl(public_acl)
+    assert not everything.refuses_acl(private_acl)
+    assert not everything.refuses_acl(None)
+    assert everything.refuses_policy(policy)
+    assert everything.effective_acl(public_acl) == private_acl
