@@ -201,6 +201,17 @@ def required_permission(action: str, *, on_object: bool) -> Permission | None:
     return table.get(action)
 
 
+def acl_grant(
+    action: str, requester: Requester, *, bucket_acl: Acl | None, object_acl: Acl | None
+) -> GrantLevel:
+    """What the ACLs give `requester` for `action`: the object's ACL for object reads and
+    its ACL's own actions, the bucket's ACL for the rest (None: no ACL, or ACLs off)."""
+    on_object = action in OBJECT_PERMISSIONS
+    acl = object_acl if on_object else bucket_acl
+    permission = required_permission(action, on_object=on_object)
+    return GrantLevel.NONE if acl is None else grant_level(acl, requester, permission)
+
+
 def grant_level(acl: Acl, requester: Requester, permission: Permission | None) -> GrantLevel:
     """How far `acl` grants `permission` to `requester` (see GrantLevel).
 

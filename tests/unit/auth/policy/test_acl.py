@@ -15,6 +15,7 @@ from auth.policy.acl import (
     InvalidAcl,
     Permission,
     acl_from_headers,
+    acl_grant,
     canned_acl,
     grant_level,
     is_public,
@@ -179,3 +180,15 @@ def test_public_acls_and_ignore_public_acls() -> None:
     assert without_public_grants(canned_acl("public-read-write", OWNER)) == canned_acl(
         "private", OWNER
     )
+
+
+def test_acl_grant_picks_the_bucket_or_the_object_acl() -> None:
+    bucket_acl = canned_acl("public-read-write", OWNER)
+    object_acl = canned_acl("private", OWNER)
+    kwargs = {"bucket_acl": bucket_acl, "object_acl": object_acl}
+    assert acl_grant("s3:ListBucket", ANON, **kwargs) is GrantLevel.PRINCIPAL
+    assert acl_grant("s3:PutObject", ANON, **kwargs) is GrantLevel.PRINCIPAL
+    assert acl_grant("s3:GetObject", ANON, **kwargs) is GrantLevel.NONE  # object ACL
+    assert acl_grant("s3:GetObjectAcl", OWNER_ACCOUNT, **kwargs) is GrantLevel.PRINCIPAL
+    assert acl_grant("s3:PutBucketPolicy", ANON, **kwargs) is GrantLevel.NONE
+    assert acl_grant("s3:GetObject", ANON, bucket_acl=None, object_acl=None) is GrantLevel.NONE
