@@ -20,7 +20,7 @@ https://docs.aws.amazon.com/AmazonS3/latest/userguide/how-s3-evaluates-access-co
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from enum import Enum
 
@@ -28,7 +28,7 @@ from auth.policy import conditions
 from auth.policy.context import GrantLevel, PolicyContext, Requester
 from auth.policy.model import Effect, Policy, Principals, Statement
 from auth.policy.public import is_public_policy
-from auth.policy.wildcards import Lookup, pattern_match, substitute
+from auth.policy.wildcards import Lookup, glob_match, pattern_match, substitute
 
 # Actions the owner of the bucket can always perform (the lockout escape hatch).
 POLICY_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
@@ -95,23 +95,31 @@ def evaluate(context: PolicyContext, policies: Policies) -> Decision:
     owner = _is_owner_account(requester, context.resource_account)
     if owner and context.action in POLICY_ACTIONS:
         return Decision(Verdict.ALLOW, "the bucket owner may always manage the bucket policy")
-    identity = list(policies.identity) if is_user else []
-    for named in identity:
-        for statement in _applicable(named.policy, Effect.DENY, context):
-            return _deny(named.name, statement)
-    if policies.bucket is not None:
-        for statement in _applicable(policies.bucket, Effect.DENY, context):
-            if _principal_level(statement, requester) > GrantLevel.NONE:
-                return _deny(BUCKET_POLICY, statement)
+    # Each statement is matched once; the deny and allow passes below filter by effect.
+    identity = [
+        (named.name, _applicable(named.policy, context))
+        for named in (policies.identity if is_user else ())
+    ]
+    bucket = [] if policies.bucket is None else _applicable(policies.bucket, context)
+    for name, statements in identity:
+        for statement in statements:
+            if statement.effect is Effect.DENY:
+                return _deny(name, statement)
+    for statement in bucket:
+        if (
+            statement.effect is Effect.DENY
+            and _principal_level(statement, requester) > GrantLevel.NONE
+        ):
+            return _deny(BUCKET_POLICY, statement)
 
     if owner:
         return Decision(Verdict.ALLOW, "the account may do everything in its own account")
-    resource_level, resource_match = _resource_grant(context, policies)
+    resource_level, resource_match = _resource_grant(context, policies, bucket)
     if requester.is_anonymous:
         if resource_level is GrantLevel.PRINCIPAL and resource_match is not None:
             return Decision(Verdict.ALLOW, "granted to everyone", (resource_match,))
         return _implicit("anonymous request with no public grant")
-    identity_allow = _first_allow(identity, context)
+    identity_allow = _first_allow(identity)
     if is_user and context.resource_account in (None, requester.account_id):
         if identity_allow is not None:
             return Decision(Verdict.ALLOW, "allowed by an identity policy", (identity_allow,))
@@ -143,14 +151,17 @@ def _implicit(reason: str) -> Decision:
     return Decision(Verdict.IMPLICIT_DENY, reason)
 
 
-def _first_allow(identity: Sequence[NamedPolicy], context: PolicyContext) -> Match | None:
-    for named in identity:
-        for statement in _applicable(named.policy, Effect.ALLOW, context):
-            return Match(named.name, statement.sid, statement.index)
+def _first_allow(identity: list[tuple[str, list[Statement]]]) -> Match | None:
+    for name, statements in identity:
+        for statement in statements:
+            if statement.effect is Effect.ALLOW:
+                return Match(name, statement.sid, statement.index)
     return None
 
 
-def _resource_grant(context: PolicyContext, policies: Policies) -> tuple[GrantLevel, Match | None]:
+def _resource_grant(
+    context: PolicyContext, policies: Policies, bucket: list[Statement]
+) -> tuple[GrantLevel, Match | None]:
     best, best_match = GrantLevel.NONE, None
     outsider = context.requester.is_anonymous or (
         context.resource_account is not None
@@ -163,7 +174,9 @@ def _resource_grant(context: PolicyContext, policies: Policies) -> tuple[GrantLe
         and is_public_policy(policies.bucket)
     )
     if policies.bucket is not None and not restricted:
-        for statement in _applicable(policies.bucket, Effect.ALLOW, context):
+        for statement in bucket:
+            if statement.effect is not Effect.ALLOW:
+                continue
             level = _principal_level(statement, context.requester)
             if level > best:
                 best, best_match = level, Match(BUCKET_POLICY, statement.sid, statement.index)
@@ -172,22 +185,20 @@ def _resource_grant(context: PolicyContext, policies: Policies) -> tuple[GrantLe
     return best, best_match
 
 
-def _applicable(policy: Policy, effect: Effect, context: PolicyContext) -> Iterator[Statement]:
-    """Statements of `effect` whose action, resource and conditions match (not principal)."""
+def _applicable(policy: Policy, context: PolicyContext) -> list[Statement]:
+    """Statements whose action, resource and conditions match (principal aside)."""
     lookup: Lookup | None = context.single if policy.expands_variables else None
-    for statement in policy.statements:
-        if statement.effect is not effect:
-            continue
-        action_hit = any(
-            pattern_match(a, context.action, None, ignore_case=True) for a in statement.actions
-        )
-        if action_hit == statement.not_action:
-            continue
-        resource_hit = any(pattern_match(r, context.resource, lookup) for r in statement.resources)
-        if resource_hit == statement.not_resource:
-            continue
-        if all(_condition_holds(c, context, lookup) for c in statement.conditions):
-            yield statement
+    return [s for s in policy.statements if _statement_matches(s, context, lookup)]
+
+
+def _statement_matches(statement: Statement, context: PolicyContext, lookup: Lookup | None) -> bool:
+    action_hit = any(glob_match(a, context.action, ignore_case=True) for a in statement.actions)
+    if action_hit == statement.not_action:
+        return False
+    resource_hit = any(pattern_match(r, context.resource, lookup) for r in statement.resources)
+    if resource_hit == statement.not_resource:
+        return False
+    return all(_condition_holds(c, context, lookup) for c in statement.conditions)
 
 
 def _condition_holds(
