@@ -9,9 +9,12 @@ ISO 8601 UTC with a `Z`, booleans `true` / `false`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import ipaddress
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from urllib.parse import unquote
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 # Header-valued S3 keys: the key is the header name with an `s3:` prefix.
 HEADER_KEYS = (
@@ -76,6 +79,7 @@ def request_keys(
     signature_version: str | None = None,
     auth_type: str | None = None,
     signature_age_ms: int | None = None,
+    tls_version: str | None = None,
     version_id: str | None = None,
     existing_tags: Mapping[str, str] | None = None,
     request_tags: Mapping[str, str] | None = None,
@@ -119,6 +123,8 @@ def request_keys(
         keys["s3:authtype"] = (auth_type,)
     if signature_age_ms is not None:
         keys["s3:signatureage"] = (str(signature_age_ms),)
+    if tls_version:
+        keys["s3:tlsversion"] = (tls_version,)  # e.g. "1.3"
     if version_id is not None:
         keys["s3:versionid"] = (version_id,)
     for tag, value in (existing_tags or {}).items():
@@ -159,3 +165,35 @@ def _lock_keys(
         days = max(0, -int(-seconds // 86400))
         keys["s3:object-lock-remaining-retention-days"] = (str(days),)
     return keys
+
+
+def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    text = text.strip()
+    if text.startswith("[") and "]" in text:  # [2001:db8::1]:443
+        text = text[1 : text.index("]")]
+    elif text.count(":") == 1:  # 192.0.2.1:443
+        text = text.split(":", 1)[0]
+    try:
+        return ipaddress.ip_address(text)
+    except ValueError:
+        return None
+
+
+def source_ip(peer: str, forwarded_for: str | None, trusted: Sequence[Network]) -> str:
+    """aws:SourceIp: the client address, honouring X-Forwarded-For only from trusted proxies.
+
+    Walk the chain from the socket peer backwards: while the hop we are looking at is a
+    trusted proxy, believe what it says about the hop before it. The first untrusted hop
+    is the client; a forged entry further left is never reached. A malformed entry stops
+    the walk at the proxy that sent it.
+    """
+    hop = _address(peer)
+    if hop is None:
+        return peer
+    chain = [h for h in (forwarded_for or "").split(",") if h.strip()]
+    while chain and any(hop in network for network in trusted):
+        previous = _address(chain.pop())
+        if previous is None:
+            break
+        hop = previous
+    return str(hop)

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime
 
+import pytest
+
 from auth.policy.context import PolicyContext, Requester
-from auth.policy.keys import is_known_s3_key, request_keys
+from auth.policy.keys import is_known_s3_key, request_keys, source_ip
 
 NOW = datetime(2026, 12, 2, 16, 0, 0, tzinfo=UTC)
 
@@ -130,3 +133,34 @@ def test_known_s3_keys() -> None:
     assert is_known_s3_key("S3:RequestObjectTag/Anything")
     assert is_known_s3_key("s3:object-lock-remaining-retention-days")
     assert not is_known_s3_key("s3:favourite-colour")
+
+
+TRUSTED = [ipaddress.ip_network("10.0.0.0/8"), ipaddress.ip_network("fd00::/8")]
+
+
+@pytest.mark.parametrize(
+    ("peer", "forwarded", "expected"),
+    [
+        ("198.51.100.7", None, "198.51.100.7"),
+        ("198.51.100.7", "1.2.3.4", "198.51.100.7"),  # untrusted peer: header ignored
+        ("10.0.0.1", "203.0.113.9", "203.0.113.9"),
+        ("10.0.0.1", "6.6.6.6, 203.0.113.9", "203.0.113.9"),  # forged left entry unreached
+        ("10.0.0.1", "203.0.113.9, 10.0.0.2", "203.0.113.9"),  # two trusted hops
+        ("10.0.0.1", "10.0.0.3, 10.0.0.2", "10.0.0.3"),  # all trusted: the leftmost
+        ("10.0.0.1", "garbage", "10.0.0.1"),
+        ("10.0.0.1", "", "10.0.0.1"),
+        ("fd00::1", "2001:db8::5", "2001:db8::5"),
+        ("10.0.0.1", "[2001:db8::5]:4711", "2001:db8::5"),
+        ("10.0.0.1", "203.0.113.9:4711", "203.0.113.9"),
+        ("unix-socket", "203.0.113.9", "unix-socket"),
+    ],
+)
+def test_source_ip(peer: str, forwarded: str | None, expected: str) -> None:
+    assert source_ip(peer, forwarded, TRUSTED) == expected
+
+
+def test_tls_version_key() -> None:
+    keys = request_keys(
+        now=NOW, source_ip=None, secure=True, headers={}, query={}, tls_version="1.3"
+    )
+    assert keys["s3:tlsversion"] == ("1.3",)
