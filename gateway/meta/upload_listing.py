@@ -39,6 +39,10 @@ class UploadListing(Generic[R]):
     next_key_marker: str | None
     next_upload_id_marker: str | None
 
+    @property
+    def next_markers(self) -> tuple[str | None, str | None]:
+        return self.next_key_marker, self.next_upload_id_marker
+
 
 # What upload_listing_steps() yields: an UploadSeek (start a new range; abandon the current
 # one) or None (the next row of the current range). What it is sent: the next row of the

@@ -28,6 +28,7 @@ Concurrency (PostgreSQL; SQLite's single writer gives all of it for free):
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from gateway.errors import S3Error, S3ErrorCode
@@ -301,13 +302,6 @@ def list_uploads(
         max_uploads=max_uploads,
     )
     # With a delimiter the walk may leave a range at its first row: start small.
-    listing = yield from feed(
-        steps, lambda s, a, n: _read_uploads(bucket, s, a, n), 2 if delimiter else None
-    )
-    return UploadsPage(
-        uploads=[upload_from_row(r) for r in listing.rows],
-        common_prefixes=listing.common_prefixes,
-        is_truncated=listing.is_truncated,
-        next_key_marker=listing.next_key_marker,
-        next_upload_id_marker=listing.next_upload_id_marker,
-    )
+    page = yield from feed(steps, partial(_read_uploads, bucket), 2 if delimiter else None)
+    uploads = [upload_from_row(r) for r in page.rows]
+    return UploadsPage(uploads, page.common_prefixes, page.is_truncated, *page.next_markers)

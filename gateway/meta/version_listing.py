@@ -46,6 +46,10 @@ class VersionListing(Generic[R]):
     next_key_marker: str | None
     next_version_id_marker: str | None
 
+    @property
+    def next_markers(self) -> tuple[str | None, str | None]:
+        return self.next_key_marker, self.next_version_id_marker
+
 
 VersionSteps = Generator[VersionSeek | None, R | None, VersionListing[R]]
 

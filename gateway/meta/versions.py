@@ -12,6 +12,7 @@ index range, where one mixed-direction comparison would not be.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from gateway.meta.base import VersionsPage
@@ -73,13 +74,6 @@ def list_object_versions(
         max_keys=max_keys,
     )
     # With a delimiter the walk may leave a range at its first row: start small.
-    listing = yield from feed(
-        steps, lambda s, a, n: _read(bucket, s, a, n), 2 if delimiter else None
-    )
-    return VersionsPage(
-        versions=[version_from_row(r) for r in listing.rows],
-        common_prefixes=listing.common_prefixes,
-        is_truncated=listing.is_truncated,
-        next_key_marker=listing.next_key_marker,
-        next_version_id_marker=listing.next_version_id_marker,
-    )
+    page = yield from feed(steps, partial(_read, bucket), 2 if delimiter else None)
+    versions = [version_from_row(r) for r in page.rows]
+    return VersionsPage(versions, page.common_prefixes, page.is_truncated, *page.next_markers)
