@@ -126,17 +126,23 @@ class Dialect:
     name: str  # "sqlite" or "postgres": also picks the migration text (migrations.py)
     numbered_params: bool  # `$1, $2` instead of `?`
     row_locks: bool  # append Stmt.lock as FOR ...
+    # SQLite's `INDEXED BY <index>` kept, or cut out (PostgreSQL has no index hints: the
+    # planner with statistics picks the index a hint pins on SQLite).
+    index_hints: bool
 
 
-SQLITE = Dialect("sqlite", numbered_params=False, row_locks=False)
-POSTGRES = Dialect("postgres", numbered_params=True, row_locks=True)
+SQLITE = Dialect("sqlite", numbered_params=False, row_locks=False, index_hints=True)
+POSTGRES = Dialect("postgres", numbered_params=True, row_locks=True, index_hints=False)
 
 _MARK = re.compile(r"\?")
+_INDEX_HINT = re.compile(r" INDEXED BY \w+")
 
 
 @lru_cache(maxsize=1024)
 def render(dialect: Dialect, sql: str, lock: Lock | None = None) -> str:
     """The statement text as `dialect` takes it. Our SQL has no `?` inside literals."""
+    if not dialect.index_hints:
+        sql = _INDEX_HINT.sub("", sql)
     if dialect.row_locks and lock is not None:
         sql = f"{sql} FOR {lock}"
     if dialect.numbered_params:
