@@ -215,9 +215,7 @@ LIST_SQL = (
 )
 
 
-def _read_range(
-    bucket: str, seek: Seek, after: Any, n: int, stats: ListingStats
-) -> Tx[list[Any]]:
+def _read_range(bucket: str, seek: Seek, after: Any, n: int, stats: ListingStats) -> Tx[list[Any]]:
     """Up to n rows of `seek`'s range in key order, after the row `after` (None: from
     the seek's lower bound)."""
     if after is not None:
@@ -245,7 +243,7 @@ def list_objects(
 ) -> Tx[ListPage]:
     """One ListObjects page (MetaStore.list_objects), run in one snapshot."""
     yield from require_bucket(bucket)
-    steps = listing_steps(
+    steps: Steps[Any] = listing_steps(
         lambda r: str(r["key"]),
         prefix=prefix,
         delimiter=delimiter,

@@ -93,8 +93,7 @@ def _remove_version(bucket: str, key: str, version_id: str, *, since: float) -> 
         return None
     ids = distinct_blob_ids(load_segments(row["segments"]))
     yield from many(
-        "DELETE FROM version_blobs"
-        " WHERE blob_id = ? AND bucket = ? AND key = ? AND version_id = ?",
+        "DELETE FROM version_blobs WHERE blob_id = ? AND bucket = ? AND key = ? AND version_id = ?",
         [(b, bucket, key, version_id) for b in ids],
     )
     yield from many(

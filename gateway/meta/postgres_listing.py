@@ -16,7 +16,8 @@ round trip per seek would make a page of 1,000 common prefixes cost 1,000 round 
   The Python walk still decides everything: each key is handed to it only if the walk's
   Seek matches the bound it was read from, and on any mismatch (which would be a bug; a
   delimiter ending in U+10FFFF, whose successor the SQL does not compute, never gets
-  here) the page is listed again with gateway.meta.listing.list_objects's range queries. Then one more query reads the full rows of the keys listed as
+  here) the page is listed again with gateway.meta.listing.list_objects's range
+  queries. Then one more query reads the full rows of the keys listed as
   objects, in the same REPEATABLE READ snapshot.
 
 "Just past key k" is the inclusive bound k || U+0001: PostgreSQL text cannot hold U+0000,
@@ -147,7 +148,11 @@ class _SkipScan:
     def read(self, seek: Seek, after: str | None, n: int) -> Tx[list[str]]:
         """Up to n keys of `seek`'s range after `after` (ranges.feed's `read`): fewer only
         where the range runs dry or at a key that rolls up (the walk seeks past it)."""
-        lower = (seek.lower if seek.inclusive else _after(seek.lower)) if after is None else _after(after)
+        lower = (
+            (seek.lower if seek.inclusive else _after(seek.lower))
+            if after is None
+            else _after(after)
+        )
         keys: list[str] = []
         while len(keys) < n:
             if not self.probes:
@@ -176,9 +181,7 @@ def list_latest(
     """One ListObjects page, in one REPEATABLE READ (one snapshot) transaction."""
     if _SkipScan.usable(delimiter):
         yield from require_bucket(bucket)
-        scan = _SkipScan(
-            bucket, prefix=prefix, delimiter=delimiter, max_keys=max_keys, stats=stats
-        )
+        scan = _SkipScan(bucket, prefix=prefix, delimiter=delimiter, max_keys=max_keys, stats=stats)
         steps = listing_steps(
             lambda k: k,
             prefix=prefix,

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import ParamSpec, Protocol, TypeVar
 
-from gateway.meta import accounts, blobs, buckets, listing, objects, uploads, versions
+from gateway.meta import accounts, blobs, buckets, objects, uploads, versions
 from gateway.meta.base import (
     AccessKey,
     Bucket,
@@ -116,7 +116,9 @@ class SqlMetaStore:
     async def create_access_key(
         self, user: str, access_key: str, secret_key: str, *, now: float
     ) -> AccessKey:
-        return await self.db.write(accounts.create_access_key, user, access_key, secret_key, now=now)
+        return await self.db.write(
+            accounts.create_access_key, user, access_key, secret_key, now=now
+        )
 
     async def get_access_key(self, access_key: str) -> AccessKey | None:
         return await self.db.read(accounts.get_access_key, access_key)

@@ -29,9 +29,9 @@ from gateway.meta.base import (
     Precondition,
     Segment,
 )
-from gateway.meta.listing import successor, walk_listing
+from gateway.meta.listing import LIST_SQL, successor, walk_listing
 from gateway.meta.migrations import load_migrations, split_statements
-from gateway.meta.sqlite import LIST_SQL, SqliteMetaStore
+from gateway.meta.sqlite import SqliteMetaStore
 
 NOW = 1_700_000_000.0
 FAR_FUTURE = 1e12
@@ -936,28 +936,6 @@ def test_sqlite_refuses_newer_schema(tmp_path: Path, aio: asyncio.Runner) -> Non
         conn.execute("INSERT INTO schema_migrations VALUES (9999, 'future', 0)")
     with pytest.raises(RuntimeError, match="newer"):
         aio.run(SqliteMetaStore(path).open())
-
-
-def test_load_migrations_dialect_override(tmp_path: Path) -> None:
-    (tmp_path / "0001_initial.sql").write_text("CREATE TABLE t (k TEXT);")
-    (tmp_path / "0001_initial.postgres.sql").write_text('CREATE TABLE t (k TEXT COLLATE "C");')
-    (tmp_path / "0002_more.sql").write_text("SELECT 2;")
-    (tmp_path / "0003_lite.sqlite.sql").write_text("SELECT 3;")
-    (tmp_path / "README.md").write_text("not a migration")
-    lite = load_migrations("sqlite", tmp_path)
-    pg = load_migrations("postgres", tmp_path)
-    assert [(m.version, m.name, m.sql) for m in lite] == [
-        (1, "initial", "CREATE TABLE t (k TEXT);"),
-        (2, "more", "SELECT 2;"),
-        (3, "lite", "SELECT 3;"),
-    ]
-    assert [(m.version, m.sql) for m in pg] == [
-        (1, 'CREATE TABLE t (k TEXT COLLATE "C");'),
-        (2, "SELECT 2;"),
-    ]
-    (tmp_path / "0002_clash.sql").write_text("SELECT 0;")
-    with pytest.raises(ValueError, match="0002"):
-        load_migrations("sqlite", tmp_path)
 
 
 def test_split_statements() -> None:

@@ -39,3 +39,22 @@ def test_postgres_text_uncomments_its_parts() -> None:
     (initial,) = [m for m in load_migrations("postgres") if m.version == 1]
     assert 'key TEXT COLLATE "C" NOT NULL' in initial.sql
     assert "(bucket, key)\n    INCLUDE (is_delete_marker) WHERE is_latest" in initial.sql
+
+
+def test_load_migrations_postgres_only_parts(tmp_path: Path) -> None:
+    (tmp_path / "0001_initial.sql").write_text('CREATE TABLE t (k TEXT /*pg COLLATE "C" */);')
+    (tmp_path / "0002_more.sql").write_text("SELECT 2; /*pg\nSELECT 3; */")
+    (tmp_path / "README.md").write_text("not a migration")
+    lite = load_migrations("sqlite", tmp_path)
+    pg = load_migrations("postgres", tmp_path)
+    assert [(m.version, m.name, m.statements()) for m in lite] == [
+        (1, "initial", ["CREATE TABLE t (k TEXT )"]),
+        (2, "more", ["SELECT 2"]),
+    ]
+    assert [(m.version, m.statements()) for m in pg] == [
+        (1, ['CREATE TABLE t (k TEXT COLLATE "C")']),
+        (2, ["SELECT 2", "SELECT 3"]),
+    ]
+    (tmp_path / "0002_clash.sql").write_text("SELECT 0;")
+    with pytest.raises(ValueError, match="0002"):
+        load_migrations("sqlite", tmp_path)
