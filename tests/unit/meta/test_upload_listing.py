@@ -7,11 +7,17 @@ from __future__ import annotations
 
 import itertools
 import random
-from collections.abc import Generator
+import sqlite3
+from collections.abc import Generator, Iterator
 from typing import Any, TypeVar
 
+import pytest
+
+from gateway.meta import buckets, objects, uploads, versions
+from gateway.meta.base import Bucket, ObjectVersion, Upload
+from gateway.meta.migrations import migrate
 from gateway.meta.ranges import feed
-from gateway.meta.sql import Tx
+from gateway.meta.sql import SQLITE, Stmt, Tx, run_sync
 from gateway.meta.upload_listing import (
     UploadListing,
     UploadSeek,
@@ -158,3 +164,79 @@ def test_upload_id_marker_continues_within_a_key() -> None:
     assert page.rows == [("k", "u2"), ("k", "u3"), ("m", "u0")]
     assert table.page("", "", "k", "", 10).rows == [("m", "u0")]
     assert table.page("", "", "", "", 0).rows == []
+
+
+# -- the bodies on SQLite: what a seek past a large common prefix costs ----------------------
+def spy(tx: Tx[T], log: list[tuple[Stmt, Any]]) -> Tx[T]:
+    """`tx`, recording each statement it runs and what it got back."""
+    try:
+        op = next(tx)
+        while True:
+            result = yield op
+            if isinstance(op, Stmt):
+                log.append((op, result))
+            op = tx.send(result)
+    except StopIteration as done:
+        value: T = done.value
+        return value
+
+
+def rows_read(log: list[tuple[Stmt, Any]]) -> tuple[int, int]:
+    """(queries, rows) of the range reads in `log` (the statements wanting every row)."""
+    reads = [result for stmt, result in log if stmt.want == "all"]
+    return len(reads), sum(len(r) for r in reads)
+
+
+@pytest.fixture
+def db() -> Iterator[sqlite3.Connection]:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA foreign_keys = ON")
+    run_sync(conn, migrate(SQLITE))
+    run_sync(conn, buckets.create_bucket(Bucket("bkt", "owner", 1.0, "us-east-1")))
+    yield conn
+    conn.close()
+
+
+def test_list_uploads_seeks_on_sqlite(db: sqlite3.Connection) -> None:
+    def upload(key: str) -> Upload:
+        return Upload("bkt", key, f"id-{key}", 1.0, "owner", None, {}, {}, "STANDARD")
+
+    for key in [f"big/{i:04d}" for i in range(5000)] + ["x"]:
+        run_sync(db, uploads.create_upload(upload(key)))
+    log: list[tuple[Stmt, Any]] = []
+    page = run_sync(db, spy(uploads.list_uploads("bkt", delimiter="/"), log))
+    assert page.common_prefixes == ["big/"] and [u.key for u in page.uploads] == ["x"]
+    queries, read = rows_read(log)
+    assert queries <= 3 and read <= 4
+
+
+def test_list_object_versions_seeks_on_sqlite(db: sqlite3.Connection) -> None:
+    db.execute("UPDATE buckets SET versioning = 'Enabled'")
+    for i, key in enumerate([f"big/{i:04d}" for i in range(1000)] + ["x"]):
+        for n in range(3):
+            v = ObjectVersion("bkt", key, f"{i:05d}{n}", float(n), 0, "etag")
+            run_sync(db, objects.put_version(v, None, claim_pending=False))
+    log: list[tuple[Stmt, Any]] = []
+    body = versions.list_object_versions("bkt", delimiter="/")
+    page = run_sync(db, spy(body, log))
+    assert page.common_prefixes == ["big/"] and [v.key for v in page.versions] == ["x"] * 3
+    queries, read = rows_read(log)
+    assert queries <= 4 and read <= 6
+    # Without a delimiter a page is one range query of max_keys + 1 rows.
+    log.clear()
+    page = run_sync(db, spy(versions.list_object_versions("bkt", max_keys=100), log))
+    assert len(page.versions) == 100 and page.is_truncated
+    assert rows_read(log) == (1, 101)
+    # From a version id marker: that key's older versions, then the next keys.
+    log.clear()
+    body = versions.list_object_versions(
+        "bkt", key_marker="big/0001", version_id_marker="000011", max_keys=3
+    )
+    page = run_sync(db, spy(body, log))
+    assert [(v.key, v.version_id) for v in page.versions] == [
+        ("big/0001", "000010"),
+        ("big/0002", "000022"),
+        ("big/0002", "000021"),
+    ]
+    assert rows_read(log) == (2, 4)
