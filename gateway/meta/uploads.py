@@ -76,6 +76,19 @@ def _lock_upload(bucket: str, key: str, upload_id: str) -> Tx[None]:
         raise S3Error(S3ErrorCode.NO_SUCH_UPLOAD, UploadId=upload_id)
 
 
+def _parts_to_garbage(upload_id: str, since: float, *, number: int | None = None) -> Tx[None]:
+    """The blobs of the upload's parts (only part `number`'s, if given) to garbage."""
+    sql = (
+        "INSERT INTO garbage_blobs (blob_id, since) SELECT blob_id, CAST(? AS DOUBLE PRECISION)"
+        " FROM upload_parts WHERE upload_id = ?"
+    )
+    args: list[Any] = [since, upload_id]
+    if number is not None:
+        sql += " AND part_number = ?"
+        args.append(number)
+    yield from execute(sql + " ON CONFLICT (blob_id) DO NOTHING", *args)
+
+
 def _drop_upload(upload_id: str) -> Tx[None]:
     # upload_retention goes with the upload (ON DELETE CASCADE).
     yield from execute("DELETE FROM upload_parts WHERE upload_id = ?", upload_id)
@@ -93,14 +106,7 @@ def create_upload(upload: Upload) -> Tx[None]:
 def put_part(bucket: str, key: str, upload_id: str, part: Part) -> Tx[None]:
     yield from _lock_upload(bucket, key, upload_id)
     yield from claim_pending([part.blob_id])
-    yield from execute(
-        "INSERT INTO garbage_blobs (blob_id, since)"
-        " SELECT blob_id, CAST(? AS DOUBLE PRECISION) FROM upload_parts"
-        " WHERE upload_id = ? AND part_number = ? ON CONFLICT (blob_id) DO NOTHING",
-        part.last_modified,
-        upload_id,
-        part.number,
-    )
+    yield from _parts_to_garbage(upload_id, part.last_modified, number=part.number)
     yield from execute(
         f"INSERT INTO upload_parts (upload_id, {PART_COLUMNS}) VALUES ({marks(7)})"
         " ON CONFLICT (upload_id, part_number) DO UPDATE SET blob_id = excluded.blob_id,"
@@ -164,13 +170,7 @@ def complete_upload(
 
 def abort_upload(bucket: str, key: str, upload_id: str, *, now: float) -> Tx[None]:
     yield from _lock_upload(bucket, key, upload_id)
-    yield from execute(
-        "INSERT INTO garbage_blobs (blob_id, since)"
-        " SELECT blob_id, CAST(? AS DOUBLE PRECISION) FROM upload_parts WHERE upload_id = ?"
-        " ON CONFLICT (blob_id) DO NOTHING",
-        now,
-        upload_id,
-    )
+    yield from _parts_to_garbage(upload_id, now)
     yield from _drop_upload(upload_id)
 
 
