@@ -50,7 +50,9 @@ def claim_pending(blob_ids: Sequence[str]) -> Tx[None]:
             raise S3Error(S3ErrorCode.INTERNAL_ERROR, f"blob {blob_id} is not pending")
 
 
-def collectable_blobs(*, garbage_before: float, pending_before: float, limit: int) -> Tx[list[str]]:
+def collectable_blobs(
+    *, garbage_before: float, pending_before: float, limit: int = 1000
+) -> Tx[list[str]]:
     # Stale pending blobs are *claimed*: moved to garbage in this transaction. An upload
     # that wakes up after this fails its put_object (the blob is no longer pending)
     # instead of publishing a version whose blob the collector is about to delete.

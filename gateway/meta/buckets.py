@@ -80,13 +80,9 @@ def delete_bucket(name: str) -> Tx[None]:
     yield from execute("DELETE FROM buckets WHERE name = ?", name)
 
 
-def check_versioning_status(status: str) -> None:
+def put_bucket_versioning(name: str, status: str) -> Tx[None]:
     if status not in VERSIONING_STATES:
         raise ValueError(f"versioning status {status!r}")
-
-
-def put_bucket_versioning(name: str, status: str) -> Tx[None]:
-    check_versioning_status(status)
     # An object lock bucket stays Enabled (the condition re-reads a racing enable).
     done = yield from value(
         "UPDATE buckets SET versioning = ? WHERE name = ?"

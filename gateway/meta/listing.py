@@ -11,7 +11,7 @@ walk over a synchronous `fetch`, for tests.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -162,28 +162,6 @@ def drive(steps: Generator[S | None, R | None, L], fetch: Callable[[S], Iterator
                 close = getattr(rows, "close", None)
                 if close is not None:
                     close()  # a generator fetch releases its cursor now
-    except StopIteration as done:
-        result: L = done.value
-        return result
-    raise AssertionError("the walk yielded None before any seek")
-
-
-async def drive_async(
-    steps: Generator[S | None, R | None, L], fetch: Callable[[S], AsyncIterator[R]]
-) -> L:
-    """drive() over an async, lazy `fetch` (aclosed when the walk leaves its range)."""
-    try:
-        want = next(steps)
-        while want is not None:
-            rows = fetch(want)
-            try:
-                want = steps.send(await anext(rows, None))
-                while want is None:
-                    want = steps.send(await anext(rows, None))
-            finally:
-                aclose = getattr(rows, "aclose", None)
-                if aclose is not None:
-                    await aclose()
     except StopIteration as done:
         result: L = done.value
         return result
