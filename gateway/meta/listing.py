@@ -5,13 +5,12 @@ The walk is pure and sans-IO: listing_steps() is a generator that asks for key r
 (`Seek`) and is sent rows one at a time, and decides what to return. list_objects() is
 the ListObjects transaction body: gateway.meta.ranges.feed() answers the walk's seeks with
 range queries read in doubling batches, on either database. (PostgreSQL runs its own skip
-scan instead when it can: gateway/meta/postgres_listing.py.) walk_listing() drives the
-walk over a synchronous `fetch`, for tests.
+scan instead when it can: gateway/meta/postgres_listing.py.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -21,8 +20,6 @@ from gateway.meta.rows import VERSION_COLUMNS, require_bucket, version_from_row
 from gateway.meta.sql import Tx, rows
 
 R = TypeVar("R")
-S = TypeVar("S")  # what a walk asks for (Seek here)
-L = TypeVar("L")  # what a walk returns (Listing here)
 
 
 def successor(s: str) -> str | None:
@@ -65,12 +62,6 @@ class Listing(Generic[R]):
     common_prefixes: list[str]
     is_truncated: bool
     next_marker: str | None
-
-
-# fetch(lower, lower_inclusive, upper_exclusive, limit): the latest non-delete-marker
-# versions within the bounds in key order, all of them up to `limit`, produced lazily: the
-# walk may stop consuming at any row (to seek) and rows it did not consume cost nothing.
-Fetch = Callable[[str, bool, str | None, int], Iterator[R]]
 
 
 @dataclass(frozen=True)
@@ -144,44 +135,6 @@ def listing_steps(
             break  # the range ran dry below its limit: nothing left
         lower, inclusive = seek, True
     return Listing(rows, prefixes, False, last)
-
-
-def drive(steps: Generator[S | None, R | None, L], fetch: Callable[[S], Iterator[R]]) -> L:
-    """Run a sans-IO walk (it yields a seek, or None for the next row of the current one,
-    and is sent rows, None once a range is exhausted) over a synchronous, lazy `fetch`;
-    a generator fetch is closed as soon as the walk leaves its range."""
-    try:
-        want = next(steps)
-        while want is not None:
-            rows = fetch(want)
-            try:
-                want = steps.send(next(rows, None))
-                while want is None:
-                    want = steps.send(next(rows, None))
-            finally:
-                close = getattr(rows, "close", None)
-                if close is not None:
-                    close()  # a generator fetch releases its cursor now
-    except StopIteration as done:
-        result: L = done.value
-        return result
-    raise AssertionError("the walk yielded None before any seek")
-
-
-def walk_listing(
-    fetch: Fetch[R],
-    key_of: Callable[[R], str],
-    *,
-    prefix: str,
-    delimiter: str,
-    start_after: str,
-    max_keys: int,
-) -> Listing[R]:
-    """listing_steps() over a synchronous `fetch` (see Fetch)."""
-    steps = listing_steps(
-        key_of, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
-    )
-    return drive(steps, lambda s: fetch(s.lower, s.inclusive, s.upper, s.limit))
 
 
 # The latest non-delete-marker versions of a bucket in key order: a range scan of the

@@ -40,7 +40,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -166,22 +166,9 @@ class PostgresDatabase:
             await pool.close()
 
     async def _run(self, isolation: str, readonly: bool, body: Callable[[], Tx[T]]) -> T:
-        """Run body() in one transaction; run again on deadlock/serialization failure."""
-        return await self.run(
-            lambda conn: run_async(conn, body(), self.namespace),
-            isolation=isolation,
-            readonly=readonly,
-        )
-
-    async def run(
-        self,
-        fn: Callable[[Conn], Awaitable[T]],
-        *,
-        isolation: str = "read_committed",
-        readonly: bool = False,
-    ) -> T:
-        """fn(conn) in one transaction, with the retries and error mapping of every call
-        (also for PostgreSQL-only work done with the driver directly)."""
+        """Run body() in one transaction; again (a fresh body) on deadlock or serialization
+        failure; connection failures are ServiceUnavailable, never retried (a write's
+        commit may have happened)."""
         pool = self._pool
         if pool is None:
             raise RuntimeError("PostgresMetaStore is not open")
@@ -189,7 +176,7 @@ class PostgresDatabase:
             try:
                 async with pool.acquire(timeout=ACQUIRE_TIMEOUT) as conn:
                     async with conn.transaction(isolation=isolation, readonly=readonly):
-                        return await fn(conn)
+                        return await run_async(conn, body(), self.namespace)
             except _RETRYABLE as exc:
                 if attempt == TX_ATTEMPTS:
                     raise S3Error(S3ErrorCode.SLOW_DOWN) from exc
