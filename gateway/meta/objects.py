@@ -60,7 +60,7 @@ _INSERT_VERSION = (
     + ", ".join("?" * 16)
     + ", (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions WHERE bucket = ? AND key = ?))"
 )
-_ONE = f"SELECT {VERSION_COLUMNS} FROM versions WHERE bucket = ? AND key = ?"
+_ONE = f"SELECT {VERSION_COLUMNS} FROM {{}} WHERE bucket = ? AND key = ?"
 
 
 def lock_object(bucket: str, key: str) -> Tx[Any]:
@@ -69,14 +69,6 @@ def lock_object(bucket: str, key: str) -> Tx[Any]:
     row = yield from require_bucket(bucket, lock="KEY SHARE")
     yield from lock_key(bucket, key)
     return row
-
-
-def _version(bucket: str, key: str, version_id: str | None) -> Tx[ObjectVersion | None]:
-    if version_id is None:
-        row = yield from one(_ONE + " AND is_latest", bucket, key)
-    else:
-        row = yield from one(_ONE + " AND version_id = ?", bucket, key, version_id)
-    return None if row is None else version_from_row(row)
 
 
 def _remove_version(bucket: str, key: str, version_id: str, *, since: float) -> Tx[Any]:
@@ -152,13 +144,12 @@ def put_version(
 
 def get_object(bucket: str, key: str, version_id: str | None = None) -> Tx[ObjectVersion | None]:
     if version_id is None:
+        row = yield from one(_ONE.format(LATEST) + " AND is_latest", bucket, key)
+    else:
         row = yield from one(
-            f"SELECT {VERSION_COLUMNS} FROM {LATEST} WHERE bucket = ? AND key = ? AND is_latest",
-            bucket,
-            key,
+            _ONE.format("versions") + " AND version_id = ?", bucket, key, version_id
         )
-        return None if row is None else version_from_row(row)
-    return (yield from _version(bucket, key, version_id))
+    return None if row is None else version_from_row(row)
 
 
 def delete_object(
@@ -196,7 +187,7 @@ def update_version(
     bucket: str, key: str, version_id: str | None, change: VersionChange
 ) -> Tx[ObjectVersion | None]:
     yield from lock_object(bucket, key)
-    current = yield from _version(bucket, key, version_id)
+    current = yield from get_object(bucket, key, version_id)
     if current is None:
         return None
     new = change(current)
@@ -224,7 +215,7 @@ def delete_version(
     bucket: str, key: str, version_id: str, *, now: float, check: RemovalCheck | None = None
 ) -> Tx[DeleteOutcome]:
     yield from lock_object(bucket, key)
-    version = yield from _version(bucket, key, version_id)
+    version = yield from get_object(bucket, key, version_id)
     if version is not None and check is not None:
         count = yield from value(
             "SELECT COUNT(*) FROM (SELECT 1 FROM versions WHERE bucket = ? AND key = ? LIMIT 2) s",
@@ -239,7 +230,7 @@ def expire_object(
     bucket: str, key: str, *, version_id: str, last_modified: float, now: float
 ) -> Tx[DeleteOutcome | None]:
     yield from lock_object(bucket, key)
-    latest = yield from _version(bucket, key, None)
+    latest = yield from get_object(bucket, key, None)
     if (
         latest is None
         or latest.is_delete_marker
