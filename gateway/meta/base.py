@@ -205,7 +205,7 @@ class CompletedUpload:
     completed: float
 
 
-# -- versioning, tagging, object lock, lifecycle (gateway/meta/sqlite_retention.py) ----------
+# -- versioning, tagging, object lock, lifecycle ------------------------------------------
 
 
 @dataclass(frozen=True)

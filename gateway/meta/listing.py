@@ -1,21 +1,25 @@
 """ListObjects over an ordered key index, seeking past common prefixes (DESIGN.md,
 "Metadata store": listing must not read every key under a common prefix).
 
-Pure and sans-IO: listing_steps() is a generator that asks for key ranges (`Seek`) and is
-sent rows one at a time, and decides what to return. walk_listing() drives it with a
-synchronous `fetch` (SQLite: one indexed range query per seek, stepped lazily);
-walk_listing_async() drives it with an async one (PostgreSQL).
+The walk is pure and sans-IO: listing_steps() is a generator that asks for key ranges
+(`Seek`) and is sent rows one at a time, and decides what to return. list_objects() is
+the ListObjects transaction body: gateway.meta.ranges.feed() answers the walk's seeks with
+range queries read in doubling batches, on either database. (PostgreSQL runs its own skip
+scan instead when it can: gateway/meta/postgres_listing.py.)
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
+
+from gateway.meta.base import ListPage
+from gateway.meta.ranges import feed
+from gateway.meta.rows import VERSION_COLUMNS, require_bucket, version_from_row
+from gateway.meta.sql import Tx, rows
 
 R = TypeVar("R")
-S = TypeVar("S")  # what a walk asks for (Seek here)
-L = TypeVar("L")  # what a walk returns (Listing here)
 
 
 def successor(s: str) -> str | None:
@@ -58,12 +62,6 @@ class Listing(Generic[R]):
     common_prefixes: list[str]
     is_truncated: bool
     next_marker: str | None
-
-
-# fetch(lower, lower_inclusive, upper_exclusive, limit): the latest non-delete-marker
-# versions within the bounds in key order, all of them up to `limit`, produced lazily: the
-# walk may stop consuming at any row (to seek) and rows it did not consume cost nothing.
-Fetch = Callable[[str, bool, str | None, int], Iterator[R]]
 
 
 @dataclass(frozen=True)
@@ -139,78 +137,60 @@ def listing_steps(
     return Listing(rows, prefixes, False, last)
 
 
-def drive(steps: Generator[S | None, R | None, L], fetch: Callable[[S], Iterator[R]]) -> L:
-    """Run a sans-IO walk (it yields a seek, or None for the next row of the current one,
-    and is sent rows, None once a range is exhausted) over a synchronous, lazy `fetch`;
-    a generator fetch is closed as soon as the walk leaves its range."""
-    try:
-        want = next(steps)
-        while want is not None:
-            rows = fetch(want)
-            try:
-                want = steps.send(next(rows, None))
-                while want is None:
-                    want = steps.send(next(rows, None))
-            finally:
-                close = getattr(rows, "close", None)
-                if close is not None:
-                    close()  # a generator fetch releases its cursor now
-    except StopIteration as done:
-        result: L = done.value
-        return result
-    raise AssertionError("the walk yielded None before any seek")
+# The latest non-delete-marker versions of a bucket in key order: a range scan of the
+# partial index versions_latest (bucket, key) WHERE is_latest, no sort. INDEXED BY (SQLite
+# only; see gateway/meta/objects.py LATEST) pins that index.
+LIST_SQL = (
+    f"SELECT {VERSION_COLUMNS} FROM versions INDEXED BY versions_latest"
+    " WHERE bucket = ? AND is_latest"
+)
 
 
-async def drive_async(
-    steps: Generator[S | None, R | None, L], fetch: Callable[[S], AsyncIterator[R]]
-) -> L:
-    """drive() over an async, lazy `fetch` (aclosed when the walk leaves its range)."""
-    try:
-        want = next(steps)
-        while want is not None:
-            rows = fetch(want)
-            try:
-                want = steps.send(await anext(rows, None))
-                while want is None:
-                    want = steps.send(await anext(rows, None))
-            finally:
-                aclose = getattr(rows, "aclose", None)
-                if aclose is not None:
-                    await aclose()
-    except StopIteration as done:
-        result: L = done.value
-        return result
-    raise AssertionError("the walk yielded None before any seek")
+def _read_range(bucket: str, seek: Seek, after: Any, n: int, stats: ListingStats) -> Tx[list[Any]]:
+    """Up to n rows of `seek`'s range in key order, after the row `after` (None: from
+    the seek's lower bound)."""
+    if after is not None:
+        sql, args = LIST_SQL + " AND key > ?", [bucket, after["key"]]
+    else:
+        sql = LIST_SQL + (" AND key >= ?" if seek.inclusive else " AND key > ?")
+        args = [bucket, seek.lower]
+    if seek.upper is not None:
+        sql += " AND key < ?"
+        args.append(seek.upper)
+    found = yield from rows(sql + " AND NOT is_delete_marker ORDER BY key LIMIT ?", *args, n)
+    stats.queries += 1
+    stats.rows += len(found)
+    return found
 
 
-def walk_listing(
-    fetch: Fetch[R],
-    key_of: Callable[[R], str],
+def list_objects(
+    bucket: str,
     *,
     prefix: str,
     delimiter: str,
     start_after: str,
     max_keys: int,
-) -> Listing[R]:
-    """listing_steps() over a synchronous `fetch` (see Fetch)."""
-    steps = listing_steps(
-        key_of, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
+    stats: ListingStats,
+) -> Tx[ListPage]:
+    """One ListObjects page (MetaStore.list_objects), run in one snapshot."""
+    yield from require_bucket(bucket)
+    steps: Steps[Any] = listing_steps(
+        lambda r: str(r["key"]),
+        prefix=prefix,
+        delimiter=delimiter,
+        start_after=start_after,
+        max_keys=max_keys,
     )
-    return drive(steps, lambda s: fetch(s.lower, s.inclusive, s.upper, s.limit))
-
-
-async def walk_listing_async(
-    fetch: Callable[[Seek], AsyncIterator[R]],
-    key_of: Callable[[R], str],
-    *,
-    prefix: str,
-    delimiter: str,
-    start_after: str,
-    max_keys: int,
-) -> Listing[R]:
-    """listing_steps() over an async `fetch`: fetch(seek) yields the rows `seek` asks for,
-    lazily; it is closed (aclose) when the walk leaves the range."""
-    steps = listing_steps(
-        key_of, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
+    # Without a delimiter the walk reads every row it asks for: one batch. With one it may
+    # leave a range at its first row (a key that rolls up): start small.
+    listing: Listing[Any] = yield from feed(
+        steps,
+        lambda seek, after, n: _read_range(bucket, seek, after, n, stats),
+        first=2 if delimiter else None,
     )
-    return await drive_async(steps, fetch)
+    return ListPage(
+        objects=[version_from_row(r) for r in listing.rows],
+        common_prefixes=listing.common_prefixes,
+        is_truncated=listing.is_truncated,
+        next_marker=listing.next_marker,
+    )

@@ -1,20 +1,27 @@
-"""Numbered schema migrations, shared by the SQLite and PostgreSQL stores.
+"""Numbered schema migrations, one set for SQLite and PostgreSQL.
 
 Files in gateway/meta/migrations/ are named NNNN_<name>.sql and applied in number order;
-each is applied once and recorded in `schema_migrations`. SQL is written to run on both
-databases. Where a dialect must differ, NNNN_<name>.<dialect>.sql (e.g.
-0001_initial.postgres.sql) replaces NNNN_<name>.sql for that dialect only.
+each is applied once and recorded in `schema_migrations`. SQL is written once, to run on
+both databases; what only PostgreSQL needs is written inline as a comment, `/*pg ... */`
+(e.g. `key TEXT /*pg COLLATE "C" */ NOT NULL`): SQLite's text drops it, PostgreSQL's
+keeps what it holds.
 
-This module only finds and splits the files; each store applies them inside one
-transaction holding its write lock (BEGIN IMMEDIATE for SQLite, an advisory lock for
-PostgreSQL), so that several processes starting at once apply each migration exactly once.
+migrate() is the transaction body applying them: each store runs it in one transaction
+holding its write lock (BEGIN IMMEDIATE for SQLite, an advisory lock for PostgreSQL), so
+that several processes starting at once apply each migration exactly once.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
+
+from gateway.meta.sql import Dialect, Tx, execute, lock_key, rows
+
+log = logging.getLogger(__name__)
 
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
@@ -27,7 +34,9 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 )
 """
 
-_FILE = re.compile(r"(?P<version>\d{4})_(?P<name>[a-z0-9_]+)(?:\.(?P<dialect>[a-z0-9]+))?\.sql")
+_FILE = re.compile(r"(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql")
+# PostgreSQL-only text (no `*/` inside).
+_PG_ONLY = re.compile(r"/\*pg\s(.*?)\*/", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -42,24 +51,45 @@ class Migration:
 
 def load_migrations(dialect: str, directory: Path = MIGRATIONS_DIR) -> list[Migration]:
     """The migrations for `dialect` ("sqlite", "postgres") in the order to apply them."""
-    generic: dict[int, tuple[str, Path]] = {}
-    override: dict[int, tuple[str, Path]] = {}
+    migrations: dict[int, Migration] = {}
     for path in sorted(directory.iterdir()):
         m = _FILE.fullmatch(path.name)
         if m is None:
             continue
-        if m["dialect"] is not None and m["dialect"] != dialect:
-            continue
-        table = generic if m["dialect"] is None else override
         version = int(m["version"])
-        if version in table:
-            raise ValueError(f"two migrations numbered {version:04d}: {table[version][1]}, {path}")
-        table[version] = (m["name"], path)
-    chosen = generic | override
-    return [
-        Migration(version, name, path.read_text(encoding="utf-8"))
-        for version, (name, path) in sorted(chosen.items())
-    ]
+        if version in migrations:
+            raise ValueError(f"two migrations numbered {version:04d}: {path}")
+        text = path.read_text(encoding="utf-8")
+        keep = (lambda pg: pg[1].strip()) if dialect == "postgres" else (lambda _: "")
+        migrations[version] = Migration(version, m["name"], _PG_ONLY.sub(keep, text))
+    return [migrations[v] for v in sorted(migrations)]
+
+
+def migrate(dialect: Dialect) -> Tx[None]:
+    """Apply the pending migrations of `dialect`, in the caller's write transaction."""
+    yield from lock_key("migrations")  # PostgreSQL: one process at a time
+    yield from execute(SCHEMA_MIGRATIONS_SQL)
+    applied = {r["version"] for r in (yield from rows("SELECT version FROM schema_migrations"))}
+    migrations = load_migrations(dialect.name)
+    known = {m.version for m in migrations}
+    if applied - known:
+        raise RuntimeError(
+            f"database schema version {max(applied)} is newer than this KloudVault knows"
+            f" ({max(known, default=0)}); upgrade KloudVault"
+        )
+    for m in migrations:
+        if m.version in applied:
+            continue
+        log.info("applying migration %04d_%s", m.version, m.name)
+        for statement in m.statements():
+            yield from execute(statement)
+        yield from execute(
+            "INSERT INTO schema_migrations (version, name, applied)"
+            " VALUES (?, ?, CAST(? AS DOUBLE PRECISION))",
+            m.version,
+            m.name,
+            time.time(),
+        )
 
 
 def split_statements(sql: str) -> list[str]:

@@ -3,8 +3,9 @@
 The walk (listing_steps) is the one SQLite uses; only the way rows reach it differs. A
 round trip per seek would make a page of 1,000 common prefixes cost 1,000 round trips, so:
 
-- Without a delimiter nothing is ever skipped: one range query, LIMIT max_keys + 1, in
-  key order on the partial index versions_latest (bucket, key) WHERE is_latest.
+- Without a delimiter nothing is ever skipped: gateway.meta.listing.list_objects, one
+  range query, LIMIT max_keys + 1, in key order on the partial index versions_latest
+  (bucket, key) WHERE is_latest.
 - With a delimiter, SKIP_SCAN_SQL runs the seek walk *inside PostgreSQL*: a recursive
   query whose every step reads a batch of keys from `lower` on that index and cuts it at
   the first key that rolls up; the next step starts at successor(common prefix), or just
@@ -13,9 +14,10 @@ round trip per seek would make a page of 1,000 common prefixes cost 1,000 round 
   probe per folder. It returns the keys the walk will ask for, up to max_keys + 1 of them,
   in one round trip (for 1,000 common prefixes: ~45 ms instead of 1,000 round trips).
   The Python walk still decides everything: each key is handed to it only if the walk's
-  Seek matches the bound it was read from, and on any mismatch (which would be a bug, or
-  a delimiter ending in U+10FFFF, whose successor the SQL does not compute) we fall back
-  to plain range queries. Then one more query reads the full rows of the keys listed as
+  Seek matches the bound it was read from, and on any mismatch (which would be a bug; a
+  delimiter ending in U+10FFFF, whose successor the SQL does not compute, never gets
+  here) the page is listed again with gateway.meta.listing.list_objects's range
+  queries. Then one more query reads the full rows of the keys listed as
   objects, in the same REPEATABLE READ snapshot.
 
 "Just past key k" is the inclusive bound k || U+0001: PostgreSQL text cannot hold U+0000,
@@ -26,18 +28,20 @@ point order, which is what Python's str comparison and successor() use).
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import AsyncIterator
 from typing import Any
 
-import asyncpg
-from asyncpg import Connection as Conn
-
-from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta import listing
 from gateway.meta.base import ListPage
-from gateway.meta.listing import Listing, ListingStats, Seek, successor, walk_listing_async
-from gateway.meta.rows import VERSION_COLUMNS, version_from_row
+from gateway.meta.listing import Listing, ListingStats, Seek, listing_steps, rolled_up, successor
+from gateway.meta.ranges import feed
+from gateway.meta.rows import VERSION_COLUMNS, require_bucket, version_from_row
+from gateway.meta.sql import Tx, rows
 
-_LATEST = "FROM versions WHERE bucket = $1 AND is_latest AND NOT is_delete_marker"
+# PostgreSQL-only SQL, so written with its own numbered parameters.
+_ROWS = (
+    f"SELECT {VERSION_COLUMNS} FROM versions WHERE bucket = $1 AND is_latest"
+    " AND NOT is_delete_marker AND key = ANY($2::text[]) ORDER BY key"
+)
 
 # The skip scan. Each step reads a batch of keys from `lower` (one index range read) and
 # cuts it at the first key that rolls up into a common prefix; the next step starts at
@@ -89,66 +93,33 @@ def _after(key: str) -> str:
     return key + "\x01"
 
 
-def _canonical(seek: Seek) -> str:
-    return seek.lower if seek.inclusive else _after(seek.lower)
-
-
-async def _range_rows(
-    conn: Conn, bucket: str, seek: Seek, columns: str, batch: int, stats: ListingStats
-) -> AsyncIterator[asyncpg.Record]:
-    """The rows `seek` asks for, in batches doubling from `batch` (keyset continuation)."""
-    lower, remaining = _canonical(seek), seek.limit
-    while remaining > 0:
-        n = min(batch, remaining)
-        sql = f"SELECT {columns} {_LATEST} AND key >= $2"
-        args: list[Any] = [bucket, lower]
-        if seek.upper is not None:
-            sql += " AND key < $3"
-            args.append(seek.upper)
-        sql += f" ORDER BY key LIMIT ${len(args) + 1}"
-        rows = await conn.fetch(sql, *args, n)
-        stats.queries += 1
-        stats.rows += len(rows)
-        for row in rows:
-            yield row
-        if len(rows) < n:
-            return
-        remaining -= n
-        lower = _after(rows[-1]["key"])
-        batch *= 2
+class _Mismatch(Exception):
+    """The walk asked for a range the skip scan did not probe (see the module docstring)."""
 
 
 class _SkipScan:
-    """Feeds the walk from SKIP_SCAN_SQL's probes (see the module docstring)."""
+    """Answers the walk's seeks from SKIP_SCAN_SQL's probes (see the module docstring)."""
 
     def __init__(
-        self,
-        conn: Conn,
-        bucket: str,
-        *,
-        prefix: str,
-        delimiter: str,
-        max_keys: int,
-        stats: ListingStats,
+        self, bucket: str, *, prefix: str, delimiter: str, max_keys: int, stats: ListingStats
     ) -> None:
-        self.conn = conn
         self.bucket = bucket
         self.prefix = prefix
         self.delimiter = delimiter
         self.steps = max_keys + 1
         self.stats = stats
         self.after_cp = successor(delimiter[-1])
+        # (the inclusive lower bound a key was found from, the key or None where the
+        # range ran dry), in walk order.
         self.probes: deque[tuple[str, str | None]] = deque()
-        self.fallback = False
 
     @staticmethod
     def usable(delimiter: str) -> bool:
         # successor(CP) = CP[:-1] + successor(last code point) unless that is U+10FFFF.
         return bool(delimiter) and len(successor(delimiter[-1]) or "") == 1
 
-    async def _probe(self, lower: str, upper: str | None) -> None:
-        """Run the skip scan from `lower`; queue (lower it was found from, key) pairs, with
-        key None where a range ran dry."""
+    def _probe(self, lower: str, upper: str | None) -> Tx[None]:
+        """Run the skip scan from `lower`; queue what it found."""
         args: list[Any] = [
             self.bucket,
             lower,
@@ -162,9 +133,9 @@ class _SkipScan:
         if upper is not None:
             sql = SKIP_SCAN_BOUNDED_SQL
             args.append(upper)
-        rows = await self.conn.fetch(sql, *args)
+        found = yield from rows(sql, *args)
         self.stats.queries += 1
-        for r in rows:
+        for r in found:
             keys: list[str] = r["keys"]
             self.stats.rows += len(keys)
             at = r["lower"]
@@ -174,31 +145,31 @@ class _SkipScan:
             if r["cut"] is None and len(keys) < r["size"]:
                 self.probes.append((at, None))  # nothing more below the upper bound
 
-    async def fetch(self, seek: Seek) -> AsyncIterator[str]:
-        lower = _canonical(seek)
-        served = 0
-        while served < seek.limit:
-            if self.fallback:
-                rest = Seek(lower, True, seek.upper, seek.limit - served)
-                async for row in _range_rows(self.conn, self.bucket, rest, "key", 2, self.stats):
-                    yield row["key"]
-                return
+    def read(self, seek: Seek, after: str | None, n: int) -> Tx[list[str]]:
+        """Up to n keys of `seek`'s range after `after` (ranges.feed's `read`): fewer only
+        where the range runs dry or at a key that rolls up (the walk seeks past it)."""
+        lower = (
+            (seek.lower if seek.inclusive else _after(seek.lower))
+            if after is None
+            else _after(after)
+        )
+        keys: list[str] = []
+        while len(keys) < n:
             if not self.probes:
-                await self._probe(lower, seek.upper)
+                yield from self._probe(lower, seek.upper)
             probed_lower, key = self.probes.popleft()
             if probed_lower != lower:
-                self.probes.clear()
-                self.fallback = True
-                continue
+                raise _Mismatch(lower)
             if key is None:
-                return  # nothing at or after `lower` below the upper bound
-            yield key
-            served += 1
+                break
+            keys.append(key)
             lower = _after(key)
+            if rolled_up(key, self.prefix, self.delimiter) is not None:
+                break
+        return keys
 
 
-async def list_latest(
-    conn: Conn,
+def list_latest(
     bucket: str,
     *,
     prefix: str,
@@ -206,52 +177,36 @@ async def list_latest(
     start_after: str,
     max_keys: int,
     stats: ListingStats,
-) -> ListPage:
-    """One ListObjects page; `conn` is in a REPEATABLE READ (one snapshot) transaction."""
-    if await conn.fetchval("SELECT 1 FROM buckets WHERE name = $1", bucket) is None:
-        raise S3Error(S3ErrorCode.NO_SUCH_BUCKET, BucketName=bucket)
-    if not _SkipScan.usable(delimiter):
-
-        def fetch_rows(seek: Seek) -> AsyncIterator[asyncpg.Record]:
-            # Without a delimiter the walk reads every row it asks for; with one (a
-            # delimiter the skip scan cannot take) it may leave a range early: start small.
-            batch = 2 if delimiter else seek.limit
-            return _range_rows(conn, bucket, seek, VERSION_COLUMNS, batch, stats)
-
-        listing: Listing[Any] = await walk_listing_async(
-            fetch_rows,
-            lambda r: str(r["key"]),
-            prefix=prefix,
-            delimiter=delimiter,
-            start_after=start_after,
-            max_keys=max_keys,
-        )
-        objects = [version_from_row(r) for r in listing.rows]
-    else:
-        scan = _SkipScan(
-            conn, bucket, prefix=prefix, delimiter=delimiter, max_keys=max_keys, stats=stats
-        )
-        keys: Listing[str] = await walk_listing_async(
-            scan.fetch,
+) -> Tx[ListPage]:
+    """One ListObjects page, in one REPEATABLE READ (one snapshot) transaction."""
+    if _SkipScan.usable(delimiter):
+        yield from require_bucket(bucket)
+        scan = _SkipScan(bucket, prefix=prefix, delimiter=delimiter, max_keys=max_keys, stats=stats)
+        steps = listing_steps(
             lambda k: k,
             prefix=prefix,
             delimiter=delimiter,
             start_after=start_after,
             max_keys=max_keys,
         )
-        objects = []
-        if keys.rows:
-            rows = await conn.fetch(
-                f"SELECT {VERSION_COLUMNS} {_LATEST} AND key = ANY($2::text[]) ORDER BY key",
-                bucket,
-                keys.rows,
-            )
-            stats.queries += 1
-            objects = [version_from_row(r) for r in rows]
-        listing = keys
-    return ListPage(
-        objects=objects,
-        common_prefixes=listing.common_prefixes,
-        is_truncated=listing.is_truncated,
-        next_marker=listing.next_marker,
+        try:
+            keys: Listing[str] = yield from feed(steps, scan.read)
+        except _Mismatch:
+            pass  # a bug: list the page with range queries
+        else:
+            objects = []
+            if keys.rows:
+                found = yield from rows(_ROWS, bucket, keys.rows)
+                stats.queries += 1
+                objects = [version_from_row(r) for r in found]
+            return ListPage(objects, keys.common_prefixes, keys.is_truncated, keys.next_marker)
+    return (
+        yield from listing.list_objects(
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            start_after=start_after,
+            max_keys=max_keys,
+            stats=stats,
+        )
     )

@@ -5,8 +5,8 @@ turns rows into the value types of gateway.meta.base. A row is anything indexabl
 column name: sqlite3.Row and asyncpg.Record both are. Maps and segments are stored as
 compact JSON text; the cache stores whole values as JSON built from the same encoders.
 
-Also here, because both stores need them identically: version id generation and the
-precondition check run inside the write transaction.
+Also here, because every body needs them: the bucket check (require_bucket), version id
+generation and the precondition check run inside the write transaction.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from gateway.meta.base import (
     Upload,
     User,
 )
+from gateway.meta.sql import Lock, Tx, one
 
 # The versions columns in the order the stores select and insert them (seq excepted).
 VERSION_COLUMNS = (
@@ -198,6 +199,15 @@ def version_from_json(d: Mapping[str, Any]) -> ObjectVersion:
 
 
 # -- shared transaction logic --------------------------------------------------------------------
+def require_bucket(name: str, *, lock: Lock | None = None) -> Tx[Any]:
+    """The bucket's row (every column); S3Error NO_SUCH_BUCKET if there is none. Object
+    and upload writes hold it with lock="KEY SHARE" (see gateway/meta/buckets.py)."""
+    row = yield from one("SELECT * FROM buckets WHERE name = ?", name, lock=lock)
+    if row is None:
+        raise S3Error(S3ErrorCode.NO_SUCH_BUCKET, BucketName=name)
+    return row
+
+
 def new_version_id(now: float) -> str:
     """Time-sortable and unique: microseconds since the epoch, then 64 random bits."""
     return f"{int(now * 1e6):016x}{secrets.token_hex(8)}"

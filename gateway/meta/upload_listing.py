@@ -1,13 +1,15 @@
 """ListMultipartUploads over an ordered (key, upload_id) index, seeking past common prefixes.
 
-Pure, like gateway.meta.listing: walk_uploads() drives a `fetch` callable that each
-MetaStore implements with one indexed range query, and decides what to return. The
-semantics are those of MetaStore.list_uploads (gateway/meta/base.py).
+Pure and sans-IO, like gateway.meta.listing: upload_listing_steps() is a generator that
+asks for ranges of uploads (`UploadSeek`), is sent rows one at a time in (key, upload_id)
+order, and decides what to return. gateway.meta.uploads.list_uploads feeds it with range
+queries (gateway.meta.ranges.feed). The semantics are those of MetaStore.list_uploads
+(gateway/meta/base.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
@@ -17,18 +19,16 @@ R = TypeVar("R")
 
 
 @dataclass(frozen=True)
-class Bound:
-    """Where a fetch starts: key >= key (inclusive), key > key, or after (key, after_id)."""
+class UploadSeek:
+    """Uploads from `key` on (key >= key if inclusive, else key > key; with after_id:
+    (key, upload_id) > (key, after_id)), below `upper` (None: no bound), in (key,
+    upload_id) order, at most `limit` of them."""
 
     key: str
-    inclusive: bool = True
-    after_id: str | None = None  # set: (key, upload_id) > (key, after_id)
-
-
-# fetch(bound, upper_exclusive, limit): uploads from `bound` with key < upper (None: no
-# upper bound), in (key, upload_id) order, at most `limit`, produced lazily (rows the walk
-# does not consume are never read).
-Fetch = Callable[[Bound, str | None, int], Iterator[R]]
+    inclusive: bool
+    upper: str | None
+    limit: int
+    after_id: str | None = None
 
 
 @dataclass
@@ -39,24 +39,18 @@ class UploadListing(Generic[R]):
     next_key_marker: str | None
     next_upload_id_marker: str | None
 
-
-def start_bound(
-    prefix: str, delimiter: str, key_marker: str, upload_id_marker: str
-) -> Bound | None:
-    """The first position to read; None when the markers lie past everything listable."""
-    if not key_marker or key_marker < prefix:
-        return Bound(prefix)
-    cp = rolled_up(key_marker, prefix, delimiter)
-    if cp is not None:  # the marker's whole common prefix was listed already
-        after = successor(cp)
-        return None if after is None else Bound(after)
-    if upload_id_marker:
-        return Bound(key_marker, inclusive=False, after_id=upload_id_marker)
-    return Bound(key_marker, inclusive=False)
+    @property
+    def next_markers(self) -> tuple[str | None, str | None]:
+        return self.next_key_marker, self.next_upload_id_marker
 
 
-def walk_uploads(
-    fetch: Fetch[R],
+# What upload_listing_steps() yields: an UploadSeek (start a new range; abandon the current
+# one) or None (the next row of the current range). What it is sent: the next row of the
+# current range, or None when that range has no more rows.
+UploadSteps = Generator[UploadSeek | None, R | None, UploadListing[R]]
+
+
+def upload_listing_steps(
     key_of: Callable[[R], str],
     id_of: Callable[[R], str],
     *,
@@ -65,8 +59,10 @@ def walk_uploads(
     key_marker: str,
     upload_id_marker: str,
     max_uploads: int,
-) -> UploadListing[R]:
-    """One ListMultipartUploads page (see MetaStore.list_uploads)."""
+) -> UploadSteps[R]:
+    """One ListMultipartUploads page (see MetaStore.list_uploads). Uploads and common
+    prefixes count against max_uploads; one more item is looked for, so is_truncated is
+    exact."""
     rows: list[R] = []
     prefixes: list[str] = []
     last_key: str | None = None
@@ -74,10 +70,19 @@ def walk_uploads(
     if max_uploads <= 0:
         return UploadListing(rows, prefixes, False, None, None)
     upper = successor(prefix) if prefix else None
-    bound = start_bound(prefix, delimiter, key_marker, upload_id_marker)
-    while bound is not None and (upper is None or bound.key < upper):
+    lower: str | None = prefix
+    inclusive, after_id = True, None
+    if key_marker and key_marker >= prefix:
+        cp = rolled_up(key_marker, prefix, delimiter)
+        if cp is not None:  # the marker's whole common prefix was listed already
+            lower = successor(cp)
+        else:
+            lower, inclusive, after_id = key_marker, False, upload_id_marker or None
+    while lower is not None and (upper is None or lower < upper):
         seek: str | None = None
-        for row in fetch(bound, upper, max_uploads - len(rows) - len(prefixes) + 1):
+        want = max_uploads - len(rows) - len(prefixes) + 1
+        row = yield UploadSeek(lower, inclusive, upper, want, after_id)
+        while row is not None:
             key = key_of(row)
             if len(rows) + len(prefixes) == max_uploads:
                 return UploadListing(rows, prefixes, True, last_key, last_id)
@@ -85,12 +90,13 @@ def walk_uploads(
             if cp is None:
                 rows.append(row)
                 last_key, last_id = key, id_of(row)
+                row = yield None
                 continue
             prefixes.append(cp)
             last_key, last_id = cp, None
             seek = successor(cp)
             break
         else:
-            break  # the fetch ran dry below its limit: nothing left
-        bound = None if seek is None else Bound(seek)
+            break  # the range ran dry below its limit: nothing left
+        lower, inclusive, after_id = seek, True, None
     return UploadListing(rows, prefixes, False, last_key, last_id)

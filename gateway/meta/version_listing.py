@@ -3,8 +3,8 @@
 Pure and sans-IO, like gateway/meta/listing.py (whose successor() it shares): the walk is a
 generator that asks for ranges of version rows (`VersionSeek`), is sent rows one at a
 time in (key ascending, seq descending) order, i.e. each key's versions newest first, and
-decides what to return. walk_versions() drives it with a synchronous fetch (SQLite),
-walk_versions_async() with an async one (PostgreSQL).
+decides what to return. gateway.meta.versions.list_object_versions feeds it with range
+queries (gateway.meta.ranges.feed).
 
 Position: versions after (key_marker, version_id_marker). The store turns the version id
 marker into the version's seq; the first range then starts with that key's versions
@@ -14,11 +14,11 @@ below that seq (older ones), then the keys after it. A key_marker inside a commo
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Generic, TypeVar
 
-from gateway.meta.listing import drive, drive_async, rolled_up, successor
+from gateway.meta.listing import rolled_up, successor
 
 R = TypeVar("R")
 
@@ -45,6 +45,10 @@ class VersionListing(Generic[R]):
     is_truncated: bool
     next_key_marker: str | None
     next_version_id_marker: str | None
+
+    @property
+    def next_markers(self) -> tuple[str | None, str | None]:
+        return self.next_key_marker, self.next_version_id_marker
 
 
 VersionSteps = Generator[VersionSeek | None, R | None, VersionListing[R]]
@@ -103,17 +107,3 @@ def version_listing_steps(
             break  # the range ran dry below its limit: nothing left
         lower, inclusive = seek, True
     return VersionListing(rows, prefixes, False, None, None)
-
-
-def walk_versions(
-    fetch: Callable[[VersionSeek], Iterator[R]], steps: VersionSteps[R]
-) -> VersionListing[R]:
-    """Drive `steps` with a synchronous, lazy fetch (closed when the walk leaves a range)."""
-    return drive(steps, fetch)
-
-
-async def walk_versions_async(
-    fetch: Callable[[VersionSeek], AsyncIterator[R]], steps: VersionSteps[R]
-) -> VersionListing[R]:
-    """Drive `steps` with an async, lazy fetch (aclosed when the walk leaves a range)."""
-    return await drive_async(steps, fetch)

@@ -12,7 +12,7 @@ import bisect
 import random
 import secrets
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
@@ -29,9 +29,11 @@ from gateway.meta.base import (
     Precondition,
     Segment,
 )
-from gateway.meta.listing import successor, walk_listing
+from gateway.meta.listing import LIST_SQL, Listing, Seek, listing_steps, successor
 from gateway.meta.migrations import load_migrations, split_statements
-from gateway.meta.sqlite import LIST_SQL, SqliteMetaStore
+from gateway.meta.ranges import feed
+from gateway.meta.sql import Tx
+from gateway.meta.sqlite import SqliteMetaStore
 
 NOW = 1_700_000_000.0
 FAR_FUTURE = 1e12
@@ -798,7 +800,8 @@ def test_successor() -> None:
 
 
 def test_walk_listing_fuzz() -> None:
-    """walk_listing over an in-memory index agrees with the reference on random trees."""
+    """The listing walk, fed as list_objects feeds it, over an in-memory index agrees with
+    the reference on random trees."""
     rng = random.Random(7)
     alphabet = ["a", "b", "/", "%", "\u00e9", "\uffff", "\U0001f600", "\U0010ffff"]
 
@@ -812,24 +815,27 @@ def test_walk_listing_fuzz() -> None:
         start_after = rng.choice(["", word(rng.randint(1, 4)), *keys[:3]])
         max_keys = rng.choice([0, 1, 2, 3, 5, 100])
 
-        def fetch(
-            lower: str, inclusive: bool, upper: str | None, limit: int, keys: list[str] = keys
-        ) -> Iterator[str]:
-            find = bisect.bisect_left if inclusive else bisect.bisect_right
-            i = find(keys, lower)
-            while i < len(keys) and limit > 0 and (upper is None or keys[i] < upper):
-                yield keys[i]
-                i += 1
-                limit -= 1
+        def read(seek: Seek, after: str | None, n: int, keys: list[str] = keys) -> Tx[list[str]]:
+            if after is not None:
+                i = bisect.bisect_right(keys, after)
+            else:
+                find = bisect.bisect_left if seek.inclusive else bisect.bisect_right
+                i = find(keys, seek.lower)
+            batch = keys[i : i + n]
+            return [k for k in batch if seek.upper is None or k < seek.upper]
+            yield  # a body that needs no statement: the walk runs on the in-memory index
 
-        got = walk_listing(
-            fetch,
+        steps = listing_steps(
             lambda k: k,
             prefix=prefix,
             delimiter=delimiter,
             start_after=start_after,
             max_keys=max_keys,
         )
+        walk = feed(steps, read, first=2 if delimiter else None)
+        with pytest.raises(StopIteration) as done:
+            next(walk)
+        got: Listing[str] = done.value.value
         expected = summary(
             reference_list(
                 keys,
@@ -936,28 +942,6 @@ def test_sqlite_refuses_newer_schema(tmp_path: Path, aio: asyncio.Runner) -> Non
         conn.execute("INSERT INTO schema_migrations VALUES (9999, 'future', 0)")
     with pytest.raises(RuntimeError, match="newer"):
         aio.run(SqliteMetaStore(path).open())
-
-
-def test_load_migrations_dialect_override(tmp_path: Path) -> None:
-    (tmp_path / "0001_initial.sql").write_text("CREATE TABLE t (k TEXT);")
-    (tmp_path / "0001_initial.postgres.sql").write_text('CREATE TABLE t (k TEXT COLLATE "C");')
-    (tmp_path / "0002_more.sql").write_text("SELECT 2;")
-    (tmp_path / "0003_lite.sqlite.sql").write_text("SELECT 3;")
-    (tmp_path / "README.md").write_text("not a migration")
-    lite = load_migrations("sqlite", tmp_path)
-    pg = load_migrations("postgres", tmp_path)
-    assert [(m.version, m.name, m.sql) for m in lite] == [
-        (1, "initial", "CREATE TABLE t (k TEXT);"),
-        (2, "more", "SELECT 2;"),
-        (3, "lite", "SELECT 3;"),
-    ]
-    assert [(m.version, m.sql) for m in pg] == [
-        (1, 'CREATE TABLE t (k TEXT COLLATE "C");'),
-        (2, "SELECT 2;"),
-    ]
-    (tmp_path / "0002_clash.sql").write_text("SELECT 0;")
-    with pytest.raises(ValueError, match="0002"):
-        load_migrations("sqlite", tmp_path)
 
 
 def test_split_statements() -> None:

@@ -28,7 +28,6 @@ from gateway.meta.base import (
     Segment,
     Upload,
 )
-from gateway.meta.upload_listing import walk_uploads
 
 NOW = 1_700_000_000.0
 FAR_FUTURE = 1e12
@@ -518,21 +517,3 @@ def test_list_uploads_no_such_bucket(metastore: MetaStore, aio: asyncio.Runner) 
         assert code_of(info) is S3ErrorCode.NO_SUCH_BUCKET
 
     aio.run(body())
-
-
-def test_walk_uploads_reads_one_row_past_the_page() -> None:
-    rows = [(f"k{i:03d}", "u") for i in range(500)]
-    read = 0
-
-    def fetch(bound: object, upper: str | None, limit: int):  # type: ignore[no-untyped-def]
-        nonlocal read
-        for row in rows[:limit]:
-            read += 1
-            yield row
-
-    listing = walk_uploads(
-        fetch, lambda r: r[0], lambda r: r[1], prefix="", delimiter="", key_marker="",
-        upload_id_marker="", max_uploads=10,
-    )  # fmt: skip
-    assert len(listing.rows) == 10 and listing.is_truncated
-    assert read == 11

@@ -17,6 +17,7 @@ import pytest
 
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.leader import SingletonTask
+from gateway.meta import sql
 from gateway.meta.base import Bucket, ObjectVersion, Precondition, Segment
 from gateway.meta.migrations import load_migrations
 from gateway.meta.postgres import PostgresMetaStore, parse_postgres_url
@@ -74,8 +75,8 @@ def test_parse_postgres_url() -> None:
 def test_replicas_open_at_once_apply_migrations_once(aio: asyncio.Runner) -> None:
     async def body() -> None:
         async with replicas(6) as stores:
-            rows = await stores[0]._read(
-                lambda c: c.fetch("SELECT version FROM schema_migrations ORDER BY version")
+            rows = await stores[0].db.read(
+                sql.rows, "SELECT version FROM schema_migrations ORDER BY version"
             )
             assert [r["version"] for r in rows] == [m.version for m in load_migrations("postgres")]
 
@@ -87,8 +88,8 @@ def test_refuses_newer_schema(aio: asyncio.Runner) -> None:
         async with fresh_schema() as dsn:
             store = PostgresMetaStore(dsn, pool_min=1)
             await store.open()
-            await store._run(
-                lambda c: c.execute("INSERT INTO schema_migrations VALUES (9999, 'future', 0)")
+            await store.db.write(
+                sql.execute, "INSERT INTO schema_migrations VALUES (9999, 'future', 0)"
             )
             await store.close()
             with pytest.raises(RuntimeError, match="newer"):
@@ -131,8 +132,8 @@ def test_concurrent_puts_from_replicas_one_wins(
             )
             latest = [await s.get_object("bkt", "hot") for s in stores]
             assert latest[0] in stored and latest[0] == latest[1] == latest[2]
-            rows = await stores[1]._read(
-                lambda c: c.fetch("SELECT is_latest FROM versions WHERE key = 'hot'")
+            rows = await stores[1].db.read(
+                sql.rows, "SELECT is_latest FROM versions WHERE key = 'hot'"
             )
             assert sum(r["is_latest"] for r in rows) == 1
             if versioning is None:
@@ -227,11 +228,10 @@ def test_delete_bucket_racing_put_never_leaves_an_orphan(aio: asyncio.Runner) ->
                 expected = S3ErrorCode.BUCKET_NOT_EMPTY if put_ok else S3ErrorCode.NO_SUCH_BUCKET
                 assert failed.code is expected
                 outcomes.add(("put", "delete")[delete_ok])
-                orphans = await a._read(
-                    lambda c: c.fetchval(
-                        "SELECT count(*) FROM versions v"
-                        " WHERE NOT EXISTS (SELECT 1 FROM buckets b WHERE b.name = v.bucket)"
-                    )
+                orphans = await a.db.read(
+                    sql.value,
+                    "SELECT count(*) FROM versions v"
+                    " WHERE NOT EXISTS (SELECT 1 FROM buckets b WHERE b.name = v.bucket)",
                 )
                 assert orphans == 0
                 if put_ok:
@@ -281,7 +281,7 @@ def test_skip_scan_probe_uses_the_latest_index(aio: asyncio.Runner) -> None:
             for i in range(50):
                 await store.put_object(ObjectVersion("bkt", f"d{i}/f", "v", NOW, etag="e"))
             args = ("bkt", "", 0, 1, "0", "/", 10, "z")
-            plan = await store._read(lambda c: c.fetch("EXPLAIN " + SKIP_SCAN_BOUNDED_SQL, *args))
+            plan = await store.db.read(sql.rows, "EXPLAIN " + SKIP_SCAN_BOUNDED_SQL, *args)
             text = "\n".join(r[0] for r in plan)
             assert "versions_latest" in text, text
             assert "Seq Scan on versions" not in text, text
@@ -359,12 +359,11 @@ def test_unreachable_database_is_service_unavailable(aio: asyncio.Runner) -> Non
             try:
                 await store.create_bucket(Bucket("bkt", "alice", NOW))
                 # Kill every pooled session from the server side, as a failover would.
-                await store._run(
-                    lambda c: c.execute(
-                        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
-                        " WHERE application_name = $1 AND pid <> pg_backend_pid()",
-                        name,
-                    )
+                await store.db.write(
+                    sql.execute,
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE application_name = ? AND pid <> pg_backend_pid()",
+                    name,
                 )
                 results = await asyncio.gather(
                     *(store.get_bucket("bkt") for _ in range(5)), return_exceptions=True
@@ -393,13 +392,12 @@ def test_pool_connections_hold_no_session_state(aio: asyncio.Runner) -> None:
                 await put(store, "k", "e")
                 await store.list_objects("bkt", delimiter="/")
                 await store.delete_object("bkt", "k", now=NOW)
-                rows = await store._read(
-                    lambda c: c.fetch(
-                        "SELECT l.locktype FROM pg_locks l JOIN pg_stat_activity a"
-                        " ON a.pid = l.pid WHERE a.application_name = $1"
-                        " AND l.locktype = 'advisory'",
-                        name,
-                    )
+                rows = await store.db.read(
+                    sql.rows,
+                    "SELECT l.locktype FROM pg_locks l JOIN pg_stat_activity a"
+                    " ON a.pid = l.pid WHERE a.application_name = ?"
+                    " AND l.locktype = 'advisory'",
+                    name,
                 )
                 assert rows == []  # per-key locks are transaction locks, gone at commit
             finally:
@@ -414,7 +412,7 @@ def test_unknown_url_parameters_are_server_settings(aio: asyncio.Runner) -> None
             store = PostgresMetaStore(with_params(dsn, work_mem="8MB"), pool_min=1)
             await store.open()
             try:
-                got = await store._read(lambda c: c.fetchval("SHOW work_mem"))
+                got = await store.db.read(sql.value, "SHOW work_mem")
                 assert got == "8MB"
             finally:
                 await store.close()

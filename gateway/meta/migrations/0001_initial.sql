@@ -6,20 +6,21 @@
 --
 -- Keys must order by their UTF-8 bytes (S3 listing order). SQLite's default BINARY
 -- collation compares TEXT with memcmp over UTF-8, which is exactly that. PostgreSQL needs
--- `key TEXT COLLATE "C"` on versions.key (and buckets.name, users.name for stable list
--- order): supply it in 0001_initial.postgres.sql, which replaces this file there (see
--- gateway/meta/migrations.py). The schema_migrations table is created by the runner.
+-- COLLATE "C" (memcmp; for UTF-8 code point order, the order Python compares str in) on
+-- the text columns that are sorted or range-scanned, names too for a stable list order:
+-- written inline as PostgreSQL-only comments (gateway/meta/migrations.py). The
+-- schema_migrations table is created by the runner.
 
 CREATE TABLE users (
-    name TEXT PRIMARY KEY,
+    name TEXT /*pg COLLATE "C" */ PRIMARY KEY,
     created DOUBLE PRECISION NOT NULL,
     is_root BOOLEAN NOT NULL DEFAULT FALSE
 );
 
 CREATE TABLE access_keys (
-    access_key TEXT PRIMARY KEY,
+    access_key TEXT /*pg COLLATE "C" */ PRIMARY KEY,
     secret_key TEXT NOT NULL,
-    user_name TEXT NOT NULL REFERENCES users (name) ON DELETE CASCADE,
+    user_name TEXT /*pg COLLATE "C" */ NOT NULL REFERENCES users (name) ON DELETE CASCADE,
     created DOUBLE PRECISION NOT NULL,
     is_root BOOLEAN NOT NULL DEFAULT FALSE
 );
@@ -27,8 +28,8 @@ CREATE TABLE access_keys (
 CREATE INDEX access_keys_by_user ON access_keys (user_name);
 
 CREATE TABLE buckets (
-    name TEXT PRIMARY KEY,
-    owner TEXT NOT NULL,
+    name TEXT /*pg COLLATE "C" */ PRIMARY KEY,
+    owner TEXT /*pg COLLATE "C" */ NOT NULL,
     created DOUBLE PRECISION NOT NULL,
     region TEXT NOT NULL,
     -- NULL (never enabled), 'Enabled' or 'Suspended'
@@ -42,9 +43,9 @@ CREATE INDEX buckets_by_owner ON buckets (owner, name);
 -- row per key, with version_id 'null'. seq orders the versions of one key (newest =
 -- highest); exactly one version of a key has is_latest.
 CREATE TABLE versions (
-    bucket TEXT NOT NULL REFERENCES buckets (name),
-    key TEXT NOT NULL,
-    version_id TEXT NOT NULL,
+    bucket TEXT /*pg COLLATE "C" */ NOT NULL REFERENCES buckets (name),
+    key TEXT /*pg COLLATE "C" */ NOT NULL,
+    version_id TEXT /*pg COLLATE "C" */ NOT NULL,
     seq BIGINT NOT NULL,
     is_latest BOOLEAN NOT NULL,
     is_delete_marker BOOLEAN NOT NULL,
@@ -68,7 +69,10 @@ CREATE TABLE versions (
 );
 
 -- Listing (key range scans over latest versions) and the one-latest-per-key invariant.
-CREATE UNIQUE INDEX versions_latest ON versions (bucket, key) WHERE is_latest;
+-- PostgreSQL: INCLUDE (is_delete_marker), so that the seek walk of a delimiter listing,
+-- which reads keys only, can be an index-only scan.
+CREATE UNIQUE INDEX versions_latest ON versions (bucket, key)
+    /*pg INCLUDE (is_delete_marker) */ WHERE is_latest;
 
 -- "The next newest version" when the latest is removed; versions in order for ListVersions.
 CREATE UNIQUE INDEX versions_by_seq ON versions (bucket, key, seq);
@@ -78,9 +82,9 @@ CREATE UNIQUE INDEX versions_by_seq ON versions (bucket, key, seq);
 -- Maintained by the store together with the versions rows.
 CREATE TABLE version_blobs (
     blob_id TEXT NOT NULL,
-    bucket TEXT NOT NULL,
-    key TEXT NOT NULL,
-    version_id TEXT NOT NULL,
+    bucket TEXT /*pg COLLATE "C" */ NOT NULL,
+    key TEXT /*pg COLLATE "C" */ NOT NULL,
+    version_id TEXT /*pg COLLATE "C" */ NOT NULL,
     PRIMARY KEY (blob_id, bucket, key, version_id)
 );
 

@@ -1,15 +1,14 @@
 -- 0002: multipart uploads in progress, their parts, and recently completed uploads.
 --
--- Portable between SQLite and PostgreSQL, except for the byte-order collation of keys:
--- 0002_multipart.postgres.sql is this file with COLLATE "C" on uploads.key (see 0001).
--- Keep the two files in step.
+-- Keys and upload ids sort by their bytes on PostgreSQL too (COLLATE "C", see 0001):
+-- ListMultipartUploads pages by (key, upload_id).
 
 -- One row per upload in progress. upload_id is generated time-ordered, so (bucket, key,
 -- upload_id) order is ListMultipartUploads order: by key, then by initiation.
 CREATE TABLE uploads (
-    upload_id TEXT PRIMARY KEY,
+    upload_id TEXT /*pg COLLATE "C" */ PRIMARY KEY,
     bucket TEXT NOT NULL REFERENCES buckets (name),
-    key TEXT NOT NULL,
+    key TEXT /*pg COLLATE "C" */ NOT NULL,
     initiated DOUBLE PRECISION NOT NULL,
     owner TEXT NOT NULL,
     content_type TEXT,
@@ -43,7 +42,7 @@ CREATE INDEX upload_parts_by_blob ON upload_parts (blob_id);
 CREATE TABLE completed_uploads (
     upload_id TEXT PRIMARY KEY,
     bucket TEXT NOT NULL,
-    key TEXT NOT NULL,
+    key TEXT /*pg COLLATE "C" */ NOT NULL,
     version_id TEXT NOT NULL,
     etag TEXT NOT NULL,
     parts_digest TEXT NOT NULL,

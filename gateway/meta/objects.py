@@ -1,0 +1,241 @@
+"""Object versions: the versioning state machine of PUT and DELETE, tags and object lock
+changes, and the conditional removals of lifecycle and object lock, as transaction bodies.
+
+How this works:
+
+- Every write of a key first takes lock_object(): the bucket row FOR KEY SHARE (so a
+  racing DeleteBucket either runs first, and we get NoSuchBucket, or waits for our
+  commit; gateway/meta/buckets.py), then the key's advisory lock, before it reads the
+  latest version. Concurrent writers of one key so queue up on PostgreSQL: each sees the
+  previous one's commit, replaces it whole and sends its blobs to garbage (a lost update,
+  or a blob that never reaches garbage, would need two writers reading the same "latest"
+  row, which the lock excludes; a row lock could not cover a key's first PUT, which has
+  no row yet). SQLite's BEGIN IMMEDIATE already holds the whole database.
+- Removals guarded by a check (delete_version, expire_object) read what they guard and
+  run delete_object's body under the same locks (advisory transaction locks stack, FOR
+  KEY SHARE is re-entrant), so a legal hold set by one request and a DeleteObject by
+  another are ordered.
+- Blob bookkeeping: a published version takes its blobs off `pending` and the blobs of
+  the version it replaces go to `garbage` unless another version uses them, in the same
+  transaction; version_blobs mirrors every version's segments.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta import blobs
+from gateway.meta.base import (
+    NULL_VERSION,
+    DeleteOutcome,
+    ObjectVersion,
+    Precondition,
+    RemovalCheck,
+    VersionChange,
+)
+from gateway.meta.rows import (
+    VERSION_COLUMNS,
+    VERSIONING_STATES,
+    check_precondition,
+    distinct_blob_ids,
+    dump_map,
+    load_segments,
+    new_version_id,
+    require_bucket,
+    version_from_row,
+    version_params,
+)
+from gateway.meta.sql import Tx, UniqueViolation, execute, lock_key, many, one, value
+
+# The latest versions, through the partial index versions_latest (bucket, key) WHERE
+# is_latest. Without statistics SQLite's planner may prefer another (bucket, key, ...)
+# index, which also holds noncurrent versions; INDEXED BY pins the choice (and fails
+# loudly if the index ever could not serve the query). PostgreSQL drops the hint.
+LATEST = "versions INDEXED BY versions_latest"
+
+_INSERT_VERSION = (
+    f"INSERT INTO versions ({VERSION_COLUMNS}, seq) VALUES (?, ?, ?, TRUE, "
+    + ", ".join("?" * 16)
+    + ", (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions WHERE bucket = ? AND key = ?))"
+)
+_ONE = f"SELECT {VERSION_COLUMNS} FROM {{}} WHERE bucket = ? AND key = ?"
+
+
+def lock_object(bucket: str, key: str) -> Tx[Any]:
+    """The locks every write of `key` takes, in this order (see the module docstring);
+    returns the bucket's row. S3Error NO_SUCH_BUCKET if the bucket is gone."""
+    row = yield from require_bucket(bucket, lock="KEY SHARE")
+    yield from lock_key(bucket, key)
+    return row
+
+
+def _remove_version(bucket: str, key: str, version_id: str, *, since: float) -> Tx[Any]:
+    """Delete one version row; blobs no other version uses go to garbage. Returns the row
+    (is_latest, is_delete_marker), None if there was none."""
+    row = yield from one(
+        "DELETE FROM versions WHERE bucket = ? AND key = ? AND version_id = ?"
+        " RETURNING is_latest, is_delete_marker, segments",
+        bucket,
+        key,
+        version_id,
+    )
+    if row is None:
+        return None
+    ids = distinct_blob_ids(load_segments(row["segments"]))
+    yield from many(
+        "DELETE FROM version_blobs WHERE blob_id = ? AND bucket = ? AND key = ? AND version_id = ?",
+        [(b, bucket, key, version_id) for b in ids],
+    )
+    yield from many(
+        "INSERT INTO garbage_blobs (blob_id, since)"
+        " SELECT CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION)"
+        " WHERE NOT EXISTS (SELECT 1 FROM version_blobs WHERE blob_id = ?)"
+        " ON CONFLICT (blob_id) DO NOTHING",
+        [(b, since, b) for b in ids],
+    )
+    return row
+
+
+def _insert_latest(v: ObjectVersion) -> Tx[None]:
+    """Insert `v` as the newest version of its key and the only latest one."""
+    yield from execute(
+        f"UPDATE {LATEST} SET is_latest = FALSE WHERE bucket = ? AND key = ? AND is_latest",
+        v.bucket,
+        v.key,
+    )
+    try:
+        yield from execute(_INSERT_VERSION, *version_params(v), v.bucket, v.key)
+    except UniqueViolation as exc:  # a reused version id: a bug upstream
+        raise S3Error(S3ErrorCode.INTERNAL_ERROR, "version id collision") from exc
+    yield from many(
+        "INSERT INTO version_blobs (blob_id, bucket, key, version_id) VALUES (?, ?, ?, ?)",
+        [(b, v.bucket, v.key, v.version_id) for b in distinct_blob_ids(v.segments)],
+    )
+
+
+def put_version(
+    version: ObjectVersion, precondition: Precondition | None, *, claim_pending: bool
+) -> Tx[ObjectVersion]:
+    """put_object's body. claim_pending=False publishes blobs that are not pending (the
+    parts of a completed multipart upload, which left pending when each part was put)."""
+    v = version
+    bucket = yield from lock_object(v.bucket, v.key)
+    latest = yield from one(
+        f"SELECT is_delete_marker, etag FROM {LATEST} WHERE bucket = ? AND key = ? AND is_latest",
+        v.bucket,
+        v.key,
+    )
+    current = None if latest is None or latest["is_delete_marker"] else latest["etag"]
+    check_precondition(precondition, current, v.key)
+    if claim_pending:
+        yield from blobs.claim_pending(distinct_blob_ids(v.segments))
+    if bucket["versioning"] == "Enabled":
+        if not v.version_id or v.version_id == NULL_VERSION:
+            raise ValueError("a versioned put needs a generated version id")
+        stored = replace(v, is_latest=True)
+    else:
+        stored = replace(v, version_id=NULL_VERSION, is_latest=True)
+        yield from _remove_version(v.bucket, v.key, NULL_VERSION, since=v.last_modified)
+    yield from _insert_latest(stored)
+    return stored
+
+
+def get_object(bucket: str, key: str, version_id: str | None = None) -> Tx[ObjectVersion | None]:
+    if version_id is None:
+        row = yield from one(_ONE.format(LATEST) + " AND is_latest", bucket, key)
+    else:
+        row = yield from one(
+            _ONE.format("versions") + " AND version_id = ?", bucket, key, version_id
+        )
+    return None if row is None else version_from_row(row)
+
+
+def delete_object(
+    bucket: str, key: str, version_id: str | None = None, *, now: float
+) -> Tx[DeleteOutcome]:
+    b = yield from lock_object(bucket, key)
+    if version_id is None and b["versioning"] in VERSIONING_STATES:
+        if b["versioning"] == "Enabled":
+            marker_id = new_version_id(now)
+        else:  # Suspended: the marker takes the place of the "null" version
+            marker_id = NULL_VERSION
+            yield from _remove_version(bucket, key, NULL_VERSION, since=now)
+        marker = ObjectVersion(
+            bucket, key, marker_id, last_modified=now, is_delete_marker=True, owner=b["owner"]
+        )
+        yield from _insert_latest(marker)
+        return DeleteOutcome(marker_id, True)
+    target = NULL_VERSION if version_id is None else version_id
+    row = yield from _remove_version(bucket, key, target, since=now)
+    if row is None:
+        return DeleteOutcome(None, False)
+    if row["is_latest"]:  # the newest remaining version becomes the latest
+        yield from execute(
+            "UPDATE versions SET is_latest = TRUE WHERE bucket = ? AND key = ? AND seq ="
+            " (SELECT MAX(seq) FROM versions WHERE bucket = ? AND key = ?)",
+            bucket,
+            key,
+            bucket,
+            key,
+        )
+    return DeleteOutcome(target, bool(row["is_delete_marker"]))
+
+
+def update_version(
+    bucket: str, key: str, version_id: str | None, change: VersionChange
+) -> Tx[ObjectVersion | None]:
+    yield from lock_object(bucket, key)
+    current = yield from get_object(bucket, key, version_id)
+    if current is None:
+        return None
+    new = change(current)
+    yield from execute(
+        "UPDATE versions SET tags = ?, retention_mode = ?, retain_until = ?, legal_hold = ?"
+        " WHERE bucket = ? AND key = ? AND version_id = ?",
+        dump_map(new.tags),
+        new.retention_mode,
+        new.retain_until,
+        new.legal_hold,
+        bucket,
+        key,
+        current.version_id,
+    )
+    return replace(
+        current,
+        tags=dict(new.tags),
+        retention_mode=new.retention_mode,
+        retain_until=new.retain_until,
+        legal_hold=new.legal_hold,
+    )
+
+
+def delete_version(
+    bucket: str, key: str, version_id: str, *, now: float, check: RemovalCheck | None = None
+) -> Tx[DeleteOutcome]:
+    yield from lock_object(bucket, key)
+    version = yield from get_object(bucket, key, version_id)
+    if version is not None and check is not None:
+        count = yield from value(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM versions WHERE bucket = ? AND key = ? LIMIT 2) s",
+            bucket,
+            key,
+        )
+        check(version, sole=count == 1)
+    return (yield from delete_object(bucket, key, version_id, now=now))
+
+
+def expire_object(
+    bucket: str, key: str, *, version_id: str, last_modified: float, now: float
+) -> Tx[DeleteOutcome | None]:
+    yield from lock_object(bucket, key)
+    latest = yield from get_object(bucket, key, None)
+    if (
+        latest is None
+        or latest.is_delete_marker
+        or latest.version_id != version_id
+        or latest.last_modified != last_modified
+    ):
+        return None
+    return (yield from delete_object(bucket, key, None, now=now))

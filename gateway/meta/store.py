@@ -1,0 +1,189 @@
+"""The MetaStore, once for both databases: each method runs one transaction body.
+
+How this works:
+
+- The bodies (gateway/meta/accounts.py, buckets.py, objects.py, blobs.py, listing.py,
+  uploads.py, versions.py) are generators of statements (gateway/meta/sql.py) that know
+  nothing of the database running them.
+- A `Database` (gateway/meta/sqlite.py, gateway/meta/postgres.py) runs a body in a
+  transaction of the right kind: `write` (SQLite BEGIN IMMEDIATE; PostgreSQL READ
+  COMMITTED, retried on deadlock), `read` (one consistent read) or `snapshot` (several
+  statements on one snapshot: listings). It is handed the body's function and arguments,
+  not a started generator, so that PostgreSQL can run the body again after a deadlock.
+- SqlMetaStore maps each MetaStore method to one body and one kind of transaction, as a
+  table: `create_user = write(accounts.create_user)` is the method that runs that body
+  with the method's arguments in a write transaction (the bodies take exactly the
+  MetaStore method's parameters). The SQLite and PostgreSQL stores are SqlMetaStore over
+  their Database, plus what only one database has (PostgreSQL: leader lock, the Redis
+  cache's roster).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
+
+from gateway.meta import accounts, blobs, buckets, objects, uploads, versions
+from gateway.meta.base import ListPage, ObjectVersion, Precondition
+from gateway.meta.listing import ListingStats
+from gateway.meta.sql import Dialect, Tx
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+
+class Database(Protocol):
+    """Runs transaction bodies on one database. Each call runs body(*args, **kwargs) in a
+    transaction of its own; it may run it more than once (retries), so a body has no
+    effects outside the database."""
+
+    dialect: Dialect
+
+    async def open(self) -> None:
+        """Connect and apply pending migrations."""
+        ...
+
+    async def close(self) -> None: ...
+
+    async def write(self, body: Callable[P, Tx[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        """One write transaction; busy or deadlocked beyond retries: S3Error SlowDown;
+        unreachable: S3Error ServiceUnavailable."""
+        ...
+
+    async def read(self, body: Callable[P, Tx[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        """One read-only transaction."""
+        ...
+
+    async def snapshot(self, body: Callable[P, Tx[T]], *args: P.args, **kwargs: P.kwargs) -> T:
+        """One read-only transaction whose statements all see one snapshot."""
+        ...
+
+    def list_latest(
+        self,
+        bucket: str,
+        *,
+        prefix: str,
+        delimiter: str,
+        start_after: str,
+        max_keys: int,
+        stats: ListingStats,
+    ) -> Tx[ListPage]:
+        """The ListObjects body this database runs best (PostgreSQL: its skip scan)."""
+        ...
+
+
+Method = Callable[Concatenate["SqlMetaStore", P], Coroutine[Any, Any, T]]
+
+
+def write(body: Callable[P, Tx[T]]) -> Method[P, T]:
+    """The MetaStore method running `body` in a write transaction."""
+
+    async def method(self: SqlMetaStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.db.write(body, *args, **kwargs)
+
+    return method
+
+
+def read(body: Callable[P, Tx[T]]) -> Method[P, T]:
+    """The MetaStore method running `body` in a read-only transaction."""
+
+    async def method(self: SqlMetaStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.db.read(body, *args, **kwargs)
+
+    return method
+
+
+def snapshot(body: Callable[P, Tx[T]]) -> Method[P, T]:
+    """The MetaStore method running `body` on one snapshot (listings)."""
+
+    async def method(self: SqlMetaStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        return await self.db.snapshot(body, *args, **kwargs)
+
+    return method
+
+
+class SqlMetaStore:
+    """MetaStore (gateway/meta/base.py documents every method) over a Database."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        # What the last list_objects cost (tests prove the seek past common prefixes).
+        self.last_listing = ListingStats()
+
+    async def open(self) -> None:
+        await self.db.open()
+
+    async def close(self) -> None:
+        await self.db.close()
+
+    create_user = write(accounts.create_user)
+    get_user = read(accounts.get_user)
+    list_users = read(accounts.list_users)
+    delete_user = write(accounts.delete_user)
+    create_access_key = write(accounts.create_access_key)
+    get_access_key = read(accounts.get_access_key)
+    list_access_keys = read(accounts.list_access_keys)
+    delete_access_key = write(accounts.delete_access_key)
+
+    create_bucket = write(buckets.create_bucket)
+    get_bucket = read(buckets.get_bucket)
+    list_buckets = read(buckets.list_buckets)
+    delete_bucket = write(buckets.delete_bucket)
+    put_bucket_versioning = write(buckets.put_bucket_versioning)
+    enable_object_lock = write(buckets.enable_object_lock)
+    get_bucket_config = read(buckets.get_bucket_config)
+    put_bucket_config = write(buckets.put_bucket_config)
+
+    async def put_object(
+        self, version: ObjectVersion, precondition: Precondition | None = None
+    ) -> ObjectVersion:
+        return await self.db.write(objects.put_version, version, precondition, claim_pending=True)
+
+    get_object = read(objects.get_object)
+    delete_object = write(objects.delete_object)
+    update_version = write(objects.update_version)
+    delete_version = write(objects.delete_version)
+    expire_object = write(objects.expire_object)
+
+    async def list_objects(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        delimiter: str = "",
+        start_after: str = "",
+        max_keys: int = 1000,
+    ) -> ListPage:
+        stats = ListingStats()
+        page = await self.db.snapshot(
+            self.db.list_latest,
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            start_after=start_after,
+            max_keys=max_keys,
+            stats=stats,
+        )
+        self.last_listing = stats
+        return page
+
+    list_object_versions = snapshot(versions.list_object_versions)
+
+    add_pending_blob = write(blobs.add_pending_blob)
+    drop_pending_blob = write(blobs.drop_pending_blob)
+    collectable_blobs = write(blobs.collectable_blobs)
+    forget_blobs = write(blobs.forget_blobs)
+    blob_is_referenced = read(blobs.blob_is_referenced)
+    referenced_blobs = read(blobs.referenced_blobs)
+    known_blobs = snapshot(blobs.known_blobs)
+
+    create_upload = write(uploads.create_upload)
+    get_upload = read(uploads.get_upload)
+    put_part = write(uploads.put_part)
+    list_parts = snapshot(uploads.list_parts)
+    list_uploads = snapshot(uploads.list_uploads)
+    complete_upload = write(uploads.complete_upload)
+    get_completed_upload = read(uploads.get_completed_upload)
+    abort_upload = write(uploads.abort_upload)
+    put_upload_retention = write(uploads.put_upload_retention)
+    get_upload_retention = read(uploads.get_upload_retention)
