@@ -378,13 +378,13 @@ class MetaStore(Protocol):
 
     async def referenced_blobs(self, after: str = "", limit: int = 1000) -> list[str]:
         """The blob ids that versions' segments or upload parts use, each once, in
-        ascending order, the first `limit` of those > `after` (gateway/scrub.py pages
+        ascending order, the first `limit` of those > `after` (gateway/jobs/scrub.py pages
         through them with the last id returned)."""
         ...
 
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         """Those of `blob_ids` the store accounts for: referenced (as above), pending or
-        garbage. A backend blob outside this set is an orphan (gateway/scrub.py)."""
+        garbage. A backend blob outside this set is an orphan (gateway/jobs/scrub.py)."""
         ...
 
     # -- multipart uploads ------------------------------------------------------------------

@@ -28,7 +28,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from typing import Any, TypeVar
 
-from gateway.leader import LeaderLock, leader_lock_of
+from gateway.jobs.leader import LeaderLock, leader_lock_of
 from gateway.meta.base import (
     BUCKET_CONFIGS,
     AccessKey,

@@ -38,16 +38,16 @@ from gateway.meta.base import (
 from gateway.meta.rows import (
     VERSION_COLUMNS,
     VERSIONING_STATES,
-    check_precondition,
     distinct_blob_ids,
     dump_map,
     load_segments,
-    new_version_id,
     require_bucket,
     version_from_row,
     version_params,
 )
 from gateway.meta.sql import Tx, UniqueViolation, execute, lock_key, many, one, value
+from gateway.s3.preconditions import check_write_precondition
+from gateway.s3.versions import new_version_id
 
 # The latest versions, through the partial index versions_latest (bucket, key) WHERE
 # is_latest. Without statistics SQLite's planner may prefer another (bucket, key, ...)
@@ -128,7 +128,7 @@ def put_version(
         v.key,
     )
     current = None if latest is None or latest["is_delete_marker"] else latest["etag"]
-    check_precondition(precondition, current, v.key)
+    check_write_precondition(precondition, current, v.key)
     if claim_pending:
         yield from blobs.claim_pending(distinct_blob_ids(v.segments))
     if bucket["versioning"] == "Enabled":

@@ -28,7 +28,7 @@ How this works:
 - Connection failures become S3 ServiceUnavailable (503, which clients retry); a write
   is never retried after a connection failure, since its commit may have happened.
 - leader_lock(name): a session advisory lock on a dedicated connection, for work one
-  replica at a time must do (gateway/leader.py). That connection must reach PostgreSQL
+  replica at a time must do (gateway/jobs/leader.py). That connection must reach PostgreSQL
   directly or through a session-mode pool: give --pg-session-url when --metadata-url
   goes through PgBouncer in transaction mode.
 - cache_replica_seen/cache_replicas/cache_replica_gone: the roster of replicas using the
@@ -49,7 +49,7 @@ import asyncpg
 from asyncpg import Connection as Conn
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.leader import PostgresAdvisoryLock
+from gateway.jobs.leader import PostgresAdvisoryLock
 from gateway.meta import postgres_listing
 from gateway.meta.migrations import migrate
 from gateway.meta.sql import POSTGRES, Tx, execute, lock_id, rows, run_async
@@ -252,7 +252,7 @@ class PostgresMetaStore(SqlMetaStore):
         return self.db.namespace
 
     def leader_lock(self, name: str) -> PostgresAdvisoryLock:
-        """A lock that one replica at a time holds (gateway/leader.py), on its own session."""
+        """A lock that one replica at a time holds (gateway/jobs/leader.py), on its own session."""
         config = self.config
         dsn = self.session_dsn or config.dsn
 

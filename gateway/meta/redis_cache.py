@@ -75,7 +75,7 @@ from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
-from gateway.leader import cancel_and_wait
+from gateway.jobs.leader import cancel_and_wait
 
 log = logging.getLogger(__name__)
 

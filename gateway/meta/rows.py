@@ -12,7 +12,6 @@ generation and the precondition check run inside the write transaction.
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -23,7 +22,6 @@ from gateway.meta.base import (
     CompletedUpload,
     ObjectVersion,
     Part,
-    Precondition,
     Segment,
     Upload,
     User,
@@ -206,25 +204,6 @@ def require_bucket(name: str, *, lock: Lock | None = None) -> Tx[Any]:
     if row is None:
         raise S3Error(S3ErrorCode.NO_SUCH_BUCKET, BucketName=name)
     return row
-
-
-def new_version_id(now: float) -> str:
-    """Time-sortable and unique: microseconds since the epoch, then 64 random bits."""
-    return f"{int(now * 1e6):016x}{secrets.token_hex(8)}"
-
-
-def check_precondition(pre: Precondition | None, current_etag: str | None, key: str) -> None:
-    """`current_etag` is the latest version's, None when absent or a delete marker."""
-    if pre is None:
-        return
-    if pre.if_none_match_any and current_etag is not None:
-        raise S3Error(S3ErrorCode.PRECONDITION_FAILED, Condition="If-None-Match")
-    if pre.if_match is not None:
-        if current_etag is None:
-            raise S3Error(S3ErrorCode.NO_SUCH_KEY, Key=key)
-        wanted = pre.if_match.strip('"')
-        if wanted != "*" and wanted != current_etag:
-            raise S3Error(S3ErrorCode.PRECONDITION_FAILED, Condition="If-Match")
 
 
 # -- multipart uploads ---------------------------------------------------------------------------

@@ -1,5 +1,5 @@
 """MetaStore.referenced_blobs and known_blobs, the scrubber's view of the blob lists
-(gateway/scrub.py), against every METASTORE_FACTORIES entry."""
+(gateway/jobs/scrub.py), against every METASTORE_FACTORIES entry."""
 
 from __future__ import annotations
 

@@ -16,7 +16,7 @@ from contextlib import asynccontextmanager
 import pytest
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.leader import SingletonTask
+from gateway.jobs.leader import SingletonTask
 from gateway.meta import sql
 from gateway.meta.base import Bucket, ObjectVersion, Precondition, Segment
 from gateway.meta.migrations import load_migrations
