@@ -21,13 +21,13 @@ from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from lxml import etree
 
-from tests.integration.test_buckets import code_of
+from tests.app.server import AppServer
+from tests.app.test_buckets import code_of
 from tests.support.clients import boto3_client
-from tests.support.gateway import GatewayProcess
 
 
 def send(
-    gw: GatewayProcess,
+    gw: AppServer,
     method: str,
     path: str,
     *,
@@ -70,7 +70,7 @@ def error_code(body: bytes) -> str:
     return str(etree.fromstring(body).findtext("Code"))
 
 
-def test_anonymous_is_denied(gateway: GatewayProcess, bucket: str) -> None:
+def test_anonymous_is_denied(gateway: AppServer, bucket: str) -> None:
     status, headers, body = send(gateway, "GET", f"/{bucket}", sign=False)
     assert status == 403 and error_code(body) == "AccessDenied"
     assert headers["x-amz-request-id"]
@@ -79,27 +79,25 @@ def test_anonymous_is_denied(gateway: GatewayProcess, bucket: str) -> None:
     assert doc.findtext("Resource") == f"/{bucket}"
 
 
-def test_wrong_secret_is_signature_mismatch(gateway: GatewayProcess, bucket: str) -> None:
+def test_wrong_secret_is_signature_mismatch(gateway: AppServer, bucket: str) -> None:
     status, _, body = send(gateway, "GET", f"/{bucket}", secret="wrong" * 8)
     assert status == 403 and error_code(body) == "SignatureDoesNotMatch"
 
 
-def test_unknown_access_key(gateway: GatewayProcess) -> None:
+def test_unknown_access_key(gateway: AppServer) -> None:
     s3 = boto3_client(gateway, access_key="AKIDOESNOTEXIST00000", secret_key="x" * 40)
     with pytest.raises(ClientError) as info:
         s3.list_buckets()
     assert code_of(info) == "InvalidAccessKeyId"
 
 
-def test_skewed_clock(gateway: GatewayProcess, bucket: str) -> None:
+def test_skewed_clock(gateway: AppServer, bucket: str) -> None:
     then = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=20)
     status, _, body = send(gateway, "GET", f"/{bucket}", when=then)
     assert status == 403 and error_code(body) == "RequestTimeTooSkewed"
 
 
-def test_payload_hash_mismatch_keeps_old_object(
-    gateway: GatewayProcess, s3: Any, bucket: str
-) -> None:
+def test_payload_hash_mismatch_keeps_old_object(gateway: AppServer, s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"original")
     url = f"{gateway.endpoint}/{bucket}/k"
     # botocore hashes the body it signs; sign one body and send another of equal length.
@@ -136,22 +134,20 @@ def test_payload_hash_mismatch_keeps_old_object(
     ],
     ids=["truncated", "garbage", "wrong-root", "xxe", "entity-expansion"],
 )
-def test_malformed_delete_xml(
-    gateway: GatewayProcess, s3: Any, bucket: str, payload: bytes
-) -> None:
+def test_malformed_delete_xml(gateway: AppServer, s3: Any, bucket: str, payload: bytes) -> None:
     s3.put_object(Bucket=bucket, Key="a", Body=b"keep me")
     status, _, body = send(gateway, "POST", f"/{bucket}?delete", body=payload)
     assert status == 400 and error_code(body) == "MalformedXML"
     assert s3.get_object(Bucket=bucket, Key="a")["Body"].read() == b"keep me"
 
 
-def test_head_error_has_no_body(gateway: GatewayProcess, bucket: str) -> None:
+def test_head_error_has_no_body(gateway: AppServer, bucket: str) -> None:
     status, headers, body = send(gateway, "HEAD", f"/{bucket}/missing")
     assert status == 404 and body == b""
     assert headers["x-amz-request-id"]
 
 
-def test_users_are_isolated(gateway: GatewayProcess, s3: Any, bucket: str) -> None:
+def test_users_are_isolated(gateway: AppServer, s3: Any, bucket: str) -> None:
     access, secret = gateway.create_user(f"u{bucket[-8:]}")
     other = boto3_client(gateway, access_key=access, secret_key=secret)
     with pytest.raises(ClientError) as info:
@@ -171,11 +167,11 @@ def test_users_are_isolated(gateway: GatewayProcess, s3: Any, bucket: str) -> No
     other.delete_bucket(Bucket=mine)
 
 
-def test_bad_max_keys(gateway: GatewayProcess, bucket: str) -> None:
+def test_bad_max_keys(gateway: AppServer, bucket: str) -> None:
     status, _, body = send(gateway, "GET", f"/{bucket}?list-type=2&max-keys=abc")
     assert status == 400 and error_code(body) == "InvalidArgument"
 
 
-def test_bad_encoding_type(gateway: GatewayProcess, bucket: str) -> None:
+def test_bad_encoding_type(gateway: AppServer, bucket: str) -> None:
     status, _, body = send(gateway, "GET", f"/{bucket}?list-type=2&encoding-type=base64")
     assert status == 400 and error_code(body) == "InvalidArgument"
