@@ -107,6 +107,7 @@ def test_payload_hash_mismatch_keeps_old_object(gateway: AppServer, s3: Any, buc
     )
     prepared = req.prepare()
     parts = urllib.parse.urlsplit(url)
+    assert parts.hostname is not None
     conn = (
         http.client.HTTPSConnection(parts.hostname, parts.port, context=gateway.ssl_context)
         if gateway.scheme == "https"

@@ -14,7 +14,7 @@ import http.client
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -314,14 +314,15 @@ def test_abort_then_list(s3: Any, bucket: str) -> None:
     s3.abort_multipart_upload(Bucket=bucket, Key="gone", UploadId=gone)
     uploads = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
     assert [(u["Key"], u["UploadId"]) for u in uploads] == [("keep", keep)]
-    for call in (
+    calls: tuple[Callable[[], Any], ...] = (
         lambda: s3.list_parts(Bucket=bucket, Key="gone", UploadId=gone),
         lambda: s3.upload_part(Bucket=bucket, Key="gone", UploadId=gone, PartNumber=2, Body=b"y"),
         lambda: s3.abort_multipart_upload(Bucket=bucket, Key="gone", UploadId=gone),
         lambda: complete(s3, bucket, "gone", gone, [{"PartNumber": 1, "ETag": '"x"'}]),
         # An upload id is only valid with its own key.
         lambda: s3.list_parts(Bucket=bucket, Key="gone", UploadId=keep),
-    ):
+    )
+    for call in calls:
         with pytest.raises(ClientError) as info:
             call()
         assert (code_of(info), status_of(info)) == ("NoSuchUpload", 404)
@@ -504,12 +505,13 @@ def test_upload_part_bad_checksum(s3: Any, bucket: str) -> None:
 
 def test_unknown_upload_is_no_such_upload(s3: Any, bucket: str) -> None:
     bogus = "0" * 48
-    for call in (
+    calls: tuple[Callable[[], Any], ...] = (
         lambda: s3.upload_part(Bucket=bucket, Key="k", UploadId=bogus, PartNumber=1, Body=b"x"),
         lambda: s3.list_parts(Bucket=bucket, Key="k", UploadId=bogus),
         lambda: s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=bogus),
         lambda: complete(s3, bucket, "k", bogus, [{"PartNumber": 1, "ETag": '"x"'}]),
-    ):
+    )
+    for call in calls:
         with pytest.raises(ClientError) as info:
             call()
         assert code_of(info) == "NoSuchUpload"

@@ -6,7 +6,7 @@ version) happen to locked objects."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -163,7 +163,7 @@ def test_legal_hold(s3: Any, locked: str) -> None:
 
 def test_lock_requests_on_a_bucket_without_lock(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    calls = [
+    calls: list[Callable[[], Any]] = [
         lambda: s3.put_object_legal_hold(Bucket=bucket, Key="k", LegalHold={"Status": "ON"}),
         lambda: s3.get_object_retention(Bucket=bucket, Key="k"),
         lambda: s3.put_object_retention(

@@ -496,7 +496,7 @@ def test_list_uploads_matches_reference(metastore: MetaStore, aio: asyncio.Runne
                     "bkt", prefix=prefix, delimiter=delimiter, key_marker=km,
                     upload_id_marker=um, max_uploads=max_uploads,
                 )  # fmt: skip
-                items = [(u.key, u.upload_id) for u in page.uploads]
+                items: list[tuple[str, str | None]] = [(u.key, u.upload_id) for u in page.uploads]
                 items += [(cp, None) for cp in page.common_prefixes]
                 items.sort(key=lambda item: (item[0], item[1] or ""))
                 assert len(items) <= max_uploads
@@ -524,7 +524,7 @@ def test_walk_uploads_reads_one_row_past_the_page() -> None:
     rows = [(f"k{i:03d}", "u") for i in range(500)]
     read = 0
 
-    def fetch(bound: object, upper: str | None, limit: int):  # type: ignore[no-untyped-def]
+    def fetch(bound: object, upper: str | None, limit: int):
         nonlocal read
         for row in rows[:limit]:
             read += 1

@@ -13,6 +13,7 @@ from gateway.meta.listing import successor
 from gateway.meta.version_listing import (
     VersionListing,
     VersionSeek,
+    VersionSteps,
     version_listing_steps,
     walk_versions,
 )
@@ -61,7 +62,7 @@ class Table:
         if key_marker and id_marker:
             found = [r for r in self.rows if r.key == key_marker and r.version_id == id_marker]
             marker_seq = found[0].seq if found else None
-        steps = version_listing_steps(
+        steps: VersionSteps[Row] = version_listing_steps(
             lambda r: r.key,
             lambda r: r.version_id,
             prefix=prefix,
