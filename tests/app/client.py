@@ -68,14 +68,17 @@ class SignedClient:
         access_key: str | None = None,
         secret: str | None = None,
         when: dt.datetime | None = None,
+        signed_body: bytes | None = None,
     ) -> Reply:
-        """Send `method path` (path and query, already URL-encoded) with exactly `body`."""
+        """Send `method path` (path and query, already URL-encoded) with exactly `body`,
+        signed as if the body were `signed_body` (default: `body`)."""
         url = str(self.client.make_url("/")).rstrip("/") + path
-        req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
+        signed = body if signed_body is None else signed_body
+        req = AWSRequest(method=method, url=url, data=signed, headers=dict(headers or {}))
         if sign:
             creds = Credentials(access_key or self.access_key, secret or self.secret_key)
             signer = S3SigV4Auth(creds, "s3", DEFAULT_REGION)
-            req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+            req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(signed).hexdigest()
             if when is not None:
                 # botocore reads the clock through get_current_datetime; sign as if at `when`.
                 naive = when.astimezone(dt.UTC).replace(tzinfo=None)

@@ -1,87 +1,49 @@
 """Hostile and broken requests get the right S3 error, and nothing stored changes.
 
-Requests are signed with botocore's signer (an independent SigV4 implementation) and sent
-with http.client, so the tests control every byte: tampered signatures, skewed clocks,
-malformed XML, entity expansion.
+Requests go through aiohttp's test client to a fresh app (tests/app/client.py), signed with
+botocore's signer (an independent SigV4 implementation), so the tests control every byte:
+tampered signatures, skewed clocks, mismatched payloads, malformed XML, entity expansion.
+What needs an SDK (its error parsing, a second user's keys) uses boto3 on the shared server.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
-import hashlib
-import http.client
-import urllib.parse
 from typing import Any
-from unittest import mock
 
 import pytest
-from botocore.auth import S3SigV4Auth
-from botocore.awsrequest import AWSRequest
-from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 from lxml import etree
 
+from tests.app.client import SignedClient
 from tests.app.server import AppServer
 from tests.app.test_buckets import code_of
 from tests.support.clients import boto3_client
 
-
-def send(
-    gw: AppServer,
-    method: str,
-    path: str,
-    *,
-    body: bytes = b"",
-    headers: dict[str, str] | None = None,
-    sign: bool = True,
-    secret: str | None = None,
-    when: dt.datetime | None = None,
-) -> tuple[int, dict[str, str], bytes]:
-    url = gw.endpoint + path
-    req = AWSRequest(method=method, url=url, data=body, headers=dict(headers or {}))
-    if sign:
-        creds = Credentials(gw.access_key, secret or gw.secret_key)
-        signer = S3SigV4Auth(creds, "s3", "us-east-1")
-        req.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
-        if when is not None:
-            # botocore reads the clock through get_current_datetime; sign as if at `when`.
-            naive = when.astimezone(dt.UTC).replace(tzinfo=None)
-            with mock.patch("botocore.auth.get_current_datetime", return_value=naive):
-                signer.add_auth(req)
-        else:
-            signer.add_auth(req)
-    prepared = req.prepare()
-    parts = urllib.parse.urlsplit(prepared.url)
-    conn: http.client.HTTPConnection
-    if gw.scheme == "https":
-        conn = http.client.HTTPSConnection(parts.hostname, parts.port, context=gw.ssl_context)
-    else:
-        conn = http.client.HTTPConnection(parts.hostname, parts.port)
-    target = parts.path + (f"?{parts.query}" if parts.query else "")
-    try:
-        conn.request(method, target, body=body, headers=dict(prepared.headers.items()))
-        resp = conn.getresponse()
-        return resp.status, {k.lower(): v for k, v in resp.getheaders()}, resp.read()
-    finally:
-        conn.close()
+BUCKET = "bad-requests"
 
 
-def error_code(body: bytes) -> str:
-    return str(etree.fromstring(body).findtext("Code"))
+@pytest.fixture
+def client(app_client: SignedClient, aio: asyncio.Runner) -> SignedClient:
+    """The test client on a fresh app that has one empty bucket, BUCKET."""
+    reply = aio.run(app_client.request("PUT", f"/{BUCKET}"))
+    assert reply.status == 200, reply.body
+    return app_client
 
 
-def test_anonymous_is_denied(gateway: AppServer, bucket: str) -> None:
-    status, headers, body = send(gateway, "GET", f"/{bucket}", sign=False)
-    assert status == 403 and error_code(body) == "AccessDenied"
-    assert headers["x-amz-request-id"]
-    doc = etree.fromstring(body)
-    assert doc.findtext("RequestId") == headers["x-amz-request-id"]
-    assert doc.findtext("Resource") == f"/{bucket}"
+def test_anonymous_is_denied(client: SignedClient, aio: asyncio.Runner) -> None:
+    reply = aio.run(client.request("GET", f"/{BUCKET}", sign=False))
+    assert reply.status == 403 and reply.error_code == "AccessDenied"
+    assert reply.headers["x-amz-request-id"]
+    doc = etree.fromstring(reply.body)
+    assert doc.findtext("RequestId") == reply.headers["x-amz-request-id"]
+    assert doc.findtext("Resource") == f"/{BUCKET}"
 
 
-def test_wrong_secret_is_signature_mismatch(gateway: AppServer, bucket: str) -> None:
-    status, _, body = send(gateway, "GET", f"/{bucket}", secret="wrong" * 8)
-    assert status == 403 and error_code(body) == "SignatureDoesNotMatch"
+def test_wrong_secret_is_signature_mismatch(client: SignedClient, aio: asyncio.Runner) -> None:
+    reply = aio.run(client.request("GET", f"/{BUCKET}", secret="wrong" * 8))
+    assert reply.status == 403 and reply.error_code == "SignatureDoesNotMatch"
 
 
 def test_unknown_access_key(gateway: AppServer) -> None:
@@ -91,34 +53,23 @@ def test_unknown_access_key(gateway: AppServer) -> None:
     assert code_of(info) == "InvalidAccessKeyId"
 
 
-def test_skewed_clock(gateway: AppServer, bucket: str) -> None:
+def test_skewed_clock(client: SignedClient, aio: asyncio.Runner) -> None:
     then = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=20)
-    status, _, body = send(gateway, "GET", f"/{bucket}", when=then)
-    assert status == 403 and error_code(body) == "RequestTimeTooSkewed"
+    reply = aio.run(client.request("GET", f"/{BUCKET}", when=then))
+    assert reply.status == 403 and reply.error_code == "RequestTimeTooSkewed"
 
 
-def test_payload_hash_mismatch_keeps_old_object(gateway: AppServer, s3: Any, bucket: str) -> None:
-    s3.put_object(Bucket=bucket, Key="k", Body=b"original")
-    url = f"{gateway.endpoint}/{bucket}/k"
-    # botocore hashes the body it signs; sign one body and send another of equal length.
-    req = AWSRequest(method="PUT", url=url, data=b"declared body")
-    S3SigV4Auth(Credentials(gateway.access_key, gateway.secret_key), "s3", "us-east-1").add_auth(
-        req
-    )
-    prepared = req.prepare()
-    parts = urllib.parse.urlsplit(url)
-    assert parts.hostname is not None
-    conn = (
-        http.client.HTTPSConnection(parts.hostname, parts.port, context=gateway.ssl_context)
-        if gateway.scheme == "https"
-        else http.client.HTTPConnection(parts.hostname, parts.port)
-    )
-    conn.request("PUT", parts.path, body=b"tampered body", headers=dict(prepared.headers.items()))
-    resp = conn.getresponse()
-    body = resp.read()
-    conn.close()
-    assert resp.status == 400 and error_code(body) == "XAmzContentSHA256Mismatch"
-    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"original"
+def test_payload_hash_mismatch_keeps_old_object(client: SignedClient, aio: asyncio.Runner) -> None:
+    async def body() -> None:
+        await client.request("PUT", f"/{BUCKET}/k", body=b"original")
+        # Sign one body and send another of equal length.
+        reply = await client.request(
+            "PUT", f"/{BUCKET}/k", body=b"tampered body", signed_body=b"declared body"
+        )
+        assert reply.status == 400 and reply.error_code == "XAmzContentSHA256Mismatch"
+        assert (await client.request("GET", f"/{BUCKET}/k")).body == b"original"
+
+    aio.run(body())
 
 
 @pytest.mark.parametrize(
@@ -135,17 +86,20 @@ def test_payload_hash_mismatch_keeps_old_object(gateway: AppServer, s3: Any, buc
     ],
     ids=["truncated", "garbage", "wrong-root", "xxe", "entity-expansion"],
 )
-def test_malformed_delete_xml(gateway: AppServer, s3: Any, bucket: str, payload: bytes) -> None:
-    s3.put_object(Bucket=bucket, Key="a", Body=b"keep me")
-    status, _, body = send(gateway, "POST", f"/{bucket}?delete", body=payload)
-    assert status == 400 and error_code(body) == "MalformedXML"
-    assert s3.get_object(Bucket=bucket, Key="a")["Body"].read() == b"keep me"
+def test_malformed_delete_xml(client: SignedClient, aio: asyncio.Runner, payload: bytes) -> None:
+    async def body() -> None:
+        await client.request("PUT", f"/{BUCKET}/a", body=b"keep me")
+        reply = await client.request("POST", f"/{BUCKET}?delete", body=payload)
+        assert reply.status == 400 and reply.error_code == "MalformedXML"
+        assert (await client.request("GET", f"/{BUCKET}/a")).body == b"keep me"
+
+    aio.run(body())
 
 
-def test_head_error_has_no_body(gateway: AppServer, bucket: str) -> None:
-    status, headers, body = send(gateway, "HEAD", f"/{bucket}/missing")
-    assert status == 404 and body == b""
-    assert headers["x-amz-request-id"]
+def test_head_error_has_no_body(client: SignedClient, aio: asyncio.Runner) -> None:
+    reply = aio.run(client.request("HEAD", f"/{BUCKET}/missing"))
+    assert reply.status == 404 and reply.body == b""
+    assert reply.headers["x-amz-request-id"]
 
 
 def test_users_are_isolated(gateway: AppServer, s3: Any, bucket: str) -> None:
@@ -168,11 +122,11 @@ def test_users_are_isolated(gateway: AppServer, s3: Any, bucket: str) -> None:
     other.delete_bucket(Bucket=mine)
 
 
-def test_bad_max_keys(gateway: AppServer, bucket: str) -> None:
-    status, _, body = send(gateway, "GET", f"/{bucket}?list-type=2&max-keys=abc")
-    assert status == 400 and error_code(body) == "InvalidArgument"
+def test_bad_max_keys(client: SignedClient, aio: asyncio.Runner) -> None:
+    reply = aio.run(client.request("GET", f"/{BUCKET}?list-type=2&max-keys=abc"))
+    assert reply.status == 400 and reply.error_code == "InvalidArgument"
 
 
-def test_bad_encoding_type(gateway: AppServer, bucket: str) -> None:
-    status, _, body = send(gateway, "GET", f"/{bucket}?list-type=2&encoding-type=base64")
-    assert status == 400 and error_code(body) == "InvalidArgument"
+def test_bad_encoding_type(client: SignedClient, aio: asyncio.Runner) -> None:
+    reply = aio.run(client.request("GET", f"/{BUCKET}?list-type=2&encoding-type=base64"))
+    assert reply.status == 400 and reply.error_code == "InvalidArgument"
