@@ -12,6 +12,8 @@ from typing import NoReturn
 
 import pytest
 
+from tests.support.tls import TLSFiles, make_test_tls
+
 REQUIRE_SERVICES_ENV = "KLOUDVAULT_REQUIRE_SERVICES"
 
 
@@ -30,3 +32,9 @@ def require_service(name: str, reason: str) -> NoReturn:
 def pytest_report_header(config: pytest.Config) -> str:
     policy = "fail" if services_required() else "skip"
     return f"kloudvault: tests whose services are unreachable will {policy}"
+
+
+@pytest.fixture(scope="session")
+def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
+    """A test CA and a server certificate for 127.0.0.1 (https gateways, in or out of process)."""
+    return make_test_tls(tmp_path_factory.mktemp("tls"))

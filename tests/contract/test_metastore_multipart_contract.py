@@ -495,7 +495,7 @@ def test_list_uploads_matches_reference(metastore: MetaStore, aio: asyncio.Runne
                     "bkt", prefix=prefix, delimiter=delimiter, key_marker=km,
                     upload_id_marker=um, max_uploads=max_uploads,
                 )  # fmt: skip
-                items = [(u.key, u.upload_id) for u in page.uploads]
+                items: list[tuple[str, str | None]] = [(u.key, u.upload_id) for u in page.uploads]
                 items += [(cp, None) for cp in page.common_prefixes]
                 items.sort(key=lambda item: (item[0], item[1] or ""))
                 assert len(items) <= max_uploads

@@ -1,11 +1,14 @@
 """Fixtures for tests against a live gateway process.
 
-`gateway` is one server per variant for the whole session: http-local and https-local
-for every test that uses it, plus http-s3 (the `s3` backend on the session's SeaweedFS)
-and http-azure (the `azure` backend on the session's Azurite) for the tests of a module
-that opts in with `pytestmark = pytest.mark.all_backends` (pytest_generate_tests below;
-a test marked `local_only` stays on the local variants). A remote variant whose server is
-unavailable skips, or fails under KLOUDVAULT_REQUIRE_SERVICES=1 (tests/conftest.py).
+`gateway` is one server per variant for the whole session: http-local for every test that
+uses it; https-local too for the tests of a module marked `https` (each real-client suite:
+aws-cli, boto3, rclone, s3cmd, s3fs shows once that it works over TLS); http-s3 (the `s3`
+backend on the session's SeaweedFS) and http-azure (the `azure` backend on the session's
+Azurite) for the tests of a module that opts in with `pytestmark = pytest.mark.all_backends`
+(pytest_generate_tests below; a test marked `local_only` stays on the local variants). A
+remote variant whose server is unavailable skips, or fails under
+KLOUDVAULT_REQUIRE_SERVICES=1 (tests/conftest.py). Handler behaviour is tested in-process,
+in tests/app; here are what only a separate process and real clients can show.
 `bucket` is a fresh bucket per test, emptied and deleted afterwards; `s3` is a boto3
 client on the gateway. `gateway_factory` starts extra servers (a crash test needs its
 own). When a test fails, the report gains the gateway's log lines written during that test.
@@ -20,7 +23,7 @@ import os
 import secrets
 import shlex
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -28,23 +31,19 @@ import pytest
 from tests.support.clients import boto3_client, empty_and_delete_bucket, unique_bucket_name
 from tests.support.gateway import GatewayProcess, start_gateway
 from tests.support.remote_backends import S3_BUCKET
-from tests.support.tls import TLSFiles, make_test_tls
+from tests.support.tls import TLSFiles
 
-# "<scheme>-<backend>": every test using `gateway` runs on the local ones; modules marked
-# all_backends run on the remote ones too (one scheme is enough there: TLS is the
-# gateway's business, not the backend's).
-LOCAL_VARIANTS = ("http-local", "https-local")
+# "<scheme>-<backend>": every test using `gateway` runs on http-local; modules marked https
+# on https-local too, modules marked all_backends on the remote ones too (one scheme is
+# enough there: TLS is the gateway's business, not the backend's).
+LOCAL_VARIANTS = ("http-local",)
+HTTPS_VARIANTS = ("https-local",)
 REMOTE_VARIANTS = ("http-s3", "http-azure")
 EXTRA_ARGS_ENV = "KLOUDVAULT_TEST_GATEWAY_ARGS"
 
 GatewayFactory = Callable[..., GatewayProcess]
 
 _LOG_MARKS = pytest.StashKey[tuple[GatewayProcess, tuple[int, int]]]()
-
-
-@pytest.fixture(scope="session")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
-    return make_test_tls(tmp_path_factory.mktemp("tls"))
 
 
 @pytest.fixture(scope="session")
@@ -86,6 +85,8 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         return
     variants = list(LOCAL_VARIANTS)
     definition = metafunc.definition
+    if definition.get_closest_marker("https"):
+        variants += HTTPS_VARIANTS
     if definition.get_closest_marker("all_backends") and not definition.get_closest_marker(
         "local_only"
     ):
@@ -158,8 +159,10 @@ def _gateway_log_mark(request: pytest.FixtureRequest) -> None:
 
 
 @pytest.hookimpl(wrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
-    report: pytest.TestReport = yield  # type: ignore[misc]
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if report.failed and report.when in ("call", "teardown"):
         marked = item.stash.get(_LOG_MARKS, None)
         if marked is not None:
@@ -168,4 +171,4 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
             report.sections.append(
                 (f"gateway log during test ({gw.endpoint})", gw.logs_since(mark, limit=6000))
             )
-    return report  # type: ignore[return-value]
+    return report

@@ -24,7 +24,7 @@ from tests.support.clients import (
 )
 from tests.support.gateway import GatewayProcess
 
-pytestmark = pytest.mark.clients
+pytestmark = [pytest.mark.clients, pytest.mark.https]
 
 SINGLE_PUT = {"multipart_threshold": "64MB"}
 MiB = 1024 * 1024

@@ -163,7 +163,7 @@ def test_aws_cli_1gib_roundtrip_with_bounded_memory(
 
 
 def test_boto3_transfer_manager_200mib(big_s3: Any, big_bucket: str, workdir: Path) -> None:
-    from boto3.s3.transfer import TransferConfig
+    from boto3.s3.transfer import TransferConfig  # type: ignore[import-untyped]
 
     src, back = workdir / "two-hundred.bin", workdir / "two-hundred.back"
     digest = make_file(src, 200)

@@ -22,7 +22,7 @@ from tests.support.clients import (
 )
 from tests.support.gateway import GatewayProcess
 
-pytestmark = pytest.mark.clients
+pytestmark = [pytest.mark.clients, pytest.mark.https]
 
 TREE = {
     "plain.txt": b"plain",

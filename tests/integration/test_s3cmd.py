@@ -19,7 +19,7 @@ from tests.support.clients import (
 )
 from tests.support.gateway import GatewayProcess
 
-pytestmark = pytest.mark.clients
+pytestmark = [pytest.mark.clients, pytest.mark.https]
 
 SIGNATURES = {"sigv4": False, "sigv2": True}
 

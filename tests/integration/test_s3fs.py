@@ -14,7 +14,7 @@ import pytest
 from tests.support.clients import s3fs_fs
 from tests.support.gateway import GatewayProcess
 
-pytestmark = pytest.mark.clients
+pytestmark = [pytest.mark.clients, pytest.mark.https]
 
 
 @pytest.fixture

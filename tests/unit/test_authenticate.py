@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 import time
+from functools import partial
 
 import pytest
 from botocore.auth import HmacV1Auth
@@ -228,7 +229,7 @@ def test_header_auth_clock_skew() -> None:
     verify(req, now=now - 14 * 60)
     for skew in (16 * 60, -16 * 60):
         error = assert_s3_error(
-            S3ErrorCode.REQUEST_TIME_TOO_SKEWED, lambda s=skew: verify(req, now=now + s)
+            S3ErrorCode.REQUEST_TIME_TOO_SKEWED, partial(verify, req, now=now + skew)
         )
         assert error.fields["MaxAllowedSkewMilliseconds"] == "900000"
 

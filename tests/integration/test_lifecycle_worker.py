@@ -1,38 +1,26 @@
-"""Lifecycle against the live gateway with boto3 and aws-cli: the configuration API and its
-validation, x-amz-expiration, and the worker observed doing its job on a gateway whose
-lifecycle "day" lasts 2 seconds (KLOUDVAULT_LIFECYCLE_DAY_SECONDS) with a short interval:
-expiry, noncurrent expiry, expired delete markers, stale uploads, object lock winning,
-and the service-wide retention cap (--max-retention-days) in a bucket with no rules."""
+"""The lifecycle worker observed doing its job on a live gateway whose lifecycle "day" lasts
+2 seconds (KLOUDVAULT_LIFECYCLE_DAY_SECONDS) with a short interval: expiry, noncurrent
+expiry, expired delete markers, stale uploads, object lock winning, the service-wide
+retention cap (--max-retention-days) in a bucket with no rules, and `kloudvault lifecycle
+run` by hand. The configuration API is tested in tests/app/test_lifecycle.py."""
 
 from __future__ import annotations
 
-import json
-import re
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from botocore.exceptions import ClientError
 
+from tests.app.test_lifecycle import EXPIRATION, rule
 from tests.integration.conftest import GatewayFactory
-from tests.support.clients import boto3_client, run_aws, unique_bucket_name
+from tests.support.clients import boto3_client, unique_bucket_name
 from tests.support.gateway import REPO_ROOT, GatewayProcess
 from tests.support.versions import all_versions, purge_bucket, wait_for
 
 SCALED = {"KLOUDVAULT_LIFECYCLE_DAY_SECONDS": "2", "KLOUDVAULT_LIFECYCLE_INTERVAL": "0.3"}
-EXPIRATION = re.compile(r'expiry-date="([^"]+)", rule-id="([^"]*)"')
-
-
-def error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:
-    return str(exc.value.response["Error"]["Code"])
-
-
-def rule(rule_id: str, **actions: Any) -> dict[str, Any]:
-    return {"ID": rule_id, "Status": "Enabled", "Filter": {"Prefix": ""}, **actions}
 
 
 @pytest.fixture(scope="module")
@@ -52,118 +40,6 @@ def fast_bucket(request: pytest.FixtureRequest, fast_s3: Any) -> Iterator[str]:
     fast_s3.create_bucket(Bucket=name)
     yield name
     purge_bucket(fast_s3, name)
-
-
-# -- the configuration API ---------------------------------------------------------------------
-
-
-def test_configuration_round_trip(s3: Any, bucket: str) -> None:
-    with pytest.raises(ClientError) as err:
-        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
-    assert error_code(err) == "NoSuchLifecycleConfiguration"
-    rules = [
-        {
-            "ID": "logs",
-            "Status": "Enabled",
-            "Filter": {"And": {"Prefix": "logs/", "Tags": [{"Key": "t", "Value": "1"}]}},
-            "Expiration": {"Days": 30},
-        },
-        {
-            "ID": "versions",
-            "Status": "Disabled",
-            "Filter": {"ObjectSizeGreaterThan": 1024},
-            "NoncurrentVersionExpiration": {"NoncurrentDays": 7, "NewerNoncurrentVersions": 2},
-        },
-        {
-            "Status": "Enabled",
-            "Filter": {},
-            "Expiration": {"ExpiredObjectDeleteMarker": True},
-            "AbortIncompleteMultipartUpload": {"DaysAfterInitiation": 3},
-        },
-    ]
-    s3.put_bucket_lifecycle_configuration(Bucket=bucket, LifecycleConfiguration={"Rules": rules})
-    got = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
-    assert got[:2] == rules[:2]
-    assert got[2]["ID"]  # an id is generated for a rule without one
-    assert {k: v for k, v in got[2].items() if k != "ID"} == rules[2]
-    s3.delete_bucket_lifecycle(Bucket=bucket)
-    with pytest.raises(ClientError) as err:
-        s3.get_bucket_lifecycle_configuration(Bucket=bucket)
-    assert error_code(err) == "NoSuchLifecycleConfiguration"
-
-
-@pytest.mark.parametrize(
-    ("rules", "code"),
-    [
-        ([rule("a", Expiration={"Days": 0})], "InvalidArgument"),
-        ([rule("a", Expiration={"Days": 1}), rule("a", Expiration={"Days": 2})], "InvalidArgument"),
-        ([rule("a", Expiration={"Date": "2030-01-01T12:00:00Z"})], "InvalidArgument"),
-        ([rule("a", NoncurrentVersionExpiration={"NoncurrentDays": -1})], "InvalidArgument"),
-        ([rule("a")], "InvalidRequest"),
-        (
-            [rule("a", Transitions=[{"Days": 30, "StorageClass": "GLACIER"}])],
-            "NotImplemented",
-        ),
-    ],
-    ids=["days zero", "duplicate ids", "date not midnight", "noncurrent negative", "no action",
-         "transition"],
-)  # fmt: skip
-def test_configuration_validation(s3: Any, bucket: str, rules: list[Any], code: str) -> None:
-    with pytest.raises(ClientError) as err:
-        s3.put_bucket_lifecycle_configuration(
-            Bucket=bucket, LifecycleConfiguration={"Rules": rules}
-        )
-    assert error_code(err) == code
-
-
-@pytest.mark.clients
-def test_awscli_put_bucket_lifecycle_configuration(
-    gateway: GatewayProcess, bucket: str, tmp_path: Path
-) -> None:
-    rules = {"Rules": [rule("cli", Expiration={"Days": 10})]}
-    path = tmp_path / "rules.json"
-    path.write_text(json.dumps(rules))
-    run_aws(
-        gateway,
-        "s3api",
-        "put-bucket-lifecycle-configuration",
-        "--bucket",
-        bucket,
-        "--lifecycle-configuration",
-        f"file://{path}",
-    )
-    out = run_aws(gateway, "s3api", "get-bucket-lifecycle-configuration", "--bucket", bucket)
-    assert json.loads(out.stdout) == rules
-
-
-# -- x-amz-expiration ------------------------------------------------------------------------
-
-
-def test_expiration_header(s3: Any, bucket: str) -> None:
-    s3.put_bucket_lifecycle_configuration(
-        Bucket=bucket,
-        LifecycleConfiguration={
-            "Rules": [
-                {
-                    "ID": "logs rule",
-                    "Status": "Enabled",
-                    "Filter": {"Prefix": "logs/"},
-                    "Expiration": {"Days": 3},
-                }
-            ]
-        },
-    )
-    put = s3.put_object(Bucket=bucket, Key="logs/a", Body=b"x")
-    for answer in (
-        put,
-        s3.get_object(Bucket=bucket, Key="logs/a"),
-        s3.head_object(Bucket=bucket, Key="logs/a"),
-    ):
-        match = EXPIRATION.fullmatch(answer["Expiration"])
-        assert match is not None, answer["Expiration"]
-        assert match.group(1).endswith("00:00:00 GMT")  # real days: midnight UTC
-        assert match.group(2) == "logs%20rule"
-    assert "Expiration" not in s3.put_object(Bucket=bucket, Key="data/b", Body=b"x")
 
 
 # -- the worker, observed ----------------------------------------------------------------------

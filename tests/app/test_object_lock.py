@@ -5,17 +5,15 @@ version) happen to locked objects."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.clients import run_aws, unique_bucket_name
-from tests.support.gateway import GatewayProcess
+from tests.support.clients import unique_bucket_name
 from tests.support.versions import all_versions, purge_bucket
 
 
@@ -165,7 +163,7 @@ def test_legal_hold(s3: Any, locked: str) -> None:
 
 def test_lock_requests_on_a_bucket_without_lock(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
-    calls = [
+    calls: list[Callable[[], Any]] = [
         lambda: s3.put_object_legal_hold(Bucket=bucket, Key="k", LegalHold={"Status": "ON"}),
         lambda: s3.get_object_retention(Bucket=bucket, Key="k"),
         lambda: s3.put_object_retention(
@@ -195,37 +193,3 @@ def test_lock_requests_on_a_bucket_without_lock(s3: Any, bucket: str) -> None:
     s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=enable)
     assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"] == enable
     purge_bucket(s3, bucket)
-
-
-@pytest.mark.clients
-def test_awscli_put_object_retention(gateway: GatewayProcess, s3: Any, locked: str) -> None:
-    version = s3.put_object(Bucket=locked, Key="cli", Body=b"x")["VersionId"]
-    until = soon(3600).strftime("%Y-%m-%dT%H:%M:%SZ")
-    run_aws(
-        gateway,
-        "s3api",
-        "put-object-retention",
-        "--bucket",
-        locked,
-        "--key",
-        "cli",
-        "--retention",
-        json.dumps({"Mode": "GOVERNANCE", "RetainUntilDate": until}),
-    )
-    out = json.loads(
-        run_aws(gateway, "s3api", "get-object-retention", "--bucket", locked, "--key", "cli").stdout
-    )
-    assert out["Retention"]["Mode"] == "GOVERNANCE"
-    failed = run_aws(
-        gateway,
-        "s3api",
-        "delete-object",
-        "--bucket",
-        locked,
-        "--key",
-        "cli",
-        "--version-id",
-        version,
-        check=False,
-    )
-    assert failed.returncode != 0 and "AccessDenied" in failed.stderr

@@ -14,7 +14,7 @@ import http.client
 import os
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -22,12 +22,12 @@ import pytest
 from botocore.exceptions import ClientError
 
 from gateway.codec.checksums import new_checksum
-from tests.integration.conftest import GatewayFactory
-from tests.integration.test_buckets import code_of, status_of
+from tests.app.conftest import AppFactory
+from tests.app.server import AppServer
+from tests.app.test_buckets import code_of, status_of
 from tests.support.clients import boto3_client, unique_bucket_name
-from tests.support.gateway import GatewayProcess
 
-pytestmark = pytest.mark.all_backends
+pytestmark = [pytest.mark.all_backends, pytest.mark.https]
 
 MiB = 1024 * 1024
 PART = 5 * MiB
@@ -70,7 +70,7 @@ def complete(s3: Any, bucket: str, key: str, upload_id: str, parts: list[Any], *
 
 
 def raw_request(
-    gw: GatewayProcess,
+    gw: AppServer,
     method: str,
     url: str,
     body: bytes = b"",
@@ -314,14 +314,15 @@ def test_abort_then_list(s3: Any, bucket: str) -> None:
     s3.abort_multipart_upload(Bucket=bucket, Key="gone", UploadId=gone)
     uploads = s3.list_multipart_uploads(Bucket=bucket)["Uploads"]
     assert [(u["Key"], u["UploadId"]) for u in uploads] == [("keep", keep)]
-    for call in (
+    calls: tuple[Callable[[], Any], ...] = (
         lambda: s3.list_parts(Bucket=bucket, Key="gone", UploadId=gone),
         lambda: s3.upload_part(Bucket=bucket, Key="gone", UploadId=gone, PartNumber=2, Body=b"y"),
         lambda: s3.abort_multipart_upload(Bucket=bucket, Key="gone", UploadId=gone),
         lambda: complete(s3, bucket, "gone", gone, [{"PartNumber": 1, "ETag": '"x"'}]),
         # An upload id is only valid with its own key.
         lambda: s3.list_parts(Bucket=bucket, Key="gone", UploadId=keep),
-    ):
+    )
+    for call in calls:
         with pytest.raises(ClientError) as info:
             call()
         assert (code_of(info), status_of(info)) == ("NoSuchUpload", 404)
@@ -504,12 +505,13 @@ def test_upload_part_bad_checksum(s3: Any, bucket: str) -> None:
 
 def test_unknown_upload_is_no_such_upload(s3: Any, bucket: str) -> None:
     bogus = "0" * 48
-    for call in (
+    calls: tuple[Callable[[], Any], ...] = (
         lambda: s3.upload_part(Bucket=bucket, Key="k", UploadId=bogus, PartNumber=1, Body=b"x"),
         lambda: s3.list_parts(Bucket=bucket, Key="k", UploadId=bogus),
         lambda: s3.abort_multipart_upload(Bucket=bucket, Key="k", UploadId=bogus),
         lambda: complete(s3, bucket, "k", bogus, [{"PartNumber": 1, "ETag": '"x"'}]),
-    ):
+    )
+    for call in calls:
         with pytest.raises(ClientError) as info:
             call()
         assert code_of(info) == "NoSuchUpload"
@@ -526,7 +528,7 @@ def test_create_multipart_upload_bad_checksum_settings(s3: Any, bucket: str) -> 
         assert code_of(info) == "InvalidRequest", kw
 
 
-def test_complete_malformed_xml(gateway: GatewayProcess, s3: Any, bucket: str) -> None:
+def test_complete_malformed_xml(gateway: AppServer, s3: Any, bucket: str) -> None:
     uid = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     url = s3.generate_presigned_url(
         "complete_multipart_upload", Params={"Bucket": bucket, "Key": "k", "UploadId": uid}
@@ -542,7 +544,7 @@ def test_complete_malformed_xml(gateway: GatewayProcess, s3: Any, bucket: str) -
         assert (status, error_code(answer)) == (400, "MalformedXML"), body
 
 
-def test_upload_part_too_large(gateway: GatewayProcess, s3: Any, bucket: str) -> None:
+def test_upload_part_too_large(gateway: AppServer, s3: Any, bucket: str) -> None:
     uid = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     url = s3.generate_presigned_url(
         "upload_part",
@@ -559,14 +561,15 @@ def test_upload_part_too_large(gateway: GatewayProcess, s3: Any, bucket: str) ->
 
 
 @pytest.fixture
-def gc_gateway(gateway_factory: GatewayFactory) -> Iterator[GatewayProcess]:
-    """A fresh http gateway whose collector deletes garbage at once, every 0.2 s."""
-    gw = gateway_factory("http", extra_args=["--gc-grace", "0", "--gc-interval", "0.2"])
+def gc_gateway(app_factory: AppFactory) -> Iterator[AppServer]:
+    """A fresh server on the local backend whose collector deletes garbage at once, every
+    0.2 s."""
+    gw = app_factory(backend="local", gc_grace=0.0, gc_interval=0.2)
     yield gw
     gw.stop()
 
 
-def blob_files(gw: GatewayProcess) -> set[str]:
+def blob_files(gw: AppServer) -> set[str]:
     """Blobs on the local backend's disk, temp files included."""
     root = gw.data_dir / "blobs"
     return {p.name for p in root.rglob("*") if p.is_file() and not p.name.startswith(".health")}
@@ -580,7 +583,7 @@ def wait_for(predicate: Any, timeout: float = 10.0) -> None:
         time.sleep(0.05)
 
 
-def test_concurrent_uploads_last_complete_wins(gc_gateway: GatewayProcess) -> None:
+def test_concurrent_uploads_last_complete_wins(gc_gateway: AppServer) -> None:
     s3 = boto3_client(gc_gateway)
     bucket = unique_bucket_name("race")
     s3.create_bucket(Bucket=bucket)
@@ -605,7 +608,7 @@ def test_concurrent_uploads_last_complete_wins(gc_gateway: GatewayProcess) -> No
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"".join(second)
 
 
-def test_unlisted_and_aborted_parts_are_collected(gc_gateway: GatewayProcess) -> None:
+def test_unlisted_and_aborted_parts_are_collected(gc_gateway: AppServer) -> None:
     s3 = boto3_client(gc_gateway)
     bucket = unique_bucket_name("unlisted")
     s3.create_bucket(Bucket=bucket)
@@ -619,7 +622,7 @@ def test_unlisted_and_aborted_parts_are_collected(gc_gateway: GatewayProcess) ->
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read()[-1:] == b"2"
 
 
-def test_abort_during_upload_part_leaves_no_blob(gc_gateway: GatewayProcess) -> None:
+def test_abort_during_upload_part_leaves_no_blob(gc_gateway: AppServer) -> None:
     s3 = boto3_client(gc_gateway)
     bucket = unique_bucket_name("abort-race")
     s3.create_bucket(Bucket=bucket)
@@ -646,7 +649,7 @@ def test_abort_during_upload_part_leaves_no_blob(gc_gateway: GatewayProcess) -> 
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
 
 
-def test_parallel_part_uploads_and_racing_completes(gc_gateway: GatewayProcess) -> None:
+def test_parallel_part_uploads_and_racing_completes(gc_gateway: AppServer) -> None:
     s3 = boto3_client(gc_gateway, max_pool_connections=16)
     bucket = unique_bucket_name("parallel")
     s3.create_bucket(Bucket=bucket)
@@ -683,7 +686,7 @@ def test_parallel_part_uploads_and_racing_completes(gc_gateway: GatewayProcess) 
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"".join(parts)
 
 
-def test_delete_bucket_with_upload_in_progress(gc_gateway: GatewayProcess) -> None:
+def test_delete_bucket_with_upload_in_progress(gc_gateway: AppServer) -> None:
     s3 = boto3_client(gc_gateway)
     bucket = unique_bucket_name("del-bucket")
     s3.create_bucket(Bucket=bucket)

@@ -9,27 +9,27 @@ from __future__ import annotations
 import hashlib
 import http.client
 from collections.abc import Iterator
-from typing import Any
 
 import pytest
 from botocore.auth import HmacV1Auth, S3SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
 
+from tests.app.conftest import AppFactory
+from tests.app.server import AppServer
 from tests.support.clients import boto3_client
-from tests.support.gateway import GatewayProcess
 
 DOMAIN = "s3.test"
 
 
 @pytest.fixture(scope="module")
-def vhost_gateway(gateway_factory: Any) -> Iterator[GatewayProcess]:
-    gw = gateway_factory("http", extra_args=["--domain", DOMAIN])
+def vhost_gateway(app_factory: AppFactory) -> Iterator[AppServer]:
+    gw = app_factory(domain=DOMAIN)
     yield gw
 
 
 def request(
-    gw: GatewayProcess, method: str, bucket: str, path: str, body: bytes, signer: str
+    gw: AppServer, method: str, bucket: str, path: str, body: bytes, signer: str
 ) -> tuple[int, bytes]:
     host = f"{bucket}.{DOMAIN}:{gw.port}"
     req = AWSRequest(method=method, url=f"http://{host}{path}", data=body)
@@ -53,7 +53,7 @@ def request(
 
 
 @pytest.mark.parametrize("signer", ["v4", "v2"])
-def test_virtual_host_put_get_list(vhost_gateway: GatewayProcess, signer: str) -> None:
+def test_virtual_host_put_get_list(vhost_gateway: AppServer, signer: str) -> None:
     s3 = boto3_client(vhost_gateway)
     bucket = f"vh-{signer}"
     s3.create_bucket(Bucket=bucket)

@@ -4,15 +4,13 @@ Suspended, and ListObjectVersions (pagination, prefix, delimiter)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.support.clients import run_aws, unique_bucket_name
-from tests.support.gateway import GatewayProcess
+from tests.support.clients import unique_bucket_name
 from tests.support.versions import all_versions, purge_bucket
 
 
@@ -167,18 +165,3 @@ def test_list_object_versions_unversioned(s3: Any, bucket: str) -> None:
         "x-amz-version-id"
         not in s3.put_object(Bucket=bucket, Key="k", Body=b"y")["ResponseMetadata"]["HTTPHeaders"]
     )
-
-
-@pytest.mark.clients
-def test_awscli_list_object_versions(gateway: GatewayProcess, s3: Any, versioned: str) -> None:
-    v1 = s3.put_object(Bucket=versioned, Key="f.txt", Body=b"1")["VersionId"]
-    s3.delete_object(Bucket=versioned, Key="f.txt")
-    out = json.loads(
-        run_aws(gateway, "s3api", "list-object-versions", "--bucket", versioned).stdout
-    )
-    assert [v["VersionId"] for v in out["Versions"]] == [v1]
-    assert [m["IsLatest"] for m in out["DeleteMarkers"]] == [True]
-    status = json.loads(
-        run_aws(gateway, "s3api", "get-bucket-versioning", "--bucket", versioned).stdout
-    )
-    assert status["Status"] == "Enabled"

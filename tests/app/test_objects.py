@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.integration.test_buckets import code_of, status_of
+from tests.app.test_buckets import code_of, status_of
 
-pytestmark = pytest.mark.all_backends
+pytestmark = [pytest.mark.all_backends, pytest.mark.https]
 
 HOSTILE_KEYS = [
     "../x",
