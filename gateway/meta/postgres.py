@@ -42,7 +42,7 @@ import logging
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, Literal, ParamSpec, TypeVar
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
@@ -58,6 +58,8 @@ from gateway.meta.store import SqlMetaStore
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+
+Isolation = Literal["read_committed", "repeatable_read"]
 P = ParamSpec("P")
 
 TX_ATTEMPTS = 5
@@ -165,7 +167,7 @@ class PostgresDatabase:
         if pool is not None:
             await pool.close()
 
-    async def _run(self, isolation: str, readonly: bool, body: Callable[[], Tx[T]]) -> T:
+    async def _run(self, isolation: Isolation, readonly: bool, body: Callable[[], Tx[T]]) -> T:
         """Run body() in one transaction; again (a fresh body) on deadlock or serialization
         failure; connection failures are ServiceUnavailable, never retried (a write's
         commit may have happened)."""

@@ -39,6 +39,10 @@ from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 if TYPE_CHECKING:
     import asyncpg
+    from asyncpg.pool import PoolConnectionProxy
+
+    # What asyncpg hands out: a connection, or a pool's proxy of one.
+    PgConnection = asyncpg.Connection[Any] | PoolConnectionProxy[Any]
 
 T = TypeVar("T")
 
@@ -199,7 +203,7 @@ def _sqlite_op(conn: sqlite3.Connection, op: Op) -> Any:
         cursor.close()
 
 
-async def run_async(conn: asyncpg.Connection, tx: Tx[T], namespace: str) -> T:
+async def run_async(conn: PgConnection, tx: Tx[T], namespace: str) -> T:
     """Run a body on PostgreSQL, in the caller's open transaction. `namespace` (database
     and schema) goes into advisory lock ids, so deployments sharing a server never contend."""
     import asyncpg  # the SQLite-only install path never imports the driver
@@ -218,7 +222,7 @@ async def run_async(conn: asyncpg.Connection, tx: Tx[T], namespace: str) -> T:
         return returned
 
 
-async def _postgres_op(conn: asyncpg.Connection, op: Op, namespace: str) -> Any:
+async def _postgres_op(conn: PgConnection, op: Op, namespace: str) -> Any:
     if isinstance(op, KeyLock):
         await conn.execute("SELECT pg_advisory_xact_lock($1)", lock_id(namespace, *op.parts))
         return None

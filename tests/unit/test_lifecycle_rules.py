@@ -3,11 +3,7 @@ validation table, rule matching, and botocore reading what we render."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import botocore.session
 import pytest
-from botocore.parsers import RestXMLParser
 from lxml import etree
 
 from gateway.errors import S3Error, S3ErrorCode
@@ -26,6 +22,7 @@ from lifecycle.rules import (
     Rule,
     validate,
 )
+from tests.support.botocore_xml import botocore_parse
 
 NS = f'xmlns="{S3_NS}"'
 MIDNIGHT = 1_893_456_000.0  # 2030-01-01T00:00:00Z
@@ -379,14 +376,7 @@ def test_conditions_of_legacy_prefix() -> None:
 
 def test_botocore_get_bucket_lifecycle_configuration() -> None:
     model = CASES[2][0]
-    shape = (
-        botocore.session.get_session()
-        .get_service_model("s3")
-        .operation_model("GetBucketLifecycleConfiguration")
-        .output_shape
-    )
-    response = {"body": render(model), "headers": {}, "status_code": 200}
-    parsed: dict[str, Any] = RestXMLParser().parse(response, shape)
+    parsed = botocore_parse("GetBucketLifecycleConfiguration", render(model))
     rule = parsed["Rules"][0]
     assert rule["ID"] == "markers"
     assert rule["Expiration"] == {"ExpiredObjectDeleteMarker": True}

@@ -10,6 +10,7 @@ import asyncio
 import base64
 import random
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import pytest
@@ -27,13 +28,12 @@ SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"
 
 
 def client_error(code: str, status: int, message: str = "") -> boto.ClientError:
-    return boto.ClientError(
-        {
-            "Error": {"Code": code, "Message": message or f"{code} happened"},
-            "ResponseMetadata": {"HTTPStatusCode": status},
-        },
-        "GetObject",
-    )
+    # A partial response, as botocore builds for errors; its stubs want every metadata key.
+    response: Any = {
+        "Error": {"Code": code, "Message": message or f"{code} happened"},
+        "ResponseMetadata": {"HTTPStatusCode": status},
+    }
+    return boto.ClientError(response, "GetObject")
 
 
 def storage_error(
@@ -68,7 +68,7 @@ S3_CASES: list[tuple[Exception, str | None, type[BackendError]]] = [
     (aiohttp.ServerDisconnectedError(), "blob", BackendUnavailable),
     (TimeoutError(), "blob", BackendUnavailable),
     (ConnectionResetError(), "blob", BackendUnavailable),
-    (boto.SSLError(endpoint_url="https://x", error="bad cert"), "blob", BackendError),
+    (boto.SSLError(endpoint_url="https://x", error=ValueError("bad cert")), "blob", BackendError),
     (boto.NoCredentialsError(), "blob", BackendError),
     (boto.ParamValidationError(report="bad"), "blob", BackendError),
 ]

@@ -18,7 +18,7 @@ from urllib.parse import quote, unquote, urlsplit
 import boto3  # type: ignore[import-untyped]
 import pytest
 from botocore.auth import S3SigV4Auth, S3SigV4QueryAuth
-from botocore.awsrequest import AWSRequest, AWSResponse
+from botocore.awsrequest import AWSRequest, AWSResponse, HTTPHeaders
 from botocore.config import Config
 from botocore.credentials import Credentials
 
@@ -64,12 +64,14 @@ QUERIES = [
 
 def to_signed(
     method: str,
-    url: str,
-    headers: Mapping[str, Any],
+    url: str | None,
+    headers: Mapping[str, Any] | HTTPHeaders,
     *,
     host_bucket: str | None = None,
 ) -> SignedRequest:
-    """The SignedRequest a server builds from a request line and headers (as dispatch does)."""
+    """The SignedRequest a server builds from a request line and headers (as dispatch does);
+    `url` and `headers` as botocore's AWSRequest holds them once signed."""
+    assert url is not None
     parts = urlsplit(url)
     query = []
     for piece in parts.query.split("&"):
@@ -127,7 +129,7 @@ def capture(boto_client: Any, call: Callable[[Any], object]) -> Any:
 
     def before_send(request: Any, **kwargs: object) -> AWSResponse:
         sent.append(request)
-        return AWSResponse(request.url, 200, {}, _EmptyRaw())
+        return AWSResponse(request.url, 200, HTTPHeaders(), _EmptyRaw())
 
     boto_client.meta.events.register("before-send.s3", before_send)
     try:

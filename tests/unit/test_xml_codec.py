@@ -10,10 +10,8 @@ import types
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.session
 import pytest
 from botocore import handlers
-from botocore.parsers import RestXMLParser
 from lxml import etree
 
 from gateway.errors import S3Error, S3ErrorCode
@@ -37,6 +35,7 @@ from gateway.xml.models import (
     Owner,
 )
 from gateway.xml.safe import local_name, parse_document
+from tests.support.botocore_xml import botocore_parse
 
 T0 = 1_138_985_109.0  # 2006-02-03T16:45:09Z
 T0_ISO = "2006-02-03T16:45:09.000Z"
@@ -524,15 +523,6 @@ def test_local_name(xml: bytes, expected: str) -> None:
 
 # -- botocore reads what we render: the compatibility proof ---------------------------------
 
-S3_MODEL = botocore.session.get_session().get_service_model("s3")
-
-
-def _botocore_parse(operation: str, body: bytes, status: int = 200) -> dict[str, Any]:
-    response = {"body": body, "headers": {}, "status_code": status}
-    output_shape = S3_MODEL.operation_model(operation).output_shape
-    parsed: dict[str, Any] = RestXMLParser().parse(response, output_shape)
-    return parsed
-
 
 def _at(ts: float) -> datetime:
     return datetime.fromtimestamp(ts, UTC)
@@ -542,7 +532,7 @@ def test_botocore_list_buckets() -> None:
     model = ListAllMyBucketsResult(
         OWNER, (BucketEntry("alpha", T0), BucketEntry("beta", T0 + 0.5, "eu-west-1"))
     )
-    parsed = _botocore_parse("ListBuckets", render(model))
+    parsed = botocore_parse("ListBuckets", render(model))
     assert parsed["Owner"] == {"ID": OWNER.id, "DisplayName": "alice"}
     assert parsed["Buckets"] == [
         {"Name": "alpha", "CreationDate": _at(T0), "BucketRegion": "us-east-1"},
@@ -572,7 +562,7 @@ def test_botocore_list_objects_v2(encoding_type: str | None) -> None:
         start_after="a b",
         encoding_type=encoding_type,
     )
-    parsed = _botocore_parse("ListObjectsV2", render(model))
+    parsed = botocore_parse("ListObjectsV2", render(model))
     # boto3 asks for encoding-type=url itself and decodes in this after-call handler.
     handlers.decode_list_object_v2(parsed, context={"encoding_type_auto_set": True})
     assert [c["Key"] for c in parsed["Contents"]] == list(KEYS)
@@ -610,7 +600,7 @@ def test_botocore_list_objects(encoding_type: str | None) -> None:
         next_marker="p q/",
         encoding_type=encoding_type,
     )
-    parsed = _botocore_parse("ListObjects", render(model))
+    parsed = botocore_parse("ListObjects", render(model))
     handlers.decode_list_object(parsed, context={"encoding_type_auto_set": True})
     assert [c["Key"] for c in parsed["Contents"]] == list(KEYS)
     assert parsed["Contents"][0]["Owner"] == {"ID": OWNER.id, "DisplayName": "alice"}
@@ -630,7 +620,7 @@ def test_botocore_delete_objects() -> None:
         ),
         errors=(DeleteErrorEntry("d", "AccessDenied", "Access Denied", "v1"),),
     )
-    parsed = _botocore_parse("DeleteObjects", render(model))
+    parsed = botocore_parse("DeleteObjects", render(model))
     assert parsed["Deleted"] == [
         {"Key": "a b"},
         {"Key": "c", "DeleteMarker": True, "DeleteMarkerVersionId": "dm"},
@@ -642,7 +632,7 @@ def test_botocore_delete_objects() -> None:
 
 def test_botocore_copy_object() -> None:
     model = CopyObjectResult(ETAG, T0 + 0.125, {"CRC32": "y/Q5Jg=="})
-    parsed = _botocore_parse("CopyObject", render(model))
+    parsed = botocore_parse("CopyObject", render(model))
     assert parsed["CopyObjectResult"] == {
         "ETag": f'"{ETAG}"',
         "LastModified": _at(T0 + 0.125),
@@ -651,7 +641,7 @@ def test_botocore_copy_object() -> None:
 
 
 def test_botocore_get_bucket_acl() -> None:
-    parsed = _botocore_parse("GetBucketAcl", render(AccessControlPolicy(OWNER)))
+    parsed = botocore_parse("GetBucketAcl", render(AccessControlPolicy(OWNER)))
     assert parsed["Owner"] == {"ID": OWNER.id, "DisplayName": "alice"}
     assert parsed["Grants"] == [
         {
@@ -674,7 +664,7 @@ def test_botocore_error() -> None:
     model = ErrorDocument(
         "NoSuchKey", "The specified key does not exist.", "/b/k", "REQ1", {"Key": "k"}
     )
-    parsed = _botocore_parse("GetObject", render(model), status=404)
+    parsed = botocore_parse("GetObject", render(model), status=404)
     assert parsed["Error"]["Code"] == "NoSuchKey"
     assert parsed["Error"]["Message"] == "The specified key does not exist."
     assert parsed["Error"]["Key"] == "k"

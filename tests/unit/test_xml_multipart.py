@@ -11,9 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
-import botocore.session
 import pytest
-from botocore.parsers import RestXMLParser
 from lxml import etree
 
 from gateway.errors import S3Error, S3ErrorCode
@@ -33,6 +31,7 @@ from gateway.xml.models import (
     PartEntry,
     UploadEntry,
 )
+from tests.support.botocore_xml import botocore_parse
 
 T0 = 1_138_985_109.0
 T0_ISO = "2006-02-03T16:45:09.000Z"
@@ -242,28 +241,18 @@ def test_parse_complete_malformed(xml: bytes) -> None:
 
 # -- botocore reads what we render ------------------------------------------------------------
 
-S3_MODEL = botocore.session.get_session().get_service_model("s3")
-
-
-def _botocore_parse(operation: str, body: bytes) -> dict[str, Any]:
-    response = {"body": body, "headers": {}, "status_code": 200}
-    shape = S3_MODEL.operation_model(operation).output_shape
-    parsed: dict[str, Any] = RestXMLParser().parse(response, shape)
-    parsed.pop("ResponseMetadata", None)
-    return parsed
-
 
 def _model(cls: type[Any]) -> Any:
     return next(m for m, _ in CASES if isinstance(m, cls))
 
 
 def test_botocore_create_multipart_upload() -> None:
-    parsed = _botocore_parse("CreateMultipartUpload", render(_model(InitiateMultipartUploadResult)))
+    parsed = botocore_parse("CreateMultipartUpload", render(_model(InitiateMultipartUploadResult)))
     assert parsed == {"Bucket": "bkt", "Key": "a b/c.txt", "UploadId": UID}
 
 
 def test_botocore_complete_multipart_upload() -> None:
-    parsed = _botocore_parse("CompleteMultipartUpload", render(CASES[2][0]))
+    parsed = botocore_parse("CompleteMultipartUpload", render(CASES[2][0]))
     assert parsed == {
         "Location": "http://h/bkt/k",
         "Bucket": "bkt",
@@ -275,7 +264,7 @@ def test_botocore_complete_multipart_upload() -> None:
 
 
 def test_botocore_upload_part_copy() -> None:
-    parsed = _botocore_parse("UploadPartCopy", render(_model(CopyPartResult)))
+    parsed = botocore_parse("UploadPartCopy", render(_model(CopyPartResult)))
     assert parsed["CopyPartResult"] == {
         "ETag": f'"{E1}"',
         "LastModified": datetime.fromtimestamp(T0, UTC),
@@ -284,7 +273,7 @@ def test_botocore_upload_part_copy() -> None:
 
 
 def test_botocore_list_parts() -> None:
-    parsed = _botocore_parse("ListParts", render(_model(ListPartsResult)))
+    parsed = botocore_parse("ListParts", render(_model(ListPartsResult)))
     assert parsed["Parts"][0] == {
         "PartNumber": 1,
         "LastModified": datetime.fromtimestamp(T0, UTC),
@@ -317,7 +306,7 @@ def test_botocore_list_multipart_uploads(encoding_type: str | None) -> None:
         common_prefixes=("p q/",),
         encoding_type=encoding_type,
     )
-    parsed = _botocore_parse("ListMultipartUploads", render(model))
+    parsed = botocore_parse("ListMultipartUploads", render(model))
     if encoding_type == "url":  # botocore leaves decoding ListMultipartUploads to the caller
         assert unquote(parsed["Uploads"][0]["Key"]) == key
         assert unquote(parsed["NextKeyMarker"]) == key
@@ -338,7 +327,7 @@ def test_botocore_list_multipart_uploads(encoding_type: str | None) -> None:
 
 
 def test_botocore_get_object_attributes() -> None:
-    parsed = _botocore_parse("GetObjectAttributes", render(_model(GetObjectAttributesResponse)))
+    parsed = botocore_parse("GetObjectAttributes", render(_model(GetObjectAttributesResponse)))
     assert parsed == {
         "ETag": f"{E1}-2",
         "Checksum": {"ChecksumCRC32": "AAAAAA==-2", "ChecksumType": "COMPOSITE"},

@@ -6,15 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.session
 import pytest
-from botocore.parsers import RestXMLParser
 from lxml import etree
 
 import gateway.xml.object_lock  # noqa: F401  (registers the documents)
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.s3.object_lock import DefaultRetention, LegalHold, ObjectLockConfiguration, Retention
 from gateway.xml.codec import S3_NS, parse, render
+from tests.support.botocore_xml import botocore_parse
 
 NS = f'xmlns="{S3_NS}"'
 UNTIL = 1_893_456_000.0  # 2030-01-01T00:00:00Z
@@ -97,18 +96,8 @@ def test_parse_malformed(cls: type[Any], xml: bytes) -> None:
     assert err.value.code is S3ErrorCode.MALFORMED_XML
 
 
-def _botocore_parse(operation: str, body: bytes) -> dict[str, Any]:
-    shape = (
-        botocore.session.get_session().get_service_model("s3").operation_model(operation)
-    ).output_shape
-    parsed: dict[str, Any] = RestXMLParser().parse(
-        {"body": body, "headers": {}, "status_code": 200}, shape
-    )
-    return parsed
-
-
 def test_botocore_object_lock() -> None:
-    lock = _botocore_parse(
+    lock = botocore_parse(
         "GetObjectLockConfiguration",
         render(ObjectLockConfiguration(True, DefaultRetention("GOVERNANCE", days=1))),
     )
@@ -116,7 +105,7 @@ def test_botocore_object_lock() -> None:
         "ObjectLockEnabled": "Enabled",
         "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", "Days": 1}},
     }
-    retention = _botocore_parse("GetObjectRetention", render(Retention("COMPLIANCE", UNTIL)))
+    retention = botocore_parse("GetObjectRetention", render(Retention("COMPLIANCE", UNTIL)))
     assert retention["Retention"]["RetainUntilDate"] == datetime.fromtimestamp(UNTIL, UTC)
-    hold = _botocore_parse("GetObjectLegalHold", render(LegalHold(True)))
+    hold = botocore_parse("GetObjectLegalHold", render(LegalHold(True)))
     assert hold["LegalHold"] == {"Status": "ON"}

@@ -5,15 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-import botocore.session
 import pytest
-from botocore.parsers import RestXMLParser
 from lxml import etree
 
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.s3.tagging import Tag
 from gateway.xml.codec import S3_NS, parse, render
 from gateway.xml.tagging import Tagging
+from tests.support.botocore_xml import botocore_parse
 
 NS = f'xmlns="{S3_NS}"'
 
@@ -56,16 +55,6 @@ def test_parse_malformed(cls: type[Any], xml: bytes) -> None:
     assert err.value.code is S3ErrorCode.MALFORMED_XML
 
 
-def _botocore_parse(operation: str, body: bytes) -> dict[str, Any]:
-    shape = (
-        botocore.session.get_session().get_service_model("s3").operation_model(operation)
-    ).output_shape
-    parsed: dict[str, Any] = RestXMLParser().parse(
-        {"body": body, "headers": {}, "status_code": 200}, shape
-    )
-    return parsed
-
-
 def test_botocore_tagging() -> None:
-    tagging = _botocore_parse("GetObjectTagging", render(Tagging((Tag("a", "1"),))))
+    tagging = botocore_parse("GetObjectTagging", render(Tagging((Tag("a", "1"),))))
     assert tagging["TagSet"] == [{"Key": "a", "Value": "1"}]

@@ -6,15 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-import botocore.session
 import pytest
-from botocore.parsers import RestXMLParser
 from lxml import etree
 
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.xml.codec import S3_NS, parse, render
 from gateway.xml.models import Owner
 from gateway.xml.versioning import ListVersionsResult, VersionEntry, VersioningConfiguration
+from tests.support.botocore_xml import botocore_parse
 
 NS = f'xmlns="{S3_NS}"'
 T0 = 1_138_985_109.0
@@ -72,16 +71,6 @@ def test_parse_malformed(cls: type[Any], xml: bytes) -> None:
     assert err.value.code is S3ErrorCode.MALFORMED_XML
 
 
-def _botocore_parse(operation: str, body: bytes) -> dict[str, Any]:
-    shape = (
-        botocore.session.get_session().get_service_model("s3").operation_model(operation)
-    ).output_shape
-    parsed: dict[str, Any] = RestXMLParser().parse(
-        {"body": body, "headers": {}, "status_code": 200}, shape
-    )
-    return parsed
-
-
 # -- ListObjectVersions -----------------------------------------------------------------------
 
 VERSIONS = ListVersionsResult(
@@ -127,7 +116,7 @@ def test_render_list_versions() -> None:
 
 
 def test_botocore_list_object_versions() -> None:
-    parsed = _botocore_parse("ListObjectVersions", render(VERSIONS))
+    parsed = botocore_parse("ListObjectVersions", render(VERSIONS))
     at = datetime.fromtimestamp(T0, UTC)
     assert parsed["IsTruncated"] is True
     assert (parsed["NextKeyMarker"], parsed["NextVersionIdMarker"]) == ("p/a b", "null")

@@ -51,7 +51,7 @@ def test_addressed(
 ) -> None:
     if code is None:
         assert addressed(found, "k", version_id) is found
-        assert found is not None and addressable(found, "k", version_id) is found
+        assert addressable(found, "k", version_id) is found
         return
     with pytest.raises(S3Error) as err:
         addressed(found, "k", version_id)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,7 +45,7 @@ class Case:
     action: str = GET
     resource: str = OBJ
     owner: str | None = A
-    keys: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     decided_by: tuple[str, ...] | None = None  # the Match sources, when it matters
     version: str = "2012-10-17"
     restrict_public: bool = False
