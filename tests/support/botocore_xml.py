@@ -19,11 +19,14 @@ def s3_model() -> ServiceModel:
     return botocore.session.get_session().get_service_model("s3")
 
 
-def botocore_parse(operation: str, body: bytes, status: int = 200) -> dict[str, Any]:
-    """What boto3 returns for `operation` given this body (ResponseMetadata dropped)."""
+def botocore_parse(
+    operation: str, body: bytes, status: int = 200, *, metadata: bool = False
+) -> dict[str, Any]:
+    """What boto3 returns for `operation` given this body (ResponseMetadata only if asked)."""
     shape = s3_model().operation_model(operation).output_shape
     assert shape is not None, f"{operation} has no output shape"
     response = {"body": body, "headers": {}, "status_code": status}
     parsed: dict[str, Any] = RestXMLParser().parse(response, shape)
-    parsed.pop("ResponseMetadata", None)
+    if not metadata:
+        parsed.pop("ResponseMetadata", None)
     return parsed

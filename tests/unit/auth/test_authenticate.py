@@ -13,9 +13,9 @@ from auth import sigv2
 from auth.authenticate import MAX_PRESIGNED_EXPIRES, anonymous_result, parse_auth, verify_auth
 from auth.request import PayloadMode, SignedRequest
 from gateway.errors import S3Error, S3ErrorCode
-from tests.unit.test_sigv2 import sign_header as sign_v2_header
-from tests.unit.test_sigv2 import sign_query as sign_v2_query
-from tests.unit.test_sigv4 import (
+from tests.unit.auth.test_sigv2 import sign_header as sign_v2_header
+from tests.unit.auth.test_sigv2 import sign_query as sign_v2_query
+from tests.unit.auth.test_sigv4 import (
     ACCESS_KEY,
     assert_s3_error,
     object_url,

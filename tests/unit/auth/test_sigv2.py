@@ -20,7 +20,7 @@ from S3.SortedDict import SortedDict
 from auth import sigv2
 from auth.request import PayloadMode, SignedRequest
 from gateway.errors import S3ErrorCode
-from tests.unit.test_sigv4 import (
+from tests.unit.auth.test_sigv4 import (
     ACCESS_KEY,
     KEYS,
     SECRET_KEY,

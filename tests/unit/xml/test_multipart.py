@@ -1,6 +1,6 @@
 """gateway.xml for the multipart and GetObjectAttributes documents.
 
-As tests/unit/test_xml_codec.py: one (model, XML) table renders every document and parses
+As tests/unit/xml/test_codec.py: one (model, XML) table renders every document and parses
 the request bodies back; botocore's own parser reads every answer, which proves clients
 understand what we send.
 """

@@ -664,7 +664,7 @@ def test_botocore_error() -> None:
     model = ErrorDocument(
         "NoSuchKey", "The specified key does not exist.", "/b/k", "REQ1", {"Key": "k"}
     )
-    parsed = botocore_parse("GetObject", render(model), status=404)
+    parsed = botocore_parse("GetObject", render(model), status=404, metadata=True)
     assert parsed["Error"]["Code"] == "NoSuchKey"
     assert parsed["Error"]["Message"] == "The specified key does not exist."
     assert parsed["Error"]["Key"] == "k"
