@@ -46,19 +46,22 @@ class Peer:
     server: SeaweedFS | Azurite
     part_size: int  # multipart part (s3) or staged block (azure) size
 
-    def backend(self, **options: Any) -> S3Backend | AzureBackend:
-        """A backend with short timeouts and a single retry, on a fresh namespace."""
+    def backend(self, prefix: str | None = None, **options: Any) -> S3Backend | AzureBackend:
+        """A backend with short timeouts and a single retry, on `prefix` (default: a fresh
+        namespace)."""
         short = {"connect_timeout": 1.0, "read_timeout": 2.0, "max_attempts": 2}
+        prefix = f"t-{random.getrandbits(48):012x}/" if prefix is None else prefix
         if isinstance(self.server, SeaweedFS):
             return s3_backend_on(
                 self.server,
                 bucket="kv-failures",
+                prefix=prefix,
                 **{"part_size": self.part_size, **short, **options},
             )
         return azure_backend_on(
             self.server,
             container="kv-failures",
-            prefix=f"t-{random.getrandbits(48):012x}/",
+            prefix=prefix,
             **{
                 "block_size": self.part_size,
                 "read_chunk_size": MiB,
@@ -240,10 +243,15 @@ def test_get_blob_cut_by_crash_raises(
 def test_frozen_peer_operations_time_out(
     peer: Peer, server: SeaweedFS | Azurite, aio: asyncio.Runner
 ) -> None:
-    backend = peer.backend(read_timeout=1.0, max_attempts=1)
+    prefix = f"t-{random.getrandbits(48):012x}/"
+    backend = peer.backend(prefix, read_timeout=1.0, max_attempts=1)
 
     async def body() -> None:
-        await backend.put_blob("blob", stream(b"x" * 1000))
+        # Stored with the default timeouts: a peer's first write to a new namespace may
+        # take longer than the one-second read timeout this test is about.
+        setup = peer.backend(prefix)
+        await setup.put_blob("blob", stream(b"x" * 1000))
+        await setup.close()
         server.freeze()
         try:
             await asyncio.gather(
