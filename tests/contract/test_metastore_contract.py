@@ -896,6 +896,18 @@ def test_sqlite_stores_sharing_one_file(tmp_path: Path, aio: asyncio.Runner) -> 
     assert versions == [m.version for m in load_migrations("sqlite")]
 
 
+def test_sqlite_stores_opening_a_new_file_at_once(tmp_path: Path, aio: asyncio.Runner) -> None:
+    """Workers starting together race to switch a new file to WAL; none of them fails."""
+
+    async def body() -> None:
+        for i in range(25):
+            stores = [SqliteMetaStore(str(tmp_path / f"new{i}.sqlite3")) for _ in range(3)]
+            await asyncio.gather(*(s.open() for s in stores))
+            await asyncio.gather(*(s.close() for s in stores))
+
+    aio.run(body())
+
+
 def test_sqlite_lock_held_too_long_is_slow_down(tmp_path: Path, aio: asyncio.Runner) -> None:
     path = str(tmp_path / "meta.sqlite3")
     store = SqliteMetaStore(path, busy_timeout=0.2)
