@@ -47,9 +47,11 @@ class User:
 class AccessKey:
     access_key: str
     secret_key: str
-    user: str
+    user: str  # the account (users.name) the key acts for
     created: float
     is_root: bool = False
+    iam_user: str | None = None  # None: the account's own key; else an IAM user of it
+    active: bool = True  # IAM UpdateAccessKey Inactive: refused like an unknown key
 
 
 @dataclass(frozen=True)
@@ -243,7 +245,15 @@ VersionChange = Callable[[ObjectVersion], ObjectVersion]
 
 # Names of bucket configuration documents (put_bucket_config). The Redis cache voids
 # these entries when a bucket is deleted.
-BUCKET_CONFIGS = ("lifecycle", "tagging", "object-lock")
+BUCKET_CONFIGS = (
+    "lifecycle",
+    "tagging",
+    "object-lock",
+    "policy",  # the bucket policy, as the client sent it (JSON)
+    "acl",  # the bucket ACL (auth/policy/acl.py JSON); absent: private to the owner
+    "ownership",  # ObjectOwnership value; absent: ObjectWriter
+    "public-access-block",  # PublicAccessBlock JSON
+)
 
 
 class MetaStore(Protocol):

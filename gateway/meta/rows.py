@@ -156,7 +156,13 @@ def bucket_from_row(r: Row) -> Bucket:
 
 def access_key_from_row(r: Row) -> AccessKey:
     return AccessKey(
-        r["access_key"], r["secret_key"], r["user_name"], r["created"], bool(r["is_root"])
+        r["access_key"],
+        r["secret_key"],
+        r["user_name"],
+        r["created"],
+        bool(r["is_root"]),
+        r["iam_user"],
+        bool(r["active"]),
     )
 
 

@@ -20,10 +20,10 @@ def normalized(sql: str) -> list[str]:
 @pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
 def test_each_dialect_runs_what_its_own_files_said(dialect: str) -> None:
     migrations = load_migrations(dialect)
-    assert [m.version for m in migrations] == [1, 2, 3, 4]
+    assert [m.version for m in migrations][:4] == [1, 2, 3, 4]
     for m in migrations:
         legacy = LEGACY / f"{m.version:04d}_{m.name}.{dialect}.sql"
-        if not legacy.exists():  # written once from the start (0004)
+        if not legacy.exists():  # written once from the start (0004 on)
             assert "/*pg" not in m.sql
             continue
         assert normalized(m.sql) == normalized(legacy.read_text()), m.name
