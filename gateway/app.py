@@ -147,7 +147,7 @@ async def open_services(settings: Settings, clock: Clock = time.time) -> Service
         # request on any other, which an in-process TTL cannot promise (pub/sub would
         # only be best effort). The lookup goes to the MetaStore, i.e. to the Redis cache
         # when configured (~0.2 ms) or to a PostgreSQL primary-key probe.
-        credentials=CredentialCache(meta, ttl=0.0 if is_shared_metadata(settings) else 2.0),
+        credentials=CredentialCache(meta, ttl=0.0 if is_shared_metadata(settings) else 0.5),
         clock=clock,
     )
 

@@ -55,6 +55,17 @@ class AccessKey:
 
 
 @dataclass(frozen=True)
+class IamIdentity:
+    """An IAM user as authorization sees it (gateway/meta/identity.py)."""
+
+    account: str
+    name: str
+    user_id: str
+    path: str
+    policies: tuple[tuple[str, str], ...]  # (source, JSON document)
+
+
+@dataclass(frozen=True)
 class Bucket:
     name: str
     owner: str
@@ -289,6 +300,10 @@ class MetaStore(Protocol):
     async def list_access_keys(self, user: str) -> list[AccessKey]: ...
 
     async def delete_access_key(self, access_key: str) -> bool: ...
+
+    async def get_identity(self, account: str, user: str) -> IamIdentity | None:
+        """IAM user `user` of `account` with every policy that applies to it, or None."""
+        ...
 
     # -- buckets ----------------------------------------------------------------------------
     async def create_bucket(self, bucket: Bucket) -> None:

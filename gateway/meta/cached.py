@@ -35,6 +35,7 @@ from gateway.meta.base import (
     Bucket,
     CompletedUpload,
     DeleteOutcome,
+    IamIdentity,
     ListPage,
     MetaStore,
     ObjectVersion,
@@ -183,6 +184,10 @@ class CachedMetaStore:
         return await self._write(
             [key_entry(access_key)], lambda: self.inner.delete_access_key(access_key)
         )
+
+    async def get_identity(self, account: str, user: str) -> IamIdentity | None:
+        # Not cached here: the credential cache holds it as briefly as the key itself.
+        return await self.inner.get_identity(account, user)
 
     # -- buckets ----------------------------------------------------------------------------
     async def create_bucket(self, bucket: Bucket) -> None:

@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from gateway.meta import accounts, blobs, buckets, objects, uploads, versions
+from gateway.meta import accounts, blobs, buckets, identity, objects, uploads, versions
 from gateway.meta.base import ListPage, ObjectVersion, Precondition
 from gateway.meta.listing import ListingStats
 from gateway.meta.sql import Dialect, Tx
@@ -124,6 +124,7 @@ class SqlMetaStore:
     get_access_key = read(accounts.get_access_key)
     list_access_keys = read(accounts.list_access_keys)
     delete_access_key = write(accounts.delete_access_key)
+    get_identity = read(identity.get_identity)
 
     create_bucket = write(buckets.create_bucket)
     get_bucket = read(buckets.get_bucket)
