@@ -9,6 +9,7 @@ covers on a bucket and on an object; "Canned ACL" lists the eight canned ACLs.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -261,3 +262,18 @@ def without_public_grants(acl: Acl) -> Acl:
         )
     )
     return Acl(acl.owner, kept)
+
+
+def acl_to_json(acl: Acl) -> str:
+    """The stored form of an ACL (bucket_configs "acl", versions.acl)."""
+    grants = [[g.grantee.type.value, g.grantee.value, g.permission.value] for g in acl.grants]
+    return json.dumps({"owner": acl.owner, "grants": grants}, separators=(",", ":"))
+
+
+def acl_from_json(text: str) -> Acl:
+    raw = json.loads(text)
+    grants = tuple(
+        Grant(Grantee(GranteeType(kind), value), Permission(permission))
+        for kind, value, permission in raw["grants"]
+    )
+    return Acl(raw["owner"], grants)

@@ -16,7 +16,8 @@ Assumption where AWS gives no number: a CIDR pins the caller only if it is no wi
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
 
 from auth.policy.acl import Acl, without_public_grants
 from auth.policy.acl import is_public as is_public_acl
@@ -94,3 +95,11 @@ class PublicAccessBlock:
     def effective_acl(self, acl: Acl) -> Acl:
         """IgnorePublicAcls: evaluation sees the ACL without its public grants."""
         return without_public_grants(acl) if self.ignore_public_acls else acl
+
+    def to_json(self) -> str:
+        """The stored form (bucket_configs "public-access-block")."""
+        return json.dumps(asdict(self), separators=(",", ":"))
+
+    @classmethod
+    def from_json(cls, text: str | None) -> PublicAccessBlock:
+        return cls() if text is None else cls(**json.loads(text))

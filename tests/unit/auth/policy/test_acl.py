@@ -192,3 +192,10 @@ def test_acl_grant_picks_the_bucket_or_the_object_acl() -> None:
     assert acl_grant("s3:GetObjectAcl", OWNER_ACCOUNT, **kwargs) is GrantLevel.PRINCIPAL
     assert acl_grant("s3:PutBucketPolicy", ANON, **kwargs) is GrantLevel.NONE
     assert acl_grant("s3:GetObject", ANON, bucket_acl=None, object_acl=None) is GrantLevel.NONE
+
+
+def test_acl_json_round_trip() -> None:
+    from auth.policy.acl import acl_from_json, acl_to_json
+
+    acl = canned_acl("public-read-write", "a" * 64)
+    assert acl_from_json(acl_to_json(acl)) == acl

@@ -110,3 +110,11 @@ def test_public_access_block_rules() -> None:
     assert not everything.refuses_acl(None)
     assert everything.refuses_policy(policy)
     assert everything.effective_acl(public_acl) == private_acl
+
+
+def test_public_access_block_json_round_trip() -> None:
+    from auth.policy.public import PublicAccessBlock
+
+    block = PublicAccessBlock(block_public_acls=True, restrict_public_buckets=True)
+    assert PublicAccessBlock.from_json(block.to_json()) == block
+    assert PublicAccessBlock.from_json(None) == PublicAccessBlock()
