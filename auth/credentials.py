@@ -108,7 +108,7 @@ class CredentialCache:
         self, meta: MetaStore, *, ttl: float = 0.5, clock: Callable[[], float] = time.monotonic
     ) -> None:
         self._meta = meta
-        self._ttl = ttl
+        self.ttl = ttl
         self._clock = clock
         self._entries: dict[str, tuple[float, AccessKey | None]] = {}
         self._identities: dict[tuple[str, str], tuple[float, IamIdentity | None]] = {}
@@ -116,7 +116,7 @@ class CredentialCache:
     async def get(self, access_key: str) -> AccessKey | None:
         now = self._clock()
         hit = self._entries.get(access_key)
-        if hit is not None and now - hit[0] < self._ttl:
+        if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
         found = await self._meta.get_access_key(access_key)
         if len(self._entries) > 10_000:
@@ -129,7 +129,7 @@ class CredentialCache:
         or group membership applies on every process within `ttl` seconds."""
         now = self._clock()
         hit = self._identities.get((account, user))
-        if hit is not None and now - hit[0] < self._ttl:
+        if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
         found = await self._meta.get_identity(account, user)
         if len(self._identities) > 10_000:

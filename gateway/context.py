@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from multidict import CIMultiDictProxy, MultiDictProxy
 
 from auth.credentials import CredentialCache, Principal
+from auth.policy.keys import Network
 from backends.base import Backend
+from gateway.access import Access, AccessCache, trusted_networks
 from gateway.body import RequestBody
 from gateway.meta.base import Bucket, MetaStore
 from gateway.routing import Route
@@ -32,9 +34,14 @@ class Services:
     clock: Clock = field(default=time.time)
     # Buckets' lifecycle rules for x-amz-expiration; the lifecycle worker shares it.
     lifecycle_rules: RulesCache = field(init=False)
+    # Buckets' policies, ACLs, ownership and public access blocks, as briefly as keys.
+    access_cache: AccessCache = field(init=False)
+    trusted_proxies: tuple[Network, ...] = field(init=False)
 
     def __post_init__(self) -> None:
         self.lifecycle_rules = RulesCache(self.meta)
+        self.access_cache = AccessCache(self.meta, ttl=self.credentials.ttl)
+        self.trusted_proxies = trusted_networks(self.settings.trusted_proxies)
 
     @property
     def lifecycle_timing(self) -> Timing:
@@ -53,6 +60,7 @@ class RequestContext:
     query: MultiDictProxy[str]
     headers: CIMultiDictProxy[str]
     principal: Principal
+    access: Access  # more questions for handlers that authorize per key (DeleteObjects)
     body: RequestBody
     services: Services
     now: float

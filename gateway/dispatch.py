@@ -8,11 +8,11 @@ from urllib.parse import unquote
 from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
-from auth.authenticate import anonymous_result, parse_auth, verify_auth
+from auth.authenticate import ParsedAuth, anonymous_result, parse_auth, verify_auth
 from auth.credentials import ANONYMOUS, Principal
-from auth.policy.evaluate import authorize
 from auth.request import SignedRequest
 from gateway import responses
+from gateway.access import CHANGES_ACCESS, Access, RequestFacts
 from gateway.body import RequestBody
 from gateway.context import RequestContext, Services
 from gateway.errors import S3Error, S3ErrorCode
@@ -67,23 +67,42 @@ async def handle(request: web.Request) -> web.StreamResponse:
     )
     now = services.clock()
     parsed = parse_auth(signed)
+    identity = None
     if parsed is None:
         principal, auth = ANONYMOUS, anonymous_result()
     else:
         key = await services.credentials.get(parsed.access_key)
-        if key is None:
+        if key is None or not key.active:
             raise S3Error(S3ErrorCode.INVALID_ACCESS_KEY_ID, AWSAccessKeyId=parsed.access_key)
         auth = verify_auth(parsed, signed, key.secret_key, now=now)
-        principal = Principal(key.user, key.access_key, key.is_root)
+        principal = Principal(key.user, key.access_key, key.is_root, key.iam_user)
+        if key.iam_user is not None:
+            identity = await services.credentials.identity(key.user, key.iam_user)
+            if identity is None:  # the user was deleted; its keys go with it
+                raise S3Error(S3ErrorCode.INVALID_ACCESS_KEY_ID, AWSAccessKeyId=parsed.access_key)
 
     handler = HANDLERS.get(route.operation)
     bucket_record = await _bucket_for(services, resolved.bucket, route, principal)
-    authorize(
+    access = Access(
+        services.meta,
+        services.access_cache,
         principal,
-        route.action,
-        bucket_record.owner if bucket_record else None,
-        service_level=route.service_level,
+        identity,
+        RequestFacts(
+            operation=route.operation,
+            bucket=resolved.bucket,
+            key=resolved.key,
+            headers=headers,
+            query=dict(pairs),
+            peer=request.remote or "",
+            secure=request.secure,
+            now=now,
+            signature_version=_signature_version(parsed),
+            auth_type=_auth_type(parsed),
+        ),
+        services.trusted_proxies,
     )
+    await access.check(bucket_record)
     if handler is None:
         raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"{route.operation} is not implemented yet")
 
@@ -98,12 +117,37 @@ async def handle(request: web.Request) -> web.StreamResponse:
         query=query,
         headers=CIMultiDictProxy(CIMultiDict(request.headers)),
         principal=principal,
+        access=access,
         body=body,
         services=services,
         now=now,
     )
-    result = await handler(ctx)
+    try:
+        result = await handler(ctx)
+    except S3Error as error:
+        if principal.anonymous or route.operation in _HIDES_MISSING:
+            raise await access.hide_missing(error) from error.__cause__
+        raise
+    finally:
+        if route.operation in CHANGES_ACCESS and resolved.bucket is not None:
+            services.access_cache.forget(resolved.bucket)
     return await responses.write(request, result, request_id)
+
+
+# Reads whose NoSuchKey becomes AccessDenied for callers who may not list the bucket.
+_HIDES_MISSING = frozenset({"GetObject", "HeadObject", "GetObjectAcl", "GetObjectTagging"})
+
+
+def _signature_version(parsed: ParsedAuth | None) -> str | None:
+    if parsed is None:
+        return None
+    return "AWS4-HMAC-SHA256" if parsed.scheme.startswith("v4") else "AWS"
+
+
+def _auth_type(parsed: ParsedAuth | None) -> str | None:
+    if parsed is None:
+        return None
+    return "REST-QUERY-STRING" if parsed.scheme.endswith("query") else "REST-HEADER"
 
 
 async def _bucket_for(

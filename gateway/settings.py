@@ -41,6 +41,13 @@ class Settings:
     domain: str | None = field(
         default=None, metadata=_opt("base domain for virtual-host-style bucket addressing")
     )
+    trusted_proxies: str | None = field(
+        default=None,
+        metadata=_opt(
+            "comma-separated CIDRs of reverse proxies whose X-Forwarded-For is believed for"
+            " aws:SourceIp (default: none; the socket peer is the client)"
+        ),
+    )
     workers: int = field(
         default_factory=lambda: available_cpus(),
         metadata=_opt("processes sharing the port (default: one per available CPU)"),

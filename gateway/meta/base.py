@@ -120,6 +120,7 @@ class ObjectVersion:
     retention_mode: str | None = None  # "GOVERNANCE" or "COMPLIANCE"
     retain_until: float | None = None
     legal_hold: bool = False
+    acl: str | None = None  # auth/policy/acl.py JSON; None: private to the owner
 
     @property
     def parts_count(self) -> int | None:
@@ -265,6 +266,9 @@ BUCKET_CONFIGS = (
     "ownership",  # ObjectOwnership value; absent: ObjectWriter
     "public-access-block",  # PublicAccessBlock JSON
 )
+
+# The ones authorization reads on every request to a bucket (get_access_configs).
+ACCESS_CONFIGS = ("policy", "acl", "ownership", "public-access-block")
 
 
 class MetaStore(Protocol):
@@ -537,6 +541,10 @@ class MetaStore(Protocol):
 
     async def get_bucket_config(self, bucket: str, name: str) -> str | None:
         """The bucket's configuration document `name` (BUCKET_CONFIGS), or None."""
+        ...
+
+    async def get_access_configs(self, bucket: str) -> dict[str, str]:
+        """The bucket's ACCESS_CONFIGS documents that exist, by name (one read)."""
         ...
 
     async def put_bucket_config(self, bucket: str, name: str, document: str | None) -> None:

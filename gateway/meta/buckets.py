@@ -16,9 +16,9 @@ from __future__ import annotations
 
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta import uploads
-from gateway.meta.base import Bucket
+from gateway.meta.base import ACCESS_CONFIGS, Bucket
 from gateway.meta.rows import VERSIONING_STATES, bucket_from_row, require_bucket
-from gateway.meta.sql import Tx, execute, one, rows, value
+from gateway.meta.sql import Tx, execute, marks, one, rows, value
 
 _LOCKED_VERSIONING = (
     "An Object Lock configuration is present on this bucket, so the versioning state"
@@ -112,6 +112,17 @@ def get_bucket_config(bucket: str, name: str) -> Tx[str | None]:
         "SELECT document FROM bucket_configs WHERE bucket = ? AND name = ?", bucket, name
     )
     return None if document is None else str(document)
+
+
+def get_access_configs(bucket: str) -> Tx[dict[str, str]]:
+    """The bucket's documents that authorization reads (ACCESS_CONFIGS), in one query."""
+    found = yield from rows(
+        "SELECT name, document FROM bucket_configs WHERE bucket = ?"
+        f" AND name IN ({marks(len(ACCESS_CONFIGS))})",
+        bucket,
+        *ACCESS_CONFIGS,
+    )
+    return {r["name"]: str(r["document"]) for r in found}
 
 
 def put_bucket_config(bucket: str, name: str, document: str | None) -> Tx[None]:

@@ -6,6 +6,7 @@ answers ("no such key") too:
     get_access_key(k)         entry "k:<access key>"   every request's authentication
     get_bucket(b)             entry "b:<bucket>"       every bucket-level request
     get_object(b, key)        entry "o:<b>/<key>"      the latest version: HEAD/GET
+    get_access_configs(b)     entry "a:<bucket>"       policy, ACL, ownership, public access
 
 Every method that can change one of those entries runs as
 invalidate -> MetaStore write -> invalidate -> return (gateway/meta/redis_cache.py says
@@ -30,6 +31,7 @@ from typing import Any, TypeVar
 
 from gateway.jobs.leader import LeaderLock, leader_lock_of
 from gateway.meta.base import (
+    ACCESS_CONFIGS,
     BUCKET_CONFIGS,
     AccessKey,
     Bucket,
@@ -69,6 +71,10 @@ def bucket_entry(bucket: str) -> str:
 
 def object_entry(bucket: str, key: str) -> str:
     return f"o:{bucket}/{key}"  # bucket names hold no "/"
+
+
+def access_entry(bucket: str) -> str:
+    return f"a:{bucket}"
 
 
 def config_entry(bucket: str, name: str) -> str:
@@ -206,7 +212,11 @@ class CachedMetaStore:
 
     async def delete_bucket(self, name: str) -> None:
         # The bucket's configuration documents go with it (a new bucket of that name has none).
-        entries = [bucket_entry(name), *(config_entry(name, c) for c in BUCKET_CONFIGS)]
+        entries = [
+            bucket_entry(name),
+            access_entry(name),
+            *(config_entry(name, c) for c in BUCKET_CONFIGS),
+        ]
         await self._write(entries, lambda: self.inner.delete_bucket(name))
 
     async def put_bucket_versioning(self, name: str, status: str) -> None:
@@ -362,9 +372,20 @@ class CachedMetaStore:
             lambda text: _maybe_str(json.loads(text)),
         )
 
+    async def get_access_configs(self, bucket: str) -> dict[str, str]:
+        return await self._cached(
+            access_entry(bucket),
+            lambda: self.inner.get_access_configs(bucket),
+            _dump,
+            lambda text: {str(k): str(v) for k, v in json.loads(text).items()},
+        )
+
     async def put_bucket_config(self, bucket: str, name: str, document: str | None) -> None:
+        entries = [config_entry(bucket, name)]
+        if name in ACCESS_CONFIGS:
+            entries.append(access_entry(bucket))
         await self._write(
-            [config_entry(bucket, name)],
+            entries,
             lambda: self.inner.put_bucket_config(bucket, name, document),
         )
 

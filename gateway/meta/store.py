@@ -134,6 +134,7 @@ class SqlMetaStore:
     enable_object_lock = write(buckets.enable_object_lock)
     get_bucket_config = read(buckets.get_bucket_config)
     put_bucket_config = write(buckets.put_bucket_config)
+    get_access_configs = read(buckets.get_access_configs)
 
     async def put_object(
         self, version: ObjectVersion, precondition: Precondition | None = None

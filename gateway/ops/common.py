@@ -16,7 +16,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import gateway.xml.object_lock  # noqa: F401  (registers ObjectLockConfiguration's parser)
-from auth.policy.evaluate import authorize
 from gateway.body import RequestBody
 from gateway.codec.checksums import BodyHasher, ChecksumRequest, header_name
 from gateway.codec.checksums import verify_content_md5 as _verify_content_md5
@@ -61,13 +60,12 @@ class CopySource:
 
 
 async def find_copy_source(ctx: RequestContext) -> CopySource:
-    """x-amz-copy-source of CopyObject and UploadPartCopy: its bucket, which the caller must
-    be allowed to read (s3:GetObject), and its version."""
+    """x-amz-copy-source of CopyObject and UploadPartCopy: its bucket and its version
+    (dispatch has checked the caller may read it: auth/policy/actions.py)."""
     name, key, version_id = parse_copy_source(ctx.headers["x-amz-copy-source"])
     bucket = await ctx.services.meta.get_bucket(name)
     if bucket is None:
         raise S3Error(S3ErrorCode.NO_SUCH_BUCKET, BucketName=name)
-    authorize(ctx.principal, "s3:GetObject", bucket.owner)
     found = await ctx.services.meta.get_object(bucket.name, key, version_id)
     return CopySource(bucket, key, version_id, copy_source(found, key, version_id))
 

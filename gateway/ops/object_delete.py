@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 
+from auth.policy.actions import required_actions
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, DeleteOutcome
@@ -57,6 +58,14 @@ async def delete_objects(ctx: RequestContext) -> S3Response:
                 DeleteErrorEntry(
                     obj.key, "InvalidArgument", "Key must not be empty", obj.version_id
                 )
+            )
+            continue
+        # Each key is authorized on its own, as AWS does: a refused key is an error entry.
+        (needed,) = required_actions(ctx.operation, ctx.bucket, keys=[(obj.key, obj.version_id)])
+        if not await ctx.access.allowed(needed.action, needed.resource):
+            denied = S3Error(S3ErrorCode.ACCESS_DENIED)
+            errors.append(
+                DeleteErrorEntry(obj.key, denied.code.code, denied.message, obj.version_id)
             )
             continue
         try:
