@@ -12,6 +12,7 @@ import json
 import urllib.error
 import urllib.request
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -176,12 +177,13 @@ def test_cross_account_grant_by_policy(
     )
     assert client.get_object(Bucket=bucket, Key="shared/a")["Body"].read() == b"a"
     client.put_object(Bucket=bucket, Key="shared/c", Body=b"c")
-    for call in (
+    calls: list[Callable[[], Any]] = [
         lambda: client.get_object(Bucket=bucket, Key="private/b"),
         lambda: client.put_object(Bucket=bucket, Key="private/x", Body=b"x"),
         lambda: client.list_objects_v2(Bucket=bucket),
         lambda: client.delete_object(Bucket=bucket, Key="shared/a"),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(ClientError) as info:
             call()
         assert code_of(info) == "AccessDenied"
