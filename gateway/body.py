@@ -126,16 +126,18 @@ class RequestBody:
                 S3ComputedContentSHA256=sha.hexdigest(),
             )
 
-    async def read_all(self, limit: int) -> bytes:
-        """The whole (small) body, for XML documents; MalformedXML past `limit` bytes."""
+    async def read_all(self, limit: int, *, too_large: S3Error | None = None) -> bytes:
+        """The whole (small) body of a document; past `limit` bytes `too_large` is raised
+        (default: MalformedXML, for XML documents)."""
+        error = too_large or S3Error(S3ErrorCode.MALFORMED_XML, "The XML document is too large")
         if self.declared_length is not None and self.declared_length > limit:
-            raise S3Error(S3ErrorCode.MALFORMED_XML, "The XML document is too large")
+            raise error
         parts: list[bytes] = []
         size = 0
         async for piece in self:
             size += len(piece)
             if size > limit:
-                raise S3Error(S3ErrorCode.MALFORMED_XML, "The XML document is too large")
+                raise error
             parts.append(piece)
         return b"".join(parts)
 

@@ -87,6 +87,11 @@ class S3ErrorCode(Enum):
         409,
         "The request is not valid with the current state of the bucket.",
     )
+    INVALID_BUCKET_ACL_WITH_OBJECT_OWNERSHIP = (
+        "InvalidBucketAclWithObjectOwnership",
+        400,
+        "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+    )
     INVALID_DIGEST = (
         "InvalidDigest",
         400,
@@ -122,6 +127,7 @@ class S3ErrorCode(Enum):
     )
     INVALID_TAG = ("InvalidTag", 400, "The tag provided was not a valid tag.")
     KEY_TOO_LONG = ("KeyTooLongError", 400, "Your key is too long.")
+    MALFORMED_POLICY = ("MalformedPolicy", 400, "Policy has invalid resource")
     MALFORMED_XML = (
         "MalformedXML",
         400,
@@ -157,6 +163,11 @@ class S3ErrorCode(Enum):
         404,
         "The specified object does not have a ObjectLock configuration",
     )
+    NO_SUCH_PUBLIC_ACCESS_BLOCK_CONFIGURATION = (
+        "NoSuchPublicAccessBlockConfiguration",
+        404,
+        "The public access block configuration was not found",
+    )
     NO_SUCH_TAG_SET = ("NoSuchTagSet", 404, "The TagSet does not exist.")
     NO_SUCH_UPLOAD = (
         "NoSuchUpload",
@@ -179,6 +190,11 @@ class S3ErrorCode(Enum):
         "ObjectLockConfigurationNotFoundError",
         404,
         "Object Lock configuration does not exist for this bucket.",
+    )
+    OWNERSHIP_CONTROLS_NOT_FOUND = (
+        "OwnershipControlsNotFoundError",
+        404,
+        "The bucket ownership controls were not found",
     )
     PRECONDITION_FAILED = (
         "PreconditionFailed",

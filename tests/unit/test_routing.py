@@ -86,7 +86,7 @@ def test_resolve(
     [
         ("POST", "/", {}, S3ErrorCode.METHOD_NOT_ALLOWED),
         ("PATCH", "/b1/k", {}, S3ErrorCode.METHOD_NOT_ALLOWED),
-        ("GET", "/b1", {"policy": ""}, S3ErrorCode.NOT_IMPLEMENTED),
+        ("GET", "/b1", {"cors": ""}, S3ErrorCode.NOT_IMPLEMENTED),
         ("GET", "/b1/k", {"torrent": ""}, S3ErrorCode.NOT_IMPLEMENTED),
         ("PUT", "/b1", {"cors": ""}, S3ErrorCode.NOT_IMPLEMENTED),
         ("POST", "/b1", {}, S3ErrorCode.NOT_IMPLEMENTED),
