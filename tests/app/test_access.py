@@ -310,3 +310,48 @@ def test_existing_accounts_keep_their_rights(
         client.get_object(Bucket=bucket, Key="nothing")
     s3.delete_object(Bucket=mine, Key="k")
     s3.delete_bucket(Bucket=mine)
+
+
+def test_owner_can_always_remove_a_policy_that_locks_everyone_out(
+    gateway: AppServer, s3: Any, bucket: str
+) -> None:
+    locked = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            }
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(locked))
+    with pytest.raises(ClientError) as info:
+        s3.list_objects_v2(Bucket=bucket)
+    assert code_of(info) == "AccessDenied"
+    assert json.loads(s3.get_bucket_policy(Bucket=bucket)["Policy"]) == locked
+    s3.delete_bucket_policy(Bucket=bucket)
+    s3.list_objects_v2(Bucket=bucket)
+
+
+def test_policy_written_through_the_api_applies_at_once(
+    gateway: AppServer, s3: Any, bucket: str
+) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x")
+    public = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/*",
+            }
+        ],
+    }
+    assert anonymous(gateway, "GET", f"/{bucket}/k")[0] == 403  # cached as private
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(public))
+    assert anonymous(gateway, "GET", f"/{bucket}/k")[0] == 200
+    s3.delete_bucket_policy(Bucket=bucket)
+    assert anonymous(gateway, "GET", f"/{bucket}/k")[0] == 403
