@@ -1,0 +1,276 @@
+"""Sharing with the clients users already have: bucket policies, public access blocks, ACLs
+and anonymous access through aws-cli, s3cmd, rclone, boto3 and plain curl.
+
+The replica tests run two gateways on one PostgreSQL schema and one Redis, one over http
+and one over https: a policy written through either applies on both at once, and a policy
+denying non-TLS access refuses the http replica while the https one serves.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from botocore.exceptions import ClientError
+
+from auth.credentials import canonical_id
+from tests.integration.conftest import GatewayFactory
+from tests.support.clients import (
+    boto3_client,
+    empty_and_delete_bucket,
+    run_aws,
+    run_s3cmd,
+    unique_bucket_name,
+)
+from tests.support.gateway import GatewayProcess, random_access_key, random_secret_key
+from tests.support.postgres import fresh_schema_sync
+from tests.support.redis import RedisServer
+
+
+@dataclass(frozen=True)
+class As:
+    """A gateway endpoint seen with another account's keys (for the CLI helpers)."""
+
+    gateway: GatewayProcess
+    access_key: str
+    secret_key: str
+
+    @property
+    def workdir(self) -> Path:
+        path = self.gateway.workdir / f"as-{self.access_key}"
+        path.mkdir(exist_ok=True)
+        return path
+
+    @property
+    def scheme(self) -> str:
+        return self.gateway.scheme
+
+    @property
+    def region(self) -> str:
+        return self.gateway.region
+
+    @property
+    def netloc(self) -> str:
+        return self.gateway.netloc
+
+    @property
+    def endpoint(self) -> str:
+        return self.gateway.endpoint
+
+    @property
+    def ca_bundle(self) -> Path | None:
+        return self.gateway.ca_bundle
+
+
+def curl(gateway: GatewayProcess, path: str, *args: str) -> tuple[int, bytes]:
+    """Plain curl, no credentials: (status, body)."""
+    cmd = ["curl", "-s", "-o", "-", "-w", "\n%{http_code}", *args]
+    if gateway.ca_bundle is not None:
+        cmd += ["--cacert", str(gateway.ca_bundle)]
+    out = subprocess.run(cmd + [gateway.endpoint + path], capture_output=True, timeout=30)
+    body, _, status = out.stdout.rpartition(b"\n")
+    return int(status), body
+
+
+def public_read(bucket: str, prefix: str = "") -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Sid": "PublicRead",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/{prefix}*",
+                },
+                {
+                    "Sid": "PublicList",
+                    "Effect": "Allow",
+                    "Principal": "*",
+                    "Action": "s3:ListBucket",
+                    "Resource": f"arn:aws:s3:::{bucket}",
+                },
+            ],
+        }
+    )
+
+
+@pytest.fixture
+def fresh(s3: Any) -> Iterator[str]:
+    name = unique_bucket_name("acc")
+    s3.create_bucket(Bucket=name)
+    yield name
+    s3.delete_bucket_policy(Bucket=name)
+    empty_and_delete_bucket(s3, name)
+
+
+def test_aws_cli_public_bucket_by_policy_and_curl(
+    gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: Path
+) -> None:
+    s3.put_object(Bucket=fresh, Key="site/index.html", Body=b"<h1>hi</h1>")
+    assert curl(gateway, f"/{fresh}/site/index.html")[0] == 403
+    run_aws(
+        gateway, "s3api", "put-bucket-policy", "--bucket", fresh, "--policy", public_read(fresh)
+    )
+    assert curl(gateway, f"/{fresh}/site/index.html") == (200, b"<h1>hi</h1>")
+    status, listing = curl(gateway, f"/{fresh}?list-type=2")
+    assert status == 200 and b"<Key>site/index.html</Key>" in listing
+    assert curl(gateway, f"/{fresh}/nothing-here")[0] == 404  # may list: a real 404
+    status, _ = curl(gateway, f"/{fresh}/upload", "-X", "PUT", "--data-binary", "x")
+    assert status == 403
+    out = run_aws(gateway, "s3api", "get-bucket-policy-status", "--bucket", fresh).stdout
+    assert json.loads(out)["PolicyStatus"]["IsPublic"] is True
+
+
+def test_aws_cli_public_access_block_refuses_a_public_policy(
+    gateway: GatewayProcess, fresh: str
+) -> None:
+    block = (
+        "BlockPublicAcls=true,IgnorePublicAcls=true,"
+        "BlockPublicPolicy=true,RestrictPublicBuckets=true"
+    )
+    run_aws(
+        gateway,
+        "s3api",
+        "put-public-access-block",
+        "--bucket",
+        fresh,
+        "--public-access-block-configuration",
+        block,
+    )
+    failed = run_aws(
+        gateway,
+        "s3api",
+        "put-bucket-policy",
+        "--bucket",
+        fresh,
+        "--policy",
+        public_read(fresh),
+        expect_failure=True,
+    )
+    assert "AccessDenied" in failed.stderr
+    out = json.loads(run_aws(gateway, "s3api", "get-public-access-block", "--bucket", fresh).stdout)
+    assert out["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
+    run_aws(gateway, "s3api", "delete-public-access-block", "--bucket", fresh)
+
+
+def test_s3cmd_setpolicy_then_anonymous_get(
+    gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: Path
+) -> None:
+    s3.put_object(Bucket=fresh, Key="pub/a.txt", Body=b"shared")
+    policy = tmp_path / "policy.json"
+    policy.write_text(public_read(fresh, "pub/"))
+    run_s3cmd(gateway, "setpolicy", str(policy), f"s3://{fresh}")
+    assert curl(gateway, f"/{fresh}/pub/a.txt") == (200, b"shared")
+    run_s3cmd(gateway, "delpolicy", f"s3://{fresh}")
+    assert curl(gateway, f"/{fresh}/pub/a.txt")[0] == 403
+
+
+def test_cross_account_policy_with_the_other_accounts_aws_cli(
+    gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: Path
+) -> None:
+    name = unique_bucket_name("acct")[:20]
+    access, secret = gateway.create_user(name)
+    other = As(gateway, access, secret)
+    s3.put_object(Bucket=fresh, Key="in/a.txt", Body=b"for you")
+    target = tmp_path / "a.txt"
+    run_aws(other, "s3", "cp", f"s3://{fresh}/in/a.txt", str(target), expect_failure=True)
+    s3.put_bucket_policy(
+        Bucket=fresh,
+        Policy=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"CanonicalUser": canonical_id(name)},
+                        "Action": ["s3:GetObject", "s3:PutObject"],
+                        "Resource": f"arn:aws:s3:::{fresh}/in/*",
+                    }
+                ],
+            }
+        ),
+    )
+    run_aws(other, "s3", "cp", f"s3://{fresh}/in/a.txt", str(target))
+    assert target.read_bytes() == b"for you"
+    run_aws(other, "s3", "cp", str(target), f"s3://{fresh}/in/back.txt")
+    run_aws(other, "s3", "cp", str(target), f"s3://{fresh}/out.txt", expect_failure=True)
+    run_aws(other, "s3", "ls", f"s3://{fresh}/", expect_failure=True)
+
+
+# -- two replicas: PostgreSQL + Redis, one http and one https -------------------------------------
+
+
+@dataclass
+class Pair:
+    http: GatewayProcess
+    https: GatewayProcess
+
+
+@pytest.fixture(scope="module")
+def pair(
+    gateway_factory: GatewayFactory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Pair]:
+    data_dir = tmp_path_factory.mktemp("access-pair")
+    access_key, secret_key = random_access_key(), random_secret_key()
+    with RedisServer() as redis_server, fresh_schema_sync("acc") as dsn:
+        args = ["--data-dir", str(data_dir), "--metadata-url", dsn, "--redis-url", redis_server.url]
+        keys = {"access_key": access_key, "secret_key": secret_key}
+        http = gateway_factory("http", extra_args=args, **keys)
+        https = gateway_factory("https", extra_args=args, **keys)
+        try:
+            yield Pair(http, https)
+        finally:
+            http.stop()
+            https.stop()
+
+
+def test_policy_applies_on_every_replica_at_once(pair: Pair) -> None:
+    a, b = boto3_client(pair.http), boto3_client(pair.https)
+    bucket = unique_bucket_name("rep")
+    a.create_bucket(Bucket=bucket)
+    a.put_object(Bucket=bucket, Key="k", Body=b"x")
+    assert curl(pair.https, f"/{bucket}/k")[0] == 403  # read (and cached) on b first
+    a.put_bucket_policy(Bucket=bucket, Policy=public_read(bucket))
+    assert curl(pair.https, f"/{bucket}/k") == (200, b"x")
+    b.delete_bucket_policy(Bucket=bucket)
+    assert curl(pair.http, f"/{bucket}/k")[0] == 403
+    a.delete_object(Bucket=bucket, Key="k")
+    a.delete_bucket(Bucket=bucket)
+
+
+def test_a_policy_denying_plain_http(pair: Pair) -> None:
+    a, b = boto3_client(pair.http), boto3_client(pair.https)
+    bucket = unique_bucket_name("tls")
+    b.create_bucket(Bucket=bucket)
+    tls_only = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "TlsOnly",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+    b.put_bucket_policy(Bucket=bucket, Policy=json.dumps(tls_only))
+    b.put_object(Bucket=bucket, Key="k", Body=b"over tls")
+    assert b.get_object(Bucket=bucket, Key="k")["Body"].read() == b"over tls"
+    with pytest.raises(ClientError) as info:
+        a.get_object(Bucket=bucket, Key="k")
+    assert info.value.response["Error"]["Code"] == "AccessDenied"
+    with pytest.raises(ClientError):
+        a.put_object(Bucket=bucket, Key="k2", Body=b"plain")
+    # The owner may still manage the policy over http (the lockout escape hatch).
+    a.delete_bucket_policy(Bucket=bucket)
+    a.delete_object(Bucket=bucket, Key="k")
+    a.delete_bucket(Bucket=bucket)
