@@ -39,7 +39,7 @@ from auth.policy.actions import (
     bucket_arn,
     required_actions,
 )
-from auth.policy.context import Requester
+from auth.policy.context import Requester, normalize_key
 from auth.policy.decide import decide
 from auth.policy.engine import Decision, NamedPolicy, Policies, Verdict
 from auth.policy.keys import Network, request_keys, source_ip
@@ -48,6 +48,7 @@ from auth.policy.ownership import ObjectOwnership, acls_enabled
 from auth.policy.public import PublicAccessBlock
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, IamIdentity, MetaStore
+from gateway.s3.tagging import parse_tagging_header
 
 log = logging.getLogger(__name__)
 
@@ -228,6 +229,7 @@ class Access:
             signature_version=facts.signature_version,
             auth_type=facts.auth_type,
             version_id=facts.query.get("versionId"),
+            request_tags=_request_tags(facts),
             list_keys=facts.operation in _LIST_OPERATIONS,
         )
         self._buckets: dict[str, BucketAccess | None] = {}
@@ -260,6 +262,7 @@ class Access:
             headers=facts.headers,
         )
         await self._load_buckets(needed)
+        await self._load_existing_tags()
         decision, refused = decide(self.requester, needed, self.keys, self._policies_for(None))
         if decision.allowed:
             return
@@ -324,6 +327,29 @@ class Access:
 
         return policies_for
 
+    async def _load_existing_tags(self) -> None:
+        """s3:ExistingObjectTag/KEY: the addressed object's tags, read only when a policy
+        that could apply asks for them."""
+        facts = self.facts
+        if facts.bucket is None or facts.key is None:
+            return
+        access = self._buckets.get(facts.bucket)
+        policies = [named.policy for named in self.identity]
+        if access is not None and access.policy is not None:
+            policies.append(access.policy)
+        if not any(_asks_existing_tags(policy) for policy in policies):
+            return
+        try:
+            version = await self.meta.get_object(
+                facts.bucket, facts.key, facts.query.get("versionId")
+            )
+        except S3Error:
+            return
+        if version is None or version.is_delete_marker:
+            return
+        for tag, value in version.tags.items():
+            self.keys[normalize_key(f"{_EXISTING_TAG}{tag}")] = (value,)
+
     async def _object_acl(self, refused: RequiredAction) -> Acl | None:
         """The ACL of the object a refused object action is about, when ACLs could
         change the answer (ACLs on, an action an object ACL grants)."""
@@ -352,6 +378,29 @@ class Access:
             decision.reason,
         )
         raise S3Error(S3ErrorCode.ACCESS_DENIED)
+
+
+_EXISTING_TAG = "s3:existingobjecttag/"
+_TAGGED_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload", "PostObject"})
+
+
+def _asks_existing_tags(policy: Policy) -> bool:
+    return any(
+        clause.key.lower().startswith(_EXISTING_TAG)
+        for statement in policy.statements
+        for clause in statement.conditions
+    )
+
+
+def _request_tags(facts: RequestFacts) -> dict[str, str] | None:
+    """s3:RequestObjectTag/KEY and s3:RequestObjectTagKeys: the x-amz-tagging of a write."""
+    header = facts.headers.get("x-amz-tagging")
+    if header is None or facts.operation not in _TAGGED_WRITES:
+        return None
+    try:
+        return parse_tagging_header(header)
+    except S3Error:
+        return None  # the handler answers the malformed header
 
 
 def _bucket_of(resource: str) -> str | None:

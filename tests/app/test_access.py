@@ -355,3 +355,42 @@ def test_policy_written_through_the_api_applies_at_once(
     assert anonymous(gateway, "GET", f"/{bucket}/k")[0] == 200
     s3.delete_bucket_policy(Bucket=bucket)
     assert anonymous(gateway, "GET", f"/{bucket}/k")[0] == 403
+
+
+def test_object_tag_conditions(
+    gateway: AppServer, s3: Any, bucket: str, other: tuple[str, Any]
+) -> None:
+    name, client = other
+    s3.put_object(Bucket=bucket, Key="open", Body=b"o", Tagging="share=yes")
+    s3.put_object(Bucket=bucket, Key="closed", Body=b"c", Tagging="share=no")
+    principal = {"AWS": account_id(name)}
+    set_policy(
+        gateway,
+        bucket,
+        {
+            "Effect": "Allow",
+            "Principal": principal,
+            "Action": "s3:GetObject",
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+            "Condition": {"StringEquals": {"s3:ExistingObjectTag/share": "yes"}},
+        },
+        {
+            "Effect": "Allow",
+            "Principal": principal,
+            # A tagged write needs s3:PutObjectTagging too, as on AWS.
+            "Action": ["s3:PutObject", "s3:PutObjectTagging"],
+            "Resource": f"arn:aws:s3:::{bucket}/*",
+            "Condition": {"StringEquals": {"s3:RequestObjectTag/team": "blue"}},
+        },
+    )
+    assert client.get_object(Bucket=bucket, Key="open")["Body"].read() == b"o"
+    with pytest.raises(ClientError) as info:
+        client.get_object(Bucket=bucket, Key="closed")
+    assert code_of(info) == "AccessDenied"
+    client.put_object(Bucket=bucket, Key="new", Body=b"n", Tagging="team=blue")
+    with pytest.raises(ClientError) as info:
+        client.put_object(Bucket=bucket, Key="new2", Body=b"n", Tagging="team=red")
+    assert code_of(info) == "AccessDenied"
+    with pytest.raises(ClientError) as info:
+        client.put_object(Bucket=bucket, Key="new3", Body=b"n")
+    assert code_of(info) == "AccessDenied"
