@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Generic, Literal, Protocol, TypeVar
 
 NULL_VERSION = "null"
 
@@ -63,6 +63,55 @@ class IamIdentity:
     user_id: str
     path: str
     policies: tuple[tuple[str, str], ...]  # (source, JSON document)
+
+
+# What owns an inline policy or a managed policy attachment.
+PolicyOwnerKind = Literal["user", "group"]
+T_co = TypeVar("T_co", covariant=True)
+
+
+@dataclass(frozen=True)
+class IamUser:
+    """An IAM user of an account (IAM's User: arn:aws:iam::<id>:user<path><name>)."""
+
+    account: str
+    name: str
+    user_id: str  # AIDA...
+    path: str
+    created: float
+
+
+@dataclass(frozen=True)
+class IamGroup:
+    account: str
+    name: str
+    group_id: str  # AGPA...
+    path: str
+    created: float
+
+
+@dataclass(frozen=True)
+class IamPolicy:
+    """A customer managed policy: one version, its JSON document as the client sent it."""
+
+    account: str
+    name: str
+    policy_id: str  # ANPA...
+    path: str
+    document: str
+    created: float
+    updated: float
+    description: str | None = None
+    attachment_count: int = 0  # filled in on reads
+
+
+@dataclass(frozen=True)
+class IamPage(Generic[T_co]):
+    """One page of an IAM listing: names in byte order after the caller's marker."""
+
+    items: tuple[T_co, ...]
+    is_truncated: bool
+    marker: str | None  # the next page's Marker (the last name returned) when truncated
 
 
 @dataclass(frozen=True)
@@ -308,6 +357,141 @@ class MetaStore(Protocol):
     async def get_identity(self, account: str, user: str) -> IamIdentity | None:
         """IAM user `user` of `account` with every policy that applies to it, or None."""
         ...
+
+    # -- IAM users, groups and policies of an account (gateway/meta/iam.py) -----------------
+    # Each method raises auth.iam.errors.IamError as IAM answers: NoSuchEntity (the account
+    # or a named entity is missing), EntityAlreadyExists, DeleteConflict (still in use),
+    # LimitExceeded (IAM's quotas). Listings page by name: items named after `marker`.
+
+    async def create_iam_user(
+        self, account: str, name: str, *, path: str, user_id: str, now: float
+    ) -> IamUser: ...
+
+    async def get_iam_user(self, account: str, name: str) -> IamUser | None: ...
+
+    async def list_iam_users(
+        self, account: str, *, path_prefix: str = "/", marker: str = "", max_items: int = 100
+    ) -> IamPage[IamUser]: ...
+
+    async def delete_iam_user(self, account: str, name: str) -> None:
+        """DeleteConflict while it has access keys, inline or attached policies or groups."""
+        ...
+
+    async def create_user_access_key(
+        self, account: str, user: str, access_key: str, secret_key: str, *, now: float
+    ) -> AccessKey:
+        """A key of IAM user `user` (iam_user set); LimitExceeded past 2 keys."""
+        ...
+
+    async def list_user_access_keys(self, account: str, user: str) -> list[AccessKey]: ...
+
+    async def update_access_key_status(
+        self, account: str, user: str, access_key: str, *, active: bool
+    ) -> None:
+        """Activate or deactivate a key of IAM user `user`: an inactive key authenticates
+        nothing (on every replica at once with the Redis cache)."""
+        ...
+
+    async def delete_user_access_key(self, account: str, user: str, access_key: str) -> None: ...
+
+    async def put_inline_policy(
+        self, account: str, kind: PolicyOwnerKind, owner: str, name: str, document: str
+    ) -> None:
+        """Create or replace; LimitExceeded past the owner's aggregate size quota."""
+        ...
+
+    async def get_inline_policy(
+        self, account: str, kind: PolicyOwnerKind, owner: str, name: str
+    ) -> str: ...
+
+    async def list_inline_policies(
+        self,
+        account: str,
+        kind: PolicyOwnerKind,
+        owner: str,
+        *,
+        marker: str = "",
+        max_items: int = 100,
+    ) -> IamPage[str]: ...
+
+    async def delete_inline_policy(
+        self, account: str, kind: PolicyOwnerKind, owner: str, name: str
+    ) -> None: ...
+
+    async def create_iam_group(
+        self, account: str, name: str, *, path: str, group_id: str, now: float
+    ) -> IamGroup: ...
+
+    async def get_iam_group(self, account: str, name: str) -> IamGroup | None: ...
+
+    async def list_iam_groups(
+        self, account: str, *, path_prefix: str = "/", marker: str = "", max_items: int = 100
+    ) -> IamPage[IamGroup]: ...
+
+    async def list_group_members(
+        self, account: str, group: str, *, marker: str = "", max_items: int = 100
+    ) -> IamPage[IamUser]: ...
+
+    async def delete_iam_group(self, account: str, name: str) -> None:
+        """DeleteConflict while it has members, inline or attached policies."""
+        ...
+
+    async def add_user_to_group(self, account: str, group: str, user: str) -> None: ...
+
+    async def remove_user_from_group(self, account: str, group: str, user: str) -> None: ...
+
+    async def list_groups_for_user(
+        self, account: str, user: str, *, marker: str = "", max_items: int = 100
+    ) -> IamPage[IamGroup]: ...
+
+    async def create_iam_policy(
+        self,
+        account: str,
+        name: str,
+        *,
+        path: str,
+        policy_id: str,
+        document: str,
+        description: str | None,
+        now: float,
+    ) -> IamPolicy: ...
+
+    async def get_iam_policy(self, account: str, name: str) -> IamPolicy | None: ...
+
+    async def list_iam_policies(
+        self,
+        account: str,
+        *,
+        path_prefix: str = "/",
+        only_attached: bool = False,
+        marker: str = "",
+        max_items: int = 100,
+    ) -> IamPage[IamPolicy]: ...
+
+    async def delete_iam_policy(self, account: str, name: str) -> None:
+        """DeleteConflict while attached to a user or group."""
+        ...
+
+    async def attach_policy(
+        self, account: str, kind: PolicyOwnerKind, owner: str, policy: str
+    ) -> None:
+        """Attach managed policy `policy` (idempotent); LimitExceeded past 10 per owner."""
+        ...
+
+    async def detach_policy(
+        self, account: str, kind: PolicyOwnerKind, owner: str, policy: str
+    ) -> None: ...
+
+    async def list_attached_policies(
+        self,
+        account: str,
+        kind: PolicyOwnerKind,
+        owner: str,
+        *,
+        path_prefix: str = "/",
+        marker: str = "",
+        max_items: int = 100,
+    ) -> IamPage[IamPolicy]: ...
 
     # -- buckets ----------------------------------------------------------------------------
     async def create_bucket(self, bucket: Bucket) -> None:

@@ -29,6 +29,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from typing import Any, TypeVar
 
+from auth.iam.errors import IamError
 from gateway.jobs.leader import LeaderLock, leader_lock_of
 from gateway.meta.base import (
     ACCESS_CONFIGS,
@@ -37,12 +38,17 @@ from gateway.meta.base import (
     Bucket,
     CompletedUpload,
     DeleteOutcome,
+    IamGroup,
     IamIdentity,
+    IamPage,
+    IamPolicy,
+    IamUser,
     ListPage,
     MetaStore,
     ObjectVersion,
     Part,
     PartsPage,
+    PolicyOwnerKind,
     Precondition,
     RemovalCheck,
     RetentionFields,
@@ -194,6 +200,200 @@ class CachedMetaStore:
     async def get_identity(self, account: str, user: str) -> IamIdentity | None:
         # Not cached here: the credential cache holds it as briefly as the key itself.
         return await self.inner.get_identity(account, user)
+
+    # -- IAM -------------------------------------------------------------------------------
+    # Only user access keys are cached ("k:<key>"): creating, deactivating and deleting one
+    # voids its entry, so a deactivated key stops working on every replica at once. The
+    # rest (users, groups, policies) is read through the short-lived CredentialCache.
+    async def create_iam_user(
+        self, account: str, name: str, *, path: str, user_id: str, now: float
+    ) -> IamUser:
+        return await self.inner.create_iam_user(account, name, path=path, user_id=user_id, now=now)
+
+    async def get_iam_user(self, account: str, name: str) -> IamUser | None:
+        return await self.inner.get_iam_user(account, name)
+
+    async def list_iam_users(
+        self, account: str, *, path_prefix: str = "/", marker: str = "", max_items: int = 100
+    ) -> IamPage[IamUser]:
+        return await self.inner.list_iam_users(
+            account, path_prefix=path_prefix, marker=marker, max_items=max_items
+        )
+
+    async def delete_iam_user(self, account: str, name: str) -> None:
+        # The body refuses while keys exist; voiding the entries of the keys seen just
+        # before still covers a key whose negative or stale entry lingers.
+        try:
+            keys = await self.inner.list_user_access_keys(account, name)
+        except IamError:
+            keys = []
+        await self._write(
+            [key_entry(k.access_key) for k in keys],
+            lambda: self.inner.delete_iam_user(account, name),
+        )
+
+    async def create_user_access_key(
+        self, account: str, user: str, access_key: str, secret_key: str, *, now: float
+    ) -> AccessKey:
+        return await self._write(
+            [key_entry(access_key)],
+            lambda: self.inner.create_user_access_key(
+                account, user, access_key, secret_key, now=now
+            ),
+        )
+
+    async def list_user_access_keys(self, account: str, user: str) -> list[AccessKey]:
+        return await self.inner.list_user_access_keys(account, user)
+
+    async def update_access_key_status(
+        self, account: str, user: str, access_key: str, *, active: bool
+    ) -> None:
+        await self._write(
+            [key_entry(access_key)],
+            lambda: self.inner.update_access_key_status(account, user, access_key, active=active),
+        )
+
+    async def delete_user_access_key(self, account: str, user: str, access_key: str) -> None:
+        await self._write(
+            [key_entry(access_key)],
+            lambda: self.inner.delete_user_access_key(account, user, access_key),
+        )
+
+    async def put_inline_policy(
+        self, account: str, kind: PolicyOwnerKind, owner: str, name: str, document: str
+    ) -> None:
+        await self.inner.put_inline_policy(account, kind, owner, name, document)
+
+    async def get_inline_policy(
+        self, account: str, kind: PolicyOwnerKind, owner: str, name: str
+    ) -> str:
+        return await self.inner.get_inline_policy(account, kind, owner, name)
+
+    async def list_inline_policies(
+        self,
+        account: str,
+        kind: PolicyOwnerKind,
+        owner: str,
+        *,
+        marker: str = "",
+        max_items: int = 100,
+    ) -> IamPage[str]:
+        return await self.inner.list_inline_policies(
+            account, kind, owner, marker=marker, max_items=max_items
+        )
+
+    async def delete_inline_policy(
+        self, account: str, kind: PolicyOwnerKind, owner: str, name: str
+    ) -> None:
+        await self.inner.delete_inline_policy(account, kind, owner, name)
+
+    async def create_iam_group(
+        self, account: str, name: str, *, path: str, group_id: str, now: float
+    ) -> IamGroup:
+        return await self.inner.create_iam_group(
+            account, name, path=path, group_id=group_id, now=now
+        )
+
+    async def get_iam_group(self, account: str, name: str) -> IamGroup | None:
+        return await self.inner.get_iam_group(account, name)
+
+    async def list_iam_groups(
+        self, account: str, *, path_prefix: str = "/", marker: str = "", max_items: int = 100
+    ) -> IamPage[IamGroup]:
+        return await self.inner.list_iam_groups(
+            account, path_prefix=path_prefix, marker=marker, max_items=max_items
+        )
+
+    async def list_group_members(
+        self, account: str, group: str, *, marker: str = "", max_items: int = 100
+    ) -> IamPage[IamUser]:
+        return await self.inner.list_group_members(
+            account, group, marker=marker, max_items=max_items
+        )
+
+    async def delete_iam_group(self, account: str, name: str) -> None:
+        await self.inner.delete_iam_group(account, name)
+
+    async def add_user_to_group(self, account: str, group: str, user: str) -> None:
+        await self.inner.add_user_to_group(account, group, user)
+
+    async def remove_user_from_group(self, account: str, group: str, user: str) -> None:
+        await self.inner.remove_user_from_group(account, group, user)
+
+    async def list_groups_for_user(
+        self, account: str, user: str, *, marker: str = "", max_items: int = 100
+    ) -> IamPage[IamGroup]:
+        return await self.inner.list_groups_for_user(
+            account, user, marker=marker, max_items=max_items
+        )
+
+    async def create_iam_policy(
+        self,
+        account: str,
+        name: str,
+        *,
+        path: str,
+        policy_id: str,
+        document: str,
+        description: str | None,
+        now: float,
+    ) -> IamPolicy:
+        return await self.inner.create_iam_policy(
+            account,
+            name,
+            path=path,
+            policy_id=policy_id,
+            document=document,
+            description=description,
+            now=now,
+        )
+
+    async def get_iam_policy(self, account: str, name: str) -> IamPolicy | None:
+        return await self.inner.get_iam_policy(account, name)
+
+    async def list_iam_policies(
+        self,
+        account: str,
+        *,
+        path_prefix: str = "/",
+        only_attached: bool = False,
+        marker: str = "",
+        max_items: int = 100,
+    ) -> IamPage[IamPolicy]:
+        return await self.inner.list_iam_policies(
+            account,
+            path_prefix=path_prefix,
+            only_attached=only_attached,
+            marker=marker,
+            max_items=max_items,
+        )
+
+    async def delete_iam_policy(self, account: str, name: str) -> None:
+        await self.inner.delete_iam_policy(account, name)
+
+    async def attach_policy(
+        self, account: str, kind: PolicyOwnerKind, owner: str, policy: str
+    ) -> None:
+        await self.inner.attach_policy(account, kind, owner, policy)
+
+    async def detach_policy(
+        self, account: str, kind: PolicyOwnerKind, owner: str, policy: str
+    ) -> None:
+        await self.inner.detach_policy(account, kind, owner, policy)
+
+    async def list_attached_policies(
+        self,
+        account: str,
+        kind: PolicyOwnerKind,
+        owner: str,
+        *,
+        path_prefix: str = "/",
+        marker: str = "",
+        max_items: int = 100,
+    ) -> IamPage[IamPolicy]:
+        return await self.inner.list_attached_policies(
+            account, kind, owner, path_prefix=path_prefix, marker=marker, max_items=max_items
+        )
 
     # -- buckets ----------------------------------------------------------------------------
     async def create_bucket(self, bucket: Bucket) -> None:

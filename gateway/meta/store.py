@@ -2,7 +2,7 @@
 
 How this works:
 
-- The bodies (gateway/meta/accounts.py, buckets.py, objects.py, blobs.py, listing.py,
+- The bodies (gateway/meta/accounts.py, iam.py, buckets.py, objects.py, blobs.py, listing.py,
   uploads.py, versions.py) are generators of statements (gateway/meta/sql.py) that know
   nothing of the database running them.
 - A `Database` (gateway/meta/sqlite.py, gateway/meta/postgres.py) runs a body in a
@@ -23,7 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
-from gateway.meta import accounts, blobs, buckets, identity, objects, uploads, versions
+from gateway.meta import accounts, blobs, buckets, iam, identity, objects, uploads, versions
 from gateway.meta.base import ListPage, ObjectVersion, Precondition
 from gateway.meta.listing import ListingStats
 from gateway.meta.sql import Dialect, Tx
@@ -125,6 +125,34 @@ class SqlMetaStore:
     list_access_keys = read(accounts.list_access_keys)
     delete_access_key = write(accounts.delete_access_key)
     get_identity = read(identity.get_identity)
+
+    create_iam_user = write(iam.create_iam_user)
+    get_iam_user = read(iam.get_iam_user)
+    list_iam_users = read(iam.list_iam_users)
+    delete_iam_user = write(iam.delete_iam_user)
+    create_user_access_key = write(iam.create_user_access_key)
+    list_user_access_keys = read(iam.list_user_access_keys)
+    update_access_key_status = write(iam.update_access_key_status)
+    delete_user_access_key = write(iam.delete_user_access_key)
+    put_inline_policy = write(iam.put_inline_policy)
+    get_inline_policy = read(iam.get_inline_policy)
+    list_inline_policies = read(iam.list_inline_policies)
+    delete_inline_policy = write(iam.delete_inline_policy)
+    create_iam_group = write(iam.create_iam_group)
+    get_iam_group = read(iam.get_iam_group)
+    list_iam_groups = read(iam.list_iam_groups)
+    list_group_members = read(iam.list_group_members)
+    delete_iam_group = write(iam.delete_iam_group)
+    add_user_to_group = write(iam.add_user_to_group)
+    remove_user_from_group = write(iam.remove_user_from_group)
+    list_groups_for_user = read(iam.list_groups_for_user)
+    create_iam_policy = write(iam.create_iam_policy)
+    get_iam_policy = read(iam.get_iam_policy)
+    list_iam_policies = read(iam.list_iam_policies)
+    delete_iam_policy = write(iam.delete_iam_policy)
+    attach_policy = write(iam.attach_policy)
+    detach_policy = write(iam.detach_policy)
+    list_attached_policies = read(iam.list_attached_policies)
 
     create_bucket = write(buckets.create_bucket)
     get_bucket = read(buckets.get_bucket)
