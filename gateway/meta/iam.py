@@ -269,8 +269,8 @@ def put_inline_policy(
     quota = INLINE_QUOTA[kind]
     if sum(_chars(r["document"]) for r in others) + _chars(document) > quota:
         which = "UserPolicySize" if kind == "user" else "GroupPolicySize"
-        raise IamError(IamErrorCode.LIMIT_EXCEEDED, f"Maximum policy size of {quota} bytes"
-                       f" exceeded for {kind} {owner} ({which}).")  # fmt: skip
+        message = f"Maximum policy size of {quota} bytes exceeded for {kind} {owner} ({which})."
+        raise IamError(IamErrorCode.LIMIT_EXCEEDED, message)
     yield from execute(
         "INSERT INTO iam_inline_policies (account, kind, owner, name, document)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (account, kind, owner, name)"
@@ -554,9 +554,8 @@ def list_iam_policies(
 
 def delete_iam_policy(account: str, name: str) -> Tx[None]:
     yield from _need_policy(account, name, lock="UPDATE")
-    if (yield from _exists(
-        "SELECT 1 FROM iam_attachments WHERE account = ? AND policy_name = ?", account, name
-    )):  # fmt: skip
+    attached = "SELECT 1 FROM iam_attachments WHERE account = ? AND policy_name = ?"
+    if (yield from _exists(attached, account, name)):
         raise IamError(IamErrorCode.DELETE_CONFLICT, "Cannot delete a policy attached to entities.")
     yield from execute("DELETE FROM iam_policies WHERE account = ? AND name = ?", account, name)
 
