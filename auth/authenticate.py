@@ -73,7 +73,7 @@ class ParsedAuth:
     amz_date: str = ""  # v4: the ISO 8601 basic timestamp of the string to sign
     date: str = ""  # v4: YYYYMMDD of the credential scope
     region: str = ""  # v4: the region of the credential scope (any is accepted)
-    service: str = ""  # v4: always "s3"
+    service: str = ""  # v4: the scope's service, one of those parse_auth was told to accept
     signed_headers: tuple[str, ...] = ()  # v4: as listed by the client
     expires: int | None = None  # v4-query: X-Amz-Expires seconds; v2-query: Expires epoch
     expires_raw: str = ""  # v2-query: Expires as sent (it is signed as a string)
@@ -94,8 +94,14 @@ def anonymous_result() -> AuthResult:
     )
 
 
-def parse_auth(req: SignedRequest) -> ParsedAuth | None:
-    """The request's credentials; None for an anonymous request. Raises S3Error if malformed."""
+S3_SERVICES = frozenset({"s3"})
+
+
+def parse_auth(req: SignedRequest, *, services: frozenset[str] = S3_SERVICES) -> ParsedAuth | None:
+    """The request's credentials; None for an anonymous request. Raises S3Error if malformed.
+
+    `services`: the SigV4 scope services this entry serves (S3 routes: "s3" only; the
+    IAM/STS query API, auth/iam/endpoint.py: "iam" and "sts")."""
     header = req.headers.get("authorization", "").strip()
     names = {name for name, _ in req.query}
     v4_query = any(
@@ -114,12 +120,12 @@ def parse_auth(req: SignedRequest) -> ParsedAuth | None:
             ArgumentValue=header,
         )
     if v4_query:
-        return _parse_v4_query(req)
+        return _parse_v4_query(req, services)
     if v2_query:
         return _parse_v2_query(req)
     kind, _, rest = header.partition(" ")
     if kind == sigv4.ALGORITHM:
-        return _parse_v4_header(rest, req)
+        return _parse_v4_header(rest, req, services)
     if kind == "AWS":
         return _parse_v2_header(rest, header, req)
     raise S3Error(
@@ -142,7 +148,7 @@ def verify_auth(
 # -- SigV4 -------------------------------------------------------------------------------
 
 
-def _parse_v4_header(rest: str, req: SignedRequest) -> ParsedAuth:
+def _parse_v4_header(rest: str, req: SignedRequest, services: frozenset[str]) -> ParsedAuth:
     code = S3ErrorCode.AUTHORIZATION_HEADER_MALFORMED
     fields: dict[str, str] = {}
     for part in rest.split(","):
@@ -161,7 +167,7 @@ def _parse_v4_header(rest: str, req: SignedRequest) -> ParsedAuth:
             "The authorization header is malformed; the authorization header requires three "
             "components: Credential, SignedHeaders, and Signature.",
         )
-    access_key, date, region, service = _parse_credential(fields["Credential"], code)
+    access_key, date, region, service = _parse_credential(fields["Credential"], code, services)
     amz_date_header = req.headers.get("x-amz-date")
     if amz_date_header is not None:
         request_time = sigv4.parse_amz_date(amz_date_header.strip())
@@ -188,7 +194,7 @@ def _parse_v4_header(rest: str, req: SignedRequest) -> ParsedAuth:
     )
 
 
-def _parse_v4_query(req: SignedRequest) -> ParsedAuth:
+def _parse_v4_query(req: SignedRequest, services: frozenset[str]) -> ParsedAuth:
     code = S3ErrorCode.AUTHORIZATION_QUERY_PARAMETERS_ERROR
     params: dict[str, str] = {}
     for name, value in req.query:
@@ -205,7 +211,9 @@ def _parse_v4_query(req: SignedRequest) -> ParsedAuth:
         )
     if params["X-Amz-Algorithm"] != sigv4.ALGORITHM:
         raise S3Error(code, 'X-Amz-Algorithm only supports "AWS4-HMAC-SHA256"')
-    access_key, date, region, service = _parse_credential(params["X-Amz-Credential"], code)
+    access_key, date, region, service = _parse_credential(
+        params["X-Amz-Credential"], code, services
+    )
     amz_date = params["X-Amz-Date"]
     request_time = sigv4.parse_amz_date(amz_date)
     if request_time is None:
@@ -241,7 +249,9 @@ def _parse_v4_query(req: SignedRequest) -> ParsedAuth:
     )
 
 
-def _parse_credential(credential: str, code: S3ErrorCode) -> tuple[str, str, str, str]:
+def _parse_credential(
+    credential: str, code: S3ErrorCode, services: frozenset[str]
+) -> tuple[str, str, str, str]:
     """(access key, date, region, service) of "AKID/YYYYMMDD/region/s3/aws4_request"."""
     parts = credential.rsplit("/", 4)
     if len(parts) != 5 or not parts[0] or not parts[2] or parts[4] != "aws4_request":
@@ -253,8 +263,9 @@ def _parse_credential(credential: str, code: S3ErrorCode) -> tuple[str, str, str
     access_key, date, region, service, _ = parts
     if len(date) != 8 or not _is_digits(date):
         raise S3Error(code, f"Invalid credential date {date!r}: expecting YYYYMMDD.")
-    if service != "s3":
-        raise S3Error(code, f'Incorrect service "{service}". This endpoint belongs to "s3".')
+    if service not in services:
+        owner = "/".join(sorted(services))
+        raise S3Error(code, f'Incorrect service "{service}". This endpoint belongs to "{owner}".')
     return access_key, date, region, service
 
 

@@ -10,6 +10,8 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from auth.authenticate import ParsedAuth, anonymous_result, parse_auth, verify_auth
 from auth.credentials import ANONYMOUS, Principal
+from auth.iam.endpoint import serve_query_api
+from auth.iam.scope import query_api_service
 from auth.request import SignedRequest
 from gateway import responses
 from gateway.access import CHANGES_ACCESS, Access, RequestFacts
@@ -49,6 +51,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
     pairs = parse_query(raw_query)
     query = MultiDictProxy(MultiDict(pairs))
     headers = lower_headers(request.headers)
+    # IAM and STS share the endpoint; their SigV4 scope says so (auth/iam/endpoint.py).
+    if (service := query_api_service(request.method, raw_path, pairs, headers)) is not None:
+        return await serve_query_api(request, services, service, raw_path, pairs, headers)
     resolved = resolve(
         request.method,
         request.host,
