@@ -27,6 +27,7 @@ from gateway.app import (
     make_metastore,
     open_services,
 )
+from gateway.iam_admin import add_iam_commands, run_iam
 from gateway.jobs.scrub import scrub
 from gateway.meta.base import MetaStore
 from gateway.settings import Settings, add_arguments, load
@@ -182,6 +183,8 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
 
 async def _admin_with(meta: MetaStore, args: argparse.Namespace) -> int:
     now = time.time()
+    if args.admin_what == "iam":
+        return await run_iam(meta, args)
     if args.admin_what == "user":
         if args.action == "create":
             try:
@@ -313,6 +316,15 @@ def _add_admin(sub: _Subparsers[argparse.ArgumentParser]) -> None:
     key_delete = _command(keys, "delete", store, "one access key")
     key_delete.add_argument("user")
     key_delete.add_argument("access_key")
+
+    iam = admin_sub.add_parser(
+        "iam",
+        help="IAM users, their keys, groups and policies of an account",
+        description="IAM users, their keys, groups and policies inside an account"
+        " (--account, default root): what the IAM API does, from the shell.",
+    )
+    iam_commands = iam.add_subparsers(dest="iam_command", required=True, metavar="COMMAND")
+    add_iam_commands(lambda name, help: _command(iam_commands, name, store, help))
 
     scrub_parser = _command(
         admin_sub,

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qsl
 
 from auth.iam.errors import IamError, IamErrorCode
+from auth.policy.model import MalformedPolicy, PolicyKind, PolicyTooLarge, parse_policy
 
 MAX_FORM_BYTES = 64 * 1024
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
@@ -164,3 +165,15 @@ class Params:
         if value not in ("true", "false"):
             raise _invalid(param, value, "Member must be true or false")
         return value == "true"
+
+
+def check_policy_document(document: str, max_chars: int) -> str:
+    """An identity policy document as IAM checks it: MalformedPolicyDocument, or
+    LimitExceeded past `max_chars` non-whitespace characters."""
+    try:
+        parse_policy(document, PolicyKind.IDENTITY, max_chars=max_chars)
+    except PolicyTooLarge as exc:
+        raise IamError(IamErrorCode.LIMIT_EXCEEDED, exc.reason) from exc
+    except MalformedPolicy as exc:
+        raise IamError(IamErrorCode.MALFORMED_POLICY_DOCUMENT, exc.reason) from exc
+    return document

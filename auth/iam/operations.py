@@ -17,6 +17,7 @@ from collections.abc import Awaitable, Callable
 from auth.credentials import new_access_key, new_iam_id, new_secret_key
 from auth.iam.api import Api, Call, Operation, Result
 from auth.iam.errors import IamError, IamErrorCode, no_such_entity
+from auth.iam.form import check_policy_document
 from auth.iam.render import IAM_NAMESPACE, Element
 from auth.iam.shapes import (
     access_key_shape,
@@ -36,10 +37,6 @@ from auth.policy.model import (
     MAX_GROUP_POLICY_CHARS,
     MAX_MANAGED_POLICY_CHARS,
     MAX_USER_POLICY_CHARS,
-    MalformedPolicy,
-    PolicyKind,
-    PolicyTooLarge,
-    parse_policy,
 )
 from gateway.meta.base import PolicyOwnerKind
 
@@ -47,14 +44,7 @@ Resource = Callable[[Call], Awaitable[str]]
 
 
 def _document(call: Call, max_chars: int) -> str:
-    document = call.params.required("PolicyDocument")
-    try:
-        parse_policy(document, PolicyKind.IDENTITY, max_chars=max_chars)
-    except PolicyTooLarge as exc:
-        raise IamError(IamErrorCode.LIMIT_EXCEEDED, exc.reason) from exc
-    except MalformedPolicy as exc:
-        raise IamError(IamErrorCode.MALFORMED_POLICY_DOCUMENT, exc.reason) from exc
-    return document
+    return check_policy_document(call.params.required("PolicyDocument"), max_chars)
 
 
 def _self_or_named(call: Call) -> str | None:

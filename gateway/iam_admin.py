@@ -1,0 +1,303 @@
+"""`kloudvault admin iam ...`: an account's IAM users, keys, groups and policies.
+
+The same MetaStore methods (gateway/meta/iam.py) and the same checks (names, paths,
+policy documents) as the IAM API (auth/iam/operations.py), for an operator at the shell:
+`kloudvault admin iam create-user --account alice bob`. `--account` defaults to root.
+A refusal prints IAM's error code and message and exits 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from auth.credentials import ROOT_USER, account_id, new_access_key, new_iam_id, new_secret_key
+from auth.iam.errors import IamError, IamErrorCode
+from auth.iam.form import Params, check_policy_document
+from auth.iam.shapes import arn
+from auth.policy.model import (
+    MAX_GROUP_POLICY_CHARS,
+    MAX_MANAGED_POLICY_CHARS,
+    MAX_USER_POLICY_CHARS,
+)
+from gateway.meta.base import MetaStore, PolicyOwnerKind
+
+Run = Callable[[MetaStore, argparse.Namespace], Awaitable[None]]
+# (argument name, add_argument keywords)
+Arg = tuple[str, dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Command:
+    name: str
+    help: str
+    args: list[Arg]
+    run: Run
+
+
+def _checked(args: argparse.Namespace) -> Params:
+    """The command's names as the IAM API would validate them."""
+    values = {
+        "UserName": getattr(args, "user", None),
+        "GroupName": getattr(args, "group", None),
+        "PolicyName": getattr(args, "policy", None),
+        "Path": getattr(args, "path", None),
+    }
+    params = Params({k: v for k, v in values.items() if v is not None})
+    params.user_name(required=False)
+    params.name("GroupName", required=False)
+    params.name("PolicyName", required=False)
+    params.path()
+    return params
+
+
+def _document(args: argparse.Namespace, max_chars: int) -> str:
+    try:
+        text = Path(args.document).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise IamError(IamErrorCode.INVALID_INPUT, f"cannot read {args.document}: {exc}") from exc
+    return check_policy_document(text, max_chars)
+
+
+async def create_user(meta: MetaStore, args: argparse.Namespace) -> None:
+    _checked(args)
+    user = await meta.create_iam_user(
+        args.account, args.user, path=args.path or "/", user_id=new_iam_id("AIDA"), now=time.time()
+    )
+    print(f"user:  {user.name}")
+    print(f"id:    {user.user_id}")
+    print(f"arn:   {arn(account_id(args.account), 'user', user.path, user.name)}")
+
+
+async def list_users(meta: MetaStore, args: argparse.Namespace) -> None:
+    marker = ""
+    while True:
+        page = await meta.list_iam_users(args.account, marker=marker, max_items=1000)
+        for user in page.items:
+            print(f"{user.path}{user.name}\t{user.user_id}")
+        if not page.is_truncated or page.marker is None:
+            return
+        marker = page.marker
+
+
+async def delete_user(meta: MetaStore, args: argparse.Namespace) -> None:
+    await meta.delete_iam_user(args.account, args.user)
+    print(f"deleted IAM user {args.user}")
+
+
+async def create_access_key(meta: MetaStore, args: argparse.Namespace) -> None:
+    key = await meta.create_user_access_key(
+        args.account, args.user, new_access_key(), new_secret_key(), now=time.time()
+    )
+    print(f"access key: {key.access_key}")
+    print(f"secret key: {key.secret_key}   (shown once)")
+
+
+async def list_access_keys(meta: MetaStore, args: argparse.Namespace) -> None:
+    for key in await meta.list_user_access_keys(args.account, args.user):
+        print(f"{key.access_key}\t{'Active' if key.active else 'Inactive'}")
+
+
+async def update_access_key(meta: MetaStore, args: argparse.Namespace) -> None:
+    active = args.status == "Active"
+    await meta.update_access_key_status(args.account, args.user, args.access_key, active=active)
+    print(f"{args.access_key} is {args.status}")
+
+
+async def delete_access_key(meta: MetaStore, args: argparse.Namespace) -> None:
+    await meta.delete_user_access_key(args.account, args.user, args.access_key)
+    print(f"deleted key {args.access_key}")
+
+
+def _inline(kind: PolicyOwnerKind) -> list[Command]:
+    limit = MAX_USER_POLICY_CHARS if kind == "user" else MAX_GROUP_POLICY_CHARS
+
+    async def put(meta: MetaStore, args: argparse.Namespace) -> None:
+        _checked(args)
+        owner, document = getattr(args, kind), _document(args, limit)
+        await meta.put_inline_policy(args.account, kind, owner, args.policy, document)
+        print(f"put policy {args.policy} of {kind} {owner}")
+
+    async def get(meta: MetaStore, args: argparse.Namespace) -> None:
+        owner = getattr(args, kind)
+        print(await meta.get_inline_policy(args.account, kind, owner, args.policy))
+
+    async def list_(meta: MetaStore, args: argparse.Namespace) -> None:
+        owner = getattr(args, kind)
+        page = await meta.list_inline_policies(args.account, kind, owner, max_items=1000)
+        for name in page.items:
+            print(name)
+
+    async def delete(meta: MetaStore, args: argparse.Namespace) -> None:
+        owner = getattr(args, kind)
+        await meta.delete_inline_policy(args.account, kind, owner, args.policy)
+        print(f"deleted policy {args.policy} of {kind} {owner}")
+
+    named: list[Arg] = [(kind, {}), ("policy", {})]
+    return [
+        Command(
+            f"put-{kind}-policy",
+            f"create or replace an inline policy of a {kind}",
+            [*named, DOCUMENT],
+            put,
+        ),
+        Command(f"get-{kind}-policy", f"print an inline policy of a {kind}", named, get),
+        Command(f"list-{kind}-policies", f"a {kind}'s inline policies", [(kind, {})], list_),
+        Command(f"delete-{kind}-policy", f"delete an inline policy of a {kind}", named, delete),
+    ]
+
+
+async def create_group(meta: MetaStore, args: argparse.Namespace) -> None:
+    _checked(args)
+    group = await meta.create_iam_group(
+        args.account,
+        args.group,
+        path=args.path or "/",
+        group_id=new_iam_id("AGPA"),
+        now=time.time(),
+    )
+    print(f"group: {group.name}")
+    print(f"arn:   {arn(account_id(args.account), 'group', group.path, group.name)}")
+
+
+async def list_groups(meta: MetaStore, args: argparse.Namespace) -> None:
+    page = await meta.list_iam_groups(args.account, max_items=1000)
+    for group in page.items:
+        members = await meta.list_group_members(args.account, group.name, max_items=1000)
+        print(f"{group.path}{group.name}\t{' '.join(u.name for u in members.items)}")
+
+
+async def delete_group(meta: MetaStore, args: argparse.Namespace) -> None:
+    await meta.delete_iam_group(args.account, args.group)
+    print(f"deleted group {args.group}")
+
+
+async def add_user_to_group(meta: MetaStore, args: argparse.Namespace) -> None:
+    await meta.add_user_to_group(args.account, args.group, args.user)
+    print(f"{args.user} is in group {args.group}")
+
+
+async def remove_user_from_group(meta: MetaStore, args: argparse.Namespace) -> None:
+    await meta.remove_user_from_group(args.account, args.group, args.user)
+    print(f"{args.user} left group {args.group}")
+
+
+async def create_policy(meta: MetaStore, args: argparse.Namespace) -> None:
+    _checked(args)
+    policy = await meta.create_iam_policy(
+        args.account,
+        args.policy,
+        path=args.path or "/",
+        policy_id=new_iam_id("ANPA"),
+        document=_document(args, MAX_MANAGED_POLICY_CHARS),
+        description=args.description,
+        now=time.time(),
+    )
+    print(f"policy: {policy.name}")
+    print(f"arn:    {arn(account_id(args.account), 'policy', policy.path, policy.name)}")
+
+
+async def list_policies(meta: MetaStore, args: argparse.Namespace) -> None:
+    page = await meta.list_iam_policies(args.account, max_items=1000)
+    for policy in page.items:
+        print(f"{policy.path}{policy.name}\t{policy.attachment_count} attachment(s)")
+
+
+async def delete_policy(meta: MetaStore, args: argparse.Namespace) -> None:
+    await meta.delete_iam_policy(args.account, args.policy)
+    print(f"deleted policy {args.policy}")
+
+
+def _attachments(kind: PolicyOwnerKind) -> list[Command]:
+    async def attach(meta: MetaStore, args: argparse.Namespace) -> None:
+        await meta.attach_policy(args.account, kind, getattr(args, kind), args.policy)
+        print(f"attached {args.policy} to {kind} {getattr(args, kind)}")
+
+    async def detach(meta: MetaStore, args: argparse.Namespace) -> None:
+        await meta.detach_policy(args.account, kind, getattr(args, kind), args.policy)
+        print(f"detached {args.policy} from {kind} {getattr(args, kind)}")
+
+    named: list[Arg] = [(kind, {}), ("policy", {"help": "managed policy name"})]
+    return [
+        Command(f"attach-{kind}-policy", f"attach a managed policy to a {kind}", named, attach),
+        Command(f"detach-{kind}-policy", f"detach a managed policy from a {kind}", named, detach),
+    ]
+
+
+PATH: Arg = ("--path", {"default": None, "help": "IAM path, e.g. /team/ (default /)"})
+DOCUMENT: Arg = ("--document", {"required": True, "help": "file holding the JSON policy"})
+USER_KEY: list[Arg] = [("user", {}), ("access_key", {})]
+
+COMMANDS: list[Command] = [
+    Command("create-user", "an IAM user of the account", [("user", {}), PATH], create_user),
+    Command("list-users", "the account's IAM users", [], list_users),
+    Command(
+        "delete-user", "an IAM user without keys, policies or groups", [("user", {})], delete_user
+    ),
+    Command(
+        "create-access-key", "a key for an IAM user (at most 2)", [("user", {})], create_access_key
+    ),
+    Command(
+        "list-access-keys", "an IAM user's keys and their status", [("user", {})], list_access_keys
+    ),
+    Command(
+        "update-access-key",
+        "activate or deactivate an IAM user's key",
+        [*USER_KEY, ("--status", {"required": True, "choices": ["Active", "Inactive"]})],
+        update_access_key,
+    ),
+    Command("delete-access-key", "delete an IAM user's key", USER_KEY, delete_access_key),
+    *_inline("user"),
+    Command("create-group", "a group of IAM users", [("group", {}), PATH], create_group),
+    Command("list-groups", "the account's groups and their members", [], list_groups),
+    Command("delete-group", "a group without members or policies", [("group", {})], delete_group),
+    Command(
+        "add-user-to-group",
+        "add an IAM user to a group",
+        [("group", {}), ("user", {})],
+        add_user_to_group,
+    ),
+    Command(
+        "remove-user-from-group",
+        "remove an IAM user from a group",
+        [("group", {}), ("user", {})],
+        remove_user_from_group,
+    ),
+    *_inline("group"),
+    Command(
+        "create-policy",
+        "a managed policy",
+        [("policy", {}), DOCUMENT, PATH, ("--description", {"default": None})],
+        create_policy,
+    ),
+    Command("list-policies", "the account's managed policies", [], list_policies),
+    Command(
+        "delete-policy", "a managed policy attached to nothing", [("policy", {})], delete_policy
+    ),
+    *_attachments("user"),
+    *_attachments("group"),
+]
+_BY_NAME = {command.name: command for command in COMMANDS}
+
+
+def add_iam_commands(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
+    """Every command, through `add(name, help)` (cli.py's leaf-command factory)."""
+    for command in COMMANDS:
+        parser = add(command.name, command.help)
+        parser.add_argument("--account", default=ROOT_USER, help="the account (default: root)")
+        for name, options in command.args:
+            parser.add_argument(name, **options)
+
+
+async def run_iam(meta: MetaStore, args: argparse.Namespace) -> int:
+    try:
+        await _BY_NAME[args.iam_command].run(meta, args)
+    except IamError as err:
+        print(f"{err.code.code}: {err.message}", file=sys.stderr)
+        return 1
+    return 0
