@@ -88,6 +88,23 @@ def test_credential_access_key_may_contain_slash() -> None:
     assert parsed is not None and parsed.access_key == "a/b"
 
 
+def test_scope_services_are_the_entry_points() -> None:
+    """S3 routes take only "s3"; the IAM/STS entry takes "iam" and "sts" and nothing else."""
+    iam_header = V4_HEADER.replace("/s3/", "/iam/")
+    headers = {"authorization": iam_header, "x-amz-date": "20240102T030405Z"}
+    with pytest.raises(S3Error) as exc:
+        parse_auth(request(headers))
+    assert exc.value.code is S3ErrorCode.AUTHORIZATION_HEADER_MALFORMED
+    query_api = frozenset({"iam", "sts"})
+    parsed = parse_auth(request(headers), services=query_api)
+    assert parsed is not None and parsed.service == "iam"
+    sts_query = v4_query(**{"X-Amz-Credential": CREDENTIAL.replace("/s3/", "/sts/")})
+    parsed = parse_auth(request(query=sts_query), services=query_api)
+    assert parsed is not None and parsed.service == "sts"
+    with pytest.raises(S3Error):
+        parse_auth(request({**headers, "authorization": V4_HEADER}), services=query_api)
+
+
 def test_header_components_without_spaces() -> None:
     header = V4_HEADER.replace(", ", ",")
     assert parse_auth(request({"authorization": header, "x-amz-date": "20240102T030405Z"}))
