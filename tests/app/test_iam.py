@@ -250,7 +250,6 @@ def test_iam_user_lists_a_bucket_of_its_account(server: AppServer, iam: Any, nam
     assert [o["Key"] for o in listed["Contents"]] == ["k"]
 
 
-@pytest.mark.xfail(reason="dispatch wiring", strict=False)
 def test_iam_user_without_policy_is_denied_s3(server: AppServer, iam: Any, name: Any) -> None:
     bucket = name("iam-denied").lower()
     client(server, "s3").create_bucket(Bucket=bucket)

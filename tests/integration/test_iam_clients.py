@@ -102,7 +102,6 @@ def test_iam_user_with_s3_policy_lists_its_accounts_bucket(
     s3.delete_bucket(Bucket=bucket)
 
 
-@pytest.mark.xfail(reason="dispatch wiring", strict=False)
 def test_iam_user_without_s3_policy_is_denied(gateway: GatewayProcess, s3: Any) -> None:
     bucket = f"iam-{secrets.token_hex(4)}"
     s3.create_bucket(Bucket=bucket)
