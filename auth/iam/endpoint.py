@@ -158,4 +158,9 @@ async def _serve(
     call = Call(services.meta, caller, params, now)
     if operation.resource is not None:
         authorize(caller, action, await operation.resource(call))
-    return action, await operation.run(call)
+    result = await operation.run(call)
+    if not action.startswith(("Get", "List")):
+        # Keys, policies and memberships changed: this process sees it at once (others
+        # within the credential cache's TTL).
+        services.credentials.invalidate()
+    return action, result
