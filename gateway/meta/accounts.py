@@ -38,6 +38,17 @@ def delete_user(name: str) -> Tx[bool]:
     return (yield from execute("DELETE FROM users WHERE name = ?", name)) > 0
 
 
+def set_user_email(name: str, email: str | None) -> Tx[bool]:
+    return (yield from execute("UPDATE users SET email = ? WHERE name = ?", email, name)) > 0
+
+
+def accounts_by_email(email: str) -> Tx[list[str]]:
+    found = yield from rows(
+        "SELECT name FROM users WHERE LOWER(email) = LOWER(?) ORDER BY name", email
+    )
+    return [r["name"] for r in found]
+
+
 def create_access_key(user: str, access_key: str, secret_key: str, *, now: float) -> Tx[AccessKey]:
     # KEY SHARE: a racing delete_user waits, so no key outlives its user.
     owner = yield from one("SELECT is_root FROM users WHERE name = ?", user, lock="KEY SHARE")

@@ -41,6 +41,7 @@ class User:
     name: str
     created: float
     is_root: bool = False
+    email: str | None = None  # grantee e-mail addresses of ACLs resolve to the account
 
 
 @dataclass(frozen=True)
@@ -223,6 +224,7 @@ class Upload:
     storage_class: str = "STANDARD"
     checksum_algorithm: str | None = None  # upper-case, as ObjectVersion.checksums keys
     checksum_type: str | None = None  # "COMPOSITE" or "FULL_OBJECT" when an algorithm is set
+    acl: str | None = None  # the completed version's ACL, as ObjectVersion.acl
 
 
 @dataclass(frozen=True)
@@ -353,6 +355,15 @@ class MetaStore(Protocol):
     async def list_access_keys(self, user: str) -> list[AccessKey]: ...
 
     async def delete_access_key(self, access_key: str) -> bool: ...
+
+    async def set_user_email(self, name: str, email: str | None) -> bool:
+        """Set (None: clear) the account's e-mail address; False if there is no such user."""
+        ...
+
+    async def accounts_by_email(self, email: str) -> list[str]:
+        """The accounts whose e-mail address is `email` (compared case-insensitively), by
+        name: what an ACL grantee given by e-mail address resolves to."""
+        ...
 
     async def get_identity(self, account: str, user: str) -> IamIdentity | None:
         """IAM user `user` of `account` with every policy that applies to it, or None."""
@@ -765,6 +776,18 @@ class MetaStore(Protocol):
         when version_id is None), call change(version), which may raise S3Error, and store
         the tags, retention_mode, retain_until and legal_hold of what it returns (nothing
         else). Returns the updated version, or None when there is no such version.
+        """
+        ...
+
+    async def put_object_acl(
+        self, bucket: str, key: str, version_id: str | None, acl: str | None
+    ) -> ObjectVersion:
+        """Set one version's ACL (the stored JSON; None: private), atomically.
+
+        The latest version when version_id is None. Raise S3Error as a request addressing
+        that version is answered (gateway.s3.versions.addressed): NO_SUCH_KEY,
+        NO_SUCH_VERSION, or for a delete marker NO_SUCH_KEY (latest) / METHOD_NOT_ALLOWED
+        (named). Returns the updated version.
         """
         ...
 

@@ -197,6 +197,12 @@ class CachedMetaStore:
             [key_entry(access_key)], lambda: self.inner.delete_access_key(access_key)
         )
 
+    async def set_user_email(self, name: str, email: str | None) -> bool:
+        return await self.inner.set_user_email(name, email)
+
+    async def accounts_by_email(self, email: str) -> list[str]:
+        return await self.inner.accounts_by_email(email)
+
     async def get_identity(self, account: str, user: str) -> IamIdentity | None:
         # Not cached here: the credential cache holds it as briefly as the key itself.
         return await self.inner.get_identity(account, user)
@@ -614,6 +620,14 @@ class CachedMetaStore:
         return await self._write(
             [object_entry(bucket, key)],
             lambda: self.inner.update_version(bucket, key, version_id, change),
+        )
+
+    async def put_object_acl(
+        self, bucket: str, key: str, version_id: str | None, acl: str | None
+    ) -> ObjectVersion:
+        return await self._write(
+            [object_entry(bucket, key)],
+            lambda: self.inner.put_object_acl(bucket, key, version_id, acl),
         )
 
     async def delete_version(

@@ -47,7 +47,7 @@ from gateway.meta.rows import (
 )
 from gateway.meta.sql import Tx, UniqueViolation, execute, lock_key, many, one, value
 from gateway.s3.preconditions import check_write_precondition
-from gateway.s3.versions import new_version_id
+from gateway.s3.versions import addressed, new_version_id
 
 # The latest versions, through the partial index versions_latest (bucket, key) WHERE
 # is_latest. Without statistics SQLite's planner may prefer another (bucket, key, ...)
@@ -57,7 +57,7 @@ LATEST = "versions INDEXED BY versions_latest"
 
 _INSERT_VERSION = (
     f"INSERT INTO versions ({VERSION_COLUMNS}, seq) VALUES (?, ?, ?, TRUE, "
-    + ", ".join("?" * 16)
+    + ", ".join("?" * 17)
     + ", (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions WHERE bucket = ? AND key = ?))"
 )
 _ONE = f"SELECT {VERSION_COLUMNS} FROM {{}} WHERE bucket = ? AND key = ?"
@@ -209,6 +209,21 @@ def update_version(
         retain_until=new.retain_until,
         legal_hold=new.legal_hold,
     )
+
+
+def put_object_acl(
+    bucket: str, key: str, version_id: str | None, acl: str | None
+) -> Tx[ObjectVersion]:
+    yield from lock_object(bucket, key)
+    current = addressed((yield from get_object(bucket, key, version_id)), key, version_id)
+    yield from execute(
+        "UPDATE versions SET acl = ? WHERE bucket = ? AND key = ? AND version_id = ?",
+        acl,
+        bucket,
+        key,
+        current.version_id,
+    )
+    return replace(current, acl=acl)
 
 
 def delete_version(

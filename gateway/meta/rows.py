@@ -32,7 +32,7 @@ from gateway.meta.sql import Lock, Tx, one
 VERSION_COLUMNS = (
     "bucket, key, version_id, is_latest, is_delete_marker, size, etag, last_modified, owner,"
     " content_type, headers, user_meta, checksums, checksum_type, segments, tags,"
-    " storage_class, retention_mode, retain_until, legal_hold"
+    " storage_class, retention_mode, retain_until, legal_hold, acl"
 )
 
 VERSIONING_STATES = ("Enabled", "Suspended")
@@ -115,6 +115,7 @@ def version_from_row(r: Row) -> ObjectVersion:
         retention_mode=r["retention_mode"],
         retain_until=r["retain_until"],
         legal_hold=bool(r["legal_hold"]),
+        acl=r["acl"],
     )
 
 
@@ -140,6 +141,7 @@ def version_params(v: ObjectVersion) -> tuple[Any, ...]:
         v.retention_mode,
         v.retain_until,
         v.legal_hold,
+        v.acl,
     )
 
 
@@ -167,7 +169,7 @@ def access_key_from_row(r: Row) -> AccessKey:
 
 
 def user_from_row(r: Row) -> User:
-    return User(r["name"], r["created"], bool(r["is_root"]))
+    return User(r["name"], r["created"], bool(r["is_root"]), r["email"])
 
 
 # -- whole values as JSON (the Redis cache) ------------------------------------------------------
@@ -193,6 +195,7 @@ def version_to_json(v: ObjectVersion) -> dict[str, Any]:
         "retention_mode": v.retention_mode,
         "retain_until": v.retain_until,
         "legal_hold": v.legal_hold,
+        "acl": v.acl,
     }
 
 
@@ -215,7 +218,7 @@ def require_bucket(name: str, *, lock: Lock | None = None) -> Tx[Any]:
 # -- multipart uploads ---------------------------------------------------------------------------
 UPLOAD_COLUMNS = (
     "upload_id, bucket, key, initiated, owner, content_type, headers, user_meta,"
-    " storage_class, checksum_algorithm, checksum_type"
+    " storage_class, checksum_algorithm, checksum_type, acl"
 )
 PART_COLUMNS = "part_number, blob_id, size, etag, checksums, last_modified"
 
@@ -234,6 +237,7 @@ def upload_params(u: Upload) -> tuple[Any, ...]:
         u.storage_class,
         u.checksum_algorithm,
         u.checksum_type,
+        u.acl,
     )
 
 
@@ -250,6 +254,7 @@ def upload_from_row(r: Row) -> Upload:
         storage_class=r["storage_class"],
         checksum_algorithm=r["checksum_algorithm"],
         checksum_type=r["checksum_type"],
+        acl=r["acl"],
     )
 
 

@@ -124,6 +124,8 @@ class SqlMetaStore:
     get_access_key = read(accounts.get_access_key)
     list_access_keys = read(accounts.list_access_keys)
     delete_access_key = write(accounts.delete_access_key)
+    set_user_email = write(accounts.set_user_email)
+    accounts_by_email = read(accounts.accounts_by_email)
     get_identity = read(identity.get_identity)
 
     create_iam_user = write(iam.create_iam_user)
@@ -172,6 +174,7 @@ class SqlMetaStore:
     get_object = read(objects.get_object)
     delete_object = write(objects.delete_object)
     update_version = write(objects.update_version)
+    put_object_acl = write(objects.put_object_acl)
     delete_version = write(objects.delete_version)
     expire_object = write(objects.expire_object)
 

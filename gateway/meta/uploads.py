@@ -99,7 +99,7 @@ def _drop_upload(upload_id: str) -> Tx[None]:
 def create_upload(upload: Upload) -> Tx[None]:
     yield from require_bucket(upload.bucket, lock="KEY SHARE")
     yield from execute(
-        f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES ({marks(11)})", *upload_params(upload)
+        f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES ({marks(12)})", *upload_params(upload)
     )
 
 
