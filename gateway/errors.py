@@ -16,6 +16,16 @@ from enum import Enum
 
 class S3ErrorCode(Enum):
     ACCESS_DENIED = ("AccessDenied", 403, "Access Denied")
+    ACCESS_CONTROL_LIST_NOT_SUPPORTED = (
+        "AccessControlListNotSupported",
+        400,
+        "The bucket does not allow ACLs",
+    )
+    AMBIGUOUS_GRANT_BY_EMAIL_ADDRESS = (
+        "AmbiguousGrantByEmailAddress",
+        400,
+        "The email address you provided is associated with more than one account.",
+    )
     AUTHORIZATION_HEADER_MALFORMED = (
         "AuthorizationHeaderMalformed",
         400,
@@ -81,16 +91,16 @@ class S3ErrorCode(Enum):
         "The AWS Access Key Id you provided does not exist in our records.",
     )
     INVALID_ARGUMENT = ("InvalidArgument", 400, "Invalid Argument")
+    INVALID_BUCKET_ACL_WITH_OBJECT_OWNERSHIP = (
+        "InvalidBucketAclWithObjectOwnership",
+        400,
+        "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
+    )
     INVALID_BUCKET_NAME = ("InvalidBucketName", 400, "The specified bucket is not valid.")
     INVALID_BUCKET_STATE = (
         "InvalidBucketState",
         409,
         "The request is not valid with the current state of the bucket.",
-    )
-    INVALID_BUCKET_ACL_WITH_OBJECT_OWNERSHIP = (
-        "InvalidBucketAclWithObjectOwnership",
-        400,
-        "Bucket cannot have ACLs set with ObjectOwnership's BucketOwnerEnforced setting",
     )
     INVALID_DIGEST = (
         "InvalidDigest",
@@ -127,6 +137,12 @@ class S3ErrorCode(Enum):
     )
     INVALID_TAG = ("InvalidTag", 400, "The tag provided was not a valid tag.")
     KEY_TOO_LONG = ("KeyTooLongError", 400, "Your key is too long.")
+    MALFORMED_ACL_ERROR = (
+        "MalformedACLError",
+        400,
+        "The XML you provided was not well-formed or did not validate against our published "
+        "schema.",
+    )
     MALFORMED_POLICY = ("MalformedPolicy", 400, "Policy has invalid resource")
     MALFORMED_XML = (
         "MalformedXML",
@@ -148,6 +164,11 @@ class S3ErrorCode(Enum):
         "MissingContentLength",
         411,
         "You must provide the Content-Length HTTP header.",
+    )
+    MISSING_SECURITY_HEADER = (
+        "MissingSecurityHeader",
+        400,
+        "Your request was missing a required header",
     )
     MISSING_REQUEST_BODY = ("MissingRequestBodyError", 400, "Request Body is empty.")
     NO_SUCH_BUCKET = ("NoSuchBucket", 404, "The specified bucket does not exist.")
@@ -224,6 +245,12 @@ class S3ErrorCode(Enum):
         "Check your key and signing method.",
     )
     SLOW_DOWN = ("SlowDown", 503, "Please reduce your request rate.")
+    UNEXPECTED_CONTENT = ("UnexpectedContent", 400, "This request does not support content")
+    UNRESOLVABLE_GRANT_BY_EMAIL_ADDRESS = (
+        "UnresolvableGrantByEmailAddress",
+        400,
+        "The email address you provided does not match any account on record.",
+    )
     X_AMZ_CONTENT_SHA256_MISMATCH = (
         "XAmzContentSHA256Mismatch",
         400,

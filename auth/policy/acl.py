@@ -120,7 +120,7 @@ _GRANTEE_TYPES = {
     "emailAddress": GranteeType.EMAIL,
     "uri": GranteeType.GROUP,
 }
-_GROUPS = frozenset({ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY})
+GROUPS = frozenset({ALL_USERS, AUTHENTICATED_USERS, LOG_DELIVERY})
 
 
 def parse_grantees(value: str) -> tuple[Grantee, ...]:
@@ -133,7 +133,7 @@ def parse_grantees(value: str) -> tuple[Grantee, ...]:
             raise InvalidAcl(f"Invalid grant header value: {value}")
         kind, quoted, bare = match.group(1), match.group(2), match.group(3)
         grantee = Grantee(_GRANTEE_TYPES[kind], quoted if quoted is not None else bare)
-        if grantee.type is GranteeType.GROUP and grantee.value not in _GROUPS:
+        if grantee.type is GranteeType.GROUP and grantee.value not in GROUPS:
             raise InvalidAcl(f"Invalid group uri: {grantee.value}")
         grantees.append(grantee)
         position = match.end()

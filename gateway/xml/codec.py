@@ -24,7 +24,6 @@ from gateway.errors import S3Error, S3ErrorCode
 from gateway.s3.headers import iso8601, quote_etag
 from gateway.xml.models import (
     MAX_DELETE_OBJECTS,
-    AccessControlPolicy,
     CompletedPart,
     CompleteMultipartUpload,
     CompleteMultipartUploadResult,
@@ -360,22 +359,6 @@ def _render_list_bucket_v2_result(model: ListBucketV2Result) -> Element:
     if model.start_after is not None:
         _add(root, "StartAfter", encode(model.start_after))
     _contents(root, model.contents, model.common_prefixes, encode)
-    return root
-
-
-# -- GetBucketAcl / GetObjectAcl: https://docs.aws.amazon.com/AmazonS3/latest/API/API_GetBucketAcl.html
-
-
-@renders(AccessControlPolicy)
-def _render_access_control_policy(model: AccessControlPolicy) -> Element:
-    root = _root("AccessControlPolicy")
-    _owner(root, model.owner)
-    grant = _add(_add(root, "AccessControlList"), "Grant")
-    grantee = etree.SubElement(grant, f"{{{S3_NS}}}Grantee", nsmap={"xsi": XSI_NS})
-    grantee.set(f"{{{XSI_NS}}}type", "CanonicalUser")
-    _add(grantee, "ID", model.owner.id)
-    _add(grantee, "DisplayName", model.owner.display_name)
-    _add(grant, "Permission", "FULL_CONTROL")
     return root
 
 

@@ -144,16 +144,6 @@ class ListBucketV2Result:
     encoding_type: str | None = None
 
 
-# -- ACLs -----------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class AccessControlPolicy:
-    """The canned private ACL: the owner has FULL_CONTROL."""
-
-    owner: Owner
-
-
 # -- multipart uploads ----------------------------------------------------------------------
 
 

@@ -17,7 +17,6 @@ from lxml import etree
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.xml.codec import S3_NS, parse, render
 from gateway.xml.models import (
-    AccessControlPolicy,
     BucketEntry,
     CopyObjectResult,
     CreateBucketConfiguration,
@@ -275,22 +274,6 @@ CASES: list[tuple[object, bytes]] = [
           <CommonPrefixes><Prefix>d%2Fa%20b%2F</Prefix></CommonPrefixes>
           <CommonPrefixes><Prefix>d%2Fc%2F</Prefix></CommonPrefixes>
         </ListBucketResult>""".encode(),
-    ),
-    (
-        AccessControlPolicy(OWNER),
-        f"""
-        <AccessControlPolicy {NS}>
-          <Owner><ID>{OWNER.id}</ID><DisplayName>alice</DisplayName></Owner>
-          <AccessControlList>
-            <Grant>
-              <Grantee xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance"
-                       xsi:type="CanonicalUser">
-                <ID>{OWNER.id}</ID><DisplayName>alice</DisplayName>
-              </Grantee>
-              <Permission>FULL_CONTROL</Permission>
-            </Grant>
-          </AccessControlList>
-        </AccessControlPolicy>""".encode(),
     ),
     (
         ErrorDocument(
@@ -638,17 +621,6 @@ def test_botocore_copy_object() -> None:
         "LastModified": _at(T0 + 0.125),
         "ChecksumCRC32": "y/Q5Jg==",
     }
-
-
-def test_botocore_get_bucket_acl() -> None:
-    parsed = botocore_parse("GetBucketAcl", render(AccessControlPolicy(OWNER)))
-    assert parsed["Owner"] == {"ID": OWNER.id, "DisplayName": "alice"}
-    assert parsed["Grants"] == [
-        {
-            "Grantee": {"ID": OWNER.id, "DisplayName": "alice", "Type": "CanonicalUser"},
-            "Permission": "FULL_CONTROL",
-        }
-    ]
 
 
 @pytest.mark.parametrize(("region", "expected"), [("us-east-1", None), ("eu-west-1", "eu-west-1")])
