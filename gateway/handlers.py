@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 
 from gateway.context import RequestContext
 from gateway.ops import (
+    acl,
     bucket,
     bucket_policy,
     lifecycle_config,
@@ -53,7 +54,8 @@ HANDLERS: dict[str, Handler] = {
     "DeleteBucketLifecycle": lifecycle_config.delete_bucket_lifecycle,
     "GetObjectLockConfiguration": object_lock.get_object_lock_configuration,
     "PutObjectLockConfiguration": object_lock.put_object_lock_configuration,
-    "GetBucketAcl": bucket.get_bucket_acl,
+    "GetBucketAcl": acl.get_bucket_acl,
+    "PutBucketAcl": acl.put_bucket_acl,
     "GetBucketPolicy": bucket_policy.get_bucket_policy,
     "PutBucketPolicy": bucket_policy.put_bucket_policy,
     "DeleteBucketPolicy": bucket_policy.delete_bucket_policy,
@@ -69,7 +71,8 @@ HANDLERS: dict[str, Handler] = {
     "GetObject": object_read.get_object,
     "HeadObject": object_read.head_object,
     "DeleteObject": object_delete.delete_object,
-    "GetObjectAcl": object_read.get_object_acl,
+    "GetObjectAcl": acl.get_object_acl,
+    "PutObjectAcl": acl.put_object_acl,
     "CreateMultipartUpload": multipart.create_multipart_upload,
     "UploadPart": multipart.upload_part,
     "UploadPartCopy": multipart.upload_part_copy,

@@ -172,6 +172,7 @@ ROUTES: tuple[Route, ...] = (
         ("object-lock",),
     ),
     Route("GetBucketAcl", "GET", _B, "s3:GetBucketAcl", ("acl",)),
+    Route("PutBucketAcl", "PUT", _B, "s3:PutBucketAcl", ("acl",)),
     # -- access control configuration (issue 11)
     Route("GetBucketPolicy", "GET", _B, "s3:GetBucketPolicy", ("policy",)),
     Route("PutBucketPolicy", "PUT", _B, "s3:PutBucketPolicy", ("policy",)),
@@ -232,6 +233,7 @@ ROUTES: tuple[Route, ...] = (
     Route("HeadObject", "HEAD", _O, "s3:GetObject"),
     Route("DeleteObject", "DELETE", _O, "s3:DeleteObject"),
     Route("GetObjectAcl", "GET", _O, "s3:GetObjectAcl", ("acl",)),
+    Route("PutObjectAcl", "PUT", _O, "s3:PutObjectAcl", ("acl",)),
     Route(
         "CreateMultipartUpload",
         "POST",

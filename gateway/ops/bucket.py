@@ -1,16 +1,15 @@
-"""Bucket operations: CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation, GetBucketAcl."""
+"""Bucket operations: CreateBucket, HeadBucket, DeleteBucket, GetBucketLocation."""
 
 from __future__ import annotations
 
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket
-from gateway.ops.common import owner_of
+from gateway.request_acl import ACL_CONFIG, OWNERSHIP_CONFIG, create_bucket_acl
 from gateway.responses import S3Response
 from gateway.s3.bucket_names import validate_bucket_name
-from gateway.s3.headers import PRIVATE_ACLS
 from gateway.xml.codec import parse, render
-from gateway.xml.models import AccessControlPolicy, CreateBucketConfiguration, LocationConstraint
+from gateway.xml.models import CreateBucketConfiguration, LocationConstraint
 
 MAX_CONFIG_BYTES = 64 * 1024
 
@@ -19,9 +18,9 @@ async def create_bucket(ctx: RequestContext) -> S3Response:
     name = ctx.bucket
     assert name is not None and ctx.principal.user is not None
     validate_bucket_name(name)
-    acl = ctx.headers.get("x-amz-acl")
-    if acl is not None and acl not in PRIVATE_ACLS:
-        raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"Canned ACL {acl} is not supported yet")
+    meta = ctx.services.meta
+    # x-amz-acl / x-amz-grant-* and x-amz-object-ownership, refused before anything exists.
+    access = await create_bucket_acl(meta, ctx.headers, ctx.principal.user)
     # Object lock turns versioning on for good (gateway.s3.object_lock).
     object_lock = ctx.headers.get("x-amz-bucket-object-lock-enabled", "").lower() == "true"
     region = ctx.services.settings.region
@@ -37,7 +36,7 @@ async def create_bucket(ctx: RequestContext) -> S3Response:
                 f"{region} of this endpoint.",
                 LocationConstraint=constraint,
             )
-    await ctx.services.meta.create_bucket(
+    await meta.create_bucket(
         Bucket(
             name=name,
             owner=ctx.principal.user,
@@ -47,6 +46,10 @@ async def create_bucket(ctx: RequestContext) -> S3Response:
             object_lock=object_lock,
         )
     )
+    if access.ownership is not None:
+        await meta.put_bucket_config(name, OWNERSHIP_CONFIG, access.ownership.value)
+    if access.acl is not None:
+        await meta.put_bucket_config(name, ACL_CONFIG, access.acl)
     return S3Response(200, {"Location": f"/{name}"})
 
 
@@ -62,7 +65,3 @@ async def delete_bucket(ctx: RequestContext) -> S3Response:
 
 async def get_bucket_location(ctx: RequestContext) -> S3Response:
     return S3Response.xml(render(LocationConstraint(ctx.target_bucket.region)))
-
-
-async def get_bucket_acl(ctx: RequestContext) -> S3Response:
-    return S3Response.xml(render(AccessControlPolicy(owner_of(ctx.target_bucket.owner))))

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import gateway.xml.object_lock  # noqa: F401  (registers ObjectLockConfiguration's parser)
+from auth.credentials import canonical_id
 from gateway.body import RequestBody
 from gateway.codec.checksums import BodyHasher, ChecksumRequest, header_name
 from gateway.codec.checksums import verify_content_md5 as _verify_content_md5
@@ -147,8 +148,9 @@ def declared_size_check(body: RequestBody, limit: int = MAX_SINGLE_PUT) -> None:
 # -- listings -----------------------------------------------------------------------------------
 
 
-def owner_of(user: str) -> Owner:
-    return Owner(id=user, display_name=user)
+def owner_of(account: str) -> Owner:
+    """An account as listings show it: its canonical id (as ACLs name it) and its name."""
+    return Owner(id=canonical_id(account), display_name=account)
 
 
 def max_keys(raw: str | None) -> int:

@@ -28,6 +28,7 @@ from gateway.ops.common import (
     write_retention,
 )
 from gateway.readpath import stream_range
+from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
 from gateway.s3.headers import object_fields, parse_copy_source_range, quote_etag
 from gateway.s3.multipart import (
@@ -90,6 +91,9 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
     fields = object_fields(ctx.headers)
     algorithm, kind = upload_checksum(ctx.headers)
     retention = (await write_retention(ctx, bucket)).explicit()
+    access = await object_write_acl(
+        ctx.services.meta, ctx.headers, bucket, ctx.principal.user or bucket.owner
+    )
     await ctx.body.drain()
     now = ctx.services.clock()
     upload = Upload(
@@ -97,13 +101,14 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
         key=key,
         upload_id=new_upload_id(now),
         initiated=now,
-        owner=ctx.principal.user or bucket.owner,
+        owner=access.owner,
         content_type=fields.content_type,
         headers=fields.headers,
         user_meta=fields.user_meta,
         storage_class=fields.storage_class,
         checksum_algorithm=algorithm,
         checksum_type=kind,
+        acl=access.acl,
     )
     await ctx.services.meta.create_upload(upload)
     if retention.tags or retention.retention_mode or retention.legal_hold:
@@ -282,6 +287,7 @@ async def _complete(
         checksum_type=assembly.checksum_type,
         segments=assembly.segments,
         storage_class=upload.storage_class,
+        acl=upload.acl,
     )
     # Tags and object lock asked for at CreateMultipartUpload (else the bucket's default).
     version = with_retention(version, await upload_retention(meta, bucket, upload_id, now))

@@ -7,6 +7,7 @@ from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Segment
 from gateway.ops.common import declared_size_check, find_copy_source, write_retention
 from gateway.readpath import stream_range
+from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
 from gateway.s3.headers import object_fields
 from gateway.s3.object_headers import version_headers
@@ -57,6 +58,10 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     # Tags come from the source unless REPLACE; object lock is never copied (S3 neither).
     copied_tags = dict(source.tags) if tagging_directive == "COPY" else None
     retention = await write_retention(ctx, dest_bucket, tags=copied_tags)
+    # The copy gets the request's ACL (none: private), never the source's (as S3).
+    access = await object_write_acl(
+        ctx.services.meta, headers, dest_bucket, ctx.principal.user or dest_bucket.owner
+    )
     same_object = (src_bucket.name, src_key) == (dest_bucket.name, dest_key)
     changes_something = (
         directive == "REPLACE"
@@ -94,7 +99,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         last_modified=now,
         size=stored.size,
         etag=stored.md5_hex,
-        owner=ctx.principal.user or dest_bucket.owner,
+        owner=access.owner,
         content_type=content_type,
         headers=content,
         user_meta=user_meta,
@@ -104,6 +109,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         storage_class=requested.storage_class
         if "x-amz-storage-class" in headers
         else source.storage_class,
+        acl=access.acl,
     )
     version = with_retention(version, retention.fields(now))
     try:

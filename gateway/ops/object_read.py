@@ -1,17 +1,15 @@
-"""GetObject, HeadObject, GetObjectAcl."""
+"""GetObject, HeadObject."""
 
 from __future__ import annotations
 
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.ops.common import find_version, owner_of
+from gateway.ops.common import find_version
 from gateway.readpath import object_body, part_range
 from gateway.responses import S3Response
 from gateway.s3.headers import parse_range, response_overrides
 from gateway.s3.object_headers import object_headers, part_checksum_headers
 from gateway.s3.preconditions import check_preconditions
-from gateway.xml.codec import render
-from gateway.xml.models import AccessControlPolicy
 from lifecycle.expiry import expiration_headers
 
 
@@ -82,8 +80,3 @@ async def get_object(ctx: RequestContext) -> S3Response:
 
 async def head_object(ctx: RequestContext) -> S3Response:
     return await _read(ctx)
-
-
-async def get_object_acl(ctx: RequestContext) -> S3Response:
-    version = await find_version(ctx)
-    return S3Response.xml(render(AccessControlPolicy(owner_of(version.owner))))

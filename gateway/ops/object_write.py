@@ -6,6 +6,7 @@ from gateway.codec.checksums import requested_checksum
 from gateway.context import RequestContext
 from gateway.meta.base import ObjectVersion, Precondition, Segment
 from gateway.ops.common import declared_size_check, upload_verifier, write_retention
+from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
 from gateway.s3.headers import object_fields
 from gateway.s3.object_headers import checksum_headers, version_headers
@@ -24,6 +25,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
     checksum = requested_checksum(headers)
     declared_size_check(ctx.body)
     retention = await write_retention(ctx, bucket)
+    access = await object_write_acl(meta, headers, bucket, ctx.principal.user or bucket.owner)
     if precondition is not None:
         # Fail before streaming the body; put_object re-checks atomically at commit.
         await _check_precondition_early(ctx, precondition)
@@ -41,7 +43,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
         last_modified=now,
         size=stored.size,
         etag=stored.md5_hex,
-        owner=ctx.principal.user or bucket.owner,
+        owner=access.owner,
         content_type=fields.content_type,
         headers=fields.headers,
         user_meta=fields.user_meta,
@@ -51,6 +53,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
         checksum_type="FULL_OBJECT" if checksum.algorithm else None,
         segments=(Segment(stored.blob_id, stored.size),),
         storage_class=fields.storage_class,
+        acl=access.acl,
     )
     version = with_retention(version, retention.fields(now))
     try:

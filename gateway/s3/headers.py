@@ -197,10 +197,9 @@ STORAGE_CLASSES: Final = frozenset(
         "GLACIER", "DEEP_ARCHIVE", "OUTPOSTS", "GLACIER_IR", "SNOW", "EXPRESS_ONEZONE",
     }
 )  # fmt: skip
-# Canned ACLs that keep an object private; public ones need bucket policies (not built yet).
-PRIVATE_ACLS: Final = frozenset({"private", "bucket-owner-full-control", "bucket-owner-read"})
 # Headers naming features that are not built yet: refusing them beats silently ignoring.
-# (x-amz-tagging and x-amz-object-lock-* are gateway.s3.object_lock's: write_retention.)
+# (x-amz-tagging and x-amz-object-lock-* are gateway.s3.object_lock's: write_retention;
+# x-amz-acl and x-amz-grant-* are gateway.request_acl's.)
 _UNSUPPORTED: Final = {
     "x-amz-server-side-encryption": "Server-side encryption",
     "x-amz-server-side-encryption-customer-algorithm": "SSE-C",
@@ -218,9 +217,6 @@ class ObjectFields:
 
 
 def refuse_unsupported(headers: Mapping[str, str]) -> None:
-    acl = headers.get("x-amz-acl")
-    if acl is not None and acl not in PRIVATE_ACLS:
-        raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"Canned ACL {acl} is not supported yet")
     for name, feature in _UNSUPPORTED.items():
         if headers.get(name):
             raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"{feature} is not supported yet")

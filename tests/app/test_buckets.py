@@ -8,6 +8,8 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from auth.credentials import canonical_id
+
 
 def code_of(info: pytest.ExceptionInfo[ClientError]) -> str:
     return str(info.value.response["Error"]["Code"])
@@ -88,4 +90,4 @@ def test_unimplemented_subresource_is_not_implemented(s3: Any, bucket: str) -> N
 
 def test_bucket_acl_reports_owner(s3: Any, bucket: str) -> None:
     acl = s3.get_bucket_acl(Bucket=bucket)
-    assert acl["Owner"]["ID"] == "root"
+    assert acl["Owner"] == {"ID": canonical_id("root"), "DisplayName": "root"}

@@ -6,6 +6,8 @@ from typing import Any
 
 import pytest
 
+from auth.credentials import canonical_id
+
 pytestmark = pytest.mark.all_backends
 
 KEYS = [
@@ -90,7 +92,7 @@ def test_start_after_and_max_keys(s3: Any, filled: str) -> None:
 
 def test_fetch_owner(s3: Any, filled: str) -> None:
     page = s3.list_objects_v2(Bucket=filled, FetchOwner=True, MaxKeys=1)
-    assert page["Contents"][0]["Owner"]["ID"] == "root"
+    assert page["Contents"][0]["Owner"] == {"ID": canonical_id("root"), "DisplayName": "root"}
     page = s3.list_objects_v2(Bucket=filled, MaxKeys=1)
     assert "Owner" not in page["Contents"][0]
 

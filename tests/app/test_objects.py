@@ -320,12 +320,3 @@ def test_delete_missing_key_is_204(s3: Any, bucket: str) -> None:
 def test_storage_class_validated(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="s", Body=b"x", StorageClass="STANDARD_IA")
     assert s3.head_object(Bucket=bucket, Key="s")["StorageClass"] == "STANDARD_IA"
-
-
-def test_public_canned_acl_refused_not_ignored(s3: Any, bucket: str) -> None:
-    s3.put_object(Bucket=bucket, Key="private", Body=b"x", ACL="private")
-    with pytest.raises(ClientError) as info:
-        s3.put_object(Bucket=bucket, Key="public", Body=b"x", ACL="public-read")
-    assert code_of(info) == "NotImplemented"
-    with pytest.raises(ClientError):
-        s3.head_object(Bucket=bucket, Key="public")

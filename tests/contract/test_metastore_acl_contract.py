@@ -17,7 +17,9 @@ from gateway.meta.base import NULL_VERSION, MetaStore, ObjectVersion
 from tests.contract.test_metastore_contract import NOW, make_bucket, put
 from tests.contract.test_metastore_multipart_contract import add_part, upload_of, version_from
 
-PUBLIC = '{"owner":"o","grants":[["Group","http://acs.amazonaws.com/groups/global/AllUsers","READ"]]}'
+PUBLIC = (
+    '{"owner":"o","grants":[["Group","http://acs.amazonaws.com/groups/global/AllUsers","READ"]]}'
+)
 PRIVATE = '{"owner":"o","grants":[["CanonicalUser","o","FULL_CONTROL"]]}'
 
 
