@@ -11,6 +11,7 @@ server's MetaStore.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -198,11 +199,12 @@ def test_create_bucket_with_acl(s3: Any, bucket: str) -> None:
 
 
 def test_invalid_canned_acl(s3: Any, bucket: str) -> None:
-    for call in (
+    calls: list[Callable[[], Any]] = [
         lambda: s3.put_object(Bucket=bucket, Key="k", Body=b"x", ACL="world-readable"),
         lambda: s3.put_bucket_acl(Bucket=bucket, ACL="world-readable"),
         lambda: s3.create_bucket(Bucket=f"{bucket}-x", ACL="world-readable"),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(ClientError) as info:
             call()
         assert code_of(info) == "InvalidArgument"
@@ -234,7 +236,8 @@ def test_bad_grantees(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as info:
         s3.put_bucket_acl(Bucket=bucket, AccessControlPolicy=policy)
     assert code_of(info) == "InvalidArgument"
-    assert info.value.response["Error"]["ArgumentValue"] == "f" * 64
+    error: dict[str, Any] = dict(info.value.response["Error"])
+    assert error["ArgumentValue"] == "f" * 64
     assert _acl(s3, bucket, "k")["Grants"] == [ROOT_FULL]  # nothing changed
 
 
@@ -289,12 +292,13 @@ def test_bucket_owner_enforced(s3: Any, bucket: str) -> None:
     name = f"{bucket}-e"
     s3.create_bucket(Bucket=name, ObjectOwnership="BucketOwnerEnforced")
     try:
-        for call in (
+        calls: list[Callable[[], Any]] = [
             lambda: s3.put_object(Bucket=name, Key="k", Body=b"x", ACL="public-read"),
             lambda: s3.put_object(Bucket=name, Key="k", Body=b"x", GrantRead=f"id={ROOT}"),
             lambda: s3.put_bucket_acl(Bucket=name, ACL="public-read"),
             lambda: s3.create_multipart_upload(Bucket=name, Key="k", ACL="public-read"),
-        ):
+        ]
+        for call in calls:
             with pytest.raises(ClientError) as info:
                 call()
             assert (code_of(info), status_of(info)) == ("AccessControlListNotSupported", 400)
@@ -347,7 +351,7 @@ def test_bucket_owner_preferred_object_owner(gateway: AppServer, s3: Any, bucket
 def test_block_public_acls(gateway: AppServer, s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="k", Body=b"x")
     _config(gateway, bucket, "public-access-block", PublicAccessBlock(True).to_json())
-    for call in (
+    calls: list[Callable[[], Any]] = [
         lambda: s3.put_object(Bucket=bucket, Key="p", Body=b"x", ACL="public-read"),
         lambda: s3.put_object_acl(Bucket=bucket, Key="k", ACL="public-read"),
         lambda: s3.put_object_acl(Bucket=bucket, Key="k", GrantRead=f"uri={AUTHENTICATED_USERS}"),
@@ -356,7 +360,8 @@ def test_block_public_acls(gateway: AppServer, s3: Any, bucket: str) -> None:
             Bucket=bucket, Key="p", CopySource={"Bucket": bucket, "Key": "k"}, ACL="public-read"
         ),
         lambda: s3.create_multipart_upload(Bucket=bucket, Key="p", ACL="public-read"),
-    ):
+    ]
+    for call in calls:
         with pytest.raises(ClientError) as info:
             call()
         assert (code_of(info), status_of(info)) == ("AccessDenied", 403)
