@@ -69,13 +69,19 @@ class BucketAclSettings:
         return acls_enabled(self.ownership)
 
 
-async def bucket_acl_settings(meta: MetaStore, bucket: str) -> BucketAclSettings:
+async def bucket_ownership(meta: MetaStore, bucket: str) -> ObjectOwnership:
     ownership = await meta.get_bucket_config(bucket, OWNERSHIP_CONFIG)
+    return ObjectOwnership(ownership) if ownership else ObjectOwnership.OBJECT_WRITER
+
+
+async def bucket_acl_settings(
+    meta: MetaStore, bucket: str, ownership: ObjectOwnership | None = None
+) -> BucketAclSettings:
+    """The bucket's settings (`ownership`, when the caller has read it already)."""
+    if ownership is None:
+        ownership = await bucket_ownership(meta, bucket)
     block = await meta.get_bucket_config(bucket, PUBLIC_ACCESS_BLOCK_CONFIG)
-    return BucketAclSettings(
-        ObjectOwnership(ownership) if ownership else ObjectOwnership.OBJECT_WRITER,
-        PublicAccessBlock.from_json(block),
-    )
+    return BucketAclSettings(ownership, PublicAccessBlock.from_json(block))
 
 
 def ownership_header(headers: Mapping[str, str]) -> ObjectOwnership | None:
@@ -226,9 +232,12 @@ async def object_write_acl(
 ) -> ObjectWriteAcl:
     """PutObject, CopyObject, CreateMultipartUpload: the new object's owner under the
     bucket's Object Ownership, and the ACL its headers ask for (None: private)."""
-    settings = await bucket_acl_settings(meta, bucket.name)
-    owner = object_owner(settings.ownership, bucket.owner, writer, headers.get("x-amz-acl"))
+    ownership = await bucket_ownership(meta, bucket.name)
+    owner = object_owner(ownership, bucket.owner, writer, headers.get("x-amz-acl"))
     acl = header_acl(headers, owner, bucket.owner)
+    if acl is None:  # most writes: no public access block to read
+        return ObjectWriteAcl(owner, None)
+    settings = await bucket_acl_settings(meta, bucket.name, ownership)
     return ObjectWriteAcl(owner, await checked_acl(meta, settings, acl, bucket.owner))
 
 

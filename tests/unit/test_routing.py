@@ -52,6 +52,10 @@ CASES = [
     ("POST", H, "/b1/k", {"uploadId": "u"}, (), None, ("CompleteMultipartUpload", "b1", "k")),
     ("DELETE", H, "/b1/k", {"uploadId": "u"}, (), None, ("AbortMultipartUpload", "b1", "k")),
     ("GET", H, "/b1/k", {"uploadId": "u"}, (), None, ("ListParts", "b1", "k")),
+    ("GET", H, "/b1", {"acl": ""}, (), None, ("GetBucketAcl", "b1", None)),
+    ("PUT", H, "/b1", {"acl": ""}, ("x-amz-acl",), None, ("PutBucketAcl", "b1", None)),
+    ("GET", H, "/b1/k", {"acl": "", "versionId": "v"}, (), None, ("GetObjectAcl", "b1", "k")),
+    ("PUT", H, "/b1/k", {"acl": ""}, (), None, ("PutObjectAcl", "b1", "k")),
     # keys are decoded once and never normalized
     ("GET", H, "/b1/..%2Fx", {}, (), None, ("GetObject", "b1", "../x")),
     ("GET", H, "/b1/../x", {}, (), None, ("GetObject", "b1", "../x")),
