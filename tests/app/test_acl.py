@@ -22,6 +22,7 @@ from auth.policy.acl import ALL_USERS, AUTHENTICATED_USERS
 from auth.policy.public import PublicAccessBlock
 from tests.app.client import SignedClient
 from tests.app.server import AppServer
+from tests.app.test_access import anonymous
 from tests.app.test_buckets import code_of, status_of
 from tests.support.clients import boto3_client, empty_and_delete_bucket
 
@@ -53,6 +54,7 @@ def _account(gateway: AppServer, name: str, email: str | None = None) -> str:
 
 def _config(gateway: AppServer, bucket: str, name: str, document: str) -> None:
     gateway.call(gateway.services.meta.put_bucket_config(bucket, name, document))
+    gateway.services.access_cache.forget(bucket)
 
 
 # -- object ACLs ---------------------------------------------------------------------------------
@@ -415,3 +417,23 @@ def test_listings_name_owners_by_canonical_id(s3: Any, bucket: str) -> None:
     s3.put_object(Bucket=bucket, Key="v1", Body=b"x")
     assert s3.list_objects(Bucket=bucket)["Contents"][0]["Owner"] == OWNER
     assert s3.list_objects_v2(Bucket=bucket, FetchOwner=True)["Contents"][0]["Owner"] == OWNER
+
+
+# -- what the ACLs set here let others do (authorization: gateway/access.py) --------------------
+
+
+def test_acls_set_here_take_effect(gateway: AppServer, s3: Any, bucket: str) -> None:
+    name = f"r{bucket[-10:]}"
+    access, secret = gateway.create_user(name)
+    theirs = boto3_client(gateway, access_key=access, secret_key=secret)
+    s3.put_object(Bucket=bucket, Key="pub", Body=b"public", ACL="public-read")
+    s3.put_object(Bucket=bucket, Key="priv", Body=b"private")
+    assert anonymous(gateway, "GET", f"/{bucket}/pub") == (200, b"public")
+    assert anonymous(gateway, "GET", f"/{bucket}/priv")[0] == 403
+    s3.put_object_acl(Bucket=bucket, Key="pub", ACL="private")
+    assert anonymous(gateway, "GET", f"/{bucket}/pub")[0] == 403
+    with pytest.raises(ClientError):
+        theirs.get_object(Bucket=bucket, Key="priv")
+    s3.put_object_acl(Bucket=bucket, Key="priv", GrantRead=f"id={canonical_id(name)}")
+    assert theirs.get_object(Bucket=bucket, Key="priv")["Body"].read() == b"private"
+    assert anonymous(gateway, "GET", f"/{bucket}/priv")[0] == 403
