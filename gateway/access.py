@@ -25,10 +25,6 @@ from auth.credentials import Principal, account_id, canonical_id
 from auth.policy.acl import (
     OBJECT_PERMISSIONS,
     Acl,
-    Grant,
-    Grantee,
-    GranteeType,
-    Permission,
     acl_from_json,
     acl_grant,
 )
@@ -48,6 +44,7 @@ from auth.policy.ownership import ObjectOwnership, acls_enabled
 from auth.policy.public import PublicAccessBlock
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, IamIdentity, MetaStore
+from gateway.request_acl import BucketAclSettings, private_acl
 from gateway.s3.tagging import parse_tagging_header
 
 log = logging.getLogger(__name__)
@@ -123,14 +120,6 @@ def bucket_access(bucket: Bucket, documents: Mapping[str, str]) -> BucketAccess:
         if ownership is None
         else ObjectOwnership(ownership),
         block=PublicAccessBlock.from_json(documents.get("public-access-block")),
-    )
-
-
-def private_acl(owner: str) -> Acl:
-    """The ACL of a resource stored without one: its owner has full control."""
-    owner_id = canonical_id(owner)
-    return Acl(
-        owner_id, (Grant(Grantee(GranteeType.CANONICAL_USER, owner_id), Permission.FULL_CONTROL),)
     )
 
 
@@ -282,6 +271,11 @@ class Access:
         await self._load_buckets(needed)
         decision, _ = decide(self.requester, needed, self.keys, self._policies_for(None))
         return decision.allowed
+
+    def acl_settings(self, bucket: str) -> BucketAclSettings | None:
+        """The addressed bucket's ownership and public access block, as already read."""
+        access = self._buckets.get(bucket)
+        return None if access is None else BucketAclSettings(access.ownership, access.block)
 
     async def hide_missing(self, error: S3Error) -> S3Error:
         """AWS: a missing object is NoSuchKey only to callers who may list the bucket;

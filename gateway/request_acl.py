@@ -44,11 +44,13 @@ from auth.policy.ownership import (
 )
 from auth.policy.public import PublicAccessBlock
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta.base import Bucket, MetaStore
+from gateway.meta.base import (
+    OWNERSHIP_CONFIG,
+    PUBLIC_ACCESS_BLOCK_CONFIG,
+    Bucket,
+    MetaStore,
+)
 
-ACL_CONFIG = "acl"
-OWNERSHIP_CONFIG = "ownership"
-PUBLIC_ACCESS_BLOCK_CONFIG = "public-access-block"
 OWNERSHIP_HEADER = "x-amz-object-ownership"
 
 _OWNERSHIP_ERRORS = {
@@ -228,16 +230,22 @@ class ObjectWriteAcl:
 
 
 async def object_write_acl(
-    meta: MetaStore, headers: Mapping[str, str], bucket: Bucket, writer: str
+    meta: MetaStore,
+    headers: Mapping[str, str],
+    bucket: Bucket,
+    writer: str,
+    known: BucketAclSettings | None = None,
 ) -> ObjectWriteAcl:
     """PutObject, CopyObject, CreateMultipartUpload: the new object's owner under the
-    bucket's Object Ownership, and the ACL its headers ask for (None: private)."""
-    ownership = await bucket_ownership(meta, bucket.name)
+    bucket's Object Ownership, and the ACL its headers ask for (None: private).
+
+    `known`: the bucket's settings as authorization already read them (no store read)."""
+    ownership = known.ownership if known else await bucket_ownership(meta, bucket.name)
     owner = object_owner(ownership, bucket.owner, writer, headers.get("x-amz-acl"))
     acl = header_acl(headers, owner, bucket.owner)
     if acl is None:  # most writes: no public access block to read
         return ObjectWriteAcl(owner, None)
-    settings = await bucket_acl_settings(meta, bucket.name, ownership)
+    settings = known or await bucket_acl_settings(meta, bucket.name, ownership)
     return ObjectWriteAcl(owner, await checked_acl(meta, settings, acl, bucket.owner))
 
 

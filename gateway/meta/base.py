@@ -319,7 +319,11 @@ BUCKET_CONFIGS = (
 )
 
 # The ones authorization reads on every request to a bucket (get_access_configs).
-ACCESS_CONFIGS = ("policy", "acl", "ownership", "public-access-block")
+POLICY_CONFIG = "policy"
+ACL_CONFIG = "acl"
+OWNERSHIP_CONFIG = "ownership"
+PUBLIC_ACCESS_BLOCK_CONFIG = "public-access-block"
+ACCESS_CONFIGS = (POLICY_CONFIG, ACL_CONFIG, OWNERSHIP_CONFIG, PUBLIC_ACCESS_BLOCK_CONFIG)
 
 
 class MetaStore(Protocol):

@@ -12,9 +12,9 @@ from auth.credentials import canonical_id
 from auth.policy.acl import Acl, Grant, Grantee, GranteeType
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import ACL_CONFIG
 from gateway.ops.common import find_version
 from gateway.request_acl import (
-    ACL_CONFIG,
     BucketAclSettings,
     account_names,
     bucket_acl_settings,

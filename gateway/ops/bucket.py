@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta.base import Bucket
-from gateway.request_acl import ACL_CONFIG, OWNERSHIP_CONFIG, create_bucket_acl
+from gateway.meta.base import ACL_CONFIG, OWNERSHIP_CONFIG, Bucket
+from gateway.request_acl import create_bucket_acl
 from gateway.responses import S3Response
 from gateway.s3.bucket_names import validate_bucket_name
 from gateway.xml.codec import parse, render

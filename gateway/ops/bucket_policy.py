@@ -13,9 +13,9 @@ from auth.policy.model import MAX_BUCKET_POLICY_BYTES, PolicyKind, parse_policy
 from auth.policy.public import PublicAccessBlock, is_public_policy
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.ops.public_access import PUBLIC_ACCESS_BLOCK
+from gateway.meta.base import POLICY_CONFIG, PUBLIC_ACCESS_BLOCK_CONFIG
 from gateway.responses import S3Response
-from gateway.s3.bucket_policy import POLICY, parse_bucket_policy, too_large
+from gateway.s3.bucket_policy import parse_bucket_policy, too_large
 from gateway.xml.codec import render
 from gateway.xml.policy_status import PolicyStatus
 
@@ -27,17 +27,17 @@ async def put_bucket_policy(ctx: RequestContext) -> S3Response:
     data = await ctx.body.read_all(MAX_BUCKET_POLICY_BYTES, too_large=too_large())
     text, policy = parse_bucket_policy(data, bucket.name)
     block = PublicAccessBlock.from_json(
-        await meta.get_bucket_config(bucket.name, PUBLIC_ACCESS_BLOCK)
+        await meta.get_bucket_config(bucket.name, PUBLIC_ACCESS_BLOCK_CONFIG)
     )
     if block.refuses_policy(policy):
         raise S3Error(S3ErrorCode.ACCESS_DENIED)
-    await meta.put_bucket_config(bucket.name, POLICY, text)
+    await meta.put_bucket_config(bucket.name, POLICY_CONFIG, text)
     return S3Response(204)
 
 
 async def _stored_policy(ctx: RequestContext) -> str:
     bucket = ctx.target_bucket
-    document = await ctx.services.meta.get_bucket_config(bucket.name, POLICY)
+    document = await ctx.services.meta.get_bucket_config(bucket.name, POLICY_CONFIG)
     if document is None:
         raise S3Error(S3ErrorCode.NO_SUCH_BUCKET_POLICY, BucketName=bucket.name)
     return document
@@ -49,7 +49,7 @@ async def get_bucket_policy(ctx: RequestContext) -> S3Response:
 
 
 async def delete_bucket_policy(ctx: RequestContext) -> S3Response:
-    await ctx.services.meta.put_bucket_config(ctx.target_bucket.name, POLICY, None)
+    await ctx.services.meta.put_bucket_config(ctx.target_bucket.name, POLICY_CONFIG, None)
     return S3Response(204)
 
 

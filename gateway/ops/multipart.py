@@ -92,7 +92,11 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
     algorithm, kind = upload_checksum(ctx.headers)
     retention = (await write_retention(ctx, bucket)).explicit()
     access = await object_write_acl(
-        ctx.services.meta, ctx.headers, bucket, ctx.principal.user or bucket.owner
+        ctx.services.meta,
+        ctx.headers,
+        bucket,
+        ctx.principal.user or bucket.owner,
+        ctx.access.acl_settings(bucket.name),
     )
     await ctx.body.drain()
     now = ctx.services.clock()

@@ -60,7 +60,11 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     retention = await write_retention(ctx, dest_bucket, tags=copied_tags)
     # The copy gets the request's ACL (none: private), never the source's (as S3).
     access = await object_write_acl(
-        ctx.services.meta, headers, dest_bucket, ctx.principal.user or dest_bucket.owner
+        ctx.services.meta,
+        headers,
+        dest_bucket,
+        ctx.principal.user or dest_bucket.owner,
+        ctx.access.acl_settings(dest_bucket.name),
     )
     same_object = (src_bucket.name, src_key) == (dest_bucket.name, dest_key)
     changes_something = (

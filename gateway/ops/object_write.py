@@ -25,7 +25,13 @@ async def put_object(ctx: RequestContext) -> S3Response:
     checksum = requested_checksum(headers)
     declared_size_check(ctx.body)
     retention = await write_retention(ctx, bucket)
-    access = await object_write_acl(meta, headers, bucket, ctx.principal.user or bucket.owner)
+    access = await object_write_acl(
+        meta,
+        headers,
+        bucket,
+        ctx.principal.user or bucket.owner,
+        ctx.access.acl_settings(bucket.name),
+    )
     if precondition is not None:
         # Fail before streaming the body; put_object re-checks atomically at commit.
         await _check_precondition_early(ctx, precondition)

@@ -15,35 +15,33 @@ from auth.policy.acl import acl_from_json
 from auth.policy.ownership import ObjectOwnership, OwnershipError, check_create_bucket
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import ACL_CONFIG, OWNERSHIP_CONFIG
 from gateway.responses import S3Response
 from gateway.xml.codec import parse, render
 from gateway.xml.ownership import MAX_CONFIGURATION_BYTES, OwnershipControls
-
-OWNERSHIP = "ownership"
-ACL = "acl"  # the bucket ACL's document (auth.policy.acl JSON); absent: private
 
 
 async def put_bucket_ownership_controls(ctx: RequestContext) -> S3Response:
     bucket, meta = ctx.target_bucket, ctx.services.meta
     payload = await ctx.body.read_all(MAX_CONFIGURATION_BYTES)
     controls = parse(OwnershipControls, payload, max_size=MAX_CONFIGURATION_BYTES)
-    stored_acl = await meta.get_bucket_config(bucket.name, ACL)
+    stored_acl = await meta.get_bucket_config(bucket.name, ACL_CONFIG)
     acl = acl_from_json(stored_acl) if stored_acl is not None else None
     # The rule CreateBucket applies to its ACL holds for the ACL the bucket already has.
     if check_create_bucket(controls.object_ownership, acl) is OwnershipError.INVALID_BUCKET_ACL:
         raise S3Error(S3ErrorCode.INVALID_BUCKET_ACL_WITH_OBJECT_OWNERSHIP)
-    await meta.put_bucket_config(bucket.name, OWNERSHIP, controls.object_ownership.value)
+    await meta.put_bucket_config(bucket.name, OWNERSHIP_CONFIG, controls.object_ownership.value)
     return S3Response(200)
 
 
 async def get_bucket_ownership_controls(ctx: RequestContext) -> S3Response:
     bucket = ctx.target_bucket
-    document = await ctx.services.meta.get_bucket_config(bucket.name, OWNERSHIP)
+    document = await ctx.services.meta.get_bucket_config(bucket.name, OWNERSHIP_CONFIG)
     if document is None:
         raise S3Error(S3ErrorCode.OWNERSHIP_CONTROLS_NOT_FOUND, BucketName=bucket.name)
     return S3Response.xml(render(OwnershipControls(ObjectOwnership(document))))
 
 
 async def delete_bucket_ownership_controls(ctx: RequestContext) -> S3Response:
-    await ctx.services.meta.put_bucket_config(ctx.target_bucket.name, OWNERSHIP, None)
+    await ctx.services.meta.put_bucket_config(ctx.target_bucket.name, OWNERSHIP_CONFIG, None)
     return S3Response(204)

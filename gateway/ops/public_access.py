@@ -11,30 +11,31 @@ from __future__ import annotations
 from auth.policy.public import PublicAccessBlock
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import PUBLIC_ACCESS_BLOCK_CONFIG
 from gateway.responses import S3Response
 from gateway.xml.codec import parse, render
 from gateway.xml.public_access import MAX_CONFIGURATION_BYTES
-
-PUBLIC_ACCESS_BLOCK = "public-access-block"
 
 
 async def put_public_access_block(ctx: RequestContext) -> S3Response:
     payload = await ctx.body.read_all(MAX_CONFIGURATION_BYTES)
     block = parse(PublicAccessBlock, payload, max_size=MAX_CONFIGURATION_BYTES)
     await ctx.services.meta.put_bucket_config(
-        ctx.target_bucket.name, PUBLIC_ACCESS_BLOCK, block.to_json()
+        ctx.target_bucket.name, PUBLIC_ACCESS_BLOCK_CONFIG, block.to_json()
     )
     return S3Response(200)
 
 
 async def get_public_access_block(ctx: RequestContext) -> S3Response:
     bucket = ctx.target_bucket
-    document = await ctx.services.meta.get_bucket_config(bucket.name, PUBLIC_ACCESS_BLOCK)
+    document = await ctx.services.meta.get_bucket_config(bucket.name, PUBLIC_ACCESS_BLOCK_CONFIG)
     if document is None:
         raise S3Error(S3ErrorCode.NO_SUCH_PUBLIC_ACCESS_BLOCK_CONFIGURATION, BucketName=bucket.name)
     return S3Response.xml(render(PublicAccessBlock.from_json(document)))
 
 
 async def delete_public_access_block(ctx: RequestContext) -> S3Response:
-    await ctx.services.meta.put_bucket_config(ctx.target_bucket.name, PUBLIC_ACCESS_BLOCK, None)
+    await ctx.services.meta.put_bucket_config(
+        ctx.target_bucket.name, PUBLIC_ACCESS_BLOCK_CONFIG, None
+    )
     return S3Response(204)

@@ -16,8 +16,6 @@ from auth.policy.model import (
 )
 from gateway.errors import S3Error, S3ErrorCode
 
-POLICY = "policy"  # the bucket configuration document: the policy as the client sent it
-
 
 def malformed_policy(reason: str) -> S3Error:
     return S3Error(S3ErrorCode.MALFORMED_POLICY, reason)
