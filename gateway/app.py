@@ -11,9 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 
 from auth.credentials import CredentialCache
 from backends.base import Backend, BackendError
+from gateway.audit_writer import AuditWriter
 from gateway.context import Clock, Services
 from gateway.dispatch import APP_SERVICES, handle
 from gateway.jobs.collector import Collector
@@ -21,6 +23,7 @@ from gateway.jobs.leader import SingletonTask, leader_lock_of
 from gateway.meta.base import MetaStore
 from gateway.meta.sqlite import SqliteMetaStore
 from gateway.middlewares.access_log import access_log_middleware
+from gateway.middlewares.audit import audit_middleware
 from gateway.middlewares.errors import error_middleware
 from gateway.middlewares.request_id import request_id_middleware
 from gateway.settings import Settings
@@ -28,6 +31,9 @@ from lifecycle.worker import lifecycle_task
 
 log = logging.getLogger("kloudvault")
 APP_COLLECTOR = web.AppKey("collector", Collector)
+APP_AUDIT = web.AppKey("audit", AuditWriter)
+LIVE_PATHS = ("/minio/health/live", "/health/live", "/health")
+READY_PATHS = ("/minio/health/ready", "/health/ready")
 CONNECT_TIMEOUT = 5.0  # seconds: a reachable store accepts a connection long before this
 # /minio/health/ready answers within this, whatever the backend's timeouts and retries:
 # probes (Kubernetes: 1 s by default) must get an answer, and a store that slow is not ready.
@@ -175,19 +181,31 @@ async def health_ready(request: web.Request) -> web.Response:
     return web.Response(text="OK\n")
 
 
+def _middlewares(services: Services, audit: AuditWriter | None) -> list[Middleware]:
+    # Order matters: the request id exists before anything logs or fails; the audit and
+    # access logs see the status the error middleware rendered.
+    chain: list[Middleware] = [request_id_middleware]
+    if audit is not None:
+        unaudited = frozenset((*LIVE_PATHS, *READY_PATHS))
+        chain.append(audit_middleware(audit, services.trusted_proxies, unaudited))
+    if services.settings.access_log:
+        chain.append(access_log_middleware)
+    return [*chain, error_middleware]
+
+
 def build_app(services: Services, *, run_collector: bool = True) -> web.Application:
-    # Order matters: the request id exists before anything logs or fails, the access log
-    # sees the status the error middleware rendered.
+    audit = AuditWriter(services.settings.audit_log) if services.settings.audit_log else None
     app = web.Application(
-        middlewares=[request_id_middleware, access_log_middleware, error_middleware]
-        if services.settings.access_log
-        else [request_id_middleware, error_middleware],
+        middlewares=_middlewares(services, audit),
         handler_args={"max_field_size": 16 * 1024, "max_line_size": 16 * 1024},
     )
     app[APP_SERVICES] = services
-    for path in ("/minio/health/live", "/health/live", "/health"):
+    if audit is not None:
+        app[APP_AUDIT] = audit
+        app.cleanup_ctx.append(_audit_ctx(audit))  # first in, so the last to close
+    for path in LIVE_PATHS:
         app.router.add_get(path, health_live)
-    for path in ("/minio/health/ready", "/health/ready"):
+    for path in READY_PATHS:
         app.router.add_get(path, health_ready)
     app.router.add_route("*", "/{tail:.*}", handle)
     if run_collector:
@@ -222,6 +240,15 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
         app.cleanup_ctx.append(collector_ctx)
         app.cleanup_ctx.append(_lifecycle_ctx(services))
     return app
+
+
+def _audit_ctx(audit: AuditWriter) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def audit_ctx(app: web.Application) -> AsyncIterator[None]:
+        await audit.start()
+        yield
+        await audit.close()
+
+    return audit_ctx
 
 
 def _lifecycle_ctx(

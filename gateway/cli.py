@@ -29,6 +29,7 @@ from gateway.app import (
 )
 from gateway.iam_admin import add_iam_commands, run_iam
 from gateway.jobs.scrub import scrub
+from gateway.logs import configure_logging
 from gateway.meta.base import MetaStore
 from gateway.settings import Settings, add_arguments, load
 from lifecycle.expiry import timing_of
@@ -80,7 +81,7 @@ async def _serve(settings: Settings, *, primary: bool) -> None:
 
 
 def _run_worker(settings: Settings, primary: bool) -> None:
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     _install_uvloop()
     asyncio.run(_serve(settings, primary=primary))
 
@@ -242,7 +243,7 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace) -> int:
 async def _scrub(args: argparse.Namespace, settings: Settings) -> int:
     """`admin scrub` (gateway/jobs/scrub.py). Exit status 0: nothing missing (orphans are only
     reported or deleted); 1: referenced blobs are missing; 2: the scrub could not finish."""
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     import_backend(settings.backend)  # a missing SDK fails before anything is open
     meta = make_metastore(settings)
     await meta.open()
@@ -270,7 +271,7 @@ async def _scrub(args: argparse.Namespace, settings: Settings) -> int:
 # them all. `--help` of a command lists only these, and `--config` always.
 _METADATA = ("data_dir", "metadata_url", "pg_", "redis_")  # the store, its pool, its cache
 _BACKEND = ("backend", "s3_", "azure_")  # "backend" also covers --backend-timeout/-attempts
-_LOGGING = ("log_level",)
+_LOGGING = ("log_level", "log_format")
 _LIFECYCLE = ("lifecycle_day_seconds", "max_retention_days")
 
 _Subparsers = argparse._SubParsersAction  # argparse's public API has no name for it
@@ -376,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 async def _lifecycle_run(settings: Settings) -> int:
     """One lifecycle pass (lifecycle/worker.py) over every bucket, then a summary."""
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(name)s %(message)s")
+    configure_logging(settings.log_level, settings.log_format)
     meta = make_metastore(settings)
     await meta.open()
     try:

@@ -15,6 +15,7 @@ from auth.iam.scope import query_api_service
 from auth.request import SignedRequest
 from gateway import responses
 from gateway.access import CHANGES_ACCESS, Access, RequestFacts
+from gateway.audit import AUDIT_CALLER, AUDIT_PRINCIPAL, AUDIT_TARGET, AuditCaller, AuditTarget
 from gateway.body import RequestBody
 from gateway.context import RequestContext, Services
 from gateway.errors import S3Error, S3ErrorCode
@@ -63,6 +64,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
         services.settings.domain,
     )
     route = resolved.route
+    request[AUDIT_TARGET] = AuditTarget(
+        route.operation, resolved.bucket, resolved.key, query.get("versionId")
+    )
     signed = SignedRequest(
         request.method,
         raw_path,
@@ -72,6 +76,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     )
     now = services.clock()
     parsed = parse_auth(signed)
+    if parsed is not None:
+        request[AUDIT_CALLER] = AuditCaller(parsed.access_key, _auth_type(parsed))
     identity = None
     if parsed is None:
         principal, auth = ANONYMOUS, anonymous_result()
@@ -86,6 +92,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
             if identity is None:  # the user was deleted; its keys go with it
                 raise S3Error(S3ErrorCode.INVALID_ACCESS_KEY_ID, AWSAccessKeyId=parsed.access_key)
 
+    request[AUDIT_PRINCIPAL] = principal
     handler = HANDLERS.get(route.operation)
     bucket_record = await _bucket_for(services, resolved.bucket, route, principal)
     access = Access(

@@ -27,6 +27,8 @@ from gateway.xml.models import ErrorDocument
 SERVER = "KloudVault"
 XML_CONTENT_TYPE = "application/xml"
 _SENDFILE_FALLBACK_BLOCK = 256 * 1024  # a TLS copy holds this plus its ciphertext per request
+# Body bytes the writer sent (the audit log's bytes out); set once per response.
+BYTES_SENT = web.RequestKey("bytes_sent", int)
 
 
 # -- the value -------------------------------------------------------------------------------
@@ -83,12 +85,14 @@ async def write(request: web.Request, value: S3Response, request_id: str) -> web
     is_head = request.method == "HEAD"
     if body is None or isinstance(body, bytes):
         if is_head or body is None:
+            request[BYTES_SENT] = 0
             resp = web.StreamResponse(status=value.status, headers=headers)
             if "Content-Length" not in headers and value.status not in (204, 304):
                 resp.content_length = 0
             await resp.prepare(request)
             await resp.write_eof()
             return resp
+        request[BYTES_SENT] = len(body)
         return web.Response(status=value.status, headers=headers, body=body)
     if isinstance(body, FileBody):
         return await _write_file(request, value.status, headers, body, is_head)
@@ -105,6 +109,7 @@ async def _write_file(
         resp.content_length = body.count
         writer = await resp.prepare(request)
         if is_head or body.count == 0:
+            request[BYTES_SENT] = 0
             await resp.write_eof()
             return resp
         transport = request.transport
@@ -116,6 +121,9 @@ async def _write_file(
         else:
             await _flush_headers(writer, transport)
             await sendfile.pump().send(sock.fileno(), fobj.fileno(), body.offset, body.count)
+        # Counted once it is all sent: a transfer cut short shows 0 (sendfile does not say
+        # how far it got).
+        request[BYTES_SENT] = body.count
         await resp.write_eof()
         return resp
     finally:
@@ -151,6 +159,7 @@ async def _write_stream(
     request: web.Request, status: int, headers: dict[str, str], body: StreamBody, is_head: bool
 ) -> web.StreamResponse:
     stream: ByteStream = body.stream
+    sent = 0
     try:
         first = b"" if is_head or body.length == 0 else await anext(stream, b"")
         resp = web.StreamResponse(status=status, headers=headers)
@@ -159,11 +168,14 @@ async def _write_stream(
         if not is_head and body.length:
             if first:
                 await resp.write(first)
+                sent = len(first)
             async for chunk in stream:
                 await resp.write(chunk)
+                sent += len(chunk)
         await resp.write_eof()
         return resp
     finally:
+        request[BYTES_SENT] = sent
         aclose = getattr(stream, "aclose", None)
         if aclose is not None:
             with contextlib.suppress(Exception):
@@ -184,9 +196,12 @@ def error_response(
     headers = {**common_headers(request_id), **extra_headers}
     if request.method == "HEAD" or status == 304:
         # HEAD errors have no body; S3 still tells the code in no header, only the status.
+        request[BYTES_SENT] = 0
         return web.Response(status=status, headers=headers)
     doc = ErrorDocument(
         code=code, message=message, resource=resource, request_id=request_id, fields=fields
     )
     headers["Content-Type"] = XML_CONTENT_TYPE
-    return web.Response(status=status, headers=headers, body=render(doc))
+    payload = render(doc)
+    request[BYTES_SENT] = len(payload)
+    return web.Response(status=status, headers=headers, body=payload)

@@ -131,7 +131,14 @@ class Settings:
         ),
     )
     log_level: str = field(default="INFO", metadata=_opt("DEBUG, INFO, WARNING, ERROR"))
+    log_format: str = field(
+        default="text", metadata=_opt("text or json (one object per line, with the request id)")
+    )
     access_log: bool = field(default=False, metadata=_opt("log every request"))
+    audit_log: str | None = field(
+        default=None,
+        metadata=_opt("PATH or - (stdout): one JSON record per request, denied ones included"),
+    )
     pg_pool_min: int | None = field(
         default=None, metadata=_opt("PostgreSQL connections kept open per process (default 2)")
     )
@@ -298,6 +305,8 @@ def validate(settings: Settings) -> None:
         problems.append("--lifecycle-interval and --lifecycle-day-seconds must be positive")
     if settings.max_retention_days is not None and settings.max_retention_days < 1:
         problems.append("--max-retention-days must be at least 1")
+    if settings.log_format not in ("text", "json"):
+        problems.append("--log-format must be text or json")
     if problems:
         raise SystemExit("; ".join(problems))
 

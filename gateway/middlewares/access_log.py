@@ -1,4 +1,8 @@
-"""One log line per request (when --access-log is on): who, what, status, bytes, time."""
+"""One log line per request (when --access-log is on): what, status, time.
+
+The request id comes with the line (gateway/logs.py adds it). The target is logged with
+its signing parameters redacted: a presigned URL in a log would be usable by its reader.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +12,7 @@ import time
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from gateway.middlewares.request_id import request_id_of
+from gateway.logs import redact_target
 
 log = logging.getLogger("kloudvault.access")
 
@@ -23,10 +27,9 @@ async def access_log_middleware(request: web.Request, handler: Handler) -> web.S
         return response
     finally:
         log.info(
-            "%s %s %s %d %.1fms",
-            request_id_of(request),
+            "%s %s %d %.1fms",
             request.method,
-            request.raw_path,
+            redact_target(request.raw_path),
             status,
             (time.perf_counter() - started) * 1000,
         )

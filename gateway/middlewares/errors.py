@@ -18,6 +18,8 @@ from gateway.middlewares.request_id import request_id_of
 from gateway.responses import error_response
 
 log = logging.getLogger("kloudvault.errors")
+# The S3 error code a request ended with (the audit log's error_code).
+ERROR_CODE = web.RequestKey("s3_error_code", str)
 
 _BACKEND_ERRORS: tuple[tuple[type[BackendError], S3ErrorCode], ...] = (
     (BackendUnavailable, S3ErrorCode.SERVICE_UNAVAILABLE),
@@ -34,6 +36,7 @@ def translate(exc: BackendError) -> S3Error:
 
 
 def render_s3_error(request: web.Request, err: S3Error) -> web.Response:
+    request[ERROR_CODE] = err.code.code
     return error_response(
         request,
         code=err.code.code,

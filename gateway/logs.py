@@ -1,0 +1,104 @@
+"""How the gateway's log lines look: `--log-format text` or `json`, for every logger.
+
+One handler on the root logger (stderr) formats every record, ours and the libraries'.
+Lines written while a request runs carry its id (gateway/middlewares/request_id.py sets
+it in a context variable, which the request's task and the tasks it starts inherit).
+Query strings that reach a log go through `redact_target` first: a logged presigned URL
+must not be usable.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import unquote
+
+from gateway.middlewares.request_id import current_request_id
+
+LOG_FORMATS = ("text", "json")
+TEXT_FORMAT = "%(asctime)s %(name)s %(message)s"
+
+# Query parameters that sign a request (SigV2 and SigV4 presigned URLs) or carry session
+# credentials; compared case-insensitively after percent-decoding, as dispatch decodes
+# names, so an encoded name cannot slip through.
+SECRET_QUERY_PARAMS = frozenset(
+    name.lower()
+    for name in ("Signature", "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token")
+)
+REDACTED = "REDACTED"
+
+
+def redact_target(target: str) -> str:
+    """A request target (path?query) with the values of SECRET_QUERY_PARAMS replaced."""
+    path, sep, query = target.partition("?")
+    if not sep:
+        return target
+    parts = []
+    for part in query.split("&"):
+        name, eq, _ = part.partition("=")
+        if unquote(name).lower() in SECRET_QUERY_PARAMS:
+            part = f"{name}={REDACTED}"
+        parts.append(part)
+    return f"{path}?{'&'.join(parts)}"
+
+
+def iso_utc(timestamp: float) -> str:
+    """ISO 8601 in UTC with milliseconds: 2025-01-31T12:00:00.123Z."""
+    moment = datetime.fromtimestamp(timestamp, UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, request_id (in a request),
+    exception and stack (when the record has them)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        line: dict[str, Any] = {
+            "time": iso_utc(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        request_id = current_request_id()
+        if request_id is not None:
+            line["request_id"] = request_id
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            line["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(line, ensure_ascii=False, default=str)
+
+
+class TextFormatter(logging.Formatter):
+    """TEXT_FORMAT, with the request id after the logger name inside a request."""
+
+    def __init__(self) -> None:
+        super().__init__(TEXT_FORMAT)
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        request_id = current_request_id()
+        if request_id is None:
+            return super().formatMessage(record)
+        return f"{self.formatTime(record)} {record.name} [{request_id}] {record.message}"
+
+
+def formatter(log_format: str) -> logging.Formatter:
+    if log_format == "json":
+        return JsonFormatter()
+    if log_format == "text":
+        return TextFormatter()
+    raise ValueError(f"unknown log format {log_format!r} ({', '.join(LOG_FORMATS)})")
+
+
+def configure_logging(level: str, log_format: str) -> None:
+    """Every logger writes through one stderr handler with the chosen format."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(formatter(log_format))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(level)
