@@ -20,8 +20,10 @@ from gateway.jobs.collector import Collector
 from gateway.jobs.leader import SingletonTask, leader_lock_of
 from gateway.meta.base import MetaStore
 from gateway.meta.sqlite import SqliteMetaStore
+from gateway.metrics.backend import MeteredBackend
 from gateway.middlewares.access_log import access_log_middleware
 from gateway.middlewares.errors import error_middleware
+from gateway.middlewares.metrics import metrics_middleware, record_first_byte
 from gateway.middlewares.request_id import request_id_middleware
 from gateway.settings import Settings
 from lifecycle.worker import lifecycle_task
@@ -138,7 +140,7 @@ def make_metastore(settings: Settings) -> MetaStore:
 async def open_services(settings: Settings, clock: Clock = time.time) -> Services:
     meta = make_metastore(settings)
     await meta.open()
-    backend = make_backend(settings)
+    backend = MeteredBackend(make_backend(settings))
     return Services(
         settings=settings,
         meta=meta,
@@ -177,13 +179,16 @@ async def health_ready(request: web.Request) -> web.Response:
 
 def build_app(services: Services, *, run_collector: bool = True) -> web.Application:
     # Order matters: the request id exists before anything logs or fails, the access log
-    # sees the status the error middleware rendered.
+    # sees the status the error middleware rendered, the metrics see the S3Error a request
+    # ends in before it is rendered.
     app = web.Application(
         middlewares=[request_id_middleware, access_log_middleware, error_middleware]
         if services.settings.access_log
         else [request_id_middleware, error_middleware],
         handler_args={"max_field_size": 16 * 1024, "max_line_size": 16 * 1024},
     )
+    app.middlewares.append(metrics_middleware)
+    app.on_response_prepare.append(record_first_byte)
     app[APP_SERVICES] = services
     for path in ("/minio/health/live", "/health/live", "/health"):
         app.router.add_get(path, health_live)
