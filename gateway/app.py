@@ -22,9 +22,11 @@ from gateway.jobs.collector import Collector
 from gateway.jobs.leader import SingletonTask, leader_lock_of
 from gateway.meta.base import MetaStore
 from gateway.meta.sqlite import SqliteMetaStore
+from gateway.metrics.backend import MeteredBackend
 from gateway.middlewares.access_log import access_log_middleware
 from gateway.middlewares.audit import audit_middleware
 from gateway.middlewares.errors import error_middleware
+from gateway.middlewares.metrics import metrics_middleware, record_first_byte
 from gateway.middlewares.request_id import request_id_middleware
 from gateway.settings import Settings
 from lifecycle.worker import lifecycle_task
@@ -144,7 +146,7 @@ def make_metastore(settings: Settings) -> MetaStore:
 async def open_services(settings: Settings, clock: Clock = time.time) -> Services:
     meta = make_metastore(settings)
     await meta.open()
-    backend = make_backend(settings)
+    backend = MeteredBackend(make_backend(settings))
     return Services(
         settings=settings,
         meta=meta,
@@ -199,6 +201,9 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
         middlewares=_middlewares(services, audit),
         handler_args={"max_field_size": 16 * 1024, "max_line_size": 16 * 1024},
     )
+    # Innermost: the metrics see the S3Error a request ends in before it is rendered.
+    app.middlewares.append(metrics_middleware)
+    app.on_response_prepare.append(record_first_byte)
     app[APP_SERVICES] = services
     if audit is not None:
         app[APP_AUDIT] = audit

@@ -6,12 +6,16 @@ import argparse
 import asyncio
 import logging
 import multiprocessing
+import os
+import shutil
 import signal
 import ssl
 import sys
+import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import fields
+from multiprocessing.connection import wait
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -27,10 +31,12 @@ from gateway.app import (
     make_metastore,
     open_services,
 )
+from gateway.context import Services
 from gateway.iam_admin import add_iam_commands, run_iam
 from gateway.jobs.scrub import scrub
 from gateway.logs import configure_logging
 from gateway.meta.base import MetaStore
+from gateway.metrics.exposition import MULTIPROC_ENV, metrics_app
 from gateway.settings import Settings, add_arguments, load
 from lifecycle.expiry import timing_of
 from lifecycle.worker import LifecycleWorker
@@ -69,6 +75,7 @@ async def _serve(settings: Settings, *, primary: bool) -> None:
         backlog=1024,
     )
     await site.start()
+    metrics_runner = await _serve_metrics(services, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -76,8 +83,22 @@ async def _serve(settings: Settings, *, primary: bool) -> None:
     try:
         await stop.wait()
     finally:
+        if metrics_runner is not None:
+            await metrics_runner.cleanup()
         await runner.cleanup()
         await close_services(services)
+
+
+async def _serve_metrics(services: Services, settings: Settings) -> web.AppRunner | None:
+    """--metrics-listen: /metrics on a listener of its own, shared by the workers."""
+    address = settings.metrics_address
+    if address is None:
+        return None
+    runner = web.AppRunner(metrics_app(services), access_log=None, handle_signals=False)
+    await runner.setup()
+    host, port = address
+    await web.TCPSite(runner, host, port, reuse_port=settings.workers > 1).start()
+    return runner
 
 
 def _run_worker(settings: Settings, primary: bool) -> None:
@@ -151,6 +172,20 @@ def cmd_serve(settings: Settings) -> int:
     if settings.workers == 1:
         _run_worker(settings, primary=True)
         return 0
+    # The workers' metrics, added up at each scrape (gateway/metrics/exposition.py): a fresh
+    # directory, so that no series of an earlier run is counted again. Set before the
+    # workers start: prometheus-client picks its storage when a process imports it.
+    metrics_dir = tempfile.mkdtemp(prefix="kloudvault-metrics-")
+    os.environ[MULTIPROC_ENV] = metrics_dir
+    try:
+        return _run_workers(settings, metrics_dir)
+    finally:
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+
+
+def _run_workers(settings: Settings, metrics_dir: str) -> int:
+    from prometheus_client.multiprocess import mark_process_dead
+
     ctx = multiprocessing.get_context("spawn")
     procs = [
         ctx.Process(target=_run_worker, args=(settings, i == 0), daemon=False)
@@ -166,8 +201,15 @@ def cmd_serve(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, _forward)
     signal.signal(signal.SIGINT, _forward)
-    for proc in procs:
-        proc.join()
+    running = list(procs)
+    while running:
+        ready = wait([proc.sentinel for proc in running])
+        for proc in [p for p in running if p.sentinel in ready]:
+            running.remove(proc)
+            proc.join()
+            # Its in-flight gauge leaves the sum; its counters stay (they were counted).
+            if proc.pid is not None:
+                mark_process_dead(proc.pid, metrics_dir)  # type: ignore[no-untyped-call]
     return max((p.exitcode or 0) for p in procs)
 
 

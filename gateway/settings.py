@@ -54,6 +54,18 @@ class Settings:
     )
     tls_cert: str | None = field(default=None, metadata=_opt("PEM certificate: serve https"))
     tls_key: str | None = field(default=None, metadata=_opt("PEM private key for --tls-cert"))
+    metrics_listen: str | None = field(
+        default=None,
+        metadata=_opt("HOST:PORT serving Prometheus /metrics over http, apart from the S3 port"),
+    )
+    metrics_token: str | None = field(
+        default=None,
+        metadata=_opt(
+            "bearer token for /metrics: with it, the S3 port also serves /metrics to"
+            " `Authorization: Bearer TOKEN`, and --metrics-listen asks for it too",
+            secret=True,
+        ),
+    )
     root_access_key: str | None = field(
         default=None, metadata=_opt("root access key (else generated on first start)")
     )
@@ -175,6 +187,14 @@ class Settings:
         return int(self.listen.rpartition(":")[2])
 
     @property
+    def metrics_address(self) -> tuple[str, int] | None:
+        """--metrics-listen as (host, port)."""
+        if self.metrics_listen is None:
+            return None
+        host, _, port = self.metrics_listen.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
+    @property
     def scheme(self) -> str:
         return "https" if self.tls_cert else "http"
 
@@ -279,6 +299,12 @@ def validate(settings: Settings) -> None:
             problems.append("--listen port out of range")
     except ValueError:
         problems.append("--listen must be HOST:PORT")
+    if settings.metrics_listen is not None:
+        host, _, port = settings.metrics_listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            problems.append("--metrics-listen must be HOST:PORT")
+        elif settings.metrics_listen == settings.listen:
+            problems.append("--metrics-listen must differ from --listen")
     if bool(settings.tls_cert) != bool(settings.tls_key):
         problems.append("--tls-cert and --tls-key go together")
     if bool(settings.root_access_key) != bool(settings.root_secret_key):

@@ -24,7 +24,7 @@ How this works:
 A protected version (legal hold, retention: gateway/s3/object_lock.py) is never removed; it is
 counted as "protected" and, for the retention cap, logged. Everything goes through the
 MetaStore (blobs of removed versions go to garbage, for the collector), so it works on
-every backend. Counts: ACTIONS (Prometheus) and one log line per pass.
+every backend. Counts: LIFECYCLE_ACTIONS (gateway/metrics/series.py) and one log line per pass.
 """
 
 from __future__ import annotations
@@ -34,11 +34,10 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from prometheus_client import Counter
-
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.jobs.leader import LeaderLock, LocalLock, SingletonTask, leader_lock_of
 from gateway.meta.base import Bucket, MetaStore, ObjectVersion, RemovalCheck, VersionsPage
+from gateway.metrics.series import LIFECYCLE_ACTIONS
 from gateway.s3.object_lock import check_removal, is_protected
 from lifecycle.evaluate import (
     Action,
@@ -58,12 +57,6 @@ log = logging.getLogger(__name__)
 
 BATCH = 1000
 
-ACTIONS = Counter(
-    "kloudvault_lifecycle_actions",
-    "Lifecycle actions taken (or refused) by the lifecycle worker",
-    ["action", "reason", "outcome"],
-)
-
 DONE, SKIPPED, PROTECTED, FAILED = "done", "skipped", "protected", "failed"
 
 
@@ -79,7 +72,7 @@ class PassReport:
     def count(self, due: Due, outcome: str) -> None:
         label = (due.action.value, due.reason.value, outcome)
         self.counts[label] = self.counts.get(label, 0) + 1
-        ACTIONS.labels(*label).inc()
+        LIFECYCLE_ACTIONS.labels(*label).inc()
 
     def total(self, outcome: str) -> int:
         return sum(n for (_, _, o), n in self.counts.items() if o == outcome)

@@ -25,6 +25,7 @@ from typing import Protocol, runtime_checkable
 
 from backends.base import Backend, BackendError, BlobNotFound
 from gateway.meta.base import MetaStore
+from gateway.metrics.series import COLLECTOR_DELETED
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,7 @@ async def collect_once(
         deleted = [b for b, ok in zip(ids, done, strict=True) if ok]
         if deleted:
             await meta.forget_blobs(deleted)
+            COLLECTOR_DELETED.inc(len(deleted))
         total += len(deleted)
         # Stop on a short batch, or when the backend refused: the rest waits a run.
         if len(ids) < batch or len(deleted) < len(ids):

@@ -287,6 +287,24 @@ class VersionsPage:
 
 
 @dataclass(frozen=True)
+class BucketUsage:
+    """What a bucket stores: object versions (delete markers excluded) and their bytes."""
+
+    bucket: str
+    objects: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class BlobBacklog:
+    """Blobs the collector has yet to see to: on the pending list (uploads in progress or
+    crashed) and on the garbage list; each count capped at the `cap` it was asked with."""
+
+    pending: int
+    garbage: int
+
+
+@dataclass(frozen=True)
 class RetentionFields:
     """Tags and object lock of a version; what CreateMultipartUpload asks of its object."""
 
@@ -613,6 +631,15 @@ class MetaStore(Protocol):
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         """Those of `blob_ids` the store accounts for: referenced (as above), pending or
         garbage. A backend blob outside this set is an orphan (gateway/jobs/scrub.py)."""
+        ...
+
+    async def blob_backlog(self, *, cap: int) -> BlobBacklog:
+        """How many blobs are pending and garbage, each counted up to `cap` at most."""
+        ...
+
+    async def bucket_usage(self, limit: int = 1000) -> list[BucketUsage]:
+        """The `limit` buckets storing the most bytes, with their usage, most first. Kept
+        with every version row written or removed, in the same transaction: never a scan."""
         ...
 
     # -- multipart uploads ------------------------------------------------------------------

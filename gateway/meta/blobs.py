@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import BlobBacklog
 from gateway.meta.sql import Tx, execute, many, marks, rows, value
 
 # Every table naming blobs the store accounts for (known_blobs); 4 x 200 parameters stay
@@ -131,3 +132,12 @@ def known_blobs(blob_ids: Sequence[str]) -> Tx[set[str]]:
         )
         known.update(r["blob_id"] for r in (yield from rows(sql, *(batch * len(_BLOB_TABLES)))))
     return known
+
+
+def blob_backlog(*, cap: int) -> Tx[BlobBacklog]:
+    # Capped: a scrape stays cheap after a mass delete left millions of garbage rows.
+    counts = []
+    for table in ("pending_blobs", "garbage_blobs"):
+        n = yield from value(f"SELECT COUNT(*) FROM (SELECT 1 FROM {table} LIMIT ?) s", cap)
+        counts.append(int(n or 0))
+    return BlobBacklog(*counts)

@@ -35,7 +35,9 @@ from gateway.meta.base import (
     ACCESS_CONFIGS,
     BUCKET_CONFIGS,
     AccessKey,
+    BlobBacklog,
     Bucket,
+    BucketUsage,
     CompletedUpload,
     DeleteOutcome,
     IamGroup,
@@ -61,6 +63,7 @@ from gateway.meta.base import (
 from gateway.meta.listing import ListingStats
 from gateway.meta.redis_cache import Miss, RedisCoherence, Roster
 from gateway.meta.rows import version_from_json, version_to_json
+from gateway.metrics.series import CACHE_HITS, CACHE_MISSES
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +88,10 @@ def access_entry(bucket: str) -> str:
 
 def config_entry(bucket: str, name: str) -> str:
     return f"c:{bucket}/{name}"
+
+
+# The `entry` label of the cache counters, by entry prefix.
+_ENTRY_KINDS = {"k": "access_key", "b": "bucket", "o": "object", "a": "access", "c": "config"}
 
 
 def _dump(value: Any) -> str:
@@ -131,12 +138,17 @@ class CachedMetaStore:
         decode: Callable[[str], T],
     ) -> T:
         got = await self.cache.read(entry)
+        kind = _ENTRY_KINDS.get(entry[:1], "other")
         if isinstance(got, str):
             try:
-                return decode(got)
+                decoded = decode(got)
             except (ValueError, KeyError, TypeError):
                 log.warning("redis cache: undecodable entry %r; reading the store", entry)
                 got = None
+            else:
+                CACHE_HITS.labels(kind).inc()
+                return decoded
+        CACHE_MISSES.labels(kind).inc()
         value = await load()
         if isinstance(got, Miss):
             await self.cache.fill(got, encode(value))
@@ -497,6 +509,12 @@ class CachedMetaStore:
 
     async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
         return await self.inner.known_blobs(blob_ids)
+
+    async def blob_backlog(self, *, cap: int) -> BlobBacklog:
+        return await self.inner.blob_backlog(cap=cap)
+
+    async def bucket_usage(self, limit: int = 1000) -> list[BucketUsage]:
+        return await self.inner.bucket_usage(limit)
 
     # -- multipart uploads ------------------------------------------------------------------
     async def create_upload(self, upload: Upload) -> None:

@@ -15,6 +15,9 @@ How this works:
   run delete_object's body under the same locks (advisory transaction locks stack, FOR
   KEY SHARE is re-entrant), so a legal hold set by one request and a DeleteObject by
   another are ordered.
+- Usage (gateway/meta/usage.py): inserting or deleting a version row (_insert_latest,
+  _remove_version, the only two places that do) moves its bucket's counts, in the same
+  transaction.
 - Blob bookkeeping: a published version takes its blobs off `pending` and the blobs of
   the version it replaces go to `garbage` unless another version uses them, in the same
   transaction; version_blobs mirrors every version's segments.
@@ -26,7 +29,7 @@ from dataclasses import replace
 from typing import Any
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta import blobs
+from gateway.meta import blobs, usage
 from gateway.meta.base import (
     NULL_VERSION,
     DeleteOutcome,
@@ -76,13 +79,15 @@ def _remove_version(bucket: str, key: str, version_id: str, *, since: float) -> 
     (is_latest, is_delete_marker), None if there was none."""
     row = yield from one(
         "DELETE FROM versions WHERE bucket = ? AND key = ? AND version_id = ?"
-        " RETURNING is_latest, is_delete_marker, segments",
+        " RETURNING is_latest, is_delete_marker, segments, size",
         bucket,
         key,
         version_id,
     )
     if row is None:
         return None
+    if not row["is_delete_marker"]:
+        yield from usage.add(bucket, key, -1, -int(row["size"]))
     ids = distinct_blob_ids(load_segments(row["segments"]))
     yield from many(
         "DELETE FROM version_blobs WHERE blob_id = ? AND bucket = ? AND key = ? AND version_id = ?",
@@ -109,6 +114,8 @@ def _insert_latest(v: ObjectVersion) -> Tx[None]:
         yield from execute(_INSERT_VERSION, *version_params(v), v.bucket, v.key)
     except UniqueViolation as exc:  # a reused version id: a bug upstream
         raise S3Error(S3ErrorCode.INTERNAL_ERROR, "version id collision") from exc
+    if not v.is_delete_marker:
+        yield from usage.add(v.bucket, v.key, 1, v.size)
     yield from many(
         "INSERT INTO version_blobs (blob_id, bucket, key, version_id) VALUES (?, ?, ?, ?)",
         [(b, v.bucket, v.key, v.version_id) for b in distinct_blob_ids(v.segments)],

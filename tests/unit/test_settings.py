@@ -66,3 +66,16 @@ def test_banner_names_the_store_not_its_secrets(argv: list[str], shown: str, hid
     banner = _banner(from_argv(argv), "AK", "SK", created=True)
     assert shown in banner
     assert hidden not in banner
+
+
+def test_metrics_listen_and_token() -> None:
+    settings = from_argv(["--metrics-listen", "0.0.0.0:9464", "--metrics-token", "t0k"])
+    assert settings.metrics_address == ("0.0.0.0", 9464)
+    assert settings.redacted()["metrics_token"] == "***"
+    assert from_argv([]).metrics_address is None
+
+
+@pytest.mark.parametrize("value", ["9464", "host:", "host:port", "h:70000", "127.0.0.1:7373"])
+def test_metrics_listen_validated(value: str) -> None:
+    with pytest.raises(SystemExit, match="--metrics-listen"):
+        from_argv(["--metrics-listen", value])

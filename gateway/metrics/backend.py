@@ -1,0 +1,125 @@
+"""MeteredBackend: any Backend, with every call counted and timed (gateway/metrics/series.py).
+
+The one place backend metrics come from, so each backend stays free of them. A call is
+counted once, timed until it returns (get_blob: until its first chunk, since the rest of
+the stream goes at the client's pace), and on a BackendError counted as an error of its
+kind. Optional capabilities the collector looks for (clean_stale_temp,
+abort_stale_uploads) are the inner backend's, reached through __getattr__, so
+`isinstance(backend, _HasStaleTemp)` answers for the backend underneath.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import Any, TypeVar
+
+from backends.base import (
+    Backend,
+    BackendError,
+    BackendUnavailable,
+    BlobInfo,
+    BlobNotFound,
+    ByteStream,
+)
+from gateway.metrics.series import BACKEND_DURATION, BACKEND_ERRORS, BACKEND_REQUESTS
+
+T = TypeVar("T")
+
+
+def error_kind(exc: BackendError) -> str:
+    """The `error` label of a backend failure."""
+    if isinstance(exc, BlobNotFound):
+        return "not_found"
+    if isinstance(exc, BackendUnavailable):
+        return "unavailable"
+    return "error"
+
+
+class _Call:
+    """One backend call being measured."""
+
+    def __init__(self, operation: str) -> None:
+        self.operation = operation
+        self.started = time.perf_counter()
+        BACKEND_REQUESTS.labels(operation).inc()
+
+    def done(self) -> None:
+        BACKEND_DURATION.labels(self.operation).observe(time.perf_counter() - self.started)
+
+    def failed(self, exc: BackendError) -> None:
+        BACKEND_ERRORS.labels(self.operation, error_kind(exc)).inc()
+
+
+class MeteredBackend:
+    """`inner` (a Backend), measured."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.name = inner.name
+
+    def __getattr__(self, name: str) -> Any:
+        # Only for what Backend does not declare (optional capabilities); never underscores.
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
+    async def _measure(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
+        measure = _Call(operation)
+        try:
+            result = await call()
+        except BackendError as exc:
+            measure.failed(exc)
+            raise
+        finally:
+            measure.done()
+        return result
+
+    async def put_blob(self, blob_id: str, data: ByteStream) -> int:
+        return await self._measure("put_blob", lambda: self.inner.put_blob(blob_id, data))
+
+    async def get_blob(self, blob_id: str, start: int = 0, end: int | None = None) -> ByteStream:
+        measure = _Call("get_blob")
+        stream = self.inner.get_blob(blob_id, start, end)
+        first = True
+        try:
+            async for chunk in stream:
+                if first:
+                    measure.done()
+                    first = False
+                yield chunk
+        except BackendError as exc:
+            measure.failed(exc)
+            raise
+        finally:
+            if first:
+                measure.done()  # empty, failed or abandoned before its first chunk
+            aclose = getattr(stream, "aclose", None)
+            if aclose is not None:
+                await aclose()
+
+    async def blob_size(self, blob_id: str) -> int:
+        return await self._measure("blob_size", lambda: self.inner.blob_size(blob_id))
+
+    async def delete_blob(self, blob_id: str) -> None:
+        await self._measure("delete_blob", lambda: self.inner.delete_blob(blob_id))
+
+    async def list_blobs(self) -> AsyncIterator[BlobInfo]:
+        measure = _Call("list_blobs")
+        try:
+            async for info in self.inner.list_blobs():
+                yield info
+        except BackendError as exc:
+            measure.failed(exc)
+            raise
+        finally:
+            measure.done()
+
+    async def health(self) -> None:
+        await self._measure("health", self.inner.health)
+
+    def local_path(self, blob_id: str) -> str | None:
+        return self.inner.local_path(blob_id)
+
+    async def close(self) -> None:
+        await self.inner.close()

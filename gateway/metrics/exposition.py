@@ -1,0 +1,138 @@
+"""GET /metrics: the process series of every worker, added up, and the scrape-time series.
+
+Where it is served (gateway/app.py, gateway/cli.py):
+- on `--metrics-listen HOST:PORT`, an http listener of its own in every worker process
+  (the port shared like the S3 port's when there are several);
+- on the S3 port at /metrics, only when `--metrics-token` is set and only to
+  `Authorization: Bearer <token>` (gateway/middlewares/metrics.py). The token, when set,
+  is asked for on --metrics-listen as well.
+
+Several workers: `serve` gives them a fresh PROMETHEUS_MULTIPROC_DIR (gateway/cli.py), each
+writes its series there, and whichever worker answers a scrape reads them all with
+prometheus-client's MultiProcessCollector. Alone, the process's own registry answers.
+The scrape-time series (usage, blob backlog, backend health) are read by the answering
+worker from the shared metadata store and backend: the same from any worker.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+import os
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, CollectorRegistry, generate_latest
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.multiprocess import MultiProcessCollector
+from prometheus_client.registry import Collector
+
+from backends.base import Backend, BackendError
+from gateway.context import Services
+from gateway.metrics.series import (
+    BACKEND_UP,
+    BUCKET_BYTES,
+    BUCKET_OBJECTS,
+    PENDING_BLOBS,
+    SCRAPED,
+)
+
+log = logging.getLogger(__name__)
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
+USAGE_BUCKETS = 1000  # the buckets storing the most bytes; a scrape stays bounded
+BACKLOG_CAP = 1_000_000
+BACKEND_TIMEOUT = 2.0  # seconds: a scrape must answer well within Prometheus's timeout
+METRICS_PATH = "/metrics"
+
+
+class _Families(Collector):
+    """Families already built, plus (one process) what this process's registry holds."""
+
+    def __init__(self, families: list[Metric], *, own: bool) -> None:
+        self.families = families
+        self.own = own
+
+    def collect(self) -> list[Metric]:
+        process = list(REGISTRY.collect()) if self.own else []
+        return process + self.families
+
+
+async def scraped_families(services: Services) -> list[Metric]:
+    """The scrape-time series; a store that fails to answer leaves its series out."""
+    families: list[Metric] = []
+    try:
+        usage = await services.meta.bucket_usage(USAGE_BUCKETS)
+        backlog = await services.meta.blob_backlog(cap=BACKLOG_CAP)
+    except Exception as exc:  # the scrape still reports the process series
+        log.warning("metrics: cannot read usage from the metadata store: %r", exc)
+    else:
+        objects = GaugeMetricFamily(BUCKET_OBJECTS, SCRAPED[BUCKET_OBJECTS], labels=["bucket"])
+        size = GaugeMetricFamily(BUCKET_BYTES, SCRAPED[BUCKET_BYTES], labels=["bucket"])
+        for u in usage:
+            objects.add_metric([u.bucket], u.objects)
+            size.add_metric([u.bucket], u.bytes)
+        pending = GaugeMetricFamily(PENDING_BLOBS, SCRAPED[PENDING_BLOBS], labels=["list"])
+        pending.add_metric(["pending"], backlog.pending)
+        pending.add_metric(["garbage"], backlog.garbage)
+        families += [objects, size, pending]
+    up = GaugeMetricFamily(BACKEND_UP, SCRAPED[BACKEND_UP], labels=["backend"])
+    up.add_metric([services.backend.name], 1.0 if await backend_answers(services.backend) else 0)
+    families.append(up)
+    return families
+
+
+async def backend_answers(backend: Backend) -> bool:
+    try:
+        async with asyncio.timeout(BACKEND_TIMEOUT):
+            await backend.health()
+    except (BackendError, TimeoutError):
+        return False
+    return True
+
+
+def exposition(families: list[Metric]) -> bytes:
+    """The text format: every worker's process series (or this process's) and `families`."""
+    registry = CollectorRegistry(auto_describe=False)
+    multiproc = os.environ.get(MULTIPROC_ENV)
+    if multiproc:
+        MultiProcessCollector(registry, path=multiproc)  # type: ignore[no-untyped-call]
+    registry.register(_Families(families, own=not multiproc))
+    return generate_latest(registry)
+
+
+async def render(services: Services) -> web.Response:
+    families = await scraped_families(services)
+    # Reading every worker's files is file I/O: off the event loop.
+    body = await asyncio.to_thread(exposition, families)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+
+def token_matches(expected: str, authorization: str) -> bool:
+    scheme, _, token = authorization.partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        token.strip().encode(), expected.encode()
+    )
+
+
+def unauthorized() -> web.Response:
+    """401 as RFC 6750 has it; plain text, no S3 error document: this is no S3 route."""
+    return web.Response(
+        status=401,
+        text="a valid bearer token is required for /metrics\n",
+        headers={"WWW-Authenticate": 'Bearer realm="kloudvault metrics", error="invalid_token"'},
+    )
+
+
+def metrics_app(services: Services) -> web.Application:
+    """The --metrics-listen application: GET /metrics only."""
+
+    async def metrics(request: web.Request) -> web.Response:
+        token = services.settings.metrics_token
+        if token and not token_matches(token, request.headers.get("Authorization", "")):
+            return unauthorized()
+        return await render(services)
+
+    app = web.Application()
+    app.router.add_get(METRICS_PATH, metrics)
+    return app
