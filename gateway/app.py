@@ -21,6 +21,7 @@ from gateway.jobs.leader import SingletonTask, leader_lock_of
 from gateway.meta.base import MetaStore
 from gateway.meta.sqlite import SqliteMetaStore
 from gateway.middlewares.access_log import access_log_middleware
+from gateway.middlewares.cors import add_cors_headers, cors_middleware
 from gateway.middlewares.errors import error_middleware
 from gateway.middlewares.request_id import request_id_middleware
 from gateway.settings import Settings
@@ -177,13 +178,20 @@ async def health_ready(request: web.Request) -> web.Response:
 
 def build_app(services: Services, *, run_collector: bool = True) -> web.Application:
     # Order matters: the request id exists before anything logs or fails, the access log
-    # sees the status the error middleware rendered.
+    # sees the status the error middleware rendered, and a refused CORS preflight is an
+    # error document like any other.
     app = web.Application(
-        middlewares=[request_id_middleware, access_log_middleware, error_middleware]
+        middlewares=[
+            request_id_middleware,
+            access_log_middleware,
+            error_middleware,
+            cors_middleware,
+        ]
         if services.settings.access_log
-        else [request_id_middleware, error_middleware],
+        else [request_id_middleware, error_middleware, cors_middleware],
         handler_args={"max_field_size": 16 * 1024, "max_line_size": 16 * 1024},
     )
+    app.on_response_prepare.append(add_cors_headers)
     app[APP_SERVICES] = services
     for path in ("/minio/health/live", "/health/live", "/health"):
         app.router.add_get(path, health_live)
