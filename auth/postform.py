@@ -84,7 +84,8 @@ def _disposition(headers: dict[str, str]) -> tuple[str, str | None]:
     found: dict[str, str] = {}
     for match in _PARAM.finditer(";" + params):
         raw = match.group(2) if match.group(2) is not None else match.group(3)
-        found.setdefault(match.group(1).lower(), re.sub(r"\\(.)", r"\1", raw))
+        # Only \" is unescaped: browsers send Windows paths with literal backslashes.
+        found.setdefault(match.group(1).lower(), raw.replace('\\"', '"'))
     if "name" not in found:
         raise _malformed()
     return found["name"], found.get("filename")
