@@ -94,7 +94,7 @@ def test_resolve(
     [
         ("POST", "/", {}, S3ErrorCode.METHOD_NOT_ALLOWED),
         ("PATCH", "/b1/k", {}, S3ErrorCode.METHOD_NOT_ALLOWED),
-        ("GET", "/b1", {"website": ""}, S3ErrorCode.NOT_IMPLEMENTED),
+        ("GET", "/b1", {"accelerate": ""}, S3ErrorCode.NOT_IMPLEMENTED),
         ("GET", "/b1/k", {"torrent": ""}, S3ErrorCode.NOT_IMPLEMENTED),
         ("PUT", "/b1", {"encryption": ""}, S3ErrorCode.NOT_IMPLEMENTED),
         ("POST", "/b1", {"restore": ""}, S3ErrorCode.NOT_IMPLEMENTED),

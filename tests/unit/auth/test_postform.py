@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from auth.postform import MAX_PRE_DATA, FormReader, boundary_of
@@ -14,7 +16,7 @@ def form(
     fields: list[tuple[str, str]],
     content: bytes,
     *,
-    after: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    after: Sequence[tuple[str, str]] = (),
     filename: str = "a.txt",
     close: bool = True,
     preamble: bytes = b"",
