@@ -21,8 +21,7 @@ from dataclasses import dataclass
 from urllib.parse import quote, urlencode, urlsplit
 
 import gateway.xml.tagging  # noqa: F401  (registers Tagging's parser)
-from auth.credentials import ANONYMOUS, canonical_id
-from auth.policy.acl import InvalidAcl, acl_to_json, canned_acl
+from auth.credentials import ANONYMOUS
 from auth.postform import FormReader, boundary_of
 from auth.postpolicy import (
     PostPolicy,
@@ -37,6 +36,7 @@ from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, ObjectVersion, Segment
 from gateway.ops.common import MAX_SINGLE_PUT, default_retention, upload_verifier
+from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
 from gateway.routing import MAX_KEY_BYTES, is_host_style
 from gateway.s3.headers import CONTENT_HEADERS, META_PREFIX, object_fields
@@ -75,7 +75,13 @@ async def post_object(ctx: RequestContext) -> S3Response:
     fields = object_fields(headers)
     checksum = requested_checksum(headers)
     tags = _tags(form.fields.get("tagging"))
-    acl = _acl(form.fields.get("acl"), signer.owner, bucket)
+    acl_field = form.fields.get("acl")
+    access = await object_write_acl(
+        ctx.services.meta,
+        {} if acl_field is None else {"x-amz-acl": acl_field},
+        bucket,
+        signer.writer,
+    )
     now = ctx.services.clock()
     retention = write_retention(
         bucket, tags, headers, await default_retention(ctx.services.meta, bucket), now=now
@@ -93,7 +99,7 @@ async def post_object(ctx: RequestContext) -> S3Response:
         last_modified=now,
         size=stored.size,
         etag=stored.md5_hex,
-        owner=signer.owner,
+        owner=access.owner,
         content_type=fields.content_type,
         headers=fields.headers,
         user_meta=fields.user_meta,
@@ -103,7 +109,7 @@ async def post_object(ctx: RequestContext) -> S3Response:
         checksum_type="FULL_OBJECT" if checksum.algorithm else None,
         segments=(Segment(stored.blob_id, stored.size),),
         storage_class=fields.storage_class,
-        acl=acl,
+        acl=access.acl,
     )
     version = with_retention(version, retention.fields(now))
     try:
@@ -164,7 +170,7 @@ def _object_key(form: _Form) -> str:
 @dataclass(frozen=True)
 class _Signer:
     policy: PostPolicy | None  # None for an anonymous form
-    owner: str  # the account the new object belongs to
+    writer: str  # the account that writes (the bucket's owner for anonymous forms)
 
 
 async def _authorize(
@@ -217,17 +223,6 @@ def _tags(document: str | None) -> dict[str, str]:
     if document is None:
         return {}
     return validate_tags(parse(Tagging, document.encode()).tags)
-
-
-def _acl(name: str | None, owner: str, bucket: Bucket) -> str | None:
-    """The `acl` field: a canned ACL (InvalidArgument for any other name)."""
-    if name is None:
-        return None
-    try:
-        acl = canned_acl(name, canonical_id(owner), canonical_id(bucket.owner))
-    except InvalidAcl as exc:
-        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, str(exc), ArgumentName="acl") from exc
-    return acl_to_json(acl)
 
 
 async def _file_bytes(

@@ -231,6 +231,9 @@ def test_v2_form_as_aws_example(gateway: AppServer, s3: Any, bucket: str) -> Non
     )
     got = s3.get_object(Bucket=bucket, Key="user/eric/MyPicture.jpg")
     assert got["Metadata"] == {"uuid": "14365123651274", "tag": "Some,Tag,For,Picture"}
+    # The acl field was stored: anyone may read the object.
+    public = requests.get(f"{gateway.endpoint}/{bucket}/user/eric/MyPicture.jpg", timeout=10)
+    assert public.content == b"picture"
 
 
 def test_unknown_canned_acl(v4: Any, s3: Any, bucket: str) -> None:
