@@ -15,6 +15,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import AccessKey, IamIdentity, MetaStore
 
 ROOT_USER = "root"
@@ -136,6 +137,20 @@ class CredentialCache:
             self._identities.clear()
         self._identities[(account, user)] = (now, found)
         return found
+
+    async def signer(self, access_key: str) -> tuple[AccessKey, Principal, IamIdentity | None]:
+        """Who a request signed with `access_key` acts as: the key (its secret checks the
+        signature), the principal, and the IAM user's identity when it is one's key.
+        InvalidAccessKeyId for an unknown or inactive key, or a deleted user's."""
+        key = await self.get(access_key)
+        if key is None or not key.active:
+            raise S3Error(S3ErrorCode.INVALID_ACCESS_KEY_ID, AWSAccessKeyId=access_key)
+        identity = None
+        if key.iam_user is not None:
+            identity = await self.identity(key.user, key.iam_user)
+            if identity is None:  # the user was deleted; its keys go with it
+                raise S3Error(S3ErrorCode.INVALID_ACCESS_KEY_ID, AWSAccessKeyId=access_key)
+        return key, Principal(key.user, key.access_key, key.is_root, key.iam_user), identity
 
     def invalidate(self, access_key: str | None = None) -> None:
         """Forget a key (None: every key and identity); this process sees changes at once."""

@@ -17,7 +17,7 @@ import ipaddress
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 
@@ -63,6 +63,9 @@ CHANGES_ACCESS = frozenset(
         "CreateBucket",
     }
 )
+# Authorized by their handler once the request body has said who asks (POST Object's
+# form carries its own signature): `check` only loads the bucket; see `for_form`.
+FORM_AUTHORIZED = frozenset({"PostObject"})
 _LIST_OPERATIONS = frozenset({"ListObjects", "ListObjectsV2", "ListObjectVersions"})
 _MISSING_OBJECT = (S3ErrorCode.NO_SUCH_KEY, S3ErrorCode.NO_SUCH_VERSION)
 
@@ -209,6 +212,7 @@ class Access:
             tuple(_identity_policy(s, d) for s, d in identity.policies) if identity else ()
         )
         self.facts = facts
+        self._trusted = trusted
         self.keys = request_keys(
             now=datetime.fromtimestamp(facts.now, UTC),
             source_ip=source_ip(facts.peer, facts.headers.get("x-forwarded-for"), trusted),
@@ -229,7 +233,8 @@ class Access:
 
         Operations authorized per key (DeleteObjects) are checked by their handler
         through `allowed`; here they only need the caller to be someone (AWS answers
-        per key, but an anonymous caller never gets that far without a grant).
+        per key, but an anonymous caller never gets that far without a grant). POST
+        Object (FORM_AUTHORIZED) is checked by its handler through `for_form`.
         """
         facts = self.facts
         rule = ACTIONS.get(facts.operation)
@@ -241,8 +246,39 @@ class Access:
             # Created in the caller's own account; an existing bucket of that name is the
             # handler's BucketAlreadyExists, not a question of its owner's policy.
             self._buckets[facts.bucket] = None
-        if rule.resource is ResourceKind.PER_KEY:
+        if rule.resource is ResourceKind.PER_KEY or facts.operation in FORM_AUTHORIZED:
             return
+        await self._require()
+
+    # -- POST Object: the form, not the headers, names the principal ---------------------------
+    def for_form(
+        self,
+        principal: Principal,
+        identity: IamIdentity | None,
+        *,
+        key: str,
+        fields: Mapping[str, str],
+        signature_version: str | None,
+    ) -> Access:
+        """The authorization of a POST form's upload of `key`, as the principal its
+        signature names (anonymous when unsigned). `fields` (lower-case names) stand in
+        for the headers: `x-amz-acl` or `x-amz-tagging` there need their actions too."""
+        facts = replace(
+            self.facts,
+            key=key,
+            headers={**self.facts.headers, **fields},
+            signature_version=signature_version,
+            auth_type="POST",
+        )
+        return Access(self.meta, self.cache, principal, identity, facts, self._trusted)
+
+    async def check_form(self, bucket: Bucket) -> None:
+        """`check` for an operation in FORM_AUTHORIZED, once the form has been read."""
+        self._buckets[bucket.name] = await self.cache.get(bucket)
+        await self._require()
+
+    async def _require(self) -> None:
+        facts = self.facts
         needed = required_actions(
             facts.operation,
             facts.bucket,

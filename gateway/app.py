@@ -25,6 +25,7 @@ from gateway.meta.sqlite import SqliteMetaStore
 from gateway.metrics.backend import MeteredBackend
 from gateway.middlewares.access_log import access_log_middleware
 from gateway.middlewares.audit import audit_middleware
+from gateway.middlewares.cors import add_cors_headers, cors_middleware
 from gateway.middlewares.errors import error_middleware
 from gateway.middlewares.metrics import metrics_middleware, record_first_byte
 from gateway.middlewares.request_id import request_id_middleware
@@ -185,14 +186,15 @@ async def health_ready(request: web.Request) -> web.Response:
 
 def _middlewares(services: Services, audit: AuditWriter | None) -> list[Middleware]:
     # Order matters: the request id exists before anything logs or fails; the audit and
-    # access logs see the status the error middleware rendered.
+    # access logs see the status the error middleware rendered; a refused CORS preflight
+    # is an error document like any other.
     chain: list[Middleware] = [request_id_middleware]
     if audit is not None:
         unaudited = frozenset((*LIVE_PATHS, *READY_PATHS))
         chain.append(audit_middleware(audit, services.trusted_proxies, unaudited))
     if services.settings.access_log:
         chain.append(access_log_middleware)
-    return [*chain, error_middleware]
+    return [*chain, error_middleware, cors_middleware]
 
 
 def build_app(services: Services, *, run_collector: bool = True) -> web.Application:
@@ -204,6 +206,7 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
     # Innermost: the metrics see the S3Error a request ends in before it is rendered.
     app.middlewares.append(metrics_middleware)
     app.on_response_prepare.append(record_first_byte)
+    app.on_response_prepare.append(add_cors_headers)
     app[APP_SERVICES] = services
     if audit is not None:
         app[APP_AUDIT] = audit

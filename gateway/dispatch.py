@@ -82,15 +82,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if parsed is None:
         principal, auth = ANONYMOUS, anonymous_result()
     else:
-        key = await services.credentials.get(parsed.access_key)
-        if key is None or not key.active:
-            raise S3Error(S3ErrorCode.INVALID_ACCESS_KEY_ID, AWSAccessKeyId=parsed.access_key)
+        key, principal, identity = await services.credentials.signer(parsed.access_key)
         auth = verify_auth(parsed, signed, key.secret_key, now=now)
-        principal = Principal(key.user, key.access_key, key.is_root, key.iam_user)
-        if key.iam_user is not None:
-            identity = await services.credentials.identity(key.user, key.iam_user)
-            if identity is None:  # the user was deleted; its keys go with it
-                raise S3Error(S3ErrorCode.INVALID_ACCESS_KEY_ID, AWSAccessKeyId=parsed.access_key)
 
     request[AUDIT_PRINCIPAL] = principal
     handler = HANDLERS.get(route.operation)

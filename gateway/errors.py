@@ -36,6 +36,7 @@ class S3ErrorCode(Enum):
         400,
         "Error parsing the X-Amz-Credential parameter.",
     )
+    BAD_REQUEST = ("BadRequest", 400, "Bad Request")
     BAD_DIGEST = (
         "BadDigest",
         400,
@@ -59,6 +60,13 @@ class S3ErrorCode(Enum):
         409,
         "A conflicting operation occurred. If using PutObject you can retry the request.",
     )
+    CORS_FORBIDDEN = (
+        "AccessForbidden",
+        403,
+        "CORSResponse: This CORS request is not allowed. This is usually because the "
+        "evalution of Origin, request method / Access-Control-Request-Method or "
+        "Access-Control-Request-Headers are not whitelisted by the resource's CORS spec.",
+    )
     ENTITY_TOO_LARGE = (
         "EntityTooLarge",
         400,
@@ -79,6 +87,11 @@ class S3ErrorCode(Enum):
         "IncompleteBody",
         400,
         "You did not provide the number of bytes specified by the Content-Length HTTP header.",
+    )
+    INCORRECT_NUMBER_OF_FILES_IN_POST_REQUEST = (
+        "IncorrectNumberOfFilesInPostRequest",
+        400,
+        "POST requires exactly one file upload per request.",
     )
     INTERNAL_ERROR = (
         "InternalError",
@@ -128,6 +141,11 @@ class S3ErrorCode(Enum):
         416,
         "The requested partnumber is not satisfiable",
     )
+    INVALID_POLICY_DOCUMENT = (
+        "InvalidPolicyDocument",
+        400,
+        "The content of the form does not meet the conditions specified in the policy document.",
+    )
     INVALID_RANGE = ("InvalidRange", 416, "The requested range is not satisfiable")
     INVALID_REQUEST = ("InvalidRequest", 400, "Invalid Request")
     INVALID_STORAGE_CLASS = (
@@ -144,11 +162,21 @@ class S3ErrorCode(Enum):
         "schema.",
     )
     MALFORMED_POLICY = ("MalformedPolicy", 400, "Policy has invalid resource")
+    MALFORMED_POST_REQUEST = (
+        "MalformedPOSTRequest",
+        400,
+        "The body of your POST request is not well-formed multipart/form-data.",
+    )
     MALFORMED_XML = (
         "MalformedXML",
         400,
         "The XML you provided was not well-formed or did not validate against our published "
         "schema.",
+    )
+    MAX_POST_PRE_DATA_LENGTH_EXCEEDED = (
+        "MaxPostPreDataLengthExceeded",
+        400,
+        "Your POST request fields preceding the upload file were too large.",
     )
     METADATA_TOO_LARGE = (
         "MetadataTooLarge",
@@ -171,6 +199,11 @@ class S3ErrorCode(Enum):
         "Your request was missing a required header",
     )
     MISSING_REQUEST_BODY = ("MissingRequestBodyError", 400, "Request Body is empty.")
+    NO_SUCH_CORS_CONFIGURATION = (
+        "NoSuchCORSConfiguration",
+        404,
+        "The CORS configuration does not exist",
+    )
     NO_SUCH_BUCKET = ("NoSuchBucket", 404, "The specified bucket does not exist.")
     NO_SUCH_BUCKET_POLICY = ("NoSuchBucketPolicy", 404, "The bucket policy does not exist.")
     NO_SUCH_KEY = ("NoSuchKey", 404, "The specified key does not exist.")

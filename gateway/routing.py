@@ -173,6 +173,12 @@ ROUTES: tuple[Route, ...] = (
     ),
     Route("GetBucketAcl", "GET", _B, "s3:GetBucketAcl", ("acl",)),
     Route("PutBucketAcl", "PUT", _B, "s3:PutBucketAcl", ("acl",)),
+    # -- from the browser (issue 12): form uploads and CORS
+    # POST Object: the form carries the credentials; its handler authorizes the upload.
+    Route("PostObject", "POST", _B, "s3:PutObject"),
+    Route("GetBucketCors", "GET", _B, "s3:GetBucketCORS", ("cors",)),
+    Route("PutBucketCors", "PUT", _B, "s3:PutBucketCORS", ("cors",)),
+    Route("DeleteBucketCors", "DELETE", _B, "s3:PutBucketCORS", ("cors",)),
     # -- access control configuration (issue 11)
     Route("GetBucketPolicy", "GET", _B, "s3:GetBucketPolicy", ("policy",)),
     Route("PutBucketPolicy", "PUT", _B, "s3:PutBucketPolicy", ("policy",)),

@@ -334,6 +334,7 @@ BUCKET_CONFIGS = (
     "acl",  # the bucket ACL (auth/policy/acl.py JSON); absent: private to the owner
     "ownership",  # ObjectOwnership value; absent: ObjectWriter
     "public-access-block",  # PublicAccessBlock JSON
+    "cors",  # CORSConfiguration XML (gateway/s3/cors.py)
 )
 
 # The ones authorization reads on every request to a bucket (get_access_configs).

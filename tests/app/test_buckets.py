@@ -83,7 +83,7 @@ def test_unknown_bucket(s3: Any) -> None:
 
 def test_unimplemented_subresource_is_not_implemented(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as info:
-        s3.get_bucket_cors(Bucket=bucket)
+        s3.get_bucket_accelerate_configuration(Bucket=bucket)
     assert code_of(info) == "NotImplemented"
     assert status_of(info) == 501
 

@@ -1,0 +1,104 @@
+"""CORS: answer browsers' preflights, and mark actual responses a bucket's rules allow.
+
+https://docs.aws.amazon.com/AmazonS3/latest/userguide/cors.html. An OPTIONS request is a
+preflight, answered here from the addressed bucket's rules (gateway/s3/cors.py) without
+authentication, as S3 does: 200 with the Access-Control-* headers, or 403 (S3's
+"CORSResponse" AccessForbidden) when the bucket has no rules or none matches. Any other
+request carrying an Origin is served as usual; when a rule allows its origin and method,
+the Access-Control-* headers are added as the response is prepared (the
+`on_response_prepare` hook), so streamed answers and error documents carry them alike.
+
+Placed inside the error middleware: a refused preflight is an S3 error document.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+import gateway.xml.cors  # noqa: F401  (registers CORSConfiguration's parser)
+from gateway.dispatch import APP_SERVICES
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.middlewares.request_id import request_id_of
+from gateway.ops.cors import CORS
+from gateway.responses import common_headers
+from gateway.routing import split_target
+from gateway.s3.cors import (
+    CORSConfiguration,
+    match_preflight,
+    match_request,
+    preflight_headers,
+    request_header_names,
+    response_headers,
+)
+from gateway.xml.codec import parse
+
+CORS_HEADERS = web.RequestKey("cors_headers", dict[str, str])
+_NOT_ENABLED = "CORSResponse: CORS is not enabled for this bucket."
+
+
+@lru_cache(maxsize=1024)
+def _rules(document: str) -> CORSConfiguration:
+    return parse(CORSConfiguration, document.encode())
+
+
+def _target(request: web.Request) -> tuple[str | None, str | None]:
+    services = request.app[APP_SERVICES]
+    try:
+        return split_target(request.host, request.raw_path, services.settings.domain)
+    except UnicodeDecodeError:
+        return None, None
+
+
+async def _configuration(request: web.Request, bucket: str | None) -> CORSConfiguration | None:
+    if bucket is None:
+        return None
+    document = await request.app[APP_SERVICES].meta.get_bucket_config(bucket, CORS)
+    return None if document is None else _rules(document)
+
+
+async def preflight(request: web.Request) -> web.Response:
+    origin = request.headers.get("Origin")
+    if not origin:
+        raise S3Error(
+            S3ErrorCode.BAD_REQUEST, "Insufficient information. Origin request header needed."
+        )
+    method = request.headers.get("Access-Control-Request-Method")
+    if not method:
+        raise S3Error(S3ErrorCode.BAD_REQUEST, "Invalid Access-Control-Request-Method: null")
+    bucket, key = _target(request)
+    resource_type = "OBJECT" if key is not None else "BUCKET"
+    config = await _configuration(request, bucket)
+    if config is None:
+        raise S3Error(
+            S3ErrorCode.CORS_FORBIDDEN, _NOT_ENABLED, Method=method, ResourceType=resource_type
+        )
+    names = request_header_names(request.headers.get("Access-Control-Request-Headers"))
+    rule = match_preflight(config, origin, method, names)
+    if rule is None:
+        raise S3Error(S3ErrorCode.CORS_FORBIDDEN, Method=method, ResourceType=resource_type)
+    headers = {**common_headers(request_id_of(request)), **preflight_headers(rule, origin, names)}
+    return web.Response(status=200, headers=headers)
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.method == "OPTIONS":
+        return await preflight(request)
+    origin = request.headers.get("Origin")
+    if origin:
+        bucket, _ = _target(request)
+        config = await _configuration(request, bucket)
+        rule = None if config is None else match_request(config, origin, request.method)
+        if rule is not None:
+            request[CORS_HEADERS] = response_headers(rule, origin)
+    return await handler(request)
+
+
+async def add_cors_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
+    """on_response_prepare: the headers cors_middleware decided on, errors included."""
+    headers = request.get(CORS_HEADERS) if isinstance(request, web.Request) else None
+    if headers:
+        response.headers.update(headers)
