@@ -114,15 +114,17 @@ def app_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppFactory
         server.stop()
 
 
-_CLIENTS: dict[int, Any] = {}
+# By endpoint, not id(): pytest may tear a session variant down and start it again, and
+# the new server object can reuse the old one's id.
+_CLIENTS: dict[str, Any] = {}
 
 
 @pytest.fixture
 def s3(gateway: AppServer) -> Any:
     """A boto3 S3 client (default checksum settings, path style) on the server."""
-    client = _CLIENTS.get(id(gateway))
+    client = _CLIENTS.get(gateway.endpoint)
     if client is None:
-        client = _CLIENTS[id(gateway)] = boto3_client(gateway)
+        client = _CLIENTS[gateway.endpoint] = boto3_client(gateway)
     return client
 
 

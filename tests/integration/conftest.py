@@ -127,15 +127,17 @@ def gateway(request: pytest.FixtureRequest, gateway_factory: GatewayFactory) -> 
     return gateway_factory(scheme, extra_args=args, extra_env=env)
 
 
-_CLIENTS: dict[int, Any] = {}
+# By endpoint, not id(): pytest may tear a session variant down and start it again, and
+# the new server object can reuse the old one's id.
+_CLIENTS: dict[str, Any] = {}
 
 
 @pytest.fixture
 def s3(gateway: GatewayProcess) -> Any:
     """A boto3 S3 client (default checksum settings, path style) on the gateway."""
-    client = _CLIENTS.get(id(gateway))
+    client = _CLIENTS.get(gateway.endpoint)
     if client is None:
-        client = _CLIENTS[id(gateway)] = boto3_client(gateway)
+        client = _CLIENTS[gateway.endpoint] = boto3_client(gateway)
     return client
 
 
