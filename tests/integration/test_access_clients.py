@@ -24,6 +24,7 @@ from tests.support.clients import (
     boto3_client,
     empty_and_delete_bucket,
     run_aws,
+    run_rclone,
     run_s3cmd,
     unique_bucket_name,
 )
@@ -274,3 +275,183 @@ def test_a_policy_denying_plain_http(pair: Pair) -> None:
     a.delete_bucket_policy(Bucket=bucket)
     a.delete_object(Bucket=bucket, Key="k")
     a.delete_bucket(Bucket=bucket)
+
+
+# -- ACLs ----------------------------------------------------------------------------------------
+
+
+def test_aws_cli_canned_acls_and_curl(
+    gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: Path
+) -> None:
+    s3.put_object(Bucket=fresh, Key="a.txt", Body=b"acl")
+    assert curl(gateway, f"/{fresh}")[0] == 403
+    run_aws(gateway, "s3api", "put-bucket-acl", "--bucket", fresh, "--acl", "public-read")
+    status, listing = curl(gateway, f"/{fresh}")
+    assert status == 200 and b"<Key>a.txt</Key>" in listing
+    assert curl(gateway, f"/{fresh}/a.txt")[0] == 403  # the object's own ACL is private
+    run_aws(
+        gateway, "s3api", "put-object-acl", "--bucket", fresh, "--key", "a.txt", "--acl",
+        "public-read",
+    )  # fmt: skip
+    assert curl(gateway, f"/{fresh}/a.txt") == (200, b"acl")
+    grants = json.loads(
+        run_aws(gateway, "s3api", "get-object-acl", "--bucket", fresh, "--key", "a.txt").stdout
+    )["Grants"]
+    assert {g["Permission"] for g in grants} == {"FULL_CONTROL", "READ"}
+    run_aws(gateway, "s3api", "put-bucket-acl", "--bucket", fresh, "--acl", "private")
+    assert curl(gateway, f"/{fresh}")[0] == 403
+
+
+def test_s3cmd_setacl_public_and_private(gateway: GatewayProcess, s3: Any, fresh: str) -> None:
+    s3.put_object(Bucket=fresh, Key="s.txt", Body=b"made public")
+    run_s3cmd(gateway, "setacl", "--acl-public", f"s3://{fresh}/s.txt")
+    assert curl(gateway, f"/{fresh}/s.txt") == (200, b"made public")
+    run_s3cmd(gateway, "setacl", "--acl-private", f"s3://{fresh}/s.txt")
+    assert curl(gateway, f"/{fresh}/s.txt")[0] == 403
+
+
+def test_rclone_uploads_with_a_public_read_acl(
+    gateway: GatewayProcess, fresh: str, tmp_path: Path
+) -> None:
+    source = tmp_path / "r.txt"
+    source.write_bytes(b"via rclone")
+    run_rclone(gateway, "copyto", "--s3-acl", "public-read", str(source), f"kv:{fresh}/r.txt")
+    assert curl(gateway, f"/{fresh}/r.txt") == (200, b"via rclone")
+    run_rclone(gateway, "copyto", "--s3-acl", "private", str(source), f"kv:{fresh}/p.txt")
+    assert curl(gateway, f"/{fresh}/p.txt")[0] == 403
+
+
+# -- IAM users: a read-only user and per-user home prefixes ----------------------------------------
+
+
+def iam_user(gateway: GatewayProcess, name: str, policy: dict[str, Any], tmp_path: Path) -> As:
+    run_aws(gateway, "iam", "create-user", "--user-name", name)
+    document = tmp_path / f"{name}.json"
+    document.write_text(json.dumps(policy))
+    run_aws(
+        gateway, "iam", "put-user-policy", "--user-name", name, "--policy-name", "access",
+        "--policy-document", f"file://{document}",
+    )  # fmt: skip
+    key = json.loads(run_aws(gateway, "iam", "create-access-key", "--user-name", name).stdout)
+    return As(gateway, key["AccessKey"]["AccessKeyId"], key["AccessKey"]["SecretAccessKey"])
+
+
+def test_read_only_user(gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: Path) -> None:
+    s3.put_object(Bucket=fresh, Key="doc.txt", Body=b"read me")
+    reader = iam_user(
+        gateway,
+        f"reader-{fresh[-6:]}",
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Action": ["s3:GetObject", "s3:ListBucket"],
+                    "Resource": [f"arn:aws:s3:::{fresh}", f"arn:aws:s3:::{fresh}/*"],
+                }
+            ],
+        },
+        tmp_path,
+    )
+    target = tmp_path / "doc.txt"
+    run_aws(reader, "s3", "cp", f"s3://{fresh}/doc.txt", str(target))
+    assert target.read_bytes() == b"read me"
+    assert "doc.txt" in run_aws(reader, "s3", "ls", f"s3://{fresh}/").stdout
+    failed = run_aws(reader, "s3", "cp", str(target), f"s3://{fresh}/new.txt", expect_failure=True)
+    assert "AccessDenied" in failed.stderr
+    run_aws(reader, "s3", "rm", f"s3://{fresh}/doc.txt", expect_failure=True)
+    run_aws(reader, "s3", "ls", expect_failure=True)  # no s3:ListAllMyBuckets
+
+
+def test_users_limited_to_their_home_prefix(
+    gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: Path
+) -> None:
+    home = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "ListOwnHome",
+                "Effect": "Allow",
+                "Action": "s3:ListBucket",
+                "Resource": f"arn:aws:s3:::{fresh}",
+                "Condition": {"StringLike": {"s3:prefix": ["home/${aws:username}/*"]}},
+            },
+            {
+                "Sid": "OwnHome",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                "Resource": f"arn:aws:s3:::{fresh}/home/${{aws:username}}/*",
+            },
+        ],
+    }
+    suffix = fresh[-6:]
+    alice = iam_user(gateway, f"alice-{suffix}", home, tmp_path)
+    bob = iam_user(gateway, f"bob-{suffix}", home, tmp_path)
+    note = tmp_path / "note.txt"
+    note.write_bytes(b"alice's note")
+    run_aws(alice, "s3", "cp", str(note), f"s3://{fresh}/home/alice-{suffix}/note.txt")
+    listed = run_aws(alice, "s3", "ls", f"s3://{fresh}/home/alice-{suffix}/").stdout
+    assert "note.txt" in listed
+    run_aws(alice, "s3", "cp", str(note), f"s3://{fresh}/home/bob-{suffix}/x", expect_failure=True)
+    run_aws(alice, "s3", "ls", f"s3://{fresh}/", expect_failure=True)
+    got = tmp_path / "got.txt"
+    run_aws(
+        bob, "s3", "cp", f"s3://{fresh}/home/alice-{suffix}/note.txt", str(got), expect_failure=True
+    )
+    run_aws(bob, "s3", "ls", f"s3://{fresh}/home/alice-{suffix}/", expect_failure=True)
+    assert s3.get_object(Bucket=fresh, Key=f"home/alice-{suffix}/note.txt")["Body"].read() == (
+        b"alice's note"
+    )
+
+
+def test_deactivated_key_stops_on_the_other_replica_within_a_second(pair: Pair) -> None:
+    import time
+
+    admin = session(pair.http, "iam", pair.http.access_key, pair.http.secret_key)
+    name = unique_bucket_name("deact")[:30]
+    admin.create_user(UserName=name)
+    admin.put_user_policy(
+        UserName=name,
+        PolicyName="s3",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}],
+            }
+        ),
+    )
+    key = admin.create_access_key(UserName=name)["AccessKey"]
+    user_on_b = session(pair.https, "s3", key["AccessKeyId"], key["SecretAccessKey"])
+    user_on_b.list_buckets()
+    admin.update_access_key(UserName=name, AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    deadline = time.monotonic() + 1.0
+    while True:
+        try:
+            user_on_b.list_buckets()
+        except ClientError as error:
+            assert error.response["Error"]["Code"] == "InvalidAccessKeyId"
+            break
+        assert time.monotonic() < deadline, "the key still works on the other replica"
+        time.sleep(0.05)
+    admin.update_access_key(UserName=name, AccessKeyId=key["AccessKeyId"], Status="Active")
+    user_on_b.list_buckets()
+    admin.delete_access_key(UserName=name, AccessKeyId=key["AccessKeyId"])
+    with pytest.raises(ClientError):
+        user_on_b.list_buckets()
+
+
+def session(gateway: GatewayProcess, service: str, access: str, secret: str) -> Any:
+    import boto3  # type: ignore[import-untyped]
+    from botocore.config import Config
+
+    kwargs: dict[str, Any] = {}
+    if gateway.ca_bundle is not None:
+        kwargs["verify"] = str(gateway.ca_bundle)
+    return boto3.session.Session(
+        aws_access_key_id=access, aws_secret_access_key=secret, region_name=gateway.region
+    ).client(
+        service,
+        endpoint_url=gateway.endpoint,
+        config=Config(retries={"max_attempts": 1}, s3={"addressing_style": "path"}),
+        **kwargs,
+    )
