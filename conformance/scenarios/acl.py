@@ -6,8 +6,8 @@ from __future__ import annotations
 from conformance.context import Context, expect, expect_eq
 from conformance.registry import scenario, unsupported
 
-for _client in ("s3fs", "rclone", "http-sigv4", "http-sigv2"):
-    unsupported("acl", _client, "covered through boto3, aws-cli, s3cmd and anonymous http")
+for _client in ("s3fs", "http-sigv4", "http-sigv2"):
+    unsupported("acl", _client, "covered through boto3, aws-cli, s3cmd, rclone and anonymous http")
 
 
 @scenario("acl", "boto3", quick=True)
@@ -69,3 +69,12 @@ def anonymous_denied_on_private(ctx: Context) -> None:
     expect(b"AccessDenied" in body, f"error document: {body[:200]!r}")
     status, _, _ = ctx.http("PUT", ctx.object_url(ctx.key("anon-put")), b"x")
     expect_eq(status, 403, "anonymous PUT into a private bucket")
+
+
+@scenario("acl", "rclone", quick=True)
+def copy_with_public_read_acl(ctx: Context) -> None:
+    bucket = ctx.new_bucket("pub")
+    src = ctx.file("r.txt", b"public via rclone")
+    ctx.rclone("copyto", "--s3-acl", "public-read", str(src), ctx.remote("r.txt", bucket))
+    status, _, body = ctx.http("GET", ctx.object_url("r.txt", bucket))
+    expect_eq((status, body), (200, b"public via rclone"), "anonymous GET after --s3-acl")
