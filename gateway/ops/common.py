@@ -22,18 +22,28 @@ from gateway.codec.checksums import BodyHasher, ChecksumRequest, header_name
 from gateway.codec.checksums import verify_content_md5 as _verify_content_md5
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta.base import Bucket, MetaStore, ObjectVersion, RetentionFields
-from gateway.s3.headers import parse_copy_source
+from gateway.meta.base import (
+    Bucket,
+    MetaStore,
+    ObjectVersion,
+    Precondition,
+    RetentionFields,
+    Segment,
+)
+from gateway.request_acl import ObjectWriteAcl
+from gateway.s3.headers import ObjectFields, parse_copy_source
 from gateway.s3.object_lock import (
     OBJECT_LOCK,
     DefaultRetention,
     ObjectLockConfiguration,
     WriteRetention,
     completed_upload_fields,
+    with_retention,
 )
 from gateway.s3.object_lock import write_retention as _write_retention
 from gateway.s3.tagging import parse_tagging_header
-from gateway.s3.versions import addressed, copy_source
+from gateway.s3.versions import addressed, copy_source, new_version_id
+from gateway.writepath import StoredBlob, discard_blob
 from gateway.xml.codec import parse
 from gateway.xml.models import Owner
 
@@ -188,3 +198,45 @@ def encoding_type(raw: str | None) -> str | None:
             ArgumentValue=raw,
         )
     return "url"
+
+
+# -- committing a single-part upload -----------------------------------------------------------
+
+
+async def commit_upload(
+    ctx: RequestContext,
+    bucket: Bucket,
+    key: str,
+    stored: StoredBlob,
+    fields: ObjectFields,
+    access: ObjectWriteAcl,
+    retention: WriteRetention,
+    precondition: Precondition | None = None,
+) -> ObjectVersion:
+    """PutObject's and POST Object's last step: the new version of `key` made of `stored`,
+    committed, or the blob discarded if the commit fails."""
+    now = ctx.services.clock()
+    algorithm = stored.checksum_algorithm
+    version = ObjectVersion(
+        bucket=bucket.name,
+        key=key,
+        version_id=new_version_id(now),
+        last_modified=now,
+        size=stored.size,
+        etag=stored.md5_hex,
+        owner=access.owner,
+        content_type=fields.content_type,
+        headers=fields.headers,
+        user_meta=fields.user_meta,
+        checksums={algorithm: stored.checksum_b64} if algorithm and stored.checksum_b64 else {},
+        checksum_type="FULL_OBJECT" if algorithm else None,
+        segments=(Segment(stored.blob_id, stored.size),),
+        storage_class=fields.storage_class,
+        acl=access.acl,
+    )
+    version = with_retention(version, retention.fields(now))
+    try:
+        return await ctx.services.meta.put_object(version, precondition)
+    except BaseException:
+        await discard_blob(ctx.services, stored.blob_id)
+        raise

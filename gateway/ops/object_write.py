@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from gateway.codec.checksums import requested_checksum
 from gateway.context import RequestContext
-from gateway.meta.base import ObjectVersion, Precondition, Segment
-from gateway.ops.common import declared_size_check, upload_verifier, write_retention
+from gateway.meta.base import Precondition
+from gateway.ops.common import commit_upload, declared_size_check, upload_verifier, write_retention
 from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
 from gateway.s3.headers import object_fields
 from gateway.s3.object_headers import checksum_headers, version_headers
-from gateway.s3.object_lock import with_retention
 from gateway.s3.preconditions import check_write_precondition, put_precondition
-from gateway.s3.versions import new_version_id
-from gateway.writepath import discard_blob, store_blob
+from gateway.writepath import store_blob
 from lifecycle.expiry import expiration_headers
 
 
@@ -41,32 +39,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
         checksum_algorithm=checksum.algorithm,
         verify=upload_verifier(headers, ctx.body, checksum),
     )
-    now = ctx.services.clock()
-    version = ObjectVersion(
-        bucket=bucket.name,
-        key=key,
-        version_id=new_version_id(now),
-        last_modified=now,
-        size=stored.size,
-        etag=stored.md5_hex,
-        owner=access.owner,
-        content_type=fields.content_type,
-        headers=fields.headers,
-        user_meta=fields.user_meta,
-        checksums={checksum.algorithm: stored.checksum_b64}
-        if checksum.algorithm and stored.checksum_b64
-        else {},
-        checksum_type="FULL_OBJECT" if checksum.algorithm else None,
-        segments=(Segment(stored.blob_id, stored.size),),
-        storage_class=fields.storage_class,
-        acl=access.acl,
-    )
-    version = with_retention(version, retention.fields(now))
-    try:
-        saved = await meta.put_object(version, precondition)
-    except BaseException:
-        await discard_blob(ctx.services, stored.blob_id)
-        raise
+    saved = await commit_upload(ctx, bucket, key, stored, fields, access, retention, precondition)
     out = {"ETag": f'"{saved.etag}"', **checksum_headers(saved)}
     out.update(version_headers(bucket, saved.version_id))
     services = ctx.services

@@ -34,17 +34,16 @@ from auth.postpolicy import (
 from gateway.codec.checksums import requested_checksum
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta.base import Bucket, ObjectVersion, Segment
-from gateway.ops.common import MAX_SINGLE_PUT, default_retention, upload_verifier
+from gateway.meta.base import Bucket, ObjectVersion
+from gateway.ops.common import MAX_SINGLE_PUT, commit_upload, default_retention, upload_verifier
 from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
 from gateway.routing import MAX_KEY_BYTES, is_host_style
 from gateway.s3.headers import CONTENT_HEADERS, META_PREFIX, object_fields
 from gateway.s3.object_headers import checksum_headers, version_headers
-from gateway.s3.object_lock import with_retention, write_retention
+from gateway.s3.object_lock import write_retention
 from gateway.s3.tagging import tagging_header, validate_tags
-from gateway.s3.versions import new_version_id
-from gateway.writepath import discard_blob, store_blob
+from gateway.writepath import store_blob
 from gateway.xml.codec import parse, render
 from gateway.xml.post_object import PostResponse
 from gateway.xml.tagging import Tagging
@@ -92,31 +91,7 @@ async def post_object(ctx: RequestContext) -> S3Response:
         checksum_algorithm=checksum.algorithm,
         verify=upload_verifier(headers, ctx.body, checksum),
     )
-    version = ObjectVersion(
-        bucket=bucket.name,
-        key=key,
-        version_id=new_version_id(now),
-        last_modified=now,
-        size=stored.size,
-        etag=stored.md5_hex,
-        owner=access.owner,
-        content_type=fields.content_type,
-        headers=fields.headers,
-        user_meta=fields.user_meta,
-        checksums={checksum.algorithm: stored.checksum_b64}
-        if checksum.algorithm and stored.checksum_b64
-        else {},
-        checksum_type="FULL_OBJECT" if checksum.algorithm else None,
-        segments=(Segment(stored.blob_id, stored.size),),
-        storage_class=fields.storage_class,
-        acl=access.acl,
-    )
-    version = with_retention(version, retention.fields(now))
-    try:
-        saved = await ctx.services.meta.put_object(version, None)
-    except BaseException:
-        await discard_blob(ctx.services, stored.blob_id)
-        raise
+    saved = await commit_upload(ctx, bucket, key, stored, fields, access, retention)
     return await _answer(ctx, bucket, saved, form.fields)
 
 
