@@ -20,7 +20,14 @@ from urllib.parse import urlsplit
 
 from aiohttp import web
 
-from auth.credentials import ROOT_USER, ensure_root, new_access_key, new_secret_key
+from auth.credentials import (
+    ROOT_USER,
+    account_id,
+    canonical_id,
+    ensure_root,
+    new_access_key,
+    new_secret_key,
+)
 from backends.base import BackendError
 from gateway.app import (
     build_app,
@@ -238,6 +245,9 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace) -> int:
             key = await meta.create_access_key(
                 args.name, new_access_key(), new_secret_key(), now=now
             )
+            email = getattr(args, "email", None)  # SUPPRESS default: absent when not given
+            if email:
+                await meta.set_user_email(args.name, email)
             print(f"user:       {args.name}")
             print(f"access key: {key.access_key}")
             print(f"secret key: {key.secret_key}   (shown once)")
@@ -246,7 +256,20 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace) -> int:
             for user in await meta.list_users():
                 keys = await meta.list_access_keys(user.name)
                 root = " (root)" if user.is_root else ""
-                print(f"{user.name}{root}\t{len(keys)} key(s)")
+                print(f"{user.name}{root}\t{account_id(user.name)}\t{len(keys)} key(s)")
+            return 0
+        if args.action in ("show", "set-email"):
+            found = await meta.get_user(args.name)
+            if found is None:
+                print(f"no such user {args.name}", file=sys.stderr)
+                return 1
+            if args.action == "set-email":
+                await meta.set_user_email(args.name, args.email)
+                found = await meta.get_user(args.name)
+            print(f"account:      {args.name}")
+            print(f"account id:   {account_id(args.name)}")
+            print(f"canonical id: {canonical_id(args.name)}")
+            print(f"e-mail:       {(found.email if found else None) or '-'}")
             return 0
         if args.action == "delete":
             if args.name == ROOT_USER:
@@ -348,8 +371,14 @@ def _add_admin(sub: _Subparsers[argparse.ArgumentParser]) -> None:
 
     user = admin_sub.add_parser("user", help="create, list and delete users")
     users = user.add_subparsers(dest="action", required=True)
-    _command(users, "create", store, "a user and its first access key").add_argument("name")
-    _command(users, "list", store, "every user and its number of keys")
+    user_create = _command(users, "create", store, "an account and its first access key")
+    user_create.add_argument("name")
+    user_create.add_argument("--email", help="for ACL grants by e-mail address")
+    _command(users, "list", store, "every account, its ids and its number of keys")
+    _command(users, "show", store, "an account's ids (ARNs, ACL grants)").add_argument("name")
+    set_email = _command(users, "set-email", store, "the e-mail address ACL grants name")
+    set_email.add_argument("name")
+    set_email.add_argument("email")
     _command(users, "delete", store, "a user and its keys").add_argument("name")
 
     key = admin_sub.add_parser("key", help="create, list and delete a user's access keys")

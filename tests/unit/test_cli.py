@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from auth.credentials import account_id, canonical_id
 from gateway import cli
 from gateway.app import make_backend
 from gateway.settings import Settings, flag_name, from_argv, load
@@ -147,10 +148,27 @@ def test_admin_user_create_then_list_in_process(
     out = capsys.readouterr().out
     assert "user:       alice" in out and "access key: KV" in out
     assert cli.main(["admin", "--data-dir", data, "user", "list"]) == 0
-    assert "alice\t1 key(s)" in capsys.readouterr().out
+    assert f"alice\t{account_id('alice')}\t1 key(s)" in capsys.readouterr().out
     # Another data dir is another store: alice is not there.
     assert cli.main(["admin", "user", "list", "--data-dir", str(tmp_path / "other")]) == 0
     assert "alice" not in capsys.readouterr().out
+
+
+def test_admin_user_show_and_set_email(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(tmp_path / "data")
+    assert (
+        cli.main(
+            ["admin", "user", "create", "bob", "--email", "bob@example.com", "--data-dir", data]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    assert cli.main(["admin", "user", "show", "bob", "--data-dir", data]) == 0
+    out = capsys.readouterr().out
+    assert f"canonical id: {canonical_id('bob')}" in out and "bob@example.com" in out
+    assert cli.main(["admin", "user", "set-email", "bob", "b@example.org", "--data-dir", data]) == 0
+    assert "b@example.org" in capsys.readouterr().out
+    assert cli.main(["admin", "user", "show", "nobody", "--data-dir", data]) == 1
 
 
 def hide_sdk(monkeypatch: pytest.MonkeyPatch, backend: str) -> None:
