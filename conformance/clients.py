@@ -388,6 +388,9 @@ def s3cmd_conf(ep: S3Endpoint, *, signature_v2: bool = False) -> Path:
         "proxy_host = ",
         "proxy_port = 0",
         "progress_meter = False",
+        # No retries, as for aws-cli and rclone: s3cmd would resend a failed upload five
+        # times, 45 s of back-off, and a retried 5xx hides a gateway bug.
+        "max_retries = 0",
         "",
     ]
     name = "s3cfg-v2" if signature_v2 else "s3cfg-v4"

@@ -20,7 +20,8 @@ import socket
 import ssl
 import threading
 import time
-from collections.abc import Coroutine
+from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -37,6 +38,28 @@ T = TypeVar("T")
 
 # Seconds a synchronous caller waits for a coroutine on the server's loop.
 CALL_TIMEOUT = 60.0
+
+
+class MovableClock:
+    """The server's clock: `base()` plus an offset that a test moves, so a rule that waits
+    for time to pass (an expired presigned URL, a retention date) is tested without
+    sleeping. Only the server's clock moves; clients keep signing with the real time."""
+
+    def __init__(self, base: Clock = time.time) -> None:
+        self.base = base
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return self.base() + self.offset
+
+    @contextmanager
+    def moved(self, seconds: float) -> Iterator[None]:
+        """Run the block `seconds` in the server's future; the offset is undone after."""
+        self.offset += seconds
+        try:
+            yield
+        finally:
+            self.offset -= seconds
 
 
 class AppServer:
@@ -74,7 +97,7 @@ class AppServer:
             **settings,
         )
         validate(self.settings)
-        self._clock = clock
+        self.clock = MovableClock(clock)
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self._loop.run_forever, name=f"app-server {self.workdir.name}", daemon=True
@@ -127,7 +150,7 @@ class AppServer:
         return self
 
     async def _start(self) -> None:
-        services = await open_services(self.settings, clock=self._clock)
+        services = await open_services(self.settings, clock=self.clock)
         self._services = services
         await ensure_root(services.meta, self.access_key, self.secret_key, now=time.time())
         # As cli.py's _serve: no aiohttp access log, handlers not cancelled on disconnect.

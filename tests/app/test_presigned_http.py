@@ -9,7 +9,6 @@ from __future__ import annotations
 import http.client
 import os
 import ssl
-import time
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -131,8 +130,8 @@ def test_presigned_get_expired(gateway: AppServer, s3: Any, signer: Any, bucket:
     url = signer.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": "soon-gone"}, ExpiresIn=1
     )
-    time.sleep(2.2)
-    status, _, body = send(gateway, "GET", url)
+    with gateway.clock.moved(2.2):
+        status, _, body = send(gateway, "GET", url)
     assert status == 403, body
     assert error_of(body) == ("AccessDenied", "Request has expired")
 
