@@ -1,8 +1,17 @@
-"""The services policy (DESIGN.md, "Tests and services").
+"""The services policy (DESIGN.md, "Tests and services"), and the order of a parallel run.
 
 A test that needs an outside service (PostgreSQL, Redis, ...) calls
 `require_service(name, reason)` when the service cannot be reached: the test is skipped
 with that reason, unless KLOUDVAULT_REQUIRE_SERVICES=1 (CI sets it), where it fails.
+
+The suite runs on pytest-xdist workers (addopts in pyproject.toml; `-n 0` runs it in one
+process). Each worker has its own session servers (SeaweedFS, Azurite, gateways), PostgreSQL
+schemas, Redis namespaces and temporary directories, and ports are claimed machine-wide
+(tests/support/ports.py), so workers share nothing but the PostgreSQL and Redis servers.
+`--dist loadgroup` hands out one test at a time, in the order the workers collected them:
+here the slow layers come first (a worker that starts a long integration test late would
+finish alone), and a module whose tests share an expensive private server keeps them on
+one worker with `pytest.mark.xdist_group`.
 """
 
 from __future__ import annotations
@@ -38,3 +47,21 @@ def pytest_report_header(config: pytest.Config) -> str:
 def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
     """A test CA and a server certificate for 127.0.0.1 (https gateways, in or out of process)."""
     return make_test_tls(tmp_path_factory.mktemp("tls"))
+
+
+# Slowest first: an integration test can take a minute, a unit test a millisecond.
+LAYER_ORDER = ("integration", "contract", "app", "unit")
+
+
+def _layer_rank(item: pytest.Item) -> int:
+    parts = item.nodeid.split("/")
+    layer = parts[1] if len(parts) > 2 and parts[0] == "tests" else ""
+    return LAYER_ORDER.index(layer) if layer in LAYER_ORDER else len(LAYER_ORDER)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """In an xdist worker, put the slow layers first; within a layer keep pytest's order
+    (it groups the tests of each session-scoped gateway variant)."""
+    if hasattr(config, "workerinput"):
+        items.sort(key=_layer_rank)  # stable

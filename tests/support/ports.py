@@ -16,17 +16,13 @@ killed and is about to restart, and a crashed process's claims vanish with it.
 
 from __future__ import annotations
 
+import fcntl
 import os
 import random
 import socket
 import tempfile
 import threading
 from pathlib import Path
-
-try:
-    import fcntl
-except ImportError:  # not POSIX: claims stay within this process
-    fcntl = None  # type: ignore[assignment]
 
 _lock = threading.Lock()
 _handed_out: set[int] = set()
@@ -39,8 +35,6 @@ CLAIMS_FILE = Path(tempfile.gettempdir()) / "kloudvault-test-ports.lock"
 def _claim(port: int) -> bool:
     """Claim `port` for this process, machine-wide; False if another process holds it."""
     global _claims_fd
-    if fcntl is None:
-        return True
     if _claims_fd is None:
         _claims_fd = os.open(CLAIMS_FILE, os.O_RDWR | os.O_CREAT, 0o666)
     try:
@@ -51,7 +45,7 @@ def _claim(port: int) -> bool:
 
 
 def _release(port: int) -> None:
-    if fcntl is not None and _claims_fd is not None:
+    if _claims_fd is not None:
         fcntl.lockf(_claims_fd, fcntl.LOCK_UN, 1, port)
 
 
