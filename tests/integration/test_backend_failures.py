@@ -389,8 +389,13 @@ def server_blobs(server: SeaweedFS | Azurite) -> set[str]:
             return {o["Key"] for page in pages for o in page.get("Contents", [])}
         finally:
             client.close()
+    from azure.core.exceptions import ResourceNotFoundError
+
     with _container(server) as container:
-        return {b.name for b in container.list_blobs()}
+        try:
+            return {b.name for b in container.list_blobs()}
+        except ResourceNotFoundError:  # the backend creates its container at its first write
+            return set()
 
 
 def delete_server_blob(server: SeaweedFS | Azurite, name: str) -> None:
