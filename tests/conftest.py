@@ -7,11 +7,12 @@ with that reason, unless KLOUDVAULT_REQUIRE_SERVICES=1 (CI sets it), where it fa
 The suite runs on pytest-xdist workers (addopts in pyproject.toml; `-n 0` runs it in one
 process). Each worker has its own session servers (SeaweedFS, Azurite, gateways), PostgreSQL
 schemas, Redis namespaces and temporary directories, and ports are claimed machine-wide
-(tests/support/ports.py), so workers share nothing but the PostgreSQL and Redis servers.
-`--dist loadgroup` hands out one test at a time, in the order the workers collected them:
-here the slow layers come first (a worker that starts a long integration test late would
-finish alone), and a module whose tests share an expensive private server keeps them on
-one worker with `pytest.mark.xdist_group`.
+(tests/support/ports.py), so workers share nothing but the PostgreSQL and Redis servers,
+and no test may count on another having run before it (or on the same worker).
+Most of a worker's time is spent waiting for a client or server process, hence more
+workers than cores. Tests are handed out one at a time (`--maxschedchunk 1`), in the
+order the workers collected them: here the slow layers come first, so that no worker
+starts a minute-long integration test while the others are running out of work.
 """
 
 from __future__ import annotations

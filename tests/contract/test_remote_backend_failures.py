@@ -72,14 +72,7 @@ class Peer:
         )
 
 
-# Under xdist, each kind's tests stay on one worker: one private server, one warm-up.
-@pytest.fixture(
-    scope="module",
-    params=[
-        pytest.param(kind, marks=pytest.mark.xdist_group(f"remote-backend-failures-{kind}"))
-        for kind in ("s3", "azure")
-    ],
-)
+@pytest.fixture(scope="module", params=["s3", "azure"])
 def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
     if request.param == "s3":
         found = Peer("s3", start_seaweedfs(), part_size=5 * MiB)  # S3's minimum part size

@@ -81,14 +81,7 @@ def backend_settings(server: SeaweedFS | Azurite) -> tuple[list[str], dict[str, 
     }
 
 
-# Under xdist, each kind's tests stay on one worker: one private server and gateway.
-@pytest.fixture(
-    scope="module",
-    params=[
-        pytest.param(kind, marks=pytest.mark.xdist_group(f"backend-failures-{kind}"))
-        for kind in ("s3", "azure")
-    ],
-)
+@pytest.fixture(scope="module", params=["s3", "azure"])
 def peer(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Peer]:

@@ -48,9 +48,6 @@ PENDING_TTL = 5.0
 LEADER_LINE = "collector: this replica is now the leader"
 BUCKET = "replicas"
 
-# Under xdist, the tests stay on one worker: one cluster of gateways, not one per worker.
-pytestmark = pytest.mark.xdist_group("replicas")
-
 
 @dataclass
 class Cluster:
