@@ -33,6 +33,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar
 
+from gateway.codec.params import SegmentCodec
+
 NULL_VERSION = "null"
 
 
@@ -139,6 +141,8 @@ class Segment:
     part_number: int | None = None
     etag: str | None = None
     checksums: Mapping[str, str] = field(default_factory=dict)
+    # How the blob holds the bytes (sealed frames); None: plain, blob size == size.
+    codec: SegmentCodec | None = None
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from gateway.codec.params import SegmentCodec
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import (
     AccessKey,
@@ -57,13 +58,16 @@ def load_map(text: str) -> dict[str, str]:
 
 
 def _segment_dict(s: Segment) -> dict[str, Any]:
-    return {
+    d = {
         "blob_id": s.blob_id,
         "size": s.size,
         "part_number": s.part_number,
         "etag": s.etag,
         "checksums": dict(s.checksums),
     }
+    if s.codec is not None:
+        d["codec"] = s.codec.to_dict()
+    return d
 
 
 def _segment_from(i: Mapping[str, Any]) -> Segment:
@@ -73,6 +77,7 @@ def _segment_from(i: Mapping[str, Any]) -> Segment:
         part_number=i.get("part_number"),
         etag=i.get("etag"),
         checksums=i.get("checksums") or {},
+        codec=SegmentCodec.from_dict(i["codec"]) if i.get("codec") else None,
     )
 
 
