@@ -13,18 +13,21 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from gateway.codec.frames import FRAME_SIZE
 from gateway.codec.keys import (
     SSE_C,
     SSE_S3,
     KeyMismatch,
     Sealing,
+    new_data_key,
     open_data_key,
     sse_c_kek,
     sse_s3_kek,
 )
+from gateway.codec.params import SegmentCodec
 from gateway.context import Services
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta.base import ObjectVersion, Segment
+from gateway.meta.base import ObjectVersion, Segment, Upload
 from gateway.s3.sse import (
     CUSTOMER_PREFIX,
     CustomerKey,
@@ -104,6 +107,18 @@ class ReadKeys:
     mode: str | None
 
 
+def _customer_kek(
+    services: Services, codec: SegmentCodec, customer: CustomerKey, mismatch: S3Error
+) -> bytes:
+    require_secure(is_secure(services))
+    kek = sse_c_kek(customer.key)
+    try:
+        open_data_key(codec, kek)
+    except KeyMismatch as exc:
+        raise mismatch from exc
+    return kek
+
+
 def read_keys(
     services: Services,
     version: ObjectVersion,
@@ -131,12 +146,47 @@ def read_keys(
             "The object was stored using a form of Server Side Encryption. The correct "
             "parameters must be provided to retrieve the object.",
         )
-    require_secure(is_secure(services))
-    kek = sse_c_kek(customer.key)
     codec = version.segments[0].codec
     assert codec is not None  # mode is SSE_C
-    try:
-        open_data_key(codec, kek)
-    except KeyMismatch as exc:
-        raise S3Error(S3ErrorCode.ACCESS_DENIED) from exc
+    kek = _customer_kek(services, codec, customer, S3Error(S3ErrorCode.ACCESS_DENIED))
     return ReadKeys(kek, customer, mode)
+
+
+async def upload_encryption(
+    services: Services, headers: Mapping[str, str], bucket: str, key: str
+) -> tuple[WriteKeys, SegmentCodec | None]:
+    """CreateMultipartUpload: the upload's sealing, and what the upload row keeps of it (a
+    sealed key that each UploadPart's key must open)."""
+    keys = await write_keys(services, headers, bucket, key)
+    if keys.sealing is None:
+        return keys, None
+    sealed, segment_id, _ = new_data_key(keys.sealing.kek)
+    return keys, SegmentCodec(keys.sealing.mode, sealed, segment_id, FRAME_SIZE, 0)
+
+
+def part_keys(services: Services, upload: Upload, headers: Mapping[str, str]) -> WriteKeys:
+    """UploadPart / UploadPartCopy: the parts of an upload are sealed as Create asked, an
+    SSE-C upload's with the same customer key."""
+    customer = customer_key(headers)
+    check = upload.encryption
+    if check is None or check.mode != SSE_C:
+        if customer is not None:
+            raise S3Error(
+                S3ErrorCode.INVALID_REQUEST,
+                "The encryption parameters are not applicable to this object.",
+            )
+        if check is None:
+            return WriteKeys(None, None)
+        kek = sse_s3_kek(services.master_key, upload.bucket, upload.key)
+        return WriteKeys(Sealing(SSE_S3, kek), None)
+    if customer is None:
+        raise S3Error(
+            S3ErrorCode.INVALID_REQUEST,
+            "The multipart upload initiate requested encryption. Subsequent part requests "
+            "must include the appropriate encryption parameters.",
+        )
+    mismatch = S3Error(
+        S3ErrorCode.INVALID_ARGUMENT,
+        "The provided encryption parameters did not match the ones used originally.",
+    )
+    return WriteKeys(Sealing(SSE_C, _customer_kek(services, check, customer, mismatch)), customer)

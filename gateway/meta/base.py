@@ -229,6 +229,8 @@ class Upload:
     checksum_algorithm: str | None = None  # upper-case, as ObjectVersion.checksums keys
     checksum_type: str | None = None  # "COMPOSITE" or "FULL_OBJECT" when an algorithm is set
     acl: str | None = None  # the completed version's ACL, as ObjectVersion.acl
+    # Parts are sealed in this mode; its sealed key checks each part's key (SSE-C).
+    encryption: SegmentCodec | None = None
 
 
 @dataclass(frozen=True)
@@ -241,6 +243,7 @@ class Part:
     etag: str  # hex MD5 of the part, without quotes
     last_modified: float
     checksums: Mapping[str, str] = field(default_factory=dict)  # algorithm -> base64
+    codec: SegmentCodec | None = None  # as Segment.codec
 
 
 @dataclass(frozen=True)

@@ -135,7 +135,7 @@ KEY = os.urandom(32)
 OTHER_KEY = os.urandom(32)
 
 
-def _sse_c(key: bytes = KEY) -> dict[str, str]:
+def _sse_c(key: bytes = KEY) -> dict[str, Any]:
     # boto3 base64-encodes the key and adds its MD5 itself.
     return {"SSECustomerAlgorithm": "AES256", "SSECustomerKey": key}
 
@@ -251,3 +251,78 @@ def test_sse_c_refused_over_http(s3: Any, bucket: str) -> None:
     with pytest.raises(ClientError) as err:
         s3.put_object(Bucket=bucket, Key="c", Body=b"x", **_sse_c())
     assert (status_of(err), code_of(err)) == (400, "InvalidRequest")
+
+
+# -- multipart ----------------------------------------------------------------------------------
+
+PART = 5 * 1024 * 1024
+
+
+def _multipart(s3: Any, bucket: str, key: str, parts: list[bytes], **sse: Any) -> dict[str, Any]:
+    created = s3.create_multipart_upload(Bucket=bucket, Key=key, **sse)
+    upload_id = created["UploadId"]
+    sse_part = {k: v for k, v in sse.items() if k.startswith("SSECustomer")}
+    listed = []
+    for number, data in enumerate(parts, start=1):
+        done = s3.upload_part(
+            Bucket=bucket, Key=key, UploadId=upload_id, PartNumber=number, Body=data, **sse_part
+        )
+        listed.append({"PartNumber": number, "ETag": done["ETag"]})
+    completed: dict[str, Any] = s3.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": listed}
+    )
+    completed["Created"] = created
+    return completed
+
+
+def test_sse_s3_multipart(s3: Any, bucket: str, gateway: AppServer) -> None:
+    parts = [_body(PART), _body(1000)]
+    body = b"".join(parts)
+    done = _multipart(s3, bucket, "mp", parts, ServerSideEncryption="AES256")
+    assert done["Created"]["ServerSideEncryption"] == "AES256"
+    assert done["ServerSideEncryption"] == "AES256"
+    assert MARKER not in stored_bytes(gateway, bucket, "mp")
+    assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == body
+    start, end = PART - 70_000, PART + 500  # across the part boundary
+    got = s3.get_object(Bucket=bucket, Key="mp", Range=f"bytes={start}-{end}")
+    assert got["Body"].read() == body[start : end + 1]
+    second = s3.get_object(Bucket=bucket, Key="mp", PartNumber=2)
+    assert second["Body"].read() == parts[1] and second["ServerSideEncryption"] == "AES256"
+
+
+@pytest.mark.local_only
+def test_sse_c_multipart_and_part_copy(sse_c: tuple[Any, str]) -> None:
+    s3, bucket = sse_c
+    parts = [_body(PART), _body(10)]
+    body = b"".join(parts)
+    _multipart(s3, bucket, "mp", parts, **_sse_c())
+    assert s3.get_object(Bucket=bucket, Key="mp", **_sse_c())["Body"].read() == body
+    with pytest.raises(ClientError) as err:
+        s3.get_object(Bucket=bucket, Key="mp", **_sse_c(OTHER_KEY))
+    assert status_of(err) == 403
+    upload = s3.create_multipart_upload(Bucket=bucket, Key="mp2", **_sse_c())["UploadId"]
+    for sse, code in [({}, "InvalidRequest"), (_sse_c(OTHER_KEY), "InvalidArgument")]:
+        with pytest.raises(ClientError) as err:
+            s3.upload_part(
+                Bucket=bucket, Key="mp2", UploadId=upload, PartNumber=1, Body=b"x", **sse
+            )
+        assert (status_of(err), code_of(err)) == (400, code)
+    copied = s3.upload_part_copy(
+        Bucket=bucket,
+        Key="mp2",
+        UploadId=upload,
+        PartNumber=1,
+        CopySource=f"{bucket}/mp",
+        CopySourceRange=f"bytes=0-{PART + 4}",
+        CopySourceSSECustomerAlgorithm="AES256",
+        CopySourceSSECustomerKey=KEY,
+        **_sse_c(),
+    )
+    s3.complete_multipart_upload(
+        Bucket=bucket,
+        Key="mp2",
+        UploadId=upload,
+        MultipartUpload={"Parts": [{"PartNumber": 1, "ETag": copied["CopyPartResult"]["ETag"]}]},
+    )
+    got = s3.get_object(Bucket=bucket, Key="mp2", **_sse_c())
+    assert got["Body"].read() == body[: PART + 5]
