@@ -342,6 +342,7 @@ BUCKET_CONFIGS = (
     "ownership",  # ObjectOwnership value; absent: ObjectWriter
     "public-access-block",  # PublicAccessBlock JSON
     "cors",  # CORSConfiguration XML (gateway/s3/cors.py)
+    "encryption",  # default ServerSideEncryptionConfiguration JSON (gateway/xml/encryption.py)
 )
 
 # The ones authorization reads on every request to a bucket (get_access_configs).

@@ -326,3 +326,56 @@ def test_sse_c_multipart_and_part_copy(sse_c: tuple[Any, str]) -> None:
     )
     got = s3.get_object(Bucket=bucket, Key="mp2", **_sse_c())
     assert got["Body"].read() == body[: PART + 5]
+
+
+# -- bucket default encryption --------------------------------------------------------------------
+
+
+def _aes256_rule() -> dict[str, Any]:
+    return {
+        "Rules": [
+            {
+                "ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"},
+                "BucketKeyEnabled": False,
+            }
+        ]
+    }
+
+
+def test_bucket_default_encryption(s3: Any, bucket: str, gateway: AppServer) -> None:
+    with pytest.raises(ClientError) as err:
+        s3.get_bucket_encryption(Bucket=bucket)
+    assert (status_of(err), code_of(err)) == (
+        404,
+        "ServerSideEncryptionConfigurationNotFoundError",
+    )
+    s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=_aes256_rule())
+    config = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    rule = config["Rules"][0]
+    assert rule["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    body = _body(FRAME_SIZE + 1)
+    put = s3.put_object(Bucket=bucket, Key="d", Body=body)
+    assert put["ServerSideEncryption"] == "AES256"
+    assert MARKER not in stored_bytes(gateway, bucket, "d")
+    assert s3.get_object(Bucket=bucket, Key="d")["Body"].read() == body
+    done = _multipart(s3, bucket, "mp", [_body(PART), _body(3)])
+    assert done["ServerSideEncryption"] == "AES256"
+    assert MARKER not in stored_bytes(gateway, bucket, "mp")
+    s3.delete_bucket_encryption(Bucket=bucket)
+    assert "ServerSideEncryption" not in s3.put_object(Bucket=bucket, Key="p", Body=b"x")
+    with pytest.raises(ClientError) as err:
+        s3.get_bucket_encryption(Bucket=bucket)
+    assert status_of(err) == 404
+
+
+@pytest.mark.local_only
+def test_put_bucket_encryption_bad_rules(s3: Any, bucket: str) -> None:
+    rule = _aes256_rule()
+    rule["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] = "aws:kms"
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=rule)
+    assert status_of(err) == 501
+    rule["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] = "DES"
+    with pytest.raises(ClientError) as err:
+        s3.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration=rule)
+    assert (status_of(err), code_of(err)) == (400, "MalformedXML")
