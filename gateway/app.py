@@ -148,7 +148,7 @@ async def open_services(settings: Settings, clock: Clock = time.time) -> Service
     meta = make_metastore(settings)
     await meta.open()
     backend = MeteredBackend(make_backend(settings))
-    return Services(
+    services = Services(
         settings=settings,
         meta=meta,
         backend=backend,
@@ -159,6 +159,9 @@ async def open_services(settings: Settings, clock: Clock = time.time) -> Service
         credentials=CredentialCache(meta, ttl=0.0 if is_shared_metadata(settings) else 0.5),
         clock=clock,
     )
+    # Read (or generate) the master key now: a bad key file fails the start, not a PUT.
+    _ = services.master_key
+    return services
 
 
 async def close_services(services: Services) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -13,6 +14,7 @@ from auth.policy.keys import Network
 from backends.base import Backend
 from gateway.access import Access, AccessCache, trusted_networks
 from gateway.body import RequestBody
+from gateway.codec.keys import load_master_key
 from gateway.meta.base import Bucket, MetaStore
 from gateway.routing import Route
 from gateway.settings import Settings
@@ -46,6 +48,12 @@ class Services:
     @property
     def lifecycle_timing(self) -> Timing:
         return timing_of(self.settings)
+
+    @functools.cached_property
+    def master_key(self) -> bytes:
+        """The SSE-S3 master key, read (or generated) at the first encrypted request."""
+        s = self.settings
+        return load_master_key(s.master_key, s.master_key_file, s.data_dir)
 
 
 @dataclass(frozen=True)

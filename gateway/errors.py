@@ -104,6 +104,11 @@ class S3ErrorCode(Enum):
         "The AWS Access Key Id you provided does not exist in our records.",
     )
     INVALID_ARGUMENT = ("InvalidArgument", 400, "Invalid Argument")
+    INVALID_ENCRYPTION_ALGORITHM = (
+        "InvalidEncryptionAlgorithmError",
+        400,
+        "The encryption request you specified is not valid. Supported value: AES256.",
+    )
     INVALID_BUCKET_ACL_WITH_OBJECT_OWNERSHIP = (
         "InvalidBucketAclWithObjectOwnership",
         400,
@@ -265,6 +270,11 @@ class S3ErrorCode(Enum):
         400,
         "Your socket connection to the server was not read from or written to within the "
         "timeout period.",
+    )
+    SSE_CONFIGURATION_NOT_FOUND = (
+        "ServerSideEncryptionConfigurationNotFoundError",
+        404,
+        "The server side encryption configuration was not found",
     )
     SERVICE_UNAVAILABLE = (
         "ServiceUnavailable",

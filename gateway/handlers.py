@@ -13,6 +13,7 @@ from gateway.context import RequestContext
 from gateway.ops import (
     acl,
     bucket,
+    bucket_encryption,
     bucket_policy,
     cors,
     lifecycle_config,
@@ -69,6 +70,9 @@ HANDLERS: dict[str, Handler] = {
     "GetPublicAccessBlock": public_access.get_public_access_block,
     "PutPublicAccessBlock": public_access.put_public_access_block,
     "DeletePublicAccessBlock": public_access.delete_public_access_block,
+    "GetBucketEncryption": bucket_encryption.get_bucket_encryption,
+    "PutBucketEncryption": bucket_encryption.put_bucket_encryption,
+    "DeleteBucketEncryption": bucket_encryption.delete_bucket_encryption,
     "GetBucketOwnershipControls": ownership.get_bucket_ownership_controls,
     "PutBucketOwnershipControls": ownership.put_bucket_ownership_controls,
     "DeleteBucketOwnershipControls": ownership.delete_bucket_ownership_controls,

@@ -232,6 +232,9 @@ ROUTES: tuple[Route, ...] = (
         "s3:PutBucketOwnershipControls",
         ("ownershipControls",),
     ),
+    Route("GetBucketEncryption", "GET", _B, "s3:GetEncryptionConfiguration", ("encryption",)),
+    Route("PutBucketEncryption", "PUT", _B, "s3:PutEncryptionConfiguration", ("encryption",)),
+    Route("DeleteBucketEncryption", "DELETE", _B, "s3:PutEncryptionConfiguration", ("encryption",)),
     # -- objects
     Route("PutObject", "PUT", _O, "s3:PutObject"),
     Route("CopyObject", "PUT", _O, "s3:PutObject", header=_COPY),

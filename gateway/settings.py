@@ -70,6 +70,20 @@ class Settings:
         default=None, metadata=_opt("root access key (else generated on first start)")
     )
     root_secret_key: str | None = field(default=None, metadata=_opt("root secret key", secret=True))
+    master_key: str | None = field(
+        default=None,
+        metadata=_opt(
+            "SSE master key, 32 bytes base64 (else --master-key-file, else generated into"
+            " the data dir on first start; replicas must share one)",
+            secret=True,
+        ),
+    )
+    master_key_file: str | None = field(
+        default=None, metadata=_opt("file holding the SSE master key (32 bytes, base64)")
+    )
+    allow_sse_c_over_http: bool = field(
+        default=False, metadata=_opt("accept SSE-C customer keys over plain http")
+    )
     metadata_url: str | None = field(
         default=None,
         metadata=_opt(

@@ -31,6 +31,9 @@ from dataclasses import dataclass
 
 from backends.base import BackendError
 from gateway.codec.checksums import BodyHasher
+from gateway.codec.frames import FRAME_SIZE, seal_frames
+from gateway.codec.keys import Sealing, new_data_key
+from gateway.codec.params import SegmentCodec
 from gateway.context import Services
 
 log = logging.getLogger(__name__)
@@ -51,6 +54,13 @@ class StoredBlob:
     md5_b64: str
     checksum_algorithm: str | None
     checksum_b64: str | None
+    codec: SegmentCodec | None = None  # sealed frames; None: the blob holds the plaintext
+
+
+async def _counted(source: AsyncIterable[bytes], count: list[int]) -> AsyncIterator[bytes]:
+    async for chunk in source:
+        count[0] += len(chunk)
+        yield chunk
 
 
 def _hash_all(hasher: BodyHasher, chunks: list[bytes]) -> None:
@@ -115,13 +125,23 @@ async def store_blob(
     *,
     checksum_algorithm: str | None,
     verify: Callable[[BodyHasher], None] | None = None,
+    sealing: Sealing | None = None,
 ) -> StoredBlob:
-    """Stream `source` into a new pending blob; see the module docstring."""
+    """Stream `source` into a new pending blob; see the module docstring. With `sealing`,
+    the blob holds sealed frames (gateway.codec.frames) under a new data key, and sizes,
+    ETag and checksums are of the plaintext."""
     blob_id = new_blob_id()
     await services.meta.add_pending_blob(blob_id, now=services.clock())
     hasher = BodyHasher(checksum_algorithm, sha256=False)
+    stream: AsyncIterator[bytes] = _hashed_blocks(source, hasher)
+    plain_size = [0]
+    sealed: tuple[str, str] | None = None
+    if sealing is not None:
+        sealed_key, segment_id, cipher = new_data_key(sealing.kek)
+        sealed = sealed_key, segment_id
+        stream = seal_frames(_counted(stream, plain_size), cipher)
     try:
-        size = await services.backend.put_blob(blob_id, _hashed_blocks(source, hasher))
+        size = await services.backend.put_blob(blob_id, stream)
     except BackendError:
         # The store failed: put_blob cleaned up what it could, and what it could not stays
         # pending for the collector. Another delete here would only keep the client
@@ -136,6 +156,10 @@ async def store_blob(
     except BaseException:
         await discard_blob(services, blob_id)
         raise
+    codec = None
+    if sealing is not None and sealed is not None:
+        codec = SegmentCodec(sealing.mode, sealed[0], sealed[1], FRAME_SIZE, size)
+        size = plain_size[0]
     return StoredBlob(
         blob_id=blob_id,
         size=size,
@@ -143,4 +167,5 @@ async def store_blob(
         md5_b64=hasher.md5_b64(),
         checksum_algorithm=checksum_algorithm,
         checksum_b64=hasher.checksum_b64(),
+        codec=codec,
     )

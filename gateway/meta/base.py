@@ -33,6 +33,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar
 
+from gateway.codec.params import SegmentCodec
+
 NULL_VERSION = "null"
 
 
@@ -139,6 +141,8 @@ class Segment:
     part_number: int | None = None
     etag: str | None = None
     checksums: Mapping[str, str] = field(default_factory=dict)
+    # How the blob holds the bytes (sealed frames); None: plain, blob size == size.
+    codec: SegmentCodec | None = None
 
 
 @dataclass(frozen=True)
@@ -225,6 +229,8 @@ class Upload:
     checksum_algorithm: str | None = None  # upper-case, as ObjectVersion.checksums keys
     checksum_type: str | None = None  # "COMPOSITE" or "FULL_OBJECT" when an algorithm is set
     acl: str | None = None  # the completed version's ACL, as ObjectVersion.acl
+    # Parts are sealed in this mode; its sealed key checks each part's key (SSE-C).
+    encryption: SegmentCodec | None = None
 
 
 @dataclass(frozen=True)
@@ -237,6 +243,7 @@ class Part:
     etag: str  # hex MD5 of the part, without quotes
     last_modified: float
     checksums: Mapping[str, str] = field(default_factory=dict)  # algorithm -> base64
+    codec: SegmentCodec | None = None  # as Segment.codec
 
 
 @dataclass(frozen=True)
@@ -335,6 +342,7 @@ BUCKET_CONFIGS = (
     "ownership",  # ObjectOwnership value; absent: ObjectWriter
     "public-access-block",  # PublicAccessBlock JSON
     "cors",  # CORSConfiguration XML (gateway/s3/cors.py)
+    "encryption",  # default ServerSideEncryptionConfiguration JSON (gateway/xml/encryption.py)
 )
 
 # The ones authorization reads on every request to a bucket (get_access_configs).

@@ -15,6 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+from gateway.codec.params import SegmentCodec
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import (
     AccessKey,
@@ -57,13 +58,16 @@ def load_map(text: str) -> dict[str, str]:
 
 
 def _segment_dict(s: Segment) -> dict[str, Any]:
-    return {
+    d = {
         "blob_id": s.blob_id,
         "size": s.size,
         "part_number": s.part_number,
         "etag": s.etag,
         "checksums": dict(s.checksums),
     }
+    if s.codec is not None:
+        d["codec"] = s.codec.to_dict()
+    return d
 
 
 def _segment_from(i: Mapping[str, Any]) -> Segment:
@@ -73,6 +77,7 @@ def _segment_from(i: Mapping[str, Any]) -> Segment:
         part_number=i.get("part_number"),
         etag=i.get("etag"),
         checksums=i.get("checksums") or {},
+        codec=SegmentCodec.from_dict(i["codec"]) if i.get("codec") else None,
     )
 
 
@@ -218,9 +223,17 @@ def require_bucket(name: str, *, lock: Lock | None = None) -> Tx[Any]:
 # -- multipart uploads ---------------------------------------------------------------------------
 UPLOAD_COLUMNS = (
     "upload_id, bucket, key, initiated, owner, content_type, headers, user_meta,"
-    " storage_class, checksum_algorithm, checksum_type, acl"
+    " storage_class, checksum_algorithm, checksum_type, acl, encryption"
 )
-PART_COLUMNS = "part_number, blob_id, size, etag, checksums, last_modified"
+PART_COLUMNS = "part_number, blob_id, size, etag, checksums, last_modified, codec"
+
+
+def dump_codec(codec: SegmentCodec | None) -> str | None:
+    return None if codec is None else json.dumps(codec.to_dict(), separators=(",", ":"))
+
+
+def load_codec(text: str | None) -> SegmentCodec | None:
+    return None if text is None else SegmentCodec.from_dict(json.loads(text))
 
 
 def upload_params(u: Upload) -> tuple[Any, ...]:
@@ -238,6 +251,7 @@ def upload_params(u: Upload) -> tuple[Any, ...]:
         u.checksum_algorithm,
         u.checksum_type,
         u.acl,
+        dump_codec(u.encryption),
     )
 
 
@@ -255,6 +269,7 @@ def upload_from_row(r: Row) -> Upload:
         checksum_algorithm=r["checksum_algorithm"],
         checksum_type=r["checksum_type"],
         acl=r["acl"],
+        encryption=load_codec(r["encryption"]),
     )
 
 
@@ -266,6 +281,7 @@ def part_from_row(r: Row) -> Part:
         etag=r["etag"],
         last_modified=r["last_modified"],
         checksums=load_map(r["checksums"]),
+        codec=load_codec(r["codec"]),
     )
 
 

@@ -50,6 +50,7 @@ from gateway.meta.rows import (
     PART_COLUMNS,
     UPLOAD_COLUMNS,
     completed_from_row,
+    dump_codec,
     dump_map,
     load_map,
     part_from_row,
@@ -99,7 +100,7 @@ def _drop_upload(upload_id: str) -> Tx[None]:
 def create_upload(upload: Upload) -> Tx[None]:
     yield from require_bucket(upload.bucket, lock="KEY SHARE")
     yield from execute(
-        f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES ({marks(12)})", *upload_params(upload)
+        f"INSERT INTO uploads ({UPLOAD_COLUMNS}) VALUES ({marks(13)})", *upload_params(upload)
     )
 
 
@@ -108,10 +109,10 @@ def put_part(bucket: str, key: str, upload_id: str, part: Part) -> Tx[None]:
     yield from claim_pending([part.blob_id])
     yield from _parts_to_garbage(upload_id, part.last_modified, number=part.number)
     yield from execute(
-        f"INSERT INTO upload_parts (upload_id, {PART_COLUMNS}) VALUES ({marks(7)})"
+        f"INSERT INTO upload_parts (upload_id, {PART_COLUMNS}) VALUES ({marks(8)})"
         " ON CONFLICT (upload_id, part_number) DO UPDATE SET blob_id = excluded.blob_id,"
         " size = excluded.size, etag = excluded.etag, checksums = excluded.checksums,"
-        " last_modified = excluded.last_modified",
+        " last_modified = excluded.last_modified, codec = excluded.codec",
         upload_id,
         part.number,
         part.blob_id,
@@ -119,6 +120,7 @@ def put_part(bucket: str, key: str, upload_id: str, part: Part) -> Tx[None]:
         part.etag,
         dump_map(part.checksums),
         part.last_modified,
+        dump_codec(part.codec),
     )
 
 

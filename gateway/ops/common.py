@@ -230,7 +230,7 @@ async def commit_upload(
         user_meta=fields.user_meta,
         checksums={algorithm: stored.checksum_b64} if algorithm and stored.checksum_b64 else {},
         checksum_type="FULL_OBJECT" if algorithm else None,
-        segments=(Segment(stored.blob_id, stored.size),),
+        segments=(Segment(stored.blob_id, stored.size, codec=stored.codec),),
         storage_class=fields.storage_class,
         acl=access.acl,
     )

@@ -15,7 +15,9 @@ from collections.abc import AsyncIterable, AsyncIterator
 from urllib.parse import quote
 
 from gateway.codec.checksums import header_name, requested_checksum
+from gateway.codec.keys import SSE_C, SSE_S3
 from gateway.context import RequestContext
+from gateway.encryption import part_keys, read_keys, upload_encryption, version_mode
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Part, Precondition, Upload
 from gateway.ops.common import (
@@ -45,6 +47,12 @@ from gateway.s3.multipart import (
 from gateway.s3.object_headers import version_headers
 from gateway.s3.object_lock import with_retention
 from gateway.s3.preconditions import check_copy_source_preconditions, put_precondition
+from gateway.s3.sse import (
+    AES256,
+    COPY_SOURCE_CUSTOMER_PREFIX,
+    CUSTOMER_PREFIX,
+    response_headers,
+)
 from gateway.s3.versions import new_version_id
 from gateway.writepath import StoredBlob, discard_blob, store_blob
 from gateway.xml.codec import parse, render
@@ -90,6 +98,7 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
     bucket, key = ctx.target_bucket, ctx.target_key
     fields = object_fields(ctx.headers)
     algorithm, kind = upload_checksum(ctx.headers)
+    keys, encryption = await upload_encryption(ctx.services, ctx.headers, bucket.name, key)
     retention = (await write_retention(ctx, bucket)).explicit()
     access = await object_write_acl(
         ctx.services.meta,
@@ -113,6 +122,7 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
         checksum_algorithm=algorithm,
         checksum_type=kind,
         acl=access.acl,
+        encryption=encryption,
     )
     await ctx.services.meta.create_upload(upload)
     if retention.tags or retention.retention_mode or retention.legal_hold:
@@ -125,9 +135,9 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
         except BaseException:
             await ctx.services.meta.abort_upload(bucket.name, key, upload.upload_id, now=now)
             raise
-    headers = {}
+    headers = response_headers(keys.mode, keys.customer)
     if algorithm is not None and kind is not None:
-        headers = {"x-amz-checksum-algorithm": algorithm, "x-amz-checksum-type": kind}
+        headers.update({"x-amz-checksum-algorithm": algorithm, "x-amz-checksum-type": kind})
     result = InitiateMultipartUploadResult(bucket.name, key, upload.upload_id)
     return S3Response.xml(render(result), headers=headers)
 
@@ -157,6 +167,7 @@ async def _commit_part(
         checksums={stored.checksum_algorithm: stored.checksum_b64}
         if stored.checksum_algorithm and stored.checksum_b64
         else {},
+        codec=stored.codec,
     )
     try:
         # NoSuchUpload here means an Abort or Complete won the race: drop our blob.
@@ -172,15 +183,17 @@ async def upload_part(ctx: RequestContext) -> S3Response:
     upload = await _find_upload(ctx)
     declared_size_check(ctx.body, MAX_PART_SIZE)
     checksum = requested_checksum(ctx.headers)
+    keys = part_keys(ctx.services, upload, ctx.headers)
     stored = await store_blob(
         ctx.services,
         _capped(ctx.body, MAX_PART_SIZE),
         checksum_algorithm=part_checksum_algorithm(upload, checksum.algorithm),
         verify=upload_verifier(ctx.headers, ctx.body, checksum),
+        sealing=keys.sealing,
     )
     part = await _commit_part(ctx, upload, number, stored)
     # The part's checksum goes back so that clients can list it in the Complete request.
-    headers = {"ETag": quote_etag(part.etag)}
+    headers = {"ETag": quote_etag(part.etag), **response_headers(keys.mode, keys.customer)}
     headers.update({header_name(a): v for a, v in part.checksums.items()})
     return S3Response(200, headers)
 
@@ -191,6 +204,8 @@ async def upload_part_copy(ctx: RequestContext) -> S3Response:
     upload = await _find_upload(ctx)
     copied = await find_copy_source(ctx)
     src_bucket, source = copied.bucket, copied.version
+    source_keys = read_keys(ctx.services, source, headers, COPY_SOURCE_CUSTOMER_PREFIX)
+    keys = part_keys(ctx.services, upload, headers)
     check_copy_source_preconditions(headers, source.etag, source.last_modified)
     start, end = parse_copy_source_range(headers.get("x-amz-copy-source-range"), source.size) or (
         0,
@@ -205,11 +220,12 @@ async def upload_part_copy(ctx: RequestContext) -> S3Response:
     await ctx.body.drain()
     stored = await store_blob(
         ctx.services,
-        stream_range(ctx.services.backend, source, start, end),
+        stream_range(ctx.services.backend, source, start, end, source_keys.kek),
         checksum_algorithm=upload.checksum_algorithm,
+        sealing=keys.sealing,
     )
     part = await _commit_part(ctx, upload, number, stored)
-    out = {}
+    out = response_headers(keys.mode, keys.customer)
     src_ids = version_headers(src_bucket, source.version_id)
     if src_ids:
         out["x-amz-copy-source-version-id"] = src_ids["x-amz-version-id"]
@@ -245,6 +261,12 @@ def _complete_answer(ctx: RequestContext, version: ObjectVersion) -> S3Response:
         checksum_type=version.checksum_type if version.checksums else None,
     )
     headers = version_headers(ctx.target_bucket, version.version_id)
+    # SSE-C: S3 answers the algorithm only (Complete carries no key).
+    mode = version_mode(version)
+    if mode == SSE_S3:
+        headers.update(response_headers(mode, None))
+    elif mode == SSE_C:
+        headers[CUSTOMER_PREFIX + "algorithm"] = AES256
     return S3Response.xml(render(result), headers=headers)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.context import RequestContext
+from gateway.encryption import read_keys, write_keys
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Segment
 from gateway.ops.common import declared_size_check, find_copy_source, write_retention
@@ -13,6 +14,7 @@ from gateway.s3.headers import object_fields
 from gateway.s3.object_headers import version_headers
 from gateway.s3.object_lock import with_retention
 from gateway.s3.preconditions import check_copy_source_preconditions, put_precondition
+from gateway.s3.sse import COPY_SOURCE_CUSTOMER_PREFIX, response_headers
 from gateway.s3.versions import new_version_id
 from gateway.writepath import discard_blob, store_blob
 from gateway.xml.codec import render
@@ -28,6 +30,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     headers = ctx.headers
     copied = await find_copy_source(ctx)
     src_bucket, src_key, source = copied.bucket, copied.key, copied.version
+    source_keys = read_keys(ctx.services, source, headers, COPY_SOURCE_CUSTOMER_PREFIX)
     check_copy_source_preconditions(headers, source.etag, source.last_modified)
     if source.size > MAX_COPY_SIZE:
         raise S3Error(
@@ -66,12 +69,14 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         ctx.principal.user or dest_bucket.owner,
         ctx.access.acl_settings(dest_bucket.name),
     )
+    keys = await write_keys(ctx.services, headers, dest_bucket.name, dest_key)
     same_object = (src_bucket.name, src_key) == (dest_bucket.name, dest_key)
     changes_something = (
         directive == "REPLACE"
         or "x-amz-storage-class" in headers
         or "x-amz-website-redirect-location" in headers
         or copied.version_id is not None
+        or keys.mode is not None
     )
     if same_object and not changes_something:
         raise S3Error(
@@ -92,9 +97,11 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     if algorithm is None and source.checksums:
         algorithm = next(iter(source.checksums))
 
-    stream = stream_range(ctx.services.backend, source, 0, source.size)
+    stream = stream_range(ctx.services.backend, source, 0, source.size, source_keys.kek)
     precondition = put_precondition(headers)
-    stored = await store_blob(ctx.services, stream, checksum_algorithm=algorithm)
+    stored = await store_blob(
+        ctx.services, stream, checksum_algorithm=algorithm, sealing=keys.sealing
+    )
     now = ctx.services.clock()
     version = ObjectVersion(
         bucket=dest_bucket.name,
@@ -109,7 +116,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         user_meta=user_meta,
         checksums={algorithm: stored.checksum_b64} if algorithm and stored.checksum_b64 else {},
         checksum_type="FULL_OBJECT" if algorithm else None,
-        segments=(Segment(stored.blob_id, stored.size),),
+        segments=(Segment(stored.blob_id, stored.size, codec=stored.codec),),
         storage_class=requested.storage_class
         if "x-amz-storage-class" in headers
         else source.storage_class,
@@ -122,6 +129,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         await discard_blob(ctx.services, stored.blob_id)
         raise
     out = version_headers(dest_bucket, saved.version_id)
+    out.update(response_headers(keys.mode, keys.customer))
     src_ids = version_headers(src_bucket, source.version_id)
     if src_ids:
         out["x-amz-copy-source-version-id"] = src_ids["x-amz-version-id"]

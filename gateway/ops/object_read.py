@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from gateway.context import RequestContext
+from gateway.encryption import read_keys
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.ops.common import find_version
 from gateway.readpath import object_body, part_range
@@ -10,6 +11,7 @@ from gateway.responses import S3Response
 from gateway.s3.headers import parse_range, response_overrides
 from gateway.s3.object_headers import object_headers, part_checksum_headers
 from gateway.s3.preconditions import check_preconditions
+from gateway.s3.sse import response_headers
 from lifecycle.expiry import expiration_headers
 
 
@@ -33,6 +35,7 @@ def _part_number(ctx: RequestContext) -> int | None:
 
 async def _read(ctx: RequestContext) -> S3Response:
     version = await find_version(ctx)
+    keys = read_keys(ctx.services, version, ctx.headers)
     check_preconditions(ctx.headers, version.etag, version.last_modified, method=ctx.method)
     overrides = response_overrides(ctx.query)
     if overrides and ctx.principal.anonymous:
@@ -56,6 +59,7 @@ async def _read(ctx: RequestContext) -> S3Response:
     headers = object_headers(
         ctx.target_bucket, version, with_checksums=checksum_mode and whole, overrides=overrides
     )
+    headers.update(response_headers(keys.mode, keys.customer))
     if checksum_mode and part_number is not None and multipart:
         headers.update(part_checksum_headers(version, part_number))
     services = ctx.services
@@ -71,7 +75,9 @@ async def _read(ctx: RequestContext) -> S3Response:
     headers["Content-Length"] = str(end - start)
     if ctx.method == "HEAD":
         return S3Response(status, headers)
-    return S3Response(status, headers, object_body(ctx.services.backend, version, start, end))
+    return S3Response(
+        status, headers, object_body(ctx.services.backend, version, start, end, keys.kek)
+    )
 
 
 async def get_object(ctx: RequestContext) -> S3Response:

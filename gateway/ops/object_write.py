@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from gateway.codec.checksums import requested_checksum
 from gateway.context import RequestContext
+from gateway.encryption import write_keys
 from gateway.meta.base import Precondition
 from gateway.ops.common import commit_upload, declared_size_check, upload_verifier, write_retention
 from gateway.request_acl import object_write_acl
@@ -11,6 +12,7 @@ from gateway.responses import S3Response
 from gateway.s3.headers import object_fields
 from gateway.s3.object_headers import checksum_headers, version_headers
 from gateway.s3.preconditions import check_write_precondition, put_precondition
+from gateway.s3.sse import response_headers
 from gateway.writepath import store_blob
 from lifecycle.expiry import expiration_headers
 
@@ -30,6 +32,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
         ctx.principal.user or bucket.owner,
         ctx.access.acl_settings(bucket.name),
     )
+    keys = await write_keys(ctx.services, headers, bucket.name, key)
     if precondition is not None:
         # Fail before streaming the body; put_object re-checks atomically at commit.
         await _check_precondition_early(ctx, precondition)
@@ -38,9 +41,11 @@ async def put_object(ctx: RequestContext) -> S3Response:
         ctx.body,
         checksum_algorithm=checksum.algorithm,
         verify=upload_verifier(headers, ctx.body, checksum),
+        sealing=keys.sealing,
     )
     saved = await commit_upload(ctx, bucket, key, stored, fields, access, retention, precondition)
     out = {"ETag": f'"{saved.etag}"', **checksum_headers(saved)}
+    out.update(response_headers(keys.mode, keys.customer))
     out.update(version_headers(bucket, saved.version_id))
     services = ctx.services
     out.update(await expiration_headers(services.lifecycle_rules, services.lifecycle_timing, saved))

@@ -39,7 +39,7 @@ from gateway.ops.common import MAX_SINGLE_PUT, commit_upload, default_retention,
 from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
 from gateway.routing import MAX_KEY_BYTES, is_host_style
-from gateway.s3.headers import CONTENT_HEADERS, META_PREFIX, object_fields
+from gateway.s3.headers import CONTENT_HEADERS, META_PREFIX, object_fields, refuse_unsupported
 from gateway.s3.object_headers import checksum_headers, version_headers
 from gateway.s3.object_lock import write_retention
 from gateway.s3.tagging import tagging_header, validate_tags
@@ -71,6 +71,7 @@ async def post_object(ctx: RequestContext) -> S3Response:
     key = _object_key(form)
     signer = await _authorize(ctx, bucket, key, form.fields)
     headers = _object_headers(form.fields)
+    refuse_unsupported(headers)
     fields = object_fields(headers)
     checksum = requested_checksum(headers)
     tags = _tags(form.fields.get("tagging"))

@@ -200,6 +200,7 @@ STORAGE_CLASSES: Final = frozenset(
 # Headers naming features that are not built yet: refusing them beats silently ignoring.
 # (x-amz-tagging and x-amz-object-lock-* are gateway.s3.object_lock's: write_retention;
 # x-amz-acl and x-amz-grant-* are gateway.request_acl's.)
+# (x-amz-server-side-encryption* are gateway.s3.sse's: the writes that encrypt read them.)
 _UNSUPPORTED: Final = {
     "x-amz-server-side-encryption": "Server-side encryption",
     "x-amz-server-side-encryption-customer-algorithm": "SSE-C",
@@ -224,8 +225,7 @@ def refuse_unsupported(headers: Mapping[str, str]) -> None:
 
 def object_fields(headers: Mapping[str, str]) -> ObjectFields:
     """PutObject, CopyObject (REPLACE) and CreateMultipartUpload headers; InvalidStorageClass,
-    NotImplemented for a feature not built yet."""
-    refuse_unsupported(headers)
+    the caller reads the encryption headers (gateway.encryption.write_keys)."""
     content_type, content = content_headers(headers)
     storage_class = headers.get("x-amz-storage-class", "STANDARD")
     if storage_class not in STORAGE_CLASSES:

@@ -260,7 +260,14 @@ def assemble(
             )
     return Assembly(
         segments=tuple(
-            Segment(p.blob_id, p.size, part_number=p.number, etag=p.etag, checksums=p.checksums)
+            Segment(
+                p.blob_id,
+                p.size,
+                part_number=p.number,
+                etag=p.etag,
+                checksums=p.checksums,
+                codec=p.codec,
+            )
             for p in chosen
         ),
         size=sum(p.size for p in chosen),

@@ -16,6 +16,7 @@ from dataclasses import replace
 
 import pytest
 
+from gateway.codec.params import SegmentCodec
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import (
     COMPLETED_UPLOAD_MEMORY,
@@ -517,3 +518,29 @@ def test_list_uploads_no_such_bucket(metastore: MetaStore, aio: asyncio.Runner) 
         assert code_of(info) is S3ErrorCode.NO_SUCH_BUCKET
 
     aio.run(body())
+
+
+def test_codec_travels_from_parts_to_the_version(metastore: MetaStore, aio: asyncio.Runner) -> None:
+    """An encrypted upload's key check and each part's codec survive the store, and the
+    completed version's segments carry the codecs (gateway/codec/params.py)."""
+    check = SegmentCodec("SSE-C", "c2VhbGVk", "c2lk", 65536, 0)
+
+    async def run() -> None:
+        await make_bucket(metastore)
+        u = upload_of("enc", encryption=check)
+        await metastore.create_upload(u)
+        assert (await metastore.get_upload("bkt", "enc", u.upload_id)) == u
+        blob_id = new_id()
+        await metastore.add_pending_blob(blob_id, now=NOW)
+        codec = replace(check, sealed_key="cGFydA==", stored_size=5 * MIB + 80 * 16)
+        part = Part(1, blob_id, 5 * MIB, new_id(), NOW, {}, codec=codec)
+        await metastore.put_part("bkt", "enc", u.upload_id, part)
+        listed = await metastore.list_parts("bkt", "enc", u.upload_id)
+        assert list(listed.parts) == [part]
+        v = version_from(u, [part])
+        v = replace(v, segments=tuple(replace(s, codec=part.codec) for s in v.segments))
+        await metastore.complete_upload(u.upload_id, v, None, parts_digest="d")
+        got = await metastore.get_object("bkt", "enc")
+        assert got is not None and got.segments[0].codec == codec
+
+    aio.run(run())

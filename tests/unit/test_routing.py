@@ -96,7 +96,7 @@ def test_resolve(
         ("PATCH", "/b1/k", {}, S3ErrorCode.METHOD_NOT_ALLOWED),
         ("GET", "/b1", {"accelerate": ""}, S3ErrorCode.NOT_IMPLEMENTED),
         ("GET", "/b1/k", {"torrent": ""}, S3ErrorCode.NOT_IMPLEMENTED),
-        ("PUT", "/b1", {"encryption": ""}, S3ErrorCode.NOT_IMPLEMENTED),
+        ("PUT", "/b1", {"replication": ""}, S3ErrorCode.NOT_IMPLEMENTED),
         ("POST", "/b1", {"restore": ""}, S3ErrorCode.NOT_IMPLEMENTED),
         ("GET", "/b1/" + "k" * 1025, {}, S3ErrorCode.KEY_TOO_LONG),
         ("GET", "/b1/%FF", {}, S3ErrorCode.INVALID_ARGUMENT),
