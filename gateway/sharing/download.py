@@ -101,7 +101,9 @@ async def _read(
 ) -> S3Response:
     """GetObject (HeadObject) as the link's creator, after asking whether they may."""
     meta = services.meta
-    creator = await load_creator(meta, link.account, link.iam_user, services.credentials.identity)
+    # The IAM user's policies read afresh (not through the credential cache): a grant
+    # taken away ends the link's downloads with the next request.
+    creator = await load_creator(meta, link.account, link.iam_user, meta.get_identity)
     if creator is None:
         raise S3Error(S3ErrorCode.ACCESS_DENIED)
     head = request.method == "HEAD"
