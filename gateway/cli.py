@@ -45,6 +45,7 @@ from gateway.logs import configure_logging
 from gateway.meta.base import MetaStore
 from gateway.metrics.exposition import MULTIPROC_ENV, metrics_app
 from gateway.settings import Settings, add_arguments, load
+from gateway.sharing.admin import add_share_commands, run_share
 from lifecycle.expiry import timing_of
 from lifecycle.worker import LifecycleWorker
 
@@ -423,6 +424,11 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
     add_arguments(sub.add_parser("serve", help="run the gateway"))
     _add_admin(sub)
+    store = _settings(*_METADATA)
+    share = sub.add_parser("share", help="revocable share links to objects (works while serving)")
+    add_arguments(share, store)
+    shares = share.add_subparsers(dest="share_action", required=True, metavar="COMMAND")
+    add_share_commands(lambda name, help: _command(shares, name, store, help))
     lifecycle_settings = _settings(*_METADATA, *_LOGGING, *_LIFECYCLE)
     lifecycle = sub.add_parser("lifecycle", help="lifecycle rules and the retention cap")
     add_arguments(lifecycle, lifecycle_settings)
@@ -443,7 +449,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cmd_serve(settings)
     if args.command == "lifecycle":
         return asyncio.run(_lifecycle_run(settings))
+    if args.command == "share":
+        return asyncio.run(_share(args, settings))
     return asyncio.run(_admin(args, settings))
+
+
+async def _share(args: argparse.Namespace, settings: Settings) -> int:
+    meta = make_metastore(settings)
+    await meta.open()
+    try:
+        return await run_share(meta, args)
+    finally:
+        await meta.close()
 
 
 async def _lifecycle_run(settings: Settings) -> int:

@@ -23,6 +23,7 @@ from gateway.handlers import HANDLERS
 from gateway.meta.base import Bucket
 from gateway.middlewares.request_id import request_id_of
 from gateway.routing import Route, resolve
+from gateway.sharing.endpoint import serve_sharing
 
 APP_SERVICES = web.AppKey("services", Services)
 
@@ -52,6 +53,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
     pairs = parse_query(raw_query)
     query = MultiDictProxy(MultiDict(pairs))
     headers = lower_headers(request.headers)
+    # Share links (/s/TOKEN, /_kv/shares): paths no bucket can have (gateway/sharing/paths.py).
+    if (shared := await serve_sharing(request, services, raw_path, pairs, headers)) is not None:
+        return shared
     # IAM and STS share the endpoint; their SigV4 scope says so (auth/iam/endpoint.py).
     if (service := query_api_service(request.method, raw_path, pairs, headers)) is not None:
         return await serve_query_api(request, services, service, raw_path, pairs, headers)

@@ -227,6 +227,8 @@ class S3ErrorCode(Enum):
         404,
         "The public access block configuration was not found",
     )
+    # KloudVault's own: share links (gateway/sharing/download.py).
+    NO_SUCH_SHARE_LINK = ("NoSuchShareLink", 404, "The share link does not exist.")
     NO_SUCH_TAG_SET = ("NoSuchTagSet", 404, "The TagSet does not exist.")
     NO_SUCH_UPLOAD = (
         "NoSuchUpload",
@@ -281,6 +283,7 @@ class S3ErrorCode(Enum):
         503,
         "The service is unavailable. Please retry.",
     )
+    SHARE_LINK_GONE = ("ShareLinkGone", 410, "This share link is no longer active.")
     SIGNATURE_DOES_NOT_MATCH = (
         "SignatureDoesNotMatch",
         403,

@@ -29,11 +29,17 @@ SECRET_QUERY_PARAMS = frozenset(
     for name in ("Signature", "X-Amz-Signature", "X-Amz-Credential", "X-Amz-Security-Token")
 )
 REDACTED = "REDACTED"
+# A share link download (gateway/sharing/paths.py DOWNLOAD_PREFIX): the path is a bearer token.
+SHARE_LINK_PREFIX = "/s/"
 
 
 def redact_target(target: str) -> str:
-    """A request target (path?query) with the values of SECRET_QUERY_PARAMS replaced."""
+    """A request target (path?query) with the values of SECRET_QUERY_PARAMS replaced, and
+    a share link's token (/s/TOKEN, gateway/sharing/paths.py): either would work again."""
     path, sep, query = target.partition("?")
+    if path.startswith(SHARE_LINK_PREFIX):
+        path = SHARE_LINK_PREFIX + REDACTED
+        target = path + sep + query
     if not sep:
         return target
     parts = []

@@ -321,6 +321,37 @@ class RetentionFields:
     legal_hold: bool = False
 
 
+ShareState = Literal["active", "revoked", "expired", "exhausted"]
+
+
+@dataclass(frozen=True)
+class ShareLink:
+    """A revocable share link (gateway/sharing/): a bearer token, stored as its SHA-256,
+    for one object or one version, acting with its creator's read access."""
+
+    link_id: str
+    token_hash: str
+    account: str  # the creator's account
+    iam_user: str | None  # the creating IAM user; None: the account's own key
+    bucket: str
+    key: str
+    version_id: str | None  # None: whatever version is latest at download time
+    created: float
+    expires: float
+    max_downloads: int | None = None  # None: no limit
+    downloads: int = 0
+    revoked: bool = False
+
+    def state(self, now: float) -> ShareState:
+        if self.revoked:
+            return "revoked"
+        if now >= self.expires:
+            return "expired"
+        if self.max_downloads is not None and self.downloads >= self.max_downloads:
+            return "exhausted"
+        return "active"
+
+
 class RemovalCheck(Protocol):
     """Called inside the transaction that would remove `version` (the key's only version
     when `sole`); raises S3Error to refuse (object lock, or the version changed)."""
@@ -860,3 +891,32 @@ class MetaStore(Protocol):
         ...
 
     async def get_upload_retention(self, upload_id: str) -> RetentionFields | None: ...
+
+    # -- share links (gateway/meta/shares.py) ------------------------------------------------
+    # Never cached (CachedMetaStore passes them through): a revoked link must stop working
+    # on every replica at once.
+
+    async def create_share_link(self, link: ShareLink) -> None:
+        """Store a new link; raise KeyError if its token hash or id is taken."""
+        ...
+
+    async def get_share_link(self, token_hash: str) -> ShareLink | None: ...
+
+    async def list_share_links(self, account: str, iam_user: str | None = None) -> list[ShareLink]:
+        """The account's links, newest first; with `iam_user`, only that IAM user's."""
+        ...
+
+    async def revoke_share_link(
+        self, account: str, link_id: str, iam_user: str | None = None
+    ) -> ShareLink | None:
+        """Revoke link `link_id` of the account (with `iam_user`: only if that IAM user
+        created it); the link as revoked, or None if there is no such link."""
+        ...
+
+    async def claim_share_download(
+        self, token_hash: str, now: float
+    ) -> tuple[ShareLink | None, bool]:
+        """Count one download if the link is active at `now`, atomically (concurrent claims
+        never exceed max_downloads): (the link as counted, True); else (the link as it
+        stands, or None if there is none, False)."""
+        ...

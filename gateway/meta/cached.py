@@ -54,6 +54,7 @@ from gateway.meta.base import (
     Precondition,
     RemovalCheck,
     RetentionFields,
+    ShareLink,
     Upload,
     UploadsPage,
     User,
@@ -679,6 +680,26 @@ class CachedMetaStore:
 
     async def get_upload_retention(self, upload_id: str) -> RetentionFields | None:
         return await self.inner.get_upload_retention(upload_id)
+
+    # -- share links: never cached, so a revoke holds on every replica at once ---------------
+    async def create_share_link(self, link: ShareLink) -> None:
+        await self.inner.create_share_link(link)
+
+    async def get_share_link(self, token_hash: str) -> ShareLink | None:
+        return await self.inner.get_share_link(token_hash)
+
+    async def list_share_links(self, account: str, iam_user: str | None = None) -> list[ShareLink]:
+        return await self.inner.list_share_links(account, iam_user)
+
+    async def revoke_share_link(
+        self, account: str, link_id: str, iam_user: str | None = None
+    ) -> ShareLink | None:
+        return await self.inner.revoke_share_link(account, link_id, iam_user)
+
+    async def claim_share_download(
+        self, token_hash: str, now: float
+    ) -> tuple[ShareLink | None, bool]:
+        return await self.inner.claim_share_download(token_hash, now)
 
 
 def _maybe(text: str, build: Callable[[dict[str, Any]], T]) -> T | None:

@@ -33,6 +33,7 @@ from gateway.meta import (
     iam,
     identity,
     objects,
+    shares,
     uploads,
     usage,
     versions,
@@ -254,3 +255,9 @@ class SqlMetaStore:
     abort_upload = write(uploads.abort_upload)
     put_upload_retention = write(uploads.put_upload_retention)
     get_upload_retention = read(uploads.get_upload_retention)
+
+    create_share_link = write(shares.create_share_link)
+    get_share_link = read(shares.get_share_link)
+    list_share_links = read(shares.list_share_links)
+    revoke_share_link = write(shares.revoke_share_link)
+    claim_share_download = write(shares.claim_share_download)

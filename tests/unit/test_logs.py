@@ -105,6 +105,10 @@ def test_iso_utc() -> None:
         ("/b/k?", "/b/k?"),
         # Look-alikes are left alone.
         ("/b/k?MySignature=1&Signatures=2", "/b/k?MySignature=1&Signatures=2"),
+        # A share link's path is its token.
+        ("/s/AbCdEfGhIjKlMnOpQrStUvWxYz012345", "/s/REDACTED"),
+        ("/s/AbCd?x=1", "/s/REDACTED?x=1"),
+        ("/sb/k", "/sb/k"),
     ],
 )
 def test_redact_target(target: str, redacted: str) -> None:
