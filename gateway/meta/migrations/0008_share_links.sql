@@ -1,4 +1,4 @@
--- 0007: revocable share links (issue #12, part 5; gateway/sharing/).
+-- 0008: revocable share links (issue #12, part 5; gateway/sharing/).
 --
 -- A link is a bearer token for one object (or one version of it). The token itself is
 -- never stored: token_hash is the hex SHA-256 of it, so a leaked table hands out no
