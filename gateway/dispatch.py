@@ -82,7 +82,10 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if parsed is None:
         principal, auth = ANONYMOUS, anonymous_result()
     else:
-        key, principal, identity = await services.credentials.signer(parsed.access_key)
+        token = headers.get("x-amz-security-token") or query.get("X-Amz-Security-Token")
+        key, principal, identity = await services.credentials.signer(
+            parsed.access_key, token=token, now=now
+        )
         auth = verify_auth(parsed, signed, key.secret_key, now=now)
 
     request[AUDIT_PRINCIPAL] = principal
