@@ -14,7 +14,7 @@ import hmac
 import secrets
 import string
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from gateway.errors import S3Error, S3ErrorCode
@@ -90,6 +90,17 @@ def new_session_access_key() -> str:
 def new_session_token() -> str:
     """A session token: 384 random bits, base64 (what SDKs pass along verbatim)."""
     return base64.b64encode(secrets.token_bytes(48)).decode()
+
+
+def session_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    """The session token a request presents: the X-Amz-Security-Token header (lower-case
+    names), or the query parameter of a presigned URL (SigV4 spells it X-Amz-Security-Token,
+    SigV2 presigners x-amz-security-token)."""
+    return (
+        headers.get("x-amz-security-token")
+        or query.get("X-Amz-Security-Token")
+        or query.get("x-amz-security-token")
+    )
 
 
 def token_digest(token: str) -> str:

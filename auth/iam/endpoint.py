@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from aiohttp import web
 
 from auth.authenticate import parse_auth, verify_auth
-from auth.credentials import Principal
+from auth.credentials import Principal, session_token
 from auth.iam.api import Api, Call, Result
 from auth.iam.authorize import Caller, authorize
 from auth.iam.errors import IamError, IamErrorCode
@@ -160,7 +160,7 @@ async def _serve(
         return unsigned, await STS_API.operations[unsigned].run(call)
     if parsed is None:
         raise IamError(IamErrorCode.ACCESS_DENIED, "Anonymous access to IAM is not allowed.")
-    token = headers.get("x-amz-security-token") or dict(pairs).get("X-Amz-Security-Token")
+    token = session_token(headers, dict(pairs))
     key, _, identity = await _signer(services, parsed.access_key, token, now)
     auth = verify_auth(parsed, signed, key.secret_key, now=now)
     covered = auth.payload_sha256 == digest or (
