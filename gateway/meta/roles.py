@@ -226,7 +226,15 @@ def delete_oidc_provider(account: str, url: str) -> Tx[None]:
 # -- STS sessions --------------------------------------------------------------------------------
 
 
+# Expired sessions are kept this long (ExpiredToken rather than InvalidAccessKeyId for
+# their keys), then removed by the next session created.
+EXPIRED_KEPT_SECONDS = 3600.0
+
+
 def create_sts_session(session: StsSession) -> Tx[None]:
+    yield from execute(
+        "DELETE FROM sts_sessions WHERE expires < ?", session.created - EXPIRED_KEPT_SECONDS
+    )
     yield from execute(
         "INSERT INTO sts_sessions (access_key, secret_key, token_sha256, account, role,"
         " iam_user, session_name, session_policy, source, created, expires, revoked)"

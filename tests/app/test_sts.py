@@ -16,6 +16,7 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 import botocore.exceptions
 import pytest
+import requests
 from botocore.config import Config
 
 from auth.credentials import account_id
@@ -357,3 +358,25 @@ def test_get_session_token(server: AppServer, iam: Any, name: Any) -> None:
     with pytest.raises(botocore.exceptions.ClientError) as exc:  # an account's own: 1 hour
         client(server, "sts").get_session_token(DurationSeconds=7200)
     assert error_of(exc) == ("ValidationError", 400)
+
+
+def test_post_form_with_session_credentials(server: AppServer, iam: Any, name: Any) -> None:
+    role, bucket = name("poster"), name("post-bucket")
+    s3_root = client(server, "s3")
+    s3_root.create_bucket(Bucket=bucket)
+    role_arn = make_role(iam, role, ROOT_ID, allow(["s3:PutObject"], f"arn:aws:s3:::{bucket}/*"))
+    credentials = client(server, "sts").assume_role(RoleArn=role_arn, RoleSessionName="form")[
+        "Credentials"
+    ]
+    v4 = with_credentials(server, "s3", credentials, signature_version="s3v4")
+    form = v4.generate_presigned_post(bucket, "up.txt", ExpiresIn=300)
+    assert "x-amz-security-token" in form["fields"]
+    reply = requests.post(form["url"], data=form["fields"], files={"file": b"posted"}, timeout=30)
+    assert reply.status_code == 204, reply.text
+    assert s3_root.get_object(Bucket=bucket, Key="up.txt")["Body"].read() == b"posted"
+    forged = {**form["fields"], "x-amz-security-token": "x" + credentials["SessionToken"]}
+    reply = requests.post(form["url"], data=forged, files={"file": b"no"}, timeout=30)
+    assert reply.status_code == 400 and "<Code>InvalidToken</Code>" in reply.text
+    drop_role(iam, role)
+    s3_root.delete_object(Bucket=bucket, Key="up.txt")
+    s3_root.delete_bucket(Bucket=bucket)
