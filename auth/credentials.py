@@ -8,15 +8,17 @@ accounts got theirs without a data migration).
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import secrets
 import string
 import time
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta.base import AccessKey, IamIdentity, MetaStore
+from gateway.meta.base import AccessKey, IamIdentity, MetaStore, StsSession
 
 ROOT_USER = "root"
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
@@ -77,6 +79,35 @@ def new_secret_key() -> str:
     return "".join(secrets.choice(_SECRET_ALPHABET) for _ in range(40))
 
 
+# Temporary credentials' access keys start with ASIA, as AWS's do; nothing else does.
+SESSION_KEY_PREFIX = "ASIA"
+
+
+def new_session_access_key() -> str:
+    return SESSION_KEY_PREFIX + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(16))
+
+
+def new_session_token() -> str:
+    """A session token: 384 random bits, base64 (what SDKs pass along verbatim)."""
+    return base64.b64encode(secrets.token_bytes(48)).decode()
+
+
+def session_token(headers: Mapping[str, str], query: Mapping[str, str]) -> str | None:
+    """The session token a request presents: the X-Amz-Security-Token header (lower-case
+    names), or the query parameter of a presigned URL (SigV4 spells it X-Amz-Security-Token,
+    SigV2 presigners x-amz-security-token)."""
+    return (
+        headers.get("x-amz-security-token")
+        or query.get("X-Amz-Security-Token")
+        or query.get("x-amz-security-token")
+    )
+
+
+def token_digest(token: str) -> str:
+    """What is stored of a session token (the token itself is never kept)."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 async def ensure_root(
     meta: MetaStore, access_key: str | None, secret_key: str | None, *, now: float
 ) -> tuple[AccessKey, bool]:
@@ -113,6 +144,8 @@ class CredentialCache:
         self._clock = clock
         self._entries: dict[str, tuple[float, AccessKey | None]] = {}
         self._identities: dict[tuple[str, str], tuple[float, IamIdentity | None]] = {}
+        self._sessions: dict[str, tuple[float, StsSession | None]] = {}
+        self._roles: dict[tuple[str, str], tuple[float, IamIdentity | None]] = {}
 
     async def get(self, access_key: str) -> AccessKey | None:
         now = self._clock()
@@ -138,10 +171,47 @@ class CredentialCache:
         self._identities[(account, user)] = (now, found)
         return found
 
-    async def signer(self, access_key: str) -> tuple[AccessKey, Principal, IamIdentity | None]:
+    async def session(self, access_key: str) -> StsSession | None:
+        """An STS session, cached no longer than a key: a revoked session, or one whose
+        role was deleted, stops working on every process within `ttl` seconds."""
+        now = self._clock()
+        hit = self._sessions.get(access_key)
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        found = await self._meta.get_sts_session(access_key)
+        if len(self._sessions) > 10_000:
+            self._sessions.clear()
+        self._sessions[access_key] = (now, found)
+        return found
+
+    async def role_identity(self, account: str, role: str) -> IamIdentity | None:
+        """A role with its policies, as briefly cached as a user's identity."""
+        now = self._clock()
+        hit = self._roles.get((account, role))
+        if hit is not None and now - hit[0] < self.ttl:
+            return hit[1]
+        found = await self._meta.get_role_identity(account, role)
+        if len(self._roles) > 10_000:
+            self._roles.clear()
+        self._roles[(account, role)] = (now, found)
+        return found
+
+    async def signer(
+        self, access_key: str, *, token: str | None = None, now: float | None = None
+    ) -> tuple[AccessKey, Principal, IamIdentity | None]:
         """Who a request signed with `access_key` acts as: the key (its secret checks the
-        signature), the principal, and the IAM user's identity when it is one's key.
-        InvalidAccessKeyId for an unknown or inactive key, or a deleted user's."""
+        signature), the principal, and the IAM user's (or role session's) identity.
+        InvalidAccessKeyId for an unknown or inactive key, or a deleted user's.
+
+        Temporary credentials (ASIA...) need their session `token` (X-Amz-Security-Token):
+        InvalidToken when it does not match or the session was revoked, ExpiredToken once
+        `now` (the request's wall-clock time) is past the session's expiry."""
+        if access_key.startswith(SESSION_KEY_PREFIX):
+            return await self._session_signer(
+                access_key, token, time.time() if now is None else now
+            )
+        if token:
+            raise S3Error(S3ErrorCode.INVALID_TOKEN)  # a token belongs to temporary keys only
         key = await self.get(access_key)
         if key is None or not key.active:
             raise S3Error(S3ErrorCode.INVALID_ACCESS_KEY_ID, AWSAccessKeyId=access_key)
@@ -152,10 +222,42 @@ class CredentialCache:
                 raise S3Error(S3ErrorCode.INVALID_ACCESS_KEY_ID, AWSAccessKeyId=access_key)
         return key, Principal(key.user, key.access_key, key.is_root, key.iam_user), identity
 
+    async def _session_signer(
+        self, access_key: str, token: str | None, now: float
+    ) -> tuple[AccessKey, Principal, IamIdentity | None]:
+        session = await self.session(access_key)
+        if session is None or not token:
+            raise S3Error(S3ErrorCode.INVALID_ACCESS_KEY_ID, AWSAccessKeyId=access_key)
+        if not hmac.compare_digest(token_digest(token), session.token_sha256) or session.revoked:
+            raise S3Error(S3ErrorCode.INVALID_TOKEN)
+        if now >= session.expires:
+            raise S3Error(S3ErrorCode.EXPIRED_TOKEN)
+        identity: IamIdentity | None = None
+        if session.role is not None:
+            role = await self.role_identity(session.account, session.role)
+            if role is None:  # deleted since: its sessions end with it
+                raise S3Error(S3ErrorCode.INVALID_TOKEN)
+            identity = replace(
+                role, session_name=session.session_name, session_policy=session.session_policy
+            )
+        elif session.iam_user is not None:
+            identity = await self.identity(session.account, session.iam_user)
+            if identity is None:
+                raise S3Error(S3ErrorCode.INVALID_TOKEN)
+        key = AccessKey(
+            access_key, session.secret_key, session.account, session.created, False,
+            session.iam_user, True,
+        )  # fmt: skip
+        # A session never carries the service administrator's rights across accounts.
+        principal = Principal(session.account, access_key, False, session.iam_user)
+        return key, principal, identity
+
     def invalidate(self, access_key: str | None = None) -> None:
         """Forget a key (None: every key and identity); this process sees changes at once."""
         if access_key is None:
             self._entries.clear()
             self._identities.clear()
+            self._sessions.clear()
+            self._roles.clear()
         else:
             self._entries.pop(access_key, None)

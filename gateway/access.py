@@ -21,7 +21,8 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import lru_cache
 
-from auth.credentials import Principal, account_id, canonical_id
+from auth.credentials import Principal, account_id
+from auth.iam.authorize import requester_for
 from auth.policy.acl import (
     OBJECT_PERMISSIONS,
     Acl,
@@ -170,10 +171,7 @@ def trusted_networks(setting: str | None) -> tuple[Network, ...]:
 def requester_of(principal: Principal, identity: IamIdentity | None) -> Requester:
     if principal.user is None:
         return Requester.anonymous()
-    account, canonical = account_id(principal.user), canonical_id(principal.user)
-    if identity is None:
-        return Requester.account(account, canonical, is_admin=principal.is_root)
-    return Requester.user(account, canonical, identity.name, identity.user_id, identity.path)
+    return requester_for(principal.user, identity, is_admin=principal.is_root)
 
 
 @dataclass(frozen=True)
@@ -210,6 +208,12 @@ class Access:
         self.requester = requester_of(principal, identity)
         self.identity = (
             tuple(_identity_policy(s, d) for s, d in identity.policies) if identity else ()
+        )
+        # A role session's own policy narrows the role's (auth/policy/engine.py).
+        self.session = (
+            None
+            if identity is None or identity.session_policy is None
+            else (_identity_policy("session-policy", identity.session_policy),)
         )
         self.facts = facts
         self._trusted = trusted
@@ -340,7 +344,9 @@ class Access:
             access = None if name is None else self._buckets.get(name)
             if access is None:
                 # Service-level actions, and creating a bucket: the caller's own account.
-                return self.requester.account_id, Policies(identity=self.identity)
+                return self.requester.account_id, Policies(
+                    identity=self.identity, session=self.session
+                )
             on_object = required.action in OBJECT_PERMISSIONS and "/" in required.resource[13:]
             grant = acl_grant(
                 required.action,
@@ -353,6 +359,7 @@ class Access:
                 bucket=access.policy,
                 acl=grant,
                 restrict_public=access.block.restrict_public_buckets,
+                session=self.session,
             )
 
         return policies_for

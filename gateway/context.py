@@ -11,6 +11,7 @@ from multidict import CIMultiDictProxy, MultiDictProxy
 
 from auth.credentials import CredentialCache, Principal
 from auth.policy.keys import Network
+from auth.sts.oidc_keys import OidcKeys
 from backends.base import Backend
 from gateway.access import Access, AccessCache, trusted_networks
 from gateway.body import RequestBody
@@ -39,8 +40,11 @@ class Services:
     # Buckets' policies, ACLs, ownership and public access blocks, as briefly as keys.
     access_cache: AccessCache = field(init=False)
     trusted_proxies: tuple[Network, ...] = field(init=False)
+    # OpenID Connect providers' signing keys (AssumeRoleWithWebIdentity).
+    web_identity: OidcKeys = field(init=False)
 
     def __post_init__(self) -> None:
+        self.web_identity = OidcKeys()
         self.lifecycle_rules = RulesCache(self.meta)
         self.access_cache = AccessCache(self.meta, ttl=self.credentials.ttl)
         self.trusted_proxies = trusted_networks(self.settings.trusted_proxies)

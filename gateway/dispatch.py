@@ -9,7 +9,7 @@ from aiohttp import web
 from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from auth.authenticate import ParsedAuth, anonymous_result, parse_auth, verify_auth
-from auth.credentials import ANONYMOUS, Principal
+from auth.credentials import ANONYMOUS, Principal, session_token
 from auth.iam.endpoint import serve_query_api
 from auth.iam.scope import query_api_service
 from auth.request import SignedRequest
@@ -86,7 +86,10 @@ async def handle(request: web.Request) -> web.StreamResponse:
     if parsed is None:
         principal, auth = ANONYMOUS, anonymous_result()
     else:
-        key, principal, identity = await services.credentials.signer(parsed.access_key)
+        token = session_token(headers, query)
+        key, principal, identity = await services.credentials.signer(
+            parsed.access_key, token=token, now=now
+        )
         auth = verify_auth(parsed, signed, key.secret_key, now=now)
 
     request[AUDIT_PRINCIPAL] = principal

@@ -78,6 +78,7 @@ class S3ErrorCode(Enum):
         "Your proposed upload is smaller than the minimum allowed object size.",
     )
     EXPIRED_PRESIGNED_REQUEST = ("AccessDenied", 403, "Request has expired")
+    EXPIRED_TOKEN = ("ExpiredToken", 400, "The provided token has expired.")
     ILLEGAL_LOCATION_CONSTRAINT = (
         "IllegalLocationConstraintException",
         400,
@@ -109,6 +110,7 @@ class S3ErrorCode(Enum):
         400,
         "The encryption request you specified is not valid. Supported value: AES256.",
     )
+    INVALID_TOKEN = ("InvalidToken", 400, "The provided token is malformed or otherwise invalid.")
     INVALID_BUCKET_ACL_WITH_OBJECT_OWNERSHIP = (
         "InvalidBucketAclWithObjectOwnership",
         400,

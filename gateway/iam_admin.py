@@ -1,4 +1,5 @@
-"""`kloudvault admin iam ...`: an account's IAM users, keys, groups and policies.
+"""`kloudvault admin iam ...`: an account's IAM users, keys, groups, policies, roles and
+OpenID Connect providers (and revoking a role's STS sessions).
 
 The same MetaStore methods (gateway/meta/iam.py) and the same checks (names, paths,
 policy documents) as the IAM API (auth/iam/operations.py), for an operator at the shell:
@@ -17,15 +18,18 @@ from pathlib import Path
 from typing import Any
 
 from auth.credentials import ROOT_USER, account_id, new_access_key, new_iam_id, new_secret_key
-from auth.iam.errors import IamError, IamErrorCode
+from auth.iam.errors import IamError, IamErrorCode, no_such_entity
 from auth.iam.form import Params, check_policy_document
+from auth.iam.oidc_providers import check_url, provider_arn, provider_key
+from auth.iam.roles import MAX_SESSION_SECONDS, MIN_SESSION_SECONDS, check_trust_policy
 from auth.iam.shapes import arn
 from auth.policy.model import (
     MAX_GROUP_POLICY_CHARS,
     MAX_MANAGED_POLICY_CHARS,
+    MAX_ROLE_POLICY_CHARS,
     MAX_USER_POLICY_CHARS,
 )
-from gateway.meta.base import MetaStore, PolicyOwnerKind
+from gateway.meta.base import IamRole, MetaStore, OidcProvider, PolicyOwnerKind
 
 Run = Callable[[MetaStore, argparse.Namespace], Awaitable[None]]
 # (argument name, add_argument keywords)
@@ -46,22 +50,27 @@ def _checked(args: argparse.Namespace) -> Params:
         "UserName": getattr(args, "user", None),
         "GroupName": getattr(args, "group", None),
         "PolicyName": getattr(args, "policy", None),
+        "RoleName": getattr(args, "role", None),
         "Path": getattr(args, "path", None),
     }
     params = Params({k: v for k, v in values.items() if v is not None})
     params.user_name(required=False)
+    params.name("RoleName", max_len=64, required=False)
     params.name("GroupName", required=False)
     params.name("PolicyName", required=False)
     params.path()
     return params
 
 
-def _document(args: argparse.Namespace, max_chars: int) -> str:
+def _read(path: str) -> str:
     try:
-        text = Path(args.document).read_text(encoding="utf-8")
+        return Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise IamError(IamErrorCode.INVALID_INPUT, f"cannot read {args.document}: {exc}") from exc
-    return check_policy_document(text, max_chars)
+        raise IamError(IamErrorCode.INVALID_INPUT, f"cannot read {path}: {exc}") from exc
+
+
+def _document(args: argparse.Namespace, max_chars: int) -> str:
+    return check_policy_document(_read(args.document), max_chars)
 
 
 async def create_user(meta: MetaStore, args: argparse.Namespace) -> None:
@@ -114,8 +123,15 @@ async def delete_access_key(meta: MetaStore, args: argparse.Namespace) -> None:
     print(f"deleted key {args.access_key}")
 
 
+_INLINE_LIMIT = {
+    "user": MAX_USER_POLICY_CHARS,
+    "group": MAX_GROUP_POLICY_CHARS,
+    "role": MAX_ROLE_POLICY_CHARS,
+}
+
+
 def _inline(kind: PolicyOwnerKind) -> list[Command]:
-    limit = MAX_USER_POLICY_CHARS if kind == "user" else MAX_GROUP_POLICY_CHARS
+    limit = _INLINE_LIMIT[kind]
 
     async def put(meta: MetaStore, args: argparse.Namespace) -> None:
         _checked(args)
@@ -222,16 +238,169 @@ def _attachments(kind: PolicyOwnerKind) -> list[Command]:
         await meta.detach_policy(args.account, kind, getattr(args, kind), args.policy)
         print(f"detached {args.policy} from {kind} {getattr(args, kind)}")
 
+    async def list_(meta: MetaStore, args: argparse.Namespace) -> None:
+        page = await meta.list_attached_policies(
+            args.account, kind, getattr(args, kind), max_items=1000
+        )
+        for policy in page.items:
+            print(f"{policy.path}{policy.name}")
+
     named: list[Arg] = [(kind, {}), ("policy", {"help": "managed policy name"})]
     return [
         Command(f"attach-{kind}-policy", f"attach a managed policy to a {kind}", named, attach),
         Command(f"detach-{kind}-policy", f"detach a managed policy from a {kind}", named, detach),
+        Command(
+            f"list-attached-{kind}-policies", f"a {kind}'s managed policies", [(kind, {})], list_
+        ),
     ]
 
 
 PATH: Arg = ("--path", {"default": None, "help": "IAM path, e.g. /team/ (default /)"})
 DOCUMENT: Arg = ("--document", {"required": True, "help": "file holding the JSON policy"})
 USER_KEY: list[Arg] = [("user", {}), ("access_key", {})]
+
+# -- roles, OpenID Connect providers, STS sessions -------------------------------------------
+
+
+async def create_role(meta: MetaStore, args: argparse.Namespace) -> None:
+    _checked(args)
+    seconds = args.max_session_duration
+    if not MIN_SESSION_SECONDS <= seconds <= MAX_SESSION_SECONDS:
+        raise IamError(
+            IamErrorCode.VALIDATION_ERROR,
+            f"--max-session-duration must be {MIN_SESSION_SECONDS}..{MAX_SESSION_SECONDS}",
+        )
+    role = await meta.create_iam_role(
+        IamRole(
+            args.account,
+            args.role,
+            new_iam_id("AROA"),
+            args.path or "/",
+            check_trust_policy(_read(args.trust)),
+            seconds,
+            time.time(),
+            args.description,
+        )
+    )
+    print(f"role:  {role.name}")
+    print(f"id:    {role.role_id}")
+    print(f"arn:   {arn(account_id(args.account), 'role', role.path, role.name)}")
+
+
+async def get_role(meta: MetaStore, args: argparse.Namespace) -> None:
+    role = await meta.get_iam_role(args.account, args.role)
+    if role is None:
+        raise no_such_entity("role", args.role)
+    print(f"arn:   {arn(account_id(args.account), 'role', role.path, role.name)}")
+    print(f"id:    {role.role_id}")
+    print(f"max session duration: {role.max_session_duration}s")
+    print(role.trust_policy)
+
+
+async def list_roles(meta: MetaStore, args: argparse.Namespace) -> None:
+    marker = ""
+    while True:
+        page = await meta.list_iam_roles(args.account, marker=marker, max_items=1000)
+        for role in page.items:
+            print(f"{role.path}{role.name}\t{role.role_id}")
+        if not page.is_truncated or page.marker is None:
+            return
+        marker = page.marker
+
+
+async def delete_role(meta: MetaStore, args: argparse.Namespace) -> None:
+    await meta.delete_iam_role(args.account, args.role)
+    print(f"deleted role {args.role}")
+
+
+async def update_assume_role_policy(meta: MetaStore, args: argparse.Namespace) -> None:
+    document = check_trust_policy(_read(args.trust))
+    await meta.update_iam_role(args.account, args.role, trust_policy=document)
+    print(f"updated the trust policy of role {args.role}")
+
+
+async def revoke_role_sessions(meta: MetaStore, args: argparse.Namespace) -> None:
+    if await meta.get_iam_role(args.account, args.role) is None:
+        raise no_such_entity("role", args.role)
+    count = await meta.revoke_sts_sessions(args.account, role=args.role, now=time.time())
+    print(f"revoked {count} session(s) of role {args.role}")
+
+
+async def create_oidc_provider(meta: MetaStore, args: argparse.Namespace) -> None:
+    key = check_url(args.url)
+    await meta.create_oidc_provider(
+        OidcProvider(
+            args.account, key, tuple(args.client_id), tuple(args.thumbprint or ()), time.time()
+        )
+    )
+    print(f"arn:   {provider_arn(account_id(args.account), key)}")
+
+
+async def list_oidc_providers(meta: MetaStore, args: argparse.Namespace) -> None:
+    for provider in await meta.list_oidc_providers(args.account):
+        print(f"{provider_arn(account_id(args.account), provider.url)}\t"
+              f"{' '.join(provider.client_ids)}")  # fmt: skip
+
+
+async def delete_oidc_provider(meta: MetaStore, args: argparse.Namespace) -> None:
+    await meta.delete_oidc_provider(args.account, provider_key(args.url.rstrip("/")))
+    print(f"deleted OpenID Connect provider {args.url}")
+
+
+TRUST: Arg = ("--trust", {"required": True, "help": "file holding the JSON trust policy"})
+ROLE_COMMANDS: list[Command] = [
+    Command(
+        "create-role",
+        "a role and who may assume it",
+        [
+            ("role", {}),
+            TRUST,
+            ("--path", {"default": None, "help": "IAM path (default /)"}),
+            ("--max-session-duration", {"type": int, "default": MIN_SESSION_SECONDS}),
+            ("--description", {"default": None}),
+        ],
+        create_role,
+    ),
+    Command("get-role", "a role and its trust policy", [("role", {})], get_role),
+    Command("list-roles", "the account's roles", [], list_roles),
+    Command(
+        "delete-role", "a role without policies (its sessions end)", [("role", {})], delete_role
+    ),
+    Command(
+        "update-assume-role-policy",
+        "replace a role's trust policy",
+        [("role", {}), TRUST],
+        update_assume_role_policy,
+    ),
+    Command(
+        "revoke-role-sessions",
+        "end every STS session of a role now",
+        [("role", {})],
+        revoke_role_sessions,
+    ),
+    *_inline("role"),
+    *_attachments("role"),
+    Command(
+        "create-oidc-provider",
+        "register an OpenID Connect provider (its issuer URL)",
+        [
+            ("url", {}),
+            ("--client-id", {"action": "append", "required": True, "help": "accepted aud"}),
+            ("--thumbprint", {"action": "append", "default": None}),
+        ],
+        create_oidc_provider,
+    ),
+    Command(
+        "list-oidc-providers", "the account's OpenID Connect providers", [], list_oidc_providers
+    ),
+    Command(
+        "delete-oidc-provider",
+        "unregister an OpenID Connect provider",
+        [("url", {})],
+        delete_oidc_provider,
+    ),
+]
+
 
 COMMANDS: list[Command] = [
     Command("create-user", "an IAM user of the account", [("user", {}), PATH], create_user),
@@ -281,6 +450,7 @@ COMMANDS: list[Command] = [
     ),
     *_attachments("user"),
     *_attachments("group"),
+    *ROLE_COMMANDS,
 ]
 _BY_NAME = {command.name: command for command in COMMANDS}
 

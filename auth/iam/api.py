@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from auth.iam.authorize import Caller
 from auth.iam.form import Params
 from auth.iam.render import Element
 from gateway.meta.base import MetaStore
+
+if TYPE_CHECKING:
+    from gateway.context import Services
 
 # A response's Result element's children; None: the response has no Result (DeleteUser).
 Result = Sequence[Element] | None
@@ -25,6 +29,9 @@ class Call:
     caller: Caller
     params: Params
     now: float
+    # The running services, for the operations that need more than the store (STS: the
+    # web identity key cache); None in tests that drive a handler alone.
+    services: Services | None = None
 
     @property
     def account(self) -> str:

@@ -9,9 +9,10 @@ caller's account. Anonymous callers never get this far (AccessDenied at the door
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from auth.credentials import account_id, canonical_id
+from auth.credentials import SESSION_KEY_PREFIX, account_id, canonical_id
 from auth.iam.errors import IamError, IamErrorCode
 from auth.policy.context import PolicyContext, Requester
 from auth.policy.engine import NamedPolicy, Policies, Verdict, evaluate
@@ -26,6 +27,12 @@ class Caller:
     account: str  # users.name
     identity: IamIdentity | None = None
     is_root: bool = False
+    access_key: str | None = None  # the key that signed the call
+
+    @property
+    def temporary(self) -> bool:
+        """Signed with STS temporary credentials."""
+        return self.access_key is not None and self.access_key.startswith(SESSION_KEY_PREFIX)
 
     @property
     def account_id(self) -> str:
@@ -36,23 +43,43 @@ class Caller:
         return None if self.identity is None else self.identity.name
 
     def requester(self) -> Requester:
-        if self.identity is None:
-            return Requester.account(
-                self.account_id, canonical_id(self.account), is_admin=self.is_root
-            )
-        return Requester.user(
-            self.account_id,
-            canonical_id(self.account),
-            self.identity.name,
-            self.identity.user_id,
-            self.identity.path,
+        return requester_for(self.account, self.identity, is_admin=self.is_root)
+
+
+def requester_for(account: str, identity: IamIdentity | None, *, is_admin: bool) -> Requester:
+    """The Requester of an account's own key (identity None), an IAM user's, or a role
+    session's."""
+    if identity is None:
+        return Requester.account(account_id(account), canonical_id(account), is_admin=is_admin)
+    if identity.is_role:
+        return Requester.role_session(
+            account_id(account),
+            canonical_id(account),
+            identity.name,
+            identity.user_id,
+            identity.session_name or "",
+            identity.path,
         )
+    return Requester.user(
+        account_id(account), canonical_id(account), identity.name, identity.user_id, identity.path
+    )
+
+
+def session_policies(identity: IamIdentity | None) -> list[NamedPolicy] | None:
+    """A role session's session policy (None: it has none, nothing narrows the role)."""
+    if identity is None or identity.session_policy is None:
+        return None
+    return _parsed([("session-policy", identity.session_policy)])
 
 
 def identity_policies(identity: IamIdentity) -> list[NamedPolicy]:
     """The identity's stored documents, parsed (each was validated when it was stored)."""
+    return _parsed(identity.policies)
+
+
+def _parsed(documents: Sequence[tuple[str, str]]) -> list[NamedPolicy]:
     named = []
-    for source, document in identity.policies:
+    for source, document in documents:
         try:
             # Stored documents passed their own size check; any size is accepted here.
             policy = parse_policy(document, PolicyKind.IDENTITY, max_chars=1 << 30)
@@ -68,7 +95,10 @@ def authorize(caller: Caller, action: str, resource: str) -> None:
         return
     requester = caller.requester()
     context = PolicyContext(requester, f"iam:{action}", resource, caller.account_id)
-    decision = evaluate(context, Policies(identity=identity_policies(caller.identity)))
+    policies = Policies(
+        identity=identity_policies(caller.identity), session=session_policies(caller.identity)
+    )
+    decision = evaluate(context, policies)
     if decision.allowed:
         return
     why = (

@@ -23,6 +23,7 @@ from collections.abc import Mapping, Sequence
 from aiohttp import web
 
 from auth.authenticate import parse_auth, verify_auth
+from auth.credentials import Principal, session_token
 from auth.iam.api import Api, Call, Result
 from auth.iam.authorize import Caller, authorize
 from auth.iam.errors import IamError, IamErrorCode
@@ -34,6 +35,7 @@ from auth.request import PayloadMode, SignedRequest
 from auth.sts.operations import STS_API
 from gateway.context import Services
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import AccessKey, IamIdentity
 from gateway.middlewares.request_id import request_id_of
 
 log = logging.getLogger("kloudvault.iam")
@@ -73,7 +75,10 @@ async def serve_query_api(
     api = APIS[service]
     request_id = request_id_of(request)
     try:
-        action, result = await _serve(request, services, api, raw_path, pairs, headers)
+        form = await _read_form(request)
+        if _unsigned_sts(pairs, headers, form):
+            api = STS_API
+        action, result = await _serve(request, services, api, raw_path, pairs, headers, form)
         body, status = render_response(action, api.namespace, result, request_id), 200
     except IamError as err:
         body, status = render_error(err, api.namespace, request_id), err.status
@@ -85,6 +90,25 @@ async def serve_query_api(
         failure = IamError(IamErrorCode.INTERNAL_FAILURE)
         body, status = render_error(failure, api.namespace, request_id), failure.status
     return web.Response(status=status, body=body, content_type="text/xml")
+
+
+# STS actions called without a signature: the web identity token is the credential.
+UNSIGNED_STS_ACTIONS = frozenset({"AssumeRoleWithWebIdentity"})
+
+
+def _unsigned_sts(
+    pairs: Sequence[tuple[str, str]], headers: Mapping[str, str], body: bytes
+) -> bool:
+    """An unsigned call of an STS action that needs no signature (auth/iam/scope.py sends
+    every unsigned query API request here as "iam": only the Action tells)."""
+    if "authorization" in headers or any(name.startswith("X-Amz-") for name, _ in pairs):
+        return False
+    try:
+        form = decode_form(body) if body else []
+    except IamError:
+        return False
+    action = Params.of(pairs, form).get("Action")
+    return action in UNSIGNED_STS_ACTIONS
 
 
 async def _read_form(request: web.Request) -> bytes:
@@ -100,6 +124,18 @@ async def _read_form(request: web.Request) -> bytes:
     return bytes(data)
 
 
+async def _signer(
+    services: Services, access_key: str, token: str | None, now: float
+) -> tuple[AccessKey, Principal, IamIdentity | None]:
+    """The credential cache's answer, in the query API's words."""
+    try:
+        return await services.credentials.signer(access_key, token=token, now=now)
+    except S3Error as err:
+        if err.code is S3ErrorCode.EXPIRED_TOKEN:
+            raise IamError(IamErrorCode.EXPIRED_TOKEN) from err
+        raise IamError(IamErrorCode.INVALID_CLIENT_TOKEN_ID) from err
+
+
 async def _serve(
     request: web.Request,
     services: Services,
@@ -107,8 +143,8 @@ async def _serve(
     raw_path: str,
     pairs: Sequence[tuple[str, str]],
     headers: Mapping[str, str],
+    body: bytes,
 ) -> tuple[str, Result]:
-    body = await _read_form(request)
     digest = hashlib.sha256(body).hexdigest()
     # The query APIs sign the body's hash without sending it (unlike S3): supply it.
     signed = SignedRequest(
@@ -116,11 +152,16 @@ async def _serve(
     )
     now = services.clock()
     parsed = parse_auth(signed, services=QUERY_SERVICES)
+    if parsed is None and api is STS_API:
+        params = Params.of(pairs, decode_form(body) if body else [])
+        unsigned = params.required("Action")
+        # No caller: the operation authenticates its token itself (account left empty).
+        call = Call(services.meta, Caller(""), params, now, services)
+        return unsigned, await STS_API.operations[unsigned].run(call)
     if parsed is None:
         raise IamError(IamErrorCode.ACCESS_DENIED, "Anonymous access to IAM is not allowed.")
-    key = await services.credentials.get(parsed.access_key)
-    if key is None or not key.active:
-        raise IamError(IamErrorCode.INVALID_CLIENT_TOKEN_ID)
+    token = session_token(headers, dict(pairs))
+    key, _, identity = await _signer(services, parsed.access_key, token, now)
     auth = verify_auth(parsed, signed, key.secret_key, now=now)
     covered = auth.payload_sha256 == digest or (
         not body and auth.payload_mode is PayloadMode.UNSIGNED
@@ -149,13 +190,8 @@ async def _serve(
             f"Could not find operation {action} for version {version}",
         )
 
-    identity = None
-    if key.iam_user is not None:
-        identity = await services.credentials.identity(key.user, key.iam_user)
-        if identity is None:  # the user went away with a key still cached
-            raise IamError(IamErrorCode.INVALID_CLIENT_TOKEN_ID)
-    caller = Caller(key.user, identity, key.is_root)
-    call = Call(services.meta, caller, params, now)
+    caller = Caller(key.user, identity, key.is_root, key.access_key)
+    call = Call(services.meta, caller, params, now, services)
     if operation.resource is not None:
         authorize(caller, action, await operation.resource(call))
     result = await operation.run(call)

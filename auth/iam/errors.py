@@ -20,6 +20,27 @@ class IamErrorCode(Enum):
     ACCESS_DENIED = ("AccessDenied", 403, "Sender", "Access denied")
     DELETE_CONFLICT = ("DeleteConflict", 409, "Sender", "The entity is still in use.")
     ENTITY_ALREADY_EXISTS = ("EntityAlreadyExists", 409, "Sender", "The entity already exists.")
+    EXPIRED_TOKEN = (
+        "ExpiredToken",
+        403,
+        "Sender",
+        "The security token included in the request is expired",
+    )
+    # AssumeRoleWithWebIdentity's web identity token (STS API reference, Errors).
+    EXPIRED_TOKEN_EXCEPTION = ("ExpiredTokenException", 400, "Sender", "Token expired")
+    IDP_COMMUNICATION_ERROR = (
+        "IDPCommunicationError",
+        400,
+        "Sender",
+        "The request could not be fulfilled because the identity provider (IDP) that was "
+        "asked to verify the incoming identity token could not be reached.",
+    )
+    IDP_REJECTED_CLAIM = (
+        "IDPRejectedClaim",
+        403,
+        "Sender",
+        "The identity provider (IdP) reported that authentication failed.",
+    )
     INCOMPLETE_SIGNATURE = (
         "IncompleteSignature",
         400,
@@ -37,6 +58,12 @@ class IamErrorCode(Enum):
         400,
         "Sender",
         "The action or operation requested is invalid. Verify that the action is typed correctly.",
+    )
+    INVALID_IDENTITY_TOKEN = (
+        "InvalidIdentityToken",
+        400,
+        "Sender",
+        "The web identity token that was passed could not be validated.",
     )
     INVALID_CLIENT_TOKEN_ID = (
         "InvalidClientTokenId",
@@ -65,6 +92,13 @@ class IamErrorCode(Enum):
         "The request must contain a valid (registered) AWS access key ID.",
     )
     NO_SUCH_ENTITY = ("NoSuchEntity", 404, "Sender", "The entity does not exist.")
+    PACKED_POLICY_TOO_LARGE = (
+        "PackedPolicyTooLarge",
+        400,
+        "Sender",
+        "The request was rejected because the total packed size of the session policies "
+        "and session tags combined was too large.",
+    )
     REQUEST_ENTITY_TOO_LARGE = (
         "RequestEntityTooLarge",
         413,

@@ -18,7 +18,9 @@ from auth.credentials import new_access_key, new_iam_id, new_secret_key
 from auth.iam.api import Api, Call, Operation, Result
 from auth.iam.errors import IamError, IamErrorCode, no_such_entity
 from auth.iam.form import check_policy_document
+from auth.iam.oidc_providers import OIDC_OPERATIONS, list_oidc_providers
 from auth.iam.render import IAM_NAMESPACE, Element
+from auth.iam.roles import ROLE_OPERATIONS, list_roles, role_arn, role_name
 from auth.iam.shapes import (
     access_key_shape,
     arn,
@@ -36,6 +38,7 @@ from auth.iam.shapes import (
 from auth.policy.model import (
     MAX_GROUP_POLICY_CHARS,
     MAX_MANAGED_POLICY_CHARS,
+    MAX_ROLE_POLICY_CHARS,
     MAX_USER_POLICY_CHARS,
 )
 from gateway.meta.base import PolicyOwnerKind
@@ -207,13 +210,28 @@ async def delete_access_key(call: Call) -> Result:
 
 def _owner(kind: PolicyOwnerKind, call: Call) -> tuple[str, str]:
     """(the owner's parameter name, its value)."""
+    if kind == "role":
+        return "RoleName", role_name(call)
     return ("UserName", _user(call)) if kind == "user" else ("GroupName", _group(call))
 
 
+_OWNER_ARN: dict[PolicyOwnerKind, Resource] = {
+    "user": _user_arn,
+    "group": _group_arn,
+    "role": role_arn,
+}
+# IAM's limit on one inline policy of each kind (roles: 10,240 characters).
+_INLINE_LIMIT = {
+    "user": MAX_USER_POLICY_CHARS,
+    "group": MAX_GROUP_POLICY_CHARS,
+    "role": MAX_ROLE_POLICY_CHARS,
+}
+
+
 def _inline(kind: PolicyOwnerKind) -> dict[str, Operation]:
-    limit = MAX_USER_POLICY_CHARS if kind == "user" else MAX_GROUP_POLICY_CHARS
-    noun = "User" if kind == "user" else "Group"
-    resource = _user_arn if kind == "user" else _group_arn
+    limit = _INLINE_LIMIT[kind]
+    noun = kind.capitalize()
+    resource = _OWNER_ARN[kind]
 
     def policy_name(call: Call) -> str:
         name = call.params.name("PolicyName")
@@ -402,8 +420,8 @@ async def delete_policy(call: Call) -> Result:
 
 
 def _attachments(kind: PolicyOwnerKind) -> dict[str, Operation]:
-    noun = "User" if kind == "user" else "Group"
-    resource = _user_arn if kind == "user" else _group_arn
+    noun = kind.capitalize()
+    resource = _OWNER_ARN[kind]
 
     async def attach(call: Call) -> Result:
         _, owner = _owner(kind, call)
@@ -464,5 +482,11 @@ IAM_API = Api(
         "DeletePolicy": Operation(delete_policy, _policy_arn),
         **_attachments("user"),
         **_attachments("group"),
+        **ROLE_OPERATIONS,
+        "ListRoles": Operation(list_roles, _listing("role")),
+        **_inline("role"),
+        **_attachments("role"),
+        **OIDC_OPERATIONS,
+        "ListOpenIDConnectProviders": Operation(list_oidc_providers, _listing("oidc-provider")),
     },
 )

@@ -238,7 +238,7 @@ def _grantee_level(grantee: Grantee, requester: Requester) -> GrantLevel:
             return GrantLevel.PRINCIPAL
         return GrantLevel.NONE
     if grantee.type is GranteeType.CANONICAL_USER and grantee.value == requester.canonical_id:
-        return GrantLevel.ACCOUNT if requester.user_name is not None else GrantLevel.PRINCIPAL
+        return GrantLevel.ACCOUNT if requester.is_iam else GrantLevel.PRINCIPAL
     return GrantLevel.NONE
 
 

@@ -18,6 +18,7 @@ class PrincipalType(Enum):
 
     ACCOUNT = "Account"  # an account's own credentials (AWS: the root user)
     USER = "User"  # an IAM user inside an account
+    ASSUMED_ROLE = "AssumedRole"  # an STS session of a role (auth/sts)
     ANONYMOUS = "Anonymous"
 
 
@@ -46,6 +47,11 @@ class Requester:
     # The service administrator acts as the owner of every account (today's root keeps
     # every right it had); explicit Deny statements still apply to it.
     is_admin: bool = False
+    # An STS role session: the role's name, unique id (AROA...) and path, and the
+    # session's name (arn:aws:sts::<id>:assumed-role/<role>/<session>).
+    role_name: str | None = None
+    role_id: str | None = None
+    session_name: str | None = None
 
     @classmethod
     def anonymous(cls) -> Requester:
@@ -61,14 +67,41 @@ class Requester:
     ) -> Requester:
         return cls(account_id, canonical_id, user_name=name, user_id=user_id, user_path=path)
 
+    @classmethod
+    def role_session(
+        cls,
+        account_id: str,
+        canonical_id: str,
+        role: str,
+        role_id: str,
+        session: str,
+        path: str = "/",
+    ) -> Requester:
+        return cls(
+            account_id,
+            canonical_id,
+            user_path=path,
+            role_name=role,
+            role_id=role_id,
+            session_name=session,
+        )
+
     @property
     def is_anonymous(self) -> bool:
         return self.account_id is None
 
     @property
+    def is_iam(self) -> bool:
+        """An IAM principal inside its account (a user or a role session): its identity
+        policies decide, never the account's implicit rights."""
+        return self.user_name is not None or self.role_name is not None
+
+    @property
     def type(self) -> PrincipalType:
         if self.account_id is None:
             return PrincipalType.ANONYMOUS
+        if self.role_name is not None:
+            return PrincipalType.ASSUMED_ROLE
         return PrincipalType.USER if self.user_name is not None else PrincipalType.ACCOUNT
 
     @property
@@ -77,10 +110,31 @@ class Requester:
 
     @property
     def arn(self) -> str | None:
-        """aws:PrincipalArn: the user's ARN, the account's root ARN, or None (anonymous)."""
+        """The caller's own ARN: the user's, the role session's (sts assumed-role), the
+        account's root ARN, or None (anonymous)."""
+        if self.role_name is not None:
+            return (
+                f"arn:aws:sts::{self.account_id}:assumed-role/{self.role_name}/{self.session_name}"
+            )
         if self.user_name is not None:
             return f"arn:aws:iam::{self.account_id}:user{self.user_path}{self.user_name}"
         return self.account_arn
+
+    @property
+    def role_arn(self) -> str | None:
+        if self.role_name is None:
+            return None
+        return f"arn:aws:iam::{self.account_id}:role{self.user_path}{self.role_name}"
+
+    @property
+    def principal_arns(self) -> tuple[str, ...]:
+        """The ARNs a policy's Principal may name this caller by: a role session answers
+        to its session ARN and to its role's ARN."""
+        if self.role_name is not None:
+            return (self.arn or "", self.role_arn or "")
+        if self.user_name is not None:
+            return (self.arn or "",)
+        return ()
 
     def principal_keys(self) -> dict[str, tuple[str, ...]]:
         """The condition keys that describe the principal (lower-case names)."""
@@ -89,8 +143,11 @@ class Requester:
             keys["aws:userid"] = ("anonymous",)
             return keys
         keys["aws:principalaccount"] = (self.account_id,)
-        keys["aws:principalarn"] = (self.arn or "",)
-        if self.user_name is not None:
+        # A role session's aws:PrincipalArn is its role's ARN (IAM's documentation).
+        keys["aws:principalarn"] = (self.role_arn or self.arn or "",)
+        if self.role_name is not None:
+            keys["aws:userid"] = (f"{self.role_id}:{self.session_name}",)
+        elif self.user_name is not None:
             keys["aws:username"] = (self.user_name,)
             keys["aws:userid"] = (self.user_id or self.user_name,)
         else:

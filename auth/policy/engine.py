@@ -66,6 +66,9 @@ class Policies:
     # callers outside the bucket owner's account (its Deny statements still apply).
     # IgnorePublicAcls is the caller's: acl.without_public_grants before grant_level.
     restrict_public: bool = False
+    # An STS session's policies (AssumeRole's Policy): None without one. With them the
+    # session may do only what both they and the role's side allow; their Deny wins.
+    session: Sequence[NamedPolicy] | None = None
 
 
 @dataclass(frozen=True)
@@ -90,8 +93,50 @@ class Decision:
 
 def evaluate(context: PolicyContext, policies: Policies) -> Decision:
     """Decide one (requester, action, resource) question. Never raises."""
+    if policies.session is None:
+        return _evaluate(context, policies)
+    session = [(named.name, _applicable(named.policy, context)) for named in policies.session]
+    for name, statements in session:
+        for statement in statements:
+            if statement.effect is Effect.DENY:
+                return _deny(name, statement)
+    decision = _evaluate(context, policies)
+    if not decision.allowed:
+        return decision
+    session_allow = _first_allow(session)
+    if session_allow is None:
+        return _implicit("the session policy does not allow it")
+    return replace(decision, matches=(*decision.matches, session_allow))
+
+
+def trust_level(
+    policy: Policy, context: PolicyContext, *, federated: str | None = None
+) -> GrantLevel | None:
+    """How far a role's trust policy lets the caller take `context.action` on the role:
+    None for an explicit Deny, else the reach of its best Allow (GrantLevel.ACCOUNT: it
+    names the caller's account, a delegation its own identity policies must still allow).
+
+    `federated`: the caller is a web identity of this OpenID Connect provider ARN
+    (`Principal: {"Federated": ...}`), not `context.requester`."""
+
+    def level(statement: Statement) -> GrantLevel:
+        if federated is None:
+            return _principal_level(statement, context.requester)
+        principals = statement.principals
+        if principals is None or statement.not_principal:
+            return GrantLevel.NONE
+        named = principals.everyone or federated in principals.federated
+        return GrantLevel.PRINCIPAL if named else GrantLevel.NONE
+
+    statements = _applicable(policy, context)
+    if any(s.effect is Effect.DENY and level(s) > GrantLevel.NONE for s in statements):
+        return None
+    return max((level(s) for s in statements if s.effect is Effect.ALLOW), default=GrantLevel.NONE)
+
+
+def _evaluate(context: PolicyContext, policies: Policies) -> Decision:
     requester = context.requester
-    is_user = requester.user_name is not None
+    is_user = requester.is_iam
     owner = _is_owner_account(requester, context.resource_account)
     if owner and context.action in POLICY_ACTIONS:
         return Decision(Verdict.ALLOW, "the bucket owner may always manage the bucket policy")
@@ -137,7 +182,7 @@ def evaluate(context: PolicyContext, policies: Policies) -> Decision:
 
 def _is_owner_account(requester: Requester, resource_account: str | None) -> bool:
     """The account's own credentials in its own account (or the administrator anywhere)."""
-    if requester.is_anonymous or requester.user_name is not None:
+    if requester.is_anonymous or requester.is_iam:
         return False
     return requester.is_admin or resource_account in (None, requester.account_id)
 
@@ -235,11 +280,11 @@ def _principal_level(statement: Statement, requester: Requester) -> GrantLevel:
         return GrantLevel.PRINCIPAL
     if requester.is_anonymous:
         return GrantLevel.NONE
-    if requester.user_name is not None and requester.arn in principals.aws:
+    if any(a in principals.aws for a in requester.principal_arns):
         return GrantLevel.PRINCIPAL
     if _names_account(principals, requester):
         # An account's grant reaches the account itself; its IAM users only by delegation.
-        return GrantLevel.ACCOUNT if requester.user_name is not None else GrantLevel.PRINCIPAL
+        return GrantLevel.ACCOUNT if requester.is_iam else GrantLevel.PRINCIPAL
     return GrantLevel.NONE
 
 
@@ -259,6 +304,6 @@ def _excluded(principals: Principals, requester: Requester) -> bool:
     if requester.is_anonymous:
         return False
     account_listed = _names_account(principals, requester)
-    if requester.user_name is None:
+    if not requester.is_iam:
         return account_listed
-    return account_listed and requester.arn in principals.aws
+    return account_listed and any(a in principals.aws for a in requester.principal_arns)

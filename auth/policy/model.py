@@ -27,6 +27,7 @@ MAX_BUCKET_POLICY_BYTES = 20 * 1024
 MAX_USER_POLICY_CHARS = 2048
 MAX_GROUP_POLICY_CHARS = 5120
 MAX_MANAGED_POLICY_CHARS = 6144
+MAX_ROLE_POLICY_CHARS = 10240
 
 
 class MalformedPolicy(ValueError):
@@ -45,6 +46,7 @@ class PolicyTooLarge(MalformedPolicy):
 class PolicyKind(Enum):
     BUCKET = "bucket"
     IDENTITY = "identity"
+    TRUST = "trust"  # a role's AssumeRolePolicyDocument: Principal, sts actions, no Resource
 
 
 class Effect(Enum):
@@ -138,7 +140,8 @@ def _load(document: str | bytes, kind: PolicyKind, max_chars: int) -> Any:
     if kind is PolicyKind.BUCKET and len(raw) > MAX_BUCKET_POLICY_BYTES:
         raise PolicyTooLarge("Policies must be no larger than 20 KB")
     text = raw.decode(errors="replace")
-    if kind is PolicyKind.IDENTITY and sum(not c.isspace() for c in text) > max_chars:
+    limited = kind in (PolicyKind.IDENTITY, PolicyKind.TRUST)
+    if limited and sum(not c.isspace() for c in text) > max_chars:
         raise PolicyTooLarge(f"Cannot exceed quota for PolicySize: {max_chars}")
     try:
         return json.loads(raw, object_pairs_hook=_no_duplicates)
@@ -193,7 +196,12 @@ def _statement(raw: Any, index: int, kind: PolicyKind, bucket: str | None) -> St
     actions = _strings(action_value, "Action")
     for action in actions:
         _check_action(action, kind)
-    resource_value, not_resource = _one_of(raw, "Resource")
+    if kind is PolicyKind.TRUST:
+        if "Resource" in raw or "NotResource" in raw:
+            raise MalformedPolicy("Has prohibited field Resource")
+        resource_value, not_resource = "*", False  # the role the policy is attached to
+    else:
+        resource_value, not_resource = _one_of(raw, "Resource")
     resources = _strings(resource_value, "Resource")
     for resource in resources:
         _check_resource(resource, kind, bucket)
@@ -217,6 +225,8 @@ def _check_action(action: str, kind: PolicyKind) -> None:
     service, colon, name = action.partition(":")
     if not colon or not service or not name:
         raise MalformedPolicy(f"Policy has invalid action: {action}")
+    if kind is PolicyKind.TRUST and service.lower() != "sts":
+        raise MalformedPolicy(f"Policy has invalid action: {action}")  # IAM: only sts:*
     if kind is PolicyKind.BUCKET:
         if service.lower() != "s3":
             raise MalformedPolicy(f"Policy has invalid action: {action}")
@@ -225,6 +235,8 @@ def _check_action(action: str, kind: PolicyKind) -> None:
 
 
 def _check_resource(resource: str, kind: PolicyKind, bucket: str | None) -> None:
+    if kind is PolicyKind.TRUST:
+        return
     if kind is PolicyKind.IDENTITY:
         if resource != "*" and not resource.startswith("arn:"):
             raise MalformedPolicy(f"Policy has invalid resource: {resource}")

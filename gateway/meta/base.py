@@ -66,10 +66,15 @@ class IamIdentity:
     user_id: str
     path: str
     policies: tuple[tuple[str, str], ...]  # (source, JSON document)
+    # An STS session of a role (auth/sts): name, user_id and path are the role's; the
+    # session's name and its session policy (None: none) come with it.
+    is_role: bool = False
+    session_name: str | None = None
+    session_policy: str | None = None
 
 
 # What owns an inline policy or a managed policy attachment.
-PolicyOwnerKind = Literal["user", "group"]
+PolicyOwnerKind = Literal["user", "group", "role"]
 T_co = TypeVar("T_co", covariant=True)
 
 
@@ -106,6 +111,52 @@ class IamPolicy:
     updated: float
     description: str | None = None
     attachment_count: int = 0  # filled in on reads
+
+
+@dataclass(frozen=True)
+class IamRole:
+    """An IAM role (arn:aws:iam::<id>:role<path><name>) and who may assume it."""
+
+    account: str
+    name: str
+    role_id: str  # AROA...
+    path: str
+    trust_policy: str  # the AssumeRolePolicyDocument as the client sent it
+    max_session_duration: int  # seconds, 3600..43200
+    created: float
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class OidcProvider:
+    """An OpenID Connect identity provider registered in an account."""
+
+    account: str
+    url: str  # the issuer without "https://": host[/path]
+    client_ids: tuple[str, ...]
+    thumbprints: tuple[str, ...]
+    created: float
+
+
+@dataclass(frozen=True)
+class StsSession:
+    """Temporary credentials: ASIA... access key, its secret, and what they act as.
+
+    `role` set: a role session (session_name, session_policy); otherwise GetSessionToken's
+    session of the account itself (iam_user None) or of one of its IAM users."""
+
+    access_key: str
+    secret_key: str
+    token_sha256: str  # hex SHA-256 of the session token the client presents
+    account: str
+    role: str | None
+    iam_user: str | None
+    session_name: str | None
+    session_policy: str | None
+    source: str  # who obtained it (an ARN, or the web identity's issuer/subject)
+    created: float
+    expires: float
+    revoked: bool = False
 
 
 @dataclass(frozen=True)
@@ -565,6 +616,64 @@ class MetaStore(Protocol):
         marker: str = "",
         max_items: int = 100,
     ) -> IamPage[IamPolicy]: ...
+
+    # -- roles, OpenID Connect providers, STS sessions (gateway/meta/roles.py) ----------------
+    # A role's inline and attached policies are the *_policy methods' kind "role".
+
+    async def create_iam_role(self, role: IamRole) -> IamRole:
+        """EntityAlreadyExists for a taken name (any case); NoSuchEntity: no account."""
+        ...
+
+    async def get_iam_role(self, account: str, name: str) -> IamRole | None: ...
+
+    async def list_iam_roles(
+        self, account: str, *, path_prefix: str = "/", marker: str = "", max_items: int = 100
+    ) -> IamPage[IamRole]: ...
+
+    async def delete_iam_role(self, account: str, name: str) -> None:
+        """DeleteConflict while it has policies; its sessions stop working."""
+        ...
+
+    async def update_iam_role(
+        self,
+        account: str,
+        name: str,
+        *,
+        trust_policy: str | None = None,
+        max_session_duration: int | None = None,
+        description: str | None = None,
+    ) -> None:
+        """Change what is given (None: unchanged); NoSuchEntity for no such role."""
+        ...
+
+    async def get_role_identity(self, account: str, role: str) -> IamIdentity | None:
+        """Role `role` of `account` with its inline and attached policies, or None."""
+        ...
+
+    async def create_oidc_provider(self, provider: OidcProvider) -> OidcProvider:
+        """EntityAlreadyExists for a URL already registered in the account."""
+        ...
+
+    async def get_oidc_provider(self, account: str, url: str) -> OidcProvider | None: ...
+
+    async def list_oidc_providers(self, account: str) -> list[OidcProvider]: ...
+
+    async def delete_oidc_provider(self, account: str, url: str) -> None:
+        """NoSuchEntity for a URL not registered."""
+        ...
+
+    async def create_sts_session(self, session: StsSession) -> None: ...
+
+    async def get_sts_session(self, access_key: str) -> StsSession | None:
+        """The session; None if unknown or if its role has since been deleted."""
+        ...
+
+    async def revoke_sts_sessions(
+        self, account: str, *, role: str | None = None, access_key: str | None = None, now: float
+    ) -> int:
+        """Revoke the sessions of `role` (or the one `access_key`; neither: all the
+        account's); how many were live. Expired rows are removed on the way."""
+        ...
 
     # -- buckets ----------------------------------------------------------------------------
     async def create_bucket(self, bucket: Bucket) -> None:

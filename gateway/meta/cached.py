@@ -44,10 +44,12 @@ from gateway.meta.base import (
     IamIdentity,
     IamPage,
     IamPolicy,
+    IamRole,
     IamUser,
     ListPage,
     MetaStore,
     ObjectVersion,
+    OidcProvider,
     Part,
     PartsPage,
     PolicyOwnerKind,
@@ -55,6 +57,7 @@ from gateway.meta.base import (
     RemovalCheck,
     RetentionFields,
     ShareLink,
+    StsSession,
     Upload,
     UploadsPage,
     User,
@@ -412,6 +415,70 @@ class CachedMetaStore:
     ) -> IamPage[IamPolicy]:
         return await self.inner.list_attached_policies(
             account, kind, owner, path_prefix=path_prefix, marker=marker, max_items=max_items
+        )
+
+    # -- roles, OIDC providers, STS sessions: never cached here. Sessions are read through
+    # the CredentialCache (as briefly as keys), so a revoked or deleted one stops working
+    # on every replica within its TTL.
+    async def create_iam_role(self, role: IamRole) -> IamRole:
+        return await self.inner.create_iam_role(role)
+
+    async def get_iam_role(self, account: str, name: str) -> IamRole | None:
+        return await self.inner.get_iam_role(account, name)
+
+    async def list_iam_roles(
+        self, account: str, *, path_prefix: str = "/", marker: str = "", max_items: int = 100
+    ) -> IamPage[IamRole]:
+        return await self.inner.list_iam_roles(
+            account, path_prefix=path_prefix, marker=marker, max_items=max_items
+        )
+
+    async def delete_iam_role(self, account: str, name: str) -> None:
+        await self.inner.delete_iam_role(account, name)
+
+    async def update_iam_role(
+        self,
+        account: str,
+        name: str,
+        *,
+        trust_policy: str | None = None,
+        max_session_duration: int | None = None,
+        description: str | None = None,
+    ) -> None:
+        await self.inner.update_iam_role(
+            account,
+            name,
+            trust_policy=trust_policy,
+            max_session_duration=max_session_duration,
+            description=description,
+        )
+
+    async def get_role_identity(self, account: str, role: str) -> IamIdentity | None:
+        return await self.inner.get_role_identity(account, role)
+
+    async def create_oidc_provider(self, provider: OidcProvider) -> OidcProvider:
+        return await self.inner.create_oidc_provider(provider)
+
+    async def get_oidc_provider(self, account: str, url: str) -> OidcProvider | None:
+        return await self.inner.get_oidc_provider(account, url)
+
+    async def list_oidc_providers(self, account: str) -> list[OidcProvider]:
+        return await self.inner.list_oidc_providers(account)
+
+    async def delete_oidc_provider(self, account: str, url: str) -> None:
+        await self.inner.delete_oidc_provider(account, url)
+
+    async def create_sts_session(self, session: StsSession) -> None:
+        await self.inner.create_sts_session(session)
+
+    async def get_sts_session(self, access_key: str) -> StsSession | None:
+        return await self.inner.get_sts_session(access_key)
+
+    async def revoke_sts_sessions(
+        self, account: str, *, role: str | None = None, access_key: str | None = None, now: float
+    ) -> int:
+        return await self.inner.revoke_sts_sessions(
+            account, role=role, access_key=access_key, now=now
         )
 
     # -- buckets ----------------------------------------------------------------------------

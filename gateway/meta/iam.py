@@ -31,9 +31,9 @@ MAX_KEYS_PER_USER = 2
 MAX_GROUPS_PER_USER = 10
 MAX_ATTACHED_PER_OWNER = 10
 # Aggregate size of an owner's inline policies, in non-whitespace characters.
-INLINE_QUOTA = {"user": 2048, "group": 5120}
+INLINE_QUOTA = {"user": 2048, "group": 5120, "role": 10240}
 
-_TABLE = {"user": "iam_users", "group": "iam_groups"}
+_TABLE = {"user": "iam_users", "group": "iam_groups", "role": "iam_roles"}
 
 
 def _user(r: Any) -> IamUser:
@@ -268,7 +268,7 @@ def put_inline_policy(
     )
     quota = INLINE_QUOTA[kind]
     if sum(_chars(r["document"]) for r in others) + _chars(document) > quota:
-        which = "UserPolicySize" if kind == "user" else "GroupPolicySize"
+        which = f"{kind.capitalize()}PolicySize"
         message = f"Maximum policy size of {quota} bytes exceeded for {kind} {owner} ({which})."
         raise IamError(IamErrorCode.LIMIT_EXCEEDED, message)
     yield from execute(
@@ -580,7 +580,7 @@ def attach_policy(account: str, kind: PolicyOwnerKind, owner: str, policy: str) 
         owner,
     )
     if count >= MAX_ATTACHED_PER_OWNER:
-        which = "AttachedPoliciesPerUser" if kind == "user" else "AttachedPoliciesPerGroup"
+        which = f"AttachedPoliciesPer{kind.capitalize()}"
         raise IamError(
             IamErrorCode.LIMIT_EXCEEDED,
             f"Cannot exceed quota for {which}: {MAX_ATTACHED_PER_OWNER}",

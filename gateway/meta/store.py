@@ -33,6 +33,7 @@ from gateway.meta import (
     iam,
     identity,
     objects,
+    roles,
     shares,
     uploads,
     usage,
@@ -184,6 +185,19 @@ class SqlMetaStore:
     attach_policy = write(iam.attach_policy)
     detach_policy = write(iam.detach_policy)
     list_attached_policies = read(iam.list_attached_policies)
+    create_iam_role = write(roles.create_iam_role)
+    get_iam_role = read(roles.get_iam_role)
+    list_iam_roles = read(roles.list_iam_roles)
+    delete_iam_role = write(roles.delete_iam_role)
+    update_iam_role = write(roles.update_iam_role)
+    get_role_identity = read(roles.get_role_identity)
+    create_oidc_provider = write(roles.create_oidc_provider)
+    get_oidc_provider = read(roles.get_oidc_provider)
+    list_oidc_providers = read(roles.list_oidc_providers)
+    delete_oidc_provider = write(roles.delete_oidc_provider)
+    create_sts_session = write(roles.create_sts_session)
+    get_sts_session = read(roles.get_sts_session)
+    revoke_sts_sessions = write(roles.revoke_sts_sessions)
 
     create_bucket = write(buckets.create_bucket)
     get_bucket = read(buckets.get_bucket)

@@ -158,7 +158,10 @@ async def _authorize(
     policy = None
     principal, identity = ANONYMOUS, None
     if signed is not None:
-        access_key, principal, identity = await ctx.services.credentials.signer(signed.access_key)
+        # Temporary credentials bring their session token as a form field.
+        access_key, principal, identity = await ctx.services.credentials.signer(
+            signed.access_key, token=fields.get("x-amz-security-token"), now=ctx.now
+        )
         verify_signature(signed, fields["policy"], access_key.secret_key)
         policy = parse_post_policy(fields["policy"])
         check_policy(policy, fields, bucket=bucket.name, now=ctx.now)

@@ -116,3 +116,79 @@ def test_iam_user_without_s3_policy_is_denied(gateway: GatewayProcess, s3: Any) 
         assert exc.value.response["Error"]["Code"] == "AccessDenied"
     finally:
         s3.delete_bucket(Bucket=bucket)
+
+
+def test_aws_cli_assume_role_and_use_the_session(gateway: GatewayProcess, tmp_path: Path) -> None:
+    """aws-cli creates a role, assumes it, and then works on S3 with AWS_SESSION_TOKEN."""
+    suffix = secrets.token_hex(4)
+    role, bucket = f"cli-role-{suffix}", f"cli-sts-{suffix}"
+    root_id = account_id("root")
+    trust = tmp_path / "trust.json"
+    trust.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": root_id}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        )
+    )
+    policy = tmp_path / "role-policy.json"
+    policy.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["s3:PutObject", "s3:GetObject", "s3:ListBucket"],
+                        "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+                    }
+                ],
+            }
+        )
+    )
+    arn = aws_json(
+        gateway, "iam", "create-role", "--role-name", role,
+        "--assume-role-policy-document", f"file://{trust}",
+    )["Role"]["Arn"]  # fmt: skip
+    aws_json(
+        gateway, "iam", "put-role-policy", "--role-name", role, "--policy-name", "s3",
+        "--policy-document", f"file://{policy}",
+    )  # fmt: skip
+    run_aws(gateway, "s3api", "create-bucket", "--bucket", bucket)
+    credentials = aws_json(
+        gateway, "sts", "assume-role", "--role-arn", arn, "--role-session-name", "cli",
+        "--duration-seconds", "900",
+    )["Credentials"]  # fmt: skip
+    env = aws_env(gateway) | {
+        "AWS_ACCESS_KEY_ID": credentials["AccessKeyId"],
+        "AWS_SECRET_ACCESS_KEY": credentials["SecretAccessKey"],
+        "AWS_SESSION_TOKEN": credentials["SessionToken"],
+    }
+    me = json.loads(run_client(aws_command(gateway, "sts", "get-caller-identity"), env).stdout)
+    assert me["Arn"] == f"arn:aws:sts::{root_id}:assumed-role/{role}/cli"
+    source = tmp_path / "hello.txt"
+    source.write_text("hello from a role session")
+    run_client(aws_command(gateway, "s3", "cp", str(source), f"s3://{bucket}/hello.txt"), env)
+    listing = run_client(aws_command(gateway, "s3", "ls", f"s3://{bucket}/"), env).stdout
+    assert "hello.txt" in listing
+    copy = tmp_path / "copy.txt"
+    run_client(aws_command(gateway, "s3", "cp", f"s3://{bucket}/hello.txt", str(copy)), env)
+    assert copy.read_text() == "hello from a role session"
+    # Outside the role's policy: refused, and a wrong token is refused outright.
+    denied = run_client(
+        aws_command(gateway, "s3", "rm", f"s3://{bucket}/hello.txt"), env, expect_failure=True
+    )
+    assert "AccessDenied" in denied.stderr
+    bad = env | {"AWS_SESSION_TOKEN": "x" + credentials["SessionToken"]}
+    refused = run_client(
+        aws_command(gateway, "s3", "ls", f"s3://{bucket}/"), bad, expect_failure=True
+    )
+    assert "InvalidToken" in refused.stderr
+
+    run_aws(gateway, "s3", "rm", f"s3://{bucket}/hello.txt")
+    run_aws(gateway, "s3api", "delete-bucket", "--bucket", bucket)
+    aws_json(gateway, "iam", "delete-role-policy", "--role-name", role, "--policy-name", "s3")
+    aws_json(gateway, "iam", "delete-role", "--role-name", role)

@@ -133,3 +133,51 @@ def test_iam_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None
     text = capsys.readouterr().out
     for command in ("create-user", "put-user-policy", "attach-group-policy", "update-access-key"):
         assert command in text
+
+
+def test_roles_and_oidc_providers(admin: Admin, tmp_path: Path) -> None:
+    trust = tmp_path / "trust.json"
+    trust.write_text(
+        json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        )
+    )
+    status, out, _ = admin(
+        "iam", "create-role", "--account", "alice", "ci", "--trust", str(trust), "--path", "/b/"
+    )
+    assert status == 0 and ":role/b/ci" in out and "id:    AROA" in out
+    status, out, _ = admin("iam", "get-role", "--account", "alice", "ci")
+    assert status == 0 and "sts:AssumeRole" in out
+    assert admin("iam", "list-roles", "--account", "alice")[1].startswith("/b/ci\t")
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(ALLOW_S3))  # a Resource: not a trust policy
+    status, _, err = admin("iam", "update-assume-role-policy", "--account", "alice", "ci",
+                           "--trust", str(bad))  # fmt: skip
+    assert status == 1 and "MalformedPolicyDocument" in err
+    document = policy_file(tmp_path, ALLOW_S3)
+    put = ("iam", "put-role-policy", "--account", "alice", "ci", "p", "--document", document)
+    assert admin(*put)[0] == 0
+    assert admin("iam", "list-role-policies", "--account", "alice", "ci")[1] == "p\n"
+    status, _, err = admin("iam", "delete-role", "--account", "alice", "ci")
+    assert status == 1 and "DeleteConflict" in err
+    status, out, _ = admin("iam", "revoke-role-sessions", "--account", "alice", "ci")
+    assert status == 0 and "revoked 0 session(s)" in out
+    assert admin("iam", "delete-role-policy", "--account", "alice", "ci", "p")[0] == 0
+    assert admin("iam", "delete-role", "--account", "alice", "ci")[0] == 0
+
+    url = "https://idp.example.com/realms/x"
+    status, out, _ = admin(
+        "iam", "create-oidc-provider", "--account", "alice", url, "--client-id", "app"
+    )
+    assert status == 0 and ":oidc-provider/idp.example.com/realms/x" in out
+    assert "app" in admin("iam", "list-oidc-providers", "--account", "alice")[1]
+    status, _, err = admin("iam", "create-oidc-provider", "--account", "alice",
+                           "http://idp.example.com", "--client-id", "a")  # fmt: skip
+    assert status == 1 and "ValidationError" in err  # http only on loopback
+    assert admin("iam", "delete-oidc-provider", "--account", "alice", url)[0] == 0
+    assert admin("iam", "list-oidc-providers", "--account", "alice")[1] == ""
