@@ -1,0 +1,1 @@
+"""Bucket notifications: configuration, event records, the outbox, targets, the malware scan."""

@@ -1,0 +1,1 @@
+"""Where event records go: webhook, NATS JetStream, RabbitMQ, MQTT, Redis Streams."""
