@@ -1,9 +1,11 @@
 """Sharing with the clients users already have: bucket policies, public access blocks, ACLs
 and anonymous access through aws-cli, s3cmd, rclone, boto3 and plain curl.
 
-The replica tests run two gateways on one PostgreSQL schema and one Redis, one over http
-and one over https: a policy written through either applies on both at once, and a policy
-denying non-TLS access refuses the http replica while the https one serves.
+Every recipe runs on two sites: one gateway on SQLite, and two replicas sharing one
+PostgreSQL schema and one Redis (one over http, one over https), where the recipe is set up
+through one replica and checked through the other. On the replicas too: a policy written
+through either applies on both at once, a policy denying non-TLS access refuses the http
+replica while the https one serves, and a deactivated key stops within a second.
 """
 
 from __future__ import annotations
@@ -102,6 +104,58 @@ def public_read(bucket: str, prefix: str = "") -> str:
     )
 
 
+# -- the two sites ----------------------------------------------------------------------------
+
+
+@dataclass
+class Pair:
+    http: GatewayProcess
+    https: GatewayProcess
+
+
+@pytest.fixture(scope="module")
+def pair(
+    gateway_factory: GatewayFactory, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Pair]:
+    data_dir = tmp_path_factory.mktemp("access-pair")
+    access_key, secret_key = random_access_key(), random_secret_key()
+    with RedisServer() as redis_server, fresh_schema_sync("acc") as dsn:
+        # Through the environment, so `kloudvault admin` run for a replica finds the same store.
+        env = {"KLOUDVAULT_METADATA_URL": dsn, "KLOUDVAULT_REDIS_URL": redis_server.url}
+        args = ["--data-dir", str(data_dir)]
+        keys = {"access_key": access_key, "secret_key": secret_key}
+        http = gateway_factory("http", extra_args=args, extra_env=env, **keys)
+        https = gateway_factory("https", extra_args=args, extra_env=env, **keys)
+        try:
+            yield Pair(http, https)
+        finally:
+            http.stop()
+            https.stop()
+
+
+@dataclass(frozen=True)
+class Site:
+    """Where a recipe runs: set up through `writer`, checked through `reader` (the same
+    gateway on SQLite; the other replica on PostgreSQL + Redis)."""
+
+    writer: GatewayProcess
+    reader: GatewayProcess
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgres-replicas"])
+def site(request: pytest.FixtureRequest, gateway_factory: GatewayFactory) -> Site:
+    if request.param == "sqlite":
+        gateway = gateway_factory("http")
+        return Site(gateway, gateway)
+    pair: Pair = request.getfixturevalue("pair")
+    return Site(pair.http, pair.https)
+
+
+@pytest.fixture
+def s3(site: Site) -> Any:
+    return boto3_client(site.writer)
+
+
 @pytest.fixture
 def fresh(s3: Any) -> Iterator[str]:
     name = unique_bucket_name("acc")
@@ -112,32 +166,30 @@ def fresh(s3: Any) -> Iterator[str]:
 
 
 def test_aws_cli_public_bucket_by_policy_and_curl(
-    gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: Path
+    site: Site, s3: Any, fresh: str, tmp_path: Path
 ) -> None:
     s3.put_object(Bucket=fresh, Key="site/index.html", Body=b"<h1>hi</h1>")
-    assert curl(gateway, f"/{fresh}/site/index.html")[0] == 403
+    assert curl(site.reader, f"/{fresh}/site/index.html")[0] == 403
     run_aws(
-        gateway, "s3api", "put-bucket-policy", "--bucket", fresh, "--policy", public_read(fresh)
+        site.writer, "s3api", "put-bucket-policy", "--bucket", fresh, "--policy", public_read(fresh)
     )
-    assert curl(gateway, f"/{fresh}/site/index.html") == (200, b"<h1>hi</h1>")
-    status, listing = curl(gateway, f"/{fresh}?list-type=2")
+    assert curl(site.reader, f"/{fresh}/site/index.html") == (200, b"<h1>hi</h1>")
+    status, listing = curl(site.reader, f"/{fresh}?list-type=2")
     assert status == 200 and b"<Key>site/index.html</Key>" in listing
-    assert curl(gateway, f"/{fresh}/nothing-here")[0] == 404  # may list: a real 404
-    status, _ = curl(gateway, f"/{fresh}/upload", "-X", "PUT", "--data-binary", "x")
+    assert curl(site.reader, f"/{fresh}/nothing-here")[0] == 404  # may list: a real 404
+    status, _ = curl(site.reader, f"/{fresh}/upload", "-X", "PUT", "--data-binary", "x")
     assert status == 403
-    out = run_aws(gateway, "s3api", "get-bucket-policy-status", "--bucket", fresh).stdout
+    out = run_aws(site.writer, "s3api", "get-bucket-policy-status", "--bucket", fresh).stdout
     assert json.loads(out)["PolicyStatus"]["IsPublic"] is True
 
 
-def test_aws_cli_public_access_block_refuses_a_public_policy(
-    gateway: GatewayProcess, fresh: str
-) -> None:
+def test_aws_cli_public_access_block_refuses_a_public_policy(site: Site, fresh: str) -> None:
     block = (
         "BlockPublicAcls=true,IgnorePublicAcls=true,"
         "BlockPublicPolicy=true,RestrictPublicBuckets=true"
     )
     run_aws(
-        gateway,
+        site.writer,
         "s3api",
         "put-public-access-block",
         "--bucket",
@@ -146,7 +198,7 @@ def test_aws_cli_public_access_block_refuses_a_public_policy(
         block,
     )
     failed = run_aws(
-        gateway,
+        site.writer,
         "s3api",
         "put-bucket-policy",
         "--bucket",
@@ -156,29 +208,31 @@ def test_aws_cli_public_access_block_refuses_a_public_policy(
         expect_failure=True,
     )
     assert "AccessDenied" in failed.stderr
-    out = json.loads(run_aws(gateway, "s3api", "get-public-access-block", "--bucket", fresh).stdout)
+    out = json.loads(
+        run_aws(site.writer, "s3api", "get-public-access-block", "--bucket", fresh).stdout
+    )
     assert out["PublicAccessBlockConfiguration"]["BlockPublicPolicy"] is True
-    run_aws(gateway, "s3api", "delete-public-access-block", "--bucket", fresh)
+    run_aws(site.writer, "s3api", "delete-public-access-block", "--bucket", fresh)
 
 
 def test_s3cmd_setpolicy_then_anonymous_get(
-    gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: Path
+    site: Site, s3: Any, fresh: str, tmp_path: Path
 ) -> None:
     s3.put_object(Bucket=fresh, Key="pub/a.txt", Body=b"shared")
     policy = tmp_path / "policy.json"
     policy.write_text(public_read(fresh, "pub/"))
-    run_s3cmd(gateway, "setpolicy", str(policy), f"s3://{fresh}")
-    assert curl(gateway, f"/{fresh}/pub/a.txt") == (200, b"shared")
-    run_s3cmd(gateway, "delpolicy", f"s3://{fresh}")
-    assert curl(gateway, f"/{fresh}/pub/a.txt")[0] == 403
+    run_s3cmd(site.writer, "setpolicy", str(policy), f"s3://{fresh}")
+    assert curl(site.reader, f"/{fresh}/pub/a.txt") == (200, b"shared")
+    run_s3cmd(site.writer, "delpolicy", f"s3://{fresh}")
+    assert curl(site.reader, f"/{fresh}/pub/a.txt")[0] == 403
 
 
 def test_cross_account_policy_with_the_other_accounts_aws_cli(
-    gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: Path
+    site: Site, s3: Any, fresh: str, tmp_path: Path
 ) -> None:
     name = unique_bucket_name("acct")[:20]
-    access, secret = gateway.create_user(name)
-    other = As(gateway, access, secret)
+    access, secret = site.writer.create_user(name)
+    other = As(site.reader, access, secret)
     s3.put_object(Bucket=fresh, Key="in/a.txt", Body=b"for you")
     target = tmp_path / "a.txt"
     run_aws(other, "s3", "cp", f"s3://{fresh}/in/a.txt", str(target), expect_failure=True)
@@ -206,30 +260,6 @@ def test_cross_account_policy_with_the_other_accounts_aws_cli(
 
 
 # -- two replicas: PostgreSQL + Redis, one http and one https -------------------------------------
-
-
-@dataclass
-class Pair:
-    http: GatewayProcess
-    https: GatewayProcess
-
-
-@pytest.fixture(scope="module")
-def pair(
-    gateway_factory: GatewayFactory, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[Pair]:
-    data_dir = tmp_path_factory.mktemp("access-pair")
-    access_key, secret_key = random_access_key(), random_secret_key()
-    with RedisServer() as redis_server, fresh_schema_sync("acc") as dsn:
-        args = ["--data-dir", str(data_dir), "--metadata-url", dsn, "--redis-url", redis_server.url]
-        keys = {"access_key": access_key, "secret_key": secret_key}
-        http = gateway_factory("http", extra_args=args, **keys)
-        https = gateway_factory("https", extra_args=args, **keys)
-        try:
-            yield Pair(http, https)
-        finally:
-            http.stop()
-            https.stop()
 
 
 def test_policy_applies_on_every_replica_at_once(pair: Pair) -> None:
@@ -280,51 +310,49 @@ def test_a_policy_denying_plain_http(pair: Pair) -> None:
 # -- ACLs ----------------------------------------------------------------------------------------
 
 
-def test_aws_cli_canned_acls_and_curl(
-    gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: Path
-) -> None:
+def test_aws_cli_canned_acls_and_curl(site: Site, s3: Any, fresh: str, tmp_path: Path) -> None:
     s3.put_object(Bucket=fresh, Key="a.txt", Body=b"acl")
-    assert curl(gateway, f"/{fresh}")[0] == 403
-    run_aws(gateway, "s3api", "put-bucket-acl", "--bucket", fresh, "--acl", "public-read")
-    status, listing = curl(gateway, f"/{fresh}")
+    assert curl(site.reader, f"/{fresh}")[0] == 403
+    run_aws(site.writer, "s3api", "put-bucket-acl", "--bucket", fresh, "--acl", "public-read")
+    status, listing = curl(site.reader, f"/{fresh}")
     assert status == 200 and b"<Key>a.txt</Key>" in listing
-    assert curl(gateway, f"/{fresh}/a.txt")[0] == 403  # the object's own ACL is private
+    assert curl(site.reader, f"/{fresh}/a.txt")[0] == 403  # the object's own ACL is private
     run_aws(
-        gateway, "s3api", "put-object-acl", "--bucket", fresh, "--key", "a.txt", "--acl",
+        site.writer, "s3api", "put-object-acl", "--bucket", fresh, "--key", "a.txt", "--acl",
         "public-read",
     )  # fmt: skip
-    assert curl(gateway, f"/{fresh}/a.txt") == (200, b"acl")
+    assert curl(site.reader, f"/{fresh}/a.txt") == (200, b"acl")
     grants = json.loads(
-        run_aws(gateway, "s3api", "get-object-acl", "--bucket", fresh, "--key", "a.txt").stdout
+        run_aws(site.writer, "s3api", "get-object-acl", "--bucket", fresh, "--key", "a.txt").stdout
     )["Grants"]
     assert {g["Permission"] for g in grants} == {"FULL_CONTROL", "READ"}
-    run_aws(gateway, "s3api", "put-bucket-acl", "--bucket", fresh, "--acl", "private")
-    assert curl(gateway, f"/{fresh}")[0] == 403
+    run_aws(site.writer, "s3api", "put-bucket-acl", "--bucket", fresh, "--acl", "private")
+    assert curl(site.reader, f"/{fresh}")[0] == 403
 
 
-def test_s3cmd_setacl_public_and_private(gateway: GatewayProcess, s3: Any, fresh: str) -> None:
+def test_s3cmd_setacl_public_and_private(site: Site, s3: Any, fresh: str) -> None:
     s3.put_object(Bucket=fresh, Key="s.txt", Body=b"made public")
-    run_s3cmd(gateway, "setacl", "--acl-public", f"s3://{fresh}/s.txt")
-    assert curl(gateway, f"/{fresh}/s.txt") == (200, b"made public")
-    run_s3cmd(gateway, "setacl", "--acl-private", f"s3://{fresh}/s.txt")
-    assert curl(gateway, f"/{fresh}/s.txt")[0] == 403
+    run_s3cmd(site.writer, "setacl", "--acl-public", f"s3://{fresh}/s.txt")
+    assert curl(site.reader, f"/{fresh}/s.txt") == (200, b"made public")
+    run_s3cmd(site.writer, "setacl", "--acl-private", f"s3://{fresh}/s.txt")
+    assert curl(site.reader, f"/{fresh}/s.txt")[0] == 403
 
 
-def test_rclone_uploads_with_a_public_read_acl(
-    gateway: GatewayProcess, fresh: str, tmp_path: Path
-) -> None:
+def test_rclone_uploads_with_a_public_read_acl(site: Site, fresh: str, tmp_path: Path) -> None:
     source = tmp_path / "r.txt"
     source.write_bytes(b"via rclone")
-    run_rclone(gateway, "copyto", "--s3-acl", "public-read", str(source), f"kv:{fresh}/r.txt")
-    assert curl(gateway, f"/{fresh}/r.txt") == (200, b"via rclone")
-    run_rclone(gateway, "copyto", "--s3-acl", "private", str(source), f"kv:{fresh}/p.txt")
-    assert curl(gateway, f"/{fresh}/p.txt")[0] == 403
+    run_rclone(site.writer, "copyto", "--s3-acl", "public-read", str(source), f"kv:{fresh}/r.txt")
+    assert curl(site.reader, f"/{fresh}/r.txt") == (200, b"via rclone")
+    run_rclone(site.writer, "copyto", "--s3-acl", "private", str(source), f"kv:{fresh}/p.txt")
+    assert curl(site.reader, f"/{fresh}/p.txt")[0] == 403
 
 
 # -- IAM users: a read-only user and per-user home prefixes ----------------------------------------
 
 
-def iam_user(gateway: GatewayProcess, name: str, policy: dict[str, Any], tmp_path: Path) -> As:
+def iam_user(site: Site, name: str, policy: dict[str, Any], tmp_path: Path) -> As:
+    """An IAM user created through the writer, acting through the reader."""
+    gateway = site.writer
     run_aws(gateway, "iam", "create-user", "--user-name", name)
     document = tmp_path / f"{name}.json"
     document.write_text(json.dumps(policy))
@@ -333,13 +361,13 @@ def iam_user(gateway: GatewayProcess, name: str, policy: dict[str, Any], tmp_pat
         "--policy-document", f"file://{document}",
     )  # fmt: skip
     key = json.loads(run_aws(gateway, "iam", "create-access-key", "--user-name", name).stdout)
-    return As(gateway, key["AccessKey"]["AccessKeyId"], key["AccessKey"]["SecretAccessKey"])
+    return As(site.reader, key["AccessKey"]["AccessKeyId"], key["AccessKey"]["SecretAccessKey"])
 
 
-def test_read_only_user(gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: Path) -> None:
+def test_read_only_user(site: Site, s3: Any, fresh: str, tmp_path: Path) -> None:
     s3.put_object(Bucket=fresh, Key="doc.txt", Body=b"read me")
     reader = iam_user(
-        gateway,
+        site,
         f"reader-{fresh[-6:]}",
         {
             "Version": "2012-10-17",
@@ -364,7 +392,7 @@ def test_read_only_user(gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: 
 
 
 def test_users_limited_to_their_home_prefix(
-    gateway: GatewayProcess, s3: Any, fresh: str, tmp_path: Path
+    site: Site, s3: Any, fresh: str, tmp_path: Path
 ) -> None:
     home = {
         "Version": "2012-10-17",
@@ -385,8 +413,8 @@ def test_users_limited_to_their_home_prefix(
         ],
     }
     suffix = fresh[-6:]
-    alice = iam_user(gateway, f"alice-{suffix}", home, tmp_path)
-    bob = iam_user(gateway, f"bob-{suffix}", home, tmp_path)
+    alice = iam_user(site, f"alice-{suffix}", home, tmp_path)
+    bob = iam_user(site, f"bob-{suffix}", home, tmp_path)
     note = tmp_path / "note.txt"
     note.write_bytes(b"alice's note")
     run_aws(alice, "s3", "cp", str(note), f"s3://{fresh}/home/alice-{suffix}/note.txt")

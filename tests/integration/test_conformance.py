@@ -24,6 +24,8 @@ import pytest
 from conformance.registry import FEATURES
 from tests.integration.conftest import GatewayFactory, backend_args
 from tests.support.gateway import REPO_ROOT
+from tests.support.postgres import fresh_schema_sync
+from tests.support.redis import RedisServer
 
 EXPECTED_PASS = frozenset(
     {
@@ -104,3 +106,31 @@ def test_conformance_matrix(
     assert not newly_passing, (
         f"{newly_passing} now pass every scenario: add them to EXPECTED_PASS in {__file__}"
     )
+
+
+ACCESS_FEATURES = ("acl", "policy")
+
+
+@pytest.mark.clients
+@pytest.mark.timeout(600)
+def test_access_rows_on_postgres_and_redis(gateway_factory: GatewayFactory, tmp_path: Path) -> None:
+    """The `acl` and `policy` rows again on the replicated metadata setup: the access
+    configuration then lives in PostgreSQL and is cached in Redis."""
+    with RedisServer() as redis_server, fresh_schema_sync("conf") as dsn:
+        env = {"KLOUDVAULT_METADATA_URL": dsn, "KLOUDVAULT_REDIS_URL": redis_server.url}
+        gw = gateway_factory("http", extra_env=env)
+        try:
+            doc = _run_conformance(
+                gw.endpoint, gw.access_key, gw.secret_key, tmp_path / "out", ACCESS_FEATURES
+            )
+        finally:
+            gw.stop()
+    failed = {
+        f"{r['feature']}/{r['client']}/{r['scenario']}": r["detail"]
+        for r in doc["results"]
+        if r["status"] == "fail"
+    }
+    assert set(doc["features"]) == set(ACCESS_FEATURES)
+    clients = {r["client"] for r in doc["results"] if r["status"] == "pass"}
+    assert {"aws-s3api", "boto3", "rclone", "s3cmd", "http"} <= clients, clients
+    assert not failed, failed
