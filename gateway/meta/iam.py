@@ -111,6 +111,66 @@ def _name_taken(table: str, account: str, name: str) -> Tx[bool]:
     )
 
 
+# -- one shape for users, groups and roles ------------------------------------------------------
+
+
+def get_entity(
+    kind: PolicyOwnerKind, account: str, name: str, build: Callable[[Any], T]
+) -> Tx[T | None]:
+    row = yield from one(
+        f"SELECT * FROM {_TABLE[kind]} WHERE account = ? AND name = ?", account, name
+    )
+    return None if row is None else build(row)
+
+
+def list_entities(
+    kind: PolicyOwnerKind,
+    account: str,
+    build: Callable[[Any], T],
+    *,
+    path_prefix: str,
+    marker: str,
+    max_items: int,
+) -> Tx[IamPage[T]]:
+    found = yield from rows(
+        f"SELECT * FROM {_TABLE[kind]} WHERE account = ? AND substr(path, 1, ?) = ? AND name > ?"
+        " ORDER BY name LIMIT ?",
+        account,
+        len(path_prefix),
+        path_prefix,
+        marker,
+        max_items + 1,
+    )
+    return _page(found, max_items, build, "name")
+
+
+def policy_conflicts(kind: PolicyOwnerKind) -> tuple[tuple[str, str], ...]:
+    """What keeps a user, group or role from being deleted: its inline and attached policies."""
+    return (
+        (
+            "SELECT 1 FROM iam_inline_policies"
+            f" WHERE account = ? AND kind = '{kind}' AND owner = ?",
+            "Cannot delete entity, must delete policies first.",
+        ),
+        (
+            f"SELECT 1 FROM iam_attachments WHERE account = ? AND kind = '{kind}' AND owner = ?",
+            "Cannot delete entity, must detach all policies first.",
+        ),
+    )
+
+
+def delete_entity(
+    kind: PolicyOwnerKind, account: str, name: str, conflicts: tuple[tuple[str, str], ...]
+) -> Tx[None]:
+    """Lock the entity, refuse (DeleteConflict) while anything in `conflicts` (queries taking
+    account and name) still hangs off it, then delete it."""
+    yield from _need(kind, account, name, lock="UPDATE")
+    for sql, message in conflicts:
+        if (yield from _exists(sql, account, name)):
+            raise IamError(IamErrorCode.DELETE_CONFLICT, message)
+    yield from execute(f"DELETE FROM {_TABLE[kind]} WHERE account = ? AND name = ?", account, name)
+
+
 # -- users ---------------------------------------------------------------------------------------
 
 
@@ -133,49 +193,29 @@ def create_iam_user(account: str, name: str, *, path: str, user_id: str, now: fl
 
 
 def get_iam_user(account: str, name: str) -> Tx[IamUser | None]:
-    row = yield from one("SELECT * FROM iam_users WHERE account = ? AND name = ?", account, name)
-    return None if row is None else _user(row)
+    return (yield from get_entity("user", account, name, _user))
 
 
 def list_iam_users(
     account: str, *, path_prefix: str = "/", marker: str = "", max_items: int = 100
 ) -> Tx[IamPage[IamUser]]:
-    found = yield from rows(
-        "SELECT * FROM iam_users WHERE account = ? AND substr(path, 1, ?) = ? AND name > ?"
-        " ORDER BY name LIMIT ?",
-        account,
-        len(path_prefix),
-        path_prefix,
-        marker,
-        max_items + 1,
+    return (
+        yield from list_entities(
+            "user", account, _user, path_prefix=path_prefix, marker=marker, max_items=max_items
+        )
     )
-    return _page(found, max_items, _user, "name")
 
 
 def delete_iam_user(account: str, name: str) -> Tx[None]:
-    yield from _need("user", account, name, lock="UPDATE")
-    conflicts = (
-        (
-            "SELECT 1 FROM access_keys WHERE user_name = ? AND iam_user = ?",
-            "Cannot delete entity, must delete access keys first.",
-        ),
-        (
-            "SELECT 1 FROM iam_inline_policies WHERE account = ? AND kind = 'user' AND owner = ?",
-            "Cannot delete entity, must delete policies first.",
-        ),
-        (
-            "SELECT 1 FROM iam_attachments WHERE account = ? AND kind = 'user' AND owner = ?",
-            "Cannot delete entity, must detach all policies first.",
-        ),
-        (
-            "SELECT 1 FROM iam_group_members WHERE account = ? AND user_name = ?",
-            "Cannot delete entity, must remove users from group first.",
-        ),
+    keys = (
+        "SELECT 1 FROM access_keys WHERE user_name = ? AND iam_user = ?",
+        "Cannot delete entity, must delete access keys first.",
     )
-    for sql, message in conflicts:
-        if (yield from _exists(sql, account, name)):
-            raise IamError(IamErrorCode.DELETE_CONFLICT, message)
-    yield from execute("DELETE FROM iam_users WHERE account = ? AND name = ?", account, name)
+    groups = (
+        "SELECT 1 FROM iam_group_members WHERE account = ? AND user_name = ?",
+        "Cannot delete entity, must remove users from group first.",
+    )
+    yield from delete_entity("user", account, name, (keys, *policy_conflicts("user"), groups))
 
 
 # -- access keys of IAM users ----------------------------------------------------------------------
@@ -357,23 +397,17 @@ def create_iam_group(
 
 
 def get_iam_group(account: str, name: str) -> Tx[IamGroup | None]:
-    row = yield from one("SELECT * FROM iam_groups WHERE account = ? AND name = ?", account, name)
-    return None if row is None else _group(row)
+    return (yield from get_entity("group", account, name, _group))
 
 
 def list_iam_groups(
     account: str, *, path_prefix: str = "/", marker: str = "", max_items: int = 100
 ) -> Tx[IamPage[IamGroup]]:
-    found = yield from rows(
-        "SELECT * FROM iam_groups WHERE account = ? AND substr(path, 1, ?) = ? AND name > ?"
-        " ORDER BY name LIMIT ?",
-        account,
-        len(path_prefix),
-        path_prefix,
-        marker,
-        max_items + 1,
+    return (
+        yield from list_entities(
+            "group", account, _group, path_prefix=path_prefix, marker=marker, max_items=max_items
+        )
     )
-    return _page(found, max_items, _group, "name")
 
 
 def list_group_members(
@@ -393,25 +427,11 @@ def list_group_members(
 
 
 def delete_iam_group(account: str, name: str) -> Tx[None]:
-    yield from _need("group", account, name, lock="UPDATE")
-    conflicts = (
-        (
-            "SELECT 1 FROM iam_group_members WHERE account = ? AND group_name = ?",
-            "Cannot delete entity, must remove users from group first.",
-        ),
-        (
-            "SELECT 1 FROM iam_inline_policies WHERE account = ? AND kind = 'group' AND owner = ?",
-            "Cannot delete entity, must delete policies first.",
-        ),
-        (
-            "SELECT 1 FROM iam_attachments WHERE account = ? AND kind = 'group' AND owner = ?",
-            "Cannot delete entity, must detach all policies first.",
-        ),
+    members = (
+        "SELECT 1 FROM iam_group_members WHERE account = ? AND group_name = ?",
+        "Cannot delete entity, must remove users from group first.",
     )
-    for sql, message in conflicts:
-        if (yield from _exists(sql, account, name)):
-            raise IamError(IamErrorCode.DELETE_CONFLICT, message)
-    yield from execute("DELETE FROM iam_groups WHERE account = ? AND name = ?", account, name)
+    yield from delete_entity("group", account, name, (members, *policy_conflicts("group")))
 
 
 def add_user_to_group(account: str, group: str, user: str) -> Tx[None]:

@@ -17,7 +17,14 @@ from typing import Any
 
 from auth.iam.errors import IamError, IamErrorCode, already_exists, no_such_entity
 from gateway.meta.base import IamIdentity, IamPage, IamRole, OidcProvider, StsSession
-from gateway.meta.iam import _exists, _name_taken, _need, _need_account, _page
+from gateway.meta.iam import (
+    _name_taken,
+    _need_account,
+    delete_entity,
+    get_entity,
+    list_entities,
+    policy_conflicts,
+)
 from gateway.meta.sql import Tx, execute, one, rows, value
 
 _ROLE_POLICIES = """
@@ -97,41 +104,21 @@ def create_iam_role(role: IamRole) -> Tx[IamRole]:
 
 
 def get_iam_role(account: str, name: str) -> Tx[IamRole | None]:
-    row = yield from one("SELECT * FROM iam_roles WHERE account = ? AND name = ?", account, name)
-    return None if row is None else _role(row)
+    return (yield from get_entity("role", account, name, _role))
 
 
 def list_iam_roles(
     account: str, *, path_prefix: str = "/", marker: str = "", max_items: int = 100
 ) -> Tx[IamPage[IamRole]]:
-    found = yield from rows(
-        "SELECT * FROM iam_roles WHERE account = ? AND substr(path, 1, ?) = ? AND name > ?"
-        " ORDER BY name LIMIT ?",
-        account,
-        len(path_prefix),
-        path_prefix,
-        marker,
-        max_items + 1,
+    return (
+        yield from list_entities(
+            "role", account, _role, path_prefix=path_prefix, marker=marker, max_items=max_items
+        )
     )
-    return _page(found, max_items, _role, "name")
 
 
 def delete_iam_role(account: str, name: str) -> Tx[None]:
-    yield from _need("role", account, name, lock="UPDATE")
-    conflicts = (
-        (
-            "SELECT 1 FROM iam_inline_policies WHERE account = ? AND kind = 'role' AND owner = ?",
-            "Cannot delete entity, must delete policies first.",
-        ),
-        (
-            "SELECT 1 FROM iam_attachments WHERE account = ? AND kind = 'role' AND owner = ?",
-            "Cannot delete entity, must detach all policies first.",
-        ),
-    )
-    for sql, message in conflicts:
-        if (yield from _exists(sql, account, name)):
-            raise IamError(IamErrorCode.DELETE_CONFLICT, message)
-    yield from execute("DELETE FROM iam_roles WHERE account = ? AND name = ?", account, name)
+    yield from delete_entity("role", account, name, policy_conflicts("role"))
     # A role created again under the same name must not revive the old sessions.
     yield from execute(
         "UPDATE sts_sessions SET revoked = ? WHERE account = ? AND role = ?", True, account, name
