@@ -16,6 +16,7 @@ from collections.abc import Awaitable, Callable
 
 from auth.credentials import new_access_key, new_iam_id, new_secret_key
 from auth.iam.api import Api, Call, Operation, Result
+from auth.iam.entities import get_entity, list_entities
 from auth.iam.errors import IamError, IamErrorCode, no_such_entity
 from auth.iam.form import check_policy_document
 from auth.iam.oidc_providers import OIDC_OPERATIONS, list_oidc_providers
@@ -143,21 +144,11 @@ async def get_user(call: Call) -> Result:
                 ],
             )
         ]
-    user = await call.meta.get_iam_user(call.account, name)
-    if user is None:
-        raise no_such_entity("user", name)
-    return [("User", user_shape(user, call.account_id))]
+    return await get_entity(call, "user", name, call.meta.get_iam_user, user_shape, "User")
 
 
 async def list_users(call: Call) -> Result:
-    page = await call.meta.list_iam_users(
-        call.account,
-        path_prefix=call.params.path_prefix(),
-        marker=call.params.marker(),
-        max_items=call.params.max_items(),
-    )
-    users = members([user_shape(u, call.account_id) for u in page.items])
-    return [("Users", users), *page_tail(page.is_truncated, page.marker)]
+    return await list_entities(call, call.meta.list_iam_users, user_shape, "Users")
 
 
 async def delete_user(call: Call) -> Result:
@@ -306,14 +297,7 @@ async def get_group(call: Call) -> Result:
 
 
 async def list_groups(call: Call) -> Result:
-    page = await call.meta.list_iam_groups(
-        call.account,
-        path_prefix=call.params.path_prefix(),
-        marker=call.params.marker(),
-        max_items=call.params.max_items(),
-    )
-    groups = members([group_shape(g, call.account_id) for g in page.items])
-    return [("Groups", groups), *page_tail(page.is_truncated, page.marker)]
+    return await list_entities(call, call.meta.list_iam_groups, group_shape, "Groups")
 
 
 async def delete_group(call: Call) -> Result:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from auth.credentials import new_iam_id
 from auth.iam.api import Call, Operation, Result
-from auth.iam.errors import IamError, IamErrorCode, no_such_entity
+from auth.iam.entities import get_entity, list_entities
+from auth.iam.errors import IamError, IamErrorCode
 from auth.iam.render import Element
-from auth.iam.shapes import arn, encode_document, iso, members, page_tail
+from auth.iam.shapes import arn, encode_document, iso
 from auth.policy.model import MalformedPolicy, PolicyKind, PolicyTooLarge, parse_policy
 from gateway.meta.base import IamRole
 
@@ -100,21 +101,11 @@ async def create_role(call: Call) -> Result:
 
 async def get_role(call: Call) -> Result:
     name = role_name(call)
-    role = await call.meta.get_iam_role(call.account, name)
-    if role is None:
-        raise no_such_entity("role", name)
-    return [("Role", role_shape(role, call.account_id))]
+    return await get_entity(call, "role", name, call.meta.get_iam_role, role_shape, "Role")
 
 
 async def list_roles(call: Call) -> Result:
-    page = await call.meta.list_iam_roles(
-        call.account,
-        path_prefix=call.params.path_prefix(),
-        marker=call.params.marker(),
-        max_items=call.params.max_items(),
-    )
-    roles = members([role_shape(r, call.account_id) for r in page.items])
-    return [("Roles", roles), *page_tail(page.is_truncated, page.marker)]
+    return await list_entities(call, call.meta.list_iam_roles, role_shape, "Roles")
 
 
 async def delete_role(call: Call) -> Result:
