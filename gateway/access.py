@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 # Operations after which this process forgets what it cached about the bucket's access.
 CHANGES_ACCESS = frozenset(
     {
+        "PutBucketCors",
+        "DeleteBucketCors",
         "PutBucketPolicy",
         "DeleteBucketPolicy",
         "PutBucketAcl",
@@ -128,9 +130,10 @@ def bucket_access(bucket: Bucket, documents: Mapping[str, str]) -> BucketAccess:
 
 
 class AccessCache:
-    """Buckets' access values per process, for `ttl` seconds (0 with shared metadata:
-    every replica reads the store, which Redis keeps coherent). A change made through this
-    process is forgotten at once (`forget`); other processes see it within `ttl`."""
+    """Buckets' access documents and values per process, for `ttl` seconds (0 with shared
+    metadata: every replica reads the store, which Redis keeps coherent). A change made
+    through this process is forgotten at once (`forget`); other processes see it within
+    `ttl`."""
 
     def __init__(
         self, meta: MetaStore, *, ttl: float = 0.5, clock: Callable[[], float] = time.monotonic
@@ -138,15 +141,28 @@ class AccessCache:
         self._meta = meta
         self._ttl = ttl
         self._clock = clock
+        self._documents: dict[str, tuple[float, Mapping[str, str]]] = {}
         self._entries: dict[str, tuple[float, Bucket, BucketAccess]] = {}
+
+    async def documents(self, bucket: str) -> Mapping[str, str]:
+        """The bucket's ACCESS_CONFIGS documents by name (CORS reads its rules here)."""
+        now = self._clock()
+        hit = self._documents.get(bucket)
+        if hit is not None and now - hit[0] < self._ttl:
+            return hit[1]
+        documents = await self._meta.get_access_configs(bucket)
+        if self._ttl > 0:
+            if len(self._documents) > 10_000:
+                self._documents.clear()
+            self._documents[bucket] = (now, documents)
+        return documents
 
     async def get(self, bucket: Bucket) -> BucketAccess:
         now = self._clock()
         hit = self._entries.get(bucket.name)
         if hit is not None and now - hit[0] < self._ttl and hit[1] == bucket:
             return hit[2]
-        documents = await self._meta.get_access_configs(bucket.name)
-        value = bucket_access(bucket, documents)
+        value = bucket_access(bucket, await self.documents(bucket.name))
         if self._ttl > 0:
             if len(self._entries) > 10_000:
                 self._entries.clear()
@@ -154,6 +170,7 @@ class AccessCache:
         return value
 
     def forget(self, bucket: str) -> None:
+        self._documents.pop(bucket, None)
         self._entries.pop(bucket, None)
 
 

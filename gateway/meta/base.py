@@ -427,12 +427,20 @@ BUCKET_CONFIGS = (
     "encryption",  # default ServerSideEncryptionConfiguration JSON (gateway/xml/encryption.py)
 )
 
-# The ones authorization reads on every request to a bucket (get_access_configs).
+# The ones read on every request to a bucket (get_access_configs, one cache entry):
+# authorization's, and CORS for every request a browser sends with an Origin.
 POLICY_CONFIG = "policy"
 ACL_CONFIG = "acl"
 OWNERSHIP_CONFIG = "ownership"
 PUBLIC_ACCESS_BLOCK_CONFIG = "public-access-block"
-ACCESS_CONFIGS = (POLICY_CONFIG, ACL_CONFIG, OWNERSHIP_CONFIG, PUBLIC_ACCESS_BLOCK_CONFIG)
+CORS_CONFIG = "cors"
+ACCESS_CONFIGS = (
+    POLICY_CONFIG,
+    ACL_CONFIG,
+    OWNERSHIP_CONFIG,
+    PUBLIC_ACCESS_BLOCK_CONFIG,
+    CORS_CONFIG,
+)
 
 
 class MetaStore(Protocol):

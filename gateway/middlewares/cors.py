@@ -21,8 +21,8 @@ from aiohttp.typedefs import Handler
 import gateway.xml.cors  # noqa: F401  (registers CORSConfiguration's parser)
 from gateway.dispatch import APP_SERVICES
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import CORS_CONFIG
 from gateway.middlewares.request_id import request_id_of
-from gateway.ops.cors import CORS
 from gateway.responses import common_headers
 from gateway.routing import split_target
 from gateway.s3.cors import (
@@ -55,7 +55,8 @@ def _target(request: web.Request) -> tuple[str | None, str | None]:
 async def _configuration(request: web.Request, bucket: str | None) -> CORSConfiguration | None:
     if bucket is None:
         return None
-    document = await request.app[APP_SERVICES].meta.get_bucket_config(bucket, CORS)
+    documents = await request.app[APP_SERVICES].access_cache.documents(bucket)
+    document = documents.get(CORS_CONFIG)
     return None if document is None else _rules(document)
 
 

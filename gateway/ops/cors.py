@@ -13,11 +13,12 @@ import gateway.xml.cors  # noqa: F401  (registers CORSConfiguration's codec)
 from gateway.codec.checksums import verify_content_md5
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import CORS_CONFIG
 from gateway.responses import S3Response
 from gateway.s3.cors import MAX_CONFIGURATION_BYTES, CORSConfiguration, validate
 from gateway.xml.codec import parse, render
 
-CORS = "cors"
+CORS = CORS_CONFIG
 
 
 async def put_bucket_cors(ctx: RequestContext) -> S3Response:
