@@ -63,16 +63,22 @@ async def _requested(ctx: RequestContext, settings: BucketAclSettings, owner: st
     return await checked_acl(ctx.services.meta, settings, acl, bucket_owner)
 
 
+async def _settings(ctx: RequestContext) -> BucketAclSettings:
+    """The bucket's ownership and public access block, as authorization already read them."""
+    name = ctx.target_bucket.name
+    return ctx.access.acl_settings(name) or await bucket_acl_settings(ctx.services.meta, name)
+
+
 async def get_bucket_acl(ctx: RequestContext) -> S3Response:
     bucket, meta = ctx.target_bucket, ctx.services.meta
-    settings = await bucket_acl_settings(meta, bucket.name)
+    settings = await _settings(ctx)
     stored = await meta.get_bucket_config(bucket.name, ACL_CONFIG)
     return await _answer(ctx, effective_acl(settings, stored, bucket.owner), bucket.owner)
 
 
 async def put_bucket_acl(ctx: RequestContext) -> S3Response:
     bucket, meta = ctx.target_bucket, ctx.services.meta
-    settings = await bucket_acl_settings(meta, bucket.name)
+    settings = await _settings(ctx)
     stored = await _requested(ctx, settings, bucket.owner)
     await meta.put_bucket_config(bucket.name, ACL_CONFIG, stored)
     return S3Response(200)
@@ -85,7 +91,7 @@ def _object_owner(ctx: RequestContext, settings: BucketAclSettings, stored_owner
 
 async def get_object_acl(ctx: RequestContext) -> S3Response:
     version = await find_version(ctx)
-    settings = await bucket_acl_settings(ctx.services.meta, ctx.target_bucket.name)
+    settings = await _settings(ctx)
     owner = _object_owner(ctx, settings, version.owner)
     return await _answer(ctx, effective_acl(settings, version.acl, owner), owner)
 
@@ -93,7 +99,7 @@ async def get_object_acl(ctx: RequestContext) -> S3Response:
 async def put_object_acl(ctx: RequestContext) -> S3Response:
     bucket, meta = ctx.target_bucket, ctx.services.meta
     version = await find_version(ctx)
-    settings = await bucket_acl_settings(meta, bucket.name)
+    settings = await _settings(ctx)
     stored = await _requested(ctx, settings, _object_owner(ctx, settings, version.owner))
     version_id = ctx.query.get("versionId")
     await meta.put_object_acl(bucket.name, ctx.target_key, version_id, stored)

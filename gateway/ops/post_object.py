@@ -81,6 +81,7 @@ async def post_object(ctx: RequestContext) -> S3Response:
         {} if acl_field is None else {"x-amz-acl": acl_field},
         bucket,
         signer.writer,
+        ctx.access.acl_settings(bucket.name),
     )
     now = ctx.services.clock()
     retention = write_retention(
