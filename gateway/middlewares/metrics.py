@@ -38,6 +38,7 @@ from gateway.metrics.series import (
 )
 from gateway.middlewares.errors import translate
 from gateway.routing import resolve
+from gateway.sharing.paths import DOWNLOAD_PREFIX, is_sharing_path
 
 # The operation of a request that names none (an invalid path, an unknown method).
 UNRESOLVED = "Unresolved"
@@ -54,10 +55,15 @@ class RequestMetrics:
 
 
 REQUEST_METRICS = web.RequestKey("request_metrics", RequestMetrics)
+# The operation label of the share links' requests (gateway/sharing/paths.py).
+SHARE_DOWNLOAD = "ShareLinkDownload"
+SHARE_API = "ShareLinkApi"
 
 
 def operation_of(request: web.Request, domain: str | None) -> str:
     raw_path, _, raw_query = request.raw_path.partition("?")
+    if is_sharing_path(request.host, raw_path, domain):  # not S3 operations on a bucket "s"
+        return SHARE_DOWNLOAD if raw_path.startswith(DOWNLOAD_PREFIX) else SHARE_API
     query = MultiDictProxy(MultiDict(parse_query(raw_query)))
     names = {name.lower() for name in request.headers}
     try:

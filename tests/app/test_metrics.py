@@ -206,3 +206,24 @@ def test_metrics_listen_app(tmp_app: Path, aio: asyncio.Runner, token: str | Non
                     assert response.status == 404
 
     aio.run(body())
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "operation"),
+    [
+        ("GET", "/s/abcdefghijklmnopqrstuv", "ShareLinkDownload"),
+        ("HEAD", "/s/abcdefghijklmnopqrstuv", "ShareLinkDownload"),
+        ("POST", "/_kv/shares", "ShareLinkApi"),
+        ("DELETE", "/_kv/shares/sl-0000000000000000", "ShareLinkApi"),
+        ("GET", "/bucket/s/key", "GetObject"),
+    ],
+)
+def test_share_link_requests_are_not_labelled_as_s3_operations(
+    method: str, path: str, operation: str
+) -> None:
+    from aiohttp.test_utils import make_mocked_request
+
+    from gateway.middlewares.metrics import operation_of
+
+    request = make_mocked_request(method, path, headers={"Host": "127.0.0.1:9000"})
+    assert operation_of(request, None) == operation
