@@ -183,8 +183,9 @@ class _Request:
             version = await find_version(ctx)
         except S3Error as error:
             folder = directory_index(self.key, config.index_suffix)
+            # Denied too: with ACLs alone, a key that does not exist has no grant to read.
             if (
-                error.code is S3ErrorCode.NO_SUCH_KEY
+                error.code in (S3ErrorCode.NO_SUCH_KEY, S3ErrorCode.ACCESS_DENIED)
                 and folder is not None
                 and await self._readable(bucket, folder)
             ):

@@ -305,3 +305,12 @@ def test_website_listener_by_path(site: Site) -> None:
     assert (missing.status, missing.body) == (404, OBJECTS["error.html"])
     redirected = site.by_path(f"/{name}/docs/x")
     assert redirected.headers["Location"].endswith(f"/{name}/documents/x")
+
+
+def test_folder_redirect_in_a_bucket_public_by_acls(site: Site) -> None:
+    name = site.bucket("acl-site", public=False)
+    acl = {"x-amz-acl": "public-read"}
+    assert site.s3("PUT", f"/{name}/guide/index.html", b"<h1>g</h1>", **acl).status == 200
+    folder = site.get(name, "/guide")
+    assert (folder.status, folder.headers["Location"]) == (302, "/guide/")
+    assert site.get(name, "/guide/").body == b"<h1>g</h1>"
