@@ -257,6 +257,9 @@ async def _answer(request: web.Request, services: Services, request_id: str) -> 
         return error_response(
             S3Error(S3ErrorCode.INVALID_ARGUMENT, "Key is not valid UTF-8"), request_id
         )
+    if base and not key and not raw_path.endswith("/"):
+        # `/bucket` to `/bucket/`, so that the index page's relative links resolve inside it.
+        return _redirect(302, f"{base}/")
     operation = "WebsiteHeadObject" if request.method == "HEAD" else "WebsiteGetObject"
     request[AUDIT_TARGET] = AuditTarget(operation, bucket, key or None, None)
     site = _Request(

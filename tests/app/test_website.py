@@ -314,3 +314,20 @@ def test_folder_redirect_in_a_bucket_public_by_acls(site: Site) -> None:
     folder = site.get(name, "/guide")
     assert (folder.status, folder.headers["Location"]) == (302, "/guide/")
     assert site.get(name, "/guide/").body == b"<h1>g</h1>"
+
+
+def test_bucket_path_without_slash_redirects(site: Site) -> None:
+    name = site.bucket("slashless")
+    reply = site.by_path(f"/{name}")
+    assert (reply.status, reply.headers["Location"]) == (302, f"/{name}/")
+
+
+def test_cors_rules_apply_to_website_hosts(site: Site) -> None:
+    name = site.bucket("cors-site")
+    rules = (
+        "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>"
+        "<AllowedMethod>GET</AllowedMethod></CORSRule></CORSConfiguration>"
+    )
+    assert site.s3("PUT", f"/{name}?cors", rules.encode()).status == 200
+    reply = site.get(name, "/style.css", Origin="https://app.example")
+    assert reply.headers["Access-Control-Allow-Origin"] == "*"
