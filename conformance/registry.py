@@ -49,6 +49,7 @@ FEATURES: tuple[str, ...] = (
     "acl",
     "policy",
     "cors",
+    "website",
     "encryption",
     "versioning",
     "lifecycle",

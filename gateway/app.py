@@ -30,6 +30,7 @@ from gateway.middlewares.errors import error_middleware
 from gateway.middlewares.metrics import metrics_middleware, record_first_byte
 from gateway.middlewares.request_id import request_id_middleware
 from gateway.settings import Settings
+from gateway.website.endpoint import serve_website
 from lifecycle.worker import lifecycle_task
 
 log = logging.getLogger("kloudvault")
@@ -250,6 +251,25 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
 
         app.cleanup_ctx.append(collector_ctx)
         app.cleanup_ctx.append(_lifecycle_ctx(services))
+    return app
+
+
+def build_website_app(services: Services) -> web.Application:
+    """The --website-listen listener's application: every request is a website request
+    (gateway/website/endpoint.py, which renders its own HTML errors)."""
+    chain: list[Middleware] = [request_id_middleware]
+    if services.settings.access_log:
+        chain.append(access_log_middleware)
+    app = web.Application(
+        middlewares=chain,
+        handler_args={"max_field_size": 16 * 1024, "max_line_size": 16 * 1024},
+    )
+    app[APP_SERVICES] = services
+
+    async def website(request: web.Request) -> web.StreamResponse:
+        return await serve_website(request, services)
+
+    app.router.add_route("*", "/{tail:.*}", website)
     return app
 
 

@@ -31,6 +31,7 @@ from auth.credentials import (
 from backends.base import BackendError
 from gateway.app import (
     build_app,
+    build_website_app,
     close_services,
     import_backend,
     is_shared_metadata,
@@ -84,6 +85,7 @@ async def _serve(settings: Settings, *, primary: bool) -> None:
     )
     await site.start()
     metrics_runner = await _serve_metrics(services, settings)
+    website_runner = await _serve_website(services, settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -93,6 +95,8 @@ async def _serve(settings: Settings, *, primary: bool) -> None:
     finally:
         if metrics_runner is not None:
             await metrics_runner.cleanup()
+        if website_runner is not None:
+            await website_runner.cleanup()
         await runner.cleanup()
         await close_services(services)
 
@@ -103,6 +107,18 @@ async def _serve_metrics(services: Services, settings: Settings) -> web.AppRunne
     if address is None:
         return None
     runner = web.AppRunner(metrics_app(services), access_log=None, handle_signals=False)
+    await runner.setup()
+    host, port = address
+    await web.TCPSite(runner, host, port, reuse_port=settings.workers > 1).start()
+    return runner
+
+
+async def _serve_website(services: Services, settings: Settings) -> web.AppRunner | None:
+    """--website-listen: the static website endpoint (plain http, as S3's), on every worker."""
+    address = settings.website_address
+    if address is None:
+        return None
+    runner = web.AppRunner(build_website_app(services), access_log=None, handle_signals=False)
     await runner.setup()
     host, port = address
     await web.TCPSite(runner, host, port, reuse_port=settings.workers > 1).start()
@@ -151,6 +167,18 @@ def _backend_line(settings: Settings) -> list[str]:
     return []
 
 
+def _website_line(settings: Settings) -> list[str]:
+    address = settings.website_address
+    if address is None:
+        return []
+    host, port = address
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    host = f"[{host}]" if ":" in host else host
+    if settings.website_domain:
+        return [f"  website:    http://BUCKET.{settings.website_domain}:{port}/ (on {host})"]
+    return [f"  website:    http://{host}:{port}/BUCKET/"]
+
+
 def _banner(settings: Settings, access_key: str, secret_key: str, created: bool) -> str:
     host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
     host = f"[{host}]" if ":" in host else host
@@ -163,6 +191,7 @@ def _banner(settings: Settings, access_key: str, secret_key: str, created: bool)
             f"KloudVault listening on {endpoint}",
             f"  data dir:   {settings.data_dir}  (backend {settings.backend}, metadata {metadata})",
             *_backend_line(settings),
+            *_website_line(settings),
             f"  root keys ({state}):",
             f"    AWS_ACCESS_KEY_ID={access_key}",
             f"    AWS_SECRET_ACCESS_KEY={secret_key}",

@@ -19,6 +19,7 @@ from gateway.codec.keys import load_master_key
 from gateway.meta.base import Bucket, MetaStore
 from gateway.routing import Route
 from gateway.settings import Settings
+from gateway.website.cache import WebsiteCache
 from lifecycle.evaluate import Timing
 from lifecycle.expiry import RulesCache, timing_of
 
@@ -39,6 +40,8 @@ class Services:
     lifecycle_rules: RulesCache = field(init=False)
     # Buckets' policies, ACLs, ownership and public access blocks, as briefly as keys.
     access_cache: AccessCache = field(init=False)
+    # Buckets' website configurations, for the website endpoint (gateway/website/).
+    website_configs: WebsiteCache = field(init=False)
     trusted_proxies: tuple[Network, ...] = field(init=False)
     # OpenID Connect providers' signing keys (AssumeRoleWithWebIdentity).
     web_identity: OidcKeys = field(init=False)
@@ -47,6 +50,7 @@ class Services:
         self.web_identity = OidcKeys()
         self.lifecycle_rules = RulesCache(self.meta)
         self.access_cache = AccessCache(self.meta, ttl=self.credentials.ttl)
+        self.website_configs = WebsiteCache(self.meta, ttl=self.credentials.ttl)
         self.trusted_proxies = trusted_networks(self.settings.trusted_proxies)
 
     @property

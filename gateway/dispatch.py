@@ -24,6 +24,7 @@ from gateway.meta.base import Bucket
 from gateway.middlewares.request_id import request_id_of
 from gateway.routing import Route, resolve
 from gateway.sharing.endpoint import serve_sharing
+from gateway.website.endpoint import is_website_host, serve_website
 
 APP_SERVICES = web.AppKey("services", Services)
 
@@ -49,6 +50,9 @@ def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
 async def handle(request: web.Request) -> web.StreamResponse:
     services = request.app[APP_SERVICES]
     request_id = request_id_of(request)
+    # Hosts under --website-domain are the website endpoint's (gateway/website/).
+    if is_website_host(request.host, services.settings.website_domain):
+        return await serve_website(request, services)
     raw_path, _, raw_query = request.raw_path.partition("?")
     pairs = parse_query(raw_query)
     query = MultiDictProxy(MultiDict(pairs))

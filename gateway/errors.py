@@ -154,6 +154,11 @@ class S3ErrorCode(Enum):
         "The content of the form does not meet the conditions specified in the policy document.",
     )
     INVALID_RANGE = ("InvalidRange", 416, "The requested range is not satisfiable")
+    INVALID_REDIRECT_LOCATION = (
+        "InvalidRedirectLocation",
+        400,
+        "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.",
+    )
     INVALID_REQUEST = ("InvalidRequest", 400, "Invalid Request")
     INVALID_STORAGE_CLASS = (
         "InvalidStorageClass",
@@ -242,6 +247,11 @@ class S3ErrorCode(Enum):
         "NoSuchVersion",
         404,
         "The version ID specified in the request does not match an existing version.",
+    )
+    NO_SUCH_WEBSITE_CONFIGURATION = (
+        "NoSuchWebsiteConfiguration",
+        404,
+        "The specified bucket does not have a website configuration",
     )
     NOT_IMPLEMENTED = (
         "NotImplemented",

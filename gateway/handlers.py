@@ -31,6 +31,7 @@ from gateway.ops import (
     service,
     tagging,
     versioning,
+    website_config,
 )
 from gateway.responses import S3Response
 
@@ -63,6 +64,9 @@ HANDLERS: dict[str, Handler] = {
     "GetBucketCors": cors.get_bucket_cors,
     "PutBucketCors": cors.put_bucket_cors,
     "DeleteBucketCors": cors.delete_bucket_cors,
+    "GetBucketWebsite": website_config.get_bucket_website,
+    "PutBucketWebsite": website_config.put_bucket_website,
+    "DeleteBucketWebsite": website_config.delete_bucket_website,
     "GetBucketPolicy": bucket_policy.get_bucket_policy,
     "PutBucketPolicy": bucket_policy.put_bucket_policy,
     "DeleteBucketPolicy": bucket_policy.delete_bucket_policy,

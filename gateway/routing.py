@@ -179,6 +179,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GetBucketCors", "GET", _B, "s3:GetBucketCORS", ("cors",)),
     Route("PutBucketCors", "PUT", _B, "s3:PutBucketCORS", ("cors",)),
     Route("DeleteBucketCors", "DELETE", _B, "s3:PutBucketCORS", ("cors",)),
+    Route("GetBucketWebsite", "GET", _B, "s3:GetBucketWebsite", ("website",)),
+    Route("PutBucketWebsite", "PUT", _B, "s3:PutBucketWebsite", ("website",)),
+    Route("DeleteBucketWebsite", "DELETE", _B, "s3:DeleteBucketWebsite", ("website",)),
     # -- access control configuration (issue 11)
     Route("GetBucketPolicy", "GET", _B, "s3:GetBucketPolicy", ("policy",)),
     Route("PutBucketPolicy", "PUT", _B, "s3:PutBucketPolicy", ("policy",)),

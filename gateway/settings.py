@@ -41,6 +41,19 @@ class Settings:
     domain: str | None = field(
         default=None, metadata=_opt("base domain for virtual-host-style bucket addressing")
     )
+    website_listen: str | None = field(
+        default=None,
+        metadata=_opt(
+            "HOST:PORT of the static website endpoint (http): every bucket with a website"
+            " configuration, by Host `BUCKET.<website-domain>`, else by path `/BUCKET/KEY`"
+        ),
+    )
+    website_domain: str | None = field(
+        default=None,
+        metadata=_opt(
+            "base domain of website hosts: `BUCKET.DOMAIN` gets website answers, on the S3 port too"
+        ),
+    )
     trusted_proxies: str | None = field(
         default=None,
         metadata=_opt(
@@ -209,6 +222,14 @@ class Settings:
         return host.strip("[]") or "0.0.0.0", int(port)
 
     @property
+    def website_address(self) -> tuple[str, int] | None:
+        """--website-listen as (host, port)."""
+        if self.website_listen is None:
+            return None
+        host, _, port = self.website_listen.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
+    @property
     def scheme(self) -> str:
         return "https" if self.tls_cert else "http"
 
@@ -319,6 +340,16 @@ def validate(settings: Settings) -> None:
             problems.append("--metrics-listen must be HOST:PORT")
         elif settings.metrics_listen == settings.listen:
             problems.append("--metrics-listen must differ from --listen")
+    if settings.website_listen is not None:
+        host, _, port = settings.website_listen.rpartition(":")
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            problems.append("--website-listen must be HOST:PORT")
+        elif settings.website_listen in (settings.listen, settings.metrics_listen):
+            problems.append("--website-listen must differ from --listen and --metrics-listen")
+    if settings.website_domain is not None and (
+        not settings.website_domain.strip(".") or settings.website_domain == settings.domain
+    ):
+        problems.append("--website-domain must be a domain other than --domain")
     if bool(settings.tls_cert) != bool(settings.tls_key):
         problems.append("--tls-cert and --tls-key go together")
     if bool(settings.root_access_key) != bool(settings.root_secret_key):

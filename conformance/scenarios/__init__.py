@@ -22,4 +22,5 @@ from conformance.scenarios import (  # noqa: F401
     sync,
     tagging,
     versioning,
+    website,
 )

@@ -425,6 +425,7 @@ BUCKET_CONFIGS = (
     "public-access-block",  # PublicAccessBlock JSON
     "cors",  # CORSConfiguration XML (gateway/s3/cors.py)
     "encryption",  # default ServerSideEncryptionConfiguration JSON (gateway/xml/encryption.py)
+    "website",  # WebsiteConfiguration XML (gateway/s3/website.py)
 )
 
 # The ones read on every request to a bucket (get_access_configs, one cache entry):

@@ -24,7 +24,7 @@ from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import CORS_CONFIG
 from gateway.middlewares.request_id import request_id_of
 from gateway.responses import common_headers
-from gateway.routing import split_target
+from gateway.routing import is_host_style, split_target
 from gateway.s3.cors import (
     CORSConfiguration,
     match_preflight,
@@ -45,9 +45,12 @@ def _rules(document: str) -> CORSConfiguration:
 
 
 def _target(request: web.Request) -> tuple[str | None, str | None]:
-    services = request.app[APP_SERVICES]
+    settings = request.app[APP_SERVICES].settings
+    # A website host (--website-domain) names its bucket as the website endpoint reads it.
+    website = is_host_style(request.host, settings.website_domain)
+    domain = settings.website_domain if website else settings.domain
     try:
-        return split_target(request.host, request.raw_path, services.settings.domain)
+        return split_target(request.host, request.raw_path, domain)
     except UnicodeDecodeError:
         return None, None
 

@@ -1,10 +1,11 @@
-"""GetObject, HeadObject."""
+"""GetObject, HeadObject; read_version() also answers the website endpoint's reads."""
 
 from __future__ import annotations
 
 from gateway.context import RequestContext
 from gateway.encryption import read_keys
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import ObjectVersion
 from gateway.ops.common import find_version
 from gateway.readpath import object_body, part_range
 from gateway.responses import S3Response
@@ -34,7 +35,12 @@ def _part_number(ctx: RequestContext) -> int | None:
 
 
 async def _read(ctx: RequestContext) -> S3Response:
-    version = await find_version(ctx)
+    return await read_version(ctx, await find_version(ctx))
+
+
+async def read_version(ctx: RequestContext, version: ObjectVersion) -> S3Response:
+    """The answer to GET or HEAD of `version` (the website endpoint's too): its headers,
+    the preconditions, Range or partNumber, and the streamed body."""
     keys = read_keys(ctx.services, version, ctx.headers)
     check_preconditions(ctx.headers, version.etag, version.last_modified, method=ctx.method)
     overrides = response_overrides(ctx.query)

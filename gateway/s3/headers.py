@@ -18,6 +18,7 @@ from typing import Final
 from urllib.parse import parse_qs, unquote
 
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.s3.website import valid_object_redirect
 
 # -- dates and ETags ------------------------------------------------------------------------
 
@@ -227,6 +228,9 @@ def object_fields(headers: Mapping[str, str]) -> ObjectFields:
     """PutObject, CopyObject (REPLACE) and CreateMultipartUpload headers; InvalidStorageClass,
     the caller reads the encryption headers (gateway.encryption.write_keys)."""
     content_type, content = content_headers(headers)
+    redirect = content.get("x-amz-website-redirect-location")
+    if redirect is not None and not valid_object_redirect(redirect):
+        raise S3Error(S3ErrorCode.INVALID_REDIRECT_LOCATION)
     storage_class = headers.get("x-amz-storage-class", "STANDARD")
     if storage_class not in STORAGE_CLASSES:
         raise S3Error(S3ErrorCode.INVALID_STORAGE_CLASS, StorageClassRequested=storage_class)

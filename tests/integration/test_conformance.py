@@ -47,6 +47,7 @@ EXPECTED_PASS = frozenset(
         "object-lock",
         "post-object",
         "cors",
+        "website",
         "acl",
         "policy",
     }

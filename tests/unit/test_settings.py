@@ -79,3 +79,25 @@ def test_metrics_listen_and_token() -> None:
 def test_metrics_listen_validated(value: str) -> None:
     with pytest.raises(SystemExit, match="--metrics-listen"):
         from_argv(["--metrics-listen", value])
+
+
+def test_website_listen_and_domain() -> None:
+    settings = from_argv(["--website-listen", "0.0.0.0:8081", "--website-domain", "web.test"])
+    assert settings.website_address == ("0.0.0.0", 8081)
+    assert settings.website_domain == "web.test"
+    assert "website:    http://BUCKET.web.test:8081/" in _banner(settings, "AK", "SK", False)
+    assert from_argv([]).website_address is None
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--website-listen", "8081"],
+        ["--website-listen", "h:70000"],
+        ["--website-listen", "127.0.0.1:7373"],  # the S3 port
+        ["--domain", "s3.test", "--website-domain", "s3.test"],
+    ],
+)
+def test_website_settings_validated(argv: list[str]) -> None:
+    with pytest.raises(SystemExit, match="--website-"):
+        from_argv(argv)
