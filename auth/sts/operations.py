@@ -32,6 +32,7 @@ from auth.sts.webidentity import assume_role_with_web_identity
 SESSION_TOKEN_DEFAULT = 43200
 SESSION_TOKEN_MAX = 129600
 ROOT_SESSION_TOKEN_MAX = 3600
+CHAINED_ROLE_MAX = 3600
 
 
 async def get_caller_identity(call: Call) -> Result:
@@ -88,6 +89,14 @@ async def assume_role(call: Call) -> Result:
         maximum=role.max_session_duration,
         role_bound=True,
     )
+    if requester.role_name is not None and seconds > CHAINED_ROLE_MAX:
+        # Role chaining (a role session assuming a role) is capped at one hour, whatever
+        # the role's MaxSessionDuration.
+        raise IamError(
+            IamErrorCode.VALIDATION_ERROR,
+            "The requested DurationSeconds exceeds the 1 hour session limit for roles assumed "
+            "by role chaining.",
+        )
     credentials = await mint(
         call.meta,
         account=account,

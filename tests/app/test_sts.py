@@ -264,6 +264,32 @@ def test_duration_and_session_name_bounds(server: AppServer, iam: Any, name: Any
     drop_role(iam, role)
 
 
+def test_role_chaining_is_capped_at_one_hour(server: AppServer, iam: Any, name: Any) -> None:
+    first, second = name("chain-a"), name("chain-b")
+    first_arn = make_role(iam, first, ROOT_ID, allow(["sts:AssumeRole"]))
+    iam.create_role(
+        RoleName=second, AssumeRolePolicyDocument=trust(first_arn), MaxSessionDuration=7200
+    )
+    second_arn = f"arn:aws:iam::{ROOT_ID}:role/{second}"
+    sts = client(server, "sts")
+    # Not chained: the role's own maximum applies.
+    direct = iam.update_assume_role_policy(
+        RoleName=second, PolicyDocument=trust(first_arn, ROOT_ID)
+    )
+    assert direct["ResponseMetadata"]["HTTPStatusCode"] == 200
+    sts.assume_role(RoleArn=second_arn, RoleSessionName="direct", DurationSeconds=7200)
+    session = sts.assume_role(RoleArn=first_arn, RoleSessionName="hop")["Credentials"]
+    chained = with_credentials(server, "sts", session)
+    with pytest.raises(botocore.exceptions.ClientError) as exc:
+        chained.assume_role(RoleArn=second_arn, RoleSessionName="hop2", DurationSeconds=3601)
+    assert error_of(exc) == ("ValidationError", 400)
+    assert "role chaining" in exc.value.response["Error"]["Message"]
+    hop = chained.assume_role(RoleArn=second_arn, RoleSessionName="hop2", DurationSeconds=3600)
+    assert hop["AssumedRoleUser"]["Arn"].endswith(f"assumed-role/{second}/hop2")
+    drop_role(iam, second)
+    drop_role(iam, first)
+
+
 def test_session_policy_narrows_the_role(server: AppServer, iam: Any, name: Any) -> None:
     role, bucket = name("wide"), name("narrow-bucket")
     s3_root = client(server, "s3")
