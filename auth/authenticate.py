@@ -137,12 +137,38 @@ def parse_auth(req: SignedRequest, *, services: frozenset[str] = S3_SERVICES) ->
 
 
 def verify_auth(
-    parsed: ParsedAuth, req: SignedRequest, secret_key: str, *, now: float
+    parsed: ParsedAuth,
+    req: SignedRequest,
+    secret_key: str,
+    *,
+    now: float,
+    max_presigned: int = MAX_PRESIGNED_EXPIRES,
 ) -> AuthResult:
-    """Check time, signed headers and signature; raise S3Error or return the AuthResult."""
+    """Check time, signed headers and signature; raise S3Error or return the AuthResult.
+
+    `max_presigned`: the operator's cap on a presigned URL's lifetime (--max-presigned-expiry,
+    at most SigV4's week). A SigV2 URL names only its expiry date, so it may not expire
+    later than that from now: without the cap, a V2 URL could be made to last for ever."""
+    if parsed.presigned and parsed.expires is not None:
+        _check_presigned_cap(parsed, now, max_presigned)
     if parsed.scheme.startswith("v4"):
         return _verify_v4(parsed, req, secret_key, now)
     return _verify_v2(parsed, req, secret_key, now)
+
+
+def _check_presigned_cap(parsed: ParsedAuth, now: float, cap: int) -> None:
+    assert parsed.expires is not None
+    if parsed.scheme == "v4-query":
+        if parsed.expires > cap:
+            raise S3Error(
+                S3ErrorCode.AUTHORIZATION_QUERY_PARAMETERS_ERROR,
+                f"X-Amz-Expires must be at most {cap} seconds on this server",
+            )
+    elif parsed.expires - now > cap:
+        raise S3Error(
+            S3ErrorCode.ACCESS_DENIED,
+            f"Expires must be at most {cap} seconds from now on this server",
+        )
 
 
 # -- SigV4 -------------------------------------------------------------------------------

@@ -94,7 +94,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
         key, principal, identity = await services.credentials.signer(
             parsed.access_key, token=token, now=now
         )
-        auth = verify_auth(parsed, signed, key.secret_key, now=now)
+        auth = verify_auth(
+            parsed,
+            signed,
+            key.secret_key,
+            now=now,
+            max_presigned=services.settings.max_presigned_expiry,
+        )
 
     request[AUDIT_PRINCIPAL] = principal
     handler = HANDLERS.get(route.operation)

@@ -169,6 +169,13 @@ class Settings:
             " rules (object lock and legal holds still win)"
         ),
     )
+    max_presigned_expiry: int = field(
+        default=604800,
+        metadata=_opt(
+            "longest lifetime of a presigned URL in seconds (at most SigV4's week); SigV2 URLs,"
+            " whose Expires is a date, may not expire later than this from now"
+        ),
+    )
     log_level: str = field(default="INFO", metadata=_opt("DEBUG, INFO, WARNING, ERROR"))
     log_format: str = field(
         default="text", metadata=_opt("text or json (one object per line, with the request id)")
@@ -376,6 +383,8 @@ def validate(settings: Settings) -> None:
         problems.append("--lifecycle-interval and --lifecycle-day-seconds must be positive")
     if settings.max_retention_days is not None and settings.max_retention_days < 1:
         problems.append("--max-retention-days must be at least 1")
+    if not 1 <= settings.max_presigned_expiry <= 604800:
+        problems.append("--max-presigned-expiry must be from 1 to 604800 seconds")
     if settings.log_format not in ("text", "json"):
         problems.append("--log-format must be text or json")
     if problems:

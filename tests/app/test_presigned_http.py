@@ -161,3 +161,22 @@ def test_presigned_get_tampered(gateway: AppServer, s3: Any, signer: Any, bucket
     status, _, body = send(gateway, "GET", longer)
     assert status == 403, body
     assert error_of(body)[0] == "SignatureDoesNotMatch", body
+
+
+def test_operator_caps_presigned_lifetime(app_factory: Any) -> None:
+    """--max-presigned-expiry reaches authentication: a longer-lived URL is refused."""
+    server = app_factory(max_presigned_expiry=3600)
+    client = boto3_client(server)
+    client.create_bucket(Bucket="capped")
+    client.put_object(Bucket="capped", Key="k", Body=b"x")
+    for version in VERSIONS.values():
+        presigner = boto3_client(server, signature_version=version)
+        short = presigner.generate_presigned_url(
+            "get_object", Params={"Bucket": "capped", "Key": "k"}, ExpiresIn=600
+        )
+        assert send(server, "GET", short)[0] == 200
+        long = presigner.generate_presigned_url(
+            "get_object", Params={"Bucket": "capped", "Key": "k"}, ExpiresIn=7200
+        )
+        status, _, body = send(server, "GET", long)
+        assert status in (400, 403) and b"at most 3600 seconds" in body

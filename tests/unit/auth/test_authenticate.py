@@ -17,6 +17,7 @@ from tests.unit.auth.test_sigv2 import sign_header as sign_v2_header
 from tests.unit.auth.test_sigv2 import sign_query as sign_v2_query
 from tests.unit.auth.test_sigv4 import (
     ACCESS_KEY,
+    SECRET_KEY,
     assert_s3_error,
     object_url,
     sign_header,
@@ -279,6 +280,30 @@ def test_presigned_v2_expiry() -> None:
     expires = float(req.query_value("Expires") or 0)
     assert verify(req, now=expires).expires_at == expires
     assert_s3_error(S3ErrorCode.EXPIRED_PRESIGNED_REQUEST, lambda: verify(req, now=expires + 1))
+
+
+def test_presigned_lifetime_capped_by_the_operator() -> None:
+    """--max-presigned-expiry: V4 by X-Amz-Expires, V2 by how far its Expires date lies."""
+    v4 = to_signed("GET", sign_query("GET", object_url("k"), expires=600).url, {})
+    v2 = to_signed("GET", sign_v2_query("GET", object_url("k")).url, {})  # expires in 600 s
+    now = time.time()
+    for req in (v4, v2):
+        parsed = parse_auth(req)
+        assert parsed is not None
+        verify_auth(parsed, req, SECRET_KEY, now=now, max_presigned=600)
+    v4_parsed, v2_parsed = parse_auth(v4), parse_auth(v2)
+    assert v4_parsed is not None and v2_parsed is not None
+    error = assert_s3_error(
+        S3ErrorCode.AUTHORIZATION_QUERY_PARAMETERS_ERROR,
+        lambda: verify_auth(v4_parsed, v4, SECRET_KEY, now=now, max_presigned=300),
+    )
+    assert "300" in error.message
+    assert_s3_error(
+        S3ErrorCode.ACCESS_DENIED,
+        lambda: verify_auth(v2_parsed, v2, SECRET_KEY, now=now, max_presigned=300),
+    )
+    # The V2 URL comes within the cap as its expiry nears.
+    verify_auth(v2_parsed, v2, SECRET_KEY, now=now + 400, max_presigned=300)
 
 
 # -- odd inputs never escape as anything but S3Error --------------------------------------
