@@ -40,6 +40,7 @@ from gateway.app import (
     open_services,
 )
 from gateway.context import Services
+from gateway.data_dir import make_private
 from gateway.iam_admin import add_iam_commands, run_iam
 from gateway.jobs.scrub import scrub
 from gateway.logs import configure_logging
@@ -474,6 +475,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load(args)
+    for problem in make_private(settings.data_dir):
+        logging.getLogger("kloudvault").warning("data directory: %s", problem)
     if args.command == "serve":
         return cmd_serve(settings)
     if args.command == "lifecycle":
