@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
+from auth.sealed import SecretSealer, is_sealed
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import AccessKey, IamIdentity, MetaStore, StsSession
 
@@ -108,13 +109,53 @@ def token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
+async def create_access_key(
+    meta: MetaStore,
+    sealer: SecretSealer,
+    user: str,
+    *,
+    now: float,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+) -> AccessKey:
+    """A new key for an account, its secret stored sealed; returned with the secret in the
+    clear (to be shown once)."""  # fmt: skip
+    access_key = access_key or new_access_key()
+    secret_key = secret_key or new_secret_key()
+    key = await meta.create_access_key(
+        user, access_key, sealer.seal(access_key, secret_key), now=now
+    )
+    return replace(key, secret_key=secret_key)
+
+
+async def create_user_access_key(
+    meta: MetaStore, sealer: SecretSealer, account: str, user: str, *, now: float
+) -> AccessKey:
+    """A new key for an IAM user, sealed at rest, returned in the clear."""
+    access_key, secret_key = new_access_key(), new_secret_key()
+    key = await meta.create_user_access_key(
+        account, user, access_key, sealer.seal(access_key, secret_key), now=now
+    )
+    return replace(key, secret_key=secret_key)
+
+
+def opened(sealer: SecretSealer, key: AccessKey) -> AccessKey:
+    return replace(key, secret_key=sealer.open(key.access_key, key.secret_key))
+
+
 async def ensure_root(
-    meta: MetaStore, access_key: str | None, secret_key: str | None, *, now: float
+    meta: MetaStore,
+    access_key: str | None,
+    secret_key: str | None,
+    *,
+    now: float,
+    sealer: SecretSealer | None = None,
 ) -> tuple[AccessKey, bool]:
     """The root key, created if absent; (key, created). Given keys replace stored ones."""
+    sealer = sealer or SecretSealer(None)
     if await meta.get_user(ROOT_USER) is None:
         await meta.create_user(ROOT_USER, is_root=True, now=now)
-    existing = await meta.list_access_keys(ROOT_USER)
+    existing = [opened(sealer, key) for key in await meta.list_access_keys(ROOT_USER)]
     if access_key and secret_key:
         for key in existing:
             if key.access_key == access_key and key.secret_key == secret_key:
@@ -122,11 +163,31 @@ async def ensure_root(
         stale = await meta.get_access_key(access_key)
         if stale is not None:
             await meta.delete_access_key(access_key)
-        return await meta.create_access_key(ROOT_USER, access_key, secret_key, now=now), True
+        created = await create_access_key(
+            meta, sealer, ROOT_USER, now=now, access_key=access_key, secret_key=secret_key
+        )
+        return created, True
     if existing:
         return existing[0], False
-    created = await meta.create_access_key(ROOT_USER, new_access_key(), new_secret_key(), now=now)
-    return created, True
+    return await create_access_key(meta, sealer, ROOT_USER, now=now), True
+
+
+async def reseal_secrets(meta: MetaStore, sealer: SecretSealer) -> int:
+    """Seal every secret stored in the clear (from before sealing, or from a time without a
+    master key); check that the sealed ones open (UnsealError: the master key is not the
+    one that sealed them, and the server must not start). How many were sealed now."""
+    if not sealer.sealing:
+        return 0
+    resealed = 0
+    for account in await meta.list_users():
+        for key in await meta.list_access_keys(account.name):
+            if is_sealed(key.secret_key):
+                sealer.open(key.access_key, key.secret_key)
+            elif await meta.reseal_access_key(
+                key.access_key, key.secret_key, sealer.seal(key.access_key, key.secret_key)
+            ):
+                resealed += 1
+    return resealed
 
 
 class CredentialCache:
@@ -137,9 +198,16 @@ class CredentialCache:
     """
 
     def __init__(
-        self, meta: MetaStore, *, ttl: float = 0.5, clock: Callable[[], float] = time.monotonic
+        self,
+        meta: MetaStore,
+        *,
+        ttl: float = 0.5,
+        clock: Callable[[], float] = time.monotonic,
+        sealer: SecretSealer | None = None,
     ) -> None:
         self._meta = meta
+        # Opens the secrets the store holds sealed (auth/sealed.py); entries hold them open.
+        self.sealer = sealer or SecretSealer(None)
         self.ttl = ttl
         self._clock = clock
         self._entries: dict[str, tuple[float, AccessKey | None]] = {}
@@ -153,6 +221,8 @@ class CredentialCache:
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
         found = await self._meta.get_access_key(access_key)
+        if found is not None:
+            found = opened(self.sealer, found)
         if len(self._entries) > 10_000:
             self._entries.clear()
         self._entries[access_key] = (now, found)
@@ -179,6 +249,8 @@ class CredentialCache:
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
         found = await self._meta.get_sts_session(access_key)
+        if found is not None:
+            found = replace(found, secret_key=self.sealer.open(access_key, found.secret_key))
         if len(self._sessions) > 10_000:
             self._sessions.clear()
         self._sessions[access_key] = (now, found)

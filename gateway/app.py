@@ -14,8 +14,10 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 
 from auth.credentials import CredentialCache
+from auth.sealed import SecretSealer
 from backends.base import Backend, BackendError
 from gateway.audit_writer import AuditWriter
+from gateway.codec.keys import load_master_key
 from gateway.context import Clock, Services
 from gateway.dispatch import APP_SERVICES, handle
 from gateway.jobs.collector import Collector
@@ -115,6 +117,19 @@ def is_shared_metadata(settings: Settings) -> bool:
     return (settings.metadata_url or "").startswith(("postgresql://", "postgres://"))
 
 
+def secret_sealer(settings: Settings) -> SecretSealer:
+    """What seals access-key secrets at rest (auth/sealed.py): the master key, wherever every
+    process sharing the metadata has the same one. On SQLite it sits beside the database; on
+    PostgreSQL only a configured key is shared (a generated one is each data directory's
+    own), so without one the secrets stay unsealed (the start-up log says so)."""
+    configured = settings.master_key is not None or settings.master_key_file is not None
+    if is_shared_metadata(settings) and not configured:
+        return SecretSealer(None)
+    return SecretSealer(
+        load_master_key(settings.master_key, settings.master_key_file, settings.data_dir)
+    )
+
+
 def make_metastore(settings: Settings) -> MetaStore:
     url = settings.metadata_url
     store: MetaStore
@@ -157,7 +172,11 @@ async def open_services(settings: Settings, clock: Clock = time.time) -> Service
         # request on any other, which an in-process TTL cannot promise (pub/sub would
         # only be best effort). The lookup goes to the MetaStore, i.e. to the Redis cache
         # when configured (~0.2 ms) or to a PostgreSQL primary-key probe.
-        credentials=CredentialCache(meta, ttl=0.0 if is_shared_metadata(settings) else 0.5),
+        credentials=CredentialCache(
+            meta,
+            ttl=0.0 if is_shared_metadata(settings) else 0.5,
+            sealer=secret_sealer(settings),
+        ),
         clock=clock,
     )
     # Read (or generate) the master key now: a bad key file fails the start, not a PUT.

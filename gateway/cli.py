@@ -24,10 +24,11 @@ from auth.credentials import (
     ROOT_USER,
     account_id,
     canonical_id,
+    create_access_key,
     ensure_root,
-    new_access_key,
-    new_secret_key,
+    reseal_secrets,
 )
+from auth.sealed import SecretSealer, UnsealError
 from backends.base import BackendError
 from gateway.app import (
     build_app,
@@ -38,6 +39,7 @@ from gateway.app import (
     make_backend,
     make_metastore,
     open_services,
+    secret_sealer,
 )
 from gateway.context import Services
 from gateway.data_dir import make_private
@@ -136,9 +138,24 @@ async def _bootstrap(settings: Settings) -> tuple[str, str, bool]:
     meta = make_metastore(settings)
     await meta.open()
     try:
+        sealer = secret_sealer(settings)
+        try:
+            resealed = await reseal_secrets(meta, sealer)
+        except UnsealError as error:
+            raise SystemExit(
+                f"{error}: start with the master key that sealed them (--master-key-file)"
+            ) from None
+        if resealed:
+            log.info("sealed %d access-key secret(s) stored in the clear", resealed)
+        if not sealer.sealing:
+            log.warning(
+                "access-key secrets are stored unsealed: replicas sharing PostgreSQL need one"
+                " master key (--master-key-file or KLOUDVAULT_MASTER_KEY) to seal them"
+            )
         key, created = await ensure_root(
-            meta, settings.root_access_key, settings.root_secret_key, now=time.time()
-        )
+            meta, settings.root_access_key, settings.root_secret_key, now=time.time(),
+            sealer=sealer,
+        )  # fmt: skip
         return key.access_key, key.secret_key, created
     finally:
         await meta.close()
@@ -257,15 +274,15 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     meta = make_metastore(settings)
     await meta.open()
     try:
-        return await _admin_with(meta, args)
+        return await _admin_with(meta, args, secret_sealer(settings))
     finally:
         await meta.close()
 
 
-async def _admin_with(meta: MetaStore, args: argparse.Namespace) -> int:
+async def _admin_with(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> int:
     now = time.time()
     if args.admin_what == "iam":
-        return await run_iam(meta, args)
+        return await run_iam(meta, args, sealer)
     if args.admin_what == "user":
         if args.action == "create":
             try:
@@ -273,9 +290,7 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace) -> int:
             except KeyError:
                 print(f"user {args.name} exists", file=sys.stderr)
                 return 1
-            key = await meta.create_access_key(
-                args.name, new_access_key(), new_secret_key(), now=now
-            )
+            key = await create_access_key(meta, sealer, args.name, now=now)
             email = getattr(args, "email", None)  # SUPPRESS default: absent when not given
             if email:
                 await meta.set_user_email(args.name, email)
@@ -314,9 +329,7 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace) -> int:
     if args.admin_what == "key":
         if args.action == "create":
             try:
-                key = await meta.create_access_key(
-                    args.user, new_access_key(), new_secret_key(), now=now
-                )
+                key = await create_access_key(meta, sealer, args.user, now=now)
             except KeyError:
                 print(f"no such user {args.user}", file=sys.stderr)
                 return 1
@@ -476,7 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     settings = load(args)
     for problem in make_private(settings.data_dir):
-        logging.getLogger("kloudvault").warning("data directory: %s", problem)
+        log.warning("data directory: %s", problem)
     if args.command == "serve":
         return cmd_serve(settings)
     if args.command == "lifecycle":

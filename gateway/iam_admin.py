@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from auth.credentials import ROOT_USER, account_id, new_access_key, new_iam_id, new_secret_key
+from auth.credentials import ROOT_USER, account_id, create_user_access_key, new_iam_id
 from auth.iam.errors import IamError, IamErrorCode, no_such_entity
 from auth.iam.form import Params, check_policy_document
 from auth.iam.oidc_providers import check_url, provider_arn, provider_key
@@ -29,9 +29,11 @@ from auth.policy.model import (
     MAX_ROLE_POLICY_CHARS,
     MAX_USER_POLICY_CHARS,
 )
+from auth.sealed import SecretSealer
 from gateway.meta.base import IamRole, MetaStore, OidcProvider, PolicyOwnerKind
 
-Run = Callable[[MetaStore, argparse.Namespace], Awaitable[None]]
+# Every command gets the sealer of access-key secrets (auth/sealed.py); create-access-key uses it.
+Run = Callable[[MetaStore, argparse.Namespace, SecretSealer], Awaitable[None]]
 # (argument name, add_argument keywords)
 Arg = tuple[str, dict[str, Any]]
 
@@ -73,7 +75,7 @@ def _document(args: argparse.Namespace, max_chars: int) -> str:
     return check_policy_document(_read(args.document), max_chars)
 
 
-async def create_user(meta: MetaStore, args: argparse.Namespace) -> None:
+async def create_user(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     _checked(args)
     user = await meta.create_iam_user(
         args.account, args.user, path=args.path or "/", user_id=new_iam_id("AIDA"), now=time.time()
@@ -83,7 +85,7 @@ async def create_user(meta: MetaStore, args: argparse.Namespace) -> None:
     print(f"arn:   {arn(account_id(args.account), 'user', user.path, user.name)}")
 
 
-async def list_users(meta: MetaStore, args: argparse.Namespace) -> None:
+async def list_users(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     marker = ""
     while True:
         page = await meta.list_iam_users(args.account, marker=marker, max_items=1000)
@@ -94,31 +96,35 @@ async def list_users(meta: MetaStore, args: argparse.Namespace) -> None:
         marker = page.marker
 
 
-async def delete_user(meta: MetaStore, args: argparse.Namespace) -> None:
+async def delete_user(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     await meta.delete_iam_user(args.account, args.user)
     print(f"deleted IAM user {args.user}")
 
 
-async def create_access_key(meta: MetaStore, args: argparse.Namespace) -> None:
-    key = await meta.create_user_access_key(
-        args.account, args.user, new_access_key(), new_secret_key(), now=time.time()
-    )
+async def create_access_key(
+    meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer
+) -> None:
+    key = await create_user_access_key(meta, sealer, args.account, args.user, now=time.time())
     print(f"access key: {key.access_key}")
     print(f"secret key: {key.secret_key}   (shown once)")
 
 
-async def list_access_keys(meta: MetaStore, args: argparse.Namespace) -> None:
+async def list_access_keys(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     for key in await meta.list_user_access_keys(args.account, args.user):
         print(f"{key.access_key}\t{'Active' if key.active else 'Inactive'}")
 
 
-async def update_access_key(meta: MetaStore, args: argparse.Namespace) -> None:
+async def update_access_key(
+    meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer
+) -> None:
     active = args.status == "Active"
     await meta.update_access_key_status(args.account, args.user, args.access_key, active=active)
     print(f"{args.access_key} is {args.status}")
 
 
-async def delete_access_key(meta: MetaStore, args: argparse.Namespace) -> None:
+async def delete_access_key(
+    meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer
+) -> None:
     await meta.delete_user_access_key(args.account, args.user, args.access_key)
     print(f"deleted key {args.access_key}")
 
@@ -133,23 +139,23 @@ _INLINE_LIMIT = {
 def _inline(kind: PolicyOwnerKind) -> list[Command]:
     limit = _INLINE_LIMIT[kind]
 
-    async def put(meta: MetaStore, args: argparse.Namespace) -> None:
+    async def put(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
         _checked(args)
         owner, document = getattr(args, kind), _document(args, limit)
         await meta.put_inline_policy(args.account, kind, owner, args.policy, document)
         print(f"put policy {args.policy} of {kind} {owner}")
 
-    async def get(meta: MetaStore, args: argparse.Namespace) -> None:
+    async def get(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
         owner = getattr(args, kind)
         print(await meta.get_inline_policy(args.account, kind, owner, args.policy))
 
-    async def list_(meta: MetaStore, args: argparse.Namespace) -> None:
+    async def list_(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
         owner = getattr(args, kind)
         page = await meta.list_inline_policies(args.account, kind, owner, max_items=1000)
         for name in page.items:
             print(name)
 
-    async def delete(meta: MetaStore, args: argparse.Namespace) -> None:
+    async def delete(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
         owner = getattr(args, kind)
         await meta.delete_inline_policy(args.account, kind, owner, args.policy)
         print(f"deleted policy {args.policy} of {kind} {owner}")
@@ -168,7 +174,7 @@ def _inline(kind: PolicyOwnerKind) -> list[Command]:
     ]
 
 
-async def create_group(meta: MetaStore, args: argparse.Namespace) -> None:
+async def create_group(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     _checked(args)
     group = await meta.create_iam_group(
         args.account,
@@ -181,29 +187,33 @@ async def create_group(meta: MetaStore, args: argparse.Namespace) -> None:
     print(f"arn:   {arn(account_id(args.account), 'group', group.path, group.name)}")
 
 
-async def list_groups(meta: MetaStore, args: argparse.Namespace) -> None:
+async def list_groups(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     page = await meta.list_iam_groups(args.account, max_items=1000)
     for group in page.items:
         members = await meta.list_group_members(args.account, group.name, max_items=1000)
         print(f"{group.path}{group.name}\t{' '.join(u.name for u in members.items)}")
 
 
-async def delete_group(meta: MetaStore, args: argparse.Namespace) -> None:
+async def delete_group(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     await meta.delete_iam_group(args.account, args.group)
     print(f"deleted group {args.group}")
 
 
-async def add_user_to_group(meta: MetaStore, args: argparse.Namespace) -> None:
+async def add_user_to_group(
+    meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer
+) -> None:
     await meta.add_user_to_group(args.account, args.group, args.user)
     print(f"{args.user} is in group {args.group}")
 
 
-async def remove_user_from_group(meta: MetaStore, args: argparse.Namespace) -> None:
+async def remove_user_from_group(
+    meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer
+) -> None:
     await meta.remove_user_from_group(args.account, args.group, args.user)
     print(f"{args.user} left group {args.group}")
 
 
-async def create_policy(meta: MetaStore, args: argparse.Namespace) -> None:
+async def create_policy(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     _checked(args)
     policy = await meta.create_iam_policy(
         args.account,
@@ -218,27 +228,27 @@ async def create_policy(meta: MetaStore, args: argparse.Namespace) -> None:
     print(f"arn:    {arn(account_id(args.account), 'policy', policy.path, policy.name)}")
 
 
-async def list_policies(meta: MetaStore, args: argparse.Namespace) -> None:
+async def list_policies(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     page = await meta.list_iam_policies(args.account, max_items=1000)
     for policy in page.items:
         print(f"{policy.path}{policy.name}\t{policy.attachment_count} attachment(s)")
 
 
-async def delete_policy(meta: MetaStore, args: argparse.Namespace) -> None:
+async def delete_policy(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     await meta.delete_iam_policy(args.account, args.policy)
     print(f"deleted policy {args.policy}")
 
 
 def _attachments(kind: PolicyOwnerKind) -> list[Command]:
-    async def attach(meta: MetaStore, args: argparse.Namespace) -> None:
+    async def attach(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
         await meta.attach_policy(args.account, kind, getattr(args, kind), args.policy)
         print(f"attached {args.policy} to {kind} {getattr(args, kind)}")
 
-    async def detach(meta: MetaStore, args: argparse.Namespace) -> None:
+    async def detach(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
         await meta.detach_policy(args.account, kind, getattr(args, kind), args.policy)
         print(f"detached {args.policy} from {kind} {getattr(args, kind)}")
 
-    async def list_(meta: MetaStore, args: argparse.Namespace) -> None:
+    async def list_(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
         page = await meta.list_attached_policies(
             args.account, kind, getattr(args, kind), max_items=1000
         )
@@ -262,7 +272,7 @@ USER_KEY: list[Arg] = [("user", {}), ("access_key", {})]
 # -- roles, OpenID Connect providers, STS sessions -------------------------------------------
 
 
-async def create_role(meta: MetaStore, args: argparse.Namespace) -> None:
+async def create_role(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     _checked(args)
     seconds = args.max_session_duration
     if not MIN_SESSION_SECONDS <= seconds <= MAX_SESSION_SECONDS:
@@ -287,7 +297,7 @@ async def create_role(meta: MetaStore, args: argparse.Namespace) -> None:
     print(f"arn:   {arn(account_id(args.account), 'role', role.path, role.name)}")
 
 
-async def get_role(meta: MetaStore, args: argparse.Namespace) -> None:
+async def get_role(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     role = await meta.get_iam_role(args.account, args.role)
     if role is None:
         raise no_such_entity("role", args.role)
@@ -297,7 +307,7 @@ async def get_role(meta: MetaStore, args: argparse.Namespace) -> None:
     print(role.trust_policy)
 
 
-async def list_roles(meta: MetaStore, args: argparse.Namespace) -> None:
+async def list_roles(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     marker = ""
     while True:
         page = await meta.list_iam_roles(args.account, marker=marker, max_items=1000)
@@ -308,25 +318,31 @@ async def list_roles(meta: MetaStore, args: argparse.Namespace) -> None:
         marker = page.marker
 
 
-async def delete_role(meta: MetaStore, args: argparse.Namespace) -> None:
+async def delete_role(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
     await meta.delete_iam_role(args.account, args.role)
     print(f"deleted role {args.role}")
 
 
-async def update_assume_role_policy(meta: MetaStore, args: argparse.Namespace) -> None:
+async def update_assume_role_policy(
+    meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer
+) -> None:
     document = check_trust_policy(_read(args.trust))
     await meta.update_iam_role(args.account, args.role, trust_policy=document)
     print(f"updated the trust policy of role {args.role}")
 
 
-async def revoke_role_sessions(meta: MetaStore, args: argparse.Namespace) -> None:
+async def revoke_role_sessions(
+    meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer
+) -> None:
     if await meta.get_iam_role(args.account, args.role) is None:
         raise no_such_entity("role", args.role)
     count = await meta.revoke_sts_sessions(args.account, role=args.role, now=time.time())
     print(f"revoked {count} session(s) of role {args.role}")
 
 
-async def create_oidc_provider(meta: MetaStore, args: argparse.Namespace) -> None:
+async def create_oidc_provider(
+    meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer
+) -> None:
     key = check_url(args.url)
     await meta.create_oidc_provider(
         OidcProvider(
@@ -336,13 +352,17 @@ async def create_oidc_provider(meta: MetaStore, args: argparse.Namespace) -> Non
     print(f"arn:   {provider_arn(account_id(args.account), key)}")
 
 
-async def list_oidc_providers(meta: MetaStore, args: argparse.Namespace) -> None:
+async def list_oidc_providers(
+    meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer
+) -> None:
     for provider in await meta.list_oidc_providers(args.account):
         print(f"{provider_arn(account_id(args.account), provider.url)}\t"
               f"{' '.join(provider.client_ids)}")  # fmt: skip
 
 
-async def delete_oidc_provider(meta: MetaStore, args: argparse.Namespace) -> None:
+async def delete_oidc_provider(
+    meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer
+) -> None:
     await meta.delete_oidc_provider(args.account, provider_key(args.url.rstrip("/")))
     print(f"deleted OpenID Connect provider {args.url}")
 
@@ -464,9 +484,9 @@ def add_iam_commands(add: Callable[[str, str], argparse.ArgumentParser]) -> None
             parser.add_argument(name, **options)
 
 
-async def run_iam(meta: MetaStore, args: argparse.Namespace) -> int:
+async def run_iam(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> int:
     try:
-        await _BY_NAME[args.iam_command].run(meta, args)
+        await _BY_NAME[args.iam_command].run(meta, args, sealer)
     except IamError as err:
         print(f"{err.code.code}: {err.message}", file=sys.stderr)
         return 1

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from auth.iam.authorize import Caller
 from auth.iam.form import Params
 from auth.iam.render import Element
+from auth.sealed import SecretSealer
 from gateway.meta.base import MetaStore
 
 if TYPE_CHECKING:
@@ -36,6 +37,11 @@ class Call:
     @property
     def account(self) -> str:
         return self.caller.account
+
+    @property
+    def sealer(self) -> SecretSealer:
+        """What seals the secrets this call creates (access keys, STS sessions)."""
+        return self.services.credentials.sealer if self.services else SecretSealer(None)
 
     @property
     def account_id(self) -> str:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 
-from auth.credentials import new_access_key, new_iam_id, new_secret_key
+from auth.credentials import create_user_access_key, new_iam_id
 from auth.iam.api import Api, Call, Operation, Result
 from auth.iam.entities import get_entity, list_entities
 from auth.iam.errors import IamError, IamErrorCode, no_such_entity
@@ -161,9 +161,7 @@ async def delete_user(call: Call) -> Result:
 
 async def create_access_key(call: Call) -> Result:
     name = _named_user(call, "CreateAccessKey")
-    key = await call.meta.create_user_access_key(
-        call.account, name, new_access_key(), new_secret_key(), now=call.now
-    )
+    key = await create_user_access_key(call.meta, call.sealer, call.account, name, now=call.now)
     return [("AccessKey", access_key_shape(key, name, secret=True))]
 
 

@@ -99,6 +99,7 @@ async def assume_role(call: Call) -> Result:
         )
     credentials = await mint(
         call.meta,
+        sealer=call.sealer,
         account=account,
         role=role.name,
         iam_user=None,
@@ -132,6 +133,7 @@ async def get_session_token(call: Call) -> Result:
     )
     credentials = await mint(
         call.meta,
+        sealer=call.sealer,
         account=caller.account,
         role=None,
         iam_user=caller.user_name,

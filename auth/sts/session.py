@@ -13,7 +13,7 @@ stored (SigV4 needs it), the session token only as its SHA-256.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from auth.credentials import (
     account_id,
@@ -27,6 +27,7 @@ from auth.iam.form import Params
 from auth.iam.render import Element
 from auth.iam.shapes import iso
 from auth.policy.model import MalformedPolicy, PolicyKind, PolicyTooLarge, parse_policy
+from auth.sealed import SecretSealer
 from gateway.meta.base import MetaStore, StsSession
 
 MIN_DURATION = 900
@@ -115,6 +116,7 @@ async def account_named_by(meta: MetaStore, wanted_id: str) -> str | None:
 async def mint(
     meta: MetaStore,
     *,
+    sealer: SecretSealer,
     account: str,
     role: str | None,
     iam_user: str | None,
@@ -139,7 +141,9 @@ async def mint(
         created=now,
         expires=now + seconds,
     )
-    await meta.create_sts_session(session)
+    await meta.create_sts_session(
+        replace(session, secret_key=sealer.seal(session.access_key, session.secret_key))
+    )
     return [
         ("AccessKeyId", session.access_key),
         ("SecretAccessKey", session.secret_key),

@@ -190,6 +190,7 @@ async def assume_role_with_web_identity(call: Call) -> Result:
     subject = str(claims["sub"])
     credentials = await mint(
         call.meta,
+        sealer=call.sealer,
         account=account,
         role=role.name,
         iam_user=None,

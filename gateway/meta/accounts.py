@@ -81,5 +81,15 @@ def list_access_keys(user: str) -> Tx[list[AccessKey]]:
     return [access_key_from_row(r) for r in found]
 
 
+def reseal_access_key(access_key: str, stored: str, sealed: str) -> Tx[bool]:
+    changed = yield from execute(
+        "UPDATE access_keys SET secret_key = ? WHERE access_key = ? AND secret_key = ?",
+        sealed,
+        access_key,
+        stored,
+    )
+    return changed > 0
+
+
 def delete_access_key(access_key: str) -> Tx[bool]:
     return (yield from execute("DELETE FROM access_keys WHERE access_key = ?", access_key)) > 0

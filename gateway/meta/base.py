@@ -478,6 +478,11 @@ class MetaStore(Protocol):
 
     async def delete_access_key(self, access_key: str) -> bool: ...
 
+    async def reseal_access_key(self, access_key: str, stored: str, sealed: str) -> bool:
+        """Replace the key's stored secret with `sealed` if it is still `stored` (another
+        process may have resealed it first); whether it was replaced."""
+        ...
+
     async def set_user_email(self, name: str, email: str | None) -> bool:
         """Set (None: clear) the account's e-mail address; False if there is no such user."""
         ...

@@ -213,6 +213,12 @@ class CachedMetaStore:
             [key_entry(access_key)], lambda: self.inner.delete_access_key(access_key)
         )
 
+    async def reseal_access_key(self, access_key: str, stored: str, sealed: str) -> bool:
+        return await self._write(
+            [key_entry(access_key)],
+            lambda: self.inner.reseal_access_key(access_key, stored, sealed),
+        )
+
     async def set_user_email(self, name: str, email: str | None) -> bool:
         return await self.inner.set_user_email(name, email)
 

@@ -112,7 +112,13 @@ async def signed_client(workdir: Path, **settings: Any) -> AsyncIterator[SignedC
     )
     services = await open_services(config)
     try:
-        await ensure_root(services.meta, access_key, secret_key, now=time.time())
+        await ensure_root(
+            services.meta,
+            access_key,
+            secret_key,
+            now=time.time(),
+            sealer=services.credentials.sealer,
+        )
         async with TestClient(TestServer(build_app(services))) as client:
             yield SignedClient(client, services, access_key, secret_key)
     finally:

@@ -27,7 +27,7 @@ from typing import Any, TypeVar
 
 from aiohttp import web
 
-from auth.credentials import ensure_root, new_access_key, new_secret_key
+from auth.credentials import create_access_key, ensure_root
 from gateway.app import build_app, close_services, open_services
 from gateway.context import Clock, Services
 from gateway.settings import Settings, validate
@@ -152,7 +152,13 @@ class AppServer:
     async def _start(self) -> None:
         services = await open_services(self.settings, clock=self.clock)
         self._services = services
-        await ensure_root(services.meta, self.access_key, self.secret_key, now=time.time())
+        await ensure_root(
+            services.meta,
+            self.access_key,
+            self.secret_key,
+            now=time.time(),
+            sealer=services.credentials.sealer,
+        )
         # As cli.py's _serve: no aiohttp access log, handlers not cancelled on disconnect.
         self._runner = web.AppRunner(build_app(services), access_log=None, handle_signals=False)
         await self._runner.setup()
@@ -199,7 +205,7 @@ class AppServer:
             meta = self.services.meta
             now = time.time()
             await meta.create_user(name, now=now)
-            key = await meta.create_access_key(name, new_access_key(), new_secret_key(), now=now)
+            key = await create_access_key(meta, self.services.credentials.sealer, name, now=now)
             return key.access_key, key.secret_key
 
         return self.call(create())
