@@ -29,7 +29,7 @@ def parse_size(text: str) -> int:
     m = _SIZE.fullmatch(text.strip())
     if m is None:
         raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 1000000, 500M, 10GiB)")
-    return int(m["n"]) * 1024 ** _UNITS[str(m["unit"]).upper()]
+    return int(m["n"]) << (10 * _UNITS[str(m["unit"]).upper()])
 
 
 def _count(text: str) -> int:
