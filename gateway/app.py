@@ -20,6 +20,8 @@ from gateway.context import Clock, Services
 from gateway.dispatch import APP_SERVICES, handle
 from gateway.jobs.collector import Collector
 from gateway.jobs.leader import SingletonTask, leader_lock_of
+from gateway.limits.rate import rate_limiter
+from gateway.limits.uploads import UploadSlots
 from gateway.meta.base import MetaStore
 from gateway.meta.sqlite import SqliteMetaStore
 from gateway.metrics.backend import MeteredBackend
@@ -159,12 +161,17 @@ async def open_services(settings: Settings, clock: Clock = time.time) -> Service
         credentials=CredentialCache(meta, ttl=0.0 if is_shared_metadata(settings) else 0.5),
         clock=clock,
     )
+    services.limiter = rate_limiter(settings)
+    if settings.max_uploads_per_key is not None:
+        services.upload_slots = UploadSlots(settings.max_uploads_per_key)
     # Read (or generate) the master key now: a bad key file fails the start, not a PUT.
     _ = services.master_key
     return services
 
 
 async def close_services(services: Services) -> None:
+    if services.limiter is not None:
+        await services.limiter.close()
     await services.backend.close()
     await services.meta.close()
 
