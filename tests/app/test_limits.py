@@ -258,3 +258,32 @@ def test_copy_object_checks_the_quota_first(open_client: Any, aio: asyncio.Runne
         assert await stored_blobs(client) == blobs
 
     aio.run(run())
+
+
+def test_quota_limits_are_exported(open_client: Any, aio: asyncio.Runner) -> None:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from gateway.metrics.exposition import exposition, scraped_families
+
+    client = open_client()
+    meta = client.services.meta
+
+    async def run() -> dict[str, dict[tuple[str, ...], float]]:
+        assert (await client.request("PUT", "/gauge")).status == 200
+        assert (await client.request("PUT", "/gauge/k", body=b"12345")).status == 200
+        await meta.set_quota("bucket", "gauge", 50, None)
+        await meta.set_quota("account", ROOT_USER, 1000, 10)
+        text = exposition(await scraped_families(client.services)).decode()
+        return {
+            f.name: {tuple(s.labels.values()): s.value for s in f.samples}
+            for f in text_string_to_metric_families(text)
+        }
+
+    series = aio.run(run())
+    assert series["kloudvault_bucket_quota_bytes"] == {("gauge",): 50}
+    assert series["kloudvault_bucket_quota_objects"] == {}
+    assert series["kloudvault_account_quota_bytes"] == {(ROOT_USER,): 1000}
+    assert series["kloudvault_account_quota_objects"] == {(ROOT_USER,): 10}
+    assert series["kloudvault_account_bytes"] == {(ROOT_USER,): 5}
+    assert series["kloudvault_account_objects"] == {(ROOT_USER,): 1}
+    assert series["kloudvault_bucket_bytes"] == {("gauge",): 5}
