@@ -15,6 +15,7 @@ from aiohttp.typedefs import Middleware
 
 from auth.credentials import CredentialCache
 from backends.base import Backend, BackendError
+from gateway import tracing
 from gateway.audit_writer import AuditWriter
 from gateway.context import Clock, Services
 from gateway.dispatch import APP_SERVICES, handle
@@ -32,6 +33,7 @@ from gateway.middlewares.errors import error_middleware
 from gateway.middlewares.metrics import metrics_middleware, record_first_byte
 from gateway.middlewares.request_id import request_id_middleware
 from gateway.settings import Settings
+from gateway.tracing import tracing_middleware
 from lifecycle.worker import lifecycle_task
 
 log = logging.getLogger("kloudvault")
@@ -149,7 +151,11 @@ def make_metastore(settings: Settings) -> MetaStore:
 async def open_services(settings: Settings, clock: Clock = time.time) -> Services:
     meta = make_metastore(settings)
     await meta.open()
-    backend = MeteredBackend(make_backend(settings))
+    backend: Backend = MeteredBackend(make_backend(settings))
+    if settings.otlp_endpoint and not tracing.enabled():
+        tracing.setup(settings.otlp_endpoint)
+    if tracing.enabled():
+        meta, backend = tracing.traced(meta, "metadata"), tracing.traced(backend, "backend")
     services = Services(
         settings=settings,
         meta=meta,
@@ -199,6 +205,8 @@ def _middlewares(services: Services, audit: AuditWriter | None) -> list[Middlewa
     # access logs see the status the error middleware rendered; a refused CORS preflight
     # is an error document like any other.
     chain: list[Middleware] = [request_id_middleware]
+    if tracing.enabled():  # --otlp-endpoint; the logs below run inside the request's span
+        chain.append(tracing_middleware)
     if audit is not None:
         unaudited = frozenset((*LIVE_PATHS, *READY_PATHS))
         chain.append(audit_middleware(audit, services.trusted_proxies, unaudited))
