@@ -58,6 +58,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     pairs = parse_query(raw_query)
     query = MultiDictProxy(MultiDict(pairs))
     headers = lower_headers(request.headers)
+    # Rate limits (gateway/limits/rate.py): the source address first, before any work.
     limiter = services.limiter
     if limiter is not None and limiter.limits("ip"):
         forwarded = headers.get("x-forwarded-for")
@@ -101,6 +102,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
             parsed.access_key, token=token, now=now
         )
         auth = verify_auth(parsed, signed, key.secret_key, now=now)
+        # Counted once the signature holds: a forged request must not drain a key's bucket.
         if limiter is not None and limiter.limits("key"):
             await _within_rate(limiter, "key", parsed.access_key)
 

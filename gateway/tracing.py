@@ -10,7 +10,7 @@ How this works:
   access logs run inside the span) opens the server span, continuing a W3C `traceparent`
   sent by the client. The span is named after the S3 operation once dispatch has resolved
   it (AUDIT_TARGET), and carries the bucket, the key, the status and the S3 error code.
-  Never the query string: it may hold a presigned signature.
+  Never the query string (it may hold a presigned signature), nor a share link's token.
 - traced(store_or_backend) wraps the MetaStore and the Backend: each coroutine method runs
   in a child span; a streaming method (get_blob, list_blobs) in a span that lasts until
   its stream ends. Calls outside a request (the collector, the lifecycle worker) make no
@@ -88,6 +88,7 @@ async def tracing_middleware(request: web.Request, handler: Handler) -> web.Stre
     from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
     from gateway.audit import AUDIT_TARGET
+    from gateway.logs import redact_target
     from gateway.middlewares.errors import ERROR_CODE
     from gateway.middlewares.request_id import request_id_of
 
@@ -98,7 +99,7 @@ async def tracing_middleware(request: web.Request, handler: Handler) -> web.Stre
         kind=trace.SpanKind.SERVER,
         attributes={
             "http.request.method": request.method,
-            "url.path": request.path,
+            "url.path": redact_target(request.path),  # a share link's path is its token
             "kloudvault.request_id": request_id_of(request),
         },
     ) as span:
