@@ -16,12 +16,15 @@ from aiohttp.typedefs import Middleware
 from auth.credentials import CredentialCache
 from auth.sealed import SecretSealer
 from backends.base import Backend, BackendError
+from gateway import tracing
 from gateway.audit_writer import AuditWriter
 from gateway.codec.keys import load_master_key
 from gateway.context import Clock, Services
 from gateway.dispatch import APP_SERVICES, handle
 from gateway.jobs.collector import Collector
 from gateway.jobs.leader import SingletonTask, leader_lock_of
+from gateway.limits.rate import rate_limiter
+from gateway.limits.uploads import UploadSlots
 from gateway.meta.base import MetaStore
 from gateway.meta.sqlite import SqliteMetaStore
 from gateway.metrics.backend import MeteredBackend
@@ -32,6 +35,7 @@ from gateway.middlewares.errors import error_middleware
 from gateway.middlewares.metrics import metrics_middleware, record_first_byte
 from gateway.middlewares.request_id import request_id_middleware
 from gateway.settings import Settings
+from gateway.tracing import tracing_middleware
 from gateway.website.endpoint import serve_website
 from lifecycle.worker import lifecycle_task
 
@@ -163,7 +167,11 @@ def make_metastore(settings: Settings) -> MetaStore:
 async def open_services(settings: Settings, clock: Clock = time.time) -> Services:
     meta = make_metastore(settings)
     await meta.open()
-    backend = MeteredBackend(make_backend(settings))
+    backend: Backend = MeteredBackend(make_backend(settings))
+    if settings.otlp_endpoint and not tracing.enabled():
+        tracing.setup(settings.otlp_endpoint)
+    if tracing.enabled():
+        meta, backend = tracing.traced(meta, "metadata"), tracing.traced(backend, "backend")
     services = Services(
         settings=settings,
         meta=meta,
@@ -179,12 +187,17 @@ async def open_services(settings: Settings, clock: Clock = time.time) -> Service
         ),
         clock=clock,
     )
+    services.limiter = rate_limiter(settings)
+    if settings.max_uploads_per_key is not None:
+        services.upload_slots = UploadSlots(settings.max_uploads_per_key)
     # Read (or generate) the master key now: a bad key file fails the start, not a PUT.
     _ = services.master_key
     return services
 
 
 async def close_services(services: Services) -> None:
+    if services.limiter is not None:
+        await services.limiter.close()
     await services.backend.close()
     await services.meta.close()
 
@@ -212,6 +225,8 @@ def _middlewares(services: Services, audit: AuditWriter | None) -> list[Middlewa
     # access logs see the status the error middleware rendered; a refused CORS preflight
     # is an error document like any other.
     chain: list[Middleware] = [request_id_middleware]
+    if tracing.enabled():  # --otlp-endpoint; the logs below run inside the request's span
+        chain.append(tracing_middleware)
     if audit is not None:
         unaudited = frozenset((*LIVE_PATHS, *READY_PATHS))
         chain.append(audit_middleware(audit, services.trusted_proxies, unaudited))

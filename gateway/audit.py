@@ -64,6 +64,7 @@ class AuditRecord:
     bytes_in: int
     bytes_out: int
     duration_ms: float
+    trace_id: str | None = None  # with --otlp-endpoint: the request's trace
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), ensure_ascii=False, separators=(",", ":"))

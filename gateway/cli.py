@@ -45,6 +45,7 @@ from gateway.context import Services
 from gateway.data_dir import make_private
 from gateway.iam_admin import add_iam_commands, run_iam
 from gateway.jobs.scrub import scrub
+from gateway.limits.quota_admin import add_quota_commands, run_quota
 from gateway.logs import configure_logging
 from gateway.meta.base import MetaStore
 from gateway.metrics.exposition import MULTIPROC_ENV, metrics_app
@@ -283,6 +284,8 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace, sealer: SecretS
     now = time.time()
     if args.admin_what == "iam":
         return await run_iam(meta, args, sealer)
+    if args.admin_what == "quota":
+        return await run_quota(meta, args)
     if args.admin_what == "user":
         if args.action == "create":
             try:
@@ -441,6 +444,10 @@ def _add_admin(sub: _Subparsers[argparse.ArgumentParser]) -> None:
     )
     iam_commands = iam.add_subparsers(dest="iam_command", required=True, metavar="COMMAND")
     add_iam_commands(lambda name, help: _command(iam_commands, name, store, help))
+
+    quota = admin_sub.add_parser("quota", help="bucket and account quotas (bytes, objects)")
+    quota_commands = quota.add_subparsers(dest="quota_action", required=True, metavar="COMMAND")
+    add_quota_commands(lambda name, help: _command(quota_commands, name, store, help))
 
     scrub_parser = _command(
         admin_sub,

@@ -16,6 +16,8 @@ from backends.base import Backend
 from gateway.access import Access, AccessCache, trusted_networks
 from gateway.body import RequestBody
 from gateway.codec.keys import load_master_key
+from gateway.limits.rate import RateLimiter
+from gateway.limits.uploads import UploadSlots
 from gateway.meta.base import Bucket, MetaStore
 from gateway.routing import Route
 from gateway.settings import Settings
@@ -45,6 +47,9 @@ class Services:
     trusted_proxies: tuple[Network, ...] = field(init=False)
     # OpenID Connect providers' signing keys (AssumeRoleWithWebIdentity).
     web_identity: OidcKeys = field(init=False)
+    # --rate-limit-key/--rate-limit-ip and --max-uploads-per-key (gateway/limits/).
+    limiter: RateLimiter | None = None
+    upload_slots: UploadSlots | None = None
 
     def __post_init__(self) -> None:
         self.web_identity = OidcKeys()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -12,6 +14,7 @@ from auth.authenticate import ParsedAuth, anonymous_result, parse_auth, verify_a
 from auth.credentials import ANONYMOUS, Principal, session_token
 from auth.iam.endpoint import serve_query_api
 from auth.iam.scope import query_api_service
+from auth.policy.keys import source_ip
 from auth.request import SignedRequest
 from gateway import responses
 from gateway.access import CHANGES_ACCESS, Access, RequestFacts
@@ -20,6 +23,8 @@ from gateway.body import RequestBody
 from gateway.context import RequestContext, Services
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.handlers import HANDLERS
+from gateway.limits.rate import RateLimiter
+from gateway.limits.uploads import UPLOADS
 from gateway.meta.base import Bucket
 from gateway.middlewares.request_id import request_id_of
 from gateway.routing import Route, resolve
@@ -57,6 +62,12 @@ async def handle(request: web.Request) -> web.StreamResponse:
     pairs = parse_query(raw_query)
     query = MultiDictProxy(MultiDict(pairs))
     headers = lower_headers(request.headers)
+    # Rate limits (gateway/limits/rate.py): the source address first, before any work.
+    limiter = services.limiter
+    if limiter is not None and limiter.limits("ip"):
+        forwarded = headers.get("x-forwarded-for")
+        client = source_ip(request.remote or "", forwarded, services.trusted_proxies)
+        await _within_rate(limiter, "ip", client)
     # Share links (/s/TOKEN, /_kv/shares): paths no bucket can have (gateway/sharing/paths.py).
     if (shared := await serve_sharing(request, services, raw_path, pairs, headers)) is not None:
         return shared
@@ -101,6 +112,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
             now=now,
             max_presigned=services.settings.max_presigned_expiry,
         )
+        # Counted once the signature holds: a forged request must not drain a key's bucket.
+        if limiter is not None and limiter.limits("key"):
+            await _within_rate(limiter, "key", parsed.access_key)
 
     request[AUDIT_PRINCIPAL] = principal
     handler = HANDLERS.get(route.operation)
@@ -144,8 +158,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
         services=services,
         now=now,
     )
+    slots = services.upload_slots
+    slot: AbstractContextManager[None] = nullcontext()
+    if slots is not None and parsed is not None and route.operation in UPLOADS:
+        slot = slots.hold(parsed.access_key)  # --max-uploads-per-key
     try:
-        result = await handler(ctx)
+        with slot:
+            result = await handler(ctx)
     except S3Error as error:
         if principal.anonymous or route.operation in _HIDES_MISSING:
             raise await access.hide_missing(error) from error.__cause__
@@ -154,6 +173,13 @@ async def handle(request: web.Request) -> web.StreamResponse:
         if route.operation in CHANGES_ACCESS and resolved.bucket is not None:
             services.access_cache.forget(resolved.bucket)
     return await responses.write(request, result, request_id)
+
+
+async def _within_rate(limiter: RateLimiter, kind: str, identity: str) -> None:
+    """SlowDown (503, with Retry-After) if the request is over the `kind` rate limit."""
+    wait = await limiter.retry_after(kind, identity)
+    if wait > 0:
+        raise S3Error(S3ErrorCode.SLOW_DOWN, headers={"Retry-After": str(math.ceil(wait))})
 
 
 # Reads whose NoSuchKey becomes AccessDenied for callers who may not list the bucket.

@@ -274,6 +274,9 @@ class S3ErrorCode(Enum):
         412,
         "At least one of the preconditions you specified did not hold.",
     )
+    # Not an AWS code (S3 has no quotas): MinIO's and Ceph RGW's name for it, which clients
+    # show as it is. 403: retrying does not help until usage goes down or the quota goes up.
+    QUOTA_EXCEEDED = ("QuotaExceeded", 403, "The bucket or account quota is exceeded.")
     REQUEST_TIME_TOO_SKEWED = (
         "RequestTimeTooSkewed",
         403,

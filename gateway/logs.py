@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from gateway.middlewares.request_id import current_request_id
+from gateway.tracing import current_trace_id
 
 LOG_FORMATS = ("text", "json")
 TEXT_FORMAT = "%(asctime)s %(name)s %(message)s"
@@ -59,7 +60,8 @@ def iso_utc(timestamp: float) -> str:
 
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id (in a request),
-    exception and stack (when the record has them)."""
+    trace_id (in a traced request, --otlp-endpoint), exception and stack (when the record
+    has them)."""
 
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
@@ -71,6 +73,9 @@ class JsonFormatter(logging.Formatter):
         request_id = current_request_id()
         if request_id is not None:
             line["request_id"] = request_id
+        trace_id = current_trace_id()
+        if trace_id is not None:
+            line["trace_id"] = trace_id
         if record.exc_info:
             line["exception"] = self.formatException(record.exc_info)
         if record.stack_info:

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from gateway.limits.token_bucket import Rate
+
 DEFAULT_PORT = 7373  # not MinIO's 9000, so both can run side by side
 
 
@@ -210,6 +212,28 @@ class Settings:
     redis_timeout: float = field(
         default=0.5, metadata=_opt("seconds before a Redis call counts as failed")
     )
+    rate_limit_key: str | None = field(
+        default=None,
+        metadata=_opt(
+            "RPS[:BURST]: requests per second per access key, answered 503 SlowDown beyond"
+            " (one bucket for all replicas with --redis-url, else per process)"
+        ),
+    )
+    rate_limit_ip: str | None = field(
+        default=None,
+        metadata=_opt("RPS[:BURST]: requests per second per source IP, as --rate-limit-key"),
+    )
+    max_uploads_per_key: int | None = field(
+        default=None,
+        metadata=_opt("uploads (PutObject, UploadPart) one access key runs at once, per process"),
+    )
+    otlp_endpoint: str | None = field(
+        default=None,
+        metadata=_opt(
+            "OTLP/HTTP traces endpoint (e.g. http://collector:4318/v1/traces): a span per"
+            " request, its metadata and backend calls (default: no tracing)"
+        ),
+    )
 
     @property
     def host(self) -> str:
@@ -385,6 +409,15 @@ def validate(settings: Settings) -> None:
         problems.append("--max-retention-days must be at least 1")
     if not 1 <= settings.max_presigned_expiry <= 604800:
         problems.append("--max-presigned-expiry must be from 1 to 604800 seconds")
+    for name in ("rate_limit_key", "rate_limit_ip"):
+        text = getattr(settings, name)
+        if text is not None:
+            try:
+                Rate.parse(text)
+            except ValueError as exc:
+                problems.append(f"{flag_name(name)}: {exc}")
+    if settings.max_uploads_per_key is not None and settings.max_uploads_per_key < 1:
+        problems.append("--max-uploads-per-key must be at least 1")
     if settings.log_format not in ("text", "json"):
         problems.append("--log-format must be text or json")
     if problems:

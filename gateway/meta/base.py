@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from typing import Generic, Literal, Protocol, TypeVar
 
 from gateway.codec.params import SegmentCodec
+from gateway.limits.quota import QuotaUse, Scope
 
 NULL_VERSION = "null"
 
@@ -803,6 +804,30 @@ class MetaStore(Protocol):
     async def bucket_usage(self, limit: int = 1000) -> list[BucketUsage]:
         """The `limit` buckets storing the most bytes, with their usage, most first. Kept
         with every version row written or removed, in the same transaction: never a scan."""
+        ...
+
+    # -- quotas (gateway/meta/quotas.py) ----------------------------------------------------
+    async def set_quota(
+        self, scope: Scope, name: str, max_bytes: int | None, max_objects: int | None
+    ) -> None:
+        """Set the quota of a bucket or account (None: that dimension unlimited). S3Error
+        NO_SUCH_BUCKET for a missing bucket, KeyError for a missing account."""
+        ...
+
+    async def clear_quota(self, scope: Scope, name: str) -> bool:
+        """Remove a quota; False if there was none."""
+        ...
+
+    async def list_quotas(self) -> list[QuotaUse]:
+        """Every quota with its current usage (an account's: the sum over its buckets)."""
+        ...
+
+    async def quota_uses(
+        self, bucket: str, *, upload_id: str | None = None, part_number: int | None = None
+    ) -> list[QuotaUse]:
+        """The quotas a write into `bucket` must keep within, with their usage; the parts of
+        `upload_id` (but `part_number`) count as used. Advisory: put_object and
+        complete_upload check again inside their transaction and raise QuotaExceeded."""
         ...
 
     # -- multipart uploads ------------------------------------------------------------------

@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 
 from auth.iam.errors import IamError
 from gateway.jobs.leader import LeaderLock, leader_lock_of
+from gateway.limits.quota import QuotaUse, Scope
 from gateway.meta.base import (
     ACCESS_CONFIGS,
     BUCKET_CONFIGS,
@@ -589,6 +590,23 @@ class CachedMetaStore:
 
     async def bucket_usage(self, limit: int = 1000) -> list[BucketUsage]:
         return await self.inner.bucket_usage(limit)
+
+    # Quotas and usage change with every write: never cached.
+    async def set_quota(
+        self, scope: Scope, name: str, max_bytes: int | None, max_objects: int | None
+    ) -> None:
+        await self.inner.set_quota(scope, name, max_bytes, max_objects)
+
+    async def clear_quota(self, scope: Scope, name: str) -> bool:
+        return await self.inner.clear_quota(scope, name)
+
+    async def list_quotas(self) -> list[QuotaUse]:
+        return await self.inner.list_quotas()
+
+    async def quota_uses(
+        self, bucket: str, *, upload_id: str | None = None, part_number: int | None = None
+    ) -> list[QuotaUse]:
+        return await self.inner.quota_uses(bucket, upload_id=upload_id, part_number=part_number)
 
     # -- multipart uploads ------------------------------------------------------------------
     async def create_upload(self, upload: Upload) -> None:

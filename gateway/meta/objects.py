@@ -29,7 +29,8 @@ from dataclasses import replace
 from typing import Any
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta import blobs, usage
+from gateway.limits.quota import Usage
+from gateway.meta import blobs, quotas, usage
 from gateway.meta.base import (
     NULL_VERSION,
     DeleteOutcome,
@@ -138,14 +139,19 @@ def put_version(
     check_write_precondition(precondition, current, v.key)
     if claim_pending:
         yield from blobs.claim_pending(distinct_blob_ids(v.segments))
+    delta = Usage(0 if v.is_delete_marker else 1, v.size)
     if bucket["versioning"] == "Enabled":
         if not v.version_id or v.version_id == NULL_VERSION:
             raise ValueError("a versioned put needs a generated version id")
         stored = replace(v, is_latest=True)
     else:
         stored = replace(v, version_id=NULL_VERSION, is_latest=True)
-        yield from _remove_version(v.bucket, v.key, NULL_VERSION, since=v.last_modified)
+        old = yield from _remove_version(v.bucket, v.key, NULL_VERSION, since=v.last_modified)
+        if old is not None and not old["is_delete_marker"]:
+            delta -= Usage(1, int(old["size"]))
     yield from _insert_latest(stored)
+    # Checked with the usage this transaction moved, before it commits (gateway/meta/quotas.py).
+    yield from quotas.enforce(v.bucket, bucket["owner"], delta)
     return stored
 
 

@@ -33,6 +33,7 @@ from gateway.meta import (
     iam,
     identity,
     objects,
+    quotas,
     roles,
     shares,
     uploads,
@@ -259,6 +260,10 @@ class SqlMetaStore:
     known_blobs = snapshot(blobs.known_blobs)
     blob_backlog = snapshot(blobs.blob_backlog)
     bucket_usage = read(usage.bucket_usage)
+    set_quota = write(quotas.set_quota)
+    clear_quota = write(quotas.clear_quota)
+    list_quotas = read(quotas.list_quotas)
+    quota_uses = read(quotas.quota_uses)
 
     create_upload = write(uploads.create_upload)
     get_upload = read(uploads.get_upload)

@@ -10,7 +10,7 @@ Where it is served (gateway/app.py, gateway/cli.py):
 Several workers: `serve` gives them a fresh PROMETHEUS_MULTIPROC_DIR (gateway/cli.py), each
 writes its series there, and whichever worker answers a scrape reads them all with
 prometheus-client's MultiProcessCollector. Alone, the process's own registry answers.
-The scrape-time series (usage, blob backlog, backend health) are read by the answering
+The scrape-time series (usage, quotas, blob backlog, backend health) are read by the answering
 worker from the shared metadata store and backend: the same from any worker.
 """
 
@@ -29,10 +29,17 @@ from prometheus_client.registry import Collector
 
 from backends.base import Backend, BackendError
 from gateway.context import Services
+from gateway.limits.quota import QuotaUse
 from gateway.metrics.series import (
+    ACCOUNT_BYTES,
+    ACCOUNT_OBJECTS,
+    ACCOUNT_QUOTA_BYTES,
+    ACCOUNT_QUOTA_OBJECTS,
     BACKEND_UP,
     BUCKET_BYTES,
     BUCKET_OBJECTS,
+    BUCKET_QUOTA_BYTES,
+    BUCKET_QUOTA_OBJECTS,
     PENDING_BLOBS,
     SCRAPED,
 )
@@ -76,10 +83,47 @@ async def scraped_families(services: Services) -> list[Metric]:
         pending.add_metric(["pending"], backlog.pending)
         pending.add_metric(["garbage"], backlog.garbage)
         families += [objects, size, pending]
+    try:
+        quotas = await services.meta.list_quotas()
+    except Exception as exc:
+        log.warning("metrics: cannot read quotas from the metadata store: %r", exc)
+    else:
+        families += quota_families(quotas)
     up = GaugeMetricFamily(BACKEND_UP, SCRAPED[BACKEND_UP], labels=["backend"])
     up.add_metric([services.backend.name], 1.0 if await backend_answers(services.backend) else 0)
     families.append(up)
     return families
+
+
+def quota_families(uses: list[QuotaUse]) -> list[Metric]:
+    """Each quota's limits (and an account's usage, which no other series sums), so that
+    alerts compare kloudvault_bucket_bytes with kloudvault_bucket_quota_bytes."""
+
+    def family(name: str, label: str) -> GaugeMetricFamily:
+        return GaugeMetricFamily(name, SCRAPED[name], labels=[label])
+
+    bucket_bytes = family(BUCKET_QUOTA_BYTES, "bucket")
+    bucket_objects = family(BUCKET_QUOTA_OBJECTS, "bucket")
+    account_bytes = family(ACCOUNT_QUOTA_BYTES, "account")
+    account_objects = family(ACCOUNT_QUOTA_OBJECTS, "account")
+    used_bytes = family(ACCOUNT_BYTES, "account")
+    used_objects = family(ACCOUNT_OBJECTS, "account")
+    for use in uses:
+        q = use.quota
+        limit_bytes, limit_objects = (
+            (bucket_bytes, bucket_objects)
+            if q.scope == "bucket"
+            else (account_bytes, account_objects)
+        )
+        if q.max_bytes is not None:
+            limit_bytes.add_metric([q.name], q.max_bytes)
+        if q.max_objects is not None:
+            limit_objects.add_metric([q.name], q.max_objects)
+        if q.scope == "account":
+            used_bytes.add_metric([q.name], use.used.bytes)
+            used_objects.add_metric([q.name], use.used.objects)
+    families = [bucket_bytes, bucket_objects, account_bytes, account_objects]
+    return [*families, used_bytes, used_objects]
 
 
 async def backend_answers(backend: Backend) -> bool:

@@ -168,12 +168,24 @@ BUCKET_OBJECTS = "kloudvault_bucket_objects"
 BUCKET_BYTES = "kloudvault_bucket_bytes"
 PENDING_BLOBS = "kloudvault_collector_pending_blobs"
 BACKEND_UP = "kloudvault_backend_up"
+BUCKET_QUOTA_BYTES = "kloudvault_bucket_quota_bytes"
+BUCKET_QUOTA_OBJECTS = "kloudvault_bucket_quota_objects"
+ACCOUNT_QUOTA_BYTES = "kloudvault_account_quota_bytes"
+ACCOUNT_QUOTA_OBJECTS = "kloudvault_account_quota_objects"
+ACCOUNT_BYTES = "kloudvault_account_bytes"
+ACCOUNT_OBJECTS = "kloudvault_account_objects"
 SCRAPED: dict[str, str] = {
     BUCKET_OBJECTS: "Object versions stored in the bucket (delete markers excluded)",
     BUCKET_BYTES: "Bytes of the object versions stored in the bucket",
     PENDING_BLOBS: "Blobs waiting for the collector: uploads in progress or crashed"
     " (list=pending), replaced or deleted versions' blobs (list=garbage); capped",
     BACKEND_UP: "1 if the backend answered its health check at this scrape, else 0",
+    BUCKET_QUOTA_BYTES: "The bucket's quota in bytes (buckets with a byte quota only)",
+    BUCKET_QUOTA_OBJECTS: "The bucket's quota in object versions (buckets with one only)",
+    ACCOUNT_QUOTA_BYTES: "The account's quota in bytes, over all its buckets",
+    ACCOUNT_QUOTA_OBJECTS: "The account's quota in object versions, over all its buckets",
+    ACCOUNT_BYTES: "Bytes stored in all the account's buckets (accounts with a quota only)",
+    ACCOUNT_OBJECTS: "Object versions in all the account's buckets (accounts with a quota only)",
 }
 
 

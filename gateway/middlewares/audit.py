@@ -24,6 +24,7 @@ from gateway.logs import iso_utc
 from gateway.middlewares.errors import ERROR_CODE
 from gateway.middlewares.request_id import request_id_of
 from gateway.responses import BYTES_SENT
+from gateway.tracing import current_trace_id
 
 # A connection that went away before the response was written: no status reached the
 # client (nginx's convention for "client closed request").
@@ -100,4 +101,5 @@ def _record(
         bytes_in=request.content.total_bytes if request.body_exists else 0,
         bytes_out=request.get(BYTES_SENT, 0),
         duration_ms=round(seconds * 1000, 3),
+        trace_id=current_trace_id(),
     )

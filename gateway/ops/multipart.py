@@ -19,6 +19,7 @@ from gateway.codec.keys import SSE_C, SSE_S3
 from gateway.context import RequestContext
 from gateway.encryption import part_keys, read_keys, upload_encryption, version_mode
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.limits.admission import admit_write, quota_capped
 from gateway.meta.base import ObjectVersion, Part, Precondition, Upload
 from gateway.ops.common import (
     declared_size_check,
@@ -184,9 +185,17 @@ async def upload_part(ctx: RequestContext) -> S3Response:
     declared_size_check(ctx.body, MAX_PART_SIZE)
     checksum = requested_checksum(ctx.headers)
     keys = part_keys(ctx.services, upload, ctx.headers)
+    allowance = await admit_write(
+        ctx,
+        ctx.target_bucket,
+        upload.key,
+        ctx.body.declared_length,
+        upload=upload,
+        part_number=number,
+    )
     stored = await store_blob(
         ctx.services,
-        _capped(ctx.body, MAX_PART_SIZE),
+        quota_capped(_capped(ctx.body, MAX_PART_SIZE), allowance),
         checksum_algorithm=part_checksum_algorithm(upload, checksum.algorithm),
         verify=upload_verifier(ctx.headers, ctx.body, checksum),
         sealing=keys.sealing,
@@ -218,6 +227,9 @@ async def upload_part_copy(ctx: RequestContext) -> S3Response:
             f"source: {MAX_PART_SIZE}",
         )
     await ctx.body.drain()
+    await admit_write(
+        ctx, ctx.target_bucket, upload.key, end - start, upload=upload, part_number=number
+    )
     stored = await store_blob(
         ctx.services,
         stream_range(ctx.services.backend, source, start, end, source_keys.kek),

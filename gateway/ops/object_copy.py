@@ -5,6 +5,7 @@ from __future__ import annotations
 from gateway.context import RequestContext
 from gateway.encryption import read_keys, write_keys
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.limits.admission import admit_write
 from gateway.meta.base import ObjectVersion, Segment
 from gateway.ops.common import declared_size_check, find_copy_source, write_retention
 from gateway.readpath import stream_range
@@ -97,8 +98,9 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     if algorithm is None and source.checksums:
         algorithm = next(iter(source.checksums))
 
-    stream = stream_range(ctx.services.backend, source, 0, source.size, source_keys.kek)
     precondition = put_precondition(headers)
+    await admit_write(ctx, dest_bucket, dest_key, source.size)
+    stream = stream_range(ctx.services.backend, source, 0, source.size, source_keys.kek)
     stored = await store_blob(
         ctx.services, stream, checksum_algorithm=algorithm, sealing=keys.sealing
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 from gateway.codec.checksums import requested_checksum
 from gateway.context import RequestContext
 from gateway.encryption import write_keys
+from gateway.limits.admission import admit_write, quota_capped
 from gateway.meta.base import Precondition
 from gateway.ops.common import commit_upload, declared_size_check, upload_verifier, write_retention
 from gateway.request_acl import object_write_acl
@@ -33,12 +34,13 @@ async def put_object(ctx: RequestContext) -> S3Response:
         ctx.access.acl_settings(bucket.name),
     )
     keys = await write_keys(ctx.services, headers, bucket.name, key)
+    allowance = await admit_write(ctx, bucket, key, ctx.body.declared_length)
     if precondition is not None:
         # Fail before streaming the body; put_object re-checks atomically at commit.
         await _check_precondition_early(ctx, precondition)
     stored = await store_blob(
         ctx.services,
-        ctx.body,
+        quota_capped(ctx.body, allowance),
         checksum_algorithm=checksum.algorithm,
         verify=upload_verifier(headers, ctx.body, checksum),
         sealing=keys.sealing,

@@ -34,6 +34,7 @@ from auth.postpolicy import (
 from gateway.codec.checksums import requested_checksum
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.limits.admission import admit_write, quota_capped
 from gateway.meta.base import Bucket, ObjectVersion
 from gateway.ops.common import MAX_SINGLE_PUT, commit_upload, default_retention, upload_verifier
 from gateway.request_acl import object_write_acl
@@ -87,9 +88,11 @@ async def post_object(ctx: RequestContext) -> S3Response:
     retention = write_retention(
         bucket, tags, headers, await default_retention(ctx.services.meta, bucket), now=now
     )
+    # The file's size is known only once the form ends: capped as it streams.
+    allowance = await admit_write(ctx, bucket, key, None)
     stored = await store_blob(
         ctx.services,
-        _file_bytes(reader, form.first, chunks, signer.policy),
+        quota_capped(_file_bytes(reader, form.first, chunks, signer.policy), allowance),
         checksum_algorithm=checksum.algorithm,
         verify=upload_verifier(headers, ctx.body, checksum),
     )

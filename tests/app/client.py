@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,7 +62,7 @@ class SignedClient:
         method: str,
         path: str,
         *,
-        body: bytes = b"",
+        body: bytes | AsyncIterable[bytes] = b"",
         headers: dict[str, str] | None = None,
         sign: bool = True,
         access_key: str | None = None,
@@ -71,9 +71,11 @@ class SignedClient:
         signed_body: bytes | None = None,
     ) -> Reply:
         """Send `method path` (path and query, already URL-encoded) with exactly `body`,
-        signed as if the body were `signed_body` (default: `body`)."""
+        signed as if the body were `signed_body` (default: `body`). A body given as an
+        async iterable goes out chunked, with no Content-Length (give `signed_body`)."""
         url = str(self.client.make_url("/")).rstrip("/") + path
-        signed = body if signed_body is None else signed_body
+        signed = signed_body if signed_body is not None else body
+        assert isinstance(signed, bytes), "a streamed body needs signed_body"
         req = AWSRequest(method=method, url=url, data=signed, headers=dict(headers or {}))
         if sign:
             creds = Credentials(access_key or self.access_key, secret or self.secret_key)
@@ -91,7 +93,11 @@ class SignedClient:
             method,
             URL(prepared.url, encoded=True),
             data=body,
-            headers=dict(prepared.headers.items()),
+            headers={
+                name: value
+                for name, value in prepared.headers.items()
+                if isinstance(body, bytes) or name.lower() != "content-length"
+            },
             # Nothing added behind the signer's back that the server would have to ignore.
             skip_auto_headers=("Content-Type",),
         ) as response:

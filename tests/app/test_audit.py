@@ -44,6 +44,7 @@ FIELDS = {
     "bytes_in",
     "bytes_out",
     "duration_ms",
+    "trace_id",  # null unless --otlp-endpoint
 }
 
 

@@ -50,4 +50,5 @@ def test_record_is_one_json_line() -> None:
         "bytes_in",
         "bytes_out",
         "duration_ms",
+        "trace_id",
     ]
