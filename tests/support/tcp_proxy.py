@@ -1,0 +1,91 @@
+"""A loopback TCP proxy in front of a real server, to break its connections on demand.
+
+The brokers the event targets talk to are the machine's shared servers: other test runs use
+them, so a test may not restart or SIGSTOP them. It puts this proxy between its client and
+the broker instead; the client then sees what a broker restart or hang looks like from its
+side of the socket, while every byte that does get through still reaches the real broker:
+
+- `restart()`: every open connection is reset (RST) and bytes in flight are lost, as when
+  the broker process dies; new connections are forwarded again, as when it is back.
+- `freeze()`: connections stay open and new ones are accepted, but nothing is forwarded
+  either way, as when the broker is stopped (SIGSTOP) or the network drops packets; only
+  timeouts notice. `restart()` ends a freeze.
+
+It runs in the test's own event loop (`async with TcpProxy(host, port) as proxy`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from types import TracebackType
+from typing import Self
+
+
+class TcpProxy:
+    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+        self.upstream = (upstream_host, upstream_port)
+        self.port = 0
+        self._server: asyncio.Server | None = None
+        self._flowing = asyncio.Event()
+        self._flowing.set()
+        self._writers: set[asyncio.StreamWriter] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def __aenter__(self) -> Self:
+        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
+        self.port = self._server.sockets[0].getsockname()[1]
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._server is not None:
+            self._server.close()
+        await self.restart()
+        if self._server is not None:
+            await self._server.wait_closed()
+
+    def freeze(self) -> None:
+        self._flowing.clear()
+
+    async def restart(self) -> None:
+        for writer in list(self._writers):
+            writer.transport.abort()  # RST, nothing flushed
+        self._writers.clear()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._flowing.set()
+
+    async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        self._writers.add(client_w)
+        try:
+            await self._flowing.wait()  # a frozen server accepts (the kernel does) but is mute
+            if client_w.is_closing():  # reset by restart() while frozen
+                return
+            up_r, up_w = await asyncio.open_connection(*self.upstream)
+        except OSError:
+            client_w.transport.abort()
+            self._writers.discard(client_w)
+            return
+        self._writers.add(up_w)
+        for reader, writer in ((client_r, up_w), (up_r, client_w)):
+            task = asyncio.get_running_loop().create_task(self._pump(reader, writer))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _pump(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while chunk := await reader.read(65536):
+                await self._flowing.wait()
+                writer.write(chunk)
+                await writer.drain()
+        except OSError:
+            writer.transport.abort()
+        else:
+            writer.close()  # relay the FIN
+        finally:
+            self._writers.discard(writer)
