@@ -85,7 +85,7 @@ class AmqpTarget(BrokerTarget[_Conn]):
                 # A passive declare: fails (404) at start-up if the exchange is missing.
                 exchange = await channel.get_exchange(self.exchange, ensure=True)
         except BaseException:
-            await connection.close()
+            self._abandon(connection.close)
             raise
         return _Conn(connection, channel, exchange)
 

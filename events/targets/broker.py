@@ -24,7 +24,8 @@ import asyncio
 import contextlib
 import logging
 from abc import ABC, abstractmethod
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from typing import ClassVar, Generic, TypeVar
 
 from events.targets.base import Message, TargetError
@@ -40,6 +41,13 @@ class ConnectionLost(Exception):
     the message, or the socket was found closed): `send` reconnects and publishes it once
     more, within the same deadline. If the broker did take the first copy, the consumer
     gets two with one event id, which at-least-once delivery allows."""
+
+
+@dataclass(slots=True)
+class _Use(Generic[C]):
+    """The connection one send or start is using, once it has one."""
+
+    conn: C | None = None
 
 
 class BrokerTarget(ABC, Generic[C]):
@@ -86,18 +94,18 @@ class BrokerTarget(ABC, Generic[C]):
 
     async def start(self) -> None:
         """Connect now, so a misconfigured target shows at start-up; raises TargetError."""
-        async with self._deadline("connect"):
-            await self._connection()
+        async with self._deadline("connect") as use:
+            await self._connection(use)
 
     async def send(self, message: Message) -> None:
-        async with self._deadline("send"):
-            conn = await self._connection()
+        async with self._deadline("send") as use:
+            conn = await self._connection(use)
             try:
                 await self._publish(conn, message)
             except ConnectionLost:
                 self._forget(conn)
                 log.info("target %s: connection lost, reconnecting", self.describe())
-                await self._publish(await self._connection(), message)
+                await self._publish(await self._connection(use), message)
 
     async def close(self) -> None:
         self._closed = True
@@ -110,54 +118,63 @@ class BrokerTarget(ABC, Generic[C]):
 
     # -- the connection -------------------------------------------------------------------------
 
-    async def _connection(self) -> C:
+    async def _connection(self, use: _Use[C]) -> C:
+        """The open connection, or a new one; `use` records it for `_deadline`."""
         async with self._lock:
             if self._closed:
                 raise TargetError(f"target {self.describe()} is closed")
             conn = self._conn
             if conn is not None and self._alive(conn):
+                use.conn = conn
                 return conn
             if conn is not None:
                 log.info("target %s: connection lost, reconnecting", self.describe())
                 self._conn = None
                 self._drop(conn)
-            self._conn = await self._connect()
-            return self._conn
+            self._conn = use.conn = await self._connect()
+            return use.conn
 
     @contextlib.asynccontextmanager
-    async def _deadline(self, what: str) -> AsyncIterator[None]:
+    async def _deadline(self, what: str) -> AsyncIterator[_Use[C]]:
         """Run the body under the timeout; turn the library's errors into TargetError and
-        drop the connection they happened on."""
+        drop the connection they happened on (not one another send has opened since)."""
         caught: tuple[type[BaseException], ...] = (*self.errors, ConnectionLost)
+        use = _Use[C]()
         try:
             async with asyncio.timeout(self.timeout):
-                yield
+                yield use
         except TimeoutError:
-            self._forget(None)
+            self._forget(use.conn)
             raise TargetError(
                 f"target {self.describe()}: {what} not acknowledged within {self.timeout:g}s"
             ) from None
         except caught as exc:
-            self._forget(None)
+            self._forget(use.conn)
             detail = self.url.scrub(f"{type(exc).__name__}: {exc}")
             raise TargetError(f"target {self.describe()}: {what} failed: {detail}") from exc
 
     def _forget(self, failed: C | None) -> None:
-        """Drop the current connection (only if it is `failed`, when given). No await: the
+        """Drop the connection `failed` if it is still the current one. No await: the
         caller may be unwinding a connect cancelled while it held the lock."""
         conn = self._conn
-        if conn is not None and (failed is None or conn is failed):
+        if conn is not None and conn is failed:
             self._conn = None
             self._drop(conn)
 
     def _drop(self, conn: C) -> None:
-        task = asyncio.get_running_loop().create_task(self._close_quietly(conn))
+        self._abandon(lambda: self._disconnect(conn))
+
+    def _abandon(self, close: Callable[[], Awaitable[object]]) -> None:
+        """Run `close` in the background, bounded by the timeout, errors ignored: for a
+        connection being given up (its broker may not answer a polite close), and for one
+        half set up when a connect failed. `close()` waits for these."""
+        task = asyncio.get_running_loop().create_task(self._close_quietly(close))
         self._closing.add(task)
         task.add_done_callback(self._closing.discard)
 
-    async def _close_quietly(self, conn: C) -> None:
+    async def _close_quietly(self, close: Callable[[], Awaitable[object]]) -> None:
         try:
             async with asyncio.timeout(self.timeout):
-                await self._disconnect(conn)
+                await close()
         except Exception as exc:  # the connection is being abandoned; nothing to report
             log.debug("target %s: close: %s", self.describe(), self.url.scrub(repr(exc)))

@@ -44,7 +44,12 @@ class MqttTarget(BrokerTarget[aiomqtt.Client]):
             clean_session=True,
             timeout=self.timeout,
         )
-        await client.__aenter__()
+        try:
+            await client.__aenter__()
+        except BaseException:
+            # Cancelled by the deadline while waiting for CONNACK: the socket is open.
+            self._abandon(lambda: client.__aexit__(None, None, None))
+            raise
         return client
 
     async def _publish(self, conn: aiomqtt.Client, message: Message) -> None:

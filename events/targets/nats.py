@@ -92,7 +92,7 @@ class NatsTarget(BrokerTarget[_Conn]):
                 assert self.stream is not None
                 await self._ensure_stream(js, self.stream)
         except BaseException:
-            await nc.close()
+            self._abandon(nc.close)
             raise
         return _Conn(nc, js)
 

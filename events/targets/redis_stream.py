@@ -59,7 +59,7 @@ class RedisStreamTarget(BrokerTarget[aioredis.Redis]):
         try:
             await client.ping()
         except BaseException:
-            await client.aclose()
+            self._abandon(client.aclose)
             raise
         return client
 
