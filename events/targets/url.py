@@ -95,7 +95,9 @@ class TargetURL:
         return value
 
     def flag(self, name: str) -> bool:
-        value = self.options.get(name, "0").lower()
+        value = self.options.get(name, "").lower()
+        if value == "":
+            return False
         if value in _TRUE:
             return True
         if value in _FALSE:
