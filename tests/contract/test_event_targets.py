@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import secrets
 import time
 
@@ -143,9 +144,13 @@ def test_send_to_frozen_broker_times_out(kind: TargetKind, broker, run, aio) -> 
     aio.run(body())
 
 
-def test_unreachable_broker_fails_fast_without_leaking_password(kind: TargetKind, run, aio) -> None:
+def test_unreachable_broker_fails_fast_without_leaking_password(
+    kind: TargetKind, run, aio, caplog: pytest.LogCaptureFixture
+) -> None:
     """Nothing listens on the port: start and send raise TargetError promptly, and neither
-    the error (with its causes) nor describe() shows the password."""
+    the error (with its causes), describe() nor any log record (ours or the broker
+    client's, down to DEBUG) shows the password."""
+    caplog.set_level(logging.DEBUG)
     password = f"pw-{secrets.token_hex(8)}"
     url = kind.target_url(run, "127.0.0.1", free_port(), SHORT)
     url = url.replace("://", f"://kv:{password}@", 1).replace("guest:guest@", "", 1)
@@ -168,6 +173,7 @@ def test_unreachable_broker_fails_fast_without_leaking_password(kind: TargetKind
                 chain = chain.__cause__ or chain.__context__
 
     aio.run(body())
+    assert password not in caplog.text
 
 
 # -- what one broker's target promises beyond the contract ---------------------------------------
