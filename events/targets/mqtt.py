@@ -13,6 +13,7 @@ is the buffer), and two gateways never take each other's session over.
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 
 import aiomqtt
@@ -46,8 +47,15 @@ class MqttTarget(BrokerTarget[aiomqtt.Client]):
         )
         try:
             await client.__aenter__()
+        except asyncio.CancelledError:
+            # The send's deadline struck while aiomqtt (2.5) waited for CONNACK, cancelling
+            # its `_connected` future; its disconnect callback would later raise that
+            # CancelledError into the event loop. A fresh future is what aiomqtt itself
+            # installs after a connect that failed on its own timeout.
+            client._connected = asyncio.get_running_loop().create_future()
+            self._abandon(lambda: client.__aexit__(None, None, None))
+            raise
         except BaseException:
-            # Cancelled by the deadline while waiting for CONNACK: the socket is open.
             self._abandon(lambda: client.__aexit__(None, None, None))
             raise
         return client

@@ -16,6 +16,8 @@ import json
 import logging
 import secrets
 import time
+from collections.abc import Coroutine
+from typing import Any
 
 import aio_pika
 import pytest
@@ -58,6 +60,19 @@ def messages(run: str, count: int, start: int = 0) -> list[Message]:
     return out
 
 
+def run_clean(aio: asyncio.Runner, main: Coroutine[Any, Any, None]) -> None:
+    """aio.run(main), failing if anything reached the event loop's exception handler (an
+    error in a client library's callback, a task whose exception nobody retrieved)."""
+    reported: list[str] = []
+    loop = aio.get_loop()
+    loop.set_exception_handler(lambda _, context: reported.append(repr(context)))
+    try:
+        aio.run(main)
+    finally:
+        loop.set_exception_handler(None)
+    assert not reported
+
+
 def unique(received: list[Received]) -> list[Received]:
     """`received` without repeats (at least once: a retried send may deliver twice)."""
     first = {r.body: r for r in reversed(received)}  # reversed: the first occurrence wins
@@ -92,7 +107,7 @@ def test_send_delivers_in_order(kind: TargetKind, broker, run, aio) -> None:
             got = await consumer.until(sent[-1].body)
         assert got == [kind.expect(run, m) for m in sent]
 
-    aio.run(body())
+    run_clean(aio, body())
 
 
 def test_send_after_broker_restart(kind: TargetKind, broker, run, aio) -> None:
@@ -114,7 +129,31 @@ def test_send_after_broker_restart(kind: TargetKind, broker, run, aio) -> None:
         expected = [first] if failed else [first, during]
         assert got == [kind.expect(run, m) for m in [*expected, after]]
 
-    aio.run(body())
+    run_clean(aio, body())
+
+
+def test_send_while_broker_down_then_back(kind: TargetKind, broker, run, aio) -> None:
+    """While the broker is down, sends fail at once (connection refused), never queue up;
+    once it is back, the same target delivers again."""
+
+    async def body() -> None:
+        first, refused, after = messages(run, 3)
+        async with kind.consumer(run) as consumer, TcpProxy(*broker) as proxy:
+            target = kind.from_url("t5", kind.target_url(run, "127.0.0.1", proxy.port, SHORT))
+            try:
+                await target.send(first)
+                await proxy.stop()
+                for _ in range(2):
+                    error = await send_within(target, refused, SHORT)
+                    assert error is not None and "not acknowledged" not in str(error)
+                await proxy.start()
+                assert await send_within(target, after, SHORT) is None
+            finally:
+                await target.close()
+            got = await consumer.until(after.body)
+        assert got == [kind.expect(run, m) for m in (first, after)]
+
+    run_clean(aio, body())
 
 
 def test_send_to_frozen_broker_times_out(kind: TargetKind, broker, run, aio) -> None:
@@ -141,7 +180,7 @@ def test_send_to_frozen_broker_times_out(kind: TargetKind, broker, run, aio) -> 
             got = unique(await consumer.until(after.body))
         assert got == [kind.expect(run, m) for m in (first, after)]
 
-    aio.run(body())
+    run_clean(aio, body())
 
 
 def test_unreachable_broker_fails_fast_without_leaking_password(
@@ -172,7 +211,7 @@ def test_unreachable_broker_fails_fast_without_leaking_password(
                 assert password not in f"{chain!s} {chain!r}"
                 chain = chain.__cause__ or chain.__context__
 
-    aio.run(body())
+    run_clean(aio, body())
     assert password not in caplog.text
 
 
@@ -201,7 +240,7 @@ def test_nats_duplicate_event_id_is_dropped_by_jetstream(nats_broker, run, aio) 
             got = await consumer.until(second.body)
         assert got == [kind.expect(run, m) for m in (first, second)]
 
-    aio.run(body())
+    run_clean(aio, body())
 
 
 def test_nats_stream_is_not_created_unless_asked(nats_broker, run, aio) -> None:
@@ -215,7 +254,7 @@ def test_nats_stream_is_not_created_unless_asked(nats_broker, run, aio) -> None:
         finally:
             await target.close()
 
-    aio.run(body())
+    run_clean(aio, body())
 
 
 @pytest.fixture
@@ -254,7 +293,7 @@ def test_amqp_routing_key_and_exchange_options(amqp_broker, run, aio) -> None:
                 await target.close()
         await _delete_exchange(f"kvt-unbound-{run}")
 
-    aio.run(body())
+    run_clean(aio, body())
 
 
 async def _delete_exchange(name: str) -> None:
@@ -286,4 +325,4 @@ def test_redis_stream_is_capped_by_maxlen(run, aio) -> None:
             await client.delete(f"kvt:{run}")
             await client.aclose()
 
-    aio.run(body())
+    run_clean(aio, body())

@@ -7,11 +7,15 @@ side of the socket, while every byte that does get through still reaches the rea
 
 - `restart()`: every open connection is reset (RST) and bytes in flight are lost, as when
   the broker process dies; new connections are forwarded again, as when it is back.
+- `stop()` ... `start()`: the broker is down for a while: connections are reset and new
+  ones refused, until `start()` listens again on the same port.
 - `freeze()`: connections stay open and new ones are accepted, but nothing is forwarded
   either way, as when the broker is stopped (SIGSTOP) or the network drops packets; only
   timeouts notice. `restart()` ends a freeze.
 
-It runs in the test's own event loop (`async with TcpProxy(host, port) as proxy`).
+It runs in the test's own event loop (`async with TcpProxy(host, port) as proxy`), on a
+port claimed for this test process (tests/support/ports.py), so that `start()` can take it
+again.
 """
 
 from __future__ import annotations
@@ -20,11 +24,14 @@ import asyncio
 from types import TracebackType
 from typing import Self
 
+from tests.support.ports import free_port_pair
+
 
 class TcpProxy:
     def __init__(self, upstream_host: str, upstream_port: int) -> None:
         self.upstream = (upstream_host, upstream_port)
-        self.port = 0
+        # Below the ephemeral range: no outgoing connection takes it while we are stopped.
+        self.port = free_port_pair(1)
         self._server: asyncio.Server | None = None
         self._flowing = asyncio.Event()
         self._flowing.set()
@@ -32,8 +39,7 @@ class TcpProxy:
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def __aenter__(self) -> Self:
-        self._server = await asyncio.start_server(self._accept, "127.0.0.1", 0)
-        self.port = self._server.sockets[0].getsockname()[1]
+        await self.start()
         return self
 
     async def __aexit__(
@@ -42,11 +48,19 @@ class TcpProxy:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        if self._server is not None:
-            self._server.close()
+        await self.stop()
+
+    async def start(self) -> None:
+        if self._server is None:
+            self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
         await self.restart()
-        if self._server is not None:
-            await self._server.wait_closed()
+        if server is not None:
+            await server.wait_closed()
 
     def freeze(self) -> None:
         self._flowing.clear()
