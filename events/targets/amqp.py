@@ -1,7 +1,8 @@
 """RabbitMQ target (AMQP 0.9.1): publish to an exchange, wait for the publisher confirm.
 
 URL: ``amqp://user:password@host[:5672][/vhost]?exchange=E[&routing_key=K]``
-``[&exchange_type=topic][&mandatory=1]``
+``[&exchange_type=topic][&mandatory=1]``, or ``amqps://`` (TLS, port 5671, ``ca_file``: see
+events/targets/url.py)
 
 - ``/vhost``: percent-encoded (``/%2F`` or nothing is the default vhost ``/``).
 - ``exchange``: where records go; empty or absent is the default exchange (routing key =
@@ -31,7 +32,7 @@ from events.targets.base import Message, Target
 from events.targets.broker import BrokerTarget, ConnectionLost
 from events.targets.url import TargetURL, TargetURLError
 
-DEFAULT_PORTS = {"amqp": 5672}
+DEFAULT_PORTS = {"amqp": 5672, "amqps": 5671}
 OPTIONS = ("exchange", "routing_key", "exchange_type", "mandatory")
 
 
@@ -68,6 +69,8 @@ class AmqpTarget(BrokerTarget[_Conn]):
             login=url.username or "guest",
             password=url.password or "guest",
             virtualhost=self.vhost,
+            ssl=url.tls,
+            ssl_context=url.ssl_context() if url.tls else None,
             timeout=self.timeout,
             client_properties={"connection_name": f"kloudvault:{self.name}"},
         )

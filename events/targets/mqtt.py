@@ -1,6 +1,7 @@
 """MQTT target: publish each record at QoS 1 and wait for the broker's PUBACK.
 
-URL: ``mqtt://[user:password@]host[:1883]?topic=T[&retain=1]``
+URL: ``mqtt://[user:password@]host[:1883]?topic=T[&retain=1]``, or ``mqtts://`` (TLS, port
+8883, ``ca_file``: see events/targets/url.py)
 
 - ``topic`` (required): the topic every record is published on (MQTT 3.1.1).
 - ``retain=1``: publish retained, so a subscriber arriving later gets the last record.
@@ -23,7 +24,7 @@ from events.targets.base import Message, Target
 from events.targets.broker import BrokerTarget, ConnectionLost
 from events.targets.url import TargetURL
 
-DEFAULT_PORTS = {"mqtt": 1883}
+DEFAULT_PORTS = {"mqtt": 1883, "mqtts": 8883}
 OPTIONS = ("topic", "retain")
 
 
@@ -44,6 +45,7 @@ class MqttTarget(BrokerTarget[aiomqtt.Client]):
             identifier=f"kloudvault-{secrets.token_hex(6)}",
             clean_session=True,
             timeout=self.timeout,
+            tls_context=self.url.ssl_context() if self.url.tls else None,
         )
         try:
             await client.__aenter__()

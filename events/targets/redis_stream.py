@@ -1,6 +1,7 @@
 """Redis Streams target: XADD each record to a stream capped with ``MAXLEN ~``.
 
-URL: ``redis://[[user]:password@]host[:6379][/db]?stream=S[&maxlen=N]``
+URL: ``redis://[[user]:password@]host[:6379][/db]?stream=S[&maxlen=N]``, or ``rediss://``
+(TLS, ``ca_file``: see events/targets/url.py)
 
 - ``stream`` (required): the stream key.
 - ``maxlen`` (default 100000): trim the stream to about that many entries on each XADD
@@ -14,6 +15,8 @@ retried XADD after a lost reply adds a second entry). XADD's reply is the acknow
 
 from __future__ import annotations
 
+from typing import Any
+
 import redis.asyncio as aioredis
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
@@ -24,7 +27,7 @@ from events.targets.base import Message, Target
 from events.targets.broker import BrokerTarget
 from events.targets.url import TargetURL, TargetURLError
 
-DEFAULT_PORTS = {"redis": 6379}
+DEFAULT_PORTS = {"redis": 6379, "rediss": 6379}
 OPTIONS = ("stream", "maxlen")
 DEFAULT_MAXLEN = 100_000
 
@@ -42,6 +45,14 @@ class RedisStreamTarget(BrokerTarget[aioredis.Redis]):
             raise TargetURLError("the path of a redis:// URL is a database number") from None
 
     async def _connect(self) -> aioredis.Redis:
+        tls: dict[str, Any] = {}
+        if self.url.tls:
+            tls = {
+                "ssl": True,
+                "ssl_cert_reqs": "required",
+                "ssl_check_hostname": True,
+                "ssl_ca_certs": self.url.text("ca_file"),
+            }
         client = aioredis.Redis(
             host=self.url.host,
             port=self.url.port,
@@ -55,6 +66,7 @@ class RedisStreamTarget(BrokerTarget[aioredis.Redis]):
             retry=Retry(NoBackoff(), 1),
             retry_on_error=[RedisConnectionError],
             client_name=f"kloudvault:{self.name}",
+            **tls,
         )
         try:
             await client.ping()

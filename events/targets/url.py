@@ -11,23 +11,33 @@ Options shared by every broker target:
 
 - ``timeout`` (seconds, default 5): the longest a `send` (connect included) may take before it
   raises TargetError; the dispatcher then retries with backoff.
+- ``ca_file`` (TLS schemes only: amqps, mqtts, rediss): a PEM bundle of the CAs to trust
+  instead of the system's. The broker's certificate and host name are always verified.
 """
 
 from __future__ import annotations
 
 import math
+import ssl
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
+from events.targets.base import TargetError
+
 DEFAULT_TIMEOUT = 5.0
-COMMON_OPTIONS = ("timeout",)
+COMMON_OPTIONS = ("timeout", "ca_file")
+TLS_SCHEMES = frozenset({"amqps", "mqtts", "rediss"})
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
 
-class TargetURLError(ValueError):
-    """A target URL that cannot configure a target; the message holds no secret."""
+class TargetURLError(TargetError, ValueError):
+    """A target URL that cannot configure a target; the message holds no secret.
+
+    A ValueError for whoever validates configuration, and a TargetError for a dispatcher
+    that builds the target on first use: its events wait (and dead-letter) like any other
+    undeliverable ones instead of stopping the dispatch loop."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,6 +82,8 @@ class TargetURL:
             if name in found:
                 raise TargetURLError(f"option {name!r} given twice")
             found[name] = value
+        if "ca_file" in found and scheme not in TLS_SCHEMES:
+            raise TargetURLError(f"ca_file is for TLS: {scheme}s://, not {scheme}://")
         return cls(
             scheme=scheme,
             host=parts.hostname,
@@ -128,6 +140,15 @@ class TargetURL:
         if not (seconds > 0 and math.isfinite(seconds)):
             raise TargetURLError("option 'timeout' must be a positive number of seconds")
         return seconds
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme in TLS_SCHEMES
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """Verifying the broker's certificate and name against ``ca_file`` or the system's
+        CAs. Built at connect time: a renewed bundle is read on the next connection."""
+        return ssl.create_default_context(cafile=self.text("ca_file"))
 
     # -- for logs ----------------------------------------------------------------------------
 

@@ -15,9 +15,11 @@ import asyncio
 import json
 import logging
 import secrets
+import ssl
 import time
 from collections.abc import Coroutine
 from typing import Any
+from urllib.parse import urlencode
 
 import aio_pika
 import pytest
@@ -27,6 +29,7 @@ from events.targets.base import Message, Target, TargetError
 from tests.contract.target_factories import TARGET_KINDS, Received, TargetKind
 from tests.support.ports import free_port
 from tests.support.tcp_proxy import TcpProxy
+from tests.support.tls import TLSFiles
 
 TIMEOUT = 5.0  # a send on a healthy broker
 SHORT = 1.0  # a send that must give up (nothing listening), or recover after a restart
@@ -213,6 +216,41 @@ def test_unreachable_broker_fails_fast_without_leaking_password(
 
     run_clean(aio, body())
     assert password not in caplog.text
+
+
+TLS_KINDS = ("amqp", "mqtt", "redis")  # nats:// negotiates TLS inside its protocol
+
+
+@pytest.mark.parametrize("name", TLS_KINDS)
+def test_tls_scheme_verifies_the_broker(name: str, run, aio, tls_files: TLSFiles) -> None:
+    """amqps://, mqtts://, rediss:// through a TLS endpoint whose certificate our test CA
+    signed: delivered with ca_file=that CA, refused with the system's CAs."""
+    kind = TARGET_KINDS[name]
+    broker = kind.reachable()
+    server = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server.load_cert_chain(tls_files.cert, tls_files.key)
+    sent = messages(run, 2)
+
+    async def body() -> None:
+        async with kind.consumer(run) as consumer, TcpProxy(*broker, tls=server) as proxy:
+            url = kind.target_url(run, "127.0.0.1", proxy.port, SHORT)
+            url = url.replace("://", "s://", 1)
+            untrusted = kind.from_url("s1", url)
+            try:
+                error = await send_within(untrusted, sent[0], SHORT)
+                assert error is not None and "CERTIFICATE_VERIFY_FAILED" in str(error)
+            finally:
+                await untrusted.close()
+            trusted = kind.from_url("s2", f"{url}&{urlencode({'ca_file': tls_files.ca_bundle})}")
+            try:
+                for message in sent:
+                    await trusted.send(message)
+            finally:
+                await trusted.close()
+            got = await consumer.until(sent[-1].body)
+        assert got == [kind.expect(run, m) for m in sent]
+
+    run_clean(aio, body())
 
 
 # -- what one broker's target promises beyond the contract ---------------------------------------

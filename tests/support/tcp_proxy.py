@@ -13,6 +13,10 @@ side of the socket, while every byte that does get through still reaches the rea
   either way, as when the broker is stopped (SIGSTOP) or the network drops packets; only
   timeouts notice. `restart()` ends a freeze.
 
+With `tls` (a server SSLContext), the proxy terminates TLS and talks plain TCP to the broker:
+a TLS endpoint for brokers that have none here, to test the clients' amqps://, mqtts://
+and rediss:// with certificate verification.
+
 It runs in the test's own event loop (`async with TcpProxy(host, port) as proxy`), on a
 port claimed for this test process (tests/support/ports.py), so that `start()` can take it
 again.
@@ -21,6 +25,7 @@ again.
 from __future__ import annotations
 
 import asyncio
+import ssl
 from types import TracebackType
 from typing import Self
 
@@ -28,8 +33,11 @@ from tests.support.ports import free_port_pair
 
 
 class TcpProxy:
-    def __init__(self, upstream_host: str, upstream_port: int) -> None:
+    def __init__(
+        self, upstream_host: str, upstream_port: int, *, tls: ssl.SSLContext | None = None
+    ) -> None:
         self.upstream = (upstream_host, upstream_port)
+        self.tls = tls
         # Below the ephemeral range: no outgoing connection takes it while we are stopped.
         self.port = free_port_pair(1)
         self._server: asyncio.Server | None = None
@@ -52,7 +60,9 @@ class TcpProxy:
 
     async def start(self) -> None:
         if self._server is None:
-            self._server = await asyncio.start_server(self._accept, "127.0.0.1", self.port)
+            self._server = await asyncio.start_server(
+                self._accept, "127.0.0.1", self.port, ssl=self.tls
+            )
 
     async def stop(self) -> None:
         server, self._server = self._server, None

@@ -11,6 +11,8 @@ import pytest
 from aio_pika.abc import ExchangeType
 
 from events.targets import amqp, mqtt, nats, redis_stream
+from events.targets.base import TargetError
+from events.targets.broker import BrokerTarget
 from events.targets.url import TargetURLError
 
 
@@ -90,6 +92,23 @@ def test_redis_stream() -> None:
     assert attributes(defaults, "maxlen", "db") == {"maxlen": redis_stream.DEFAULT_MAXLEN, "db": 0}
 
 
+# (from_url, url, default port)
+TLS = [
+    (amqp.from_url, "amqps://h?exchange=e&ca_file=/etc/kv/ca.pem", 5671),
+    (mqtt.from_url, "mqtts://h?topic=t&ca_file=/etc/kv/ca.pem", 8883),
+    (redis_stream.from_url, "rediss://h?stream=s&ca_file=/etc/kv/ca.pem", 6379),
+]
+
+
+@pytest.mark.parametrize(("from_url", "url", "port"), TLS)
+def test_tls_schemes(from_url: Any, url: str, port: int) -> None:
+    target = from_url("t", url)
+    assert isinstance(target, BrokerTarget)
+    assert target.url.tls and target.url.port == port
+    assert target.url.text("ca_file") == "/etc/kv/ca.pem"
+    assert not amqp.from_url("t", "amqp://h").url.tls  # type: ignore[attr-defined]
+
+
 # (from_url, url, a fragment of the error message)
 REFUSED = [
     (nats.from_url, "nats://h", r"needs \?subject="),
@@ -97,10 +116,11 @@ REFUSED = [
     (nats.from_url, "tls://h?subject=s", "unsupported scheme"),
     (amqp.from_url, "amqp://h?exchange_type=topic", r"needs \?exchange="),
     (amqp.from_url, "amqp://h?exchange=e&exchange_type=ring", "exchange_type must be one of"),
-    (amqp.from_url, "amqps://h?exchange=e", "unsupported scheme"),
+    (amqp.from_url, "amqp://h?exchange=e&ca_file=/ca.pem", "ca_file is for TLS"),
     (amqp.from_url, "amqp://h?routingkey=k", "unknown option 'routingkey'"),
     (mqtt.from_url, "mqtt://h", r"needs \?topic="),
     (mqtt.from_url, "mqtt://h?topic=t&qos=2", "unknown option 'qos'"),
+    (mqtt.from_url, "ws://h?topic=t", "unsupported scheme"),
     (redis_stream.from_url, "redis://h", r"needs \?stream="),
     (redis_stream.from_url, "redis://h/zero?stream=s", "database number"),
     (redis_stream.from_url, "redis://h?stream=s&maxlen=-5", "at least 0"),
@@ -109,5 +129,7 @@ REFUSED = [
 
 @pytest.mark.parametrize(("from_url", "url", "message"), REFUSED)
 def test_from_url_refuses(from_url: Any, url: str, message: str) -> None:
-    with pytest.raises(TargetURLError, match=message):
+    with pytest.raises(TargetURLError, match=message) as info:
         from_url("t", url)
+    # A dispatcher building the target on first use treats it as a failed delivery.
+    assert isinstance(info.value, TargetError)

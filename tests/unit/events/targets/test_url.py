@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import ssl
+
 import pytest
 
 from events.targets.url import DEFAULT_TIMEOUT, TargetURL, TargetURLError
 
-PORTS = {"amqp": 5672}
+PORTS = {"amqp": 5672, "amqps": 5671}
 OPTIONS = ("exchange", "mandatory", "maxlen")
 
 
@@ -41,6 +43,7 @@ REFUSED = [
     ("amqp://h#frag", "no #fragment"),
     ("amqp://h?exchnage=e", "unknown option 'exchnage'"),
     ("amqp://h?exchange=a&exchange=b", "given twice"),
+    ("amqp://h?ca_file=/ca.pem", "ca_file is for TLS"),
 ]
 
 
@@ -97,6 +100,13 @@ def test_redacted(url: str, redacted: str) -> None:
     parsed = parse(url)
     assert parsed.redacted() == redacted
     assert "password" not in repr(parsed)
+
+
+def test_ssl_context_verifies_by_default(tmp_path) -> None:
+    context = parse("amqps://h").ssl_context()
+    assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    with pytest.raises(FileNotFoundError):
+        parse(f"amqps://h?ca_file={tmp_path}/missing.pem").ssl_context()
 
 
 def test_scrub_removes_the_password_plain_and_encoded() -> None:
