@@ -7,8 +7,9 @@ side of the socket, while every byte that does get through still reaches the rea
 
 - `restart()`: every open connection is reset (RST) and bytes in flight are lost, as when
   the broker process dies; new connections are forwarded again, as when it is back.
-- `stop()` ... `start()`: the broker is down for a while: connections are reset and new
-  ones refused, until `start()` listens again on the same port.
+- `stop()` ... `start()`: the broker shuts down and stays down for a while: connections
+  are closed (FIN, as by a process exiting) and new ones refused, until `start()` listens
+  again on the same port.
 - `freeze()`: connections stay open and new ones are accepted, but nothing is forwarded
   either way, as when the broker is stopped (SIGSTOP) or the network drops packets; only
   timeouts notice. `restart()` ends a freeze.
@@ -68,16 +69,19 @@ class TcpProxy:
         server, self._server = self._server, None
         if server is not None:
             server.close()
-        await self.restart()
+        await self.restart(graceful=True)
         if server is not None:
             await server.wait_closed()
 
     def freeze(self) -> None:
         self._flowing.clear()
 
-    async def restart(self) -> None:
+    async def restart(self, *, graceful: bool = False) -> None:
         for writer in list(self._writers):
-            writer.transport.abort()  # RST, nothing flushed
+            if graceful:
+                writer.close()  # FIN after what was already written; the pumps stop below
+            else:
+                writer.transport.abort()  # RST, nothing flushed
         self._writers.clear()
         for task in list(self._tasks):
             task.cancel()
