@@ -71,6 +71,19 @@ class Consumer(ABC):
                 raise AssertionError(f"{body!r} not received; got {got!r}")
             await asyncio.sleep(0.02)
 
+    async def all_of(self, bodies: set[bytes]) -> list[Received]:
+        """Everything received once every one of `bodies` has been; fails after
+        RECEIVE_TIMEOUT."""
+        deadline = time.monotonic() + RECEIVE_TIMEOUT
+        while True:
+            got = await self.poll()
+            missing = bodies - {r.body for r in got}
+            if not missing:
+                return got
+            if time.monotonic() > deadline:
+                raise AssertionError(f"missing {missing!r}")
+            await asyncio.sleep(0.02)
+
 
 class TargetKind(ABC):
     kind: str

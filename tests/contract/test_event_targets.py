@@ -113,6 +113,27 @@ def test_send_delivers_in_order(kind: TargetKind, broker, run, aio) -> None:
     run_clean(aio, body())
 
 
+def test_concurrent_sends_all_arrive_once(kind: TargetKind, broker, run, aio) -> None:
+    """The dispatcher may send for several keys at once: every send is acknowledged for its
+    own message, and all arrive, each once."""
+
+    async def body() -> None:
+        host, port = broker
+        sent = messages(run, 20)
+        async with kind.consumer(run) as consumer:
+            target = kind.from_url("t6", kind.target_url(run, host, port, TIMEOUT))
+            try:
+                await asyncio.gather(*(target.send(m) for m in sent))
+            finally:
+                await target.close()
+            got = await consumer.all_of({m.body for m in sent})
+        assert sorted(got, key=lambda r: r.body) == sorted(
+            (kind.expect(run, m) for m in sent), key=lambda r: r.body
+        )
+
+    run_clean(aio, body())
+
+
 def test_send_after_broker_restart(kind: TargetKind, broker, run, aio) -> None:
     """The restart resets the target's connection: the send right after it reconnects (or
     fails promptly, if the client had not seen the reset yet), the next one goes through."""
