@@ -15,6 +15,7 @@ retried XADD after a lost reply adds a second entry). XADD's reply is the acknow
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -65,7 +66,8 @@ class RedisStreamTarget(BrokerTarget[aioredis.Redis]):
             # one immediate retry on a fresh connection is the reconnect.
             retry=Retry(NoBackoff(), 1),
             retry_on_error=[RedisConnectionError],
-            client_name=f"kloudvault:{self.name}",
+            # CLIENT SETNAME refuses spaces and newlines: a name must never stop a connect.
+            client_name="kloudvault:" + re.sub(r"[^\w.:-]", "_", self.name),
             **tls,
         )
         try:

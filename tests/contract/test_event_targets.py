@@ -99,7 +99,7 @@ def test_send_delivers_in_order(kind: TargetKind, broker, run, aio) -> None:
         host, port = broker
         sent = messages(run, 5)
         async with kind.consumer(run) as consumer:
-            target = kind.from_url("t1", kind.target_url(run, host, port, TIMEOUT))
+            target = kind.from_url("t1 (any name)", kind.target_url(run, host, port, TIMEOUT))
             await target.start()
             for message in sent:
                 await target.send(message)
