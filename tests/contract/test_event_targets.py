@@ -4,9 +4,11 @@ Each test runs once per target kind (tests/contract/target_factories.py): the ta
 the broker's own client consumes, and the two are compared — bodies, routing, the dedup id
 and the broker-specific promises (persistent AMQP messages, QoS 1, XADD fields), in order.
 Failures are made with a TCP proxy in front of the shared broker (tests/support/tcp_proxy.py),
-never by stopping the broker itself: a restart resets every connection, a freeze leaves
-them open and mute. A send must then either succeed on a new connection or raise
-TargetError within its timeout, and a later send must go through.
+never by stopping the broker itself: a restart resets every connection, a stop closes them
+and refuses new ones, a freeze leaves them open and mute. A send must then either succeed
+on a new connection or raise TargetError within its timeout, and a later send must go
+through. The same proxy, terminating TLS with the test CA's certificate, stands in for a
+broker's TLS listener (amqps, mqtts, rediss); the bytes behind it reach the real broker.
 """
 
 from __future__ import annotations
