@@ -35,6 +35,7 @@ from gateway.meta import (
     objects,
     roles,
     shares,
+    tus,
     uploads,
     usage,
     versions,
@@ -275,3 +276,7 @@ class SqlMetaStore:
     list_share_links = read(shares.list_share_links)
     revoke_share_link = write(shares.revoke_share_link)
     claim_share_download = write(shares.claim_share_download)
+
+    create_tus_upload = write(tus.create_tus_upload)
+    get_tus_upload = read(tus.get_tus_upload)
+    append_tus_part = write(tus.append_tus_part)
