@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import socket
+import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -210,3 +212,25 @@ def test_cors_preflight_and_exposed_headers(server: AppServer, bucket: str) -> N
     answer = create(server, bucket, "k", 3, **origin)
     exposed = answer.headers["access-control-expose-headers"].lower().replace(" ", "").split(",")
     assert {"location", "upload-offset", "upload-length", "tus-resumable"} <= set(exposed)
+
+
+def test_an_interrupted_patch_keeps_what_arrived(server: AppServer, s3: Any, bucket: str) -> None:
+    data = bytes(range(256)) * (24 * 1024)  # 6 MiB
+    url = created(server, bucket, "cut", len(data))
+    path = url.split(server.netloc, 1)[1]
+    head = (
+        f"PATCH {path} HTTP/1.1\r\nHost: {server.netloc}\r\nTus-Resumable: 1.0.0\r\n"
+        "Content-Type: application/offset+octet-stream\r\nUpload-Offset: 0\r\n"
+        f"Content-Length: {len(data)}\r\n\r\n"
+    )
+    with socket.create_connection((server.host, server.port)) as sock:
+        sock.sendall(head.encode() + data[: 2 * MIB])
+    offset = 0
+    for _ in range(200):  # the server sees the connection end a moment later
+        offset = int(send("HEAD", url, TUS).headers["upload-offset"])
+        if offset:
+            break
+        time.sleep(0.01)
+    assert offset == 2 * MIB
+    assert patch(url, offset, data[offset:]).status == 204
+    assert s3.get_object(Bucket=bucket, Key="cut")["Body"].read() == data
