@@ -419,6 +419,7 @@ class TusUpload:
     metadata: Mapping[str, str]  # Upload-Metadata, decoded
     account: str  # the creator's account
     iam_user: str | None
+    access_key: str  # the key (or STS session) that signed the creation
     created: float
     expires: float
 

@@ -19,7 +19,7 @@ from gateway.meta.sql import Tx, execute, marks, one
 
 _COLUMNS = (
     "token_hash, upload_id, bucket, key, upload_length, upload_offset, part_number,"
-    " part_size, metadata, account, iam_user, created, expires"
+    " part_size, metadata, account, iam_user, access_key, created, expires"
 )
 
 
@@ -36,6 +36,7 @@ def tus_from_row(row: Any) -> TusUpload:
         metadata=load_map(row["metadata"]),
         account=row["account"],
         iam_user=row["iam_user"],
+        access_key=row["access_key"],
         created=float(row["created"]),
         expires=float(row["expires"]),
     )
@@ -44,7 +45,7 @@ def tus_from_row(row: Any) -> TusUpload:
 def create_tus_upload(tus: TusUpload) -> Tx[None]:
     yield from uploads.lock_upload(tus.bucket, tus.key, tus.upload_id)
     yield from execute(
-        f"INSERT INTO tus_uploads ({_COLUMNS}) VALUES ({marks(13)})",
+        f"INSERT INTO tus_uploads ({_COLUMNS}) VALUES ({marks(14)})",
         tus.token_hash,
         tus.upload_id,
         tus.bucket,
@@ -56,6 +57,7 @@ def create_tus_upload(tus: TusUpload) -> Tx[None]:
         dump_map(tus.metadata),
         tus.account,
         tus.iam_user,
+        tus.access_key,
         tus.created,
         tus.expires,
     )

@@ -1,32 +1,20 @@
-"""POST /_kv/tus/<bucket>/<key>: a new tus upload of that object (the creation extension).
-
-Who may: a request signed like any S3 request (SigV4 or SigV2, in headers or, what a
-browser can carry, as a presigned URL) whose principal the access engine allows
-s3:PutObject on the key, as for PutObject itself (gateway/access.py). Anonymous
-requests are refused: the upload's URL must come from someone accountable.
+"""POST /_kv/tus/<bucket>/<key>: a new tus upload of that object (the creation extension),
+once gateway/tus/authorize.py has let its signer put the object.
 
 What it makes: a multipart upload (CreateMultipartUpload's row; the object's
 Content-Type from the `filetype` metadata tus-js-client and Uppy send; the bucket's
 default encryption; a CRC64NVME full-object checksum, as S3 gives new objects) and its
-tus row, reached by a new 192-bit token stored as its SHA-256. The token is the upload
-URL's last segment: whoever holds that URL may send, ask for and cancel this upload's
-bytes until Upload-Expires, and nothing else.
+tus row, reached by a new 192-bit token stored as its SHA-256: the upload URL's last
+segment, which names this upload and nothing else, until Upload-Expires.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from aiohttp import web
-
-from auth.authenticate import parse_auth, verify_auth
-from auth.credentials import session_token
-from auth.request import AuthResult, SignedRequest
-from gateway.access import Access, RequestFacts
-from gateway.audit import AUDIT_CALLER, AUDIT_PRINCIPAL, AuditCaller
+from gateway.access import Access
 from gateway.context import Services
 from gateway.encryption import upload_encryption
-from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, TusUpload, Upload
 from gateway.ops.multipart import new_upload_id
 from gateway.request_acl import object_write_acl
@@ -36,59 +24,6 @@ from gateway.tus.protocol import UPLOAD_TTL, TusError, content_type_of, parse_le
 MAX_KEY_BYTES = 1024
 # A full-object CRC combines across parts of any size (gateway/s3/multipart.py).
 CHECKSUM = ("CRC64NVME", "FULL_OBJECT")
-
-
-async def authorize(
-    request: web.Request,
-    services: Services,
-    raw_path: str,
-    pairs: list[tuple[str, str]],
-    headers: Mapping[str, str],
-    bucket_name: str,
-    key: str,
-) -> tuple[Access, Bucket, AuthResult]:
-    """The signed creator, allowed s3:PutObject on the key, and what the signature says
-    of the body (creation-with-upload); S3Error otherwise."""
-    signed = SignedRequest(request.method, raw_path, tuple(pairs), headers)
-    now = services.clock()
-    parsed = parse_auth(signed)
-    if parsed is None:
-        raise S3Error(S3ErrorCode.ACCESS_DENIED, "Creating a tus upload needs a signed request.")
-    query = dict(pairs)
-    presigned = parsed.scheme.endswith("query")
-    request[AUDIT_CALLER] = AuditCaller(
-        parsed.access_key, "REST-QUERY-STRING" if presigned else "REST-HEADER"
-    )
-    signer, principal, identity = await services.credentials.signer(
-        parsed.access_key, token=session_token(headers, query), now=now
-    )
-    auth = verify_auth(parsed, signed, signer.secret_key, now=now)
-    request[AUDIT_PRINCIPAL] = principal
-    facts = RequestFacts(
-        operation="PutObject",
-        bucket=bucket_name,
-        key=key,
-        headers=headers,
-        query=query,
-        peer=request.remote or "",
-        secure=request.secure,
-        now=now,
-        signature_version="AWS4-HMAC-SHA256" if parsed.scheme.startswith("v4") else "AWS",
-        auth_type="REST-QUERY-STRING" if presigned else "REST-HEADER",
-    )
-    access = Access(
-        services.meta,
-        services.access_cache,
-        principal,
-        identity,
-        facts,
-        services.trusted_proxies,
-    )
-    bucket = await services.meta.get_bucket(bucket_name)
-    if bucket is None:
-        raise S3Error(S3ErrorCode.NO_SUCH_BUCKET, BucketName=bucket_name)
-    await access.check(bucket)
-    return access, bucket, auth
 
 
 async def create_upload(
@@ -135,6 +70,7 @@ async def create_upload(
         metadata=metadata,
         account=principal.user,
         iam_user=principal.iam_user,
+        access_key=principal.access_key or "",
         created=now,
         expires=now + UPLOAD_TTL,
     )

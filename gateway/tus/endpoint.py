@@ -23,7 +23,7 @@ from aiohttp import web
 
 from auth.authenticate import anonymous_result
 from auth.request import AuthResult
-from gateway.audit import AUDIT_PRINCIPAL, AUDIT_TARGET, AuditTarget
+from gateway.audit import AUDIT_TARGET, AuditTarget
 from gateway.body import RequestBody
 from gateway.context import Services
 from gateway.errors import S3Error, S3ErrorCode
@@ -32,9 +32,10 @@ from gateway.middlewares.request_id import request_id_of
 from gateway.responses import common_headers
 from gateway.sharing.tokens import is_token, token_hash
 from gateway.tus.append import append, empty_part
+from gateway.tus.authorize import creator, holder
 from gateway.tus.body import PatchBody
 from gateway.tus.complete import complete
-from gateway.tus.create import authorize, create_upload
+from gateway.tus.create import create_upload
 from gateway.tus.paths import TusTarget, is_tus_path, tus_target, upload_path
 from gateway.tus.protocol import (
     OFFSET_CONTENT_TYPE,
@@ -100,6 +101,7 @@ async def _serve(
             raise TusError(405 if target.bucket else 404, "POST /_kv/tus/<bucket>/<key>")
         return await _create(request, services, raw_path, pairs, headers, target)
     tus = await _find(request, services, target.token)
+    await holder(request, services, tus, headers)
     if method == "HEAD":
         return 200, _head(tus)
     if method == "PATCH":
@@ -204,10 +206,9 @@ async def _create(
 ) -> Answer:
     assert target.bucket is not None and target.key is not None
     request[AUDIT_TARGET] = AuditTarget("TusCreate", target.bucket, target.key, None)
-    access, bucket, auth = await authorize(
+    access, bucket, auth = await creator(
         request, services, raw_path, pairs, headers, target.bucket, target.key
     )
-    request[AUDIT_PRINCIPAL] = access.principal
     tus, _, token = await create_upload(services, access, bucket, target.key, headers)
     out = {"Location": f"{request.scheme}://{request.host}{upload_path(token)}", **_expiry(tus)}
     content_type = headers.get("content-type", "").split(";")[0].strip().lower()

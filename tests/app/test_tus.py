@@ -6,14 +6,17 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import socket
 import time
 import uuid
 from collections.abc import Iterator
 from typing import Any
 
+import boto3  # type: ignore[import-untyped]
 import pytest
 
+from auth.credentials import account_id
 from tests.app.conftest import AppFactory
 from tests.app.server import AppServer
 from tests.support.clients import boto3_client
@@ -234,3 +237,52 @@ def test_an_interrupted_patch_keeps_what_arrived(server: AppServer, s3: Any, buc
     assert offset == 2 * MIB
     assert patch(url, offset, data[offset:]).status == 204
     assert s3.get_object(Bucket=bucket, Key="cut")["Body"].read() == data
+
+
+def test_each_request_acts_as_the_creator_as_of_now(
+    server: AppServer, s3: Any, bucket: str
+) -> None:
+    name = f"tus-{uuid.uuid4().hex[:8]}"
+    stranger = server.create_user(name)
+    statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{account_id(name)}:root"},
+        "Action": ["s3:PutObject", "s3:ListMultipartUploadParts"],
+        "Resource": f"arn:aws:s3:::{bucket}/*",
+    }
+    policy = {"Version": "2012-10-17", "Statement": [statement]}
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    url = creation_url(server.endpoint, stranger, bucket, "theirs")
+    answer = send("POST", url, {**TUS, "Upload-Length": "6"})
+    assert answer.status == 201, answer.body
+    upload = answer.headers["location"]
+    assert patch(upload, 0, b"abc").status == 204
+    assert send("DELETE", upload, TUS).status == 403  # no s3:AbortMultipartUpload
+    s3.delete_bucket_policy(Bucket=bucket)
+    refused = patch(upload, 3, b"def")
+    assert refused.status == 403
+    assert refused.body.startswith(b"AccessDenied")
+    assert send("HEAD", upload, TUS).status == 403
+
+
+def test_an_upload_created_with_session_credentials_ends_with_the_session(
+    server: AppServer, s3: Any, bucket: str
+) -> None:
+    sts = boto3.client(
+        "sts",
+        endpoint_url=server.endpoint,
+        aws_access_key_id=server.access_key,
+        aws_secret_access_key=server.secret_key,
+        region_name="us-east-1",
+    )
+    temporary = sts.get_session_token(DurationSeconds=900)["Credentials"]
+    session_keys = (temporary["AccessKeyId"], temporary["SecretAccessKey"])
+    url = creation_url(
+        server.endpoint, session_keys, bucket, "temp", token=temporary["SessionToken"]
+    )
+    upload = send("POST", url, {**TUS, "Upload-Length": "6"}).headers["location"]
+    assert patch(upload, 0, b"abc").status == 204
+    with server.clock.moved(901):
+        late = patch(upload, 3, b"def")
+    assert late.body.startswith(b"ExpiredToken"), late.body
+    assert send("HEAD", upload, TUS).headers["upload-offset"] == "3"

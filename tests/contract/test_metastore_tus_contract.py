@@ -26,7 +26,7 @@ async def started(store: MetaStore) -> TusUpload:
     tus = TusUpload(
         token_hash=secrets.token_hex(32), upload_id="u1", bucket="b", key="k", length=100,
         offset=0, part_number=0, part_size=0, metadata={"filename": "f"}, account="alice",
-        iam_user=None, created=NOW, expires=NOW + 60,
+        iam_user=None, access_key="KVALICE", created=NOW, expires=NOW + 60,
     )  # fmt: skip
     await store.create_tus_upload(tus)
     return tus

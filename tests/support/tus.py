@@ -24,11 +24,12 @@ def creation_url(
     *,
     region: str = "us-east-1",
     expires: int = 3600,
+    token: str | None = None,
 ) -> str:
     """A SigV4-presigned POST /_kv/tus/<bucket>/<key>: what a server hands a browser."""
     url = f"{endpoint.rstrip('/')}/_kv/tus/{bucket}/{quote(key, safe='/')}"
     request = AWSRequest(method="POST", url=url)
-    S3SigV4QueryAuth(Credentials(*keys), "s3", region, expires=expires).add_auth(request)
+    S3SigV4QueryAuth(Credentials(*keys, token), "s3", region, expires=expires).add_auth(request)
     return str(request.url)
 
 

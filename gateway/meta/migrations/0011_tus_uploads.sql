@@ -8,6 +8,8 @@
 -- (gateway/tus/append.py). Completing or aborting the multipart upload by any path
 -- (a finished PATCH, DELETE, AbortMultipartUpload, a lifecycle
 -- AbortIncompleteMultipartUpload rule, DeleteBucket) deletes the row with it.
+-- access_key is the key (or STS session) that signed the creation: each later request
+-- is authorized as it, as of then (CredentialCache.holder).
 
 CREATE TABLE tus_uploads (
     token_hash TEXT PRIMARY KEY,
@@ -22,6 +24,7 @@ CREATE TABLE tus_uploads (
     metadata TEXT NOT NULL,
     account TEXT /*pg COLLATE "C" */ NOT NULL,
     iam_user TEXT /*pg COLLATE "C" */,
+    access_key TEXT NOT NULL,
     created DOUBLE PRECISION NOT NULL,
     expires DOUBLE PRECISION NOT NULL
 );
