@@ -1069,3 +1069,8 @@ class MetaStore(Protocol):
         Raise S3Error NO_SUCH_UPLOAD if the upload is gone and KeyError if its offset is
         no longer `offset` (a concurrent PATCH won); nothing changes then."""
         ...
+
+    async def abort_expired_tus_uploads(self, now: float, limit: int = 1000) -> int:
+        """Abort (as abort_upload) up to `limit` tus uploads whose expiry is at or before
+        `now`, oldest first; how many were aborted."""
+        ...

@@ -779,6 +779,9 @@ class CachedMetaStore:
     async def append_tus_part(self, token_hash: str, offset: int, part: Part) -> TusUpload:
         return await self.inner.append_tus_part(token_hash, offset, part)
 
+    async def abort_expired_tus_uploads(self, now: float, limit: int = 1000) -> int:
+        return await self.inner.abort_expired_tus_uploads(now, limit)
+
 
 def _maybe(text: str, build: Callable[[dict[str, Any]], T]) -> T | None:
     data = json.loads(text)

@@ -280,3 +280,4 @@ class SqlMetaStore:
     create_tus_upload = write(tus.create_tus_upload)
     get_tus_upload = read(tus.get_tus_upload)
     append_tus_part = write(tus.append_tus_part)
+    abort_expired_tus_uploads = write(tus.abort_expired_tus_uploads)

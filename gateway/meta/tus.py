@@ -5,6 +5,9 @@ and the offset never disagree, whatever crashes. It takes put_part's locks (the 
 row FOR KEY SHARE, then the upload row FOR UPDATE) before it touches the tus row, so two
 PATCHes of one upload queue on the upload row, and the second finds the offset moved
 (KeyError: the caller answers 409 and deletes its blob).
+
+abort_expired_tus_uploads is the collector's share: uploads past Upload-Expires are
+aborted (their parts' blobs to garbage, the tus row with the upload), as abort_upload.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta import uploads
 from gateway.meta.base import Part, TusUpload
 from gateway.meta.rows import dump_map, load_map
-from gateway.meta.sql import Tx, execute, marks, one
+from gateway.meta.sql import Tx, execute, marks, one, rows
 
 _COLUMNS = (
     "token_hash, upload_id, bucket, key, upload_length, upload_offset, part_number,"
@@ -93,3 +96,22 @@ def append_tus_part(token_hash: str, offset: int, part: Part) -> Tx[TusUpload]:
         token_hash,
     )
     return tus_from_row(row)
+
+
+def abort_expired_tus_uploads(now: float, limit: int = 1000) -> Tx[int]:
+    found = yield from rows(
+        "SELECT bucket, key, upload_id FROM tus_uploads WHERE expires <= ?"
+        " ORDER BY expires LIMIT ?",
+        now,
+        limit,
+    )
+    aborted = 0
+    for row in found:
+        try:
+            yield from uploads.abort_upload(row["bucket"], row["key"], row["upload_id"], now=now)
+        except S3Error as error:  # raised by the body before any write: nothing to undo
+            if error.code is not S3ErrorCode.NO_SUCH_UPLOAD:
+                raise
+            continue
+        aborted += 1
+    return aborted

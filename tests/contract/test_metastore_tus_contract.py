@@ -1,6 +1,6 @@
 """tus uploads in the MetaStore (gateway/meta/tus.py), on every METASTORE_FACTORIES entry:
 the offset moves with the part in one transaction, a stale offset changes nothing, and
-the row goes with its multipart upload."""
+the row goes with its multipart upload, and the collector aborts expired uploads."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import secrets
 
 import pytest
 
+from backends.memory import MemoryBackend
 from gateway.errors import S3Error
+from gateway.jobs.collector import Collector
 from gateway.meta.base import Bucket, MetaStore, Part, TusUpload, Upload
 
 NOW = 1_700_000_000.0
@@ -68,5 +70,19 @@ def test_the_row_goes_with_its_upload(metastore: MetaStore, aio: asyncio.Runner)
             await add(metastore, tus, 0, part(1, 3))
         with pytest.raises(S3Error):  # no upload to attach a tus row to
             await metastore.create_tus_upload(tus)
+
+    aio.run(body())
+
+
+def test_the_collector_aborts_expired_uploads(metastore: MetaStore, aio: asyncio.Runner) -> None:
+    async def body() -> None:
+        tus = await started(metastore)
+        await add(metastore, tus, 0, part(1, 3))
+        assert await metastore.abort_expired_tus_uploads(NOW + 59) == 0
+        collector = Collector(metastore, MemoryBackend(), clock=lambda: NOW + 60)
+        await collector.run_once()
+        assert await metastore.get_tus_upload(tus.token_hash) is None
+        assert not (await metastore.list_uploads("b")).uploads
+        assert await metastore.abort_expired_tus_uploads(NOW + 60) == 0
 
     aio.run(body())

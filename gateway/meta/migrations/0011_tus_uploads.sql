@@ -28,3 +28,6 @@ CREATE TABLE tus_uploads (
     created DOUBLE PRECISION NOT NULL,
     expires DOUBLE PRECISION NOT NULL
 );
+
+-- The collector aborts uploads past their expiry, oldest first.
+CREATE INDEX tus_uploads_by_expiry ON tus_uploads (expires);
