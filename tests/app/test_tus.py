@@ -10,13 +10,16 @@ import json
 import socket
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import boto3  # type: ignore[import-untyped]
 import pytest
 
 from auth.credentials import account_id
+from gateway.sharing.tokens import token_hash
+from gateway.tus.append import append
+from gateway.tus.body import PatchBody
 from tests.app.conftest import AppFactory
 from tests.app.server import AppServer
 from tests.support.clients import boto3_client
@@ -286,3 +289,30 @@ def test_an_upload_created_with_session_credentials_ends_with_the_session(
         late = patch(upload, 3, b"def")
     assert late.body.startswith(b"ExpiredToken"), late.body
     assert send("HEAD", upload, TUS).headers["upload-offset"] == "3"
+
+
+async def _chunks(data: bytes, size: int) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), size):
+        yield data[start : start + size]
+
+
+def test_a_body_longer_than_a_part_continues_in_the_next(
+    server: AppServer, s3: Any, bucket: str
+) -> None:
+    # The part limit is S3's 5 GiB; shown here with 6 MiB, through append() itself.
+    data = bytes(range(256)) * (13 * 4096)  # 13 MiB
+    url = created(server, bucket, "long", len(data))
+    meta = server.services.meta
+    tus = server.call(meta.get_tus_upload(token_hash(url.rsplit("/", 1)[1])))
+    assert tus is not None
+    upload = server.call(meta.get_upload(bucket, "long", tus.upload_id))
+    assert upload is not None
+    body = PatchBody(_chunks(data, 100_000), limit=len(data))
+    done = server.call(append(server.services, upload, tus, body, part_limit=6 * MIB))
+    assert (done.offset, done.part_number, done.part_size) == (len(data), 3, MIB)
+    assert patch(url, len(data), b"").status == 204  # the last byte is in: complete
+    sizes = [
+        s3.head_object(Bucket=bucket, Key="long", PartNumber=n)["ContentLength"] for n in (1, 2, 3)
+    ]
+    assert sizes == [6 * MIB, 6 * MIB, MIB]
+    assert s3.get_object(Bucket=bucket, Key="long")["Body"].read() == data
