@@ -217,6 +217,19 @@ async def _create(
         check_declared(headers, 0, tus.length)
         checksum = parse_checksum(headers.get("upload-checksum"))
         body = PatchBody(_body(request, headers, auth), limit=tus.length, checksum=checksum)
-        tus = await _write(services, tus, body)
+        try:
+            tus = await _write(services, tus, body)
+        except BaseException:
+            # Refused (a checksum, a length): the client never learns this upload's URL.
+            await _discard(services, tus)
+            raise
         out["Upload-Offset"] = str(tus.offset)
     return 201, out
+
+
+async def _discard(services: Services, tus: TusUpload) -> None:
+    try:
+        await services.meta.abort_upload(tus.bucket, tus.key, tus.upload_id, now=services.clock())
+    except S3Error as error:
+        if error.code is not S3ErrorCode.NO_SUCH_UPLOAD:  # completed or gone: nothing to do
+            raise

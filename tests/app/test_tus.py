@@ -130,6 +130,12 @@ def test_creation_with_upload_and_an_empty_upload(server: AppServer, s3: Any, bu
     assert s3.get_object(Bucket=bucket, Key="whole")["Body"].read() == b"hello"
     assert create(server, bucket, "empty", 0).status == 201
     assert s3.head_object(Bucket=bucket, Key="empty")["ContentLength"] == 0
+    # A refused first body leaves no upload behind (its URL was never handed out).
+    bad = base64.b64encode(hashlib.md5(b"other").digest()).decode()
+    url = creation_url(server.endpoint, keys(server), bucket, "refused")
+    headers = {**TUS, **OFFSET_TYPE, "Upload-Length": "5", "Upload-Checksum": f"md5 {bad}"}
+    assert send("POST", url, headers, b"hello").status == 460
+    assert "Uploads" not in s3.list_multipart_uploads(Bucket=bucket)
 
 
 def test_protocol_errors(server: AppServer, s3: Any, bucket: str) -> None:
