@@ -15,8 +15,6 @@ import pytest
 from tests.support.gateway import GatewayProcess
 from tests.support.tus import creation_url
 
-pytestmark = pytest.mark.xdist_group("browser")  # one browser and gateway for the module
-
 
 @pytest.fixture
 def bucket(s3: Any) -> Iterator[str]:
