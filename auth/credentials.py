@@ -304,6 +304,16 @@ class CredentialCache:
             raise S3Error(S3ErrorCode.INVALID_TOKEN)
         if now >= session.expires:
             raise S3Error(S3ErrorCode.EXPIRED_TOKEN)
+        identity = await self._session_identity(session)
+        key = AccessKey(
+            access_key, session.secret_key, session.account, session.created, False,
+            session.iam_user, True,
+        )  # fmt: skip
+        return key, _session_principal(session), identity
+
+    async def _session_identity(self, session: StsSession) -> IamIdentity | None:
+        """A session's role (with the session's name and policy) or IAM user, as now;
+        InvalidToken once that role or user is gone."""
         identity: IamIdentity | None = None
         if session.role is not None:
             role = await self.role_identity(session.account, session.role)
@@ -316,13 +326,22 @@ class CredentialCache:
             identity = await self.identity(session.account, session.iam_user)
             if identity is None:
                 raise S3Error(S3ErrorCode.INVALID_TOKEN)
-        key = AccessKey(
-            access_key, session.secret_key, session.account, session.created, False,
-            session.iam_user, True,
-        )  # fmt: skip
-        # A session never carries the service administrator's rights across accounts.
-        principal = Principal(session.account, access_key, False, session.iam_user)
-        return key, principal, identity
+        return identity
+
+    async def holder(self, access_key: str, *, now: float) -> tuple[Principal, IamIdentity | None]:
+        """Who `access_key` acts as now, for a request it signed earlier (a tus upload's
+        creation: gateway/tus/): as `signer`, with no secret or token to check, so the
+        same errors once the key is deactivated, its user deleted, its session revoked,
+        expired or left without its role."""
+        if access_key.startswith(SESSION_KEY_PREFIX):
+            session = await self.session(access_key)
+            if session is None or session.revoked:
+                raise S3Error(S3ErrorCode.INVALID_TOKEN)
+            if now >= session.expires:
+                raise S3Error(S3ErrorCode.EXPIRED_TOKEN)
+            return _session_principal(session), await self._session_identity(session)
+        _, principal, identity = await self.signer(access_key, now=now)
+        return principal, identity
 
     def invalidate(self, access_key: str | None = None) -> None:
         """Forget a key (None: every key and identity); this process sees changes at once."""
@@ -333,3 +352,8 @@ class CredentialCache:
             self._roles.clear()
         else:
             self._entries.pop(access_key, None)
+
+
+def _session_principal(session: StsSession) -> Principal:
+    # A session never carries the service administrator's rights across accounts.
+    return Principal(session.account, session.access_key, False, session.iam_user)

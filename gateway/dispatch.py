@@ -29,6 +29,7 @@ from gateway.meta.base import Bucket
 from gateway.middlewares.request_id import request_id_of
 from gateway.routing import Route, resolve
 from gateway.sharing.endpoint import serve_sharing
+from gateway.tus.endpoint import serve_tus
 from gateway.website.endpoint import is_website_host, serve_website
 
 APP_SERVICES = web.AppKey("services", Services)
@@ -68,6 +69,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
         forwarded = headers.get("x-forwarded-for")
         client = source_ip(request.remote or "", forwarded, services.trusted_proxies)
         await _within_rate(limiter, "ip", client)
+    # tus resumable uploads (/_kv/tus/...): a path no bucket can have (gateway/tus/paths.py).
+    if (tus := await serve_tus(request, services, raw_path, pairs, headers)) is not None:
+        return tus
     # Share links (/s/TOKEN, /_kv/shares): paths no bucket can have (gateway/sharing/paths.py).
     if (shared := await serve_sharing(request, services, raw_path, pairs, headers)) is not None:
         return shared

@@ -82,6 +82,11 @@ async def _stream(
             yield chunk
 
 
+def segment_stream(backend: Backend, seg: Segment, kek: bytes | None = None) -> ByteStream:
+    """A whole segment's plaintext (an upload part's blob, read back: gateway/tus/)."""
+    return _segment_stream(backend, seg, 0, seg.size, kek)
+
+
 def stream_range(
     backend: Backend, version: ObjectVersion, start: int, end: int, kek: bytes | None = None
 ) -> ByteStream:

@@ -51,7 +51,7 @@ def tls_files(tmp_path_factory: pytest.TempPathFactory) -> TLSFiles:
 
 
 # Slowest first: an integration test can take a minute, a unit test a millisecond.
-LAYER_ORDER = ("integration", "contract", "app", "unit")
+LAYER_ORDER = ("integration", "browser", "contract", "app", "unit")
 
 
 def _layer_rank(item: pytest.Item) -> int:

@@ -11,8 +11,9 @@
 
 A backend with `clean_stale_temp` (the local one) also gets its abandoned temp files
 removed, and one with `abort_stale_uploads` (s3) its abandoned multipart uploads aborted,
-both after --pending-ttl. Safe to run in several processes at once, though one is enough
-(`serve` runs it in its first worker only).
+both after --pending-ttl. tus uploads past their Upload-Expires are aborted first
+(gateway/tus/), so their parts' blobs join the garbage. Safe to run in several processes
+at once, though one is enough (`serve` runs it in its first worker only).
 """
 
 from __future__ import annotations
@@ -127,6 +128,9 @@ class Collector:
         self._task: asyncio.Task[None] | None = None
 
     async def run_once(self) -> int:
+        expired = await self.meta.abort_expired_tus_uploads(self.clock(), BATCH)
+        if expired:
+            log.info("collector: aborted %d expired tus uploads", expired)
         count = await collect_once(
             self.meta,
             self.backend,

@@ -404,6 +404,27 @@ class ShareLink:
         return "active"
 
 
+@dataclass(frozen=True)
+class TusUpload:
+    """A tus resumable upload (gateway/tus/): a multipart upload in progress, reached by
+    a bearer token stored as its SHA-256, with the offset the client has reached."""
+
+    token_hash: str
+    upload_id: str
+    bucket: str
+    key: str
+    length: int  # Upload-Length
+    offset: int  # bytes stored so far: the sum of the parts' sizes
+    part_number: int  # the last part (0: none yet)
+    part_size: int  # its size
+    metadata: Mapping[str, str]  # Upload-Metadata, decoded
+    account: str  # the creator's account
+    iam_user: str | None
+    access_key: str  # the key (or STS session) that signed the creation
+    created: float
+    expires: float
+
+
 class RemovalCheck(Protocol):
     """Called inside the transaction that would remove `version` (the key's only version
     when `sole`); raises S3Error to refuse (object lock, or the version changed)."""
@@ -1067,4 +1088,28 @@ class MetaStore(Protocol):
         """Count one download if the link is active at `now`, atomically (concurrent claims
         never exceed max_downloads): (the link as counted, True); else (the link as it
         stands, or None if there is none, False)."""
+        ...
+
+    # -- tus uploads (gateway/meta/tus.py) ------------------------------------------------
+    # Never cached: the offset moves with every PATCH, on any replica.
+
+    async def create_tus_upload(self, tus: TusUpload) -> None:
+        """Record the tus side of an upload in progress (create_upload came first);
+        raise S3Error NO_SUCH_UPLOAD if that upload is gone."""
+        ...
+
+    async def get_tus_upload(self, token_hash: str) -> TusUpload | None:
+        """The upload, or None (never created, or its multipart upload is over)."""
+        ...
+
+    async def append_tus_part(self, token_hash: str, offset: int, part: Part) -> TusUpload:
+        """put_part(part) and move the upload to `offset` + the bytes it adds, atomically:
+        `part` is the upload's next part, or a larger copy of its last one (same number).
+        Raise S3Error NO_SUCH_UPLOAD if the upload is gone and KeyError if its offset is
+        no longer `offset` (a concurrent PATCH won); nothing changes then."""
+        ...
+
+    async def abort_expired_tus_uploads(self, now: float, limit: int = 1000) -> int:
+        """Abort (as abort_upload) up to `limit` tus uploads whose expiry is at or before
+        `now`, oldest first; how many were aborted."""
         ...

@@ -59,6 +59,7 @@ from gateway.meta.base import (
     RetentionFields,
     ShareLink,
     StsSession,
+    TusUpload,
     Upload,
     UploadsPage,
     User,
@@ -791,6 +792,19 @@ class CachedMetaStore:
         self, token_hash: str, now: float
     ) -> tuple[ShareLink | None, bool]:
         return await self.inner.claim_share_download(token_hash, now)
+
+    # -- tus uploads: never cached, the offset moves with every PATCH ----------------------
+    async def create_tus_upload(self, tus: TusUpload) -> None:
+        await self.inner.create_tus_upload(tus)
+
+    async def get_tus_upload(self, token_hash: str) -> TusUpload | None:
+        return await self.inner.get_tus_upload(token_hash)
+
+    async def append_tus_part(self, token_hash: str, offset: int, part: Part) -> TusUpload:
+        return await self.inner.append_tus_part(token_hash, offset, part)
+
+    async def abort_expired_tus_uploads(self, now: float, limit: int = 1000) -> int:
+        return await self.inner.abort_expired_tus_uploads(now, limit)
 
 
 def _maybe(text: str, build: Callable[[dict[str, Any]], T]) -> T | None:

@@ -70,7 +70,7 @@ def _upload(bucket: str, key: str, upload_id: str) -> Tx[None]:
         raise S3Error(S3ErrorCode.NO_SUCH_UPLOAD, UploadId=upload_id)
 
 
-def _lock_upload(bucket: str, key: str, upload_id: str) -> Tx[None]:
+def lock_upload(bucket: str, key: str, upload_id: str) -> Tx[None]:
     """The locks an upload write takes, in their order (see the module docstring)."""
     yield from execute("SELECT 1 FROM buckets WHERE name = ?", bucket, lock="KEY SHARE")
     if (yield from value(_UPLOAD, upload_id, bucket, key, lock="UPDATE")) is None:
@@ -105,7 +105,7 @@ def create_upload(upload: Upload) -> Tx[None]:
 
 
 def put_part(bucket: str, key: str, upload_id: str, part: Part) -> Tx[None]:
-    yield from _lock_upload(bucket, key, upload_id)
+    yield from lock_upload(bucket, key, upload_id)
     yield from claim_pending([part.blob_id])
     yield from _parts_to_garbage(upload_id, part.last_modified, number=part.number)
     yield from execute(
@@ -132,7 +132,7 @@ def complete_upload(
     parts_digest: str,
 ) -> Tx[ObjectVersion]:
     v = version
-    yield from _lock_upload(v.bucket, v.key, upload_id)
+    yield from lock_upload(v.bucket, v.key, upload_id)
     current = {
         r["part_number"]: r
         for r in (
@@ -171,7 +171,7 @@ def complete_upload(
 
 
 def abort_upload(bucket: str, key: str, upload_id: str, *, now: float) -> Tx[None]:
-    yield from _lock_upload(bucket, key, upload_id)
+    yield from lock_upload(bucket, key, upload_id)
     yield from _parts_to_garbage(upload_id, now)
     yield from _drop_upload(upload_id)
 
@@ -201,7 +201,7 @@ def discard_bucket_uploads(bucket: str) -> Tx[None]:
 def put_upload_retention(
     bucket: str, key: str, upload_id: str, fields: RetentionFields
 ) -> Tx[None]:
-    yield from _lock_upload(bucket, key, upload_id)
+    yield from lock_upload(bucket, key, upload_id)
     yield from execute(
         "INSERT INTO upload_retention (upload_id, tags, retention_mode, retain_until,"
         " legal_hold) VALUES (?, ?, ?, ?, ?) ON CONFLICT (upload_id) DO UPDATE SET"

@@ -33,6 +33,7 @@ from gateway.s3.cors import (
     request_header_names,
     response_headers,
 )
+from gateway.tus.paths import is_tus_path
 from gateway.xml.codec import parse
 
 CORS_HEADERS = web.RequestKey("cors_headers", dict[str, str])
@@ -63,6 +64,11 @@ async def _configuration(request: web.Request, bucket: str | None) -> CORSConfig
     return None if document is None else _rules(document)
 
 
+def _is_tus(request: web.Request) -> bool:
+    domain = request.app[APP_SERVICES].settings.domain
+    return is_tus_path(request.host, request.raw_path, domain)
+
+
 async def preflight(request: web.Request) -> web.Response:
     origin = request.headers.get("Origin")
     if not origin:
@@ -89,6 +95,8 @@ async def preflight(request: web.Request) -> web.Response:
 
 @web.middleware
 async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if _is_tus(request):  # tus answers its own preflights (gateway/tus/protocol.py)
+        return await handler(request)
     if request.method == "OPTIONS":
         return await preflight(request)
     origin = request.headers.get("Origin")
