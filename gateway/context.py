@@ -16,6 +16,7 @@ from backends.base import Backend
 from gateway.access import Access, AccessCache, trusted_networks
 from gateway.body import RequestBody
 from gateway.codec.keys import load_master_key
+from gateway.codec.kms import BuiltinKms
 from gateway.meta.base import Bucket, MetaStore
 from gateway.routing import Route
 from gateway.settings import Settings
@@ -58,6 +59,13 @@ class Services:
         """The SSE-S3 master key, read (or generated) at the first encrypted request."""
         s = self.settings
         return load_master_key(s.master_key, s.master_key_file, s.data_dir)
+
+    @functools.cached_property
+    def kms(self) -> BuiltinKms:
+        """The KMS of SSE-KMS: the built-in one, its keys sealed by the master key."""
+        return BuiltinKms(
+            self.meta, lambda: self.master_key, self.settings.region, ttl=self.credentials.ttl
+        )
 
 
 @dataclass(frozen=True)

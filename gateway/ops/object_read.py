@@ -35,7 +35,7 @@ def _part_number(ctx: RequestContext) -> int | None:
 
 async def _read(ctx: RequestContext) -> S3Response:
     version = await find_version(ctx)
-    keys = read_keys(ctx.services, version, ctx.headers)
+    keys = await read_keys(ctx.services, version, ctx.headers)
     check_preconditions(ctx.headers, version.etag, version.last_modified, method=ctx.method)
     overrides = response_overrides(ctx.query)
     if overrides and ctx.principal.anonymous:
@@ -59,7 +59,7 @@ async def _read(ctx: RequestContext) -> S3Response:
     headers = object_headers(
         ctx.target_bucket, version, with_checksums=checksum_mode and whole, overrides=overrides
     )
-    headers.update(response_headers(keys.mode, keys.customer))
+    headers.update(response_headers(keys.mode, keys.customer, keys.kms))
     if checksum_mode and part_number is not None and multipart:
         headers.update(part_checksum_headers(version, part_number))
     services = ctx.services
