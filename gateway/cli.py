@@ -38,9 +38,13 @@ from gateway.app import (
     make_metastore,
     open_services,
 )
+from gateway.codec.keys import load_master_key
+from gateway.codec.kms import BuiltinKms
+from gateway.compression_admin import add_compression_commands, run_compression
 from gateway.context import Services
 from gateway.iam_admin import add_iam_commands, run_iam
 from gateway.jobs.scrub import scrub
+from gateway.kms_admin import add_kms_commands, run_kms
 from gateway.logs import configure_logging
 from gateway.meta.base import MetaStore
 from gateway.metrics.exposition import MULTIPROC_ENV, metrics_app
@@ -227,6 +231,17 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     meta = make_metastore(settings)
     await meta.open()
     try:
+        if args.admin_what == "kms":
+            kms = BuiltinKms(
+                meta,
+                lambda: load_master_key(
+                    settings.master_key, settings.master_key_file, settings.data_dir
+                ),
+                settings.region,
+            )
+            return await run_kms(kms, args)
+        if args.admin_what == "compression":
+            return await run_compression(meta, args)
         return await _admin_with(meta, args)
     finally:
         await meta.close()
@@ -339,6 +354,7 @@ _METADATA = ("data_dir", "metadata_url", "pg_", "redis_")  # the store, its pool
 _BACKEND = ("backend", "s3_", "azure_")  # "backend" also covers --backend-timeout/-attempts
 _LOGGING = ("log_level", "log_format")
 _LIFECYCLE = ("lifecycle_day_seconds", "max_retention_days")
+_KMS = ("master_key", "region")  # the master key seals the KMS keys; the region is in ARNs
 
 _Subparsers = argparse._SubParsersAction  # argparse's public API has no name for it
 
@@ -367,7 +383,7 @@ def _add_admin(sub: _Subparsers[argparse.ArgumentParser]) -> None:
         description="Manage users and keys, check blobs. Give the same --data-dir or"
         " --metadata-url as `serve`, before or after the subcommand; works while it runs.",
     )
-    add_arguments(admin, _settings(*_METADATA, *_BACKEND, *_LOGGING))
+    add_arguments(admin, _settings(*_METADATA, *_BACKEND, *_LOGGING, *_KMS))
     admin_sub = admin.add_subparsers(dest="admin_what", required=True)
 
     user = admin_sub.add_parser("user", help="create, list and delete users")
@@ -398,6 +414,24 @@ def _add_admin(sub: _Subparsers[argparse.ArgumentParser]) -> None:
     )
     iam_commands = iam.add_subparsers(dest="iam_command", required=True, metavar="COMMAND")
     add_iam_commands(lambda name, help: _command(iam_commands, name, store, help))
+
+    kms_store = _settings(*_METADATA, *_KMS)
+    kms = admin_sub.add_parser(
+        "kms",
+        help="the built-in KMS of SSE-KMS: keys, their state, rotation",
+        description="Keys of the built-in KMS (SSE-KMS). Give the same --master-key or"
+        " --master-key-file as `serve` (default: the data dir's master.key).",
+    )
+    kms_commands = kms.add_subparsers(dest="kms_action", required=True, metavar="COMMAND")
+    add_kms_commands(lambda name, help: _command(kms_commands, name, kms_store, help))
+
+    compression = admin_sub.add_parser(
+        "compression", help="a bucket's zstd compression, and the space it saves"
+    )
+    compression_commands = compression.add_subparsers(
+        dest="compression_action", required=True, metavar="COMMAND"
+    )
+    add_compression_commands(lambda name, help: _command(compression_commands, name, store, help))
 
     scrub_parser = _command(
         admin_sub,

@@ -66,6 +66,20 @@ def open_data_key(codec: SegmentCodec, kek: bytes) -> FrameCipher:
     return FrameCipher(data_key, sid)
 
 
+def reseal_data_key(codec: SegmentCodec, old_kek: bytes, new_kek: bytes) -> str:
+    """The segment's data key sealed under `new_kek` instead (key rotation: the blob and
+    its frames stay as they are). KeyMismatch when `old_kek` does not open it."""
+    sid = base64.b64decode(codec.segment_id)
+    blob = base64.b64decode(codec.sealed_key)
+    try:
+        data_key = AESGCM(old_kek).decrypt(blob[:_NONCE_SIZE], blob[_NONCE_SIZE:], sid)
+    except InvalidTag as exc:
+        raise KeyMismatch("the key does not open this object's data key") from exc
+    nonce = secrets.token_bytes(_NONCE_SIZE)
+    sealed = nonce + AESGCM(new_kek).encrypt(nonce, data_key, sid)
+    return base64.b64encode(sealed).decode("ascii")
+
+
 def new_data_key(kek: bytes) -> tuple[str, str, FrameCipher]:
     """A fresh data key and segment id: (sealed key, segment id) in base64 and the cipher."""
     data_key = secrets.token_bytes(KEY_SIZE)

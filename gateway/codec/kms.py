@@ -203,6 +203,8 @@ class BuiltinKms:
         """A new enabled key; KeyError if the alias is taken in the account."""
         if alias is not None and not _ALIAS.fullmatch(alias):
             raise ValueError(f"an alias is alias/NAME (letters, digits, / _ -): {alias!r}")
+        if await self.meta.get_user(account) is None:
+            raise KeyNotFound(f"no account {account}", account)
         key_id = str(uuid.uuid4())
         material = secrets.token_bytes(KEY_SIZE)
         key = KmsKey(
