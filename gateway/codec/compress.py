@@ -47,7 +47,8 @@ def worth_compressing(sample: bytes) -> bool:
 
 class _Encoder:
     def __init__(self, cipher: FrameCipher | None) -> None:
-        self._zstd = zstandard.ZstdCompressor(level=_LEVEL)
+        # The frame checksum (4 bytes) catches a damaged frame that is not sealed.
+        self._zstd = zstandard.ZstdCompressor(level=_LEVEL, write_checksum=True)
         self._cipher = cipher
 
     def encode(self, frames: list[bytes], first: int, last_final: bool) -> list[bytes]:
