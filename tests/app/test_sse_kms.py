@@ -232,3 +232,50 @@ def test_rotate_then_read(s3: Any, bucket: str, gateway: AppServer) -> None:
     assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == body
     # Nothing left under the old version: a second run re-seals nothing.
     assert gateway.call(reseal(gateway.services.kms, key.key_id)).versions == 0
+
+
+def test_bucket_policy_requires_sse_kms_with_a_key(
+    s3: Any, bucket: str, gateway: AppServer
+) -> None:
+    key = _new_key(gateway)
+    arn = gateway.services.kms.arn(key)
+    resource = f"arn:aws:s3:::{bucket}/*"
+
+    def deny(condition: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:PutObject",
+            "Resource": resource,
+            "Condition": condition,
+        }
+
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            deny({"StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"}}),
+            deny(
+                {"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": arn}}
+            ),
+        ],
+    }
+    s3.put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))
+    try:
+        for extra in ({}, {"ServerSideEncryption": "AES256"}):
+            with pytest.raises(ClientError) as err:
+                s3.put_object(Bucket=bucket, Key="k", Body=b"x", **extra)
+            assert status_of(err) == 403
+        with pytest.raises(ClientError) as err:
+            s3.put_object(
+                Bucket=bucket,
+                Key="k",
+                Body=b"x",
+                ServerSideEncryption="aws:kms",
+                SSEKMSKeyId=_new_key(gateway).key_id,
+            )
+        assert status_of(err) == 403
+        s3.put_object(
+            Bucket=bucket, Key="k", Body=b"x", ServerSideEncryption="aws:kms", SSEKMSKeyId=arn
+        )
+    finally:
+        s3.delete_bucket_policy(Bucket=bucket)
