@@ -48,11 +48,9 @@ def text_payload(size: int) -> memoryview:
     words = [b"GET", b"PUT", b"/bucket/key", b"200", b"404", b"kloudvault", b"agent", b"ms"]
     out = bytearray()
     while len(out) < size:
-        out += b"%d %s %s %d\n" % (
-            rng.randrange(10**9),
-            *rng.sample(words, 2),
-            rng.randrange(10**4),
-        )
+        verb, path = rng.sample(words, 2)
+        number, status = rng.randrange(10**9), rng.randrange(10**4)
+        out += b"%d %s %s %d\n" % (number, verb, path, status)
     return memoryview(bytes(out[:size])).toreadonly()
 
 
