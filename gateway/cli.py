@@ -232,13 +232,7 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     await meta.open()
     try:
         if args.admin_what == "kms":
-            kms = BuiltinKms(
-                meta,
-                lambda: load_master_key(
-                    settings.master_key, settings.master_key_file, settings.data_dir
-                ),
-                settings.region,
-            )
+            kms = BuiltinKms(meta, lambda: _master_keys(settings), settings.region)
             return await run_kms(kms, args)
         if args.admin_what == "compression":
             return await run_compression(meta, args)
@@ -321,6 +315,15 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace) -> int:
     raise AssertionError("argparse admits no other command")
 
 
+def _master_keys(settings: Settings) -> tuple[bytes, ...]:
+    """The master key, then --previous-master-key-file's (as Services.master_keys)."""
+    s = settings
+    current = load_master_key(s.master_key, s.master_key_file, s.data_dir)
+    if s.previous_master_key_file is None:
+        return (current,)
+    return current, load_master_key(None, s.previous_master_key_file, s.data_dir)
+
+
 async def _scrub(args: argparse.Namespace, settings: Settings) -> int:
     """`admin scrub` (gateway/jobs/scrub.py). Exit status 0: nothing missing (orphans are only
     reported or deleted); 1: referenced blobs are missing; 2: the scrub could not finish."""
@@ -354,7 +357,11 @@ _METADATA = ("data_dir", "metadata_url", "pg_", "redis_")  # the store, its pool
 _BACKEND = ("backend", "s3_", "azure_")  # "backend" also covers --backend-timeout/-attempts
 _LOGGING = ("log_level", "log_format")
 _LIFECYCLE = ("lifecycle_day_seconds", "max_retention_days")
-_KMS = ("master_key", "region")  # the master key seals the KMS keys; the region is in ARNs
+_KMS = (
+    "master_key",
+    "previous_master_key",
+    "region",
+)  # the master key seals the KMS keys; the region is in ARNs
 
 _Subparsers = argparse._SubParsersAction  # argparse's public API has no name for it
 

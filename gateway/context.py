@@ -61,10 +61,18 @@ class Services:
         return load_master_key(s.master_key, s.master_key_file, s.data_dir)
 
     @functools.cached_property
+    def master_keys(self) -> tuple[bytes, ...]:
+        """The master key, then the previous one while a rotation is under way."""
+        s = self.settings
+        if s.previous_master_key_file is None:
+            return (self.master_key,)
+        return self.master_key, load_master_key(None, s.previous_master_key_file, s.data_dir)
+
+    @functools.cached_property
     def kms(self) -> BuiltinKms:
         """The KMS of SSE-KMS: the built-in one, its keys sealed by the master key."""
         return BuiltinKms(
-            self.meta, lambda: self.master_key, self.settings.region, ttl=self.credentials.ttl
+            self.meta, lambda: self.master_keys, self.settings.region, ttl=self.credentials.ttl
         )
 
 

@@ -176,6 +176,25 @@ def _same(kek: bytes) -> KekFor:
     return lambda _codec: kek
 
 
+def sse_s3_keks(services: Services, bucket: str, key: str) -> KekFor:
+    """SSE-S3 keys: the current master key's, or during a master key rotation the one of
+    the current and previous master keys that opens the segment's data key."""
+    keks = [sse_s3_kek(master, bucket, key) for master in services.master_keys]
+    if len(keks) == 1:
+        return _same(keks[0])
+
+    def kek_for(codec: SegmentCodec) -> bytes:
+        for kek in keks[:-1]:
+            try:
+                open_data_key(codec, kek)
+            except KeyMismatch:
+                continue
+            return kek
+        return keks[-1]
+
+    return kek_for
+
+
 async def kms_read_keys(
     services: Services, bucket: str, key: str, segments: tuple[Segment, ...]
 ) -> ReadKeys:
@@ -223,8 +242,7 @@ async def read_keys(
                 "The encryption parameters are not applicable to this object.",
             )
         if mode == SSE_S3:
-            kek = sse_s3_kek(services.master_key, version.bucket, version.key)
-            return ReadKeys(_same(kek), None, mode)
+            return ReadKeys(sse_s3_keks(services, version.bucket, version.key), None, mode)
         if mode == SSE_KMS:
             return await kms_read_keys(services, version.bucket, version.key, version.segments)
         return ReadKeys(None, None, mode)

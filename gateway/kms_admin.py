@@ -4,12 +4,19 @@
     kloudvault admin kms list [--account A]
     kloudvault admin kms enable|disable KEY_ID
     kloudvault admin kms rotate KEY_ID [--reseal-only]
+    kloudvault admin kms rotate-master --master-key-file NEW --previous-master-key-file OLD
 
 `rotate` gives the key a new version, then re-seals every data key sealed under an older
 version (versions and the parts of uploads in progress) under the new one: only metadata
 rows change, never a blob. Each row is swapped only if it is still as read, so it runs
 beside a serving gateway; `--reseal-only` resumes an interrupted run. Older key versions
-stay, so a reader holding an old row still opens it. Exit status 1 on any refusal.
+stay, so a reader holding an old row still opens it.
+
+`rotate-master` moves from one master key to another, in three steps: restart the gateways
+with the new key and `--previous-master-key-file OLD` (they seal under the new key and open
+under both), run `rotate-master` with the same two keys (it re-seals every SSE-S3 data key
+and every KMS key version under the new key, rows only), then restart without the old key.
+Exit status 1 on any refusal.
 """
 
 from __future__ import annotations
@@ -21,8 +28,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from auth.credentials import ROOT_USER
-from gateway.codec.keys import reseal_data_key
-from gateway.codec.kms import BuiltinKms, KmsError, kms_kek
+from gateway.codec.keys import SSE_S3, KeyMismatch, reseal_data_key, sse_s3_kek
+from gateway.codec.kms import BuiltinKms, KmsError, kms_kek, open_material, seal_material
 from gateway.meta.base import CodedRow, KmsKey, Segment
 
 
@@ -43,6 +50,10 @@ def add_kms_commands(add: Callable[[str, str], argparse.ArgumentParser]) -> None
     rotate.add_argument("key_id", metavar="KEY_ID")
     rotate.add_argument(
         "--reseal-only", action="store_true", default=False, help="no new version: resume"
+    )
+    add(
+        "rotate-master",
+        "re-seal SSE-S3 data keys and KMS keys from --previous-master-key-file to the master key",
     )
 
 
@@ -70,6 +81,11 @@ async def run_kms(kms: BuiltinKms, args: argparse.Namespace) -> int:
                 raise KmsError(f"no KMS key {args.key_id}", args.key_id)
             print(f"{args.key_id} is {action}d")
             return 0
+        if action == "rotate-master":
+            master = await reseal_master(kms)
+            print(f"re-sealed: {master.versions} version(s), {master.parts} part(s)")
+            print(f"re-sealed: {master.kms_keys} KMS key(s)")
+            return 0
         await kms.material(args.key_id, 0)  # a disabled or missing key is not rotated
         if not args.reseal_only:
             rotated = await kms.add_version(args.key_id)
@@ -91,6 +107,7 @@ class ResealReport:
     versions: int = 0
     parts: int = 0
     changed: int = 0  # rows replaced by a write while being re-sealed
+    kms_keys: int = 0
 
 
 async def _resealed(
@@ -147,4 +164,69 @@ async def reseal(kms: BuiltinKms, key_id: str) -> ResealReport:
                     report.changed += 1
         last = rows[-1]
         part_after = (last.upload_id or "", last.segments[0].part_number or 0)
+    return report
+
+
+def _resealed_sse_s3(current: bytes, previous: bytes, row: CodedRow) -> tuple[Segment, ...] | None:
+    """The row's SSE-S3 segments sealed under `current` instead of `previous`; None when
+    none was under `previous`."""
+    old, new = sse_s3_kek(previous, row.bucket, row.key), sse_s3_kek(current, row.bucket, row.key)
+    out: list[Segment] = []
+    touched = False
+    for seg in row.segments:
+        codec = seg.codec
+        if codec is None or codec.mode != SSE_S3:
+            out.append(seg)
+            continue
+        try:
+            sealed = reseal_data_key(codec, old, new)
+        except KeyMismatch:  # under the current key already (written since the restart)
+            out.append(seg)
+            continue
+        out.append(replace(seg, codec=replace(codec, sealed_key=sealed)))
+        touched = True
+    return tuple(out) if touched else None
+
+
+async def reseal_master(kms: BuiltinKms) -> ResealReport:
+    """Re-seal SSE-S3 data keys and KMS key versions from the previous master key to the
+    current one (module docstring)."""
+    keys = kms.master_keys()
+    if len(keys) != 2:
+        raise ValueError("rotate-master needs --previous-master-key-file (the old key)")
+    current, previous = keys
+    meta = kms.meta
+    report = ResealReport()
+    contains = f'"mode":"{SSE_S3}"'
+    after: tuple[str, str, str] = ("", "", "")
+    while rows := await meta.coded_versions(contains, after):
+        for row in rows:
+            segments = _resealed_sse_s3(current, previous, row)
+            if segments is not None:
+                if await meta.replace_segments(row, segments):
+                    report.versions += 1
+                else:
+                    report.changed += 1
+        last = rows[-1]
+        after = (last.bucket, last.key, last.version_id or "")
+    part_after: tuple[str, int] = ("", 0)
+    while rows := await meta.coded_parts(contains, part_after):
+        for row in rows:
+            segments = _resealed_sse_s3(current, previous, row)
+            if segments is not None and await meta.replace_segments(row, segments):
+                report.parts += 1
+        last = rows[-1]
+        part_after = (last.upload_id or "", last.segments[0].part_number or 0)
+    for key in await meta.list_kms_keys():
+        versions = []
+        for number, sealed in enumerate(key.versions):
+            try:
+                open_material(current, key.key_id, number, sealed)
+                versions.append(sealed)
+            except ValueError:
+                material = open_material(previous, key.key_id, number, sealed)
+                versions.append(seal_material(current, key.key_id, number, material))
+        if tuple(versions) != key.versions:
+            if await meta.replace_kms_key_versions(key.key_id, key.versions, tuple(versions)):
+                report.kms_keys += 1
     return report

@@ -88,6 +88,13 @@ class Settings:
             " and content whose first 64 KiB does not shrink); a bucket may override it"
         ),
     )
+    previous_master_key_file: str | None = field(
+        default=None,
+        metadata=_opt(
+            "the master key being rotated away from: still opens what it sealed until"
+            " `admin kms rotate-master` has re-sealed that under the current one"
+        ),
+    )
     allow_sse_c_over_http: bool = field(
         default=False, metadata=_opt("accept SSE-C customer keys over plain http")
     )

@@ -13,6 +13,8 @@ How the built-in KMS works:
   - A disabled key refuses both: no new data key is sealed and none is opened.
   - Each account gets an `alias/aws/s3` key on its first SSE-KMS write without a key id,
     as AWS creates its AWS-managed key.
+The master keys are the current one, then the previous one while a master key rotation
+is under way (`kloudvault admin kms rotate-master`): versions open under either.
 Key rows are cached for `ttl` seconds per process (disable() forgets at once here; other
 processes see it within the ttl); unsealed versions are cached for good, as they never change.
 """
@@ -91,6 +93,16 @@ def open_material(master_key: bytes, key_id: str, version: int, sealed: str) -> 
         raise ValueError(f"KMS key {key_id} v{version} does not open: wrong master key") from exc
 
 
+def open_any(master_keys: tuple[bytes, ...], key_id: str, version: int, sealed: str) -> bytes:
+    """open_material under the first of `master_keys` that opens it."""
+    for master_key in master_keys[:-1]:
+        try:
+            return open_material(master_key, key_id, version, sealed)
+        except ValueError:
+            continue
+    return open_material(master_keys[-1], key_id, version, sealed)
+
+
 class Kms(Protocol):
     """What SSE-KMS asks of a KMS (gateway/encryption.py)."""
 
@@ -112,13 +124,13 @@ class BuiltinKms:
     def __init__(
         self,
         meta: MetaStore,
-        master_key: Callable[[], bytes],
+        master_keys: Callable[[], tuple[bytes, ...]],
         region: str,
         ttl: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.meta = meta
-        self._master_key = master_key
+        self._master_keys = master_keys
         self.region = region
         self.ttl = ttl
         self._clock = clock
@@ -127,6 +139,9 @@ class BuiltinKms:
 
     def arn(self, key: KmsKey) -> str:
         return f"arn:aws:kms:{self.region}:{account_id(key.account)}:key/{key.key_id}"
+
+    def master_keys(self) -> tuple[bytes, ...]:
+        return self._master_keys()
 
     def forget(self, key_id: str) -> None:
         self._rows.pop(key_id, None)
@@ -191,7 +206,7 @@ class BuiltinKms:
         self._enabled(found, key_id)
         material = self._materials.get((key_id, version))
         if material is None:
-            material = open_material(self._master_key(), key_id, version, found.versions[version])
+            material = open_any(self._master_keys(), key_id, version, found.versions[version])
             self._materials[(key_id, version)] = material
         return found, material
 
@@ -213,7 +228,7 @@ class BuiltinKms:
             alias=alias,
             description=description,
             enabled=True,
-            versions=(seal_material(self._master_key(), key_id, 0, material),),
+            versions=(seal_material(self._master_keys()[0], key_id, 0, material),),
             created=time.time(),
         )
         await self.meta.create_kms_key(key)
@@ -229,6 +244,7 @@ class BuiltinKms:
         if found is None:
             return None
         version = len(found.versions)
-        sealed = seal_material(self._master_key(), key_id, version, secrets.token_bytes(KEY_SIZE))
+        material = secrets.token_bytes(KEY_SIZE)
+        sealed = seal_material(self._master_keys()[0], key_id, version, material)
         self.forget(key_id)
         return await self.meta.add_kms_key_version(key_id, version, sealed)

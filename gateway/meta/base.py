@@ -1059,6 +1059,12 @@ class MetaStore(Protocol):
         there is no such key or its next version is not `version` (a concurrent rotation)."""
         ...
 
+    async def replace_kms_key_versions(
+        self, key_id: str, old: tuple[str, ...], new: tuple[str, ...]
+    ) -> bool:
+        """Swap a key's sealed versions (a master key rotation) if they are still `old`."""
+        ...
+
     async def coded_versions(
         self, contains: str, after: tuple[str, str, str] = ("", "", ""), limit: int = 500
     ) -> list[CodedRow]:

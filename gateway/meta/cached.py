@@ -772,6 +772,11 @@ class CachedMetaStore:
     ) -> KmsKey | None:
         return await self.inner.add_kms_key_version(key_id, version, sealed_material)
 
+    async def replace_kms_key_versions(
+        self, key_id: str, old: tuple[str, ...], new: tuple[str, ...]
+    ) -> bool:
+        return await self.inner.replace_kms_key_versions(key_id, old, new)
+
     async def coded_versions(
         self, contains: str, after: tuple[str, str, str] = ("", "", ""), limit: int = 500
     ) -> list[CodedRow]:

@@ -86,6 +86,16 @@ def add_kms_key_version(key_id: str, version: int, sealed_material: str) -> Tx[K
     return (yield from get_kms_key(key_id))
 
 
+def replace_kms_key_versions(key_id: str, old: tuple[str, ...], new: tuple[str, ...]) -> Tx[bool]:
+    changed = yield from execute(
+        "UPDATE kms_keys SET versions = ? WHERE key_id = ? AND versions = ?",
+        json.dumps(list(new)),
+        key_id,
+        json.dumps(list(old)),
+    )
+    return changed > 0
+
+
 def _like(contains: str) -> str:
     escaped = contains.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"

@@ -277,6 +277,7 @@ class SqlMetaStore:
     list_kms_keys = read(kms.list_kms_keys)
     set_kms_key_enabled = write(kms.set_kms_key_enabled)
     add_kms_key_version = write(kms.add_kms_key_version)
+    replace_kms_key_versions = write(kms.replace_kms_key_versions)
     coded_versions = read(kms.coded_versions)
     coded_parts = read(kms.coded_parts)
     replace_segments = write(kms.replace_segments)

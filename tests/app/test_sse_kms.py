@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from typing import Any
 
@@ -14,12 +15,14 @@ from botocore.exceptions import ClientError
 
 from auth.credentials import ROOT_USER
 from gateway.codec.frames import FRAME_SIZE
-from gateway.codec.kms import DEFAULT_ALIAS
-from gateway.kms_admin import reseal
+from gateway.codec.kms import DEFAULT_ALIAS, BuiltinKms
+from gateway.kms_admin import reseal, reseal_master
 from gateway.meta.base import KmsKey
+from tests.app.conftest import AppFactory
 from tests.app.server import AppServer
 from tests.app.test_buckets import code_of, status_of
 from tests.app.test_sse import MARKER, PART, _body, _multipart, stored_bytes
+from tests.support.clients import boto3_client
 
 ARN = re.compile(r"arn:aws:kms:us-east-1:\d{12}:key/[0-9a-f-]{36}")
 
@@ -279,3 +282,31 @@ def test_bucket_policy_requires_sse_kms_with_a_key(
         )
     finally:
         s3.delete_bucket_policy(Bucket=bucket)
+
+
+def test_master_key_rotation(app_factory: AppFactory) -> None:
+    """Restart with a new master key and the old one as previous, re-seal, drop the old
+    key: SSE-S3 and SSE-KMS objects read at every step. (The restarts are simulated by
+    replacing the keys Services read once.)"""
+    old, new = os.urandom(32), os.urandom(32)
+    server = app_factory(master_key=base64.b64encode(old).decode())
+    s3 = boto3_client(server)
+    s3.create_bucket(Bucket="rotate-master")
+    body = _body(FRAME_SIZE + 3)
+    s3.put_object(Bucket="rotate-master", Key="s3", Body=body, ServerSideEncryption="AES256")
+    s3.put_object(Bucket="rotate-master", Key="kms", Body=body, ServerSideEncryption="aws:kms")
+    services = server.services
+
+    def restart(*keys: bytes) -> None:
+        services.__dict__.update(master_key=keys[0], master_keys=keys)
+        services.__dict__["kms"] = BuiltinKms(services.meta, lambda: keys, "us-east-1")
+
+    restart(new, old)
+    s3.put_object(Bucket="rotate-master", Key="s3-new", Body=body, ServerSideEncryption="AES256")
+    for key in ("s3", "kms", "s3-new"):
+        assert s3.get_object(Bucket="rotate-master", Key=key)["Body"].read() == body
+    report = server.call(reseal_master(services.kms))
+    assert (report.versions, report.kms_keys) == (1, 1)  # s3-new was under the new key
+    restart(new)
+    for key in ("s3", "kms", "s3-new"):
+        assert s3.get_object(Bucket="rotate-master", Key=key)["Body"].read() == body
