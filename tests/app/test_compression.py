@@ -13,10 +13,11 @@ from typing import Any
 
 import pytest
 
+from gateway.cli import build_parser
 from gateway.codec.compress import ZSTD
 from gateway.codec.frames import FRAME_SIZE
 from gateway.compression import COMPRESSION_CONFIG, known_compressed
-from gateway.compression_admin import compression_stats
+from gateway.compression_admin import compression_stats, run_compression
 from gateway.meta.base import ObjectVersion
 from gateway.metrics.series import COMPRESSION_SAVED
 from tests.app.conftest import AppFactory
@@ -127,3 +128,23 @@ def test_compress_then_encrypt_multipart(s3b: tuple[Any, str], server: AppServer
     got = s3.get_object(Bucket=bucket, Key="mp", Range=f"bytes={start}-{end}")
     assert got["Body"].read() == body[start : end + 1] and got["ServerSideEncryption"] == "aws:kms"
     assert s3.get_object(Bucket=bucket, Key="mp")["Body"].read() == body
+
+
+def test_admin_compression_commands(
+    s3b: tuple[Any, str], server: AppServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    s3, bucket = s3b
+
+    def admin(*argv: str) -> int:
+        args = build_parser().parse_args(["admin", "compression", *argv])
+        return server.call(run_compression(server.services.meta, args))
+
+    assert admin("set", bucket, "off") == 0
+    assert server.call(server.services.meta.get_bucket_config(bucket, COMPRESSION_CONFIG)) == "off"
+    assert admin("set", "no-such-bucket-here", "on") == 1
+    assert admin("set", bucket, "default") == 0
+    s3.put_object(Bucket=bucket, Key="t", Body=_text(2 * FRAME_SIZE))  # the service's auto
+    capsys.readouterr()
+    assert admin("stats", "--bucket", bucket) == 0
+    out = capsys.readouterr().out
+    assert "compressed versions: 1" in out and f"plaintext bytes:     {2 * FRAME_SIZE}" in out
