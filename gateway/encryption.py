@@ -307,7 +307,13 @@ async def part_keys(
 
 
 async def completed_answer(services: Services, version: ObjectVersion) -> KmsAnswer | None:
-    """CompleteMultipartUpload of an SSE-KMS upload: what S3 says of its key."""
-    if version_mode(version) != SSE_KMS:
+    """CompleteMultipartUpload of an SSE-KMS upload: what S3 says of its key (the upload is
+    complete by then: a key disabled meanwhile does not turn that into an error)."""
+    codec = version.segments[0].codec if version.segments else None
+    ref = codec.kms if codec is not None else None
+    if ref is None:
         return None
-    return (await kms_read_keys(services, version.bucket, version.key, version.segments)).kms
+    found = await services.meta.get_kms_key(ref.key_id)
+    if found is None:
+        return None
+    return KmsAnswer(ref.algorithm, services.kms.arn(found), ref.context, ref.bucket_key)
