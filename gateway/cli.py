@@ -390,7 +390,7 @@ def _add_admin(sub: _Subparsers[argparse.ArgumentParser]) -> None:
         description="Manage users and keys, check blobs. Give the same --data-dir or"
         " --metadata-url as `serve`, before or after the subcommand; works while it runs.",
     )
-    add_arguments(admin, _settings(*_METADATA, *_BACKEND, *_LOGGING, *_KMS))
+    add_arguments(admin, _settings(*_METADATA, *_BACKEND, *_LOGGING))
     admin_sub = admin.add_subparsers(dest="admin_what", required=True)
 
     user = admin_sub.add_parser("user", help="create, list and delete users")
