@@ -178,7 +178,7 @@ class BuiltinKms:
         key_id: str | None = None
         arn = _ARN.fullmatch(ref)
         if arn is not None:
-            if arn["account"] != account_id(account):
+            if arn["account"] != account_id(account) or arn["region"] != self.region:
                 raise KeyNotFound(f"Invalid keyId '{ref}'", ref)
             if arn["kind"] == "alias":
                 alias = "alias/" + arn["rest"]

@@ -74,6 +74,15 @@ def test_sse_kms_named_key_context_and_bucket_key(s3: Any, bucket: str, gateway:
         got = s3.get_object(Bucket=bucket, Key=name)
         assert got["Body"].read() == MARKER and got["BucketKeyEnabled"] is True
         assert "SSEKMSEncryptionContext" not in got
+    with pytest.raises(ClientError) as err:  # the key's ARN in another region
+        s3.put_object(
+            Bucket=bucket,
+            Key="r",
+            Body=b"x",
+            ServerSideEncryption="aws:kms",
+            SSEKMSKeyId=arn.replace(":us-east-1:", ":eu-west-1:"),
+        )
+    assert code_of(err) == "KMS.NotFoundException"
     dsse = s3.put_object(Bucket=bucket, Key="d", Body=b"x", ServerSideEncryption="aws:kms:dsse")
     assert dsse["ServerSideEncryption"] == "aws:kms:dsse"
     assert s3.head_object(Bucket=bucket, Key="d")["ServerSideEncryption"] == "aws:kms:dsse"
@@ -84,6 +93,7 @@ def test_sse_kms_bad_requests(s3: Any, bucket: str) -> None:
         ({"SSEKMSKeyId": "0c1f1b7c-0000-4000-8000-000000000000"}, "KMS.NotFoundException"),
         ({"SSEKMSKeyId": "arn:aws:kms:us-east-1:000000000000:key/x"}, "KMS.NotFoundException"),
         ({"SSEKMSKeyId": "alias/no-such-alias"}, "KMS.NotFoundException"),
+        ({"SSEKMSKeyId": "not a key id!"}, "KMS.NotFoundException"),
         ({"SSEKMSEncryptionContext": "bm90IGpzb24="}, "InvalidArgument"),  # "not json"
         ({"SSEKMSEncryptionContext": base64.b64encode(b'{"a": 1}').decode()}, "InvalidArgument"),
     ]
