@@ -124,7 +124,9 @@ async def write_keys(
 ) -> WriteKeys:
     """PutObject, CopyObject and CreateMultipartUpload: what seals the new object."""
     requested = write_encryption(headers, secure=is_secure(services))
-    default = await bucket_default(services, bucket.name)
+    default = WriteEncryption(None)
+    if requested.mode is None or (requested.kms and requested.kms.bucket_key is None):
+        default = await bucket_default(services, bucket.name)
     if requested.mode is None:
         requested = default
     if requested.mode == SSE_C and requested.customer is not None:
