@@ -33,7 +33,7 @@ from gateway.codec.keys import (
 )
 from gateway.codec.kms import KeyDisabled, KmsError, kms_kek
 from gateway.codec.params import KmsRef, SegmentCodec
-from gateway.context import Services
+from gateway.context import RequestContext, Services
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, ObjectVersion, Segment, Upload
 from gateway.s3.sse import (
@@ -71,6 +71,17 @@ async def bucket_default(services: Services, bucket: str) -> WriteEncryption:
         config.sse_algorithm, config.kms_master_key_id, None, config.bucket_key_enabled
     )
     return WriteEncryption(mode, None, request)
+
+
+def require_sigv4(ctx: RequestContext, *modes: str | None) -> None:
+    """S3 serves SSE-KMS objects to SigV4 requests only (SigV2 answers InvalidArgument)."""
+    if SSE_KMS in modes and ctx.access.facts.signature_version == "AWS":
+        raise S3Error(
+            S3ErrorCode.INVALID_ARGUMENT,
+            "Requests specifying Server Side Encryption with AWS KMS managed keys require "
+            "AWS Signature Version 4.",
+            ArgumentName="Authorization",
+        )
 
 
 @contextmanager

@@ -22,6 +22,7 @@ from gateway.encryption import (
     completed_answer,
     part_keys,
     read_keys,
+    require_sigv4,
     upload_encryption,
     version_mode,
 )
@@ -106,6 +107,7 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
     fields = object_fields(ctx.headers)
     algorithm, kind = upload_checksum(ctx.headers)
     keys, encryption = await upload_encryption(ctx.services, ctx.headers, bucket, key)
+    require_sigv4(ctx, keys.mode)
     retention = (await write_retention(ctx, bucket)).explicit()
     access = await object_write_acl(
         ctx.services.meta,

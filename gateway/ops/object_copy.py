@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from gateway.compression import compression_for
 from gateway.context import RequestContext
-from gateway.encryption import read_keys, write_keys
+from gateway.encryption import read_keys, require_sigv4, write_keys
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Segment
 from gateway.ops.common import declared_size_check, find_copy_source, write_retention
@@ -71,6 +71,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         ctx.access.acl_settings(dest_bucket.name),
     )
     keys = await write_keys(ctx.services, headers, dest_bucket, dest_key)
+    require_sigv4(ctx, keys.mode, source_keys.mode)
     same_object = (src_bucket.name, src_key) == (dest_bucket.name, dest_key)
     changes_something = (
         directive == "REPLACE"

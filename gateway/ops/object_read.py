@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.context import RequestContext
-from gateway.encryption import read_keys
+from gateway.encryption import read_keys, require_sigv4
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.ops.common import find_version
 from gateway.readpath import object_body, part_range
@@ -36,6 +36,7 @@ def _part_number(ctx: RequestContext) -> int | None:
 async def _read(ctx: RequestContext) -> S3Response:
     version = await find_version(ctx)
     keys = await read_keys(ctx.services, version, ctx.headers)
+    require_sigv4(ctx, keys.mode)
     check_preconditions(ctx.headers, version.etag, version.last_modified, method=ctx.method)
     overrides = response_overrides(ctx.query)
     if overrides and ctx.principal.anonymous:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from gateway.codec.checksums import requested_checksum
 from gateway.compression import compression_for
 from gateway.context import RequestContext
-from gateway.encryption import write_keys
+from gateway.encryption import require_sigv4, write_keys
 from gateway.meta.base import Precondition
 from gateway.ops.common import commit_upload, declared_size_check, upload_verifier, write_retention
 from gateway.request_acl import object_write_acl
@@ -34,6 +34,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
         ctx.access.acl_settings(bucket.name),
     )
     keys = await write_keys(ctx.services, headers, bucket, key)
+    require_sigv4(ctx, keys.mode)
     compression = await compression_for(ctx.services, bucket.name, fields.content_type)
     if precondition is not None:
         # Fail before streaming the body; put_object re-checks atomically at commit.

@@ -320,3 +320,16 @@ def test_master_key_rotation(app_factory: AppFactory) -> None:
     restart(new)
     for key in ("s3", "kms", "s3-new"):
         assert s3.get_object(Bucket="rotate-master", Key=key)["Body"].read() == body
+
+
+def test_sse_kms_needs_sigv4(s3: Any, bucket: str, gateway: AppServer) -> None:
+    s3.put_object(Bucket=bucket, Key="k", Body=b"x", ServerSideEncryption="aws:kms")
+    s3.put_object(Bucket=bucket, Key="plain", Body=b"x")
+    v2 = boto3_client(gateway, signature_version="s3")
+    assert v2.get_object(Bucket=bucket, Key="plain")["Body"].read() == b"x"
+    with pytest.raises(ClientError) as err:
+        v2.get_object(Bucket=bucket, Key="k")
+    assert (status_of(err), code_of(err)) == (400, "InvalidArgument")
+    with pytest.raises(ClientError) as err:
+        v2.put_object(Bucket=bucket, Key="n", Body=b"x", ServerSideEncryption="aws:kms")
+    assert (status_of(err), code_of(err)) == (400, "InvalidArgument")
