@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
-from auth.sealed import SecretSealer, is_sealed
+from auth.sealed import SecretSealer
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import AccessKey, IamIdentity, MetaStore, StsSession
 
@@ -173,18 +173,20 @@ async def ensure_root(
 
 
 async def reseal_secrets(meta: MetaStore, sealer: SecretSealer) -> int:
-    """Seal every secret stored in the clear (from before sealing, or from a time without a
-    master key); check that the sealed ones open (UnsealError: the master key is not the
-    one that sealed them, and the server must not start). How many were sealed now."""
+    """Seal, under the current master key, every secret stored in the clear (from before
+    sealing, or from a time without a master key) or under a previous master key (a
+    rotation: --previous-master-key-file). UnsealError: a secret none of the keys opens, and
+    the server must not start. How many were sealed now."""
     if not sealer.sealing:
         return 0
     resealed = 0
     for account in await meta.list_users():
         for key in await meta.list_access_keys(account.name):
-            if is_sealed(key.secret_key):
-                sealer.open(key.access_key, key.secret_key)
-            elif await meta.reseal_access_key(
-                key.access_key, key.secret_key, sealer.seal(key.access_key, key.secret_key)
+            if sealer.is_current(key.access_key, key.secret_key):
+                continue
+            secret = sealer.open(key.access_key, key.secret_key)
+            if await meta.reseal_access_key(
+                key.access_key, key.secret_key, sealer.seal(key.access_key, secret)
             ):
                 resealed += 1
     return resealed

@@ -21,6 +21,7 @@ from __future__ import annotations
 import base64
 import binascii
 import os
+from collections.abc import Sequence
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
@@ -43,19 +44,11 @@ def is_sealed(stored: str) -> bool:
 class SecretSealer:
     """Seals and opens access-key secrets; with no master key, stores them as given."""
 
-    def __init__(self, master_key: bytes | None) -> None:
-        self._aead = (
-            None
-            if master_key is None
-            else AESGCM(
-                HKDF(
-                    algorithm=hashes.SHA256(),
-                    length=32,
-                    salt=None,
-                    info=b"kloudvault-access-key-secrets",
-                ).derive(master_key)
-            )
-        )
+    def __init__(self, master_key: bytes | None, previous: Sequence[bytes] = ()) -> None:
+        """`previous`: master keys being rotated away from (--previous-master-key-file):
+        secrets they sealed still open, and reseal_secrets moves them to `master_key`."""
+        self._aead = None if master_key is None else _aead(master_key)
+        self._previous = tuple(_aead(key) for key in previous)
 
     @property
     def sealing(self) -> bool:
@@ -69,15 +62,32 @@ class SecretSealer:
         return PREFIX + base64.b64encode(nonce + sealed).decode()
 
     def open(self, access_key: str, stored: str) -> str:
+        return self._open(access_key, stored)[0]
+
+    def is_current(self, access_key: str, stored: str) -> bool:
+        """Sealed under the current master key (not in the clear, not under a previous one)."""
+        return is_sealed(stored) and self._open(access_key, stored)[1]
+
+    def _open(self, access_key: str, stored: str) -> tuple[str, bool]:
         if not is_sealed(stored):
-            return stored
+            return stored, False
         if self._aead is None:
             raise UnsealError(f"the secret of {access_key} is sealed and no master key is set")
         try:
             blob = base64.b64decode(stored[len(PREFIX) :], validate=True)
-            plain = self._aead.decrypt(blob[:_NONCE], blob[_NONCE:], access_key.encode())
-        except (InvalidTag, binascii.Error, ValueError):
-            raise UnsealError(
-                f"the secret of {access_key} was sealed under another master key"
-            ) from None
-        return plain.decode()
+        except (binascii.Error, ValueError):
+            raise UnsealError(f"the sealed secret of {access_key} is damaged") from None
+        for aead in (self._aead, *self._previous):
+            try:
+                plain = aead.decrypt(blob[:_NONCE], blob[_NONCE:], access_key.encode())
+            except InvalidTag:
+                continue
+            return plain.decode(), aead is self._aead
+        raise UnsealError(f"the secret of {access_key} was sealed under another master key")
+
+
+def _aead(master_key: bytes) -> AESGCM:
+    info = b"kloudvault-access-key-secrets"
+    return AESGCM(
+        HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=info).derive(master_key)
+    )

@@ -129,8 +129,10 @@ def secret_sealer(settings: Settings) -> SecretSealer:
     configured = settings.master_key is not None or settings.master_key_file is not None
     if is_shared_metadata(settings) and not configured:
         return SecretSealer(None)
+    previous = settings.previous_master_key_file
     return SecretSealer(
-        load_master_key(settings.master_key, settings.master_key_file, settings.data_dir)
+        load_master_key(settings.master_key, settings.master_key_file, settings.data_dir),
+        () if previous is None else (load_master_key(None, previous, settings.data_dir),),
     )
 
 

@@ -41,10 +41,14 @@ from gateway.app import (
     open_services,
     secret_sealer,
 )
+from gateway.codec.keys import load_master_key
+from gateway.codec.kms import BuiltinKms
+from gateway.compression_admin import add_compression_commands, run_compression
 from gateway.context import Services
 from gateway.data_dir import make_private
 from gateway.iam_admin import add_iam_commands, run_iam
 from gateway.jobs.scrub import scrub
+from gateway.kms_admin import add_kms_commands, run_kms
 from gateway.limits.quota_admin import add_quota_commands, run_quota
 from gateway.logs import configure_logging
 from gateway.meta.base import MetaStore
@@ -275,6 +279,11 @@ async def _admin(args: argparse.Namespace, settings: Settings) -> int:
     meta = make_metastore(settings)
     await meta.open()
     try:
+        if args.admin_what == "kms":
+            kms = BuiltinKms(meta, lambda: _master_keys(settings), settings.region)
+            return await run_kms(kms, args)
+        if args.admin_what == "compression":
+            return await run_compression(meta, args)
         return await _admin_with(meta, args, secret_sealer(settings))
     finally:
         await meta.close()
@@ -352,6 +361,15 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace, sealer: SecretS
     raise AssertionError("argparse admits no other command")
 
 
+def _master_keys(settings: Settings) -> tuple[bytes, ...]:
+    """The master key, then --previous-master-key-file's (as Services.master_keys)."""
+    s = settings
+    current = load_master_key(s.master_key, s.master_key_file, s.data_dir)
+    if s.previous_master_key_file is None:
+        return (current,)
+    return current, load_master_key(None, s.previous_master_key_file, s.data_dir)
+
+
 async def _scrub(args: argparse.Namespace, settings: Settings) -> int:
     """`admin scrub` (gateway/jobs/scrub.py). Exit status 0: nothing missing (orphans are only
     reported or deleted); 1: referenced blobs are missing; 2: the scrub could not finish."""
@@ -385,6 +403,11 @@ _METADATA = ("data_dir", "metadata_url", "pg_", "redis_")  # the store, its pool
 _BACKEND = ("backend", "s3_", "azure_")  # "backend" also covers --backend-timeout/-attempts
 _LOGGING = ("log_level", "log_format")
 _LIFECYCLE = ("lifecycle_day_seconds", "max_retention_days")
+_KMS = (
+    "master_key",
+    "previous_master_key",
+    "region",
+)  # the master key seals the KMS keys; the region is in ARNs
 
 _Subparsers = argparse._SubParsersAction  # argparse's public API has no name for it
 
@@ -448,6 +471,24 @@ def _add_admin(sub: _Subparsers[argparse.ArgumentParser]) -> None:
     quota = admin_sub.add_parser("quota", help="bucket and account quotas (bytes, objects)")
     quota_commands = quota.add_subparsers(dest="quota_action", required=True, metavar="COMMAND")
     add_quota_commands(lambda name, help: _command(quota_commands, name, store, help))
+
+    kms_store = _settings(*_METADATA, *_KMS)
+    kms = admin_sub.add_parser(
+        "kms",
+        help="the built-in KMS of SSE-KMS: keys, their state, rotation",
+        description="Keys of the built-in KMS (SSE-KMS). Give the same --master-key or"
+        " --master-key-file as `serve` (default: the data dir's master.key).",
+    )
+    kms_commands = kms.add_subparsers(dest="kms_action", required=True, metavar="COMMAND")
+    add_kms_commands(lambda name, help: _command(kms_commands, name, kms_store, help))
+
+    compression = admin_sub.add_parser(
+        "compression", help="a bucket's zstd compression, and the space it saves"
+    )
+    compression_commands = compression.add_subparsers(
+        dest="compression_action", required=True, metavar="COMMAND"
+    )
+    add_compression_commands(lambda name, help: _command(compression_commands, name, store, help))
 
     scrub_parser = _command(
         admin_sub,

@@ -16,6 +16,7 @@ from backends.base import Backend
 from gateway.access import Access, AccessCache, trusted_networks
 from gateway.body import RequestBody
 from gateway.codec.keys import load_master_key
+from gateway.codec.kms import BuiltinKms
 from gateway.limits.rate import RateLimiter
 from gateway.limits.uploads import UploadSlots
 from gateway.meta.base import Bucket, MetaStore
@@ -67,6 +68,21 @@ class Services:
         """The SSE-S3 master key, read (or generated) at the first encrypted request."""
         s = self.settings
         return load_master_key(s.master_key, s.master_key_file, s.data_dir)
+
+    @functools.cached_property
+    def master_keys(self) -> tuple[bytes, ...]:
+        """The master key, then the previous one while a rotation is under way."""
+        s = self.settings
+        if s.previous_master_key_file is None:
+            return (self.master_key,)
+        return self.master_key, load_master_key(None, s.previous_master_key_file, s.data_dir)
+
+    @functools.cached_property
+    def kms(self) -> BuiltinKms:
+        """The KMS of SSE-KMS: the built-in one, its keys sealed by the master key."""
+        return BuiltinKms(
+            self.meta, lambda: self.master_keys, self.settings.region, ttl=self.credentials.ttl
+        )
 
 
 @dataclass(frozen=True)

@@ -167,6 +167,9 @@ class S3ErrorCode(Enum):
     )
     INVALID_TAG = ("InvalidTag", 400, "The tag provided was not a valid tag.")
     KEY_TOO_LONG = ("KeyTooLongError", 400, "Your key is too long.")
+    # What S3 answers when its call to KMS fails: the KMS exception name, prefixed "KMS.".
+    KMS_DISABLED = ("KMS.DisabledException", 400, "The KMS key is disabled.")
+    KMS_NOT_FOUND = ("KMS.NotFoundException", 400, "The KMS key does not exist.")
     MALFORMED_ACL_ERROR = (
         "MalformedACLError",
         400,

@@ -2,7 +2,8 @@
 
 A range maps onto the segments it touches (a multipart object has one per part); a
 range within one plain local blob is served with sendfile. A sealed segment
-(gateway.codec.frames) reads only the frames the range touches and opens them.
+(gateway.codec.frames) reads only the frames the range touches and opens them; a
+compressed one (gateway.codec.compress) reads their index entries first.
 """
 
 from __future__ import annotations
@@ -11,8 +12,9 @@ import logging
 from collections.abc import AsyncIterator, Sequence
 
 from backends.base import Backend, ByteStream
-from gateway.codec.frames import FrameError, open_frames, stored_span
-from gateway.codec.keys import open_data_key
+from gateway.codec.compress import unpack_frames
+from gateway.codec.frames import FrameCipher, FrameError, open_frames, stored_span
+from gateway.codec.keys import KekFor, open_data_key
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Segment
 from gateway.responses import Body, FileBody, StreamBody
@@ -52,20 +54,33 @@ def part_range(version: ObjectVersion, part_number: int) -> tuple[int, int]:
 
 
 async def _segment_stream(
-    backend: Backend, seg: Segment, start: int, end: int, kek: bytes | None
+    backend: Backend, seg: Segment, start: int, end: int, kek: KekFor | None
 ) -> AsyncIterator[bytes]:
     codec = seg.codec
     if codec is None:
         async for chunk in backend.get_blob(seg.blob_id, start, end):
             yield chunk
         return
-    if kek is None:
-        raise S3Error(S3ErrorCode.INTERNAL_ERROR, "no key for an encrypted segment")
-    cipher = open_data_key(codec, kek)
-    span = stored_span(seg.size, start, end, codec.frame_size)
-    stored = backend.get_blob(seg.blob_id, span.start, span.end)
+    cipher: FrameCipher | None = None
+    if codec.mode is not None:
+        if kek is None:
+            raise S3Error(S3ErrorCode.INTERNAL_ERROR, "no key for an encrypted segment")
+        cipher = open_data_key(codec, kek(codec))
+    if codec.compression is not None:
+
+        def read(a: int, b: int) -> ByteStream:
+            return backend.get_blob(seg.blob_id, a, b)
+
+        frames = unpack_frames(
+            read, cipher, seg.size, codec.stored_size, start, end, codec.frame_size
+        )
+    else:
+        assert cipher is not None  # a codec without compression seals
+        span = stored_span(seg.size, start, end, codec.frame_size)
+        stored = backend.get_blob(seg.blob_id, span.start, span.end)
+        frames = open_frames(stored, cipher, seg.size, start, end, codec.frame_size)
     try:
-        async for chunk in open_frames(stored, cipher, seg.size, start, end, codec.frame_size):
+        async for chunk in frames:
             yield chunk
     except FrameError:
         # The response has started: ending it early (the client sees a short body) is the
@@ -75,28 +90,28 @@ async def _segment_stream(
 
 
 async def _stream(
-    backend: Backend, plan: list[tuple[Segment, int, int]], kek: bytes | None
+    backend: Backend, plan: list[tuple[Segment, int, int]], kek: KekFor | None
 ) -> AsyncIterator[bytes]:
     for seg, start, end in plan:
         async for chunk in _segment_stream(backend, seg, start, end, kek):
             yield chunk
 
 
-def segment_stream(backend: Backend, seg: Segment, kek: bytes | None = None) -> ByteStream:
+def segment_stream(backend: Backend, seg: Segment, kek: KekFor | None = None) -> ByteStream:
     """A whole segment's plaintext (an upload part's blob, read back: gateway/tus/)."""
     return _segment_stream(backend, seg, 0, seg.size, kek)
 
 
 def stream_range(
-    backend: Backend, version: ObjectVersion, start: int, end: int, kek: bytes | None = None
+    backend: Backend, version: ObjectVersion, start: int, end: int, kek: KekFor | None = None
 ) -> ByteStream:
     """Object bytes [start, end) as a stream, whatever the backend; `kek` opens the data
-    keys of sealed segments (gateway.encryption.read_kek)."""
+    keys of sealed segments (gateway.encryption.read_keys)."""
     return _stream(backend, plan_ranges(version.segments, start, end), kek)
 
 
 def object_body(
-    backend: Backend, version: ObjectVersion, start: int, end: int, kek: bytes | None = None
+    backend: Backend, version: ObjectVersion, start: int, end: int, kek: KekFor | None = None
 ) -> Body:
     if end <= start:
         return b""

@@ -96,6 +96,20 @@ class Settings:
     master_key_file: str | None = field(
         default=None, metadata=_opt("file holding the SSE master key (32 bytes, base64)")
     )
+    compression: str = field(
+        default="off",
+        metadata=_opt(
+            "zstd compression of stored objects: off|auto|on (auto skips compressed types"
+            " and content whose first 64 KiB does not shrink); a bucket may override it"
+        ),
+    )
+    previous_master_key_file: str | None = field(
+        default=None,
+        metadata=_opt(
+            "the master key being rotated away from: still opens what it sealed until"
+            " `admin kms rotate-master` has re-sealed that under the current one"
+        ),
+    )
     allow_sse_c_over_http: bool = field(
         default=False, metadata=_opt("accept SSE-C customer keys over plain http")
     )
@@ -403,6 +417,8 @@ def validate(settings: Settings) -> None:
         problems.append("--backend-timeout must be positive and --backend-attempts at least 1")
     if settings.workers < 1:
         problems.append("--workers must be at least 1")
+    if settings.compression not in ("off", "auto", "on"):
+        problems.append("--compression must be off, auto or on")
     if settings.lifecycle_interval <= 0 or settings.lifecycle_day_seconds <= 0:
         problems.append("--lifecycle-interval and --lifecycle-day-seconds must be positive")
     if settings.max_retention_days is not None and settings.max_retention_days < 1:

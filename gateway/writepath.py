@@ -19,6 +19,10 @@ release the GIL, so hashing overlaps with socket reads and disk writes instead o
 the event loop (chunks go on to the backend at once; the stream ends when all are hashed).
 The chunks are hashed and passed on as they are, never joined: each copy of a 1 GiB body
 costs the event loop time and every in-flight request a buffer.
+
+Codecs sit between the hashes and the backend (hashes, ETag and sizes are of the
+plaintext): compression (gateway.codec.compress; under `auto` only when the first frame
+shrinks), then sealing (gateway.codec.frames, or the compressed frames' own sealing).
 """
 
 from __future__ import annotations
@@ -31,10 +35,12 @@ from dataclasses import dataclass
 
 from backends.base import BackendError
 from gateway.codec.checksums import BodyHasher
-from gateway.codec.frames import FRAME_SIZE, seal_frames
+from gateway.codec.compress import ZSTD, pack_frames, worth_compressing
+from gateway.codec.frames import FRAME_SIZE, FrameCipher, seal_frames
 from gateway.codec.keys import Sealing, new_data_key
 from gateway.codec.params import SegmentCodec
 from gateway.context import Services
+from gateway.metrics.series import COMPRESSION_SAVED
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,38 @@ async def _counted(source: AsyncIterable[bytes], count: list[int]) -> AsyncItera
     async for chunk in source:
         count[0] += len(chunk)
         yield chunk
+
+
+async def _coded(
+    source: AsyncIterator[bytes], cipher: FrameCipher | None, compression: str, chose: list[bool]
+) -> AsyncIterator[bytes]:
+    """`source` through the codecs; `chose[0]` says whether it was compressed. Under
+    `auto` the first frame is tried first (at most one frame is held for it)."""
+    head = bytearray()
+    if compression == "auto":
+        async for chunk in source:
+            head += chunk
+            if len(head) >= FRAME_SIZE:
+                break
+    compress = compression == "on" or (
+        compression == "auto" and worth_compressing(bytes(head[:FRAME_SIZE]))
+    )
+
+    async def rest() -> AsyncIterator[bytes]:
+        if head:
+            yield bytes(head)
+        async for chunk in source:
+            yield chunk
+
+    chose[0] = compress
+    if compress:
+        coded = pack_frames(rest(), cipher)
+    elif cipher is not None:
+        coded = seal_frames(rest(), cipher)
+    else:
+        coded = rest()
+    async for piece in coded:
+        yield piece
 
 
 def _hash_all(hasher: BodyHasher, chunks: list[bytes]) -> None:
@@ -126,20 +164,25 @@ async def store_blob(
     checksum_algorithm: str | None,
     verify: Callable[[BodyHasher], None] | None = None,
     sealing: Sealing | None = None,
+    compression: str = "off",
 ) -> StoredBlob:
     """Stream `source` into a new pending blob; see the module docstring. With `sealing`,
-    the blob holds sealed frames (gateway.codec.frames) under a new data key, and sizes,
-    ETag and checksums are of the plaintext."""
+    the blob holds sealed frames (gateway.codec.frames) under a new data key; with
+    `compression` auto or on (gateway.compression), compressed frames. Sizes, ETag and
+    checksums are of the plaintext."""
     blob_id = new_blob_id()
     await services.meta.add_pending_blob(blob_id, now=services.clock())
     hasher = BodyHasher(checksum_algorithm, sha256=False)
     stream: AsyncIterator[bytes] = _hashed_blocks(source, hasher)
     plain_size = [0]
+    compressed = [False]
     sealed: tuple[str, str] | None = None
+    cipher: FrameCipher | None = None
     if sealing is not None:
         sealed_key, segment_id, cipher = new_data_key(sealing.kek)
         sealed = sealed_key, segment_id
-        stream = seal_frames(_counted(stream, plain_size), cipher)
+    if sealing is not None or compression != "off":
+        stream = _coded(_counted(stream, plain_size), cipher, compression, compressed)
     try:
         size = await services.backend.put_blob(blob_id, stream)
     except BackendError:
@@ -157,8 +200,21 @@ async def store_blob(
         await discard_blob(services, blob_id)
         raise
     codec = None
-    if sealing is not None and sealed is not None:
-        codec = SegmentCodec(sealing.mode, sealed[0], sealed[1], FRAME_SIZE, size)
+    if sealed is not None or compressed[0]:
+        key, sid = sealed or ("", "")
+        codec = SegmentCodec(
+            None if sealing is None else sealing.mode,
+            key,
+            sid,
+            FRAME_SIZE,
+            size,
+            ZSTD if compressed[0] else None,
+            None if sealing is None else sealing.kms,
+        )
+        if compressed[0]:
+            COMPRESSION_SAVED.inc(max(plain_size[0] - size, 0))
+        size = plain_size[0]
+    elif compression != "off":
         size = plain_size[0]
     return StoredBlob(
         blob_id=blob_id,

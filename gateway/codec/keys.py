@@ -1,4 +1,5 @@
-"""Data keys and what seals them: the master key (SSE-S3) or the customer's key (SSE-C).
+"""Data keys and what seals them: the master key (SSE-S3), a KMS key (SSE-KMS,
+gateway.codec.kms) or the customer's key (SSE-C).
 
 Every segment gets a random 32-byte data key and a random segment id (gateway.codec.frames).
 The data key is stored sealed with AES-256-GCM under a key-encryption key (KEK):
@@ -16,6 +17,7 @@ import base64
 import binascii
 import os
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
@@ -26,10 +28,11 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gateway.codec.frames import KEY_SIZE, FrameCipher
-from gateway.codec.params import SegmentCodec
+from gateway.codec.params import KmsRef, SegmentCodec
 
 SSE_S3: Final = "SSE-S3"
 SSE_C: Final = "SSE-C"
+SSE_KMS: Final = "SSE-KMS"
 _NONCE_SIZE: Final = 12
 _SEGMENT_ID_SIZE: Final = 16
 MASTER_KEY_FILE: Final = "master.key"
@@ -61,6 +64,20 @@ def open_data_key(codec: SegmentCodec, kek: bytes) -> FrameCipher:
     except InvalidTag as exc:
         raise KeyMismatch("the key does not open this object's data key") from exc
     return FrameCipher(data_key, sid)
+
+
+def reseal_data_key(codec: SegmentCodec, old_kek: bytes, new_kek: bytes) -> str:
+    """The segment's data key sealed under `new_kek` instead (key rotation: the blob and
+    its frames stay as they are). KeyMismatch when `old_kek` does not open it."""
+    sid = base64.b64decode(codec.segment_id)
+    blob = base64.b64decode(codec.sealed_key)
+    try:
+        data_key = AESGCM(old_kek).decrypt(blob[:_NONCE_SIZE], blob[_NONCE_SIZE:], sid)
+    except InvalidTag as exc:
+        raise KeyMismatch("the key does not open this object's data key") from exc
+    nonce = secrets.token_bytes(_NONCE_SIZE)
+    sealed = nonce + AESGCM(new_kek).encrypt(nonce, data_key, sid)
+    return base64.b64encode(sealed).decode("ascii")
 
 
 def new_data_key(kek: bytes) -> tuple[str, str, FrameCipher]:
@@ -109,9 +126,16 @@ def load_master_key(value: str | None, path: str | None, data_dir: str) -> bytes
     return parse_master_key(file.read_text(), str(file))
 
 
+# The key-encryption key that opens one segment's data key (segments of one object may
+# have been sealed under different versions of a KMS key).
+KekFor = Callable[[SegmentCodec], bytes]
+
+
 @dataclass(frozen=True)
 class Sealing:
-    """How to seal the segments of one object: the mode and its key-encryption key."""
+    """How to seal the segments of one object: the mode, its key-encryption key and, for
+    SSE-KMS, the KMS key version the codec records."""
 
-    mode: str  # SSE_S3 or SSE_C
+    mode: str  # SSE_S3, SSE_KMS or SSE_C
     kek: bytes
+    kms: KmsRef | None = None

@@ -425,6 +425,37 @@ class TusUpload:
     expires: float
 
 
+@dataclass(frozen=True)
+class KmsKey:
+    """A key of the built-in KMS (gateway/codec/kms.py): each version's material sealed by
+    the master key, the last one current."""
+
+    key_id: str
+    account: str
+    alias: str | None
+    description: str | None
+    enabled: bool
+    versions: tuple[str, ...]
+    created: float
+
+    @property
+    def current_version(self) -> int:
+        return len(self.versions) - 1
+
+
+@dataclass(frozen=True)
+class CodedRow:
+    """A version (upload_id None) or an upload part (version_id None) whose segments carry
+    codec parameters: what key rotation and compression stats walk."""
+
+    bucket: str
+    key: str
+    version_id: str | None
+    upload_id: str | None
+    segments: tuple[Segment, ...]
+    raw: str = ""  # the segments (or part codec) JSON as read: what replace_segments compares
+
+
 class RemovalCheck(Protocol):
     """Called inside the transaction that would remove `version` (the key's only version
     when `sole`); raises S3Error to refuse (object lock, or the version changed)."""
@@ -448,6 +479,7 @@ BUCKET_CONFIGS = (
     "cors",  # CORSConfiguration XML (gateway/s3/cors.py)
     "encryption",  # default ServerSideEncryptionConfiguration JSON (gateway/xml/encryption.py)
     "website",  # WebsiteConfiguration XML (gateway/s3/website.py)
+    "compression",  # off|auto|on: this bucket's --compression (gateway/compression.py)
 )
 
 # The ones read on every request to a bucket (get_access_configs, one cache entry):
@@ -1060,6 +1092,57 @@ class MetaStore(Protocol):
         ...
 
     async def get_upload_retention(self, upload_id: str) -> RetentionFields | None: ...
+
+    # -- the built-in KMS and coded segments (gateway/meta/kms.py) ---------------------------
+    # Never cached: a disabled key must stop working at once.
+
+    async def create_kms_key(self, key: KmsKey) -> None:
+        """Store a new key; raise KeyError if its id, or its alias in the account, is taken."""
+        ...
+
+    async def get_kms_key(self, key_id: str) -> KmsKey | None: ...
+
+    async def find_kms_alias(self, account: str, alias: str) -> KmsKey | None: ...
+
+    async def list_kms_keys(self, account: str | None = None) -> list[KmsKey]:
+        """Every key (of `account`), oldest first."""
+        ...
+
+    async def set_kms_key_enabled(self, key_id: str, enabled: bool) -> bool:
+        """False if there is no such key."""
+        ...
+
+    async def add_kms_key_version(
+        self, key_id: str, version: int, sealed_material: str
+    ) -> KmsKey | None:
+        """Append version number `version` (rotation); the key as it now is, or None if
+        there is no such key or its next version is not `version` (a concurrent rotation)."""
+        ...
+
+    async def replace_kms_key_versions(
+        self, key_id: str, old: tuple[str, ...], new: tuple[str, ...]
+    ) -> bool:
+        """Swap a key's sealed versions (a master key rotation) if they are still `old`."""
+        ...
+
+    async def coded_versions(
+        self, contains: str, after: tuple[str, str, str] = ("", "", ""), limit: int = 500
+    ) -> list[CodedRow]:
+        """Versions whose segments' JSON contains `contains`, in (bucket, key, version id)
+        order after `after`."""
+        ...
+
+    async def coded_parts(
+        self, contains: str, after: tuple[str, int] = ("", 0), limit: int = 500
+    ) -> list[CodedRow]:
+        """Parts of uploads in progress whose codec JSON contains `contains`, in (upload id,
+        part number) order after `after`; one segment each, carrying its part number."""
+        ...
+
+    async def replace_segments(self, row: CodedRow, segments: tuple[Segment, ...]) -> bool:
+        """Swap a row's segments (codec parameters only) if they are still `row.segments`;
+        False when the row changed or went meanwhile."""
+        ...
 
     # -- share links (gateway/meta/shares.py) ------------------------------------------------
     # Never cached (CachedMetaStore passes them through): a revoked link must stop working

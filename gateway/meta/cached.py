@@ -39,6 +39,7 @@ from gateway.meta.base import (
     BlobBacklog,
     Bucket,
     BucketUsage,
+    CodedRow,
     CompletedUpload,
     DeleteOutcome,
     IamGroup,
@@ -47,6 +48,7 @@ from gateway.meta.base import (
     IamPolicy,
     IamRole,
     IamUser,
+    KmsKey,
     ListPage,
     MetaStore,
     ObjectVersion,
@@ -57,6 +59,7 @@ from gateway.meta.base import (
     Precondition,
     RemovalCheck,
     RetentionFields,
+    Segment,
     ShareLink,
     StsSession,
     TusUpload,
@@ -772,6 +775,52 @@ class CachedMetaStore:
 
     async def get_upload_retention(self, upload_id: str) -> RetentionFields | None:
         return await self.inner.get_upload_retention(upload_id)
+
+    # -- the KMS: never cached, so a disabled key stops at once on every replica -----------
+    async def create_kms_key(self, key: KmsKey) -> None:
+        await self.inner.create_kms_key(key)
+
+    async def get_kms_key(self, key_id: str) -> KmsKey | None:
+        return await self.inner.get_kms_key(key_id)
+
+    async def find_kms_alias(self, account: str, alias: str) -> KmsKey | None:
+        return await self.inner.find_kms_alias(account, alias)
+
+    async def list_kms_keys(self, account: str | None = None) -> list[KmsKey]:
+        return await self.inner.list_kms_keys(account)
+
+    async def set_kms_key_enabled(self, key_id: str, enabled: bool) -> bool:
+        return await self.inner.set_kms_key_enabled(key_id, enabled)
+
+    async def add_kms_key_version(
+        self, key_id: str, version: int, sealed_material: str
+    ) -> KmsKey | None:
+        return await self.inner.add_kms_key_version(key_id, version, sealed_material)
+
+    async def replace_kms_key_versions(
+        self, key_id: str, old: tuple[str, ...], new: tuple[str, ...]
+    ) -> bool:
+        return await self.inner.replace_kms_key_versions(key_id, old, new)
+
+    async def coded_versions(
+        self, contains: str, after: tuple[str, str, str] = ("", "", ""), limit: int = 500
+    ) -> list[CodedRow]:
+        return await self.inner.coded_versions(contains, after, limit)
+
+    async def coded_parts(
+        self, contains: str, after: tuple[str, int] = ("", 0), limit: int = 500
+    ) -> list[CodedRow]:
+        return await self.inner.coded_parts(contains, after, limit)
+
+    async def replace_segments(self, row: CodedRow, segments: tuple[Segment, ...]) -> bool:
+        if row.upload_id is not None:
+            return await self.inner.replace_segments(row, segments)
+        # A cached head would keep the old sealed keys: still valid (old key versions stay),
+        # but dropped so readers move to the new ones.
+        return await self._write(
+            [object_entry(row.bucket, row.key)],
+            lambda: self.inner.replace_segments(row, segments),
+        )
 
     # -- share links: never cached, so a revoke holds on every replica at once ---------------
     async def create_share_link(self, link: ShareLink) -> None:

@@ -32,6 +32,7 @@ from gateway.meta import (
     buckets,
     iam,
     identity,
+    kms,
     objects,
     quotas,
     roles,
@@ -276,6 +277,17 @@ class SqlMetaStore:
     abort_upload = write(uploads.abort_upload)
     put_upload_retention = write(uploads.put_upload_retention)
     get_upload_retention = read(uploads.get_upload_retention)
+
+    create_kms_key = write(kms.create_kms_key)
+    get_kms_key = read(kms.get_kms_key)
+    find_kms_alias = read(kms.find_kms_alias)
+    list_kms_keys = read(kms.list_kms_keys)
+    set_kms_key_enabled = write(kms.set_kms_key_enabled)
+    add_kms_key_version = write(kms.add_kms_key_version)
+    replace_kms_key_versions = write(kms.replace_kms_key_versions)
+    coded_versions = read(kms.coded_versions)
+    coded_parts = read(kms.coded_parts)
+    replace_segments = write(kms.replace_segments)
 
     create_share_link = write(shares.create_share_link)
     get_share_link = read(shares.get_share_link)

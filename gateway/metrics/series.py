@@ -145,6 +145,12 @@ COLLECTOR_DELETED = Counter(
     "Blobs the collector deleted from the backend",
 )
 
+# -- codecs -----------------------------------------------------------------------------------
+COMPRESSION_SAVED = Counter(
+    "kloudvault_compression_saved_bytes",
+    "Bytes zstd compression kept out of the backend (plaintext size minus stored size)",
+)
+
 PROCESS_SERIES: tuple[MetricWrapperBase, ...] = (
     REQUESTS,
     ERRORS,
@@ -161,6 +167,7 @@ PROCESS_SERIES: tuple[MetricWrapperBase, ...] = (
     CACHE_MISSES,
     LIFECYCLE_ACTIONS,
     COLLECTOR_DELETED,
+    COMPRESSION_SAVED,
 )
 
 # -- scrape time (gateway/metrics/exposition.py): name -> help ----------------------------------

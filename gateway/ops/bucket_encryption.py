@@ -3,8 +3,9 @@
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketEncryption.html. The rule is
 the bucket's "encryption" document (JSON); writes without SSE headers get it
 (gateway.encryption.write_keys). Without one, GetBucketEncryption answers
-ServerSideEncryptionConfigurationNotFoundError (404). SSE-KMS is not built: aws:kms and
-aws:kms:dsse answer NotImplemented.
+ServerSideEncryptionConfigurationNotFoundError (404). An aws:kms rule names its key by
+KMSMasterKeyID (none: the account's default key) and may enable bucket keys; the key is
+looked up when an object is written, as S3 does.
 """
 
 from __future__ import annotations
@@ -24,8 +25,6 @@ async def put_bucket_encryption(ctx: RequestContext) -> S3Response:
     try:
         sse_method(config.sse_algorithm)
     except S3Error as exc:
-        if exc.code is S3ErrorCode.NOT_IMPLEMENTED:
-            raise
         raise S3Error(S3ErrorCode.MALFORMED_XML) from exc
     if config.sse_algorithm == AES256 and config.kms_master_key_id is not None:
         raise S3Error(

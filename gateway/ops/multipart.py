@@ -15,9 +15,17 @@ from collections.abc import AsyncIterable, AsyncIterator
 from urllib.parse import quote
 
 from gateway.codec.checksums import header_name, requested_checksum
-from gateway.codec.keys import SSE_C, SSE_S3
+from gateway.codec.keys import SSE_C, SSE_KMS, SSE_S3
+from gateway.compression import compression_for
 from gateway.context import RequestContext
-from gateway.encryption import part_keys, read_keys, upload_encryption, version_mode
+from gateway.encryption import (
+    completed_answer,
+    part_keys,
+    read_keys,
+    require_sigv4,
+    upload_encryption,
+    version_mode,
+)
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.limits.admission import admit_write, quota_capped
 from gateway.meta.base import ObjectVersion, Part, Precondition, Upload
@@ -99,7 +107,8 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
     bucket, key = ctx.target_bucket, ctx.target_key
     fields = object_fields(ctx.headers)
     algorithm, kind = upload_checksum(ctx.headers)
-    keys, encryption = await upload_encryption(ctx.services, ctx.headers, bucket.name, key)
+    keys, encryption = await upload_encryption(ctx.services, ctx.headers, bucket, key)
+    require_sigv4(ctx, keys.mode)
     retention = (await write_retention(ctx, bucket)).explicit()
     access = await object_write_acl(
         ctx.services.meta,
@@ -136,7 +145,7 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
         except BaseException:
             await ctx.services.meta.abort_upload(bucket.name, key, upload.upload_id, now=now)
             raise
-    headers = response_headers(keys.mode, keys.customer)
+    headers = response_headers(keys.mode, keys.customer, keys.kms, with_context=True)
     if algorithm is not None and kind is not None:
         headers.update({"x-amz-checksum-algorithm": algorithm, "x-amz-checksum-type": kind})
     result = InitiateMultipartUploadResult(bucket.name, key, upload.upload_id)
@@ -184,7 +193,7 @@ async def upload_part(ctx: RequestContext) -> S3Response:
     upload = await _find_upload(ctx)
     declared_size_check(ctx.body, MAX_PART_SIZE)
     checksum = requested_checksum(ctx.headers)
-    keys = part_keys(ctx.services, upload, ctx.headers)
+    keys = await part_keys(ctx.services, upload, ctx.target_bucket, ctx.headers)
     allowance = await admit_write(
         ctx,
         ctx.target_bucket,
@@ -193,16 +202,21 @@ async def upload_part(ctx: RequestContext) -> S3Response:
         upload=upload,
         part_number=number,
     )
+    compression = await compression_for(ctx.services, upload.bucket, upload.content_type)
     stored = await store_blob(
         ctx.services,
         quota_capped(_capped(ctx.body, MAX_PART_SIZE), allowance),
         checksum_algorithm=part_checksum_algorithm(upload, checksum.algorithm),
         verify=upload_verifier(ctx.headers, ctx.body, checksum),
         sealing=keys.sealing,
+        compression=compression,
     )
     part = await _commit_part(ctx, upload, number, stored)
     # The part's checksum goes back so that clients can list it in the Complete request.
-    headers = {"ETag": quote_etag(part.etag), **response_headers(keys.mode, keys.customer)}
+    headers = {
+        "ETag": quote_etag(part.etag),
+        **response_headers(keys.mode, keys.customer, keys.kms),
+    }
     headers.update({header_name(a): v for a, v in part.checksums.items()})
     return S3Response(200, headers)
 
@@ -213,8 +227,8 @@ async def upload_part_copy(ctx: RequestContext) -> S3Response:
     upload = await _find_upload(ctx)
     copied = await find_copy_source(ctx)
     src_bucket, source = copied.bucket, copied.version
-    source_keys = read_keys(ctx.services, source, headers, COPY_SOURCE_CUSTOMER_PREFIX)
-    keys = part_keys(ctx.services, upload, headers)
+    source_keys = await read_keys(ctx.services, source, headers, COPY_SOURCE_CUSTOMER_PREFIX)
+    keys = await part_keys(ctx.services, upload, ctx.target_bucket, headers)
     check_copy_source_preconditions(headers, source.etag, source.last_modified)
     start, end = parse_copy_source_range(headers.get("x-amz-copy-source-range"), source.size) or (
         0,
@@ -235,9 +249,10 @@ async def upload_part_copy(ctx: RequestContext) -> S3Response:
         stream_range(ctx.services.backend, source, start, end, source_keys.kek),
         checksum_algorithm=upload.checksum_algorithm,
         sealing=keys.sealing,
+        compression=await compression_for(ctx.services, upload.bucket, upload.content_type),
     )
     part = await _commit_part(ctx, upload, number, stored)
-    out = response_headers(keys.mode, keys.customer)
+    out = response_headers(keys.mode, keys.customer, keys.kms)
     src_ids = version_headers(src_bucket, source.version_id)
     if src_ids:
         out["x-amz-copy-source-version-id"] = src_ids["x-amz-version-id"]
@@ -261,7 +276,7 @@ async def _all_parts(ctx: RequestContext, upload: Upload) -> dict[int, Part]:
         marker = page.next_marker
 
 
-def _complete_answer(ctx: RequestContext, version: ObjectVersion) -> S3Response:
+async def _complete_answer(ctx: RequestContext, version: ObjectVersion) -> S3Response:
     host = ctx.headers.get("host") or ctx.services.settings.listen
     location = f"{ctx.services.settings.scheme}://{host}/{version.bucket}/{quote(version.key)}"
     result = CompleteMultipartUploadResult(
@@ -275,8 +290,9 @@ def _complete_answer(ctx: RequestContext, version: ObjectVersion) -> S3Response:
     headers = version_headers(ctx.target_bucket, version.version_id)
     # SSE-C: S3 answers the algorithm only (Complete carries no key).
     mode = version_mode(version)
-    if mode == SSE_S3:
-        headers.update(response_headers(mode, None))
+    if mode in (SSE_S3, SSE_KMS):
+        kms = await completed_answer(ctx.services, version)
+        headers.update(response_headers(mode, None, kms))
     elif mode == SSE_C:
         headers[CUSTOMER_PREFIX + "algorithm"] = AES256
     return S3Response.xml(render(result), headers=headers)
@@ -292,7 +308,7 @@ async def _completed_before(
     if done is not None and done.parts_digest == parts_digest(request.parts):
         version = await meta.get_object(bucket, key, done.version_id)
         if version is not None and version.etag == done.etag:
-            return _complete_answer(ctx, version)
+            return await _complete_answer(ctx, version)
     raise S3Error(S3ErrorCode.NO_SUCH_UPLOAD, UploadId=upload_id)
 
 
@@ -347,7 +363,7 @@ async def complete_multipart_upload(ctx: RequestContext) -> S3Response:
         # Completed already: a retry, or a concurrent Complete of this very upload that
         # committed first (at any point: before we looked, while we listed, or at commit).
         return await _completed_before(ctx, upload_id, request)
-    return _complete_answer(ctx, saved)
+    return await _complete_answer(ctx, saved)
 
 
 # -- AbortMultipartUpload, ListParts, ListMultipartUploads ----------------------------------

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from gateway.compression import compression_for
 from gateway.context import RequestContext
-from gateway.encryption import read_keys, write_keys
+from gateway.encryption import read_keys, require_sigv4, write_keys
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.limits.admission import admit_write
 from gateway.meta.base import ObjectVersion, Segment
@@ -31,7 +32,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     headers = ctx.headers
     copied = await find_copy_source(ctx)
     src_bucket, src_key, source = copied.bucket, copied.key, copied.version
-    source_keys = read_keys(ctx.services, source, headers, COPY_SOURCE_CUSTOMER_PREFIX)
+    source_keys = await read_keys(ctx.services, source, headers, COPY_SOURCE_CUSTOMER_PREFIX)
     check_copy_source_preconditions(headers, source.etag, source.last_modified)
     if source.size > MAX_COPY_SIZE:
         raise S3Error(
@@ -70,7 +71,8 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         ctx.principal.user or dest_bucket.owner,
         ctx.access.acl_settings(dest_bucket.name),
     )
-    keys = await write_keys(ctx.services, headers, dest_bucket.name, dest_key)
+    keys = await write_keys(ctx.services, headers, dest_bucket, dest_key)
+    require_sigv4(ctx, keys.mode, source_keys.mode)
     same_object = (src_bucket.name, src_key) == (dest_bucket.name, dest_key)
     changes_something = (
         directive == "REPLACE"
@@ -101,8 +103,13 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     precondition = put_precondition(headers)
     await admit_write(ctx, dest_bucket, dest_key, source.size)
     stream = stream_range(ctx.services.backend, source, 0, source.size, source_keys.kek)
+    compression = await compression_for(ctx.services, dest_bucket.name, content_type)
     stored = await store_blob(
-        ctx.services, stream, checksum_algorithm=algorithm, sealing=keys.sealing
+        ctx.services,
+        stream,
+        checksum_algorithm=algorithm,
+        sealing=keys.sealing,
+        compression=compression,
     )
     now = ctx.services.clock()
     version = ObjectVersion(
@@ -131,7 +138,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         await discard_blob(ctx.services, stored.blob_id)
         raise
     out = version_headers(dest_bucket, saved.version_id)
-    out.update(response_headers(keys.mode, keys.customer))
+    out.update(response_headers(keys.mode, keys.customer, keys.kms, with_context=True))
     src_ids = version_headers(src_bucket, source.version_id)
     if src_ids:
         out["x-amz-copy-source-version-id"] = src_ids["x-amz-version-id"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gateway.context import RequestContext
-from gateway.encryption import read_keys
+from gateway.encryption import read_keys, require_sigv4
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion
 from gateway.ops.common import find_version
@@ -41,7 +41,8 @@ async def _read(ctx: RequestContext) -> S3Response:
 async def read_version(ctx: RequestContext, version: ObjectVersion) -> S3Response:
     """The answer to GET or HEAD of `version` (the website endpoint's too): its headers,
     the preconditions, Range or partNumber, and the streamed body."""
-    keys = read_keys(ctx.services, version, ctx.headers)
+    keys = await read_keys(ctx.services, version, ctx.headers)
+    require_sigv4(ctx, keys.mode)
     check_preconditions(ctx.headers, version.etag, version.last_modified, method=ctx.method)
     overrides = response_overrides(ctx.query)
     if overrides and ctx.principal.anonymous:
@@ -65,7 +66,7 @@ async def read_version(ctx: RequestContext, version: ObjectVersion) -> S3Respons
     headers = object_headers(
         ctx.target_bucket, version, with_checksums=checksum_mode and whole, overrides=overrides
     )
-    headers.update(response_headers(keys.mode, keys.customer))
+    headers.update(response_headers(keys.mode, keys.customer, keys.kms))
     if checksum_mode and part_number is not None and multipart:
         headers.update(part_checksum_headers(version, part_number))
     services = ctx.services

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from gateway.codec.checksums import requested_checksum
+from gateway.compression import compression_for
 from gateway.context import RequestContext
-from gateway.encryption import write_keys
+from gateway.encryption import require_sigv4, write_keys
 from gateway.limits.admission import admit_write, quota_capped
 from gateway.meta.base import Precondition
 from gateway.ops.common import commit_upload, declared_size_check, upload_verifier, write_retention
@@ -33,8 +34,10 @@ async def put_object(ctx: RequestContext) -> S3Response:
         ctx.principal.user or bucket.owner,
         ctx.access.acl_settings(bucket.name),
     )
-    keys = await write_keys(ctx.services, headers, bucket.name, key)
+    keys = await write_keys(ctx.services, headers, bucket, key)
+    require_sigv4(ctx, keys.mode)
     allowance = await admit_write(ctx, bucket, key, ctx.body.declared_length)
+    compression = await compression_for(ctx.services, bucket.name, fields.content_type)
     if precondition is not None:
         # Fail before streaming the body; put_object re-checks atomically at commit.
         await _check_precondition_early(ctx, precondition)
@@ -44,10 +47,11 @@ async def put_object(ctx: RequestContext) -> S3Response:
         checksum_algorithm=checksum.algorithm,
         verify=upload_verifier(headers, ctx.body, checksum),
         sealing=keys.sealing,
+        compression=compression,
     )
     saved = await commit_upload(ctx, bucket, key, stored, fields, access, retention, precondition)
     out = {"ETag": f'"{saved.etag}"', **checksum_headers(saved)}
-    out.update(response_headers(keys.mode, keys.customer))
+    out.update(response_headers(keys.mode, keys.customer, keys.kms, with_context=True))
     out.update(version_headers(bucket, saved.version_id))
     services = ctx.services
     out.update(await expiration_headers(services.lifecycle_rules, services.lifecycle_timing, saved))

@@ -32,6 +32,7 @@ from auth.postpolicy import (
     verify_signature,
 )
 from gateway.codec.checksums import requested_checksum
+from gateway.compression import compression_for
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.limits.admission import admit_write, quota_capped
@@ -95,6 +96,7 @@ async def post_object(ctx: RequestContext) -> S3Response:
         quota_capped(_file_bytes(reader, form.first, chunks, signer.policy), allowance),
         checksum_algorithm=checksum.algorithm,
         verify=upload_verifier(headers, ctx.body, checksum),
+        compression=await compression_for(ctx.services, bucket.name, fields.content_type),
     )
     saved = await commit_upload(ctx, bucket, key, stored, fields, access, retention)
     return await _answer(ctx, bucket, saved, form.fields)

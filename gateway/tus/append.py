@@ -21,8 +21,9 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterable, AsyncIterator
 
+from gateway.codec.keys import KekFor
 from gateway.context import Services
-from gateway.encryption import part_keys
+from gateway.encryption import WriteKeys, part_keys
 from gateway.meta.base import Part, Segment, TusUpload, Upload
 from gateway.readpath import segment_stream
 from gateway.s3.multipart import MAX_PART_SIZE, MIN_PART_SIZE
@@ -73,8 +74,9 @@ async def append(
     part_limit: int = MAX_PART_SIZE,
 ) -> TusUpload:
     """Store the body's bytes as parts (module docstring); the upload as it then stands."""
-    keys = part_keys(services, upload, {})
-    kek = keys.sealing.kek if keys.sealing is not None else None
+    keys = await _part_keys(services, upload)
+    sealing = keys.sealing
+    kek: KekFor | None = None if sealing is None else (lambda _codec: sealing.kek)
     while await body.more():
         merging = tus.part_number > 0 and tus.part_size < MIN_PART_SIZE
         kept = tus.part_size if merging else 0
@@ -111,10 +113,16 @@ async def append(
     return tus
 
 
+async def _part_keys(services: Services, upload: Upload) -> WriteKeys:
+    bucket = await services.meta.get_bucket(upload.bucket)
+    if bucket is None:
+        raise TusError(404, "The upload's bucket is gone")
+    return await part_keys(services, upload, bucket, {})
+
+
 async def empty_part(services: Services, upload: Upload, tus: TusUpload) -> TusUpload:
     """An upload of length 0 still completes with one (empty) part, as S3 wants one."""
-    keys = part_keys(services, upload, {})
-
+    keys = await _part_keys(services, upload)
     stored = await store_blob(
         services, _nothing(), checksum_algorithm=upload.checksum_algorithm, sealing=keys.sealing
     )

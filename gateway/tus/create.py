@@ -40,7 +40,7 @@ async def create_upload(
     metadata = parse_metadata(headers.get("upload-metadata"))
     principal = access.principal
     assert principal.user is not None, "signed requests have an account"
-    _, encryption = await upload_encryption(services, {}, bucket.name, key)
+    _, encryption = await upload_encryption(services, {}, bucket, key)
     acl = await object_write_acl(
         services.meta, {}, bucket, principal.user, access.acl_settings(bucket.name)
     )

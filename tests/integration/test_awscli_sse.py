@@ -83,3 +83,27 @@ def test_awscli_sse_s3_and_sse_c(sse_gateway: GatewayProcess, tmp_path: Path) ->
         "--range", "bytes=65530-65545", str(ranged),
     )  # fmt: skip
     assert ranged.read_bytes() == small_body[65530:65546]
+
+
+def test_awscli_sse_kms(sse_gateway: GatewayProcess, tmp_path: Path) -> None:
+    """A key made with `kloudvault admin kms create`, used by `aws s3 cp --sse aws:kms
+    --sse-kms-key-id` for a multipart upload; the data dir never holds the plaintext."""
+    gw = sse_gateway
+    s3: Any = boto3_client(gw)
+    bucket = "awscli-sse-kms"
+    s3.create_bucket(Bucket=bucket)
+    created = gw.admin("kms", "create", "--alias", "alias/awscli").stdout
+    key_id = created.split("key id:")[1].split()[0]
+    big = tmp_path / "big.bin"
+    body = _payload(big, 9 * MiB)  # above the cli's 8 MiB multipart threshold
+    run_aws(
+        gw, "s3", "cp", "--sse", "aws:kms", "--sse-kms-key-id", key_id, str(big), f"s3://{bucket}/k"
+    )
+    head = s3.head_object(Bucket=bucket, Key="k")
+    assert head["ServerSideEncryption"] == "aws:kms" and head["SSEKMSKeyId"].endswith(key_id)
+    assert not _data_dir_holds(gw, MARKER)
+    start, end = 8 * MiB - 10, 8 * MiB + 10  # across the part boundary
+    got = s3.get_object(Bucket=bucket, Key="k", Range=f"bytes={start}-{end}")
+    assert got["Body"].read() == body[start : end + 1]
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == body
+    assert key_id in gw.admin("kms", "list").stdout

@@ -32,3 +32,16 @@ def test_secrets_from_before_sealing_open_as_they_are() -> None:
     assert SecretSealer(MASTER).open("AKID", SECRET) == SECRET
     assert not SecretSealer(None).sealing
     assert SecretSealer(None).seal("AKID", SECRET) == SECRET
+
+
+def test_a_previous_master_key_still_opens_until_resealed() -> None:
+    old, new = os.urandom(32), os.urandom(32)
+    stored = SecretSealer(old).seal("AKID", SECRET)
+    rotating = SecretSealer(new, previous=(old,))
+    assert rotating.open("AKID", stored) == SECRET
+    assert not rotating.is_current("AKID", stored)
+    resealed = rotating.seal("AKID", SECRET)
+    assert rotating.is_current("AKID", resealed)
+    assert SecretSealer(new).open("AKID", resealed) == SECRET
+    with pytest.raises(UnsealError):
+        SecretSealer(new).open("AKID", stored)

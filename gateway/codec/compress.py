@@ -1,0 +1,166 @@
+"""Compressed frames: a segment's plaintext as zstd-compressed 64 KiB frames, then sealed
+(compress-then-encrypt) when the segment is encrypted, followed by a frame index.
+
+How this works:
+  - The plaintext is cut into frames of FRAME_SIZE bytes exactly as gateway.codec.frames
+    does (the last may be shorter; an empty plaintext is one empty frame).
+  - Each frame becomes a payload: one flag byte (0: raw, 1: zstd) and the frame, zstd
+    compressed when that makes it smaller. Encrypted segments seal the payload with the
+    segment's FrameCipher (same nonces and associated data as gateway.codec.frames), so
+    the flag is authenticated too.
+  - Stored frames vary in size, so the blob ends with an index: one 8-byte big-endian
+    cumulative end offset per frame. A range read fetches the index entries of the frames
+    it touches (a few bytes at a known place: the segment's stored size and frame count
+    are in the version row), then those frames only.
+Client-visible size, ETag, checksums and ranges are of the plaintext, as for plain blobs.
+Encoding runs in a worker thread on batches of frames (zstd and AES-GCM release the GIL).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterable, AsyncIterator, Callable
+from typing import Final
+
+import zstandard
+
+from gateway.codec.frames import FRAME_SIZE, FrameCipher, FrameError, frame_count
+
+ZSTD: Final = "zstd"
+INDEX_ENTRY: Final = 8
+_RAW: Final = 0
+_ZSTD: Final = 1
+_LEVEL: Final = 3
+_BATCH: Final = 16  # frames encoded per worker-thread call (1 MiB)
+# `auto` keeps compressing only when a trial frame shrinks below this share of its size.
+TRIAL_RATIO: Final = 0.95
+
+Reader = Callable[[int, int], AsyncIterable[bytes]]
+
+
+def worth_compressing(sample: bytes) -> bool:
+    """Whether zstd shrinks `sample` (a trial frame) enough to be worth it."""
+    if not sample:
+        return False
+    return len(zstandard.ZstdCompressor(level=_LEVEL).compress(sample)) < TRIAL_RATIO * len(sample)
+
+
+class _Encoder:
+    def __init__(self, cipher: FrameCipher | None) -> None:
+        # The frame checksum (4 bytes) catches a damaged frame that is not sealed.
+        self._zstd = zstandard.ZstdCompressor(level=_LEVEL, write_checksum=True)
+        self._cipher = cipher
+
+    def encode(self, frames: list[bytes], first: int, last_final: bool) -> list[bytes]:
+        out = []
+        for n, plain in enumerate(frames):
+            packed = self._zstd.compress(plain) if plain else b""
+            payload = bytes([_ZSTD]) + packed if len(packed) < len(plain) else bytes([_RAW]) + plain
+            if self._cipher is not None:
+                final = last_final and n == len(frames) - 1
+                payload = self._cipher.seal(payload, first + n, final)
+            out.append(payload)
+        return out
+
+
+async def pack_frames(
+    source: AsyncIterable[bytes], cipher: FrameCipher | None, frame_size: int = FRAME_SIZE
+) -> AsyncIterator[bytes]:
+    """The stored bytes of `source`: its coded frames, then the index."""
+    encoder = _Encoder(cipher)
+    buf = bytearray()
+    pending: list[bytes] = []
+    index = 0
+    offset = 0
+    ends = bytearray()
+    async for chunk in source:
+        buf += chunk
+        # A frame is known not to be the last once more bytes follow it.
+        while len(buf) > frame_size:
+            pending.append(bytes(buf[:frame_size]))
+            del buf[:frame_size]
+        if len(pending) >= _BATCH:
+            coded = await asyncio.to_thread(encoder.encode, pending, index, False)
+            index += len(pending)
+            pending = []
+            for piece in coded:
+                offset += len(piece)
+                ends += offset.to_bytes(INDEX_ENTRY, "big")
+                yield piece
+    pending.append(bytes(buf))
+    coded = await asyncio.to_thread(encoder.encode, pending, index, True)
+    for piece in coded:
+        offset += len(piece)
+        ends += offset.to_bytes(INDEX_ENTRY, "big")
+        yield piece
+    yield bytes(ends)
+
+
+def _decode(
+    stored: bytes, cipher: FrameCipher | None, index: int, final: bool, expect: int
+) -> bytes:
+    payload = stored if cipher is None else cipher.open(stored, index, final)
+    if not payload or payload[0] not in (_RAW, _ZSTD):
+        raise FrameError(f"frame {index} has no valid header")
+    body = payload[1:]
+    if payload[0] == _ZSTD:
+        try:
+            body = zstandard.ZstdDecompressor().decompress(body, max_output_size=expect)
+        except zstandard.ZstdError as exc:
+            raise FrameError(f"frame {index} does not decompress") from exc
+    if len(body) != expect:
+        raise FrameError(f"frame {index} holds {len(body)} bytes, not {expect}")
+    return body
+
+
+async def _read_all(read: Reader, start: int, end: int) -> bytes:
+    out = bytearray()
+    async for chunk in read(start, end):
+        out += chunk
+    return bytes(out)
+
+
+async def unpack_frames(
+    read: Reader,
+    cipher: FrameCipher | None,
+    plain_size: int,
+    stored_size: int,
+    start: int,
+    end: int,
+    frame_size: int = FRAME_SIZE,
+) -> AsyncIterator[bytes]:
+    """Plaintext [start, end) of a compressed segment, `read(a, b)` giving its stored bytes
+    [a, b). Raises FrameError on a frame or index that does not decode."""
+    if not 0 <= start < end <= plain_size:
+        raise ValueError(f"range [{start}, {end}) outside 0..{plain_size}")
+    count = frame_count(plain_size, frame_size)
+    index_at = stored_size - INDEX_ENTRY * count
+    first, last = start // frame_size, (end - 1) // frame_size
+    low = max(first - 1, 0)
+    raw = await _read_all(read, index_at + INDEX_ENTRY * low, index_at + INDEX_ENTRY * (last + 1))
+    if len(raw) != INDEX_ENTRY * (last + 1 - low):
+        raise FrameError("the frame index is cut short")
+    ends = [int.from_bytes(raw[i : i + INDEX_ENTRY], "big") for i in range(0, len(raw), 8)]
+    begin = ends.pop(0) if first > 0 else 0
+    bounds = [begin, *ends]
+    if any(b > a for a, b in zip(bounds[1:], bounds, strict=False)) or bounds[-1] > index_at:
+        raise FrameError("the frame index is not in order")
+    sizes = [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
+    buf = bytearray()
+    number = first
+    skip = start - first * frame_size
+    remaining = end - start
+    async for chunk in read(begin, bounds[-1]):
+        buf += chunk
+        while number <= last and len(buf) >= sizes[number - first]:
+            size = sizes[number - first]
+            expect = min(frame_size, plain_size - number * frame_size)
+            plain = _decode(bytes(buf[:size]), cipher, number, number == count - 1, expect)
+            del buf[:size]
+            piece = plain[skip : skip + remaining]
+            skip = 0
+            remaining -= len(piece)
+            number += 1
+            yield piece
+    if number <= last or remaining:
+        raise FrameError(f"segment ends before frame {number}")
