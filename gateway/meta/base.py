@@ -240,8 +240,21 @@ class ObjectVersion:
 class Precondition:
     """Conditions on the current latest version, checked inside the write transaction."""
 
-    if_match: str | None = None  # ETag without quotes
+    if_match: str | None = None  # ETag(s) without quotes, comma-separated, or "*"
     if_none_match_any: bool = False  # If-None-Match: *
+    if_none_match: tuple[str, ...] = ()  # If-None-Match ETags, without quotes
+    # The conditions held before the write began (ops checked them early): failing in the
+    # transaction then means a concurrent write won (409 ConditionalRequestConflict).
+    prechecked: bool = False
+
+
+@dataclass(frozen=True)
+class DeleteCondition:
+    """Conditions on the version a delete addresses, checked inside its transaction."""
+
+    if_match: str | None = None  # If-Match: ETag(s) or "*"
+    last_modified: float | None = None  # x-amz-if-match-last-modified-time, epoch seconds
+    size: int | None = None  # x-amz-if-match-size
 
 
 @dataclass(frozen=True)
@@ -789,9 +802,19 @@ class MetaStore(Protocol):
         ...
 
     async def delete_object(
-        self, bucket: str, key: str, version_id: str | None = None, *, now: float
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None = None,
+        *,
+        now: float,
+        condition: DeleteCondition | None = None,
     ) -> DeleteOutcome:
         """Delete as S3 does for the bucket's versioning state.
+
+        `condition` is checked first, in the same transaction, against the addressed
+        version (gateway.s3.preconditions.check_delete_condition may raise S3Error:
+        nothing is deleted then).
 
         Without version_id: unversioned buckets lose the key's "null" version (blobs to
         garbage); Enabled buckets get a new delete marker; Suspended buckets replace the
@@ -1071,9 +1094,11 @@ class MetaStore(Protocol):
         *,
         now: float,
         check: RemovalCheck | None = None,
+        condition: DeleteCondition | None = None,
     ) -> DeleteOutcome:
-        """delete_object(bucket, key, version_id), after check(version, sole=...) passed in
-        the same transaction (it may raise S3Error: nothing is removed then)."""
+        """delete_object(bucket, key, version_id, condition=condition), after
+        check(version, sole=...) passed in the same transaction (it may raise S3Error:
+        nothing is removed then)."""
         ...
 
     async def expire_object(

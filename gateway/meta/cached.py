@@ -41,6 +41,7 @@ from gateway.meta.base import (
     BucketUsage,
     CodedRow,
     CompletedUpload,
+    DeleteCondition,
     DeleteOutcome,
     IamGroup,
     IamIdentity,
@@ -543,11 +544,17 @@ class CachedMetaStore:
         )
 
     async def delete_object(
-        self, bucket: str, key: str, version_id: str | None = None, *, now: float
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None = None,
+        *,
+        now: float,
+        condition: DeleteCondition | None = None,
     ) -> DeleteOutcome:
         return await self._write(
             [object_entry(bucket, key)],
-            lambda: self.inner.delete_object(bucket, key, version_id, now=now),
+            lambda: self.inner.delete_object(bucket, key, version_id, now=now, condition=condition),
         )
 
     async def list_objects(
@@ -752,10 +759,13 @@ class CachedMetaStore:
         *,
         now: float,
         check: RemovalCheck | None = None,
+        condition: DeleteCondition | None = None,
     ) -> DeleteOutcome:
         return await self._write(
             [object_entry(bucket, key)],
-            lambda: self.inner.delete_version(bucket, key, version_id, now=now, check=check),
+            lambda: self.inner.delete_version(
+                bucket, key, version_id, now=now, check=check, condition=condition
+            ),
         )
 
     async def expire_object(

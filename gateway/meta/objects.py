@@ -33,6 +33,7 @@ from gateway.limits.quota import Usage
 from gateway.meta import blobs, quotas, usage
 from gateway.meta.base import (
     NULL_VERSION,
+    DeleteCondition,
     DeleteOutcome,
     ObjectVersion,
     Precondition,
@@ -50,7 +51,7 @@ from gateway.meta.rows import (
     version_params,
 )
 from gateway.meta.sql import Tx, UniqueViolation, execute, lock_key, many, one, value
-from gateway.s3.preconditions import check_write_precondition
+from gateway.s3.preconditions import check_delete_condition, check_write_precondition
 from gateway.s3.versions import addressed, new_version_id
 
 # The latest versions, through the partial index versions_latest (bucket, key) WHERE
@@ -166,9 +167,17 @@ def get_object(bucket: str, key: str, version_id: str | None = None) -> Tx[Objec
 
 
 def delete_object(
-    bucket: str, key: str, version_id: str | None = None, *, now: float
+    bucket: str,
+    key: str,
+    version_id: str | None = None,
+    *,
+    now: float,
+    condition: DeleteCondition | None = None,
 ) -> Tx[DeleteOutcome]:
     b = yield from lock_object(bucket, key)
+    if condition is not None:
+        subject = yield from get_object(bucket, key, version_id)
+        check_delete_condition(condition, subject, key)
     if version_id is None and b["versioning"] in VERSIONING_STATES:
         if b["versioning"] == "Enabled":
             marker_id = new_version_id(now)
@@ -240,7 +249,13 @@ def put_object_acl(
 
 
 def delete_version(
-    bucket: str, key: str, version_id: str, *, now: float, check: RemovalCheck | None = None
+    bucket: str,
+    key: str,
+    version_id: str,
+    *,
+    now: float,
+    check: RemovalCheck | None = None,
+    condition: DeleteCondition | None = None,
 ) -> Tx[DeleteOutcome]:
     yield from lock_object(bucket, key)
     version = yield from get_object(bucket, key, version_id)
@@ -251,7 +266,7 @@ def delete_version(
             key,
         )
         check(version, sole=count == 1)
-    return (yield from delete_object(bucket, key, version_id, now=now))
+    return (yield from delete_object(bucket, key, version_id, now=now, condition=condition))
 
 
 def expire_object(

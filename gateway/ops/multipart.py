@@ -38,6 +38,7 @@ from gateway.ops.common import (
     upload_verifier,
     write_retention,
 )
+from gateway.ops.object_write import precheck_write
 from gateway.readpath import stream_range
 from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
@@ -323,6 +324,7 @@ async def _complete(
     upload = await meta.get_upload(bucket.name, key, upload_id)
     if upload is None:
         raise S3Error(S3ErrorCode.NO_SUCH_UPLOAD, UploadId=upload_id)
+    precondition = await precheck_write(ctx, precondition, bucket.name, key)
     assembly = assemble(upload, request.parts, await _all_parts(ctx, upload))
     verify_complete_headers(ctx.headers, upload, assembly)
     now = ctx.services.clock()

@@ -9,6 +9,7 @@ from gateway.errors import S3Error, S3ErrorCode
 from gateway.limits.admission import admit_write
 from gateway.meta.base import ObjectVersion, Segment
 from gateway.ops.common import declared_size_check, find_copy_source, write_retention
+from gateway.ops.object_write import precheck_write
 from gateway.readpath import stream_range
 from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
@@ -100,7 +101,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     if algorithm is None and source.checksums:
         algorithm = next(iter(source.checksums))
 
-    precondition = put_precondition(headers)
+    precondition = await precheck_write(ctx, put_precondition(headers), dest_bucket.name, dest_key)
     await admit_write(ctx, dest_bucket, dest_key, source.size)
     stream = stream_range(ctx.services.backend, source, 0, source.size, source_keys.kek)
     compression = await compression_for(ctx.services, dest_bucket.name, content_type)

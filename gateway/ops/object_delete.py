@@ -8,9 +8,10 @@ import hashlib
 from auth.policy.actions import required_actions
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta.base import Bucket, DeleteOutcome
+from gateway.meta.base import Bucket, DeleteCondition, DeleteOutcome
 from gateway.responses import S3Response
 from gateway.s3.object_lock import bypass_requested, removal_check
+from gateway.s3.preconditions import delete_condition
 from gateway.xml.codec import parse, render
 from gateway.xml.models import Delete, DeletedEntry, DeleteErrorEntry, DeleteResult
 
@@ -26,18 +27,29 @@ def _outcome_headers(bucket: Bucket, outcome: DeleteOutcome) -> dict[str, str]:
     return headers
 
 
-async def _delete(ctx: RequestContext, key: str, version_id: str | None) -> DeleteOutcome:
+async def _delete(
+    ctx: RequestContext, key: str, version_id: str | None, condition: DeleteCondition | None
+) -> DeleteOutcome:
     """Without a version id nothing is removed for good in a versioned bucket (a delete
-    marker is added); with one, object lock may refuse (gateway.s3.object_lock)."""
+    marker is added); with one, object lock may refuse (gateway.s3.object_lock). The
+    condition (a conditional delete) is checked in the deleting transaction."""
     bucket, meta, now = ctx.target_bucket, ctx.services.meta, ctx.services.clock()
     if version_id is None:
-        return await meta.delete_object(bucket.name, key, None, now=now)
+        return await meta.delete_object(bucket.name, key, None, now=now, condition=condition)
     check = removal_check(now=now, bypass_governance=bypass_requested(ctx.headers))
-    return await meta.delete_version(bucket.name, key, version_id, now=now, check=check)
+    return await meta.delete_version(
+        bucket.name, key, version_id, now=now, check=check, condition=condition
+    )
 
 
 async def delete_object(ctx: RequestContext) -> S3Response:
-    outcome = await _delete(ctx, ctx.target_key, ctx.query.get("versionId"))
+    headers = ctx.headers
+    condition = delete_condition(
+        headers.get("if-match"),
+        headers.get("x-amz-if-match-last-modified-time"),
+        headers.get("x-amz-if-match-size"),
+    )
+    outcome = await _delete(ctx, ctx.target_key, ctx.query.get("versionId"), condition)
     return S3Response(204, _outcome_headers(ctx.target_bucket, outcome))
 
 
@@ -69,7 +81,8 @@ async def delete_objects(ctx: RequestContext) -> S3Response:
             )
             continue
         try:
-            outcome = await _delete(ctx, obj.key, obj.version_id)
+            condition = delete_condition(obj.etag, obj.last_modified_time, obj.size)
+            outcome = await _delete(ctx, obj.key, obj.version_id, condition)
         except S3Error as err:
             errors.append(DeleteErrorEntry(obj.key, err.code.code, err.message, obj.version_id))
             continue

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from gateway.codec.checksums import requested_checksum
 from gateway.compression import compression_for
 from gateway.context import RequestContext
@@ -38,9 +40,8 @@ async def put_object(ctx: RequestContext) -> S3Response:
     require_sigv4(ctx, keys.mode)
     allowance = await admit_write(ctx, bucket, key, ctx.body.declared_length)
     compression = await compression_for(ctx.services, bucket.name, fields.content_type)
-    if precondition is not None:
-        # Fail before streaming the body; put_object re-checks atomically at commit.
-        await _check_precondition_early(ctx, precondition)
+    # Fail before streaming the body; put_object re-checks atomically at commit.
+    precondition = await precheck_write(ctx, precondition, bucket.name, key)
     stored = await store_blob(
         ctx.services,
         quota_capped(ctx.body, allowance),
@@ -58,7 +59,15 @@ async def put_object(ctx: RequestContext) -> S3Response:
     return S3Response(200, out)
 
 
-async def _check_precondition_early(ctx: RequestContext, precondition: Precondition) -> None:
-    current = await ctx.services.meta.get_object(ctx.target_bucket.name, ctx.target_key)
+async def precheck_write(
+    ctx: RequestContext, precondition: Precondition | None, bucket: str, key: str
+) -> Precondition | None:
+    """Check a conditional write (PutObject, CopyObject, CompleteMultipartUpload) before
+    its work; the commit checks again atomically, and a failure there is a concurrent
+    write that won (409, gateway.s3.preconditions.check_write_precondition)."""
+    if precondition is None:
+        return None
+    current = await ctx.services.meta.get_object(bucket, key)
     etag = None if current is None or current.is_delete_marker else current.etag
-    check_write_precondition(precondition, etag, ctx.target_key)
+    check_write_precondition(precondition, etag, key)
+    return replace(precondition, prechecked=True)

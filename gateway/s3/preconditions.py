@@ -3,20 +3,24 @@
 - check_preconditions(): If-Match, If-None-Match, If-Modified-Since, If-Unmodified-Since
   of GetObject/HeadObject (RFC 7232).
 - check_copy_source_preconditions(): x-amz-copy-source-if-* of CopyObject/UploadPartCopy.
-- put_precondition() and check_write_precondition(): S3 conditional writes (If-None-Match: *
+- put_precondition() and check_write_precondition(): S3 conditional writes (If-None-Match
   and If-Match on PutObject, CopyObject, CompleteMultipartUpload), checked once before the
   body streams and again inside the metadata transaction that commits the version
   (https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-writes.html).
+- delete_condition() and check_delete_condition(): S3 conditional deletes (DeleteObject's
+  If-Match, x-amz-if-match-last-modified-time, x-amz-if-match-size; the same per entry of
+  DeleteObjects), checked inside the transaction that deletes.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from enum import Enum
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta.base import Precondition
+from gateway.meta.base import DeleteCondition, ObjectVersion, Precondition
 from gateway.s3.headers import http_date, parse_http_date, quote_etag
 
 # -- reads and copy sources: RFC 7232 -----------------------------------------------------
@@ -139,28 +143,124 @@ def check_copy_source_preconditions(
 # -- writes: S3 conditional writes ----------------------------------------------------------
 
 
+def _write_etags(value: str) -> tuple[str, ...]:
+    """The ETags of a conditional write header, unquoted ("*" stays "*")."""
+    if value.strip() == "*":
+        return ("*",)
+    return tuple(tag for _, tag in _etag_list(value))
+
+
 def put_precondition(headers: Mapping[str, str]) -> Precondition | None:
-    """If-None-Match: * and If-Match on writes (S3 conditional writes)."""
+    """If-None-Match (* or ETags) and If-Match (* or ETags) on writes."""
     if_none_match = headers.get("if-none-match")
     if_match = headers.get("if-match")
-    if if_none_match is not None and if_none_match.strip() != "*":
-        raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, "If-None-Match on writes accepts only *")
     if if_none_match is None and if_match is None:
         return None
-    etag = if_match.strip().removeprefix("W/").strip('"') if if_match is not None else None
-    return Precondition(if_match=etag, if_none_match_any=if_none_match is not None)
+    none_match = _write_etags(if_none_match) if if_none_match is not None else ()
+    etag = None
+    if if_match is not None:
+        tags = _write_etags(if_match)
+        etag = ", ".join(tags) if tags else if_match.strip()
+    return Precondition(
+        if_match=etag,
+        if_none_match_any=none_match == ("*",),
+        if_none_match=() if none_match == ("*",) else none_match,
+    )
 
 
 def check_write_precondition(pre: Precondition | None, current_etag: str | None, key: str) -> None:
     """A conditional write against the key's latest version: `current_etag` is its ETag,
-    None when the key is absent or its latest version is a delete marker."""
+    None when the key is absent or its latest version is a delete marker.
+
+    Inside the transaction of a write whose conditions already held when it began
+    (`pre.prechecked`), a failure means a concurrent write or delete committed in
+    between: S3 answers 409 ConditionalRequestConflict then, 412 otherwise
+    (https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutObject.html, If-Match).
+    """
     if pre is None:
         return
-    if pre.if_none_match_any and current_etag is not None:
-        raise S3Error(S3ErrorCode.PRECONDITION_FAILED, Condition="If-None-Match")
+    conflict = S3ErrorCode.CONDITIONAL_REQUEST_CONFLICT if pre.prechecked else None
+    if current_etag is not None and (
+        pre.if_none_match_any or _matches(", ".join(pre.if_none_match), current_etag, weak_ok=True)
+    ):
+        raise S3Error(conflict or S3ErrorCode.PRECONDITION_FAILED, Condition="If-None-Match")
     if pre.if_match is not None:
         if current_etag is None:
+            raise S3Error(conflict or S3ErrorCode.NO_SUCH_KEY, Key=key)
+        if not _matches(pre.if_match, current_etag, weak_ok=False):
+            raise S3Error(conflict or S3ErrorCode.PRECONDITION_FAILED, Condition="If-Match")
+
+
+# -- deletes: S3 conditional deletes ---------------------------------------------------------
+
+
+def delete_condition(
+    if_match: str | None, last_modified: str | None, size: str | None
+) -> DeleteCondition | None:
+    """If-Match, x-amz-if-match-last-modified-time and x-amz-if-match-size of DeleteObject,
+    or the ETag, LastModifiedTime and Size of a DeleteObjects entry. The time is an HTTP
+    date (botocore sends one in the header and in the XML alike) or ISO 8601, as XML
+    timestamps usually are. Malformed values are InvalidArgument."""
+    if if_match is None and last_modified is None and size is None:
+        return None
+    when = None
+    if last_modified is not None:
+        when = parse_http_date(last_modified)
+        if when is None:
+            when = _iso_time(last_modified)
+        if when is None:
+            raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "Invalid LastModifiedTime")
+    length = None
+    if size is not None:
+        try:
+            length = int(size.strip())
+        except ValueError:
+            length = -1
+        if length < 0:
+            raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "Invalid Size")
+    return DeleteCondition(if_match=if_match, last_modified=when, size=length)
+
+
+def _iso_time(value: str) -> float | None:
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.timestamp()
+
+
+def _same_time(stored: float, given: float) -> bool:
+    """At the precision the caller gave: whole seconds (an HTTP date, or an ISO time
+    without fraction) or milliseconds (listings render LastModified in ms)."""
+    if given == math.floor(given):
+        return math.floor(stored) == given
+    # As gateway.s3.headers.iso8601 renders it (floored, with its 1 µs of slack).
+    return math.floor(stored * 1000 + 1e-3) == round(given * 1000)
+
+
+def check_delete_condition(
+    cond: DeleteCondition | None, target: ObjectVersion | None, key: str
+) -> None:
+    """A conditional delete against `target`: the latest version, or the version named
+    by id; None (or a delete marker) when there is no object.
+
+    https://docs.aws.amazon.com/AmazonS3/latest/userguide/conditional-deletes.html: If-Match
+    on a missing object is 404 NoSuchKey; the time and size conditions let the delete of
+    a missing object succeed (API_DeleteObject.html); any mismatch is 412.
+    """
+    if cond is None:
+        return
+    if target is None or target.is_delete_marker:
+        if cond.if_match is not None:
             raise S3Error(S3ErrorCode.NO_SUCH_KEY, Key=key)
-        wanted = pre.if_match.strip('"')
-        if wanted != "*" and wanted != current_etag:
-            raise S3Error(S3ErrorCode.PRECONDITION_FAILED, Condition="If-Match")
+        return
+    if cond.if_match is not None and not _matches(cond.if_match, target.etag, weak_ok=False):
+        raise S3Error(S3ErrorCode.PRECONDITION_FAILED, Condition="If-Match")
+    if cond.last_modified is not None and not _same_time(target.last_modified, cond.last_modified):
+        raise S3Error(
+            S3ErrorCode.PRECONDITION_FAILED, Condition="x-amz-if-match-last-modified-time"
+        )
+    if cond.size is not None and cond.size != target.size:
+        raise S3Error(S3ErrorCode.PRECONDITION_FAILED, Condition="x-amz-if-match-size")

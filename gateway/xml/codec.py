@@ -234,6 +234,13 @@ def _render_delete(model: Delete) -> Element:
         _add(el, "Key", identifier.key)
         if identifier.version_id is not None:
             _add(el, "VersionId", identifier.version_id)
+        for name, text in (
+            ("ETag", identifier.etag),
+            ("LastModifiedTime", identifier.last_modified_time),
+            ("Size", identifier.size),
+        ):
+            if text is not None:
+                _add(el, name, text)
     if model.quiet:
         _add(root, "Quiet", "true")
     return root
@@ -245,7 +252,15 @@ def _parse_delete(root: Element) -> Delete:
     for el in _children(root, "Object"):
         key = _text(el, "Key", required=True)
         assert key is not None
-        objects.append(ObjectIdentifier(key, _text(el, "VersionId") or None))
+        objects.append(
+            ObjectIdentifier(
+                key,
+                _text(el, "VersionId") or None,
+                etag=_text(el, "ETag"),
+                last_modified_time=_text(el, "LastModifiedTime"),
+                size=_text(el, "Size"),
+            )
+        )
     if not objects or len(objects) > MAX_DELETE_OBJECTS:
         raise _malformed()
     quiet = _text(root, "Quiet")

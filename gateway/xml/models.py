@@ -56,6 +56,10 @@ class LocationConstraint:
 class ObjectIdentifier:
     key: str
     version_id: str | None = None
+    # Conditional delete of this entry, as sent (gateway.s3.preconditions.delete_condition).
+    etag: str | None = None
+    last_modified_time: str | None = None  # ISO 8601
+    size: str | None = None
 
 
 @dataclass(frozen=True)

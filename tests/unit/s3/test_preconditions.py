@@ -5,12 +5,14 @@ from __future__ import annotations
 import pytest
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta.base import Precondition
+from gateway.meta.base import DeleteCondition, ObjectVersion, Precondition
 from gateway.s3.headers import http_date
 from gateway.s3.preconditions import (
     check_copy_source_preconditions,
+    check_delete_condition,
     check_preconditions,
     check_write_precondition,
+    delete_condition,
     put_precondition,
 )
 
@@ -25,6 +27,7 @@ BEFORE = http_date(T0 - 1)
 AFTER = http_date(T0 + 1)
 
 OK, NOT_MODIFIED, FAILED = None, S3ErrorCode.NOT_MODIFIED, S3ErrorCode.PRECONDITION_FAILED
+CONFLICT = S3ErrorCode.CONDITIONAL_REQUEST_CONFLICT
 
 PRECONDITION_CASES: list[tuple[dict[str, str], S3ErrorCode | None]] = [
     ({}, OK),
@@ -148,10 +151,11 @@ def test_put_precondition(headers: dict[str, str], expected: Precondition | None
     assert put_precondition(headers) == expected
 
 
-def test_put_precondition_if_none_match_etag_not_implemented() -> None:
-    with pytest.raises(S3Error) as info:
-        put_precondition({"if-none-match": f'"{ETAG}"'})
-    assert info.value.code is S3ErrorCode.NOT_IMPLEMENTED
+def test_put_precondition_etag_lists() -> None:
+    headers = {"if-none-match": f'"{ETAG}", W/"other"', "if-match": f'"{ETAG}", "b"'}
+    assert put_precondition(headers) == Precondition(
+        if_match=f"{ETAG}, b", if_none_match=(ETAG, "other")
+    )
 
 
 WRITE_CASES: list[tuple[Precondition | None, str | None, S3ErrorCode | None]] = [
@@ -165,6 +169,13 @@ WRITE_CASES: list[tuple[Precondition | None, str | None, S3ErrorCode | None]] = 
     (Precondition(if_match="other"), ETAG, FAILED),
     (Precondition(if_match=ETAG), None, S3ErrorCode.NO_SUCH_KEY),
     (Precondition(if_match="*"), None, S3ErrorCode.NO_SUCH_KEY),
+    (Precondition(if_match=f"other, {ETAG}"), ETAG, OK),
+    (Precondition(if_none_match=(ETAG,)), ETAG, FAILED),
+    (Precondition(if_none_match=("other",)), ETAG, OK),
+    (Precondition(if_none_match=(ETAG,)), None, OK),
+    (Precondition(if_none_match_any=True, prechecked=True), ETAG, CONFLICT),
+    (Precondition(if_match=ETAG, prechecked=True), None, CONFLICT),
+    (Precondition(if_match="other", prechecked=True), ETAG, CONFLICT),
 ]
 
 
@@ -177,4 +188,53 @@ def test_check_write_precondition(
         return
     with pytest.raises(S3Error) as info:
         check_write_precondition(pre, current, "k")
+    assert info.value.code is expected
+
+
+# -- conditional deletes ----------------------------------------------------------------------
+
+OBJECT = ObjectVersion("b", "k", "null", MODIFIED, size=5, etag=ETAG)
+MARKER = ObjectVersion("b", "k", "v", MODIFIED, is_delete_marker=True)
+
+
+def test_delete_condition_parsing() -> None:
+    assert delete_condition(None, None, None) is None
+    assert delete_condition(f'"{ETAG}"', http_date(T0), "5") == DeleteCondition(
+        f'"{ETAG}"', float(T0), 5
+    )
+    iso = delete_condition(None, "2023-11-14T22:13:20.750Z", None)
+    assert iso == DeleteCondition(last_modified=1_700_000_000.75)
+    for bad in ({"size": "-1"}, {"size": "x"}, {"last_modified": "yesterday"}):
+        args = {"if_match": None, "last_modified": None, "size": None, **bad}
+        with pytest.raises(S3Error) as info:
+            delete_condition(**args)
+        assert info.value.code is S3ErrorCode.INVALID_ARGUMENT
+
+
+DELETE_CASES: list[tuple[DeleteCondition, ObjectVersion | None, S3ErrorCode | None]] = [
+    (DeleteCondition(if_match=ETAG), OBJECT, OK),
+    (DeleteCondition(if_match="*"), OBJECT, OK),
+    (DeleteCondition(if_match="other"), OBJECT, FAILED),
+    (DeleteCondition(if_match="*"), None, S3ErrorCode.NO_SUCH_KEY),
+    (DeleteCondition(if_match=ETAG), MARKER, S3ErrorCode.NO_SUCH_KEY),
+    (DeleteCondition(size=5), OBJECT, OK),
+    (DeleteCondition(size=6), OBJECT, FAILED),
+    (DeleteCondition(size=6), None, OK),
+    (DeleteCondition(last_modified=float(T0)), OBJECT, OK),  # HTTP date: whole seconds
+    (DeleteCondition(last_modified=T0 + 0.75), OBJECT, OK),  # ms, as listings show it
+    (DeleteCondition(last_modified=T0 + 0.5), OBJECT, FAILED),
+    (DeleteCondition(last_modified=T0 + 1.0), OBJECT, FAILED),
+    (DeleteCondition(last_modified=T0 + 1.0), MARKER, OK),
+]
+
+
+@pytest.mark.parametrize(("cond", "target", "expected"), DELETE_CASES)
+def test_check_delete_condition(
+    cond: DeleteCondition, target: ObjectVersion | None, expected: S3ErrorCode | None
+) -> None:
+    if expected is None:
+        check_delete_condition(cond, target, "k")
+        return
+    with pytest.raises(S3Error) as info:
+        check_delete_condition(cond, target, "k")
     assert info.value.code is expected

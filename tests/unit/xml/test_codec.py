@@ -60,6 +60,15 @@ CASES: list[tuple[object, bytes]] = [
         </CreateBucketConfiguration>""".encode(),
     ),
     (CreateBucketConfiguration(None), f"<CreateBucketConfiguration {NS}/>".encode()),
+    (  # a conditional delete entry (API_ObjectIdentifier.html)
+        Delete((ObjectIdentifier("k", "v-1", '"e"', "Mon, 01 Jan 2024 00:00:00 GMT", "3"),)),
+        f"""
+        <Delete {NS}>
+          <Object><Key>k</Key><VersionId>v-1</VersionId><ETag>"e"</ETag>
+            <LastModifiedTime>Mon, 01 Jan 2024 00:00:00 GMT</LastModifiedTime><Size>3</Size>
+          </Object>
+        </Delete>""".encode(),
+    ),
     (
         Delete((ObjectIdentifier("a.txt"), ObjectIdentifier("dir/b & <c>", "v-1")), quiet=True),
         f"""
@@ -350,7 +359,7 @@ def test_parse(model: object, xml: bytes) -> None:
             Delete,
             b"<?xml version='1.0'?>\n<!-- a comment -->\n<Delete>\n  <Quiet> TRUE </Quiet>\n"
             b'  <Object><Key>k</Key><ETag>"x"</ETag></Object>\n</Delete>\n',
-            Delete((ObjectIdentifier("k"),), quiet=True),
+            Delete((ObjectIdentifier("k", etag='"x"'),), quiet=True),
         ),
         (
             Delete,
