@@ -28,6 +28,7 @@ from gateway.limits.uploads import UPLOADS
 from gateway.meta.base import Bucket
 from gateway.middlewares.request_id import request_id_of
 from gateway.routing import Route, resolve
+from gateway.s3.expected_owner import EXPECTED_OWNER, check_expected_owner
 from gateway.sharing.endpoint import serve_sharing
 from gateway.tus.endpoint import serve_tus
 from gateway.website.endpoint import is_website_host, serve_website
@@ -123,6 +124,8 @@ async def handle(request: web.Request) -> web.StreamResponse:
     request[AUDIT_PRINCIPAL] = principal
     handler = HANDLERS.get(route.operation)
     bucket_record = await _bucket_for(services, resolved.bucket, route, principal)
+    if bucket_record is not None:
+        check_expected_owner(headers, bucket_record.owner, header=EXPECTED_OWNER)
     access = Access(
         services.meta,
         services.access_cache,

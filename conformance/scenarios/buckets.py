@@ -27,7 +27,11 @@ def create_head_list_delete(ctx: Context) -> None:
 def bucket_errors(ctx: Context) -> None:
     s3 = ctx.boto3()
     name = ctx.new_bucket()
-    expect_error(lambda: s3.create_bucket(Bucket=name), "BucketAlreadyOwnedByYou")
+    # Creating a bucket you own: 200 in us-east-1 (S3's legacy rule), 409 elsewhere.
+    if ctx.ep.region == "us-east-1":
+        s3.create_bucket(Bucket=name)
+    else:
+        expect_error(lambda: s3.create_bucket(Bucket=name), "BucketAlreadyOwnedByYou")
     s3.put_object(Bucket=name, Key="x", Body=b"x")
     expect_error(lambda: s3.delete_bucket(Bucket=name), "BucketNotEmpty")
     s3.delete_object(Bucket=name, Key="x")

@@ -36,16 +36,27 @@ async def create_bucket(ctx: RequestContext) -> S3Response:
                 f"{region} of this endpoint.",
                 LocationConstraint=constraint,
             )
-    await meta.create_bucket(
-        Bucket(
-            name=name,
-            owner=ctx.principal.user,
-            created=ctx.now,
-            region=region,
-            versioning="Enabled" if object_lock else None,
-            object_lock=object_lock,
+    try:
+        await meta.create_bucket(
+            Bucket(
+                name=name,
+                owner=ctx.principal.user,
+                created=ctx.now,
+                region=region,
+                versioning="Enabled" if object_lock else None,
+                object_lock=object_lock,
+            )
         )
-    )
+    except S3Error as exc:
+        # S3's legacy rule in us-east-1: creating a bucket you already own succeeds, and
+        # changes nothing (contents, versioning, ACLs, ownership stay as they are).
+        # https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateBucket.html
+        if exc.code is not S3ErrorCode.BUCKET_ALREADY_OWNED_BY_YOU:
+            raise
+        existing = await meta.get_bucket(name)
+        if existing is None or existing.region != "us-east-1":
+            raise
+        return S3Response(200, {"Location": f"/{name}"})
     if access.ownership is not None:
         await meta.put_bucket_config(name, OWNERSHIP_CONFIG, access.ownership.value)
     if access.acl is not None:

@@ -31,6 +31,7 @@ from gateway.meta.base import (
     Segment,
 )
 from gateway.request_acl import ObjectWriteAcl
+from gateway.s3.expected_owner import EXPECTED_SOURCE_OWNER, check_expected_owner
 from gateway.s3.headers import ObjectFields, parse_copy_source
 from gateway.s3.object_lock import (
     OBJECT_LOCK,
@@ -77,6 +78,7 @@ async def find_copy_source(ctx: RequestContext) -> CopySource:
     bucket = await ctx.services.meta.get_bucket(name)
     if bucket is None:
         raise S3Error(S3ErrorCode.NO_SUCH_BUCKET, BucketName=name)
+    check_expected_owner(ctx.headers, bucket.owner, header=EXPECTED_SOURCE_OWNER)
     found = await ctx.services.meta.get_object(bucket.name, key, version_id)
     return CopySource(bucket, key, version_id, copy_source(found, key, version_id))
 

@@ -192,6 +192,10 @@ def _render_list_buckets(model: ListAllMyBucketsResult) -> Element:
         _add(el, "Name", bucket.name)
         _add(el, "CreationDate", iso8601(bucket.created))
         _add(el, "BucketRegion", bucket.region)
+    if model.continuation_token is not None:
+        _add(root, "ContinuationToken", model.continuation_token)
+    if model.prefix is not None:
+        _add(root, "Prefix", model.prefix)
     return root
 
 

@@ -32,6 +32,8 @@ class BucketEntry:
 class ListAllMyBucketsResult:
     owner: Owner
     buckets: tuple[BucketEntry, ...]
+    continuation_token: str | None = None  # the next page's, when there is one
+    prefix: str | None = None  # the request's prefix, echoed
 
 
 # -- CreateBucket / GetBucketLocation -------------------------------------------------------

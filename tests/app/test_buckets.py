@@ -39,13 +39,6 @@ def test_create_bucket_with_us_east_1_location_constraint(s3: Any) -> None:
     s3.delete_bucket(Bucket=name)
 
 
-def test_create_bucket_twice_is_owned_by_you(s3: Any, bucket: str) -> None:
-    with pytest.raises(ClientError) as info:
-        s3.create_bucket(Bucket=bucket)
-    assert code_of(info) == "BucketAlreadyOwnedByYou"
-    assert status_of(info) == 409
-
-
 def test_create_bucket_foreign_region_refused(s3: Any) -> None:
     with pytest.raises(ClientError) as info:
         s3.create_bucket(
