@@ -143,9 +143,10 @@ class S3ErrorCode(Enum):
         400,
         "The list of parts was not in ascending order. Parts must be ordered by part number.",
     )
+    # 400, not the 416 of a Range: a client must not read it as "the object is shorter".
     INVALID_PART_NUMBER = (
         "InvalidPartNumber",
-        416,
+        400,
         "The requested partnumber is not satisfiable",
     )
     INVALID_POLICY_DOCUMENT = (
@@ -154,6 +155,13 @@ class S3ErrorCode(Enum):
         "The content of the form does not meet the conditions specified in the policy document.",
     )
     INVALID_RANGE = ("InvalidRange", 416, "The requested range is not satisfiable")
+    # UploadPartCopy's x-amz-copy-source-range beyond the source: a bad request, not a
+    # 416 (there is no Range on the request itself).
+    INVALID_COPY_SOURCE_RANGE = (
+        "InvalidRange",
+        400,
+        "The x-amz-copy-source-range is not satisfiable for the source object",
+    )
     INVALID_REDIRECT_LOCATION = (
         "InvalidRedirectLocation",
         400,

@@ -925,7 +925,10 @@ class MetaStore(Protocol):
         progress (aborted or completed while the part streamed: the caller then deletes
         the blob, which is still pending); take `part.blob_id` out of `pending` (raise
         S3Error INTERNAL_ERROR if it is not pending: collected as stale); replace any
-        part with the same number, whose blob goes to garbage (since part.last_modified).
+        part with the same number, whose blob goes to garbage (since part.last_modified),
+        unless that part's last_modified (when its request began) is later: then a
+        later upload of the number finished first and stays, and `part.blob_id` goes
+        to garbage instead.
         """
         ...
 

@@ -17,8 +17,9 @@ Concurrency (PostgreSQL; SQLite's single writer gives all of it for free):
   bucket's uploads, never waits on us while we wait on it). So they queue per upload: a
   part racing an abort or a completion lands before it (and is counted: aborted to
   garbage, or checked against the Complete's list) or finds the upload gone
-  (NoSuchUpload). Two parts with one number queue too: the later replaces the earlier,
-  whose blob goes to garbage.
+  (NoSuchUpload). Two parts with one number queue too: the one whose request began
+  later (Part.last_modified) is kept, the other one's blob goes to garbage, whichever
+  committed first.
 - complete_upload then publishes the version through objects.put_version, which takes
   the bucket row FOR KEY SHARE (again: it is re-entrant) and the object key's advisory
   lock, as put_object does.
@@ -107,6 +108,16 @@ def create_upload(upload: Upload) -> Tx[None]:
 def put_part(bucket: str, key: str, upload_id: str, part: Part) -> Tx[None]:
     yield from lock_upload(bucket, key, upload_id)
     yield from claim_pending([part.blob_id])
+    begun = yield from value(
+        "SELECT last_modified FROM upload_parts WHERE upload_id = ? AND part_number = ?",
+        upload_id,
+        part.number,
+    )
+    if begun is not None and float(begun) > part.last_modified:
+        # A later upload of this number finished first: it stays the part (the one its
+        # client will name in the Complete), and ours goes to garbage.
+        yield from to_garbage([part.blob_id], part.last_modified)
+        return
     yield from _parts_to_garbage(upload_id, part.last_modified, number=part.number)
     yield from execute(
         f"INSERT INTO upload_parts (upload_id, {PART_COLUMNS}) VALUES ({marks(8)})"

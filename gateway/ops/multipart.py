@@ -174,7 +174,9 @@ async def _commit_part(
         blob_id=stored.blob_id,
         size=stored.size,
         etag=stored.md5_hex,
-        last_modified=ctx.services.clock(),
+        # When the request began: of two uploads of one number, the later one is the part
+        # even if it finishes first (MetaStore.put_part).
+        last_modified=ctx.now,
         checksums={stored.checksum_algorithm: stored.checksum_b64}
         if stored.checksum_algorithm and stored.checksum_b64
         else {},

@@ -96,8 +96,8 @@ def parse_copy_source_range(value: str | None, size: int) -> tuple[int, int] | N
     """x-amz-copy-source-range "bytes=first-last" as (start, end_exclusive); None if absent.
 
     https://docs.aws.amazon.com/AmazonS3/latest/API/API_UploadPartCopy.html: both offsets
-    are required. Malformed values and ranges beyond the source answer InvalidArgument,
-    as S3 does.
+    are required. Malformed values answer InvalidArgument, ranges beyond the source 400
+    InvalidRange, as S3 does.
     """
     if value is None:
         return None
@@ -109,10 +109,12 @@ def parse_copy_source_range(value: str | None, size: int) -> tuple[int, int] | N
         raise _bad_copy_range(value)
     if last >= size:
         raise S3Error(
-            S3ErrorCode.INVALID_ARGUMENT,
+            S3ErrorCode.INVALID_COPY_SOURCE_RANGE,
             f"Range specified is not valid for source object of size: {size}",
             ArgumentName="x-amz-copy-source-range",
             ArgumentValue=value,
+            RangeRequested=value,
+            ActualObjectSize=str(size),
         )
     return start, last + 1
 

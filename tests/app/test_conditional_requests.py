@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
-from tests.app.client import SignedClient
+from tests.app.client import Reply, SignedClient
 from tests.app.test_buckets import code_of, status_of
 
 
@@ -91,38 +91,54 @@ def test_complete_multipart_upload_if_match(s3: Any, bucket: str) -> None:
     assert _body(s3, bucket, "k") == b"new"
 
 
+class GatedBody:
+    """A request body that sends its first bytes, then waits for release() to send the
+    rest: a request held mid-stream, after the handler's checks that precede the body."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.gate = asyncio.Event()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        yield self.payload[:10]
+        await self.gate.wait()
+        yield self.payload[10:]
+
+    def release(self) -> None:
+        self.gate.set()
+
+
+async def send_gated(
+    client: SignedClient, method: str, path: str, body: GatedBody, headers: dict[str, str]
+) -> asyncio.Future[Reply]:
+    """Start the request; return once its blob is pending (the handler is streaming)."""
+    headers = {**headers, "Content-Length": str(len(body.payload))}
+    meta = client.services.meta
+    before = (await meta.blob_backlog(cap=100)).pending
+    reply = asyncio.ensure_future(
+        client.request(method, path, body=body.chunks(), signed_body=body.payload, headers=headers)  # type: ignore[arg-type]
+    )
+    for _ in range(500):
+        if (await meta.blob_backlog(cap=100)).pending > before:
+            return reply
+        await asyncio.sleep(0.01)
+    raise AssertionError("the request never started streaming its body")
+
+
 def test_put_object_concurrent_write_wins_conflict(
     app_client: SignedClient, aio: asyncio.Runner
 ) -> None:
     """If-None-Match: * held when the PUT began; another PUT of the key commits while its
     body streams: S3 answers 409 ConditionalRequestConflict, and the winner stays."""
     client = app_client
-    payload = b"loser" * 1000
-    release = asyncio.Event()
-
-    async def gated() -> AsyncIterator[bytes]:
-        yield payload[:10]
-        await release.wait()
-        yield payload[10:]
-
-    async def pending_blobs() -> int:
-        return (await client.services.meta.blob_backlog(cap=10)).pending
 
     async def body() -> None:
         assert (await client.request("PUT", "/cond")).status == 200
-        headers = {"If-None-Match": "*", "Content-Length": str(len(payload))}
-        loser = asyncio.ensure_future(
-            client.request("PUT", "/cond/k", body=gated(), signed_body=payload, headers=headers)  # type: ignore[arg-type]
-        )
-        # The PUT checked its condition before recording its blob as pending.
-        for _ in range(500):
-            if await pending_blobs():
-                break
-            await asyncio.sleep(0.01)
-        assert await pending_blobs() == 1
+        gated = GatedBody(b"loser" * 1000)
+        loser = await send_gated(client, "PUT", "/cond/k", gated, {"If-None-Match": "*"})
         winner = await client.request("PUT", "/cond/k", body=b"winner")
         assert winner.status == 200
-        release.set()
+        gated.release()
         reply = await loser
         assert (reply.status, reply.error_code) == (409, "ConditionalRequestConflict")
         got = await client.request("GET", "/cond/k")

@@ -158,6 +158,28 @@ def test_put_part_replaces_same_number(metastore: MetaStore, aio: asyncio.Runner
     aio.run(body())
 
 
+def test_put_part_later_upload_finishing_first_stays(
+    metastore: MetaStore, aio: asyncio.Runner
+) -> None:
+    """Two uploads of part 1: the one that began later commits first, then the earlier
+    one commits. The later-begun part stays; the other's blob goes to garbage."""
+
+    async def body() -> None:
+        await make_bucket(metastore)
+        u = upload_of("k")
+        await metastore.create_upload(u)
+        later = await add_part(metastore, u, 1, now=NOW + 2)
+        earlier = await add_part(metastore, u, 1, size=10, now=NOW + 1)
+        page = await metastore.list_parts("bkt", "k", u.upload_id)
+        assert list(page.parts) == [later]
+        assert await garbage(metastore) == {earlier.blob_id}
+        assert await metastore.blob_is_referenced(later.blob_id)
+        await metastore.complete_upload(u.upload_id, version_from(u, [later]), parts_digest="")
+        assert (await metastore.get_object("bkt", "k")) is not None
+
+    aio.run(body())
+
+
 def test_put_part_refusals(metastore: MetaStore, aio: asyncio.Runner) -> None:
     async def body() -> None:
         await make_bucket(metastore)
