@@ -111,12 +111,12 @@ class GatedBody:
 async def send_gated(
     client: SignedClient, method: str, path: str, body: GatedBody, headers: dict[str, str]
 ) -> asyncio.Future[Reply]:
-    """Start the request; return once its blob is pending (the handler is streaming)."""
-    headers = {**headers, "Content-Length": str(len(body.payload))}
+    """Start the request (chunked); return once its blob is pending (the handler is
+    streaming the body)."""
     meta = client.services.meta
     before = (await meta.blob_backlog(cap=100)).pending
     reply = asyncio.ensure_future(
-        client.request(method, path, body=body.chunks(), signed_body=body.payload, headers=headers)  # type: ignore[arg-type]
+        client.request(method, path, body=body.chunks(), signed_body=body.payload, headers=headers)
     )
     for _ in range(500):
         if (await meta.blob_backlog(cap=100)).pending > before:
