@@ -16,43 +16,39 @@ from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import DeleteCondition, DeleteOutcome, MetaStore, Precondition
 from tests.contract.test_metastore_contract import NOW, make_bucket, put, s3_code
 
+# (precondition on a key whose latest ETag is "etag-1", the error or None)
+PUT_CASES: list[tuple[Precondition, S3ErrorCode | None]] = [
+    (Precondition(if_none_match=("etag-1",)), S3ErrorCode.PRECONDITION_FAILED),
+    (Precondition(if_none_match=("other", "etag-1")), S3ErrorCode.PRECONDITION_FAILED),
+    (Precondition(if_none_match=("other",)), None),
+    (Precondition(if_match="other, etag-1"), None),
+    # Held before the write began, fails at commit: a concurrent write won.
+    (
+        Precondition(if_none_match_any=True, prechecked=True),
+        S3ErrorCode.CONDITIONAL_REQUEST_CONFLICT,
+    ),
+    (Precondition(if_match="etag-0", prechecked=True), S3ErrorCode.CONDITIONAL_REQUEST_CONFLICT),
+]
 
-@pytest.mark.parametrize(
-    ("precondition", "error"),
-    [
-        (Precondition(if_none_match=("etag-1",)), S3ErrorCode.PRECONDITION_FAILED),
-        (Precondition(if_none_match=("other", "etag-1")), S3ErrorCode.PRECONDITION_FAILED),
-        (Precondition(if_none_match=("other",)), None),
-        (Precondition(if_match="other, etag-1"), None),
-        # Held before the write began, fails at commit: a concurrent write won.
-        (
-            Precondition(if_none_match_any=True, prechecked=True),
-            S3ErrorCode.CONDITIONAL_REQUEST_CONFLICT,
-        ),
-        (
-            Precondition(if_match="etag-0", prechecked=True),
-            S3ErrorCode.CONDITIONAL_REQUEST_CONFLICT,
-        ),
-    ],
-)
+
 def test_put_object_precondition_etags_and_conflict(
-    metastore: MetaStore,
-    aio: asyncio.Runner,
-    precondition: Precondition,
-    error: S3ErrorCode | None,
+    metastore: MetaStore, aio: asyncio.Runner
 ) -> None:
     async def body() -> None:
         await make_bucket(metastore)
-        await put(metastore, "k", etag="etag-1")
-        if error is None:
-            stored = await put(metastore, "k", etag="new", precondition=precondition)
-            assert await metastore.get_object("bkt", "k") == stored
-            return
-        with pytest.raises(S3Error) as exc:
-            await put(metastore, "k", etag="new", precondition=precondition)
-        assert s3_code(exc) is error
-        current = await metastore.get_object("bkt", "k")
-        assert current is not None and current.etag == "etag-1"
+        # One store for every case (a PostgreSQL store costs a second to set up).
+        for n, (precondition, error) in enumerate(PUT_CASES):
+            key = f"k{n}"
+            await put(metastore, key, etag="etag-1")
+            if error is None:
+                stored = await put(metastore, key, etag="new", precondition=precondition)
+                assert await metastore.get_object("bkt", key) == stored
+                continue
+            with pytest.raises(S3Error) as exc:
+                await put(metastore, key, etag="new", precondition=precondition)
+            assert s3_code(exc) is error, precondition
+            current = await metastore.get_object("bkt", key)
+            assert current is not None and current.etag == "etag-1"
 
     aio.run(body())
 
