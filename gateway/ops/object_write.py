@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from events.scan.inline import store_scanned
 from gateway.codec.checksums import requested_checksum
 from gateway.compression import compression_for
 from gateway.context import RequestContext
@@ -15,7 +16,6 @@ from gateway.s3.headers import object_fields
 from gateway.s3.object_headers import checksum_headers, version_headers
 from gateway.s3.preconditions import check_write_precondition, put_precondition
 from gateway.s3.sse import response_headers
-from gateway.writepath import store_blob
 from lifecycle.expiry import expiration_headers
 
 
@@ -41,13 +41,14 @@ async def put_object(ctx: RequestContext) -> S3Response:
     if precondition is not None:
         # Fail before streaming the body; put_object re-checks atomically at commit.
         await _check_precondition_early(ctx, precondition)
-    stored = await store_blob(
+    stored = await store_scanned(
         ctx.services,
         quota_capped(ctx.body, allowance),
         checksum_algorithm=checksum.algorithm,
         verify=upload_verifier(headers, ctx.body, checksum),
         sealing=keys.sealing,
         compression=compression,
+        subject=f"{bucket.name}/{key}",
     )
     saved = await commit_upload(ctx, bucket, key, stored, fields, access, retention, precondition)
     out = {"ETag": f'"{saved.etag}"', **checksum_headers(saved)}
