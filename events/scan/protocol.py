@@ -22,7 +22,6 @@ from urllib.parse import urlsplit
 
 COMMAND = b"zINSTREAM\0"
 END = b"\0\0\0\0"
-PING = b"zPING\0"
 MAX_CHUNK = 0xFFFFFFFF
 DEFAULT_PORT = 3310
 # An answer is one short line; anything longer is not clamd.

@@ -32,7 +32,6 @@ from events.scan.quarantine import (
     INFECTED,
     UNSCANNED,
     QuarantineHook,
-    is_quarantined,
     quarantine,
 )
 from events.scan.stored import scan_version
@@ -129,7 +128,9 @@ class ScanWorker:
         meta = self.services.meta
         ids = pending.bucket, pending.key, pending.version_id
         version = await meta.get_object(*ids)
-        if version is None or version.is_delete_marker or is_quarantined(version):
+        # A version tagged as quarantined is scanned all the same: the tag may be the
+        # uploader's own (x-amz-tagging, or copied along), which the owner can remove.
+        if version is None or version.is_delete_marker:
             await meta.drop_pending_scan(*ids)
             return None
         verdict = await scan_version(self.services, self.scanner, version)
