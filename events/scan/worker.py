@@ -174,5 +174,11 @@ class ScanWorker:
 
 async def enqueue_scan(services: Services, version: ObjectVersion) -> None:
     """After a new version's commit: scan it in the background (async mode), else nothing."""
-    if services.scan_worker is not None:
+    if services.scan_worker is None:
+        return
+    try:
         await services.scan_worker.submit(version)
+    except S3Error as exc:
+        # Committed already: an error now would only make the client retry a write that
+        # succeeded. The version stays unscanned; say so loudly.
+        log.error("%s/%s stays unscanned: %s", version.bucket, version.key, exc)
