@@ -25,7 +25,7 @@ async def scan_version(services: Services, scanner: ClamdClient, version: Object
     try:
         kek = (await read_keys(services, version, {})).kek
     except S3Error as exc:  # e.g. its KMS key is disabled
-        return ScanFailed(f"cannot open it: {exc.code.value[0]}", permanent=True)
+        return ScanFailed(f"cannot open it: {exc.code.code}", permanent=True)
     stream = stream_range(services.backend, version, 0, version.size, kek)
     try:
         return await scanner.scan(stream)
