@@ -43,9 +43,11 @@ from auth.policy.keys import Network, request_keys, source_ip
 from auth.policy.model import MalformedPolicy, Policy, PolicyKind, parse_policy
 from auth.policy.ownership import ObjectOwnership, acls_enabled
 from auth.policy.public import PublicAccessBlock
+from events.scan.quarantine import is_quarantined
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, IamIdentity, MetaStore
 from gateway.request_acl import BucketAclSettings, private_acl
+from gateway.s3.headers import parse_copy_source
 from gateway.s3.tagging import parse_tagging_header
 
 log = logging.getLogger(__name__)
@@ -143,6 +145,9 @@ class AccessCache:
         self._clock = clock
         self._documents: dict[str, tuple[float, Mapping[str, str]]] = {}
         self._entries: dict[str, tuple[float, Bucket, BucketAccess]] = {}
+        # --scan: a quarantined object (events/scan/quarantine.py) is an explicit Deny of
+        # reading it to all but its bucket's account; off, no read pays for the lookup.
+        self.quarantine = False
 
     async def documents(self, bucket: str) -> Mapping[str, str]:
         """The bucket's ACCESS_CONFIGS documents by name (CORS reads its rules here)."""
@@ -311,6 +316,7 @@ class Access:
         await self._load_existing_tags()
         decision, refused = decide(self.requester, needed, self.keys, self._policies_for(None))
         if decision.allowed:
+            await self._refuse_quarantined(needed)
             return
         if decision.verdict is Verdict.IMPLICIT_DENY and refused is not None:
             object_acl = await self._object_acl(refused)
@@ -319,8 +325,50 @@ class Access:
                     self.requester, needed, self.keys, self._policies_for(object_acl)
                 )
                 if decision.allowed:
+                    await self._refuse_quarantined(needed)
                     return
         self._denied(decision, refused)
+
+    async def _refuse_quarantined(self, needed: tuple[RequiredAction, ...]) -> None:
+        """The quarantine's explicit Deny: reading an object quarantined by the malware
+        scan (events/scan/quarantine.py) is AccessDenied to all but the bucket's own
+        account and the administrator, whatever policies and ACLs allow."""
+        if not self.cache.quarantine or self.requester.is_admin:
+            return
+        for required in needed:
+            if required.action not in _QUARANTINE_DENIES:
+                continue
+            name = _bucket_of(required.resource)
+            access = None if name is None else self._buckets.get(name)
+            if name is None or access is None:
+                continue
+            if self.requester.account_id == access.owner_account_id:
+                continue
+            key, version_id = self._addressed(name, required.resource)
+            try:
+                version = await self.meta.get_object(name, key, version_id)
+            except S3Error:
+                continue  # missing: the handler's answer
+            if version is not None and not version.is_delete_marker and is_quarantined(version):
+                log.info("access denied: %s/%s is quarantined", name, key)
+                raise S3Error(S3ErrorCode.ACCESS_DENIED)
+
+    def _addressed(self, bucket: str, resource: str) -> tuple[str, str | None]:
+        """The key and version id an object ARN of this request stands for: the target's
+        (?versionId), else a copy source's (x-amz-copy-source)."""
+        key = resource[len(bucket_arn(bucket)) + 1 :]
+        facts = self.facts
+        if (bucket, key) == (facts.bucket, facts.key):
+            return key, facts.query.get("versionId")
+        source = facts.headers.get("x-amz-copy-source")
+        if source is not None:
+            try:
+                src_bucket, src_key, src_version = parse_copy_source(source)
+            except S3Error:
+                return key, None
+            if (src_bucket, src_key) == (bucket, key):
+                return key, src_version
+        return key, None
 
     async def allowed(self, action: str, resource: str) -> bool:
         """Whether one more action is allowed (per-key deletes, HEAD's 403-or-404)."""
@@ -435,6 +483,7 @@ class Access:
 
 
 _EXISTING_TAG = "s3:existingobjecttag/"
+_QUARANTINE_DENIES = frozenset({"s3:GetObject", "s3:GetObjectVersion"})
 _TAGGED_WRITES = frozenset({"PutObject", "CopyObject", "CreateMultipartUpload", "PostObject"})
 
 

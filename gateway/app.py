@@ -16,6 +16,7 @@ from aiohttp.typedefs import Middleware
 from auth.credentials import CredentialCache
 from auth.sealed import SecretSealer
 from backends.base import Backend, BackendError
+from events.scan.worker import ScanWorker
 from gateway import tracing
 from gateway.audit_writer import AuditWriter
 from gateway.codec.keys import load_master_key
@@ -194,6 +195,9 @@ async def open_services(settings: Settings, clock: Clock = time.time) -> Service
         services.upload_slots = UploadSlots(settings.max_uploads_per_key)
     # Read (or generate) the master key now: a bad key file fails the start, not a PUT.
     _ = services.master_key
+    if services.scanner is not None and settings.scan_mode == "async":
+        # Hook point of the "quarantined" event: services.scan_worker.on_quarantine.
+        services.scan_worker = ScanWorker(services, services.scanner)
     return services
 
 
@@ -256,6 +260,8 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
     for path in READY_PATHS:
         app.router.add_get(path, health_ready)
     app.router.add_route("*", "/{tail:.*}", handle)
+    if services.scan_worker is not None:
+        app.cleanup_ctx.append(_scan_ctx(services.scan_worker))
     if run_collector:
         settings = services.settings
         collector = Collector(
@@ -316,6 +322,17 @@ def _audit_ctx(audit: AuditWriter) -> Callable[[web.Application], AsyncIterator[
         await audit.close()
 
     return audit_ctx
+
+
+def _scan_ctx(worker: ScanWorker) -> Callable[[web.Application], AsyncIterator[None]]:
+    """--scan-mode async: the background scans (events/scan/worker.py)."""
+
+    async def scan_ctx(app: web.Application) -> AsyncIterator[None]:
+        worker.start()
+        yield
+        await worker.stop()
+
+    return scan_ctx
 
 
 def _lifecycle_ctx(

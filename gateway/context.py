@@ -6,6 +6,7 @@ import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from multidict import CIMultiDictProxy, MultiDictProxy
 
@@ -13,6 +14,8 @@ from auth.credentials import CredentialCache, Principal
 from auth.policy.keys import Network
 from auth.sts.oidc_keys import OidcKeys
 from backends.base import Backend
+from events.scan.clamd import ClamdClient
+from events.scan.protocol import parse_url
 from gateway.access import Access, AccessCache, trusted_networks
 from gateway.body import RequestBody
 from gateway.codec.keys import load_master_key
@@ -25,6 +28,9 @@ from gateway.settings import Settings
 from gateway.website.cache import WebsiteCache
 from lifecycle.evaluate import Timing
 from lifecycle.expiry import RulesCache, timing_of
+
+if TYPE_CHECKING:
+    from events.scan.worker import ScanWorker
 
 Clock = Callable[[], float]
 
@@ -51,12 +57,19 @@ class Services:
     # --rate-limit-key/--rate-limit-ip and --max-uploads-per-key (gateway/limits/).
     limiter: RateLimiter | None = None
     upload_slots: UploadSlots | None = None
+    # --scan: clamd, and with --scan-mode async the background scans (gateway/app.py).
+    scanner: ClamdClient | None = field(init=False)
+    scan_worker: ScanWorker | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
+        scan = self.settings.scan
+        timeout = self.settings.scan_timeout
+        self.scanner = None if scan is None else ClamdClient(parse_url(scan), timeout=timeout)
         self.web_identity = OidcKeys()
         self.lifecycle_rules = RulesCache(self.meta)
         self.access_cache = AccessCache(self.meta, ttl=self.credentials.ttl)
         self.website_configs = WebsiteCache(self.meta, ttl=self.credentials.ttl)
+        self.access_cache.quarantine = scan is not None
         self.trusted_proxies = trusted_networks(self.settings.trusted_proxies)
 
     @property

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from events.scan.protocol import parse_url
 from gateway.limits.token_bucket import Rate
 
 DEFAULT_PORT = 7373  # not MinIO's 9000, so both can run side by side
@@ -191,6 +192,33 @@ class Settings:
             "longest lifetime of a presigned URL in seconds (at most SigV4's week); SigV2 URLs,"
             " whose Expires is a date, may not expire later than this from now"
         ),
+    )
+    scan: str | None = field(
+        default=None,
+        metadata=_opt(
+            "malware scan of every new object by clamd: clamd://HOST:PORT or"
+            " clamd:///path/to/socket (set clamd's StreamMaxLength to the largest object)"
+        ),
+    )
+    scan_mode: str = field(
+        default="inline",
+        metadata=_opt(
+            "--scan: inline (an infected upload is refused with 403, nothing stored) or async"
+            " (stored, scanned right after; an infected object is quarantined)"
+        ),
+    )
+    scan_fail: str = field(
+        default="closed",
+        metadata=_opt(
+            "--scan: when clamd is down or cannot scan an object, open (accept it unscanned)"
+            " or closed (inline: refuse it; async: quarantine what clamd refused to scan)"
+        ),
+    )
+    scan_timeout: float = field(
+        default=60.0, metadata=_opt("--scan: seconds clamd may take per step (and to answer)")
+    )
+    scan_concurrency: int = field(
+        default=4, metadata=_opt("--scan-mode async: objects scanned at once per process")
     )
     log_level: str = field(default="INFO", metadata=_opt("DEBUG, INFO, WARNING, ERROR"))
     log_format: str = field(
@@ -434,10 +462,27 @@ def validate(settings: Settings) -> None:
                 problems.append(f"{flag_name(name)}: {exc}")
     if settings.max_uploads_per_key is not None and settings.max_uploads_per_key < 1:
         problems.append("--max-uploads-per-key must be at least 1")
+    problems.extend(_scan_problems(settings))
     if settings.log_format not in ("text", "json"):
         problems.append("--log-format must be text or json")
     if problems:
         raise SystemExit("; ".join(problems))
+
+
+def _scan_problems(settings: Settings) -> list[str]:
+    problems: list[str] = []
+    if settings.scan is not None:
+        try:
+            parse_url(settings.scan)
+        except ValueError as exc:
+            problems.append(str(exc))
+    if settings.scan_mode not in ("inline", "async"):
+        problems.append("--scan-mode must be inline or async")
+    if settings.scan_fail not in ("open", "closed"):
+        problems.append("--scan-fail must be open or closed")
+    if settings.scan_timeout <= 0 or settings.scan_concurrency < 1:
+        problems.append("--scan-timeout must be positive and --scan-concurrency at least 1")
+    return problems
 
 
 def from_argv(argv: Sequence[str]) -> Settings:

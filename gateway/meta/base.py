@@ -469,6 +469,18 @@ class CodedRow:
     raw: str = ""  # the segments (or part codec) JSON as read: what replace_segments compares
 
 
+@dataclass(frozen=True)
+class PendingScan:
+    """A version waiting for its malware scan (--scan-mode async; events/scan/worker.py)."""
+
+    bucket: str
+    key: str
+    version_id: str
+    enqueued: float
+    due: float  # claimable from then on
+    attempts: int = 0  # failed attempts so far
+
+
 class RemovalCheck(Protocol):
     """Called inside the transaction that would remove `version` (the key's only version
     when `sole`); raises S3Error to refuse (object lock, or the version changed)."""
@@ -1170,6 +1182,29 @@ class MetaStore(Protocol):
     async def replace_segments(self, row: CodedRow, segments: tuple[Segment, ...]) -> bool:
         """Swap a row's segments (codec parameters only) if they are still `row.segments`;
         False when the row changed or went meanwhile."""
+        ...
+
+    # -- pending malware scans (gateway/meta/scans.py) ---------------------------------------
+    # Never cached: a work queue, claimed by one replica at a time.
+
+    async def add_pending_scan(
+        self, bucket: str, key: str, version_id: str, *, now: float, due: float
+    ) -> None:
+        """Remember that this version waits for its scan (nothing if already pending);
+        claimable from `due` on."""
+        ...
+
+    async def claim_pending_scans(self, now: float, until: float, limit: int) -> list[PendingScan]:
+        """Up to `limit` pending scans due at `now`, oldest first, each made due again only
+        at `until` (a lease), atomically: concurrent claims never return the same row."""
+        ...
+
+    async def retry_pending_scan(self, bucket: str, key: str, version_id: str, due: float) -> None:
+        """Count a failed attempt; the scan is due again at `due`."""
+        ...
+
+    async def drop_pending_scan(self, bucket: str, key: str, version_id: str) -> None:
+        """The scan is done (or its version is gone)."""
         ...
 
     # -- share links (gateway/meta/shares.py) ------------------------------------------------

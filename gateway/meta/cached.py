@@ -56,6 +56,7 @@ from gateway.meta.base import (
     OidcProvider,
     Part,
     PartsPage,
+    PendingScan,
     PolicyOwnerKind,
     Precondition,
     RemovalCheck,
@@ -831,6 +832,21 @@ class CachedMetaStore:
             [object_entry(row.bucket, row.key)],
             lambda: self.inner.replace_segments(row, segments),
         )
+
+    # -- pending malware scans: a work queue, never cached ------------------------------------
+    async def add_pending_scan(
+        self, bucket: str, key: str, version_id: str, *, now: float, due: float
+    ) -> None:
+        await self.inner.add_pending_scan(bucket, key, version_id, now=now, due=due)
+
+    async def claim_pending_scans(self, now: float, until: float, limit: int) -> list[PendingScan]:
+        return await self.inner.claim_pending_scans(now, until, limit)
+
+    async def retry_pending_scan(self, bucket: str, key: str, version_id: str, due: float) -> None:
+        await self.inner.retry_pending_scan(bucket, key, version_id, due)
+
+    async def drop_pending_scan(self, bucket: str, key: str, version_id: str) -> None:
+        await self.inner.drop_pending_scan(bucket, key, version_id)
 
     # -- share links: never cached, so a revoke holds on every replica at once ---------------
     async def create_share_link(self, link: ShareLink) -> None:

@@ -36,6 +36,7 @@ from gateway.meta import (
     objects,
     quotas,
     roles,
+    scans,
     shares,
     tus,
     uploads,
@@ -288,6 +289,11 @@ class SqlMetaStore:
     coded_versions = read(kms.coded_versions)
     coded_parts = read(kms.coded_parts)
     replace_segments = write(kms.replace_segments)
+
+    add_pending_scan = write(scans.add_pending_scan)
+    claim_pending_scans = write(scans.claim_pending_scans)
+    retry_pending_scan = write(scans.retry_pending_scan)
+    drop_pending_scan = write(scans.drop_pending_scan)
 
     create_share_link = write(shares.create_share_link)
     get_share_link = read(shares.get_share_link)

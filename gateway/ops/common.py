@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import gateway.xml.object_lock  # noqa: F401  (registers ObjectLockConfiguration's parser)
 from auth.credentials import canonical_id
+from events.scan.worker import enqueue_scan
 from gateway.body import RequestBody
 from gateway.codec.checksums import BodyHasher, ChecksumRequest, header_name
 from gateway.codec.checksums import verify_content_md5 as _verify_content_md5
@@ -216,7 +217,8 @@ async def commit_upload(
     precondition: Precondition | None = None,
 ) -> ObjectVersion:
     """PutObject's and POST Object's last step: the new version of `key` made of `stored`,
-    committed, or the blob discarded if the commit fails."""
+    committed (and, with --scan-mode async, queued for its scan), or the blob discarded
+    if the commit fails."""
     now = ctx.services.clock()
     algorithm = stored.checksum_algorithm
     version = ObjectVersion(
@@ -238,7 +240,9 @@ async def commit_upload(
     )
     version = with_retention(version, retention.fields(now))
     try:
-        return await ctx.services.meta.put_object(version, precondition)
+        saved = await ctx.services.meta.put_object(version, precondition)
     except BaseException:
         await discard_blob(ctx.services, stored.blob_id)
         raise
+    await enqueue_scan(ctx.services, saved)
+    return saved

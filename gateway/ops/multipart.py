@@ -14,6 +14,8 @@ import secrets
 from collections.abc import AsyncIterable, AsyncIterator
 from urllib.parse import quote
 
+from events.scan.inline import check_version
+from events.scan.worker import enqueue_scan
 from gateway.codec.checksums import header_name, requested_checksum
 from gateway.codec.keys import SSE_C, SSE_KMS, SSE_S3
 from gateway.compression import compression_for
@@ -349,9 +351,27 @@ async def _complete(
     )
     # Tags and object lock asked for at CreateMultipartUpload (else the bucket's default).
     version = with_retention(version, await upload_retention(meta, bucket, upload_id, now))
-    return await meta.complete_upload(
+    await _check_parts(ctx, upload_id, version)
+    saved = await meta.complete_upload(
         upload_id, version, precondition, parts_digest=assembly.parts_digest
     )
+    await enqueue_scan(ctx.services, saved)
+    return saved
+
+
+async def _check_parts(ctx: RequestContext, upload_id: str, version: ObjectVersion) -> None:
+    """--scan-mode inline: the parts read back and scanned before the commit; an infected
+    upload is aborted (its parts' blobs go to garbage) and refused."""
+
+    async def abort() -> None:
+        try:
+            await ctx.services.meta.abort_upload(
+                version.bucket, version.key, upload_id, now=ctx.services.clock()
+            )
+        except S3Error:
+            pass  # aborted or completed meanwhile: nothing of ours to clean
+
+    await check_version(ctx.services, version, on_infected=abort)
 
 
 async def complete_multipart_upload(ctx: RequestContext) -> S3Response:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from events.scan.inline import store_scanned
+from events.scan.worker import enqueue_scan
 from gateway.compression import compression_for
 from gateway.context import RequestContext
 from gateway.encryption import read_keys, require_sigv4, write_keys
@@ -19,7 +21,7 @@ from gateway.s3.object_lock import with_retention
 from gateway.s3.preconditions import check_copy_source_preconditions, put_precondition
 from gateway.s3.sse import COPY_SOURCE_CUSTOMER_PREFIX, response_headers
 from gateway.s3.versions import new_version_id
-from gateway.writepath import discard_blob, store_blob
+from gateway.writepath import discard_blob
 from gateway.xml.codec import render
 from gateway.xml.models import CopyObjectResult
 from lifecycle.expiry import expiration_headers
@@ -105,12 +107,13 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     await admit_write(ctx, dest_bucket, dest_key, source.size)
     stream = stream_range(ctx.services.backend, source, 0, source.size, source_keys.kek)
     compression = await compression_for(ctx.services, dest_bucket.name, content_type)
-    stored = await store_blob(
+    stored = await store_scanned(
         ctx.services,
         stream,
         checksum_algorithm=algorithm,
         sealing=keys.sealing,
         compression=compression,
+        subject=f"{dest_bucket.name}/{dest_key}",
     )
     now = ctx.services.clock()
     version = ObjectVersion(
@@ -138,6 +141,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     except BaseException:
         await discard_blob(ctx.services, stored.blob_id)
         raise
+    await enqueue_scan(ctx.services, saved)
     out = version_headers(dest_bucket, saved.version_id)
     out.update(response_headers(keys.mode, keys.customer, keys.kms, with_context=True))
     src_ids = version_headers(src_bucket, source.version_id)

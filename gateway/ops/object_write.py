@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from events.scan.inline import store_scanned
 from gateway.codec.checksums import requested_checksum
 from gateway.compression import compression_for
 from gateway.context import RequestContext
@@ -17,7 +18,6 @@ from gateway.s3.headers import object_fields
 from gateway.s3.object_headers import checksum_headers, version_headers
 from gateway.s3.preconditions import check_write_precondition, put_precondition
 from gateway.s3.sse import response_headers
-from gateway.writepath import store_blob
 from lifecycle.expiry import expiration_headers
 
 
@@ -42,13 +42,14 @@ async def put_object(ctx: RequestContext) -> S3Response:
     compression = await compression_for(ctx.services, bucket.name, fields.content_type)
     # Fail before streaming the body; put_object re-checks atomically at commit.
     precondition = await precheck_write(ctx, precondition, bucket.name, key)
-    stored = await store_blob(
+    stored = await store_scanned(
         ctx.services,
         quota_capped(ctx.body, allowance),
         checksum_algorithm=checksum.algorithm,
         verify=upload_verifier(headers, ctx.body, checksum),
         sealing=keys.sealing,
         compression=compression,
+        subject=f"{bucket.name}/{key}",
     )
     saved = await commit_upload(ctx, bucket, key, stored, fields, access, retention, precondition)
     out = {"ETag": f'"{saved.etag}"', **checksum_headers(saved)}

@@ -31,6 +31,7 @@ from auth.postpolicy import (
     parse_post_policy,
     verify_signature,
 )
+from events.scan.inline import store_scanned
 from gateway.codec.checksums import requested_checksum
 from gateway.compression import compression_for
 from gateway.context import RequestContext
@@ -45,7 +46,6 @@ from gateway.s3.headers import CONTENT_HEADERS, META_PREFIX, object_fields, refu
 from gateway.s3.object_headers import checksum_headers, version_headers
 from gateway.s3.object_lock import write_retention
 from gateway.s3.tagging import tagging_header, validate_tags
-from gateway.writepath import store_blob
 from gateway.xml.codec import parse, render
 from gateway.xml.post_object import PostResponse
 from gateway.xml.tagging import Tagging
@@ -91,12 +91,13 @@ async def post_object(ctx: RequestContext) -> S3Response:
     )
     # The file's size is known only once the form ends: capped as it streams.
     allowance = await admit_write(ctx, bucket, key, None)
-    stored = await store_blob(
+    stored = await store_scanned(
         ctx.services,
         quota_capped(_file_bytes(reader, form.first, chunks, signer.policy), allowance),
         checksum_algorithm=checksum.algorithm,
         verify=upload_verifier(headers, ctx.body, checksum),
         compression=await compression_for(ctx.services, bucket.name, fields.content_type),
+        subject=f"{bucket.name}/{key}",
     )
     saved = await commit_upload(ctx, bucket, key, stored, fields, access, retention)
     return await _answer(ctx, bucket, saved, form.fields)

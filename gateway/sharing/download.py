@@ -26,6 +26,7 @@ from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
 
 from auth.authenticate import anonymous_result
 from auth.credentials import ANONYMOUS
+from events.scan.quarantine import is_quarantined
 from gateway import responses
 from gateway.audit import AUDIT_PRINCIPAL, AUDIT_TARGET, AuditTarget
 from gateway.body import RequestBody
@@ -123,6 +124,11 @@ async def _read(
     if bucket is None:  # deleted with its links a moment ago
         raise S3Error(S3ErrorCode.NO_SUCH_SHARE_LINK)
     await access.check(bucket)
+    if services.access_cache.quarantine:
+        # A link hands the object to anyone: the quarantine's owner-only reads exclude it.
+        found = await meta.get_object(link.bucket, link.key, link.version_id)
+        if found is not None and not found.is_delete_marker and is_quarantined(found):
+            raise S3Error(S3ErrorCode.ACCESS_DENIED)
     query = {} if link.version_id is None else {"versionId": link.version_id}
     ctx = RequestContext(
         request_id=request_id_of(request),

@@ -4,6 +4,8 @@ lock defaults, lifecycle), published like any completion (MetaStore.complete_upl
 
 from __future__ import annotations
 
+from events.scan.inline import check_version
+from events.scan.worker import enqueue_scan
 from gateway.context import Services
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Part, TusUpload, Upload
@@ -54,6 +56,16 @@ async def complete(services: Services, upload: Upload, tus: TusUpload) -> Object
         acl=upload.acl,
     )
     version = with_retention(version, await upload_retention(meta, bucket, tus.upload_id, now))
-    return await meta.complete_upload(
+
+    async def abort() -> None:  # infected: its parts' blobs go to garbage
+        try:
+            await meta.abort_upload(tus.bucket, tus.key, tus.upload_id, now=services.clock())
+        except S3Error:
+            pass  # aborted or completed meanwhile
+
+    await check_version(services, version, on_infected=abort)  # --scan-mode inline
+    saved = await meta.complete_upload(
         tus.upload_id, version, None, parts_digest=assembly.parts_digest
     )
+    await enqueue_scan(services, saved)  # --scan-mode async
+    return saved

@@ -6,7 +6,7 @@ import pytest
 
 from gateway.app import make_backend
 from gateway.cli import _banner
-from gateway.settings import from_argv
+from gateway.settings import from_argv, load
 
 SECRET = "KvBannerSecret0123456789"
 S3 = ["--backend", "s3", "--s3-endpoint", "http://127.0.0.1:9000", "--s3-access-key", "ak"]
@@ -101,3 +101,34 @@ def test_website_listen_and_domain() -> None:
 def test_website_settings_validated(argv: list[str]) -> None:
     with pytest.raises(SystemExit, match="--website-"):
         from_argv(argv)
+
+
+def test_scan_settings_from_flags_and_environment() -> None:
+    settings = from_argv(["--scan", "clamd://127.0.0.1:3310", "--scan-mode", "async"])
+    assert (settings.scan, settings.scan_mode, settings.scan_fail) == (
+        "clamd://127.0.0.1:3310",
+        "async",
+        "closed",
+    )
+    from_env = load(
+        None, {"KLOUDVAULT_SCAN": "clamd:///run/clamd.sock", "KLOUDVAULT_SCAN_FAIL": "open"}
+    )
+    assert (from_env.scan, from_env.scan_mode, from_env.scan_fail) == (
+        "clamd:///run/clamd.sock",
+        "inline",
+        "open",
+    )
+
+
+@pytest.mark.parametrize(
+    ("flags", "problem"),
+    [
+        (["--scan", "tcp://127.0.0.1:3310"], "--scan must be"),
+        (["--scan-mode", "later"], "--scan-mode"),
+        (["--scan-fail", "maybe"], "--scan-fail"),
+        (["--scan-concurrency", "0"], "--scan-concurrency"),
+    ],
+)
+def test_scan_settings_validated(flags: list[str], problem: str) -> None:
+    with pytest.raises(SystemExit, match=problem):
+        from_argv(flags)
