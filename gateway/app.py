@@ -22,6 +22,7 @@ from gateway.audit_writer import AuditWriter
 from gateway.codec.keys import load_master_key
 from gateway.context import Clock, Services
 from gateway.dispatch import APP_SERVICES, handle
+from gateway.expect import close_if_body_unsent, defer_continue
 from gateway.jobs.collector import Collector
 from gateway.jobs.leader import SingletonTask, leader_lock_of
 from gateway.limits.rate import rate_limiter
@@ -251,6 +252,7 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
     app.middlewares.append(metrics_middleware)
     app.on_response_prepare.append(record_first_byte)
     app.on_response_prepare.append(add_cors_headers)
+    app.on_response_prepare.append(close_if_body_unsent)
     app[APP_SERVICES] = services
     if audit is not None:
         app[APP_AUDIT] = audit
@@ -259,7 +261,8 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
         app.router.add_get(path, health_live)
     for path in READY_PATHS:
         app.router.add_get(path, health_ready)
-    app.router.add_route("*", "/{tail:.*}", handle)
+    # 100 Continue waits until dispatch has authorized the request (gateway/expect.py).
+    app.router.add_route("*", "/{tail:.*}", handle, expect_handler=defer_continue)
     if services.scan_worker is not None:
         app.cleanup_ctx.append(_scan_ctx(services.scan_worker))
     if run_collector:

@@ -22,6 +22,7 @@ from gateway.audit import AUDIT_CALLER, AUDIT_PRINCIPAL, AUDIT_TARGET, AuditCall
 from gateway.body import RequestBody
 from gateway.context import RequestContext, Services
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.expect import send_continue
 from gateway.handlers import HANDLERS
 from gateway.limits.rate import RateLimiter
 from gateway.limits.uploads import UPLOADS
@@ -59,6 +60,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
     request_id = request_id_of(request)
     # Hosts under --website-domain are the website endpoint's (gateway/website/).
     if is_website_host(request.host, services.settings.website_domain):
+        await send_continue(request)
         return await serve_website(request, services)
     raw_path, _, raw_query = request.raw_path.partition("?")
     pairs = parse_query(raw_query)
@@ -78,6 +80,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         return shared
     # IAM and STS share the endpoint; their SigV4 scope says so (auth/iam/endpoint.py).
     if (service := query_api_service(request.method, raw_path, pairs, headers)) is not None:
+        await send_continue(request)
         return await serve_query_api(request, services, service, raw_path, pairs, headers)
     resolved = resolve(
         request.method,
@@ -148,6 +151,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
     await access.check(bucket_record)
     if handler is None:
         raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"{route.operation} is not implemented yet")
+    # Authenticated, the bucket found and the request authorized: only now may the client
+    # send a body it held back for 100 Continue (gateway/expect.py).
+    await send_continue(request)
 
     body = RequestBody(request.content if request.body_exists else None, auth, headers)
     ctx = RequestContext(

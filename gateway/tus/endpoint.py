@@ -27,6 +27,7 @@ from gateway.audit import AUDIT_TARGET, AuditTarget
 from gateway.body import RequestBody
 from gateway.context import Services
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.expect import send_continue
 from gateway.meta.base import TusUpload
 from gateway.middlewares.request_id import request_id_of
 from gateway.responses import common_headers
@@ -65,6 +66,7 @@ async def serve_tus(
     """The answer to a tus request; None for any other request."""
     if not is_tus_path(request.host, raw_path, services.settings.domain):
         return None
+    await send_continue(request)  # gateway/expect.py: S3 requests send theirs after authorization
     text = ""
     try:
         status, out = await _serve(request, services, raw_path, pairs, headers)
