@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar, cast
-from urllib.parse import quote
+from urllib.parse import quote_plus
 
 from lxml import etree
 
@@ -308,12 +308,23 @@ def _render_copy_object_result(model: CopyObjectResult) -> Element:
 # -- ListObjects (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjects.html) and
 #    ListObjectsV2 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
 #    With encoding-type=url, Key, Prefix, Delimiter, Marker, NextMarker and StartAfter are
-#    URL-encoded.
+#    URL-encoded (ContinuationToken, VersionId and UploadId markers never are).
+
+
+def url_encode(value: str) -> str:
+    """A key as S3 writes it under encoding-type=url.
+
+    S3 form-encodes (application/x-www-form-urlencoded, as Java's URLEncoder) but leaves
+    "/" alone: letters, digits and "-_.*/" stay, a space becomes "+", every other byte of
+    the UTF-8 form is %XX. So "a b/c+d~(1).txt" lists as "a+b/c%2Bd%7E%281%29.txt"; SDKs
+    decode it with unquote_plus (botocore's handlers.decode_list_object).
+    """
+    return quote_plus(value, safe="/*").replace("~", "%7E")
 
 
 def _encoder(encoding_type: str | None) -> Callable[[str], str]:
     if encoding_type == "url":
-        return lambda value: quote(value, safe="")
+        return url_encode
     return lambda value: value
 
 

@@ -15,7 +15,7 @@ from botocore import handlers
 from lxml import etree
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.xml.codec import S3_NS, parse, render
+from gateway.xml.codec import S3_NS, parse, render, url_encode
 from gateway.xml.models import (
     BucketEntry,
     CopyObjectResult,
@@ -225,14 +225,14 @@ CASES: list[tuple[object, bytes]] = [
         ),
         f"""
         <ListBucketResult {NS}>
-          <Name>bucket</Name><Prefix>a%20b%2F</Prefix><Marker>a%20b%2F</Marker>
-          <MaxKeys>1000</MaxKeys><Delimiter>%2F</Delimiter>
+          <Name>bucket</Name><Prefix>a+b/</Prefix><Marker>a+b/</Marker>
+          <MaxKeys>1000</MaxKeys><Delimiter>/</Delimiter>
           <IsTruncated>false</IsTruncated><EncodingType>url</EncodingType>
           <Contents>
-            <Key>a%20b%2Fc%2Bd%26%C3%A9</Key><LastModified>{T0_ISO}</LastModified>
+            <Key>a+b/c%2Bd%26%C3%A9</Key><LastModified>{T0_ISO}</LastModified>
             <ETag>"{ETAG}"</ETag><Size>0</Size><StorageClass>STANDARD</StorageClass>
           </Contents>
-          <CommonPrefixes><Prefix>a%20b%2Fx%2F</Prefix></CommonPrefixes>
+          <CommonPrefixes><Prefix>a+b/x/</Prefix></CommonPrefixes>
         </ListBucketResult>""".encode(),
     ),
     (
@@ -274,14 +274,14 @@ CASES: list[tuple[object, bytes]] = [
         ),
         f"""
         <ListBucketResult {NS}>
-          <Name>bucket</Name><Prefix>d%2F</Prefix><Delimiter>%2F</Delimiter>
+          <Name>bucket</Name><Prefix>d/</Prefix><Delimiter>/</Delimiter>
           <MaxKeys>2</MaxKeys><KeyCount>2</KeyCount><IsTruncated>true</IsTruncated>
           <EncodingType>url</EncodingType>
           <ContinuationToken>tok1</ContinuationToken>
           <NextContinuationToken>tok2</NextContinuationToken>
-          <StartAfter>d%2F%20</StartAfter>
-          <CommonPrefixes><Prefix>d%2Fa%20b%2F</Prefix></CommonPrefixes>
-          <CommonPrefixes><Prefix>d%2Fc%2F</Prefix></CommonPrefixes>
+          <StartAfter>d/+</StartAfter>
+          <CommonPrefixes><Prefix>d/a+b/</Prefix></CommonPrefixes>
+          <CommonPrefixes><Prefix>d/c/</Prefix></CommonPrefixes>
         </ListBucketResult>""".encode(),
     ),
     (
@@ -530,6 +530,24 @@ def test_botocore_list_buckets() -> None:
         {"Name": "alpha", "CreationDate": _at(T0), "BucketRegion": "us-east-1"},
         {"Name": "beta", "CreationDate": _at(T0 + 0.5), "BucketRegion": "eu-west-1"},
     ]
+
+
+# encoding-type=url as S3 writes it: form encoding with "/" kept (space "+", "~" %7E).
+URL_ENCODED = [
+    ("plain-_.*/x", "plain-_.*/x"),
+    ("a b/c+d", "a+b/c%2Bd"),
+    ("test_file(3).png", "test_file%283%29.png"),  # the API reference's own example
+    ("~!$&'=,;:@?#[]", "%7E%21%24%26%27%3D%2C%3B%3A%40%3F%23%5B%5D"),
+    ("%41 100%", "%2541+100%25"),
+    ("ctl\x01\n\t", "ctl%01%0A%09"),
+    ("caf\u00e9 \u263a", "caf%C3%A9+%E2%98%BA"),
+]
+
+
+@pytest.mark.parametrize(("value", "encoded"), URL_ENCODED)
+def test_url_encode(value: str, encoded: str) -> None:
+    assert url_encode(value) == encoded
+    assert handlers.unquote_str(encoded) == value  # what SDKs decode it with
 
 
 KEYS = ("plain.txt", "a b/c+d&e<f>.txt", "caf\u00e9/\u263a", "%41 percent", "x/")

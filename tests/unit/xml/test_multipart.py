@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import unquote
+from urllib.parse import unquote_plus
 
 import pytest
 from lxml import etree
@@ -308,8 +308,8 @@ def test_botocore_list_multipart_uploads(encoding_type: str | None) -> None:
     )
     parsed = botocore_parse("ListMultipartUploads", render(model))
     if encoding_type == "url":  # botocore leaves decoding ListMultipartUploads to the caller
-        assert unquote(parsed["Uploads"][0]["Key"]) == key
-        assert unquote(parsed["NextKeyMarker"]) == key
+        assert unquote_plus(parsed["Uploads"][0]["Key"]) == key
+        assert unquote_plus(parsed["NextKeyMarker"]) == key
     else:
         assert parsed["Uploads"][0]["Key"] == key
         assert parsed["NextKeyMarker"] == key
@@ -319,10 +319,10 @@ def test_botocore_list_multipart_uploads(encoding_type: str | None) -> None:
     assert upload["StorageClass"] == "GLACIER"
     assert (upload["ChecksumAlgorithm"], upload["ChecksumType"]) == ("CRC32", "COMPOSITE")
     assert upload["Owner"] == upload["Initiator"] == {"ID": "alice", "DisplayName": "alice"}
-    assert [unquote(p["Prefix"]) for p in parsed["CommonPrefixes"]] == ["p q/"]
+    assert [unquote_plus(p["Prefix"]) for p in parsed["CommonPrefixes"]] == ["p q/"]
     assert parsed["NextUploadIdMarker"] == UID
     assert (parsed["IsTruncated"], parsed["MaxUploads"]) == (True, 2)
-    assert parsed["KeyMarker"] == ("k%20m" if encoding_type else "k m")
+    assert parsed["KeyMarker"] == ("k+m" if encoding_type else "k m")
     assert parsed["UploadIdMarker"] == "u0"
 
 

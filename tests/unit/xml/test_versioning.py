@@ -135,5 +135,5 @@ def test_list_versions_url_encoding() -> None:
         "bkt", "a b", "", "", 1000, False, (VersionEntry("a b/c", "v", True, T0),), (), "/"
     )
     xml = render(ListVersionsResult(**{**model.__dict__, "encoding_type": "url"}))
-    assert b"<Key>a%20b%2Fc</Key>" in xml and b"<Prefix>a%20b</Prefix>" in xml
+    assert b"<Key>a+b/c</Key>" in xml and b"<Prefix>a+b</Prefix>" in xml
     assert b"<EncodingType>url</EncodingType>" in xml
