@@ -18,6 +18,7 @@ from typing import Final
 from urllib.parse import parse_qs, unquote
 
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.s3.mime_words import decode_value
 from gateway.s3.website import valid_object_redirect
 
 # -- dates and ETags ------------------------------------------------------------------------
@@ -157,6 +158,7 @@ def user_metadata(headers: Mapping[str, str]) -> dict[str, str]:
         lower = name.lower()
         if lower.startswith(META_PREFIX) and len(lower) > len(META_PREFIX):
             short = lower[len(META_PREFIX) :]
+            value = decode_value(value)  # RFC 2047 words, as S3 (gateway/s3/mime_words.py)
             meta[short] = f"{meta[short]},{value}" if short in meta else value
     size = sum(_utf8_len(k) + _utf8_len(v) for k, v in meta.items())
     if size > MAX_USER_METADATA:
@@ -185,11 +187,19 @@ def content_headers(headers: Mapping[str, str]) -> tuple[str | None, dict[str, s
         if value is None:
             continue
         if name == "content-encoding":
-            codings = [c.strip() for c in value.split(",")]
-            value = ",".join(c for c in codings if c and c.lower() != "aws-chunked")
+            value = _without_aws_chunked(value)
         if value:
             stored[name] = value
     return headers.get("content-type"), stored
+
+
+def _without_aws_chunked(value: str) -> str:
+    """Content-Encoding minus the aws-chunked framing, otherwise byte for byte as sent."""
+    codings = value.split(",")
+    kept = [c for c in codings if c.strip().lower() != "aws-chunked"]
+    if len(kept) == len(codings):
+        return value
+    return ",".join(kept).strip()
 
 
 # -- what a write's headers say about its object --------------------------------------------

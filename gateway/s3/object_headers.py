@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from gateway.codec.checksums import header_name
 from gateway.meta.base import NULL_VERSION, Bucket, ObjectVersion
 from gateway.s3.headers import http_date, quote_etag
+from gateway.s3.mime_words import encode_value
 from gateway.s3.object_lock import lock_headers
 
 _CONTENT_HEADER_NAMES = {
@@ -63,7 +64,7 @@ def object_headers(
     for name, value in version.headers.items():
         headers[_CONTENT_HEADER_NAMES.get(name, name)] = value
     for name, value in version.user_meta.items():
-        headers[f"x-amz-meta-{name}"] = value
+        headers[f"x-amz-meta-{name}"] = encode_value(value)
     if version.storage_class != "STANDARD":
         headers["x-amz-storage-class"] = version.storage_class
     if version.parts_count is not None:

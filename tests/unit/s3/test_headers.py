@@ -239,6 +239,13 @@ def test_user_metadata_too_large(headers: dict[str, str]) -> None:
         ({"content-encoding": "aws-chunked"}, (None, {})),
         ({"content-encoding": "aws-chunked,gzip"}, (None, {"content-encoding": "gzip"})),
         ({"content-encoding": "gzip, AWS-CHUNKED"}, (None, {"content-encoding": "gzip"})),
+        # Byte for byte otherwise: no re-joining with other spacing, case kept.
+        ({"content-encoding": "gzip,  br"}, (None, {"content-encoding": "gzip,  br"})),
+        ({"content-encoding": "GZip ,deflate"}, (None, {"content-encoding": "GZip ,deflate"})),
+        (
+            {"content-encoding": "aws-chunked, gzip,  br"},
+            (None, {"content-encoding": "gzip,  br"}),
+        ),
     ],
 )
 def test_content_headers(
