@@ -56,7 +56,7 @@ from gateway.s3.multipart import (
     upload_checksum,
     verify_complete_headers,
 )
-from gateway.s3.object_headers import version_headers
+from gateway.s3.object_headers import version_headers, written_version_headers
 from gateway.s3.object_lock import with_retention
 from gateway.s3.preconditions import check_copy_source_preconditions, put_precondition
 from gateway.s3.sse import (
@@ -292,7 +292,7 @@ async def _complete_answer(ctx: RequestContext, version: ObjectVersion) -> S3Res
         checksums=dict(version.checksums),
         checksum_type=version.checksum_type if version.checksums else None,
     )
-    headers = version_headers(ctx.target_bucket, version.version_id)
+    headers = written_version_headers(version.version_id)
     # SSE-C: S3 answers the algorithm only (Complete carries no key).
     mode = version_mode(version)
     if mode in (SSE_S3, SSE_KMS):

@@ -16,7 +16,7 @@ from gateway.readpath import stream_range
 from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
 from gateway.s3.headers import object_fields
-from gateway.s3.object_headers import version_headers
+from gateway.s3.object_headers import version_headers, written_version_headers
 from gateway.s3.object_lock import with_retention
 from gateway.s3.preconditions import check_copy_source_preconditions, put_precondition
 from gateway.s3.sse import COPY_SOURCE_CUSTOMER_PREFIX, response_headers
@@ -142,7 +142,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         await discard_blob(ctx.services, stored.blob_id)
         raise
     await enqueue_scan(ctx.services, saved)
-    out = version_headers(dest_bucket, saved.version_id)
+    out = written_version_headers(saved.version_id)
     out.update(response_headers(keys.mode, keys.customer, keys.kms, with_context=True))
     src_ids = version_headers(src_bucket, source.version_id)
     if src_ids:

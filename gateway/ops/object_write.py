@@ -15,7 +15,7 @@ from gateway.ops.common import commit_upload, declared_size_check, upload_verifi
 from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
 from gateway.s3.headers import object_fields
-from gateway.s3.object_headers import checksum_headers, version_headers
+from gateway.s3.object_headers import checksum_headers, written_version_headers
 from gateway.s3.preconditions import check_write_precondition, put_precondition
 from gateway.s3.sse import response_headers
 from lifecycle.expiry import expiration_headers
@@ -54,7 +54,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
     saved = await commit_upload(ctx, bucket, key, stored, fields, access, retention, precondition)
     out = {"ETag": f'"{saved.etag}"', **checksum_headers(saved)}
     out.update(response_headers(keys.mode, keys.customer, keys.kms, with_context=True))
-    out.update(version_headers(bucket, saved.version_id))
+    out.update(written_version_headers(saved.version_id))
     services = ctx.services
     out.update(await expiration_headers(services.lifecycle_rules, services.lifecycle_timing, saved))
     return S3Response(200, out)

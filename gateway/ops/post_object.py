@@ -43,7 +43,7 @@ from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
 from gateway.routing import MAX_KEY_BYTES, is_host_style
 from gateway.s3.headers import CONTENT_HEADERS, META_PREFIX, object_fields, refuse_unsupported
-from gateway.s3.object_headers import checksum_headers, version_headers
+from gateway.s3.object_headers import checksum_headers, written_version_headers
 from gateway.s3.object_lock import write_retention
 from gateway.s3.tagging import tagging_header, validate_tags
 from gateway.xml.codec import parse, render
@@ -245,7 +245,7 @@ async def _answer(
     etag = f'"{saved.etag}"'
     location = _location(ctx, saved.key)
     headers = {"ETag": etag, "Location": location, **checksum_headers(saved)}
-    headers.update(version_headers(bucket, saved.version_id))
+    headers.update(written_version_headers(saved.version_id))
     services = ctx.services
     headers.update(
         await expiration_headers(services.lifecycle_rules, services.lifecycle_timing, saved)

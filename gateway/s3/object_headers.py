@@ -28,6 +28,18 @@ def version_headers(bucket: Bucket, version_id: str | None) -> dict[str, str]:
     return {"x-amz-version-id": version_id or NULL_VERSION}
 
 
+def written_version_headers(version_id: str | None) -> dict[str, str]:
+    """x-amz-version-id on the answer to a write (PUT, POST, Copy, Complete).
+
+    Only a real version id: a write stored as the null version (a bucket that never had
+    versioning, or one with versioning Suspended) answers without the header, as the
+    PutObject reference's "versioning suspended" example shows; reads of it do say "null".
+    """
+    if version_id is None or version_id == NULL_VERSION:
+        return {}
+    return {"x-amz-version-id": version_id}
+
+
 def checksum_headers(version: ObjectVersion) -> dict[str, str]:
     out = {header_name(algo): value for algo, value in version.checksums.items()}
     if out and version.checksum_type:

@@ -85,8 +85,11 @@ def test_versioned_overwrite_and_delete(s3: Any, versioned: str) -> None:
 def test_suspended_null_version(s3: Any, versioned: str) -> None:
     v1 = s3.put_object(Bucket=versioned, Key="k", Body=b"versioned")["VersionId"]
     s3.put_bucket_versioning(Bucket=versioned, VersioningConfiguration={"Status": "Suspended"})
-    assert s3.put_object(Bucket=versioned, Key="k", Body=b"n1")["VersionId"] == "null"
-    assert s3.put_object(Bucket=versioned, Key="k", Body=b"n2")["VersionId"] == "null"
+    # Writes stored as the null version answer without a version id (the PutObject
+    # reference's "versioning suspended" example); reads of it say "null".
+    assert "VersionId" not in s3.put_object(Bucket=versioned, Key="k", Body=b"n1")
+    assert "VersionId" not in s3.put_object(Bucket=versioned, Key="k", Body=b"n2")
+    assert s3.head_object(Bucket=versioned, Key="k")["VersionId"] == "null"
     assert s3.get_object(Bucket=versioned, Key="k", VersionId="null")["Body"].read() == b"n2"
     # Only one null version; the Enabled-era version stays.
     assert [(v, m) for _, v, _, m in all_versions(s3, versioned)] == [
@@ -165,3 +168,45 @@ def test_list_object_versions_unversioned(s3: Any, bucket: str) -> None:
         "x-amz-version-id"
         not in s3.put_object(Bucket=bucket, Key="k", Body=b"y")["ResponseMetadata"]["HTTPHeaders"]
     )
+
+
+def _write_answers(s3: Any, bucket: str) -> list[dict[str, Any]]:
+    """The answers of PutObject, CopyObject and CompleteMultipartUpload on `bucket`."""
+    put = s3.put_object(Bucket=bucket, Key="p", Body=b"x")
+    copy = s3.copy_object(Bucket=bucket, Key="c", CopySource={"Bucket": bucket, "Key": "p"})
+    upload_id = s3.create_multipart_upload(Bucket=bucket, Key="m")["UploadId"]
+    part = s3.upload_part(Bucket=bucket, Key="m", UploadId=upload_id, PartNumber=1, Body=b"x")
+    parts = [{"PartNumber": 1, "ETag": part["ETag"], "ChecksumCRC32": part["ChecksumCRC32"]}]
+    done = s3.complete_multipart_upload(
+        Bucket=bucket, Key="m", UploadId=upload_id, MultipartUpload={"Parts": parts}
+    )
+    answers = [put, copy, done]
+    for answer in answers:
+        answer.pop("ResponseMetadata")
+    return answers
+
+
+def test_no_version_id_in_a_bucket_never_versioned(s3: Any, bucket: str) -> None:
+    for answer in _write_answers(s3, bucket):
+        assert "VersionId" not in answer and "CopySourceVersionId" not in answer
+    assert "VersionId" not in s3.head_object(Bucket=bucket, Key="p")
+    # DELETE answers no version id and no x-amz-delete-marker: nothing was a marker.
+    out = s3.delete_object(Bucket=bucket, Key="p")
+    assert "VersionId" not in out and "DeleteMarker" not in out
+    out = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "c"}, {"Key": "gone"}]})
+    assert sorted(out["Deleted"], key=lambda d: d["Key"]) == [{"Key": "c"}, {"Key": "gone"}]
+
+
+def test_suspended_writes_answer_no_version_id(s3: Any, versioned: str) -> None:
+    s3.put_bucket_versioning(Bucket=versioned, VersioningConfiguration={"Status": "Suspended"})
+    put, copy, done = _write_answers(s3, versioned)
+    assert "VersionId" not in put and "VersionId" not in done and "VersionId" not in copy
+    assert copy["CopySourceVersionId"] == "null"  # the source is the null version
+    for key in ("p", "c", "m"):
+        assert s3.head_object(Bucket=versioned, Key=key)["VersionId"] == "null"
+    out = s3.delete_objects(Bucket=versioned, Delete={"Objects": [{"Key": "p"}]})
+    assert out["Deleted"] == [{"Key": "p", "DeleteMarker": True, "DeleteMarkerVersionId": "null"}]
+    with pytest.raises(ClientError) as err:
+        s3.head_object(Bucket=versioned, Key="p")
+    headers = err.value.response["ResponseMetadata"]["HTTPHeaders"]
+    assert (headers["x-amz-delete-marker"], headers["x-amz-version-id"]) == ("true", "null")
