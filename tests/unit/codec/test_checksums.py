@@ -289,3 +289,27 @@ def test_composite_checksum(algorithm: str) -> None:
     digests = [_digest(algorithm, p) for p in parts]
     expected = base64.b64encode(_digest(algorithm, b"".join(digests))).decode()
     assert composite_checksum(algorithm, digests) == f"{expected}-3"
+
+
+# Fixed vectors: the catalogue check values of b"123456789" (see KNOWN) rebuilt from
+# parts, which is how a FULL_OBJECT checksum is formed from the part CRCs.
+@pytest.mark.parametrize(
+    ("algorithm", "check"),
+    [("CRC32", "cbf43926"), ("CRC32C", "e3069283"), ("CRC64NVME", "ae8b14860a799888")],
+)
+@pytest.mark.parametrize("split", [["123456789"], ["1", "2345678", "9"], ["", "12345", "6789"]])
+def test_combine_crc_known_vectors(algorithm: str, check: str, split: list[str]) -> None:
+    parts = [p.encode() for p in split]
+    combined = combine_crc(algorithm, [(_digest(algorithm, p), len(p)) for p in parts])
+    assert combined.hex() == check
+
+
+def test_composite_checksum_known_vector() -> None:
+    # SHA-256 COMPOSITE of parts b"abc" and b"def": sha256(sha256(b"abc") + sha256(b"def")),
+    # with the FIPS 180 digest of b"abc" (KNOWN) as the first part's.
+    first = bytes.fromhex("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    second = _digest("SHA256", b"def")
+    assert first == _digest("SHA256", b"abc")
+    expected = base64.b64encode(hashlib.sha256(first + second).digest()).decode()
+    assert composite_checksum("SHA256", [first, second]) == f"{expected}-2"
+    assert expected == "nATTAFe3VK8bLS1PVnV4LdYaWmWcNO5sKvR1JrZsr6Y="
