@@ -24,6 +24,7 @@ def _entries(page: ListPage, with_owner: bool) -> tuple[ListEntry, ...]:
             storage_class=v.storage_class,
             owner=owner_of(v.owner) if with_owner else None,
             checksum_algorithm=next(iter(v.checksums), None),
+            checksum_type=v.checksum_type if v.checksums else None,
         )
         for v in page.objects
     )

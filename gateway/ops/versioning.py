@@ -64,6 +64,7 @@ async def list_object_versions(ctx: RequestContext) -> S3Response:
             storage_class=v.storage_class,
             owner=owner_of(v.owner),
             checksum_algorithm=next(iter(v.checksums), None),
+            checksum_type=v.checksum_type if v.checksums else None,
         )
         for v in page.versions
     )

@@ -341,6 +341,8 @@ def _contents(
         _add(el, "ETag", quote_etag(entry.etag))
         if entry.checksum_algorithm is not None:
             _add(el, "ChecksumAlgorithm", entry.checksum_algorithm)
+        if entry.checksum_type is not None:
+            _add(el, "ChecksumType", entry.checksum_type)
         _add(el, "Size", str(entry.size))
         if entry.owner is not None:
             _owner(el, entry.owner)

@@ -116,6 +116,7 @@ class ListEntry:
     storage_class: str = "STANDARD"
     owner: Owner | None = None
     checksum_algorithm: str | None = None
+    checksum_type: str | None = None  # COMPOSITE or FULL_OBJECT, with checksum_algorithm
 
 
 @dataclass(frozen=True)

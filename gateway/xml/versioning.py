@@ -73,6 +73,7 @@ class VersionEntry:
     storage_class: str = "STANDARD"
     owner: Owner | None = None
     checksum_algorithm: str | None = None
+    checksum_type: str | None = None  # COMPOSITE or FULL_OBJECT, with checksum_algorithm
 
 
 @dataclass(frozen=True)
@@ -119,6 +120,8 @@ def _render_list_versions(model: ListVersionsResult) -> Element:
             _add(el, "ETag", quote_etag(entry.etag))
             if entry.checksum_algorithm is not None:
                 _add(el, "ChecksumAlgorithm", entry.checksum_algorithm)
+            if entry.checksum_type is not None:
+                _add(el, "ChecksumType", entry.checksum_type)
             _add(el, "Size", str(entry.size))
             _add(el, "StorageClass", entry.storage_class)
         if entry.owner is not None:

@@ -3,7 +3,8 @@
 the algorithm named at CreateMultipartUpload applies to every part, including parts sent
 without a checksum and UploadPartCopy parts; SHA-256 uploads are COMPOSITE (checksum of
 the part digests, "-N"), CRC64NVME uploads FULL_OBJECT (the CRC of the whole object); and
-ChecksumType comes back from Complete, HeadObject, GetObject and GetObjectAttributes.
+ChecksumType comes back from Complete, HeadObject, GetObject, GetObjectAttributes and the
+listings.
 Expected values are computed here with hashlib and botocore's CRC, not the gateway's code.
 """
 
@@ -99,6 +100,11 @@ def test_upload_algorithm_applies_to_every_part(
     assert obj["Body"].read() == b"".join(bodies)
     attrs = s3.get_object_attributes(Bucket=bucket, Key="k", ObjectAttributes=["Checksum"])
     assert attrs["Checksum"] == {member: whole, "ChecksumType": kind}
+    # The listings name the algorithm and the type too (the Object and ObjectVersion shapes).
+    entry = s3.list_objects_v2(Bucket=bucket, Prefix="k")["Contents"][0]
+    assert (entry["ChecksumAlgorithm"], entry["ChecksumType"]) == ([algorithm], kind)
+    entry = s3.list_object_versions(Bucket=bucket, Prefix="k")["Versions"][0]
+    assert (entry["ChecksumAlgorithm"], entry["ChecksumType"]) == ([algorithm], kind)
 
 
 def test_mismatching_checksums_are_bad_digest(s3: Any, bucket: str) -> None:

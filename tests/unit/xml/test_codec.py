@@ -562,7 +562,9 @@ def test_botocore_list_objects_v2(encoding_type: str | None) -> None:
         max_keys=7,
         is_truncated=True,
         contents=tuple(
-            ListEntry(key, T0 + i, f"{ETAG}", i, checksum_algorithm="CRC32")
+            ListEntry(
+                key, T0 + i, f"{ETAG}", i, checksum_algorithm="CRC32", checksum_type="FULL_OBJECT"
+            )
             for i, key in enumerate(KEYS)
         ),
         common_prefixes=("dir one/", "d\u00e9j\u00e0+/"),
@@ -583,6 +585,7 @@ def test_botocore_list_objects_v2(encoding_type: str | None) -> None:
     assert {c["ETag"] for c in parsed["Contents"]} == {f'"{ETAG}"'}
     assert {c["StorageClass"] for c in parsed["Contents"]} == {"STANDARD"}
     assert parsed["Contents"][0]["ChecksumAlgorithm"] == ["CRC32"]
+    assert parsed["Contents"][0]["ChecksumType"] == "FULL_OBJECT"
     assert parsed["CommonPrefixes"] == [{"Prefix": "dir one/"}, {"Prefix": "d\u00e9j\u00e0+/"}]
     assert parsed["IsTruncated"] is True
     assert parsed["KeyCount"] == 7
