@@ -22,7 +22,7 @@ from gateway.audit_writer import AuditWriter
 from gateway.codec.keys import load_master_key
 from gateway.context import Clock, Services
 from gateway.dispatch import APP_SERVICES, handle
-from gateway.expect import close_if_body_unsent, defer_continue
+from gateway.expect import continue_middleware, defer_continue
 from gateway.jobs.collector import Collector
 from gateway.jobs.leader import SingletonTask, leader_lock_of
 from gateway.limits.rate import rate_limiter
@@ -231,7 +231,9 @@ def _middlewares(services: Services, audit: AuditWriter | None) -> list[Middlewa
     # Order matters: the request id exists before anything logs or fails; the audit and
     # access logs see the status the error middleware rendered; a refused CORS preflight
     # is an error document like any other.
-    chain: list[Middleware] = [request_id_middleware]
+    # Outermost, continue_middleware: it writes a response sent in place of 100 Continue
+    # itself, after every other middleware has had its say (gateway/expect.py).
+    chain: list[Middleware] = [continue_middleware, request_id_middleware]
     if tracing.enabled():  # --otlp-endpoint; the logs below run inside the request's span
         chain.append(tracing_middleware)
     if audit is not None:
@@ -252,7 +254,6 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
     app.middlewares.append(metrics_middleware)
     app.on_response_prepare.append(record_first_byte)
     app.on_response_prepare.append(add_cors_headers)
-    app.on_response_prepare.append(close_if_body_unsent)
     app[APP_SERVICES] = services
     if audit is not None:
         app[APP_AUDIT] = audit

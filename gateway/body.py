@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from aiohttp import StreamReader
 from aiohttp.http_exceptions import HttpProcessingError
@@ -49,8 +49,13 @@ class RequestBody:
         content: StreamReader | None,
         auth: AuthResult,
         headers: Mapping[str, str],
+        *,
+        before_read: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self._content = content
+        # Runs once, before the first byte is read: dispatch sends a deferred
+        # 100 Continue there (gateway/expect.py).
+        self._before_read = before_read
         self._auth = auth
         self._streaming = auth.payload_mode in _STREAMING
         encoded_length = _int_header(headers, "content-length")
@@ -78,6 +83,8 @@ class RequestBody:
     async def _raw_chunks(self) -> AsyncIterator[bytes]:
         if self._content is None:
             return
+        if self._before_read is not None:
+            await self._before_read()
         try:
             while True:
                 # readchunk() hands over one received chunk as it is; read(n) and readany()

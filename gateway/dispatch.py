@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
+from functools import partial
 from urllib.parse import unquote
 
 from aiohttp import web
@@ -151,11 +152,16 @@ async def handle(request: web.Request) -> web.StreamResponse:
     await access.check(bucket_record)
     if handler is None:
         raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"{route.operation} is not implemented yet")
-    # Authenticated, the bucket found and the request authorized: only now may the client
-    # send a body it held back for 100 Continue (gateway/expect.py).
-    await send_continue(request)
-
-    body = RequestBody(request.content if request.body_exists else None, auth, headers)
+    # Authenticated, the bucket found and the request authorized: the client may send a
+    # body it held back for 100 Continue once the operation starts reading it, so what the
+    # operation refuses before that (a missing upload, a size limit) is answered without
+    # the body too (gateway/expect.py).
+    body = RequestBody(
+        request.content if request.body_exists else None,
+        auth,
+        headers,
+        before_read=partial(send_continue, request),
+    )
     ctx = RequestContext(
         request_id=request_id,
         route=route,

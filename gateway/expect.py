@@ -2,22 +2,26 @@
 
 RFC 9110 §10.1.1: a client that sends `Expect: 100-continue` waits for the interim
 response before sending the body; a server that already knows the final answer sends it
-instead, and the body is never transmitted. S3 does this for requests it refuses
-(https://docs.aws.amazon.com/AmazonS3/latest/API/RESTRedirect.html#RESTRedirect-100-continue):
-a 403 or a 404 reaches the client before a byte of a large upload has left it.
+instead, and the body is never transmitted. S3's PutObject reference says the same of
+its Expect header ("If the message is rejected based on the headers, the body of the
+message is not sent"): a 403 or a 404 reaches the client before a byte of a large upload
+has left it.
 
 aiohttp answers 100 Continue as soon as the route matches, before any handler runs. The
-route's expect handler here (`defer_continue`) sends nothing; dispatch calls
-`send_continue` once authentication, the bucket lookup and authorization have passed,
-just before a handler may read the body. A response sent while the 100 is still owed
-closes the connection (`close_if_body_unsent`), since the client may yet send the body
-and the connection cannot carry another request until it has been read.
+route's expect handler here (`defer_continue`) sends nothing. After authentication, the
+bucket lookup and authorization, dispatch hands the request body a hook that calls
+`send_continue` when the operation first reads it (gateway/body.py), so whatever the
+operation refuses before that (a missing upload, a size limit) is answered without the
+body too. A response sent while the 100 is still owed closes the connection
+(`continue_middleware`): the body the client held back would otherwise stand between
+this request and the next.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 from aiohttp.http import HttpVersion11
+from aiohttp.typedefs import Handler
 
 # True while a 100 Continue is owed to the client (the body has not been asked for yet).
 CONTINUE_OWED = web.RequestKey("continue_owed", bool)
@@ -39,12 +43,21 @@ async def send_continue(request: web.Request) -> None:
     request.writer.output_size = 0
 
 
-async def close_if_body_unsent(request: web.Request, response: web.StreamResponse) -> None:
-    """on_response_prepare: a final answer sent instead of 100 Continue ends the connection."""
+@web.middleware
+async def continue_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outermost: a final answer sent while the 100 is still owed ends the connection.
+
+    The client holds the body back and may never send it, and aiohttp would otherwise
+    wait (its lingering time) for that body before reading the next request: write the
+    answer with "Connection: close" now, then close, so nothing waits on either side.
+    """
+    response = await handler(request)
     if request.get(CONTINUE_OWED):
-        # aiohttp has written its Connection header from keep_alive already: set both.
         response.force_close()
-        response.headers["Connection"] = "close"
+        await response.prepare(request)
+        await response.write_eof()  # both no-ops for a response already written
+        request.protocol.force_close()  # the transport flushes what was written, then closes
+    return response
 
 
 def _wants_continue(request: web.Request) -> bool:

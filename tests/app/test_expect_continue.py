@@ -1,6 +1,7 @@
 """`Expect: 100-continue` on a raw socket: a request that cannot succeed gets its final
 error (403, 404) instead of the interim 100, so the client never sends the body; one that
-may proceed gets 100 Continue first (RFC 9110 §10.1.1; gateway/expect.py)."""
+may proceed gets 100 Continue first, when the operation starts reading the body
+(RFC 9110 §10.1.1; gateway/expect.py)."""
 
 from __future__ import annotations
 
@@ -83,6 +84,11 @@ def test_expect_continue_refused_before_the_body(gateway: AppServer, s3: Any, bu
     reply, sent = _exchange(gateway, _head(gateway, f"/{bucket}-none/k", sign=True))
     assert (reply.split(b"\r\n", 1)[0], sent) == (b"HTTP/1.1 404 Not Found", False)
     assert b"<Code>NoSuchBucket</Code>" in reply
+    # What the operation refuses before reading the body is answered without it too.
+    part = f"/{bucket}/k?partNumber=1&uploadId={'0' * 48}"
+    reply, sent = _exchange(gateway, _head(gateway, part, sign=True))
+    assert (reply.split(b"\r\n", 1)[0], sent) == (b"HTTP/1.1 404 Not Found", False)
+    assert b"<Code>NoSuchUpload</Code>" in reply
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
 
 
