@@ -195,6 +195,11 @@ def test_no_version_id_in_a_bucket_never_versioned(s3: Any, bucket: str) -> None
     assert "VersionId" not in out and "DeleteMarker" not in out
     out = s3.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": "c"}, {"Key": "gone"}]})
     assert sorted(out["Deleted"], key=lambda d: d["Key"]) == [{"Key": "c"}, {"Key": "gone"}]
+    # A deleted key is simply gone: a 404 with no delete marker to speak of.
+    with pytest.raises(ClientError) as err:
+        s3.head_object(Bucket=bucket, Key="p")
+    headers = err.value.response["ResponseMetadata"]["HTTPHeaders"]
+    assert "x-amz-delete-marker" not in headers and "x-amz-version-id" not in headers
 
 
 def test_suspended_writes_answer_no_version_id(s3: Any, versioned: str) -> None:
