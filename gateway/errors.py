@@ -168,6 +168,12 @@ class S3ErrorCode(Enum):
         "The website redirect location must have a prefix of 'http://' or 'https://' or '/'.",
     )
     INVALID_REQUEST = ("InvalidRequest", 400, "Invalid Request")
+    # Object Lock default retention: Days or Years of 0, negative, or past the limit.
+    INVALID_RETENTION_PERIOD = (
+        "InvalidRetentionPeriod",
+        400,
+        "Default retention period must be a positive integer value.",
+    )
     INVALID_STORAGE_CLASS = (
         "InvalidStorageClass",
         400,

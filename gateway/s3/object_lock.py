@@ -116,9 +116,7 @@ def validate_configuration(config: ObjectLockConfiguration) -> None:
     if rule.mode not in MODES or (rule.days is None) == (rule.years is None):
         raise S3Error(S3ErrorCode.MALFORMED_XML)
     if not 0 < rule.period_days <= MAX_DEFAULT_DAYS:
-        raise S3Error(
-            S3ErrorCode.INVALID_ARGUMENT, "Default retention period must be a positive integer"
-        )
+        raise S3Error(S3ErrorCode.INVALID_RETENTION_PERIOD)
 
 
 def parse_timestamp(value: str) -> float | None:
@@ -213,10 +211,13 @@ def check_retention_change(
     if not retention_active(version, now):
         return
     assert version.retain_until is not None
+    # Only the same mode kept or extended is "stricter" without the bypass: GOVERNANCE
+    # becoming COMPLIANCE is a change of lock settings, which governance mode keeps for
+    # callers with s3:BypassGovernanceRetention who send the bypass header.
     stricter = (
         new.retain_until is not None
         and new.retain_until >= version.retain_until
-        and (new.mode == COMPLIANCE or version.retention_mode == GOVERNANCE)
+        and new.mode == version.retention_mode
     )
     if stricter:
         return

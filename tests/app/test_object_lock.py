@@ -193,3 +193,35 @@ def test_lock_requests_on_a_bucket_without_lock(s3: Any, bucket: str) -> None:
     s3.put_object_lock_configuration(Bucket=bucket, ObjectLockConfiguration=enable)
     assert s3.get_object_lock_configuration(Bucket=bucket)["ObjectLockConfiguration"] == enable
     purge_bucket(s3, bucket)
+
+
+def test_retention_period_limits_and_mode_change(s3: Any, locked: str) -> None:
+    for period in ({"Days": 0}, {"Days": 36501}, {"Years": 101}):
+        with pytest.raises(ClientError) as err:
+            s3.put_object_lock_configuration(
+                Bucket=locked,
+                ObjectLockConfiguration={
+                    "ObjectLockEnabled": "Enabled",
+                    "Rule": {"DefaultRetention": {"Mode": "GOVERNANCE", **period}},
+                },
+            )
+        assert error_code(err) == "InvalidRetentionPeriod"
+    version = s3.put_object(Bucket=locked, Key="m", Body=b"x")["VersionId"]
+    s3.put_object_retention(
+        Bucket=locked,
+        Key="m",
+        VersionId=version,
+        Retention={"Mode": "GOVERNANCE", "RetainUntilDate": soon(3600)},
+    )
+    stricter = {"Mode": "COMPLIANCE", "RetainUntilDate": soon(7200)}
+    with pytest.raises(ClientError) as err:  # a change of mode is a change of lock settings
+        s3.put_object_retention(Bucket=locked, Key="m", VersionId=version, Retention=stricter)
+    assert error_code(err) == "AccessDenied"
+    s3.put_object_retention(
+        Bucket=locked,
+        Key="m",
+        VersionId=version,
+        Retention=stricter,
+        BypassGovernanceRetention=True,
+    )
+    assert s3.head_object(Bucket=locked, Key="m")["ObjectLockMode"] == "COMPLIANCE"

@@ -76,7 +76,8 @@ CHANGES = [
     ("remove compliance", version(C, LATER), R(), True, False),
     ("compliance to governance", version(C, LATER), R(G, MUCH_LATER), True, False),
     ("extend governance", version(G, LATER), R(G, MUCH_LATER), False, True),
-    ("governance to compliance", version(G, LATER), R(C, LATER), False, True),
+    ("governance to compliance", version(G, LATER), R(C, LATER), False, False),
+    ("governance to compliance, bypass", version(G, LATER), R(C, MUCH_LATER), True, True),
     ("shorten governance", version(G, MUCH_LATER), R(G, LATER), False, False),
     ("shorten governance, bypass", version(G, MUCH_LATER), R(G, LATER), True, True),
     ("remove governance", version(G, LATER), R(), False, False),
@@ -153,8 +154,8 @@ def test_configuration_validation_and_default() -> None:
         (DefaultRetention(COMPLIANCE, days=1, years=1), S3ErrorCode.MALFORMED_XML),
         (DefaultRetention(COMPLIANCE), S3ErrorCode.MALFORMED_XML),
         (DefaultRetention("NONE", days=1), S3ErrorCode.MALFORMED_XML),
-        (DefaultRetention(GOVERNANCE, days=0), S3ErrorCode.INVALID_ARGUMENT),
-        (DefaultRetention(GOVERNANCE, years=101), S3ErrorCode.INVALID_ARGUMENT),
+        (DefaultRetention(GOVERNANCE, days=0), S3ErrorCode.INVALID_RETENTION_PERIOD),
+        (DefaultRetention(GOVERNANCE, years=101), S3ErrorCode.INVALID_RETENTION_PERIOD),
     ]:
         with pytest.raises(S3Error) as err:
             validate_configuration(ObjectLockConfiguration(True, bad))
