@@ -78,6 +78,11 @@ def parses(cls: type[M], root: str) -> Callable[[Callable[[Element], M]], Callab
     return register
 
 
+def parsed_models() -> list[type[Any]]:
+    """Every model with a registered parser (those of the modules imported so far)."""
+    return list(_PARSERS)
+
+
 def render(model: object) -> bytes:
     """The XML document of a model, with the XML declaration."""
     renderer = _RENDERERS.get(type(model))
