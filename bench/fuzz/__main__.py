@@ -24,7 +24,8 @@ import tempfile
 import time
 from pathlib import Path
 
-# harness imports no project module at import time (the child instruments them first).
+# These import no project module (the child must instrument those before they load).
+from bench.fuzz import mutate
 from bench.fuzz.harness import Finding, all_targets, check
 
 INSTRUMENTED = ["auth", "gateway", "bench.fuzz"]
@@ -82,9 +83,19 @@ def _child_atheris(name: str, budget: str, artifacts: Path, stats_file: Path) ->
 
     work = Path(tempfile.mkdtemp(prefix=f"fuzz-{name}-"))
     argv = [sys.argv[0], "-max_len=8192", "-timeout=20", "-rss_limit_mb=2048"]
+    # The target's keywords and the generic tokens (non-ASCII digits, CR/LF, ...).
+    dictionary = work.parent / f"{work.name}.dict"
+    tokens = mutate.TOKENS + target.tokens
+    dictionary.write_text("".join(f'"{_dict_escape(t)}"\n' for t in tokens))
+    argv.append(f"-dict={dictionary}")
     argv += ["-print_final_stats=1", budget, str(work), str(target.corpus)]
     atheris.Setup(argv, one_input)
     atheris.Fuzz()
+
+
+def _dict_escape(token: bytes) -> str:
+    """A libFuzzer dictionary entry: printable ASCII as is, the rest as \\xNN."""
+    return "".join(chr(b) if 0x20 <= b < 0x7F and b not in b'"\\' else f"\\x{b:02X}" for b in token)
 
 
 def _run_atheris(name: str, budget: str, artifacts: Path) -> int:
@@ -112,12 +123,11 @@ def _run_atheris(name: str, budget: str, artifacts: Path) -> int:
 
 
 def _run_mutate(name: str, runs: int | None, seconds: int | None, artifacts: Path) -> int:
-    from bench.fuzz import mutate
-
     target = all_targets()[name]
     stats = Stats(name, artifacts)
     deadline = time.monotonic() + seconds if seconds is not None else None
-    for data in mutate.inputs(target.seeds(), runs if runs is not None else 1 << 62):
+    count = runs if runs is not None else 1 << 62
+    for data in mutate.inputs(target.seeds(), count, tokens=target.tokens):
         stats.runs += 1
         finding = check(target, data)
         if finding is not None:

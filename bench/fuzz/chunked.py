@@ -32,4 +32,13 @@ def run(data: bytes) -> None:
 
 
 def targets() -> list[Target]:
-    return [Target("chunked", run, (S3Error,))]
+    tokens = (
+        b";chunk-signature=",
+        b"\r\n",
+        b"0\r\n",
+        b"x-amz-trailer-signature:",
+        b"x-amz-checksum-crc32:",
+        b"ffffffff",
+        b"10000",
+    )
+    return [Target("chunked", run, (S3Error,), tokens)]

@@ -20,6 +20,7 @@ class Target:
     name: str
     run: Callable[[bytes], None]
     allowed: tuple[type[BaseException], ...]  # the documented errors; others are findings
+    tokens: tuple[bytes, ...] = ()  # the format's keywords: a dictionary for the mutators
 
     @property
     def corpus(self) -> Path:

@@ -43,7 +43,9 @@ TOKENS = (
 )
 
 
-def mutate(data: bytes, rng: random.Random, others: list[bytes]) -> bytes:
+def mutate(
+    data: bytes, rng: random.Random, others: list[bytes], tokens: tuple[bytes, ...] = TOKENS
+) -> bytes:
     """One to four random edits of `data`."""
     out = bytearray(data)
     for _ in range(rng.randint(1, 4)):
@@ -53,7 +55,7 @@ def mutate(data: bytes, rng: random.Random, others: list[bytes]) -> bytes:
             i = rng.randrange(len(out))
             out[i] = rng.randrange(256)
         elif op == 1:  # insert a token
-            out[at:at] = rng.choice(TOKENS)
+            out[at:at] = rng.choice(tokens)
         elif op == 2 and out:  # delete a range
             out[at : at + rng.randint(1, 16)] = b""
         elif op == 3:  # truncate
@@ -66,14 +68,18 @@ def mutate(data: bytes, rng: random.Random, others: list[bytes]) -> bytes:
             start = rng.randint(0, len(other))
             out[at:at] = other[start : start + rng.randint(1, 64)]
         else:  # replace a byte with a token
-            out[at : at + 1] = rng.choice(TOKENS)
+            out[at : at + 1] = rng.choice(tokens)
     return bytes(out)
 
 
-def inputs(seeds: list[bytes], count: int, *, seed: int = 0) -> Iterator[bytes]:
-    """The seeds themselves, then mutations of them up to `count` inputs in all."""
+def inputs(
+    seeds: list[bytes], count: int, *, seed: int = 0, tokens: tuple[bytes, ...] = ()
+) -> Iterator[bytes]:
+    """The seeds themselves, then mutations of them up to `count` inputs in all;
+    `tokens` (a target's keywords) join the generic ones."""
     rng = random.Random(seed)
     pool = seeds or [b""]
+    words = TOKENS + tokens
     yield from pool[:count]
     for _ in range(count - min(count, len(pool))):
-        yield mutate(rng.choice(pool), rng, pool)
+        yield mutate(rng.choice(pool), rng, pool, words)

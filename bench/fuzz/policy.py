@@ -25,5 +25,51 @@ def run(data: bytes) -> None:
         parse_bucket_policy(document, "bucket")
 
 
+TOKENS = tuple(
+    t.encode()
+    for t in (
+        '"Version": "2012-10-17"',
+        '"Statement": ',
+        '"Effect": "Allow"',
+        '"Effect": "Deny"',
+        '"Principal": ',
+        '"NotPrincipal": ',
+        '"Action": ',
+        '"NotAction": ',
+        '"Resource": ',
+        '"NotResource": ',
+        '"Condition": ',
+        '"AWS": ',
+        '"Federated": ',
+        '"CanonicalUser": ',
+        '"Service": ',
+        "arn:aws:s3:::bucket/*",
+        "arn:aws:iam::123456789012:root",
+        "s3:GetObject",
+        "s3:*",
+        "${aws:username}",
+        "${*}",
+        "ForAllValues:",
+        "ForAnyValue:",
+        "IfExists",
+        "StringLike",
+        "NumericLessThan",
+        "DateGreaterThan",
+        "IpAddress",
+        "ArnLike",
+        "Bool",
+        "Null",
+        "BinaryEquals",
+        "aws:SourceIp",
+        "aws:CurrentTime",
+        "s3:max-keys",
+        "::/0",
+        "1e400",
+        "-0",
+        "\\ud800",
+    )
+)
+
+
 def targets() -> list[Target]:
-    return [Target("policy", run, (S3Error, MalformedPolicy))]
+    return [Target("policy", run, (S3Error, MalformedPolicy), TOKENS)]

@@ -50,8 +50,39 @@ def run_policy(data: bytes) -> None:
     postpolicy.check_policy(policy, fields, bucket="bucket", now=0.0)
 
 
+FORM_TOKENS = (
+    b"\r\n--XyZ",
+    b"\r\n--XyZ--",
+    b"\r\n\r\n",
+    b"Content-Disposition: form-data; ",
+    b'name="file"; filename="',
+    b"Content-Type: ",
+    b"; boundary=",
+    b'\\"',
+)
+POLICY_TOKENS = tuple(
+    t.encode()
+    for t in (
+        '"expiration": ',
+        '"conditions": ',
+        '["starts-with", "$key", ""]',
+        '["eq", "$acl", "x"]',
+        '["content-length-range", 0, 1]',
+        '{"bucket": "bucket"}',
+        "x-amz-algorithm: AWS4-HMAC-SHA256\n",
+        "x-amz-credential: AKID/20130524/us-east-1/s3/aws4_request\n",
+        "x-amz-date: 20130524T000000Z\n",
+        "x-amz-signature: ",
+        "awsaccesskeyid: ",
+        "policy: ",
+        "9999-12-31T23:59:59+23:59",
+        "0001-01-01T00:00:00-23:59",
+    )
+)
+
+
 def targets() -> list[Target]:
     return [
-        Target("postform", run_form, (S3Error,)),
-        Target("postpolicy", run_policy, (S3Error,)),
+        Target("postform", run_form, (S3Error,), FORM_TOKENS),
+        Target("postpolicy", run_policy, (S3Error,), POLICY_TOKENS),
     ]

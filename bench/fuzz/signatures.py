@@ -44,6 +44,45 @@ def run(data: bytes) -> None:
     verify_auth(parsed, req, SECRET, now=now)
 
 
+TOKENS = tuple(
+    t.encode()
+    for t in (
+        "AWS4-HMAC-SHA256",
+        "AWS ",
+        "Credential=",
+        "SignedHeaders=",
+        "Signature=",
+        "/aws4_request",
+        "20130524",
+        "20130524T000000Z",
+        "X-Amz-Algorithm=",
+        "X-Amz-Credential=",
+        "X-Amz-Date=",
+        "X-Amz-Expires=",
+        "X-Amz-SignedHeaders=",
+        "X-Amz-Signature=",
+        "X-Amz-Content-Sha256=",
+        "AWSAccessKeyId=",
+        "Expires=",
+        "Signature=",
+        "x-amz-content-sha256: ",
+        "x-amz-date: ",
+        "Date: ",
+        "Host: ",
+        "Authorization: ",
+        "UNSIGNED-PAYLOAD",
+        "STREAMING-AWS4-HMAC-SHA256-PAYLOAD",
+        "STREAMING-UNSIGNED-PAYLOAD-TRAILER",
+        "-TRAILER",
+        "?uploads",
+        "&versionId=",
+        "&response-content-type=",
+        ".localhost",
+        "Tue, 27 Mar 2007 19:36:42 +0000",
+    )
+)
+
+
 def targets() -> list[Target]:
     # One function, two corpora: which canonicalizer runs is decided by the input's scheme.
-    return [Target("sigv4", run, (S3Error,)), Target("sigv2", run, (S3Error,))]
+    return [Target("sigv4", run, (S3Error,), TOKENS), Target("sigv2", run, (S3Error,), TOKENS)]
