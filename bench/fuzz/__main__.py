@@ -53,7 +53,7 @@ class Stats:
             print(f"\n=== FINDING in {self.target}: {finding.describe()}", file=sys.stderr)
 
     def save(self, path: Path) -> None:
-        path.write_text(json.dumps({"crashes": self.crashes, "unique": list(self.unique)}))
+        path.write_text(json.dumps({"crashes": self.crashes, "unique": self.unique}))
 
     def report(self) -> str:
         seconds = time.monotonic() - self.started
@@ -111,14 +111,18 @@ def _run_atheris(name: str, budget: str, artifacts: Path) -> int:
         text = log.read_bytes()
         executed = _EXECUTED.search(text)
         if code != 0 or executed is None or not stats_file.exists():
+            # libFuzzer stops on what the harness cannot catch: a hang past -timeout, memory
+            # past -rss_limit_mb, a native crash. Those are findings too; its log says which.
             sys.stderr.write(text[-4000:].decode(errors="replace"))
-            print(f"target={name} the fuzzer itself failed (exit {code})")
+            print(f"target={name} libFuzzer stopped (exit {code}): see its log above")
             return 1
         saved = json.loads(stats_file.read_text())
     stats.runs = int(executed.group(1))
     stats.crashes = saved["crashes"]
-    stats.unique = dict.fromkeys(saved["unique"], "")
+    stats.unique = saved["unique"]
     print(stats.report(), flush=True)
+    for description in stats.unique.values():
+        print(description, file=sys.stderr)
     return 1 if stats.crashes else 0
 
 
