@@ -126,12 +126,14 @@ def _run_atheris(name: str, budget: str, artifacts: Path) -> int:
     return 1 if stats.crashes else 0
 
 
-def _run_mutate(name: str, runs: int | None, seconds: int | None, artifacts: Path) -> int:
+def _run_mutate(
+    name: str, runs: int | None, seconds: int | None, artifacts: Path, seed: int
+) -> int:
     target = all_targets()[name]
     stats = Stats(name, artifacts)
     deadline = time.monotonic() + seconds if seconds is not None else None
     count = runs if runs is not None else 1 << 62
-    for data in mutate.inputs(target.seeds(), count, tokens=target.tokens):
+    for data in mutate.inputs(target.seeds(), count, seed=seed, tokens=target.tokens):
         stats.runs += 1
         finding = check(target, data)
         if finding is not None:
@@ -151,6 +153,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--engine", choices=("atheris", "mutate"), default="atheris")
     default_artifacts = Path(tempfile.gettempdir()) / "kloudvault-fuzz"
     parser.add_argument("--artifacts", type=Path, default=default_artifacts)
+    parser.add_argument("--seed", type=int, default=0, help="the mutate engine's random seed")
     parser.add_argument("--child", help=argparse.SUPPRESS)  # libFuzzer's budget flag
     parser.add_argument("--stats-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             failed |= _run_atheris(name, flag, artifacts)
         else:
-            failed |= _run_mutate(name, args.runs, args.seconds, artifacts)
+            failed |= _run_mutate(name, args.runs, args.seconds, artifacts, args.seed)
     return failed
 
 
