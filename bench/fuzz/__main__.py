@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import re
 import subprocess
 import sys
@@ -106,8 +107,12 @@ def _run_atheris(name: str, budget: str, artifacts: Path) -> int:
         log = Path(tmp) / "libfuzzer.log"
         cmd = [sys.executable, "-m", "bench.fuzz", "--target", name, f"--child={budget}"]
         cmd += ["--artifacts", str(artifacts), "--stats-file", str(stats_file)]
+        # The child's working corpus and dictionary go to this directory too, and go with it.
+        env = {**os.environ, "TMPDIR": tmp}
         with log.open("wb") as out:
-            code = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, check=False).returncode
+            code = subprocess.run(
+                cmd, stdout=out, stderr=subprocess.STDOUT, env=env, check=False
+            ).returncode
         text = log.read_bytes()
         executed = _EXECUTED.search(text)
         if code != 0 or executed is None or not stats_file.exists():
