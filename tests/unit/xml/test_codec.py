@@ -15,12 +15,9 @@ from botocore import handlers
 from lxml import etree
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.s3.cors import CORSConfiguration
-from gateway.xml import cors as _cors_codec  # noqa: F401 - registers the CORS parser
 from gateway.xml.codec import S3_NS, parse, render
 from gateway.xml.models import (
     BucketEntry,
-    CompleteMultipartUpload,
     CopyObjectResult,
     CreateBucketConfiguration,
     Delete,
@@ -644,23 +641,3 @@ def test_botocore_error() -> None:
     assert parsed["Error"]["Message"] == "The specified key does not exist."
     assert parsed["Error"]["Key"] == "k"
     assert parsed["ResponseMetadata"]["HTTPStatusCode"] == 404
-
-
-# Found by fuzzing (bench/fuzz): str.isdigit() accepts "²" and "٣", which int() refuses.
-@pytest.mark.parametrize("digits", ["1²", "٣", "1\u0663"])
-def test_non_ascii_digits_are_malformed_xml(digits: str) -> None:
-    body = (
-        f"<CompleteMultipartUpload><Part><PartNumber>{digits}</PartNumber><ETag>e</ETag></Part>"
-        "</CompleteMultipartUpload>"
-    ).encode()
-    with pytest.raises(S3Error) as err:
-        parse(CompleteMultipartUpload, body)
-    assert err.value.code is S3ErrorCode.MALFORMED_XML
-    cors = (
-        "<CORSConfiguration><CORSRule><AllowedOrigin>*</AllowedOrigin>"
-        f"<AllowedMethod>GET</AllowedMethod><MaxAgeSeconds>{digits}</MaxAgeSeconds>"
-        "</CORSRule></CORSConfiguration>"
-    ).encode()
-    with pytest.raises(S3Error) as err:
-        parse(CORSConfiguration, cors)
-    assert err.value.code is S3ErrorCode.MALFORMED_XML
