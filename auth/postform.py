@@ -48,8 +48,9 @@ def boundary_of(content_type: str | None) -> str:
     for match in _PARAM.finditer(";" + params):
         if match.group(1).lower() == "boundary":
             value = match.group(2) if match.group(2) is not None else match.group(3)
-            # RFC 2046: 1 to 70 characters.
-            if value and len(value) <= 70:
+            # RFC 2046: 1 to 70 characters, all ASCII (bchars). The delimiter is matched
+            # as Latin-1 bytes, so anything wider could not even be encoded.
+            if value and len(value) <= 70 and value.isascii():
                 return value
     raise S3Error(S3ErrorCode.MALFORMED_POST_REQUEST)
 

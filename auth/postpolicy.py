@@ -91,7 +91,7 @@ def parse_post_policy(encoded: str) -> PostPolicy:
         raise _invalid("Invalid Base64 Encoding.") from exc
     try:
         document = json.loads(raw)
-    except (UnicodeDecodeError, ValueError) as exc:
+    except (ValueError, RecursionError) as exc:  # deep nesting exhausts json's recursion
         raise _invalid("Invalid JSON.") from exc
     if not isinstance(document, dict):
         raise _invalid("Invalid JSON.")
@@ -127,8 +127,11 @@ def _scalar(value: object, condition: object) -> str:
 def _length(value: object, condition: object) -> int:
     if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
         return value
-    if isinstance(value, str) and value.isdigit():
-        return int(value)
+    # ASCII digits only ("²".isdigit() is true too), saturated: int() refuses more than
+    # 4300 digits, and no upload is larger than 10**18 bytes anyway.
+    if isinstance(value, str) and value.isascii() and value.isdigit():
+        significant = value.lstrip("0")
+        return int(significant or "0") if len(significant) <= 18 else 10**18
     raise _invalid(f"Invalid 'content-length-range' value: {json.dumps(condition)}")
 
 

@@ -10,6 +10,7 @@ from gateway.ops.common import find_version
 from gateway.readpath import object_body, part_range
 from gateway.responses import S3Response
 from gateway.s3.headers import parse_range, response_overrides
+from gateway.s3.multipart import parse_part_number
 from gateway.s3.object_headers import object_headers, part_checksum_headers
 from gateway.s3.preconditions import check_preconditions
 from gateway.s3.sse import response_headers
@@ -20,18 +21,14 @@ def _part_number(ctx: RequestContext) -> int | None:
     raw = ctx.query.get("partNumber")
     if raw is None:
         return None
-    if not raw.isdigit() or not 1 <= int(raw) <= 10_000:
-        raise S3Error(
-            S3ErrorCode.INVALID_ARGUMENT,
-            "Part number must be an integer between 1 and 10000, inclusive",
-            ArgumentName="partNumber",
-            ArgumentValue=raw,
-        )
+    # The same rule as UploadPart's (its own check let "²" and 5000-digit values through
+    # to int(), a 500).
+    number = parse_part_number(raw)
     if "range" in ctx.headers:
         raise S3Error(
             S3ErrorCode.INVALID_REQUEST, "Cannot specify both Range header and partNumber"
         )
-    return int(raw)
+    return number
 
 
 async def _read(ctx: RequestContext) -> S3Response:

@@ -45,7 +45,8 @@ CHECKSUM_TYPES = ("COMPOSITE", "FULL_OBJECT")
 
 def _digits(value: str) -> int | None:
     """A decimal integer, saturated at 10**18 (no int() of a thousand-digit header)."""
-    if not value.isdigit():
+    # ASCII only: "²".isdigit() is true as well, and int() refuses it.
+    if not (value.isascii() and value.isdigit()):
         return None
     significant = value.lstrip("0")
     return int(significant or "0") if len(significant) <= 18 else 10**18

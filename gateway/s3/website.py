@@ -119,6 +119,11 @@ def validate(config: WebsiteConfiguration) -> None:
         _validate_rule(rule)
 
 
+def _is_status(code: str) -> bool:
+    """Three ASCII digits ("3²³".isdigit() is true too, and int() refuses it)."""
+    return len(code) == 3 and code.isascii() and code.isdigit()
+
+
 def _validate_rule(rule: RoutingRule) -> None:
     condition, redirect = rule.condition, rule.redirect
     if condition is not None:
@@ -129,7 +134,7 @@ def _validate_rule(rule: RoutingRule) -> None:
                 "Condition cannot be empty. To redirect all requests without a condition, the "
                 "condition element shouldn't be present.",
             )
-        if code is not None and not (code.isdigit() and len(code) == 3 and code[0] in "45"):
+        if code is not None and not (_is_status(code) and code[0] in "45"):
             raise S3Error(
                 S3ErrorCode.INVALID_REQUEST,
                 f"The provided HTTP error code ({code}) is not valid. Valid codes are 4XX or 5XX.",
@@ -143,9 +148,7 @@ def _validate_rule(rule: RoutingRule) -> None:
         )
     _invalid_protocol(redirect.protocol)
     code = redirect.http_redirect_code
-    if code is not None and not (
-        code.isdigit() and len(code) == 3 and code[0] == "3" and code != "300"
-    ):
+    if code is not None and not (_is_status(code) and code[0] == "3" and code != "300"):
         raise S3Error(
             S3ErrorCode.INVALID_REQUEST,
             f"The provided HTTP redirect code ({code}) is not valid. Valid codes are 3XX "

@@ -78,6 +78,11 @@ def parses(cls: type[M], root: str) -> Callable[[Callable[[Element], M]], Callab
     return register
 
 
+def parsed_models() -> list[type[Any]]:
+    """Every model with a registered parser (those of the modules imported so far)."""
+    return list(_PARSERS)
+
+
 def render(model: object) -> bytes:
     """The XML document of a model, with the XML declaration."""
     renderer = _RENDERERS.get(type(model))
@@ -167,9 +172,14 @@ def parse_integer(text: str | None) -> int | None:
         return None
     value = text.strip()
     digits = value[1:] if value.startswith("-") else value
-    if not digits.isdigit() or len(digits) > 10:
+    # str.isdigit() is also true of "²" or "٣", which int() refuses: ASCII digits only.
+    if not _is_ascii_digits(digits) or len(digits) > 10:
         raise _malformed()
     return int(value)
+
+
+def _is_ascii_digits(text: str) -> bool:
+    return text.isascii() and text.isdigit()
 
 
 def _parse_bool(value: str) -> bool:
@@ -433,7 +443,7 @@ def _parse_complete(root: Element) -> CompleteMultipartUpload:
         number = (_text(el, "PartNumber", required=True) or "").strip()
         etag = _text(el, "ETag", required=True)
         assert etag is not None
-        if not number.isdigit() or len(number) > 9:
+        if not _is_ascii_digits(number) or len(number) > 9:
             raise _malformed()
         checksums = {}
         for algorithm in ALGORITHMS:

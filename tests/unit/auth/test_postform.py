@@ -239,6 +239,9 @@ def test_boundary_of(header: str, want: str) -> None:
         ("application/x-www-form-urlencoded", S3ErrorCode.PRECONDITION_FAILED),
         ("multipart/form-data", S3ErrorCode.MALFORMED_POST_REQUEST),
         ("multipart/form-data; boundary=" + "x" * 71, S3ErrorCode.MALFORMED_POST_REQUEST),
+        # Found by fuzzing (bench/fuzz postform): a UTF-8 boundary was a 500 (Latin-1 encode).
+        ("multipart/form-data; boundary=X\u0663yZ", S3ErrorCode.MALFORMED_POST_REQUEST),
+        ('multipart/form-data; boundary="caf\u00e9\u20ac"', S3ErrorCode.MALFORMED_POST_REQUEST),
     ],
 )
 def test_boundary_of_refuses(header: str | None, code: S3ErrorCode) -> None:

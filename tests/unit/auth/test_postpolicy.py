@@ -111,6 +111,10 @@ def test_expired() -> None:
         (policy_of({"a": "1", "b": "2"}), "Invalid Policy: Invalid Simple-Condition"),
         (policy_of(["content-length-range", 1, 512.0]), "content-length-range"),
         (policy_of(["content-length-range", 1]), "Invalid Policy: Invalid Condition"),
+        # Found by fuzzing (bench/fuzz postpolicy): each of these was a 500.
+        (policy_of(["content-length-range", "\u00b2", "5"]), "content-length-range"),
+        (policy_of(["content-length-range", "1", "\u0663"]), "content-length-range"),
+        (base64.b64encode(b"[" * 100_000 + b"]" * 100_000).decode(), "Invalid JSON."),
     ],
 )
 def test_invalid_policy_documents(encoded: str, message: str) -> None:
@@ -131,6 +135,12 @@ def test_content_length_range() -> None:
         check_length(policy, 9, complete=True)
     assert info.value.code is S3ErrorCode.ENTITY_TOO_SMALL
     check_length(None, 10**12, complete=True)
+
+
+def test_content_length_range_of_thousands_of_digits_saturates() -> None:
+    # int() refuses strings of more than 4300 digits: this was a 500 (found by fuzzing).
+    policy = parse_post_policy(policy_of(["content-length-range", "0", "9" * 5000]))
+    assert policy.length_range == (0, 10**18)
 
 
 def test_several_ranges_all_apply() -> None:
