@@ -19,8 +19,10 @@ from gateway.audit_writer import AuditWriter
 from gateway.context import Clock, Services
 from gateway.dispatch import APP_SERVICES, handle
 from gateway.jobs.collector import Collector
+from gateway.jobs.event_dispatch import EventDispatcher
 from gateway.jobs.leader import SingletonTask, leader_lock_of
 from gateway.meta.base import MetaStore
+from gateway.meta.outbox import outbox_of
 from gateway.meta.sqlite import SqliteMetaStore
 from gateway.metrics.backend import MeteredBackend
 from gateway.middlewares.access_log import access_log_middleware
@@ -35,6 +37,7 @@ from lifecycle.worker import lifecycle_task
 log = logging.getLogger("kloudvault")
 APP_COLLECTOR = web.AppKey("collector", Collector)
 APP_AUDIT = web.AppKey("audit", AuditWriter)
+APP_EVENTS = web.AppKey("events", EventDispatcher)
 LIVE_PATHS = ("/minio/health/live", "/health/live", "/health")
 READY_PATHS = ("/minio/health/ready", "/health/ready")
 CONNECT_TIMEOUT = 5.0  # seconds: a reachable store accepts a connection long before this
@@ -250,6 +253,7 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
 
         app.cleanup_ctx.append(collector_ctx)
         app.cleanup_ctx.append(_lifecycle_ctx(services))
+        app.cleanup_ctx.append(_events_ctx(app, services))
     return app
 
 
@@ -272,6 +276,8 @@ def _lifecycle_ctx(
         interval=services.settings.lifecycle_interval,
         clock=services.clock,
         rules=services.lifecycle_rules,
+        notifications=services.notifications,
+        events_queued=services.events_queued,
     )
 
     async def lifecycle_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -280,3 +286,28 @@ def _lifecycle_ctx(
         await task.stop()
 
     return lifecycle_ctx
+
+
+def _events_ctx(
+    app: web.Application, services: Services
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The event dispatcher (gateway/jobs/event_dispatch.py) as an app cleanup context:
+    on the replica holding the "events" leader lock (PostgreSQL), else here alone."""
+    settings = services.settings
+    dispatcher = EventDispatcher(
+        outbox_of(services.meta),
+        services.targets,
+        wake=services.events_queued,
+        attempts=settings.notify_attempts,
+        backoff=settings.notify_backoff,
+        lock=leader_lock_of(services.meta, "events"),
+        clock=services.clock,
+    )
+    app[APP_EVENTS] = dispatcher
+
+    async def events_ctx(app: web.Application) -> AsyncIterator[None]:
+        dispatcher.start()
+        yield
+        await dispatcher.stop()
+
+    return events_ctx

@@ -31,9 +31,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 from gateway.codec.params import SegmentCodec
+
+if TYPE_CHECKING:
+    from events.records import EventIntent
 
 NULL_VERSION = "null"
 
@@ -425,6 +428,7 @@ BUCKET_CONFIGS = (
     "public-access-block",  # PublicAccessBlock JSON
     "cors",  # CORSConfiguration XML (gateway/s3/cors.py)
     "encryption",  # default ServerSideEncryptionConfiguration JSON (gateway/xml/encryption.py)
+    "notification",  # NotificationConfiguration XML (events/config.py)
 )
 
 # The ones authorization reads on every request to a bucket (get_access_configs).
@@ -700,8 +704,14 @@ class MetaStore(Protocol):
         self,
         version: ObjectVersion,
         precondition: Precondition | None = None,
+        *,
+        events: EventIntent | None = None,
     ) -> ObjectVersion:
         """Make `version` the latest version of its key, atomically.
+
+        Every write of an object takes `events` (None: the bucket notifies nothing): the
+        outbox rows of the events the change causes are inserted in its transaction
+        (gateway/meta/events.py), so they commit, or not, with it.
 
         Unless the bucket's versioning is "Enabled", the stored version id is "null" and an
         existing "null" version is replaced (its blobs go to garbage); with versioning
@@ -721,7 +731,13 @@ class MetaStore(Protocol):
         ...
 
     async def delete_object(
-        self, bucket: str, key: str, version_id: str | None = None, *, now: float
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None = None,
+        *,
+        now: float,
+        events: EventIntent | None = None,
     ) -> DeleteOutcome:
         """Delete as S3 does for the bucket's versioning state.
 
@@ -862,6 +878,7 @@ class MetaStore(Protocol):
         precondition: Precondition | None = None,
         *,
         parts_digest: str,
+        events: EventIntent | None = None,
     ) -> ObjectVersion:
         """Turn the upload of (version.bucket, version.key) into `version`, atomically.
 
@@ -948,7 +965,13 @@ class MetaStore(Protocol):
         ...
 
     async def update_version(
-        self, bucket: str, key: str, version_id: str | None, change: VersionChange
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        change: VersionChange,
+        *,
+        events: EventIntent | None = None,
     ) -> ObjectVersion | None:
         """Set a version's tags, retention and legal hold, atomically.
 
@@ -960,7 +983,13 @@ class MetaStore(Protocol):
         ...
 
     async def put_object_acl(
-        self, bucket: str, key: str, version_id: str | None, acl: str | None
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        acl: str | None,
+        *,
+        events: EventIntent | None = None,
     ) -> ObjectVersion:
         """Set one version's ACL (the stored JSON; None: private), atomically.
 
@@ -979,13 +1008,21 @@ class MetaStore(Protocol):
         *,
         now: float,
         check: RemovalCheck | None = None,
+        events: EventIntent | None = None,
     ) -> DeleteOutcome:
         """delete_object(bucket, key, version_id), after check(version, sole=...) passed in
         the same transaction (it may raise S3Error: nothing is removed then)."""
         ...
 
     async def expire_object(
-        self, bucket: str, key: str, *, version_id: str, last_modified: float, now: float
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str,
+        last_modified: float,
+        now: float,
+        events: EventIntent | None = None,
     ) -> DeleteOutcome | None:
         """Lifecycle expiry of a current version: if the latest version of `key` is still
         (version_id, last_modified) and no delete marker, do what delete_object(bucket,

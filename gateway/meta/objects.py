@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from events.records import EventIntent
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta import blobs, usage
 from gateway.meta.base import (
@@ -38,6 +39,7 @@ from gateway.meta.base import (
     RemovalCheck,
     VersionChange,
 )
+from gateway.meta.events import add_events
 from gateway.meta.rows import (
     VERSION_COLUMNS,
     VERSIONING_STATES,
@@ -123,7 +125,11 @@ def _insert_latest(v: ObjectVersion) -> Tx[None]:
 
 
 def put_version(
-    version: ObjectVersion, precondition: Precondition | None, *, claim_pending: bool
+    version: ObjectVersion,
+    precondition: Precondition | None,
+    *,
+    claim_pending: bool,
+    events: EventIntent | None = None,
 ) -> Tx[ObjectVersion]:
     """put_object's body. claim_pending=False publishes blobs that are not pending (the
     parts of a completed multipart upload, which left pending when each part was put)."""
@@ -146,6 +152,14 @@ def put_version(
         stored = replace(v, version_id=NULL_VERSION, is_latest=True)
         yield from _remove_version(v.bucket, v.key, NULL_VERSION, since=v.last_modified)
     yield from _insert_latest(stored)
+    yield from add_events(
+        events,
+        v.bucket,
+        v.key,
+        version_id=stored.version_id,
+        size=v.size,
+        etag=v.etag,
+    )
     return stored
 
 
@@ -160,7 +174,12 @@ def get_object(bucket: str, key: str, version_id: str | None = None) -> Tx[Objec
 
 
 def delete_object(
-    bucket: str, key: str, version_id: str | None = None, *, now: float
+    bucket: str,
+    key: str,
+    version_id: str | None = None,
+    *,
+    now: float,
+    events: EventIntent | None = None,
 ) -> Tx[DeleteOutcome]:
     b = yield from lock_object(bucket, key)
     if version_id is None and b["versioning"] in VERSIONING_STATES:
@@ -173,6 +192,7 @@ def delete_object(
             bucket, key, marker_id, last_modified=now, is_delete_marker=True, owner=b["owner"]
         )
         yield from _insert_latest(marker)
+        yield from add_events(events, bucket, key, version_id=marker_id, marker_created=True)
         return DeleteOutcome(marker_id, True)
     target = NULL_VERSION if version_id is None else version_id
     row = yield from _remove_version(bucket, key, target, since=now)
@@ -187,11 +207,17 @@ def delete_object(
             bucket,
             key,
         )
+    yield from add_events(events, bucket, key, version_id=target)
     return DeleteOutcome(target, bool(row["is_delete_marker"]))
 
 
 def update_version(
-    bucket: str, key: str, version_id: str | None, change: VersionChange
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    change: VersionChange,
+    *,
+    events: EventIntent | None = None,
 ) -> Tx[ObjectVersion | None]:
     yield from lock_object(bucket, key)
     current = yield from get_object(bucket, key, version_id)
@@ -209,6 +235,9 @@ def update_version(
         key,
         current.version_id,
     )
+    yield from add_events(
+        events, bucket, key, version_id=current.version_id, size=current.size, etag=current.etag
+    )
     return replace(
         current,
         tags=dict(new.tags),
@@ -219,7 +248,12 @@ def update_version(
 
 
 def put_object_acl(
-    bucket: str, key: str, version_id: str | None, acl: str | None
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    acl: str | None,
+    *,
+    events: EventIntent | None = None,
 ) -> Tx[ObjectVersion]:
     yield from lock_object(bucket, key)
     current = addressed((yield from get_object(bucket, key, version_id)), key, version_id)
@@ -230,11 +264,20 @@ def put_object_acl(
         key,
         current.version_id,
     )
+    yield from add_events(
+        events, bucket, key, version_id=current.version_id, size=current.size, etag=current.etag
+    )
     return replace(current, acl=acl)
 
 
 def delete_version(
-    bucket: str, key: str, version_id: str, *, now: float, check: RemovalCheck | None = None
+    bucket: str,
+    key: str,
+    version_id: str,
+    *,
+    now: float,
+    check: RemovalCheck | None = None,
+    events: EventIntent | None = None,
 ) -> Tx[DeleteOutcome]:
     yield from lock_object(bucket, key)
     version = yield from get_object(bucket, key, version_id)
@@ -245,11 +288,17 @@ def delete_version(
             key,
         )
         check(version, sole=count == 1)
-    return (yield from delete_object(bucket, key, version_id, now=now))
+    return (yield from delete_object(bucket, key, version_id, now=now, events=events))
 
 
 def expire_object(
-    bucket: str, key: str, *, version_id: str, last_modified: float, now: float
+    bucket: str,
+    key: str,
+    *,
+    version_id: str,
+    last_modified: float,
+    now: float,
+    events: EventIntent | None = None,
 ) -> Tx[DeleteOutcome | None]:
     yield from lock_object(bucket, key)
     latest = yield from get_object(bucket, key, None)
@@ -260,4 +309,4 @@ def expire_object(
         or latest.last_modified != last_modified
     ):
         return None
-    return (yield from delete_object(bucket, key, None, now=now))
+    return (yield from delete_object(bucket, key, None, now=now, events=events))

@@ -29,10 +29,12 @@ from prometheus_client.registry import Collector
 
 from backends.base import Backend, BackendError
 from gateway.context import Services
+from gateway.meta.outbox import outbox_of
 from gateway.metrics.series import (
     BACKEND_UP,
     BUCKET_BYTES,
     BUCKET_OBJECTS,
+    OUTBOX_DEPTH,
     PENDING_BLOBS,
     SCRAPED,
 )
@@ -76,6 +78,15 @@ async def scraped_families(services: Services) -> list[Metric]:
         pending.add_metric(["pending"], backlog.pending)
         pending.add_metric(["garbage"], backlog.garbage)
         families += [objects, size, pending]
+    try:
+        pending_events, dead_events = await outbox_of(services.meta).outbox_depth()
+    except Exception as exc:
+        log.warning("metrics: cannot read the event outbox: %r", exc)
+    else:
+        depth = GaugeMetricFamily(OUTBOX_DEPTH, SCRAPED[OUTBOX_DEPTH], labels=["state"])
+        depth.add_metric(["pending"], pending_events)
+        depth.add_metric(["dead"], dead_events)
+        families.append(depth)
     up = GaugeMetricFamily(BACKEND_UP, SCRAPED[BACKEND_UP], labels=["backend"])
     up.add_metric([services.backend.name], 1.0 if await backend_answers(services.backend) else 0)
     families.append(up)

@@ -144,6 +144,23 @@ COLLECTOR_DELETED = Counter(
     "kloudvault_collector_deleted_blobs",
     "Blobs the collector deleted from the backend",
 )
+EVENTS_DELIVERED = Counter(
+    "kloudvault_events_delivered",
+    "Bucket notification events a target acknowledged",
+    ["target"],
+)
+EVENTS_FAILED = Counter(
+    "kloudvault_events_failed",
+    "Failed deliveries of bucket notification events (outcome=retry: tried again later;"
+    " dead: moved to the dead-letter list)",
+    ["target", "outcome"],
+)
+EVENT_LATENCY = Histogram(
+    "kloudvault_event_delivery_latency_seconds",
+    "Time from a change to its event's acknowledgement by the target",
+    ["target"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0),
+)
 
 PROCESS_SERIES: tuple[MetricWrapperBase, ...] = (
     REQUESTS,
@@ -161,6 +178,9 @@ PROCESS_SERIES: tuple[MetricWrapperBase, ...] = (
     CACHE_MISSES,
     LIFECYCLE_ACTIONS,
     COLLECTOR_DELETED,
+    EVENTS_DELIVERED,
+    EVENTS_FAILED,
+    EVENT_LATENCY,
 )
 
 # -- scrape time (gateway/metrics/exposition.py): name -> help ----------------------------------
@@ -168,12 +188,15 @@ BUCKET_OBJECTS = "kloudvault_bucket_objects"
 BUCKET_BYTES = "kloudvault_bucket_bytes"
 PENDING_BLOBS = "kloudvault_collector_pending_blobs"
 BACKEND_UP = "kloudvault_backend_up"
+OUTBOX_DEPTH = "kloudvault_event_outbox_depth"
 SCRAPED: dict[str, str] = {
     BUCKET_OBJECTS: "Object versions stored in the bucket (delete markers excluded)",
     BUCKET_BYTES: "Bytes of the object versions stored in the bucket",
     PENDING_BLOBS: "Blobs waiting for the collector: uploads in progress or crashed"
     " (list=pending), replaced or deleted versions' blobs (list=garbage); capped",
     BACKEND_UP: "1 if the backend answered its health check at this scrape, else 0",
+    OUTBOX_DEPTH: "Bucket notification events in the outbox: waiting for delivery"
+    " (state=pending) or given up on (state=dead)",
 }
 
 

@@ -29,6 +29,7 @@ from gateway.ops.common import (
     upload_verifier,
     write_retention,
 )
+from gateway.ops.notification import event_intent, notify
 from gateway.readpath import stream_range
 from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
@@ -317,9 +318,12 @@ async def _complete(
     )
     # Tags and object lock asked for at CreateMultipartUpload (else the bucket's default).
     version = with_retention(version, await upload_retention(meta, bucket, upload_id, now))
-    return await meta.complete_upload(
-        upload_id, version, precondition, parts_digest=assembly.parts_digest
+    events = await event_intent(ctx, "s3:ObjectCreated:CompleteMultipartUpload", key)
+    saved = await meta.complete_upload(
+        upload_id, version, precondition, parts_digest=assembly.parts_digest, events=events
     )
+    notify(ctx, events)
+    return saved
 
 
 async def complete_multipart_upload(ctx: RequestContext) -> S3Response:

@@ -7,6 +7,7 @@ from gateway.encryption import read_keys, write_keys
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Segment
 from gateway.ops.common import declared_size_check, find_copy_source, write_retention
+from gateway.ops.notification import event_intent, notify
 from gateway.readpath import stream_range
 from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
@@ -124,10 +125,12 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     )
     version = with_retention(version, retention.fields(now))
     try:
-        saved = await ctx.services.meta.put_object(version, precondition)
+        events = await event_intent(ctx, "s3:ObjectCreated:Copy", version.key)
+        saved = await ctx.services.meta.put_object(version, precondition, events=events)
     except BaseException:
         await discard_blob(ctx.services, stored.blob_id)
         raise
+    notify(ctx, events)
     out = version_headers(dest_bucket, saved.version_id)
     out.update(response_headers(keys.mode, keys.customer))
     src_ids = version_headers(src_bucket, source.version_id)
