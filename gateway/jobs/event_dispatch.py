@@ -45,6 +45,8 @@ CHECK_EVERY = 5.0  # seconds between leader lock checks
 BATCH = 100
 CONCURRENCY = 16
 MAX_BACKOFF = 3600.0
+# What became of one delivery attempt.
+DELIVERED, RETRY, DEAD = "delivered", "retry", "dead"
 
 
 class EventDispatcher:
@@ -88,12 +90,12 @@ class EventDispatcher:
             if not due:
                 break
             results = await asyncio.gather(*(self._deliver(e) for e in due))
-            done = [e.id for e, ok in zip(due, results, strict=True) if ok]
+            done = [e.id for e, outcome in zip(due, results, strict=True) if outcome == DELIVERED]
             await self.outbox.events_delivered(done)
             delivered += len(done)
             failed += len(due) - len(done)
-            if not done:
-                break  # every head failed and is rescheduled: nothing more is due now
+            if all(outcome == RETRY for outcome in results):
+                break  # every head is rescheduled: nothing more is due now
         if delivered or failed:
             pending, dead = await self.outbox.outbox_depth()
             log.info(
@@ -105,20 +107,19 @@ class EventDispatcher:
             )
         return delivered
 
-    async def _deliver(self, event: OutboxEvent) -> bool:
+    async def _deliver(self, event: OutboxEvent) -> str:
         async with self._limiter:
             try:
                 target = await self.targets.get(event.target)
                 await target.send(message(event))
             except Exception as exc:  # TargetError, or a target's own bug: retried alike
-                await self._failed(event, exc)
-                return False
+                return await self._failed(event, exc)
         now = self.clock()
         EVENTS_DELIVERED.labels(event.target).inc()
         EVENT_LATENCY.labels(event.target).observe(max(0.0, now - event.event_time))
-        return True
+        return DELIVERED
 
-    async def _failed(self, event: OutboxEvent, exc: Exception) -> None:
+    async def _failed(self, event: OutboxEvent, exc: Exception) -> str:
         failures = event.attempts + 1
         error = str(exc) if isinstance(exc, TargetError) else repr(exc)
         if failures >= self.attempts:
@@ -146,6 +147,7 @@ class EventDispatcher:
                 error,
             )
         await self.outbox.event_failed(event.id, error=error, next_attempt=next_attempt)
+        return RETRY if next_attempt is not None else DEAD
 
     # -- the task ---------------------------------------------------------------------------
     def start(self) -> None:
