@@ -29,6 +29,7 @@ from auth.credentials import (
     new_secret_key,
 )
 from backends.base import BackendError
+from events.admin import add_events_commands, add_target_commands, run_events, run_target
 from gateway.app import (
     build_app,
     close_services,
@@ -43,6 +44,7 @@ from gateway.iam_admin import add_iam_commands, run_iam
 from gateway.jobs.scrub import scrub
 from gateway.logs import configure_logging
 from gateway.meta.base import MetaStore
+from gateway.meta.outbox import outbox_of
 from gateway.metrics.exposition import MULTIPROC_ENV, metrics_app
 from gateway.settings import Settings, add_arguments, load
 from gateway.sharing.admin import add_share_commands, run_share
@@ -236,6 +238,10 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace) -> int:
     now = time.time()
     if args.admin_what == "iam":
         return await run_iam(meta, args)
+    if args.admin_what == "target":
+        return await run_target(outbox_of(meta), args)
+    if args.admin_what == "events":
+        return await run_events(outbox_of(meta), args)
     if args.admin_what == "user":
         if args.action == "create":
             try:
@@ -398,6 +404,13 @@ def _add_admin(sub: _Subparsers[argparse.ArgumentParser]) -> None:
     )
     iam_commands = iam.add_subparsers(dest="iam_command", required=True, metavar="COMMAND")
     add_iam_commands(lambda name, help: _command(iam_commands, name, store, help))
+
+    target = admin_sub.add_parser("target", help="event notification targets, for every replica")
+    targets = target.add_subparsers(dest="target_action", required=True, metavar="COMMAND")
+    add_target_commands(lambda name, help: _command(targets, name, store, help))
+    events = admin_sub.add_parser("events", help="the event outbox and its dead-letter list")
+    events_sub = events.add_subparsers(dest="events_action", required=True, metavar="COMMAND")
+    add_events_commands(lambda name, help: _command(events_sub, name, store, help))
 
     scrub_parser = _command(
         admin_sub,

@@ -184,7 +184,7 @@ def replay_events(ids: Sequence[int] | None) -> Tx[int]:
         return (yield from execute(sql + " WHERE state = 'dead'"))
     if not ids:
         return 0
-    return (yield from execute(sql + f" WHERE id IN ({marks(len(ids))})", *ids))
+    return (yield from execute(sql + f" WHERE state = 'dead' AND id IN ({marks(len(ids))})", *ids))
 
 
 def purge_events(ids: Sequence[int] | None) -> Tx[int]:
@@ -193,7 +193,11 @@ def purge_events(ids: Sequence[int] | None) -> Tx[int]:
         return (yield from execute("DELETE FROM event_outbox WHERE state = 'dead'"))
     if not ids:
         return 0
-    return (yield from execute(f"DELETE FROM event_outbox WHERE id IN ({marks(len(ids))})", *ids))
+    return (
+        yield from execute(
+            f"DELETE FROM event_outbox WHERE state = 'dead' AND id IN ({marks(len(ids))})", *ids
+        )
+    )
 
 
 # -- targets added with `kloudvault admin target add` --------------------------------------------

@@ -10,8 +10,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from events.records import OutboxEvent
 from events.targets.registry import TargetRegistry, TargetSpec
+from gateway import cli
 from gateway.jobs.event_dispatch import EventDispatcher
 from gateway.meta.outbox import EventOutbox, outbox_of
 from gateway.meta.sqlite import SqliteMetaStore
@@ -130,3 +133,49 @@ def test_dispatcher_task_wakes_on_nudge(tmp_path: Path) -> None:
                 await d.stop()
 
     asyncio.run(body())
+
+
+def test_admin_target_and_events_commands(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    store = ["--data-dir", str(tmp_path)]
+    assert (
+        cli.main(["admin", "target", "add", "hook", "https://h.test/x", "--secret", "s", *store])
+        == 0
+    )
+    assert cli.main(["admin", "target", "add", "bad", "ftp://h.test/x", *store]) == 1
+    capsys.readouterr()
+    assert cli.main(["admin", "target", "list", *store]) == 0
+    listed = capsys.readouterr().out
+    assert (
+        "hook\thttps://h.test/x" in listed and '"secret": "***"' in listed and '"s"' not in listed
+    )
+
+    async def dead_letters() -> list[int]:
+        meta = SqliteMetaStore(str(tmp_path / "meta.sqlite3"))
+        await meta.open()
+        try:
+            outbox = outbox_of(meta)
+            ids = [await outbox.queue_event(event(k)) for k in ("a", "b", "c")]
+            for i in ids:
+                await outbox.event_failed(i, error="down", next_attempt=None)
+            return ids
+        finally:
+            await meta.close()
+
+    a, b, c = asyncio.run(dead_letters())
+    assert cli.main(["admin", "events", "list", "--dead", *store]) == 0
+    out = capsys.readouterr()
+    assert [line.split("\t")[0] for line in out.out.splitlines()] == [str(a), str(b), str(c)]
+    assert "0 pending, 3 dead" in out.err
+    assert cli.main(["admin", "events", "replay", str(a), *store]) == 0
+    assert cli.main(["admin", "events", "purge", str(b), *store]) == 0
+    assert cli.main(["admin", "events", "purge", str(a), *store]) == 0  # pending: kept
+    assert cli.main(["admin", "events", "purge", *store]) == 1  # needs ids or --all
+    capsys.readouterr()
+    assert cli.main(["admin", "events", "list", *store]) == 0
+    assert capsys.readouterr().out.split("\t")[0] == str(a)
+    assert cli.main(["admin", "events", "purge", "--all", *store]) == 0
+    assert "purged 1 event(s)" in capsys.readouterr().out  # c
+    assert cli.main(["admin", "target", "remove", "hook", *store]) == 0
+    assert cli.main(["admin", "target", "remove", "hook", *store]) == 1
