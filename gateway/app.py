@@ -300,6 +300,7 @@ def _events_ctx(
         wake=services.events_queued,
         attempts=settings.notify_attempts,
         backoff=settings.notify_backoff,
+        max_backoff=settings.notify_backoff_max,
         lock=leader_lock_of(services.meta, "events"),
         clock=services.clock,
     )

@@ -183,7 +183,10 @@ class Settings:
     )
     notify_backoff: float = field(
         default=1.0,
-        metadata=_opt("seconds before the first retry; doubles per attempt (capped at 1 h)"),
+        metadata=_opt("seconds before an event's first retry; doubles per attempt"),
+    )
+    notify_backoff_max: float = field(
+        default=3600.0, metadata=_opt("seconds between two tries of an event at most")
     )
     log_level: str = field(default="INFO", metadata=_opt("DEBUG, INFO, WARNING, ERROR"))
     log_format: str = field(
