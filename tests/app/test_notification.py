@@ -4,6 +4,7 @@ real app (SQLite, memory backend), its dispatcher and a webhook receiver on loop
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +14,7 @@ import pytest
 from lxml import etree
 
 from gateway.meta.outbox import outbox_of
+from lifecycle.worker import LifecycleWorker
 from tests.app.client import SignedClient, signed_client
 from tests.support.ports import free_port
 from tests.support.webhook import WebhookReceiver
@@ -275,3 +277,30 @@ def test_outbox_row_commits_with_the_change_and_not_without(env: Env) -> None:
         ("k", "s3:ObjectCreated:Put", "down")
     ]
     assert pending[0].etag == "c4ca4238a0b923820dcc509a6f75849b"
+
+
+def test_lifecycle_expiration_event(env: Env) -> None:
+    assert env.call("PUT", "/lck").status == 200
+    lifecycle = (
+        b"<LifecycleConfiguration><Rule><ID>old</ID><Filter><Prefix>tmp/</Prefix></Filter>"
+        b"<Status>Enabled</Status><Expiration><Days>1</Days></Expiration></Rule>"
+        b"</LifecycleConfiguration>"
+    )
+    assert env.call("PUT", "/lck?lifecycle", lifecycle).status == 200
+    body = configuration(rule(HOOK, "s3:LifecycleExpiration:*", rule_id="lc"))
+    assert env.call("PUT", "/lck?notification", body).status == 200
+    assert env.call("PUT", "/lck/tmp/x", b"x").status == 200
+    services = env.client.services
+    worker = LifecycleWorker(
+        services.meta,
+        services.lifecycle_timing,
+        clock=lambda: time.time() + 3 * 86400,
+        notifications=services.notifications,
+        events_queued=services.events_queued,
+    )
+    report = env.run(worker.run_once())
+    assert report.total("done") == 1
+    (record,) = env.run(env.hook.wait_for(1))
+    assert record["eventName"] == "LifecycleExpiration:Delete"
+    assert record["s3"]["object"]["key"] == "tmp/x"
+    assert record["userIdentity"]["principalId"] == "kloudvault:lifecycle"
