@@ -164,7 +164,7 @@ class EventDispatcher:
     async def _lead(self, checked: float) -> float:
         """Take or keep the leader lock; returns when it was last checked."""
         now = time.monotonic()
-        if self.is_leader and now - checked < CHECK_EVERY:
+        if now - checked < CHECK_EVERY:
             return checked
         if self.is_leader and not await self.lock.held():
             self.is_leader = False
@@ -175,19 +175,21 @@ class EventDispatcher:
         return now
 
     async def _wait(self) -> None:
-        timeout = self.poll if self.is_leader else CHECK_EVERY
-        if self.is_leader:
-            now = self.clock()
-            at = await self.outbox.next_event_due(now)
-            if at is not None:
-                timeout = min(timeout, max(0.0, at - now))
+        if not self.is_leader:  # another replica delivers; wake-ups are not ours to answer
+            await asyncio.sleep(CHECK_EVERY)
+            return
+        timeout = self.poll
+        now = self.clock()
+        at = await self.outbox.next_event_due(now)
+        if at is not None:
+            timeout = min(timeout, max(0.0, at - now))
         try:
             await asyncio.wait_for(self.wake.wait(), timeout)
         except TimeoutError:
             pass
 
     async def _run(self) -> None:
-        checked = 0.0
+        checked = -CHECK_EVERY  # try the lock at once
         while True:
             try:
                 checked = await self._lead(checked)

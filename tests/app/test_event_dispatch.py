@@ -5,6 +5,7 @@ key that waits alone, exponential backoff, the dead-letter list, replay and purg
 from __future__ import annotations
 
 import asyncio
+import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -12,12 +13,15 @@ from typing import Any
 
 import pytest
 
-from events.records import OutboxEvent
+from events.records import OutboxEvent, message
+from events.targets.base import TargetError
 from events.targets.registry import TargetRegistry, TargetSpec
+from events.targets.webhook import WebhookTarget
 from gateway import cli
 from gateway.jobs.event_dispatch import EventDispatcher
 from gateway.meta.outbox import EventOutbox, outbox_of
 from gateway.meta.sqlite import SqliteMetaStore
+from tests.support.tls import TLSFiles
 from tests.support.webhook import WebhookReceiver
 
 T0 = 1_700_000_000.0
@@ -179,3 +183,25 @@ def test_admin_target_and_events_commands(
     assert "purged 1 event(s)" in capsys.readouterr().out  # c
     assert cli.main(["admin", "target", "remove", "hook", *store]) == 0
     assert cli.main(["admin", "target", "remove", "hook", *store]) == 1
+
+
+def test_webhook_verifies_tls_against_its_ca_file(tls_files: TLSFiles) -> None:
+    """https webhooks: refused against the system CAs, delivered with --notify-ca-file."""
+    server_tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_tls.load_cert_chain(tls_files.cert, tls_files.key)
+
+    async def body() -> None:
+        hook = await WebhookReceiver(tls=server_tls).start()
+        trusting = WebhookTarget("hook", hook.url, ca_file=str(tls_files.ca_bundle), timeout=5)
+        default = WebhookTarget("hook", hook.url, timeout=5)
+        try:
+            with pytest.raises(TargetError, match="(?i)certificate"):
+                await default.send(message(event("k")))
+            await trusting.send(message(event("k")))
+            assert hook.records()[0]["s3"]["object"]["key"] == "k"
+        finally:
+            await default.close()
+            await trusting.close()
+            await hook.stop()
+
+    asyncio.run(body())

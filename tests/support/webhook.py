@@ -11,6 +11,7 @@ import asyncio
 import hashlib
 import hmac
 import json
+import ssl
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -31,12 +32,14 @@ class WebhookReceiver:
     received: list[Received] = field(default_factory=list)
     bad_signatures: int = 0
     port: int = 0
+    tls: ssl.SSLContext | None = None  # serve https with this context
     _runner: web.AppRunner | None = None
     _arrived: asyncio.Event = field(default_factory=asyncio.Event)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hook"
+        scheme = "https" if self.tls is not None else "http"
+        return f"{scheme}://127.0.0.1:{self.port}/hook"
 
     async def _handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
@@ -58,7 +61,7 @@ class WebhookReceiver:
         app.router.add_post("/hook", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", port)
+        site = web.TCPSite(self._runner, "127.0.0.1", port, ssl_context=self.tls)
         await site.start()
         server = site._server
         assert server is not None
