@@ -304,3 +304,27 @@ def test_lifecycle_expiration_event(env: Env) -> None:
     assert record["eventName"] == "LifecycleExpiration:Delete"
     assert record["s3"]["object"]["key"] == "tmp/x"
     assert record["userIdentity"]["principalId"] == "kloudvault:lifecycle"
+
+
+def test_delete_objects_events_and_removing_the_configuration(env: Env) -> None:
+    assert env.call("PUT", "/dok").status == 200
+    body = configuration(rule(HOOK, "s3:ObjectRemoved:*"))
+    assert env.call("PUT", "/dok?notification", body).status == 200
+    for key in ("a", "b"):
+        assert env.call("PUT", f"/dok/{key}", b"x").status == 200
+    delete = b"<Delete><Object><Key>a</Key></Object><Object><Key>b</Key></Object></Delete>"
+    assert env.call("POST", "/dok?delete", delete).status == 200
+    records = env.run(env.hook.wait_for(2))
+    assert sorted((r["eventName"], r["s3"]["object"]["key"]) for r in records) == [
+        ("ObjectRemoved:Delete", "a"),
+        ("ObjectRemoved:Delete", "b"),
+    ]
+    # An empty configuration removes it: the next delete queues nothing.
+    assert env.call("PUT", "/dok?notification", configuration()).status == 200
+    assert b"QueueConfiguration" not in env.call("GET", "/dok?notification").body
+    assert env.call("PUT", "/dok/c", b"x").status == 200
+    assert env.call("DELETE", "/dok/c").status == 204
+    outbox = outbox_of(env.client.services.meta)
+    # Not queued: neither waiting in the outbox nor (row gone once sent) delivered.
+    assert [e for e in env.run(outbox.list_events()) if e.bucket == "dok"] == []
+    assert [r for r in env.hook.records() if r["s3"]["object"]["key"] == "c"] == []
