@@ -22,7 +22,8 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
-from events.targets.registry import check_url
+from events.targets.base import TargetError
+from events.targets.registry import TargetSpec, build
 from gateway.meta.outbox import EventOutbox
 
 
@@ -52,11 +53,6 @@ def add_events_commands(add: Callable[[str, str], argparse.ArgumentParser]) -> N
 
 async def run_target(outbox: EventOutbox, args: argparse.Namespace) -> int:
     if args.target_action == "add":
-        try:
-            check_url(args.url)
-        except ValueError as exc:
-            print(str(exc), file=sys.stderr)
-            return 1
         options = {
             k: v
             for k, v in (
@@ -66,6 +62,13 @@ async def run_target(outbox: EventOutbox, args: argparse.Namespace) -> int:
             )
             if v is not None
         }
+        try:  # the target's own URL checks (scheme, options): refused now, not at delivery
+            build(TargetSpec(args.name, args.url, options))
+        except ValueError as exc:
+            print(str(exc), file=sys.stderr)
+            return 1
+        except TargetError as exc:  # its module cannot load here: checked when first used
+            print(f"warning: {exc}", file=sys.stderr)
         await outbox.put_event_target(args.name, args.url, json.dumps(options), time.time())
         print(f"target {args.name}: arn:kloudvault:sqs:REGION:ACCOUNT:{args.name}")
         return 0
