@@ -10,12 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import boto3  # type: ignore[import-untyped]
 import pytest
+from botocore.config import Config
 from lxml import etree
 
 from gateway.meta.outbox import outbox_of
 from lifecycle.worker import LifecycleWorker
 from tests.app.client import SignedClient, signed_client
+from tests.app.test_post_object import body_of
 from tests.support.ports import free_port
 from tests.support.webhook import WebhookReceiver
 
@@ -328,3 +331,32 @@ def test_delete_objects_events_and_removing_the_configuration(env: Env) -> None:
     # Not queued: neither waiting in the outbox nor (row gone once sent) delivered.
     assert [e for e in env.run(outbox.list_events()) if e.bucket == "dok"] == []
     assert [r for r in env.hook.records() if r["s3"]["object"]["key"] == "c"] == []
+
+
+def test_post_object_event(env: Env) -> None:
+    """A browser form upload (POST Object) is s3:ObjectCreated:Post."""
+    assert env.call("PUT", "/pok").status == 200
+    body = configuration(rule(HOOK, "s3:ObjectCreated:Post"))
+    assert env.call("PUT", "/pok?notification", body).status == 200
+    client = env.client
+    endpoint = str(client.client.make_url("/")).rstrip("/")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=client.access_key,
+        aws_secret_access_key=client.secret_key,
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    form = s3.generate_presigned_post("pok", "up/form.txt", ExpiresIn=600)
+    data, headers = body_of(list(form["fields"].items()), b"posted")
+
+    async def upload() -> int:
+        async with client.client.session.post(form["url"], data=data, headers=headers) as resp:
+            return resp.status
+
+    assert env.run(upload()) == 204
+    (record,) = env.run(env.hook.wait_for(1))
+    assert record["eventName"] == "ObjectCreated:Post"
+    assert record["s3"]["object"]["key"] == "up/form.txt"
+    assert record["s3"]["object"]["size"] == 6
