@@ -188,8 +188,11 @@ class EventDispatcher:
         at = await self.outbox.next_event_due(now)
         if at is not None:
             timeout = min(timeout, max(0.0, at - now))
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+        # that arrives as the wake-up does, and stop() would then wait for ever.
         try:
-            await asyncio.wait_for(self.wake.wait(), timeout)
+            async with asyncio.timeout(timeout):
+                await self.wake.wait()
         except TimeoutError:
             pass
 
