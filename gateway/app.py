@@ -24,10 +24,12 @@ from gateway.context import Clock, Services
 from gateway.dispatch import APP_SERVICES, handle
 from gateway.expect import continue_middleware, defer_continue
 from gateway.jobs.collector import Collector
+from gateway.jobs.event_dispatch import EventDispatcher
 from gateway.jobs.leader import SingletonTask, leader_lock_of
 from gateway.limits.rate import rate_limiter
 from gateway.limits.uploads import UploadSlots
 from gateway.meta.base import MetaStore
+from gateway.meta.outbox import outbox_of
 from gateway.meta.sqlite import SqliteMetaStore
 from gateway.metrics.backend import MeteredBackend
 from gateway.middlewares.access_log import access_log_middleware
@@ -36,6 +38,7 @@ from gateway.middlewares.cors import add_cors_headers, cors_middleware
 from gateway.middlewares.errors import error_middleware
 from gateway.middlewares.metrics import metrics_middleware, record_first_byte
 from gateway.middlewares.request_id import request_id_middleware
+from gateway.ops.notification import quarantine_events
 from gateway.settings import Settings
 from gateway.tracing import tracing_middleware
 from gateway.website.endpoint import serve_website
@@ -44,6 +47,7 @@ from lifecycle.worker import lifecycle_task
 log = logging.getLogger("kloudvault")
 APP_COLLECTOR = web.AppKey("collector", Collector)
 APP_AUDIT = web.AppKey("audit", AuditWriter)
+APP_EVENTS = web.AppKey("events", EventDispatcher)
 LIVE_PATHS = ("/minio/health/live", "/health/live", "/health")
 READY_PATHS = ("/minio/health/ready", "/health/ready")
 CONNECT_TIMEOUT = 5.0  # seconds: a reachable store accepts a connection long before this
@@ -197,8 +201,9 @@ async def open_services(settings: Settings, clock: Clock = time.time) -> Service
     # Read (or generate) the master key now: a bad key file fails the start, not a PUT.
     _ = services.master_key
     if services.scanner is not None and settings.scan_mode == "async":
-        # Hook point of the "quarantined" event: services.scan_worker.on_quarantine.
+        # A quarantine is reported as the tag change it is (s3:ObjectTagging:Put).
         services.scan_worker = ScanWorker(services, services.scanner)
+        services.scan_worker.on_quarantine.append(quarantine_events(services))
     return services
 
 
@@ -297,6 +302,7 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
 
         app.cleanup_ctx.append(collector_ctx)
         app.cleanup_ctx.append(_lifecycle_ctx(services))
+        app.cleanup_ctx.append(_events_ctx(app, services))
     return app
 
 
@@ -349,6 +355,8 @@ def _lifecycle_ctx(
         interval=services.settings.lifecycle_interval,
         clock=services.clock,
         rules=services.lifecycle_rules,
+        notifications=services.notifications,
+        events_queued=services.events_queued,
     )
 
     async def lifecycle_ctx(app: web.Application) -> AsyncIterator[None]:
@@ -357,3 +365,29 @@ def _lifecycle_ctx(
         await task.stop()
 
     return lifecycle_ctx
+
+
+def _events_ctx(
+    app: web.Application, services: Services
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The event dispatcher (gateway/jobs/event_dispatch.py) as an app cleanup context:
+    on the replica holding the "events" leader lock (PostgreSQL), else here alone."""
+    settings = services.settings
+    dispatcher = EventDispatcher(
+        outbox_of(services.meta),
+        services.targets,
+        wake=services.events_queued,
+        attempts=settings.notify_attempts,
+        backoff=settings.notify_backoff,
+        max_backoff=settings.notify_backoff_max,
+        lock=leader_lock_of(services.meta, "events"),
+        clock=services.clock,
+    )
+    app[APP_EVENTS] = dispatcher
+
+    async def events_ctx(app: web.Application) -> AsyncIterator[None]:
+        dispatcher.start()
+        yield
+        await dispatcher.stop()
+
+    return events_ctx

@@ -30,6 +30,7 @@ from auth.credentials import (
 )
 from auth.sealed import SecretSealer, UnsealError
 from backends.base import BackendError
+from events.admin import add_events_commands, add_target_commands, run_events, run_target
 from gateway.app import (
     build_app,
     build_website_app,
@@ -52,6 +53,7 @@ from gateway.kms_admin import add_kms_commands, run_kms
 from gateway.limits.quota_admin import add_quota_commands, run_quota
 from gateway.logs import configure_logging
 from gateway.meta.base import MetaStore
+from gateway.meta.outbox import outbox_of
 from gateway.metrics.exposition import MULTIPROC_ENV, metrics_app
 from gateway.settings import Settings, add_arguments, load
 from gateway.sharing.admin import add_share_commands, run_share
@@ -295,6 +297,10 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace, sealer: SecretS
         return await run_iam(meta, args, sealer)
     if args.admin_what == "quota":
         return await run_quota(meta, args)
+    if args.admin_what == "target":
+        return await run_target(outbox_of(meta), args)
+    if args.admin_what == "events":
+        return await run_events(outbox_of(meta), args)
     if args.admin_what == "user":
         if args.action == "create":
             try:
@@ -489,6 +495,13 @@ def _add_admin(sub: _Subparsers[argparse.ArgumentParser]) -> None:
         dest="compression_action", required=True, metavar="COMMAND"
     )
     add_compression_commands(lambda name, help: _command(compression_commands, name, store, help))
+
+    target = admin_sub.add_parser("target", help="event notification targets, for every replica")
+    targets = target.add_subparsers(dest="target_action", required=True, metavar="COMMAND")
+    add_target_commands(lambda name, help: _command(targets, name, store, help))
+    events = admin_sub.add_parser("events", help="the event outbox and its dead-letter list")
+    events_sub = events.add_subparsers(dest="events_action", required=True, metavar="COMMAND")
+    add_events_commands(lambda name, help: _command(events_sub, name, store, help))
 
     scrub_parser = _command(
         admin_sub,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import time
 from collections.abc import Callable
@@ -14,8 +15,10 @@ from auth.credentials import CredentialCache, Principal
 from auth.policy.keys import Network
 from auth.sts.oidc_keys import OidcKeys
 from backends.base import Backend
+from events.cache import NotificationCache
 from events.scan.clamd import ClamdClient
 from events.scan.protocol import parse_url
+from events.targets.registry import TargetRegistry, TargetSource, configured_specs
 from gateway.access import Access, AccessCache, trusted_networks
 from gateway.body import RequestBody
 from gateway.codec.keys import load_master_key
@@ -23,6 +26,7 @@ from gateway.codec.kms import BuiltinKms
 from gateway.limits.rate import RateLimiter
 from gateway.limits.uploads import UploadSlots
 from gateway.meta.base import Bucket, MetaStore
+from gateway.meta.outbox import outbox_of
 from gateway.routing import Route
 from gateway.settings import Settings
 from gateway.website.cache import WebsiteCache
@@ -60,6 +64,11 @@ class Services:
     # --scan: clamd, and with --scan-mode async the background scans (gateway/app.py).
     scanner: ClamdClient | None = field(init=False)
     scan_worker: ScanWorker | None = field(init=False, default=None)
+    # Buckets' notification rules, the event targets, and the dispatcher's wake-up call
+    # (set after a commit that queued events: gateway/jobs/event_dispatch.py).
+    notifications: NotificationCache = field(init=False)
+    targets: TargetRegistry = field(init=False)
+    events_queued: asyncio.Event = field(init=False)
 
     def __post_init__(self) -> None:
         scan = self.settings.scan
@@ -71,6 +80,20 @@ class Services:
         self.website_configs = WebsiteCache(self.meta, ttl=self.credentials.ttl)
         self.access_cache.quarantine = scan is not None
         self.trusted_proxies = trusted_networks(self.settings.trusted_proxies)
+        self.notifications = NotificationCache(self.meta)
+        s = self.settings
+        specs = configured_specs(
+            s.notify_target,
+            secret=s.notify_secret,
+            ca_file=s.notify_ca_file,
+            timeout=s.notify_timeout,
+        )
+        try:
+            store: TargetSource | None = outbox_of(self.meta)
+        except TypeError:  # a MetaStore without an outbox (a test double): settings only
+            store = None
+        self.targets = TargetRegistry(specs, store)
+        self.events_queued = asyncio.Event()
 
     @property
     def lifecycle_timing(self) -> Timing:

@@ -176,6 +176,20 @@ ROUTES: tuple[Route, ...] = (
     # -- from the browser (issue 12): form uploads and CORS
     # POST Object: the form carries the credentials; its handler authorizes the upload.
     Route("PostObject", "POST", _B, "s3:PutObject"),
+    Route(
+        "GetBucketNotificationConfiguration",
+        "GET",
+        _B,
+        "s3:GetBucketNotification",
+        ("notification",),
+    ),
+    Route(
+        "PutBucketNotificationConfiguration",
+        "PUT",
+        _B,
+        "s3:PutBucketNotification",
+        ("notification",),
+    ),
     Route("GetBucketCors", "GET", _B, "s3:GetBucketCORS", ("cors",)),
     Route("PutBucketCors", "PUT", _B, "s3:PutBucketCORS", ("cors",)),
     Route("DeleteBucketCors", "DELETE", _B, "s3:PutBucketCORS", ("cors",)),

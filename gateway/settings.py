@@ -220,6 +220,38 @@ class Settings:
     scan_concurrency: int = field(
         default=4, metadata=_opt("--scan-mode async: objects scanned at once per process")
     )
+    notify_target: tuple[str, ...] = field(
+        default=(),
+        metadata=_opt(
+            "NAME=URL: an event notification target (repeatable; env and file: a list, the"
+            " env var space-separated). http(s):// webhook, nats://, amqp://, mqtt://,"
+            " redis://; ARN arn:kloudvault:sqs:REGION:ACCOUNT:NAME names it",
+            secret=True,
+        ),
+    )
+    notify_secret: str | None = field(
+        default=None,
+        metadata=_opt(
+            "key of the webhooks' X-KloudVault-Signature (HMAC-SHA256 of the body)", secret=True
+        ),
+    )
+    notify_ca_file: str | None = field(
+        default=None, metadata=_opt("PEM CA bundle the https webhooks are verified against")
+    )
+    notify_timeout: float = field(
+        default=10.0, metadata=_opt("seconds a target gets to acknowledge one event")
+    )
+    notify_attempts: int = field(
+        default=10,
+        metadata=_opt("delivery attempts before an event goes to the dead-letter list"),
+    )
+    notify_backoff: float = field(
+        default=1.0,
+        metadata=_opt("seconds before an event's first retry; doubles per attempt"),
+    )
+    notify_backoff_max: float = field(
+        default=3600.0, metadata=_opt("seconds between two tries of an event at most")
+    )
     log_level: str = field(default="INFO", metadata=_opt("DEBUG, INFO, WARNING, ERROR"))
     log_format: str = field(
         default="text", metadata=_opt("text or json (one object per line, with the request id)")
@@ -346,12 +378,16 @@ def add_arguments(parser: argparse.ArgumentParser, names: Collection[str] | None
             parser.add_argument(
                 flag_name(f.name), dest=f.name, action="store_const", const=True, help=help_text
             )
+        elif kind is tuple:
+            parser.add_argument(flag_name(f.name), dest=f.name, action="append", help=help_text)
         else:
             parser.add_argument(flag_name(f.name), dest=f.name, type=kind, help=help_text)
 
 
 def _field_type(f: dataclasses.Field[Any]) -> type:
     text = str(f.type)
+    if text.startswith("tuple"):
+        return tuple
     if "bool" in text:
         return bool
     if "int" in text:
@@ -364,6 +400,8 @@ def _field_type(f: dataclasses.Field[Any]) -> type:
 def _convert(kind: type, raw: Any, name: str) -> Any:
     if kind is bool and isinstance(raw, str):
         return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if kind is tuple:  # a list: the env var's words, or the file's array
+        return tuple(raw.split() if isinstance(raw, str) else map(str, raw))
     try:
         return kind(raw)
     except (TypeError, ValueError) as exc:
@@ -387,7 +425,7 @@ def load(
         kind = _field_type(f)
         cli = getattr(args, f.name, None) if args is not None else None
         if cli is not None:
-            values[f.name] = cli
+            values[f.name] = tuple(cli) if kind is tuple else cli
         elif env_name(f.name) in environ:
             values[f.name] = _convert(kind, environ[env_name(f.name)], env_name(f.name))
         elif f.name in from_file:
@@ -463,6 +501,12 @@ def validate(settings: Settings) -> None:
     if settings.max_uploads_per_key is not None and settings.max_uploads_per_key < 1:
         problems.append("--max-uploads-per-key must be at least 1")
     problems.extend(_scan_problems(settings))
+    for entry in settings.notify_target:
+        name, _, url = entry.partition("=")
+        if not name or "://" not in url:
+            problems.append(f"--notify-target wants NAME=URL, not {entry!r}")
+    if settings.notify_attempts < 1 or settings.notify_timeout <= 0:
+        problems.append("--notify-attempts must be at least 1, --notify-timeout positive")
     if settings.log_format not in ("text", "json"):
         problems.append("--log-format must be text or json")
     if problems:

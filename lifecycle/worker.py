@@ -29,11 +29,14 @@ every backend. Counts: LIFECYCLE_ACTIONS (gateway/metrics/series.py) and one log
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from events.cache import NotificationCache
+from events.records import EventIntent, may_match
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.jobs.leader import LeaderLock, LocalLock, SingletonTask, leader_lock_of
 from gateway.meta.base import Bucket, MetaStore, ObjectVersion, RemovalCheck, VersionsPage
@@ -128,8 +131,14 @@ class LifecycleWorker:
         clock: Callable[[], float] = time.time,
         batch: int = BATCH,
         rules: RulesCache | None = None,
+        notifications: NotificationCache | None = None,
+        events_queued: asyncio.Event | None = None,
     ) -> None:
         self.meta = meta
+        # s3:LifecycleExpiration:* events: the buckets' notification rules, and the
+        # dispatcher's wake-up call once a removal queued some.
+        self.notifications = notifications
+        self.events_queued = events_queued
         # Reads are fresh; sharing the request path's cache (Services.lifecycle_rules)
         # refreshes what x-amz-expiration answers with.
         self.rules = rules if rules is not None else RulesCache(meta)
@@ -230,8 +239,32 @@ class LifecycleWorker:
                 return finished
             page = following
 
+    async def _intent(self, bucket: str, key: str, now: float) -> EventIntent | None:
+        if self.notifications is None:
+            return None
+        rules = may_match(await self.notifications.get(bucket), "s3:LifecycleExpiration", key)
+        if not rules:
+            return None
+        return EventIntent(rules, "s3:LifecycleExpiration", now, principal="kloudvault:lifecycle")
+
     async def _apply(
         self, bucket: str, v: ObjectVersion, due: Due, now: float, report: PassReport
+    ) -> None:
+        events = await self._intent(bucket, v.key, now)
+        try:
+            await self._act(bucket, v, due, now, report, events)
+        finally:
+            if events is not None and self.events_queued is not None:
+                self.events_queued.set()  # after the commit: wake the dispatcher
+
+    async def _act(
+        self,
+        bucket: str,
+        v: ObjectVersion,
+        due: Due,
+        now: float,
+        report: PassReport,
+        events: EventIntent | None,
     ) -> None:
         if due.action is Action.REMOVE and is_protected(v, now=now):
             report.count(due, PROTECTED)
@@ -247,12 +280,22 @@ class LifecycleWorker:
         try:
             if due.action is Action.EXPIRE:
                 outcome = await self.meta.expire_object(
-                    bucket, v.key, version_id=v.version_id, last_modified=v.last_modified, now=now
+                    bucket,
+                    v.key,
+                    version_id=v.version_id,
+                    last_modified=v.last_modified,
+                    now=now,
+                    events=events,
                 )
                 report.count(due, SKIPPED if outcome is None else DONE)
                 return
             await self.meta.delete_version(
-                bucket, v.key, v.version_id, now=now, check=_removal_check(v, due, now)
+                bucket,
+                v.key,
+                v.version_id,
+                now=now,
+                check=_removal_check(v, due, now),
+                events=events,
             )
         except _Changed:
             report.count(due, SKIPPED)
@@ -321,11 +364,20 @@ def lifecycle_task(
     interval: float,
     clock: Callable[[], float] = time.time,
     rules: RulesCache | None = None,
+    notifications: NotificationCache | None = None,
+    events_queued: asyncio.Event | None = None,
 ) -> SingletonTask:
     """The worker as `serve` runs it: every `interval` seconds, on the replica holding the
     "lifecycle" leader lock (PostgreSQL), or here alone (SQLite: one machine, and `serve`
     starts background work in its first worker process only)."""
-    worker = LifecycleWorker(meta, timing, clock=clock, rules=rules)
+    worker = LifecycleWorker(
+        meta,
+        timing,
+        clock=clock,
+        rules=rules,
+        notifications=notifications,
+        events_queued=events_queued,
+    )
     lock: LeaderLock = leader_lock_of(meta, "lifecycle") or LocalLock()
 
     async def work() -> PassReport:

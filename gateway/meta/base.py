@@ -31,10 +31,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
 
 from gateway.codec.params import SegmentCodec
 from gateway.limits.quota import QuotaUse, Scope
+
+if TYPE_CHECKING:
+    from events.records import EventIntent
 
 NULL_VERSION = "null"
 
@@ -505,6 +508,7 @@ BUCKET_CONFIGS = (
     "encryption",  # default ServerSideEncryptionConfiguration JSON (gateway/xml/encryption.py)
     "website",  # WebsiteConfiguration XML (gateway/s3/website.py)
     "compression",  # off|auto|on: this bucket's --compression (gateway/compression.py)
+    "notification",  # NotificationConfiguration XML (events/config.py)
 )
 
 # The ones read on every request to a bucket (get_access_configs, one cache entry):
@@ -793,8 +797,14 @@ class MetaStore(Protocol):
         self,
         version: ObjectVersion,
         precondition: Precondition | None = None,
+        *,
+        events: EventIntent | None = None,
     ) -> ObjectVersion:
         """Make `version` the latest version of its key, atomically.
+
+        Every write of an object takes `events` (None: the bucket notifies nothing): the
+        outbox rows of the events the change causes are inserted in its transaction
+        (gateway/meta/events.py), so they commit, or not, with it.
 
         Unless the bucket's versioning is "Enabled", the stored version id is "null" and an
         existing "null" version is replaced (its blobs go to garbage); with versioning
@@ -821,6 +831,7 @@ class MetaStore(Protocol):
         *,
         now: float,
         condition: DeleteCondition | None = None,
+        events: EventIntent | None = None,
     ) -> DeleteOutcome:
         """Delete as S3 does for the bucket's versioning state.
 
@@ -992,6 +1003,7 @@ class MetaStore(Protocol):
         precondition: Precondition | None = None,
         *,
         parts_digest: str,
+        events: EventIntent | None = None,
     ) -> ObjectVersion:
         """Turn the upload of (version.bucket, version.key) into `version`, atomically.
 
@@ -1078,7 +1090,13 @@ class MetaStore(Protocol):
         ...
 
     async def update_version(
-        self, bucket: str, key: str, version_id: str | None, change: VersionChange
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        change: VersionChange,
+        *,
+        events: EventIntent | None = None,
     ) -> ObjectVersion | None:
         """Set a version's tags, retention and legal hold, atomically.
 
@@ -1090,7 +1108,13 @@ class MetaStore(Protocol):
         ...
 
     async def put_object_acl(
-        self, bucket: str, key: str, version_id: str | None, acl: str | None
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        acl: str | None,
+        *,
+        events: EventIntent | None = None,
     ) -> ObjectVersion:
         """Set one version's ACL (the stored JSON; None: private), atomically.
 
@@ -1110,6 +1134,7 @@ class MetaStore(Protocol):
         now: float,
         check: RemovalCheck | None = None,
         condition: DeleteCondition | None = None,
+        events: EventIntent | None = None,
     ) -> DeleteOutcome:
         """delete_object(bucket, key, version_id, condition=condition), after
         check(version, sole=...) passed in the same transaction (it may raise S3Error:
@@ -1117,7 +1142,14 @@ class MetaStore(Protocol):
         ...
 
     async def expire_object(
-        self, bucket: str, key: str, *, version_id: str, last_modified: float, now: float
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str,
+        last_modified: float,
+        now: float,
+        events: EventIntent | None = None,
     ) -> DeleteOutcome | None:
         """Lifecycle expiry of a current version: if the latest version of `key` is still
         (version_id, last_modified) and no delete marker, do what delete_object(bucket,

@@ -30,6 +30,7 @@ from dataclasses import asdict
 from typing import Any, TypeVar
 
 from auth.iam.errors import IamError
+from events.records import EventIntent
 from gateway.jobs.leader import LeaderLock, leader_lock_of
 from gateway.limits.quota import QuotaUse, Scope
 from gateway.meta.base import (
@@ -525,11 +526,15 @@ class CachedMetaStore:
 
     # -- objects ----------------------------------------------------------------------------
     async def put_object(
-        self, version: ObjectVersion, precondition: Precondition | None = None
+        self,
+        version: ObjectVersion,
+        precondition: Precondition | None = None,
+        *,
+        events: EventIntent | None = None,
     ) -> ObjectVersion:
         return await self._write(
             [object_entry(version.bucket, version.key)],
-            lambda: self.inner.put_object(version, precondition),
+            lambda: self.inner.put_object(version, precondition, events=events),
         )
 
     async def get_object(
@@ -552,10 +557,13 @@ class CachedMetaStore:
         *,
         now: float,
         condition: DeleteCondition | None = None,
+        events: EventIntent | None = None,
     ) -> DeleteOutcome:
         return await self._write(
             [object_entry(bucket, key)],
-            lambda: self.inner.delete_object(bucket, key, version_id, now=now, condition=condition),
+            lambda: self.inner.delete_object(
+                bucket, key, version_id, now=now, condition=condition, events=events
+            ),
         )
 
     async def list_objects(
@@ -669,11 +677,12 @@ class CachedMetaStore:
         precondition: Precondition | None = None,
         *,
         parts_digest: str,
+        events: EventIntent | None = None,
     ) -> ObjectVersion:
         return await self._write(
             [object_entry(version.bucket, version.key)],
             lambda: self.inner.complete_upload(
-                upload_id, version, precondition, parts_digest=parts_digest
+                upload_id, version, precondition, parts_digest=parts_digest, events=events
             ),
         )
 
@@ -737,19 +746,31 @@ class CachedMetaStore:
         )
 
     async def update_version(
-        self, bucket: str, key: str, version_id: str | None, change: VersionChange
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        change: VersionChange,
+        *,
+        events: EventIntent | None = None,
     ) -> ObjectVersion | None:
         return await self._write(
             [object_entry(bucket, key)],
-            lambda: self.inner.update_version(bucket, key, version_id, change),
+            lambda: self.inner.update_version(bucket, key, version_id, change, events=events),
         )
 
     async def put_object_acl(
-        self, bucket: str, key: str, version_id: str | None, acl: str | None
+        self,
+        bucket: str,
+        key: str,
+        version_id: str | None,
+        acl: str | None,
+        *,
+        events: EventIntent | None = None,
     ) -> ObjectVersion:
         return await self._write(
             [object_entry(bucket, key)],
-            lambda: self.inner.put_object_acl(bucket, key, version_id, acl),
+            lambda: self.inner.put_object_acl(bucket, key, version_id, acl, events=events),
         )
 
     async def delete_version(
@@ -761,21 +782,34 @@ class CachedMetaStore:
         now: float,
         check: RemovalCheck | None = None,
         condition: DeleteCondition | None = None,
+        events: EventIntent | None = None,
     ) -> DeleteOutcome:
         return await self._write(
             [object_entry(bucket, key)],
             lambda: self.inner.delete_version(
-                bucket, key, version_id, now=now, check=check, condition=condition
+                bucket, key, version_id, now=now, check=check, condition=condition, events=events
             ),
         )
 
     async def expire_object(
-        self, bucket: str, key: str, *, version_id: str, last_modified: float, now: float
+        self,
+        bucket: str,
+        key: str,
+        *,
+        version_id: str,
+        last_modified: float,
+        now: float,
+        events: EventIntent | None = None,
     ) -> DeleteOutcome | None:
         return await self._write(
             [object_entry(bucket, key)],
             lambda: self.inner.expire_object(
-                bucket, key, version_id=version_id, last_modified=last_modified, now=now
+                bucket,
+                key,
+                version_id=version_id,
+                last_modified=last_modified,
+                now=now,
+                events=events,
             ),
         )
 

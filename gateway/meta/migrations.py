@@ -4,7 +4,7 @@ Files in gateway/meta/migrations/ are named NNNN_<name>.sql and applied in numbe
 each is applied once and recorded in `schema_migrations`. SQL is written once, to run on
 both databases; what only PostgreSQL needs is written inline as a comment, `/*pg ... */`
 (e.g. `key TEXT /*pg COLLATE "C" */ NOT NULL`): SQLite's text drops it, PostgreSQL's
-keeps what it holds.
+keeps what it holds; `/*sqlite ... */` the other way round (AUTOINCREMENT).
 
 migrate() is the transaction body applying them: each store runs it in one transaction
 holding its write lock (BEGIN IMMEDIATE for SQLite, an advisory lock for PostgreSQL), so
@@ -37,6 +37,15 @@ CREATE TABLE IF NOT EXISTS schema_migrations (
 _FILE = re.compile(r"(?P<version>\d{4})_(?P<name>[a-z0-9_]+)\.sql")
 # PostgreSQL-only text (no `*/` inside).
 _PG_ONLY = re.compile(r"/\*pg\s(.*?)\*/", re.DOTALL)
+_SQLITE_ONLY = re.compile(r"/\*sqlite\s(.*?)\*/", re.DOTALL)
+
+
+def _keep(found: re.Match[str]) -> str:
+    return found[1].strip()
+
+
+def _drop(found: re.Match[str]) -> str:
+    return ""
 
 
 @dataclass(frozen=True)
@@ -60,8 +69,9 @@ def load_migrations(dialect: str, directory: Path = MIGRATIONS_DIR) -> list[Migr
         if version in migrations:
             raise ValueError(f"two migrations numbered {version:04d}: {path}")
         text = path.read_text(encoding="utf-8")
-        keep = (lambda pg: pg[1].strip()) if dialect == "postgres" else (lambda _: "")
-        migrations[version] = Migration(version, m["name"], _PG_ONLY.sub(keep, text))
+        pg = dialect == "postgres"
+        text = _SQLITE_ONLY.sub(_drop if pg else _keep, _PG_ONLY.sub(_keep if pg else _drop, text))
+        migrations[version] = Migration(version, m["name"], text)
     return [migrations[v] for v in sorted(migrations)]
 
 

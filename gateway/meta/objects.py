@@ -28,6 +28,7 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+from events.records import EventIntent
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.limits.quota import Usage
 from gateway.meta import blobs, quotas, usage
@@ -40,6 +41,7 @@ from gateway.meta.base import (
     RemovalCheck,
     VersionChange,
 )
+from gateway.meta.events import add_events
 from gateway.meta.rows import (
     VERSION_COLUMNS,
     VERSIONING_STATES,
@@ -125,7 +127,11 @@ def _insert_latest(v: ObjectVersion) -> Tx[None]:
 
 
 def put_version(
-    version: ObjectVersion, precondition: Precondition | None, *, claim_pending: bool
+    version: ObjectVersion,
+    precondition: Precondition | None,
+    *,
+    claim_pending: bool,
+    events: EventIntent | None = None,
 ) -> Tx[ObjectVersion]:
     """put_object's body. claim_pending=False publishes blobs that are not pending (the
     parts of a completed multipart upload, which left pending when each part was put)."""
@@ -153,6 +159,14 @@ def put_version(
     yield from _insert_latest(stored)
     # Checked with the usage this transaction moved, before it commits (gateway/meta/quotas.py).
     yield from quotas.enforce(v.bucket, bucket["owner"], delta)
+    yield from add_events(
+        events,
+        v.bucket,
+        v.key,
+        version_id=stored.version_id,
+        size=v.size,
+        etag=v.etag,
+    )
     return stored
 
 
@@ -173,6 +187,7 @@ def delete_object(
     *,
     now: float,
     condition: DeleteCondition | None = None,
+    events: EventIntent | None = None,
 ) -> Tx[DeleteOutcome]:
     b = yield from lock_object(bucket, key)
     if condition is not None:
@@ -188,6 +203,7 @@ def delete_object(
             bucket, key, marker_id, last_modified=now, is_delete_marker=True, owner=b["owner"]
         )
         yield from _insert_latest(marker)
+        yield from add_events(events, bucket, key, version_id=marker_id, marker_created=True)
         return DeleteOutcome(marker_id, True)
     target = NULL_VERSION if version_id is None else version_id
     row = yield from _remove_version(bucket, key, target, since=now)
@@ -202,11 +218,17 @@ def delete_object(
             bucket,
             key,
         )
+    yield from add_events(events, bucket, key, version_id=target)
     return DeleteOutcome(target, bool(row["is_delete_marker"]))
 
 
 def update_version(
-    bucket: str, key: str, version_id: str | None, change: VersionChange
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    change: VersionChange,
+    *,
+    events: EventIntent | None = None,
 ) -> Tx[ObjectVersion | None]:
     yield from lock_object(bucket, key)
     current = yield from get_object(bucket, key, version_id)
@@ -224,6 +246,9 @@ def update_version(
         key,
         current.version_id,
     )
+    yield from add_events(
+        events, bucket, key, version_id=current.version_id, size=current.size, etag=current.etag
+    )
     return replace(
         current,
         tags=dict(new.tags),
@@ -234,7 +259,12 @@ def update_version(
 
 
 def put_object_acl(
-    bucket: str, key: str, version_id: str | None, acl: str | None
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    acl: str | None,
+    *,
+    events: EventIntent | None = None,
 ) -> Tx[ObjectVersion]:
     yield from lock_object(bucket, key)
     current = addressed((yield from get_object(bucket, key, version_id)), key, version_id)
@@ -244,6 +274,9 @@ def put_object_acl(
         bucket,
         key,
         current.version_id,
+    )
+    yield from add_events(
+        events, bucket, key, version_id=current.version_id, size=current.size, etag=current.etag
     )
     return replace(current, acl=acl)
 
@@ -256,6 +289,7 @@ def delete_version(
     now: float,
     check: RemovalCheck | None = None,
     condition: DeleteCondition | None = None,
+    events: EventIntent | None = None,
 ) -> Tx[DeleteOutcome]:
     yield from lock_object(bucket, key)
     version = yield from get_object(bucket, key, version_id)
@@ -266,11 +300,21 @@ def delete_version(
             key,
         )
         check(version, sole=count == 1)
-    return (yield from delete_object(bucket, key, version_id, now=now, condition=condition))
+    return (
+        yield from delete_object(
+            bucket, key, version_id, now=now, condition=condition, events=events
+        )
+    )
 
 
 def expire_object(
-    bucket: str, key: str, *, version_id: str, last_modified: float, now: float
+    bucket: str,
+    key: str,
+    *,
+    version_id: str,
+    last_modified: float,
+    now: float,
+    events: EventIntent | None = None,
 ) -> Tx[DeleteOutcome | None]:
     yield from lock_object(bucket, key)
     latest = yield from get_object(bucket, key, None)
@@ -281,4 +325,4 @@ def expire_object(
         or latest.last_modified != last_modified
     ):
         return None
-    return (yield from delete_object(bucket, key, None, now=now))
+    return (yield from delete_object(bucket, key, None, now=now, events=events))

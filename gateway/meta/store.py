@@ -26,10 +26,12 @@ from __future__ import annotations
 from collections.abc import Callable, Coroutine
 from typing import Any, Concatenate, ParamSpec, Protocol, TypeVar
 
+from events.records import EventIntent
 from gateway.meta import (
     accounts,
     blobs,
     buckets,
+    events,
     iam,
     identity,
     kms,
@@ -215,11 +217,15 @@ class SqlMetaStore:
     get_access_configs = read(buckets.get_access_configs)
 
     async def put_object(
-        self, version: ObjectVersion, precondition: Precondition | None = None
+        self,
+        version: ObjectVersion,
+        precondition: Precondition | None = None,
+        *,
+        events: EventIntent | None = None,
     ) -> ObjectVersion:
         with _PUT_OBJECT.time():
             return await self.db.write(
-                objects.put_version, version, precondition, claim_pending=True
+                objects.put_version, version, precondition, claim_pending=True, events=events
             )
 
     get_object = read(objects.get_object)
@@ -305,3 +311,17 @@ class SqlMetaStore:
     get_tus_upload = read(tus.get_tus_upload)
     append_tus_part = write(tus.append_tus_part)
     abort_expired_tus_uploads = write(tus.abort_expired_tus_uploads)
+    # The event outbox and targets (gateway/meta/events.py): not MetaStore methods, the
+    # dispatcher and `admin events` reach them through gateway.meta.events.outbox_of().
+    queue_event = write(events.queue_event)
+    due_events = read(events.due_events)
+    next_event_due = read(events.next_event_due)
+    events_delivered = write(events.events_delivered)
+    event_failed = write(events.event_failed)
+    outbox_depth = read(events.outbox_depth)
+    list_events = read(events.list_events)
+    replay_events = write(events.replay_events)
+    purge_events = write(events.purge_events)
+    put_event_target = write(events.put_event_target)
+    list_event_targets = read(events.list_event_targets)
+    delete_event_target = write(events.delete_event_target)

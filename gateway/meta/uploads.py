@@ -32,6 +32,7 @@ from __future__ import annotations
 from functools import partial
 from typing import Any
 
+from events.records import EventIntent
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta import objects
 from gateway.meta.base import (
@@ -141,6 +142,7 @@ def complete_upload(
     precondition: Precondition | None = None,
     *,
     parts_digest: str,
+    events: EventIntent | None = None,
 ) -> Tx[ObjectVersion]:
     v = version
     yield from lock_upload(v.bucket, v.key, upload_id)
@@ -157,7 +159,7 @@ def complete_upload(
         row = current.get(seg.part_number)
         if row is None or (row["blob_id"], row["etag"]) != (seg.blob_id, seg.etag):
             raise S3Error(S3ErrorCode.INVALID_PART, PartNumber=str(seg.part_number))
-    stored = yield from objects.put_version(v, precondition, claim_pending=False)
+    stored = yield from objects.put_version(v, precondition, claim_pending=False, events=events)
     listed = {seg.blob_id for seg in v.segments}
     unlisted = [r["blob_id"] for r in current.values() if r["blob_id"] not in listed]
     yield from to_garbage(unlisted, v.last_modified)

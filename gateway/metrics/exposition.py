@@ -30,6 +30,7 @@ from prometheus_client.registry import Collector
 from backends.base import Backend, BackendError
 from gateway.context import Services
 from gateway.limits.quota import QuotaUse
+from gateway.meta.outbox import outbox_of
 from gateway.metrics.series import (
     ACCOUNT_BYTES,
     ACCOUNT_OBJECTS,
@@ -40,6 +41,7 @@ from gateway.metrics.series import (
     BUCKET_OBJECTS,
     BUCKET_QUOTA_BYTES,
     BUCKET_QUOTA_OBJECTS,
+    OUTBOX_DEPTH,
     PENDING_BLOBS,
     SCRAPED,
 )
@@ -89,6 +91,15 @@ async def scraped_families(services: Services) -> list[Metric]:
         log.warning("metrics: cannot read quotas from the metadata store: %r", exc)
     else:
         families += quota_families(quotas)
+    try:
+        pending_events, dead_events = await outbox_of(services.meta).outbox_depth()
+    except Exception as exc:
+        log.warning("metrics: cannot read the event outbox: %r", exc)
+    else:
+        depth = GaugeMetricFamily(OUTBOX_DEPTH, SCRAPED[OUTBOX_DEPTH], labels=["state"])
+        depth.add_metric(["pending"], pending_events)
+        depth.add_metric(["dead"], dead_events)
+        families.append(depth)
     up = GaugeMetricFamily(BACKEND_UP, SCRAPED[BACKEND_UP], labels=["backend"])
     up.add_metric([services.backend.name], 1.0 if await backend_answers(services.backend) else 0)
     families.append(up)

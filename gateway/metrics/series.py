@@ -144,6 +144,23 @@ COLLECTOR_DELETED = Counter(
     "kloudvault_collector_deleted_blobs",
     "Blobs the collector deleted from the backend",
 )
+EVENTS_DELIVERED = Counter(
+    "kloudvault_events_delivered",
+    "Bucket notification events a target acknowledged",
+    ["target"],
+)
+EVENTS_FAILED = Counter(
+    "kloudvault_events_failed",
+    "Failed deliveries of bucket notification events (outcome=retry: tried again later;"
+    " dead: moved to the dead-letter list)",
+    ["target", "outcome"],
+)
+EVENT_LATENCY = Histogram(
+    "kloudvault_event_delivery_latency_seconds",
+    "Time from a change to its event's acknowledgement by the target",
+    ["target"],
+    buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0),
+)
 
 # -- codecs -----------------------------------------------------------------------------------
 COMPRESSION_SAVED = Counter(
@@ -168,6 +185,9 @@ PROCESS_SERIES: tuple[MetricWrapperBase, ...] = (
     LIFECYCLE_ACTIONS,
     COLLECTOR_DELETED,
     COMPRESSION_SAVED,
+    EVENTS_DELIVERED,
+    EVENTS_FAILED,
+    EVENT_LATENCY,
 )
 
 # -- scrape time (gateway/metrics/exposition.py): name -> help ----------------------------------
@@ -181,6 +201,7 @@ ACCOUNT_QUOTA_BYTES = "kloudvault_account_quota_bytes"
 ACCOUNT_QUOTA_OBJECTS = "kloudvault_account_quota_objects"
 ACCOUNT_BYTES = "kloudvault_account_bytes"
 ACCOUNT_OBJECTS = "kloudvault_account_objects"
+OUTBOX_DEPTH = "kloudvault_event_outbox_depth"
 SCRAPED: dict[str, str] = {
     BUCKET_OBJECTS: "Object versions stored in the bucket (delete markers excluded)",
     BUCKET_BYTES: "Bytes of the object versions stored in the bucket",
@@ -193,6 +214,8 @@ SCRAPED: dict[str, str] = {
     ACCOUNT_QUOTA_OBJECTS: "The account's quota in object versions, over all its buckets",
     ACCOUNT_BYTES: "Bytes stored in all the account's buckets (accounts with a quota only)",
     ACCOUNT_OBJECTS: "Object versions in all the account's buckets (accounts with a quota only)",
+    OUTBOX_DEPTH: "Bucket notification events in the outbox: waiting for delivery"
+    " (state=pending) or given up on (state=dead)",
 }
 
 

@@ -14,6 +14,7 @@ from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ACL_CONFIG
 from gateway.ops.common import find_version
+from gateway.ops.notification import event_intent, notify
 from gateway.request_acl import (
     BucketAclSettings,
     account_names,
@@ -102,5 +103,7 @@ async def put_object_acl(ctx: RequestContext) -> S3Response:
     settings = await _settings(ctx)
     stored = await _requested(ctx, settings, _object_owner(ctx, settings, version.owner))
     version_id = ctx.query.get("versionId")
-    await meta.put_object_acl(bucket.name, ctx.target_key, version_id, stored)
+    events = await event_intent(ctx, "s3:ObjectAcl:Put", ctx.target_key)
+    await meta.put_object_acl(bucket.name, ctx.target_key, version_id, stored, events=events)
+    notify(ctx, events)
     return S3Response(200)

@@ -71,6 +71,8 @@ async def head_bucket(ctx: RequestContext) -> S3Response:
 
 async def delete_bucket(ctx: RequestContext) -> S3Response:
     await ctx.services.meta.delete_bucket(ctx.target_bucket.name)
+    # Its notification configuration went with it: a new bucket of that name has none.
+    ctx.services.notifications.forget(ctx.target_bucket.name)
     return S3Response(204)
 
 

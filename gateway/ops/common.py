@@ -31,6 +31,7 @@ from gateway.meta.base import (
     RetentionFields,
     Segment,
 )
+from gateway.ops.notification import event_intent, notify
 from gateway.request_acl import ObjectWriteAcl
 from gateway.s3.expected_owner import EXPECTED_SOURCE_OWNER, check_expected_owner
 from gateway.s3.headers import ObjectFields, parse_copy_source
@@ -239,10 +240,13 @@ async def commit_upload(
         acl=access.acl,
     )
     version = with_retention(version, retention.fields(now))
+    created = "Post" if ctx.operation == "PostObject" else "Put"
     try:
-        saved = await ctx.services.meta.put_object(version, precondition)
+        events = await event_intent(ctx, f"s3:ObjectCreated:{created}", key)
+        saved = await ctx.services.meta.put_object(version, precondition, events=events)
     except BaseException:
         await discard_blob(ctx.services, stored.blob_id)
         raise
+    notify(ctx, events)
     await enqueue_scan(ctx.services, saved)
     return saved

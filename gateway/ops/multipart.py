@@ -40,6 +40,7 @@ from gateway.ops.common import (
     upload_verifier,
     write_retention,
 )
+from gateway.ops.notification import event_intent, notify
 from gateway.ops.object_write import precheck_write
 from gateway.readpath import stream_range
 from gateway.request_acl import object_write_acl
@@ -352,9 +353,11 @@ async def _complete(
     # Tags and object lock asked for at CreateMultipartUpload (else the bucket's default).
     version = with_retention(version, await upload_retention(meta, bucket, upload_id, now))
     await _check_parts(ctx, upload_id, version)
+    events = await event_intent(ctx, "s3:ObjectCreated:CompleteMultipartUpload", key)
     saved = await meta.complete_upload(
-        upload_id, version, precondition, parts_digest=assembly.parts_digest
+        upload_id, version, precondition, parts_digest=assembly.parts_digest, events=events
     )
+    notify(ctx, events)
     await enqueue_scan(ctx.services, saved)
     return saved
 

@@ -11,6 +11,7 @@ from gateway.errors import S3Error, S3ErrorCode
 from gateway.limits.admission import admit_write
 from gateway.meta.base import ObjectVersion, Segment
 from gateway.ops.common import declared_size_check, find_copy_source, write_retention
+from gateway.ops.notification import event_intent, notify
 from gateway.ops.object_write import precheck_write
 from gateway.readpath import stream_range
 from gateway.request_acl import object_write_acl
@@ -137,11 +138,13 @@ async def copy_object(ctx: RequestContext) -> S3Response:
     )
     version = with_retention(version, retention.fields(now))
     try:
-        saved = await ctx.services.meta.put_object(version, precondition)
+        events = await event_intent(ctx, "s3:ObjectCreated:Copy", version.key)
+        saved = await ctx.services.meta.put_object(version, precondition, events=events)
     except BaseException:
         await discard_blob(ctx.services, stored.blob_id)
         raise
     await enqueue_scan(ctx.services, saved)
+    notify(ctx, events)
     out = written_version_headers(saved.version_id)
     out.update(response_headers(keys.mode, keys.customer, keys.kms, with_context=True))
     src_ids = version_headers(src_bucket, source.version_id)

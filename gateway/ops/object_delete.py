@@ -9,6 +9,7 @@ from auth.policy.actions import required_actions
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, DeleteCondition, DeleteOutcome
+from gateway.ops.notification import event_intent, notify
 from gateway.responses import S3Response
 from gateway.s3.object_lock import bypass_requested, removal_check
 from gateway.s3.preconditions import delete_condition
@@ -34,12 +35,18 @@ async def _delete(
     marker is added); with one, object lock may refuse (gateway.s3.object_lock). The
     condition (a conditional delete) is checked in the deleting transaction."""
     bucket, meta, now = ctx.target_bucket, ctx.services.meta, ctx.services.clock()
+    events = await event_intent(ctx, "s3:ObjectRemoved", key)
     if version_id is None:
-        return await meta.delete_object(bucket.name, key, None, now=now, condition=condition)
-    check = removal_check(now=now, bypass_governance=bypass_requested(ctx.headers))
-    return await meta.delete_version(
-        bucket.name, key, version_id, now=now, check=check, condition=condition
-    )
+        outcome = await meta.delete_object(
+            bucket.name, key, None, now=now, condition=condition, events=events
+        )
+    else:
+        check = removal_check(now=now, bypass_governance=bypass_requested(ctx.headers))
+        outcome = await meta.delete_version(
+            bucket.name, key, version_id, now=now, check=check, condition=condition, events=events
+        )
+    notify(ctx, events)
+    return outcome
 
 
 async def delete_object(ctx: RequestContext) -> S3Response:

@@ -14,6 +14,7 @@ from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion
 from gateway.ops.common import find_version
+from gateway.ops.notification import event_intent, notify
 from gateway.responses import S3Response
 from gateway.s3.object_headers import version_headers
 from gateway.s3.tagging import MAX_BUCKET_TAGS, TAGGING, as_tags, validate_tags
@@ -31,13 +32,19 @@ async def get_object_tagging(ctx: RequestContext) -> S3Response:
 
 
 async def _set_object_tags(ctx: RequestContext, tags: dict[str, str], status: int) -> S3Response:
+    # PutObjectTagging answers 200, DeleteObjectTagging 204.
+    event = "s3:ObjectTagging:Put" if status == 200 else "s3:ObjectTagging:Delete"
     bucket, key = ctx.target_bucket, ctx.target_key
     version_id = ctx.query.get("versionId")
 
     def change(version: ObjectVersion) -> ObjectVersion:
         return replace(addressable(version, key, version_id), tags=tags)
 
-    updated = await ctx.services.meta.update_version(bucket.name, key, version_id, change)
+    events = await event_intent(ctx, event, key)
+    updated = await ctx.services.meta.update_version(
+        bucket.name, key, version_id, change, events=events
+    )
+    notify(ctx, events)
     if updated is None:
         raise missing(key, version_id)
     return S3Response(status, version_headers(bucket, updated.version_id))

@@ -1,0 +1,222 @@
+"""The event outbox and the event targets table, as transaction bodies (migration 0010).
+
+How this works:
+
+- add_events() runs inside the transaction of the change it reports (put_version,
+  delete_object, update_version, put_object_acl, complete_upload, expire_object...): one
+  row per matching rule of the EventIntent the request path passed in; no intent, no
+  statement. So the row commits, or rolls back, with the change.
+- The dispatcher (gateway/jobs/event_dispatch.py) asks due_events() for the oldest pending
+  row of each (target, bucket, key) whose next_attempt has come: a later event of a key
+  never overtakes an earlier one that is still pending, while other keys go on. A
+  delivered row is deleted; a failed one gets attempts + 1 and a later next_attempt, or
+  state 'dead' after the last attempt, which lets the key's next event through.
+- replay_events() puts dead (or named) rows back to pending; purge_events() deletes them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from events.records import EventIntent, OutboxEvent, matching
+from gateway.meta.sql import Tx, execute, marks, one, rows, value
+
+_COLUMNS = (
+    "id, target, config_id, bucket, key, event_name, event_time, version_id, size, etag,"
+    " principal, source_ip, request_id, region, owner, state, attempts, next_attempt, last_error"
+)
+_INSERT = (
+    "INSERT INTO event_outbox (target, config_id, bucket, key, event_name, event_time,"
+    " version_id, size, etag, principal, source_ip, request_id, region, owner, next_attempt)"
+    " VALUES (?, ?, ?, ?, ?, CAST(? AS DOUBLE PRECISION), ?, ?, ?, ?, ?, ?, ?, ?,"
+    " CAST(? AS DOUBLE PRECISION))"
+)
+
+
+def _event(row: Any) -> OutboxEvent:
+    return OutboxEvent(
+        id=int(row["id"]),
+        target=row["target"],
+        config_id=row["config_id"],
+        bucket=row["bucket"],
+        key=row["key"],
+        event_name=row["event_name"],
+        event_time=float(row["event_time"]),
+        version_id=row["version_id"],
+        size=int(row["size"]),
+        etag=row["etag"],
+        principal=row["principal"],
+        source_ip=row["source_ip"],
+        request_id=row["request_id"],
+        region=row["region"],
+        owner=row["owner"],
+        state=row["state"],
+        attempts=int(row["attempts"]),
+        next_attempt=float(row["next_attempt"]),
+        last_error=row["last_error"],
+    )
+
+
+def add_events(
+    intent: EventIntent | None,
+    bucket: str,
+    key: str,
+    *,
+    version_id: str | None = None,
+    size: int = 0,
+    etag: str = "",
+    marker_created: bool = False,
+) -> Tx[int]:
+    """Queue the intent's event for every rule it matches, in the caller's transaction."""
+    if intent is None:
+        return 0
+    name = intent.name(marker_created=marker_created)
+    rules = matching(intent.rules, name, key)
+    for rule in rules:
+        yield from execute(
+            _INSERT,
+            rule.target,
+            rule.id or "",
+            bucket,
+            key,
+            name,
+            intent.time,
+            version_id,
+            size,
+            etag,
+            intent.principal,
+            intent.source_ip,
+            intent.request_id,
+            intent.region,
+            intent.owner,
+            0.0,
+        )
+    return len(rules)
+
+
+def queue_event(event: OutboxEvent) -> Tx[int]:
+    """Queue one event as given (s3:TestEvent); its id."""
+    new_id = yield from value(
+        _INSERT + " RETURNING id",
+        event.target,
+        event.config_id,
+        event.bucket,
+        event.key,
+        event.event_name,
+        event.event_time,
+        event.version_id,
+        event.size,
+        event.etag,
+        event.principal,
+        event.source_ip,
+        event.request_id,
+        event.region,
+        event.owner,
+        event.next_attempt,
+    )
+    return int(new_id)
+
+
+def due_events(now: float, limit: int = 100) -> Tx[list[OutboxEvent]]:
+    """The oldest pending event of each (target, bucket, key), if due at `now`."""
+    found = yield from rows(
+        f"SELECT {_COLUMNS} FROM event_outbox o WHERE o.state = 'pending'"
+        " AND o.next_attempt <= CAST(? AS DOUBLE PRECISION)"
+        " AND NOT EXISTS (SELECT 1 FROM event_outbox p WHERE p.state = 'pending'"
+        " AND p.target = o.target AND p.bucket = o.bucket AND p.key = o.key AND p.id < o.id)"
+        " ORDER BY o.id LIMIT ?",
+        now,
+        limit,
+    )
+    return [_event(r) for r in found]
+
+
+def next_event_due(after: float) -> Tx[float | None]:
+    """The earliest retry time after `after` (None: no pending event waits for one)."""
+    at = yield from value(
+        "SELECT MIN(next_attempt) FROM event_outbox WHERE state = 'pending'"
+        " AND next_attempt > CAST(? AS DOUBLE PRECISION)",
+        after,
+    )
+    return None if at is None else float(at)
+
+
+def events_delivered(ids: Sequence[int]) -> Tx[None]:
+    if ids:
+        yield from execute(f"DELETE FROM event_outbox WHERE id IN ({marks(len(ids))})", *ids)
+
+
+def event_failed(event_id: int, *, error: str, next_attempt: float | None) -> Tx[None]:
+    """Count a failed attempt; next_attempt None: give up (state 'dead')."""
+    yield from execute(
+        "UPDATE event_outbox SET attempts = attempts + 1, last_error = ?, state = ?,"
+        " next_attempt = CAST(? AS DOUBLE PRECISION) WHERE id = ?",
+        error[:1000],
+        "pending" if next_attempt is not None else "dead",
+        next_attempt if next_attempt is not None else 0.0,
+        event_id,
+    )
+
+
+def outbox_depth() -> Tx[tuple[int, int]]:
+    """(pending, dead) row counts."""
+    row = yield from one(
+        "SELECT COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0) AS pending,"
+        " COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0) AS dead FROM event_outbox"
+    )
+    return int(row["pending"]), int(row["dead"])
+
+
+def list_events(*, dead: bool = False, limit: int = 1000) -> Tx[list[OutboxEvent]]:
+    found = yield from rows(
+        f"SELECT {_COLUMNS} FROM event_outbox WHERE state = ? ORDER BY id LIMIT ?",
+        "dead" if dead else "pending",
+        limit,
+    )
+    return [_event(r) for r in found]
+
+
+def replay_events(ids: Sequence[int] | None) -> Tx[int]:
+    """Dead events (those of `ids`, or all of them for None) back to pending, at once."""
+    sql = "UPDATE event_outbox SET state = 'pending', attempts = 0, next_attempt = 0"
+    if ids is None:
+        return (yield from execute(sql + " WHERE state = 'dead'"))
+    if not ids:
+        return 0
+    return (yield from execute(sql + f" WHERE state = 'dead' AND id IN ({marks(len(ids))})", *ids))
+
+
+def purge_events(ids: Sequence[int] | None) -> Tx[int]:
+    """Delete dead events (those of `ids`, or all of them for None)."""
+    if ids is None:
+        return (yield from execute("DELETE FROM event_outbox WHERE state = 'dead'"))
+    if not ids:
+        return 0
+    return (
+        yield from execute(
+            f"DELETE FROM event_outbox WHERE state = 'dead' AND id IN ({marks(len(ids))})", *ids
+        )
+    )
+
+
+# -- targets added with `kloudvault admin target add` --------------------------------------------
+def put_event_target(name: str, url: str, options: str, now: float) -> Tx[None]:
+    yield from execute(
+        "INSERT INTO event_targets (name, url, options, created)"
+        " VALUES (?, ?, ?, CAST(? AS DOUBLE PRECISION))"
+        " ON CONFLICT (name) DO UPDATE SET url = excluded.url, options = excluded.options",
+        name,
+        url,
+        options,
+        now,
+    )
+
+
+def list_event_targets() -> Tx[list[tuple[str, str, str]]]:
+    found = yield from rows("SELECT name, url, options FROM event_targets ORDER BY name")
+    return [(r["name"], r["url"], r["options"]) for r in found]
+
+
+def delete_event_target(name: str) -> Tx[bool]:
+    return (yield from execute("DELETE FROM event_targets WHERE name = ?", name)) > 0

@@ -1,0 +1,53 @@
+"""The event outbox as the dispatcher and `admin events` see it: a Protocol, and how to
+reach it behind a MetaStore (the SQL store itself, or the one a CachedMetaStore wraps).
+
+These are not MetaStore methods: no handler calls them, nothing of theirs is cached, and
+the write path reaches the outbox only through the `events` argument of its writes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+
+from events.records import OutboxEvent
+
+
+class EventOutbox(Protocol):
+    """gateway/meta/events.py documents each body."""
+
+    async def queue_event(self, event: OutboxEvent) -> int: ...
+
+    async def due_events(self, now: float, limit: int = 100) -> list[OutboxEvent]: ...
+
+    async def next_event_due(self, after: float) -> float | None: ...
+
+    async def events_delivered(self, ids: Sequence[int]) -> None: ...
+
+    async def event_failed(
+        self, event_id: int, *, error: str, next_attempt: float | None
+    ) -> None: ...
+
+    async def outbox_depth(self) -> tuple[int, int]: ...
+
+    async def list_events(self, *, dead: bool = False, limit: int = 1000) -> list[OutboxEvent]: ...
+
+    async def replay_events(self, ids: Sequence[int] | None) -> int: ...
+
+    async def purge_events(self, ids: Sequence[int] | None) -> int: ...
+
+    async def put_event_target(self, name: str, url: str, options: str, now: float) -> None: ...
+
+    async def list_event_targets(self) -> list[tuple[str, str, str]]: ...
+
+    async def delete_event_target(self, name: str) -> bool: ...
+
+
+def outbox_of(meta: object) -> EventOutbox:
+    """The outbox of `meta` (a SqlMetaStore, possibly inside a CachedMetaStore)."""
+    from gateway.meta.store import SqlMetaStore
+
+    inner = getattr(meta, "inner", meta)
+    if not isinstance(inner, SqlMetaStore):
+        raise TypeError(f"{type(meta).__name__} has no event outbox")
+    return inner
