@@ -20,6 +20,7 @@ from gateway import responses
 from gateway.access import CHANGES_ACCESS, Access, RequestFacts
 from gateway.audit import AUDIT_CALLER, AUDIT_PRINCIPAL, AUDIT_TARGET, AuditCaller, AuditTarget
 from gateway.body import RequestBody
+from gateway.console.endpoint import serve_console
 from gateway.context import RequestContext, Services
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.handlers import HANDLERS
@@ -68,6 +69,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
         forwarded = headers.get("x-forwarded-for")
         client = source_ip(request.remote or "", forwarded, services.trusted_proxies)
         await _within_rate(limiter, "ip", client)
+    # The web console (/console/, /_kv/console/...): gateway/console/paths.py.
+    if (console := await serve_console(request, services, raw_path, pairs, headers)) is not None:
+        return console
     # Share links (/s/TOKEN, /_kv/shares): paths no bucket can have (gateway/sharing/paths.py).
     if (shared := await serve_sharing(request, services, raw_path, pairs, headers)) is not None:
         return shared

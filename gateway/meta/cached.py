@@ -40,6 +40,7 @@ from gateway.meta.base import (
     Bucket,
     BucketUsage,
     CompletedUpload,
+    ConsoleSession,
     DeleteOutcome,
     IamGroup,
     IamIdentity,
@@ -791,6 +792,19 @@ class CachedMetaStore:
         self, token_hash: str, now: float
     ) -> tuple[ShareLink | None, bool]:
         return await self.inner.claim_share_download(token_hash, now)
+
+    # -- console sessions: never cached, so a sign-out holds on every replica at once --------
+    async def create_console_session(self, session: ConsoleSession, now: float) -> None:
+        await self.inner.create_console_session(session, now)
+
+    async def get_console_session(self, token_hash: str) -> ConsoleSession | None:
+        return await self.inner.get_console_session(token_hash)
+
+    async def touch_console_session(self, token_hash: str, now: float) -> None:
+        await self.inner.touch_console_session(token_hash, now)
+
+    async def delete_console_session(self, token_hash: str) -> bool:
+        return await self.inner.delete_console_session(token_hash)
 
 
 def _maybe(text: str, build: Callable[[dict[str, Any]], T]) -> T | None:

@@ -30,6 +30,7 @@ from gateway.meta import (
     accounts,
     blobs,
     buckets,
+    console_sessions,
     iam,
     identity,
     objects,
@@ -281,3 +282,8 @@ class SqlMetaStore:
     list_share_links = read(shares.list_share_links)
     revoke_share_link = write(shares.revoke_share_link)
     claim_share_download = write(shares.claim_share_download)
+
+    create_console_session = write(console_sessions.create_console_session)
+    get_console_session = read(console_sessions.get_console_session)
+    touch_console_session = write(console_sessions.touch_console_session)
+    delete_console_session = write(console_sessions.delete_console_session)
