@@ -34,7 +34,7 @@ def _readme_version() -> str:
         re.findall(r"\| uppy[^|]*\| (\d+\.\d+\.\d+) \|", (VENDOR / "README.md").read_text())
     )
     assert len(versions) == 1, versions
-    return versions.pop()
+    return str(versions.pop())
 
 
 def test_vendored_uppy_matches_the_npm_package() -> None:
