@@ -228,7 +228,8 @@ async def current(request: web.Request, services: Services) -> SignedIn:
         await meta.delete_console_session(session.token_hash)
         raise ended from None
     request[AUDIT_PRINCIPAL] = principal
-    if now - session.last_seen >= sessions.TOUCH_INTERVAL:
+    timeouts = _timeouts(services)
+    if now - session.last_seen >= min(sessions.TOUCH_INTERVAL, timeouts.idle / 10):
         await meta.touch_console_session(session.token_hash, now)
     return SignedIn(token, session, key, principal, identity)
 

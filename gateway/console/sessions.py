@@ -25,8 +25,8 @@ COOKIE = "kv_console"
 COOKIE_PATH = "/_kv/console"
 CSRF_HEADER = "x-kv-csrf"
 _TOKEN = re.compile(r"[A-Za-z0-9_-]{43}")
-# last_seen is written at most this often per session: an idle timeout of minutes does not
-# need a metastore write for every presigned part of an upload.
+# last_seen is written at most this often per session (or a tenth of a shorter idle
+# timeout): an idle timeout of minutes needs no metastore write per presigned upload part.
 TOUCH_INTERVAL = 60.0
 
 
