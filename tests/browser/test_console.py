@@ -8,6 +8,7 @@ import os
 import urllib.error
 import urllib.request
 import uuid
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -39,13 +40,19 @@ def _sign_in(page: Any, server: AppServer, keys: tuple[str, str]) -> None:
     page.wait_for_selector("#app-view", state="visible", timeout=TIMEOUT_MS)
 
 
-def _upload(page: Any, name: str, data: bytes) -> None:
-    page.locator(".uppy-Dashboard-input").first.set_input_files(
-        files=[{"name": name, "mimeType": "application/octet-stream", "buffer": data}]
-    )
+def _upload(page: Any, folder: Path, name: str, data: bytes) -> None:
+    """Choose a file in Uppy's Dashboard (its "Add more" view once it lists files). From
+    a path: Playwright hands a local browser the path, not megabytes of base64."""
+    path = folder / name
+    path.write_bytes(data)
+    if page.locator(".uppy-Dashboard-input").count() == 0:
+        page.locator(".uppy-DashboardContent-addMore").click()
+    page.locator(".uppy-Dashboard-input").first.set_input_files(path)
 
 
-def test_console_upload_download_share_sign_out(console_server: AppServer, chromium: Any) -> None:
+def test_console_upload_download_share_sign_out(
+    console_server: AppServer, chromium: Any, tmp_path: Path
+) -> None:
     server = console_server
     context = chromium.new_context(accept_downloads=True)
     page = context.new_page()
@@ -60,7 +67,7 @@ def test_console_upload_download_share_sign_out(console_server: AppServer, chrom
     page.wait_for_selector("#objects-view", state="visible")
 
     data = os.urandom(UPLOAD_BYTES)
-    _upload(page, "big.bin", data)
+    _upload(page, tmp_path, "big.bin", data)
     # (Locators, not wait_for_function: the page's CSP forbids evaluating strings.)
     page.locator("#upload-status", has_text="Upload complete: big.bin").wait_for()
     assert int(page.locator("#upload-progress").get_attribute("data-events") or 0) > 1
@@ -95,7 +102,9 @@ def test_console_upload_download_share_sign_out(console_server: AppServer, chrom
     context.close()
 
 
-def test_read_only_user_sees_upload_refused(console_server: AppServer, chromium: Any) -> None:
+def test_read_only_user_sees_upload_refused(
+    console_server: AppServer, chromium: Any, tmp_path: Path
+) -> None:
     server = console_server
     bucket = f"readonly-{uuid.uuid4().hex[:8]}"
     boto3_client(server).create_bucket(Bucket=bucket)
@@ -105,9 +114,72 @@ def test_read_only_user_sees_upload_refused(console_server: AppServer, chromium:
     _sign_in(page, server, read_only_user(server, bucket))
     page.goto(f"{server.endpoint}/console/#/b/{bucket}/")
     page.wait_for_selector("#objects-view", state="visible")
-    _upload(page, "nope.txt", b"not allowed")
+    _upload(page, tmp_path, "nope.txt", b"not allowed")
     page.wait_for_selector("#message:has-text('Upload of nope.txt refused')")
     assert "Access Denied" in page.locator("#message").inner_text()
+    context.close()
+
+
+def _is_part(url: str) -> bool:
+    return "partNumber=" in url
+
+
+def _release(held: list[Any]) -> None:
+    for route in held:
+        try:
+            route.abort()
+        except Exception:  # the page may have given the request up already
+            pass
+    held.clear()
+
+
+def _poll(page: Any, done: Any, what: str) -> None:
+    """Wait for `done()` (a check outside the page), letting the page run meanwhile."""
+    for _ in range(250):
+        if done():
+            return
+        page.wait_for_timeout(20)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def test_upload_pause_resume_and_cancel(
+    console_server: AppServer, chromium: Any, tmp_path: Path
+) -> None:
+    server = console_server
+    s3 = boto3_client(server)
+    bucket = f"pause-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    context = chromium.new_context()
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    _sign_in(page, server, (server.access_key, server.secret_key))
+    page.goto(f"{server.endpoint}/console/#/b/{bucket}/")
+    page.wait_for_selector("#objects-view", state="visible")
+
+    def uploads() -> list[Any]:
+        return list(s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []))
+
+    # Cancel while a part is in flight: the multipart upload is aborted on the server.
+    held: list[Any] = []
+    page.route(_is_part, lambda route: held.append(route))
+    _upload(page, tmp_path, "cancelled.bin", os.urandom(UPLOAD_BYTES))
+    _poll(page, lambda: bool(held), "a part upload")
+    assert [u["Key"] for u in uploads()] == ["cancelled.bin"]
+    page.locator('[data-cy="cancel"]').click()
+    _release(held)
+    _poll(page, lambda: uploads() == [], "the upload's abort")
+
+    # Pause while a part is held in flight, then resume with parts flowing again.
+    data = os.urandom(UPLOAD_BYTES)
+    _upload(page, tmp_path, "paused.bin", data)
+    _poll(page, lambda: bool(held), "a part upload")
+    page.locator('[data-cy="togglePauseResume"]').click()  # pause
+    page.unroute_all()
+    _release(held)
+    page.locator('[data-cy="togglePauseResume"]').click()  # resume
+    page.locator("#upload-status", has_text="Upload complete: paused.bin").wait_for()
+    assert s3.get_object(Bucket=bucket, Key="paused.bin")["Body"].read() == data
+    assert uploads() == []
     context.close()
 
 
