@@ -107,13 +107,24 @@ def test_read_only_user_sees_upload_refused(
 ) -> None:
     server = console_server
     bucket = f"readonly-{uuid.uuid4().hex[:8]}"
-    boto3_client(server).create_bucket(Bucket=bucket)
+    s3 = boto3_client(server)
+    s3.create_bucket(Bucket=bucket)
+    for n in range(101):  # one more than a page
+        s3.put_object(Bucket=bucket, Key=f"k{n:03}", Body=b"")
     context = chromium.new_context()
     page = context.new_page()
     page.set_default_timeout(TIMEOUT_MS)
     _sign_in(page, server, read_only_user(server, bucket))
     page.goto(f"{server.endpoint}/console/#/b/{bucket}/")
     page.wait_for_selector("#objects-view", state="visible")
+    # The user may list the bucket, a page at a time.
+    page.get_by_role("cell", name="k099", exact=True).wait_for()
+    assert page.get_by_role("cell", name="k100", exact=True).count() == 0
+    page.get_by_role("button", name="Next page").click()
+    page.get_by_role("cell", name="k100", exact=True).wait_for()
+    page.get_by_role("button", name="First page").click()
+    page.get_by_role("cell", name="k000", exact=True).wait_for()
+
     _upload(page, tmp_path, "nope.txt", b"not allowed")
     page.wait_for_selector("#message:has-text('Upload of nope.txt refused')")
     assert "Access Denied" in page.locator("#message").inner_text()
