@@ -69,12 +69,12 @@ async def handle(request: web.Request) -> web.StreamResponse:
         forwarded = headers.get("x-forwarded-for")
         client = source_ip(request.remote or "", forwarded, services.trusted_proxies)
         await _within_rate(limiter, "ip", client)
-    # The web console (/console/, /_kv/console/...): gateway/console/paths.py.
-    if (console := await serve_console(request, services, raw_path, pairs, headers)) is not None:
-        return console
     # Share links (/s/TOKEN, /_kv/shares): paths no bucket can have (gateway/sharing/paths.py).
     if (shared := await serve_sharing(request, services, raw_path, pairs, headers)) is not None:
         return shared
+    # The web console (/console/, /_kv/console/...): gateway/console/paths.py.
+    if (console := await serve_console(request, services, raw_path, pairs, headers)) is not None:
+        return console
     # IAM and STS share the endpoint; their SigV4 scope says so (auth/iam/endpoint.py).
     if (service := query_api_service(request.method, raw_path, pairs, headers)) is not None:
         return await serve_query_api(request, services, service, raw_path, pairs, headers)

@@ -171,13 +171,6 @@ class Settings:
             " rules (object lock and legal holds still win)"
         ),
     )
-    max_presigned_expiry: int = field(
-        default=604800,
-        metadata=_opt(
-            "longest lifetime of a presigned URL in seconds (at most SigV4's week); SigV2 URLs,"
-            " whose Expires is a date, may not expire later than this from now"
-        ),
-    )
     console_idle_timeout: int = field(
         default=1800,
         metadata=_opt("web console: seconds without a request after which a session ends"),
@@ -185,6 +178,13 @@ class Settings:
     console_session_lifetime: int = field(
         default=43200,
         metadata=_opt("web console: seconds after sign-in at which a session ends, however used"),
+    )
+    max_presigned_expiry: int = field(
+        default=604800,
+        metadata=_opt(
+            "longest lifetime of a presigned URL in seconds (at most SigV4's week); SigV2 URLs,"
+            " whose Expires is a date, may not expire later than this from now"
+        ),
     )
     log_level: str = field(default="INFO", metadata=_opt("DEBUG, INFO, WARNING, ERROR"))
     log_format: str = field(

@@ -609,6 +609,19 @@ class CachedMetaStore:
     ) -> list[QuotaUse]:
         return await self.inner.quota_uses(bucket, upload_id=upload_id, part_number=part_number)
 
+    # -- console sessions: never cached, so a sign-out holds on every replica at once --------
+    async def create_console_session(self, session: ConsoleSession, now: float) -> None:
+        await self.inner.create_console_session(session, now)
+
+    async def get_console_session(self, token_hash: str) -> ConsoleSession | None:
+        return await self.inner.get_console_session(token_hash)
+
+    async def touch_console_session(self, token_hash: str, now: float) -> None:
+        await self.inner.touch_console_session(token_hash, now)
+
+    async def delete_console_session(self, token_hash: str) -> bool:
+        return await self.inner.delete_console_session(token_hash)
+
     # -- multipart uploads ------------------------------------------------------------------
     async def create_upload(self, upload: Upload) -> None:
         await self.inner.create_upload(upload)
@@ -792,19 +805,6 @@ class CachedMetaStore:
         self, token_hash: str, now: float
     ) -> tuple[ShareLink | None, bool]:
         return await self.inner.claim_share_download(token_hash, now)
-
-    # -- console sessions: never cached, so a sign-out holds on every replica at once --------
-    async def create_console_session(self, session: ConsoleSession, now: float) -> None:
-        await self.inner.create_console_session(session, now)
-
-    async def get_console_session(self, token_hash: str) -> ConsoleSession | None:
-        return await self.inner.get_console_session(token_hash)
-
-    async def touch_console_session(self, token_hash: str, now: float) -> None:
-        await self.inner.touch_console_session(token_hash, now)
-
-    async def delete_console_session(self, token_hash: str) -> bool:
-        return await self.inner.delete_console_session(token_hash)
 
 
 def _maybe(text: str, build: Callable[[dict[str, Any]], T]) -> T | None:

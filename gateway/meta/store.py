@@ -266,6 +266,11 @@ class SqlMetaStore:
     list_quotas = read(quotas.list_quotas)
     quota_uses = read(quotas.quota_uses)
 
+    create_console_session = write(console_sessions.create_console_session)
+    get_console_session = read(console_sessions.get_console_session)
+    touch_console_session = write(console_sessions.touch_console_session)
+    delete_console_session = write(console_sessions.delete_console_session)
+
     create_upload = write(uploads.create_upload)
     get_upload = read(uploads.get_upload)
     put_part = write(uploads.put_part)
@@ -282,8 +287,3 @@ class SqlMetaStore:
     list_share_links = read(shares.list_share_links)
     revoke_share_link = write(shares.revoke_share_link)
     claim_share_download = write(shares.claim_share_download)
-
-    create_console_session = write(console_sessions.create_console_session)
-    get_console_session = read(console_sessions.get_console_session)
-    touch_console_session = write(console_sessions.touch_console_session)
-    delete_console_session = write(console_sessions.delete_console_session)
