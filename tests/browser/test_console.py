@@ -191,6 +191,11 @@ def test_upload_pause_resume_and_cancel(
     page.locator("#upload-status", has_text="Upload complete: paused.bin").wait_for()
     assert s3.get_object(Bucket=bucket, Key="paused.bin")["Body"].read() == data
     assert uploads() == []
+
+    page.once("dialog", lambda dialog: dialog.accept())  # "Delete paused.bin from ...?"
+    page.get_by_role("button", name="Delete paused.bin").click()
+    page.locator("#notice", has_text="Deleted paused.bin.").wait_for()
+    assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
     context.close()
 
 
