@@ -48,7 +48,9 @@ export function createUploader(target, { location, onProgress, onUploaded, onErr
     limit: 3,
     generateObjectKey: (file) => {
       const { bucket, prefix } = location();
-      return `${bucket}/${prefix}${file.meta.relativePath || file.name}`;
+      // A dropped folder's files keep their path below it (without a leading "/").
+      const path = (file.meta.relativePath || file.name).replace(/^\/+/, '');
+      return `${bucket}/${prefix}${path}`;
     },
     signRequest,
   });
