@@ -11,6 +11,7 @@ KLOUDVAULT_REQUIRE_SERVICES=1 (tests/conftest.py).
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 import uuid
@@ -23,8 +24,19 @@ import pytest
 from auth.credentials import new_iam_id
 from tests.app.server import AppServer, MovableClock
 from tests.conftest import require_service
+from tests.support.gateway import REPO_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+NODE_PREFIX_ENV = "KLOUDVAULT_CONSOLE_NODE_PREFIX"
+
+
+def axe_core_js() -> str:
+    """axe-core's browser build, which .ci/run installs from npm into .venv/node/console."""
+    prefix = Path(os.environ.get(NODE_PREFIX_ENV, REPO_ROOT / ".venv" / "node" / "console"))
+    script = prefix / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        require_service("axe-core", f"{script} is missing (.ci/run installs it from npm)")
+    return script.read_text()
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from tests.app.server import AppServer
-from tests.browser.console_support import chromium, console_server, read_only_user
+from tests.browser.console_support import axe_core_js, chromium, console_server, read_only_user
 from tests.support.clients import boto3_client
 
 __all__ = ["chromium", "console_server"]  # fixtures, imported for pytest
@@ -197,6 +197,46 @@ def test_upload_pause_resume_and_cancel(
     page.locator("#notice", has_text="Deleted paused.bin.").wait_for()
     assert "Contents" not in s3.list_objects_v2(Bucket=bucket)
     context.close()
+
+
+_SERIOUS = """async () => (await axe.run()).violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)"""
+
+
+def test_console_pages_pass_axe_at_two_widths(console_server: AppServer, chromium: Any) -> None:
+    """axe-core (from npm) finds no serious or critical accessibility violation in the
+    sign-in page, the bucket list and a folder with an object's details, at 1280 px and at
+    a phone's 390 px. (axe is injected as a script: this one context bypasses the CSP.)"""
+    axe = axe_core_js()
+    server = console_server
+    s3 = boto3_client(server)
+    bucket = f"axe-{uuid.uuid4().hex[:8]}"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_object(Bucket=bucket, Key="docs/report.txt", Body=b"text")
+    context = chromium.new_context(bypass_csp=True)
+    page = context.new_page()
+    page.set_default_timeout(TIMEOUT_MS)
+    found: dict[str, list[str]] = {}
+
+    def check(where: str) -> None:
+        for width in (1280, 390):
+            page.set_viewport_size({"width": width, "height": 900})
+            page.add_script_tag(content=axe)
+            found[f"{where} at {width}px"] = page.evaluate(_SERIOUS)
+
+    page.goto(f"{server.endpoint}/console/")
+    page.locator("#sign-in-view").wait_for()
+    check("sign-in")
+    _sign_in(page, server, (server.access_key, server.secret_key))
+    page.get_by_role("link", name=bucket).wait_for()
+    check("buckets")
+    page.goto(f"{server.endpoint}/console/#/b/{bucket}/docs%2F")
+    page.get_by_role("button", name="Details of report.txt").click()
+    page.locator("#details-list", has_text="4 bytes").wait_for()
+    check("folder")
+    context.close()
+    assert found == {name: [] for name in found}
 
 
 pytestmark = pytest.mark.timeout(60)

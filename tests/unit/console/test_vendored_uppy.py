@@ -1,6 +1,6 @@
 """The console's vendored Uppy (gateway/console/static/vendor/) is byte for byte the npm
 package's prebuilt bundle, at the version its README names: .ci/run installs that version
-into .venv/node/uppy (KLOUDVAULT_UPPY_PREFIX points elsewhere)."""
+into .venv/node/console (KLOUDVAULT_CONSOLE_NODE_PREFIX points elsewhere)."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ FILES = {
 
 
 def _package() -> Path:
-    prefix = Path(os.environ.get("KLOUDVAULT_UPPY_PREFIX", REPO_ROOT / ".venv" / "node" / "uppy"))
+    prefix = Path(
+        os.environ.get("KLOUDVAULT_CONSOLE_NODE_PREFIX", REPO_ROOT / ".venv" / "node" / "console")
+    )
     return prefix / "node_modules" / "uppy"
 
 
