@@ -21,6 +21,7 @@ from gateway import responses
 from gateway.access import CHANGES_ACCESS, Access, RequestFacts
 from gateway.audit import AUDIT_CALLER, AUDIT_PRINCIPAL, AUDIT_TARGET, AuditCaller, AuditTarget
 from gateway.body import RequestBody
+from gateway.console.endpoint import serve_console
 from gateway.context import RequestContext, Services
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.expect import send_continue
@@ -79,6 +80,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
     # Share links (/s/TOKEN, /_kv/shares): paths no bucket can have (gateway/sharing/paths.py).
     if (shared := await serve_sharing(request, services, raw_path, pairs, headers)) is not None:
         return shared
+    # The web console (/console/, /_kv/console/...): gateway/console/paths.py.
+    if (console := await serve_console(request, services, raw_path, pairs, headers)) is not None:
+        return console
     # IAM and STS share the endpoint; their SigV4 scope says so (auth/iam/endpoint.py).
     if (service := query_api_service(request.method, raw_path, pairs, headers)) is not None:
         await send_continue(request)

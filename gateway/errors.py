@@ -55,6 +55,12 @@ class S3ErrorCode(Enum):
         "Your previous request to create the named bucket succeeded and you already own it.",
     )
     BUCKET_NOT_EMPTY = ("BucketNotEmpty", 409, "The bucket you tried to delete is not empty.")
+    # KloudVault's own: the web console's JSON API without a live session (gateway/console/).
+    CONSOLE_SIGN_IN_REQUIRED = (
+        "ConsoleSignInRequired",
+        401,
+        "Sign in to the console: there is no session, or it has ended.",
+    )
     CONDITIONAL_REQUEST_CONFLICT = (
         "ConditionalRequestConflict",
         409,

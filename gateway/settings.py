@@ -186,6 +186,14 @@ class Settings:
             " rules (object lock and legal holds still win)"
         ),
     )
+    console_idle_timeout: int = field(
+        default=1800,
+        metadata=_opt("web console: seconds without a request after which a session ends"),
+    )
+    console_session_lifetime: int = field(
+        default=43200,
+        metadata=_opt("web console: seconds after sign-in at which a session ends, however used"),
+    )
     max_presigned_expiry: int = field(
         default=604800,
         metadata=_opt(
@@ -489,6 +497,8 @@ def validate(settings: Settings) -> None:
         problems.append("--lifecycle-interval and --lifecycle-day-seconds must be positive")
     if settings.max_retention_days is not None and settings.max_retention_days < 1:
         problems.append("--max-retention-days must be at least 1")
+    if not 1 <= settings.console_idle_timeout <= settings.console_session_lifetime:
+        problems.append("--console-idle-timeout must be between 1 and --console-session-lifetime")
     if not 1 <= settings.max_presigned_expiry <= 604800:
         problems.append("--max-presigned-expiry must be from 1 to 604800 seconds")
     for name in ("rate_limit_key", "rate_limit_ip"):

@@ -389,6 +389,20 @@ class RetentionFields:
     legal_hold: bool = False
 
 
+@dataclass(frozen=True)
+class ConsoleSession:
+    """A web console session (gateway/console/): a cookie's token, stored as its SHA-256,
+    acting as one access key until idle too long or past `expires`."""
+
+    token_hash: str
+    access_key: str
+    account: str
+    iam_user: str | None
+    created: float
+    last_seen: float
+    expires: float  # sign-in time + the session lifetime
+
+
 ShareState = Literal["active", "revoked", "expired", "exhausted"]
 
 
@@ -577,6 +591,23 @@ class MetaStore(Protocol):
 
     async def get_identity(self, account: str, user: str) -> IamIdentity | None:
         """IAM user `user` of `account` with every policy that applies to it, or None."""
+        ...
+
+    # -- web console sessions (gateway/meta/console_sessions.py) ------------------------------
+    # Never cached: a sign-out must hold on every replica at once.
+
+    async def create_console_session(self, session: ConsoleSession, now: float) -> None:
+        """Store a new session, and forget every session that expired before `now`."""
+        ...
+
+    async def get_console_session(self, token_hash: str) -> ConsoleSession | None: ...
+
+    async def touch_console_session(self, token_hash: str, now: float) -> None:
+        """Record that the session was used at `now` (its idle timeout starts again)."""
+        ...
+
+    async def delete_console_session(self, token_hash: str) -> bool:
+        """Forget the session (sign-out); False if there was none."""
         ...
 
     # -- IAM users, groups and policies of an account (gateway/meta/iam.py) -----------------

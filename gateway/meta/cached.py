@@ -42,6 +42,7 @@ from gateway.meta.base import (
     BucketUsage,
     CodedRow,
     CompletedUpload,
+    ConsoleSession,
     DeleteCondition,
     DeleteOutcome,
     IamGroup,
@@ -627,6 +628,19 @@ class CachedMetaStore:
         self, bucket: str, *, upload_id: str | None = None, part_number: int | None = None
     ) -> list[QuotaUse]:
         return await self.inner.quota_uses(bucket, upload_id=upload_id, part_number=part_number)
+
+    # -- console sessions: never cached, so a sign-out holds on every replica at once --------
+    async def create_console_session(self, session: ConsoleSession, now: float) -> None:
+        await self.inner.create_console_session(session, now)
+
+    async def get_console_session(self, token_hash: str) -> ConsoleSession | None:
+        return await self.inner.get_console_session(token_hash)
+
+    async def touch_console_session(self, token_hash: str, now: float) -> None:
+        await self.inner.touch_console_session(token_hash, now)
+
+    async def delete_console_session(self, token_hash: str) -> bool:
+        return await self.inner.delete_console_session(token_hash)
 
     # -- multipart uploads ------------------------------------------------------------------
     async def create_upload(self, upload: Upload) -> None:

@@ -31,6 +31,7 @@ from gateway.meta import (
     accounts,
     blobs,
     buckets,
+    console_sessions,
     events,
     iam,
     identity,
@@ -273,6 +274,11 @@ class SqlMetaStore:
     clear_quota = write(quotas.clear_quota)
     list_quotas = read(quotas.list_quotas)
     quota_uses = read(quotas.quota_uses)
+
+    create_console_session = write(console_sessions.create_console_session)
+    get_console_session = read(console_sessions.get_console_session)
+    touch_console_session = write(console_sessions.touch_console_session)
+    delete_console_session = write(console_sessions.delete_console_session)
 
     create_upload = write(uploads.create_upload)
     get_upload = read(uploads.get_upload)

@@ -98,7 +98,23 @@ async def _serve(
     auth = verify_auth(parsed, signed, key.secret_key, now=now)
     request[AUDIT_PRINCIPAL] = principal
     body = RequestBody(request.content if request.body_exists else None, auth, headers)
-    rest = raw_path[len(API_PATH) :]
+    return await answer_as(
+        request, services, principal, identity, body, headers, raw_path[len(API_PATH) :]
+    )
+
+
+async def answer_as(
+    request: web.Request,
+    services: Services,
+    principal: Principal,
+    identity: IamIdentity | None,
+    body: RequestBody,
+    headers: Mapping[str, str],
+    rest: str,
+) -> tuple[int, dict[str, Any]]:
+    """The answer to `request` on `API_PATH + rest` from an authenticated `principal`
+    (also the web console's, gateway/console/api.py, as its signed-in key)."""
+    now = services.clock()
     if rest in ("", "/"):
         if request.method == "POST":
             return 201, await _create(request, services, principal, identity, body, headers)

@@ -1,0 +1,17 @@
+"""The web console (issue #16): served by the gateway, shipped in the package, no CDN.
+
+    paths.py      which requests are the console's: /console/ (its pages) and /_kv/console/
+    static.py     the pages and scripts under static/ (vendored Uppy in static/vendor/)
+    sessions.py   sign-in sessions: cookie token, CSRF token, idle and absolute expiry
+    presign.py    the S3 requests the console may have signed, as presigned URLs
+    api.py        the JSON API: session, presign, shares
+    endpoint.py   the entry dispatch calls before S3 routing
+
+How the console acts as its user: the browser never holds the secret. It signs in once
+(the server checks the key and secret and keeps a session in the metastore), then asks
+the server to presign each S3 request it wants to send (ListObjectsV2, PutObject,
+UploadPart...) with the session's key, and sends that request to the S3 endpoint itself.
+Every action is therefore authenticated and authorized by dispatch exactly as any S3
+request: the console can never do more than its keys. Share links go through the share
+API's own code (gateway/sharing/api.py) as the session's principal.
+"""

@@ -1,0 +1,262 @@
+"""The console's JSON API under /_kv/console (paths.py), for the pages in static/.
+
+    POST   /session          {"accessKey", "secretKey"} -> 201 who, with "csrfToken";
+                             sets the session cookie (the secret is checked, never kept)
+    GET    /session          -> 200 who (a reload recovers its CSRF token); 401 without one
+    DELETE /session          sign out: the session is deleted, the cookie cleared
+    POST   /presign          {"operation", "bucket"?, "key"?, "params"?} -> 200
+                             {"method", "url"}: one S3 request presigned for the session's
+                             key (presign.py), for the browser to send to the S3 endpoint
+    GET    /shares, POST /shares, DELETE /shares/<id>
+                             the share link API (gateway/sharing/api.py) as the session's key
+
+Every call but signing in needs the session cookie; every call but GET needs the CSRF
+token in X-KV-CSRF as well (403 without). A request whose Origin is another site is
+refused. Errors are {"error": {"code", "message"}, "requestId"} with the S3 status;
+401 ConsoleSignInRequired once the session has ended, however it ended.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from aiohttp import web
+
+from auth.authenticate import anonymous_result
+from auth.credentials import Principal
+from gateway.audit import AUDIT_CALLER, AUDIT_PRINCIPAL, AuditCaller
+from gateway.body import RequestBody
+from gateway.console import sessions
+from gateway.console.paths import API_PREFIX
+from gateway.console.presign import ConsoleRequest, presigned_url
+from gateway.context import Services
+from gateway.errors import S3Error, S3ErrorCode
+from gateway.meta.base import AccessKey, ConsoleSession, IamIdentity
+from gateway.middlewares.request_id import request_id_of
+from gateway.responses import common_headers
+from gateway.sharing.api import answer_as
+
+MAX_BODY = 16 * 1024
+AUDIT_TYPE = "CONSOLE-SESSION"  # the audit log's auth type of a console API call
+
+
+@dataclass(frozen=True)
+class SignedIn:
+    """A live session and who it acts as, as of this request."""
+
+    token: str
+    session: ConsoleSession
+    key: AccessKey
+    principal: Principal
+    identity: IamIdentity | None
+
+
+async def serve_api(request: web.Request, services: Services, raw_path: str) -> web.Response:
+    request_id = request_id_of(request)
+    headers = common_headers(request_id)
+    headers["Cache-Control"] = "no-store"
+    try:
+        status, payload = await _serve(request, services, raw_path[len(API_PREFIX) :], headers)
+    except S3Error as error:
+        status = error.status
+        payload = {
+            "error": {"code": error.code.code, "message": error.message},
+            "requestId": request_id,
+        }
+        if error.code is S3ErrorCode.CONSOLE_SIGN_IN_REQUIRED:
+            headers["Set-Cookie"] = sessions.clear_cookie_header(secure=request.secure)
+    return web.json_response(payload, status=status, headers=headers, dumps=_dumps)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"))
+
+
+async def _serve(
+    request: web.Request, services: Services, rest: str, out: dict[str, str]
+) -> tuple[int, dict[str, Any]]:
+    _check_origin(request)
+    method = request.method
+    if rest == "/session":
+        if method == "POST":
+            return 201, await _sign_in(request, services, out)
+        signed = await current(request, services)
+        if method == "GET":
+            return 200, _who(services, signed)
+        if method == "DELETE":
+            _check_csrf(request, signed)
+            await services.meta.delete_console_session(signed.session.token_hash)
+            out["Set-Cookie"] = sessions.clear_cookie_header(secure=request.secure)
+            return 200, {"signedOut": True}
+        raise _not_allowed(method, "session")
+    signed = await current(request, services)
+    if method not in ("GET", "HEAD"):
+        _check_csrf(request, signed)
+    if rest == "/presign":
+        if method != "POST":
+            raise _not_allowed(method, "presign")
+        return 200, await _presign(request, services, signed)
+    if rest == "/shares" or rest.startswith("/shares/"):
+        # No payload signature to check: the cookie and the CSRF token authenticated it.
+        lower = {k.lower(): v for k, v in request.headers.items()}
+        body = RequestBody(
+            request.content if request.body_exists else None, anonymous_result(), lower
+        )
+        return await answer_as(
+            request,
+            services,
+            signed.principal,
+            signed.identity,
+            body,
+            lower,
+            rest[len("/shares") :],
+        )
+    raise S3Error(S3ErrorCode.NOT_IMPLEMENTED, f"No console API at {API_PREFIX}{rest}")
+
+
+def _not_allowed(method: str, resource: str) -> S3Error:
+    return S3Error(S3ErrorCode.METHOD_NOT_ALLOWED, Method=method, ResourceType=resource)
+
+
+def _check_origin(request: web.Request) -> None:
+    """Refuse calls from pages of another site (defence in depth: the cookie is
+    SameSite=Strict and state changes need the CSRF token)."""
+    origin = request.headers.get("Origin")
+    if origin is not None and urlsplit(origin).netloc != request.host:
+        raise S3Error(S3ErrorCode.ACCESS_DENIED, "The console API answers its own pages only.")
+
+
+def _check_csrf(request: web.Request, signed: SignedIn) -> None:
+    if not sessions.csrf_matches(signed.token, request.headers.get(sessions.CSRF_HEADER)):
+        raise S3Error(
+            S3ErrorCode.ACCESS_DENIED,
+            "The CSRF token is missing or wrong: reload the console and try again.",
+        )
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    if request.content_type != "application/json":
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "The request body must be application/json")
+    if request.content_length is not None and request.content_length > MAX_BODY:
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, f"The request body exceeds {MAX_BODY} bytes")
+    raw = await request.content.read(MAX_BODY + 1)
+    if len(raw) > MAX_BODY:
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, f"The request body exceeds {MAX_BODY} bytes")
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "The request body is not JSON") from exc
+    if not isinstance(data, dict):
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "The request body is not a JSON object")
+    return data
+
+
+def _timeouts(services: Services) -> sessions.Timeouts:
+    s = services.settings
+    return sessions.Timeouts(float(s.console_idle_timeout), float(s.console_session_lifetime))
+
+
+async def _sign_in(request: web.Request, services: Services, out: dict[str, str]) -> dict[str, Any]:
+    data = await _json_body(request)
+    access_key, secret_key = data.get("accessKey"), data.get("secretKey")
+    if not isinstance(access_key, str) or not isinstance(secret_key, str):
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "Give an access key and a secret key")
+    access_key = access_key.strip()
+    request[AUDIT_CALLER] = AuditCaller(access_key, AUDIT_TYPE)
+    wrong = S3Error(S3ErrorCode.ACCESS_DENIED, "The access key or the secret key is wrong.")
+    try:
+        key, principal, _identity = await services.credentials.signer(access_key)
+    except S3Error:
+        raise wrong from None
+    if not hmac.compare_digest(key.secret_key.encode(), secret_key.encode()):
+        raise wrong
+    assert principal.user is not None
+    now = services.clock()
+    timeouts = _timeouts(services)
+    token = sessions.new_token()
+    session = ConsoleSession(
+        token_hash=sessions.token_hash(token),
+        access_key=key.access_key,
+        account=principal.user,
+        iam_user=principal.iam_user,
+        created=now,
+        last_seen=now,
+        expires=now + timeouts.lifetime,
+    )
+    await services.meta.create_console_session(session, now)
+    request[AUDIT_PRINCIPAL] = principal
+    out["Set-Cookie"] = sessions.set_cookie_header(
+        token, secure=request.secure, max_age=int(timeouts.lifetime)
+    )
+    return _who(services, SignedIn(token, session, key, principal, _identity))
+
+
+def _who(services: Services, signed: SignedIn) -> dict[str, Any]:
+    return {
+        "accessKey": signed.key.access_key,
+        "account": signed.principal.user,
+        "iamUser": signed.principal.iam_user,
+        "csrfToken": sessions.csrf_token(signed.token),
+        "endsAt": sessions.ends_at(signed.session, _timeouts(services)),
+        "expires": signed.session.expires,
+        "region": services.settings.region,
+    }
+
+
+async def current(request: web.Request, services: Services) -> SignedIn:
+    """The request's live session, or 401 ConsoleSignInRequired. Refreshes last_seen."""
+    ended = S3Error(S3ErrorCode.CONSOLE_SIGN_IN_REQUIRED)
+    token = sessions.cookie_token(request.headers.get("Cookie"))
+    if token is None:
+        raise ended
+    meta = services.meta
+    session = await meta.get_console_session(sessions.token_hash(token))
+    if session is None:
+        raise ended
+    request[AUDIT_CALLER] = AuditCaller(session.access_key, AUDIT_TYPE)
+    now = services.clock()
+    if not sessions.is_live(session, _timeouts(services), now):
+        await meta.delete_console_session(session.token_hash)
+        raise ended
+    try:
+        key, principal, identity = await services.credentials.signer(session.access_key)
+    except S3Error:  # the key was deleted or deactivated since sign-in
+        await meta.delete_console_session(session.token_hash)
+        raise ended from None
+    request[AUDIT_PRINCIPAL] = principal
+    timeouts = _timeouts(services)
+    if now - session.last_seen >= min(sessions.TOUCH_INTERVAL, timeouts.idle / 10):
+        await meta.touch_console_session(session.token_hash, now)
+    return SignedIn(token, session, key, principal, identity)
+
+
+async def _presign(request: web.Request, services: Services, signed: SignedIn) -> dict[str, Any]:
+    data = await _json_body(request)
+    operation, bucket, key = data.get("operation"), data.get("bucket"), data.get("key")
+    params = data.get("params") or {}
+    if not isinstance(operation, str):
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "'operation' must be an S3 operation name")
+    if bucket is not None and not isinstance(bucket, str):
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "'bucket' must be a bucket name")
+    if key is not None and not isinstance(key, str):
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "'key' must be an object key")
+    if not isinstance(params, dict) or not all(
+        isinstance(k, str) and isinstance(v, (str, int)) and not isinstance(v, bool)
+        for k, v in params.items()
+    ):
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "'params' must map names to strings")
+    fields = {k: str(v) for k, v in params.items()}
+    method, url = presigned_url(
+        ConsoleRequest(operation, bucket or None, key or None, fields),
+        host=request.host,
+        access_key=signed.key.access_key,
+        secret_key=signed.key.secret_key,
+        region=services.settings.region,
+        now=services.clock(),
+        max_expiry=services.settings.max_presigned_expiry,
+    )
+    return {"method": method, "url": url}

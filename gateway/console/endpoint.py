@@ -1,0 +1,30 @@
+"""The one entry dispatch calls: console pages and API answered, any other left to S3."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from gateway.console.api import serve_api
+from gateway.console.paths import is_api_path, page_name
+from gateway.console.static import files, serve_file
+from gateway.context import Services
+
+
+async def serve_console(
+    request: web.Request,
+    services: Services,
+    raw_path: str,
+    pairs: list[tuple[str, str]],
+    headers: Mapping[str, str],
+) -> web.StreamResponse | None:
+    """The answer to a console request (paths.py); None for any other request."""
+    domain = services.settings.domain
+    if is_api_path(request.host, raw_path, domain):
+        return await serve_api(request, services, raw_path)
+    names = {name for name, _ in pairs}
+    name = page_name(request.method, request.host, raw_path, names, headers, domain, files())
+    if name is None:
+        return None
+    return serve_file(name)

@@ -1,0 +1,49 @@
+"""Which requests the console answers, by path (dispatch asks before S3 routing).
+
+    /_kv/console/...   the JSON API (api.py): "_kv" is no bucket name (bucket_names.py)
+    /console, /console/ and the files under static/, by unsigned GET or HEAD: the pages
+
+"console" is a valid bucket name, so the pages take only what they must: an unsigned
+GET/HEAD of one of their own file paths. Any signed request, any other method and any
+other key under /console/ is S3's, as for any bucket (an anonymous read of a public
+bucket named "console" at exactly those keys gets the console instead). In virtual-host
+style (`bucket.<domain>`) every path is a key of that bucket, so nothing is the console's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+
+from gateway.routing import is_host_style
+
+API_PREFIX = "/_kv/console"
+PAGES_PREFIX = "/console/"
+_SIGNED_QUERY = ("X-Amz-Signature", "Signature", "X-Amz-Credential", "AWSAccessKeyId")
+
+
+def is_api_path(host: str, raw_path: str, domain: str | None) -> bool:
+    if is_host_style(host, domain):
+        return False
+    return raw_path == API_PREFIX or raw_path.startswith(API_PREFIX + "/")
+
+
+def page_name(
+    method: str,
+    host: str,
+    raw_path: str,
+    query_names: Collection[str],
+    headers: Mapping[str, str],
+    domain: str | None,
+    files: Collection[str],
+) -> str | None:
+    """The static file (a name in `files`, "" for /console) an unsigned GET/HEAD asks for."""
+    if method not in ("GET", "HEAD") or is_host_style(host, domain):
+        return None
+    if "authorization" in headers or any(name in query_names for name in _SIGNED_QUERY):
+        return None
+    if raw_path == "/console":
+        return ""
+    if not raw_path.startswith(PAGES_PREFIX):
+        return None
+    name = raw_path[len(PAGES_PREFIX) :] or "index.html"
+    return name if name in files else None

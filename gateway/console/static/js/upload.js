@@ -1,0 +1,67 @@
+// Uploads with Uppy (vendor/uppy.min.mjs): its Dashboard (drag-and-drop, progress, pause,
+// resume, cancel) and its AwsS3 plugin over S3 multipart, every request (create, each
+// part, complete, abort) presigned by the gateway for the signed-in key.
+import { Uppy, Dashboard, AwsS3 } from '../vendor/uppy.min.mjs';
+import { presign, uploadErrorWords } from './api.js';
+
+const PART_SIZE = 5 * 1024 * 1024; // S3's smallest part but the last
+
+// Uppy's key for a file is "<bucket>/<object key>": a bucket name has no "/", so every
+// request it signs names its bucket even if the page has moved to another one meanwhile.
+function splitKey(uppyKey) {
+  const slash = uppyKey.indexOf('/');
+  return [uppyKey.slice(0, slash), uppyKey.slice(slash + 1)];
+}
+
+function operationOf(request) {
+  if (request.uploadId === undefined || request.uploadId === null) {
+    return { PUT: 'PutObject', POST: 'CreateMultipartUpload', DELETE: 'DeleteObject' }[request.method];
+  }
+  if (request.partNumber !== undefined && request.partNumber !== null) return 'UploadPart';
+  return { GET: 'ListParts', POST: 'CompleteMultipartUpload', DELETE: 'AbortMultipartUpload' }[request.method];
+}
+
+async function signRequest(request) {
+  const [bucket, key] = splitKey(request.key);
+  const params = {};
+  if (request.uploadId) params.uploadId = request.uploadId;
+  if (request.partNumber) params.partNumber = String(request.partNumber);
+  const { url } = await presign(operationOf(request), bucket, key, params);
+  return { url };
+}
+
+export function createUploader(target, { location, onProgress, onUploaded, onError }) {
+  const uppy = new Uppy({ id: 'kloudvault', autoProceed: true });
+  uppy.use(Dashboard, {
+    inline: true,
+    target,
+    height: 320,
+    width: '100%',
+    proudlyDisplayPoweredByUppy: false,
+    showProgressDetails: true,
+    disableThumbnailGenerator: true,
+    note: 'Files go to the folder shown above.',
+  });
+  uppy.use(AwsS3, {
+    shouldUseMultipart: () => true,
+    getChunkSize: () => PART_SIZE,
+    limit: 3,
+    generateObjectKey: (file) => {
+      const { bucket, prefix } = location();
+      // A dropped folder's files keep their path below it (without a leading "/").
+      const path = (file.meta.relativePath || file.name).replace(/^\/+/, '');
+      return `${bucket}/${prefix}${path}`;
+    },
+    signRequest,
+  });
+  uppy.on('upload-progress', (file, progress) => {
+    const total = progress.bytesTotal || (file && file.size) || 0;
+    onProgress(total ? Math.floor((100 * progress.bytesUploaded) / total) : 0);
+  });
+  uppy.on('upload-success', (file) => onUploaded(file.name));
+  uppy.on('upload-error', (file, error) => {
+    onError(file ? file.name : '', uploadErrorWords(error));
+  });
+  uppy.on('error', (error) => onError('', uploadErrorWords(error)));
+  return uppy;
+}
