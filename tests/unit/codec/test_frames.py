@@ -65,7 +65,9 @@ def test_round_trip(size: int) -> None:
     plain = os.urandom(size)
     stored = _seal(plain)
     assert len(stored) == stored_size(size) == size + frame_count(size) * TAG_SIZE
-    assert plain not in stored or size == 0
+    # (A short plaintext can turn up in random ciphertext by chance: 1 byte in 17 does 6% of
+    # the time; 16 bytes or more never will.)
+    assert plain not in stored or size < 16
     if size:
         assert _open(stored, size, 0, size) == plain
 
