@@ -351,17 +351,14 @@ def test_rclone_uploads_with_a_public_read_acl(site: Site, fresh: str, tmp_path:
 
 
 def iam_user(site: Site, name: str, policy: dict[str, Any], tmp_path: Path) -> As:
-    """An IAM user created through the writer, acting through the reader."""
+    """An IAM user created through the writer (boto3's IAM client: aws-cli's own IAM calls
+    are tested in test_iam_clients.py), acting with aws-cli through the reader."""
     gateway = site.writer
-    run_aws(gateway, "iam", "create-user", "--user-name", name)
-    document = tmp_path / f"{name}.json"
-    document.write_text(json.dumps(policy))
-    run_aws(
-        gateway, "iam", "put-user-policy", "--user-name", name, "--policy-name", "access",
-        "--policy-document", f"file://{document}",
-    )  # fmt: skip
-    key = json.loads(run_aws(gateway, "iam", "create-access-key", "--user-name", name).stdout)
-    return As(site.reader, key["AccessKey"]["AccessKeyId"], key["AccessKey"]["SecretAccessKey"])
+    iam = session(gateway, "iam", gateway.access_key, gateway.secret_key)
+    iam.create_user(UserName=name)
+    iam.put_user_policy(UserName=name, PolicyName="access", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName=name)["AccessKey"]
+    return As(site.reader, key["AccessKeyId"], key["SecretAccessKey"])
 
 
 def test_read_only_user(site: Site, s3: Any, fresh: str, tmp_path: Path) -> None:
