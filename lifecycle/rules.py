@@ -7,8 +7,9 @@ The model keeps the shape the client sent (a <Filter> with one condition or an <
 the legacy top-level <Prefix>), so GetBucketLifecycleConfiguration gives back what
 PutBucketLifecycleConfiguration stored. gateway/xml/lifecycle.py parses and renders it;
 lifecycle/evaluate.py decides what a rule makes due; validate() holds the rules S3 checks
-beyond the XML schema. Storage class transitions are refused by the parser: KloudVault has
-one storage tier.
+beyond the XML schema. Storage class transitions are parsed and validated like the rest (a
+bad Transition is the InvalidArgument S3 answers), and only then refused with NotImplemented:
+KloudVault has one storage tier.
 """
 
 from __future__ import annotations
@@ -23,6 +24,12 @@ MAX_RULES = 1000
 MAX_ID_LENGTH = 255
 MAX_NEWER_NONCURRENT = 100
 DAY = 86400
+# https://docs.aws.amazon.com/AmazonS3/latest/API/API_Transition.html
+STORAGE_CLASSES = frozenset(
+    ("GLACIER", "STANDARD_IA", "ONEZONE_IA", "INTELLIGENT_TIERING", "DEEP_ARCHIVE", "GLACIER_IR")
+)
+INFREQUENT_ACCESS = frozenset(("STANDARD_IA", "ONEZONE_IA"))  # 30 days at least
+MIN_INFREQUENT_ACCESS_DAYS = 30
 ENABLED = "Enabled"
 DISABLED = "Disabled"
 
@@ -69,6 +76,18 @@ class AbortIncompleteMultipartUpload:
 
 
 @dataclass(frozen=True)
+class Transition:
+    """<Transition> (days or date) or <NoncurrentVersionTransition> (noncurrent: days is its
+    NoncurrentDays). Never stored: validate() refuses a configuration holding one."""
+
+    storage_class: str | None
+    days: int | None = None
+    date: float | None = None
+    noncurrent: bool = False
+    newer_noncurrent_versions: int | None = None
+
+
+@dataclass(frozen=True)
 class Rule:
     status: str
     id: str | None = None
@@ -78,6 +97,7 @@ class Rule:
     expiration: Expiration | None = None
     noncurrent_version_expiration: NoncurrentVersionExpiration | None = None
     abort_incomplete_multipart_upload: AbortIncompleteMultipartUpload | None = None
+    transitions: tuple[Transition, ...] = ()
 
     @property
     def enabled(self) -> bool:
@@ -170,6 +190,12 @@ def _check_filter(rule: Rule) -> None:
     _check_sizes(f.size_greater_than, f.size_less_than)
     if f.and_ is not None:
         a = f.and_
+        predicates = len(a.tags) + (a.prefix is not None)
+        predicates += (a.size_greater_than is not None) + (a.size_less_than is not None)
+        if predicates < 2:
+            # "a logical AND to two or more predicates" (API_LifecycleRuleFilter); S3
+            # answers an <And> with one predicate as a schema error.
+            raise S3Error(S3ErrorCode.MALFORMED_XML)
         if a.tags:
             try:
                 validate_tags(a.tags, limit=len(a.tags))
@@ -178,6 +204,47 @@ def _check_filter(rule: Rule) -> None:
                     raise _request("Duplicate Tag Keys are not allowed.") from exc
                 raise
         _check_sizes(a.size_greater_than, a.size_less_than)
+
+
+def _check_transition(t: Transition) -> None:
+    """The checks S3 makes of a transition (API_Transition): they come before the refusal
+    of transitions, so a client learns what is wrong with its document first."""
+    if t.storage_class not in STORAGE_CLASSES:
+        raise S3Error(S3ErrorCode.MALFORMED_XML)
+    action = "NoncurrentVersionTransition" if t.noncurrent else "Transition"
+    days_name = "NoncurrentDays" if t.noncurrent else "Days"
+    if t.noncurrent:
+        newer = t.newer_noncurrent_versions
+        if newer is not None and not 0 < newer <= MAX_NEWER_NONCURRENT:
+            raise _invalid(
+                f"'NewerNoncurrentVersions' must be between 1 and {MAX_NEWER_NONCURRENT}"
+            )
+    elif (t.days is None) == (t.date is None):
+        raise S3Error(S3ErrorCode.MALFORMED_XML)  # exactly one of Days and Date
+    if t.date is not None and t.date % DAY != 0:
+        raise _invalid("'Date' must be at midnight GMT")
+    if t.days is None:
+        return
+    if t.days < 0:
+        raise _invalid(f"'{days_name}' in {action} action must be nonnegative")
+    if t.storage_class in INFREQUENT_ACCESS and t.days < MIN_INFREQUENT_ACCESS_DAYS:
+        raise _invalid(
+            f"'{days_name}' in {action} action must be greater than or equal to"
+            f" {MIN_INFREQUENT_ACCESS_DAYS} for storageClass '{t.storage_class}'"
+        )
+
+
+def _check_mixed_days_and_dates(rule: Rule) -> None:
+    """A rule's Expiration and Transitions count in days or by date, not both."""
+    exp = rule.expiration
+    current = [t for t in rule.transitions if not t.noncurrent]
+    by_days = any(t.days is not None for t in current) or (exp is not None and exp.days is not None)
+    by_date = any(t.date is not None for t in current) or (exp is not None and exp.date is not None)
+    if by_days and by_date:
+        raise _request(
+            "Found mixed 'Date' and 'Days' based Expiration and Transition actions in"
+            " lifecycle rule"
+        )
 
 
 def _check_rule(rule: Rule) -> None:
@@ -189,9 +256,13 @@ def _check_rule(rule: Rule) -> None:
     exp = rule.expiration
     nve = rule.noncurrent_version_expiration
     abort = rule.abort_incomplete_multipart_upload
-    if exp is None and nve is None and abort is None:
+    if exp is None and nve is None and abort is None and not rule.transitions:
         raise _request("At least one action needs to be specified in a rule")
-    has_tags = bool(rule.conditions.tags)
+    conditions = rule.conditions
+    has_tags = bool(conditions.tags)
+    has_size = conditions.size_greater_than is not None or conditions.size_less_than is not None
+    for transition in rule.transitions:
+        _check_transition(transition)
     if exp is not None:
         given = [exp.days is not None, exp.date is not None]
         given.append(exp.expired_object_delete_marker is not None)
@@ -203,6 +274,8 @@ def _check_rule(rule: Rule) -> None:
             raise _invalid("'Date' must be at midnight GMT")
         if exp.expired_object_delete_marker is not None and has_tags:
             raise _request("ExpiredObjectDeleteMarker cannot be specified with tags")
+        if exp.expired_object_delete_marker is not None and has_size:
+            raise _request("ExpiredObjectDeleteMarker cannot be specified with Object Size.")
     if nve is not None:
         if nve.noncurrent_days <= 0:
             raise _invalid(
@@ -221,6 +294,10 @@ def _check_rule(rule: Rule) -> None:
             )
         if has_tags:
             raise _request("Tag-based filter cannot be used with AbortIncompleteMultipartUpload")
+        if has_size:
+            # An upload has no size yet (the message is S3's).
+            raise _request("AbortIncompleteMultipartUpload cannot be specified with Object Size.")
+    _check_mixed_days_and_dates(rule)
 
 
 def validate(config: LifecycleConfiguration) -> None:
@@ -236,3 +313,9 @@ def validate(config: LifecycleConfiguration) -> None:
             if rule.id in seen:
                 raise _invalid("Rule ID must be unique. Found same ID for more than one rule")
             seen.add(rule.id)
+    if any(rule.transitions for rule in config.rules):
+        raise S3Error(
+            S3ErrorCode.NOT_IMPLEMENTED,
+            "Lifecycle transitions are not supported: this service has a single storage class"
+            " (use Expiration rules)",
+        )

@@ -4,8 +4,8 @@ gateway.xml.codec.
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_PutBucketLifecycleConfiguration.html
 https://docs.aws.amazon.com/AmazonS3/latest/API/API_LifecycleRule.html
 
-The parser checks the schema (MalformedXML) and refuses storage class transitions
-(NotImplemented: there is one storage tier); lifecycle.rules.validate() checks the rest.
+The parser checks the schema (MalformedXML); lifecycle.rules.validate() checks the rest and
+then refuses storage class transitions (NotImplemented: there is one storage tier).
 A bucket's configuration is stored as the document render() makes of the parsed model,
 and read back with load_configuration() (cached: the text is read on every GET).
 """
@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from gateway.errors import S3Error, S3ErrorCode
 from gateway.s3.headers import iso8601
 from gateway.s3.object_lock import parse_timestamp
 from gateway.xml.codec import (
@@ -40,11 +39,11 @@ from lifecycle.rules import (
     LifecycleConfiguration,
     NoncurrentVersionExpiration,
     Rule,
+    Transition,
 )
 
 # A configuration of 1,000 rules with a few tags each fits with room to spare.
 MAX_CONFIGURATION_BYTES = 1024 * 1024
-_TRANSITIONS = ("Transition", "NoncurrentVersionTransition", "Transitions")
 
 
 def _one(parent: Element, name: str) -> Element | None:
@@ -148,13 +147,33 @@ def _parse_filter(el: Element) -> Filter:
     )
 
 
-def _parse_expiration(el: Element) -> Expiration:
+def _parse_date(el: Element) -> float | None:
     date_text = _text(el, "Date")
-    date = None
-    if date_text is not None:
-        date = parse_timestamp(date_text)
-        if date is None:
-            raise _malformed()
+    if date_text is None:
+        return None
+    date = parse_timestamp(date_text)
+    if date is None:
+        raise _malformed()
+    return date
+
+
+def _parse_transition(el: Element, *, noncurrent: bool) -> Transition:
+    if noncurrent:
+        return Transition(
+            storage_class=_text(el, "StorageClass"),
+            days=_required_int(el, "NoncurrentDays"),
+            noncurrent=True,
+            newer_noncurrent_versions=parse_integer(_text(el, "NewerNoncurrentVersions")),
+        )
+    return Transition(
+        storage_class=_text(el, "StorageClass"),
+        days=parse_integer(_text(el, "Days")),
+        date=_parse_date(el),
+    )
+
+
+def _parse_expiration(el: Element) -> Expiration:
+    date = _parse_date(el)
     marker = _text(el, "ExpiredObjectDeleteMarker")
     return Expiration(
         days=parse_integer(_text(el, "Days")),
@@ -164,12 +183,6 @@ def _parse_expiration(el: Element) -> Expiration:
 
 
 def _parse_rule(el: Element) -> Rule:
-    if any(_children(el, name) for name in _TRANSITIONS):
-        raise S3Error(
-            S3ErrorCode.NOT_IMPLEMENTED,
-            "Lifecycle transitions are not supported: this service has a single storage class"
-            " (use Expiration rules)",
-        )
     status = _text(el, "Status", required=True)
     assert status is not None
     f = _one(el, "Filter")
@@ -194,6 +207,13 @@ def _parse_rule(el: Element) -> Rule:
             AbortIncompleteMultipartUpload(_required_int(abort, "DaysAfterInitiation"))
             if abort is not None
             else None
+        ),
+        transitions=tuple(
+            _parse_transition(t, noncurrent=False) for t in _children(el, "Transition")
+        )
+        + tuple(
+            _parse_transition(t, noncurrent=True)
+            for t in _children(el, "NoncurrentVersionTransition")
         ),
     )
 

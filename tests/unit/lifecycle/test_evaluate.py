@@ -23,6 +23,7 @@ from lifecycle.evaluate import (
 )
 from lifecycle.rules import (
     AbortIncompleteMultipartUpload,
+    And,
     Expiration,
     Filter,
     NoncurrentVersionExpiration,
@@ -46,10 +47,21 @@ KEEP_2 = _rule("keep2", noncurrent_version_expiration=NoncurrentVersionExpiratio
 DISABLED = Rule("Disabled", "off", Filter(), expiration=Expiration(days=1))
 LOGS_ONLY = Rule("Enabled", "logs", Filter(prefix="logs/"), expiration=Expiration(days=1))
 TAGGED = Rule("Enabled", "tmp", Filter(tag=Tag("class", "tmp")), expiration=Expiration(days=1))
+# <And>: prefix, two tags and both size bounds, every one of them must hold.
+AND_ALL = Rule(
+    "Enabled",
+    "and",
+    Filter(and_=And("logs/", (Tag("a", "1"), Tag("b", "2")), 100, 200)),
+    expiration=Expiration(days=1),
+)
+BIG = Rule("Enabled", "big", Filter(size_greater_than=100), expiration=Expiration(days=1))
+SMALL = Rule("Enabled", "small", Filter(size_less_than=100), expiration=Expiration(days=1))
+BOTH_TAGS = {"a": "1", "b": "2", "other": "x"}
+MARKER_DATE = _rule("mdate", expiration=Expiration(date=MIDNIGHT_AFTER_T0 + 10 * DAY))
 
 
 def current(key: str = "k", **kw: object) -> VersionFacts:
-    return VersionFacts(key=key, created=T0, size=10, **kw)  # type: ignore[arg-type]
+    return VersionFacts(**{"key": key, "created": T0, "size": 10, **kw})  # type: ignore[arg-type]
 
 
 def noncurrent(since: float, newer: int = 0, **kw: object) -> VersionFacts:
@@ -77,6 +89,57 @@ class Case:
     expected: tuple[Action, Reason, str] | None
     timing: Timing = field(default_factory=Timing)
 
+
+LATER = T0 + 100 * DAY
+
+
+def _and_case(name: str, expected: bool, key: str = "logs/x", **kw: object) -> Case:
+    facts = VersionFacts(**{"key": key, "created": T0, "size": 150, "tags": BOTH_TAGS, **kw})  # type: ignore[arg-type]
+    due = (Action.EXPIRE, Reason.EXPIRATION, "and") if expected else None
+    return Case(f"and: {name}", (AND_ALL,), facts, LATER, due)
+
+
+# Filters: <And> needs all its predicates; size bounds are strict (S3: "greater than").
+FILTER_CASES = [
+    _and_case("all hold", True),
+    _and_case("prefix differs", False, key="data/x"),
+    _and_case("one tag missing", False, tags={"a": "1"}),
+    _and_case("a tag's value differs", False, tags={"a": "1", "b": "3"}),
+    _and_case("size at the lower bound", False, size=100),
+    _and_case("size just above the lower bound", True, size=101),
+    _and_case("size at the upper bound", False, size=200),
+    _and_case("size just below the upper bound", True, size=199),
+    Case("size greater: 100 is not", (BIG,), current(size=100), LATER, None),
+    Case(
+        "size greater: 101 is",
+        (BIG,),
+        current(size=101),
+        LATER,
+        (Action.EXPIRE, Reason.EXPIRATION, "big"),
+    ),
+    Case("size less: 100 is not", (SMALL,), current(size=100), LATER, None),
+    Case(
+        "size less: 0 is",
+        (SMALL,),
+        current(size=0),
+        LATER,
+        (Action.EXPIRE, Reason.EXPIRATION, "small"),
+    ),
+    Case("tag alone: other tags only", (TAGGED,), current(tags={"x": "tmp"}), LATER, None),
+    # A noncurrent version of a tagged object: Expiration does not apply, whatever the tag.
+    Case("tag alone: noncurrent", (TAGGED,), noncurrent(T0, tags={"class": "tmp"}), LATER, None),
+    # Date rules also remove a lone delete marker once the date has come.
+    Case("date: lone marker before", (MARKER_DATE,), marker(sole=True), T0 + DAY, None),
+    Case(
+        "date: lone marker after",
+        (MARKER_DATE,),
+        marker(sole=True),
+        MIDNIGHT_AFTER_T0 + 10 * DAY,
+        (Action.REMOVE, Reason.EXPIRED_DELETE_MARKER, "mdate"),
+    ),
+    Case("date: marker over versions", (MARKER_DATE,), marker(sole=False), LATER, None),
+    Case("date: noncurrent untouched", (MARKER_DATE,), noncurrent(T0), LATER, None),
+]
 
 CASES = [
     # Expiration Days: creation + 3 days, rounded up to the next midnight UTC.
@@ -220,7 +283,7 @@ CASES = [
 ]
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+@pytest.mark.parametrize("case", CASES + FILTER_CASES, ids=[c.name for c in CASES + FILTER_CASES])
 def test_due_for_version(case: Case) -> None:
     due = due_for_version(case.rules, case.version, case.now, case.timing)
     got = None if due is None else (due.action, due.reason, due.rule_id)
@@ -267,3 +330,36 @@ def test_what_is_scanned() -> None:
     assert not scans_versions((abort, DISABLED), Timing())
     assert scans_versions((EXPIRE_3,), Timing())
     assert scans_uploads((abort,), Timing()) and not scans_uploads((EXPIRE_3,), Timing())
+
+
+def test_newer_noncurrent_versions_keeps_exactly_n() -> None:
+    """A key's noncurrent versions, newest first: with NewerNoncurrentVersions 3, the three
+    newest stay however old they are, and every older one goes once NoncurrentDays passed."""
+    keep3 = _rule("keep3", noncurrent_version_expiration=NoncurrentVersionExpiration(1, 3))
+    versions = [noncurrent(T0 + i, newer=i) for i in range(7)]
+    due = [due_for_version((keep3,), v, LATER) for v in versions]
+    assert [d is not None for d in due] == [False, False, False, True, True, True, True]
+    # Not yet NoncurrentDays old: even the extra versions stay.
+    young = [due_for_version((keep3,), v, T0 + DAY / 2) for v in versions]
+    assert young == [None] * 7
+
+
+def test_abort_upload_at_the_right_age() -> None:
+    """DaysAfterInitiation: initiation + days, rounded up to the next midnight UTC."""
+    abort = _rule("mpu", abort_incomplete_multipart_upload=AbortIncompleteMultipartUpload(2))
+    due_at = MIDNIGHT_AFTER_T0 + 2 * DAY
+    assert due_for_upload((abort,), key="k", initiated=T0, now=due_at - 1) is None
+    due = due_for_upload((abort,), key="k", initiated=T0, now=due_at)
+    assert due is not None and due.at == due_at and due.reason is Reason.ABORT_INCOMPLETE_UPLOAD
+    disabled = Rule(
+        "Disabled",
+        "off",
+        Filter(),
+        abort_incomplete_multipart_upload=abort.abort_incomplete_multipart_upload,
+    )
+    assert due_for_upload((disabled,), key="k", initiated=T0, now=LATER) is None
+
+
+def test_current_expiration_of_a_date_rule() -> None:
+    got = current_expiration((EXPIRE_DATE,), key="k", size=1, tags={}, created=T0)
+    assert got == (MIDNIGHT_AFTER_T0 + 10 * DAY, "date")

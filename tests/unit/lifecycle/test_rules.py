@@ -322,6 +322,111 @@ INVALID: list[tuple[str, bytes, S3ErrorCode]] = [
         ),
         S3ErrorCode.NOT_IMPLEMENTED,
     ),
+    (
+        "transition date not at midnight",  # boto3 sends Date "20220927" as epoch seconds
+        _doc(
+            f"<Rule>{FILTER}<Status>Enabled</Status><Transition>"
+            "<Date>1970-08-23T00:55:27Z</Date><StorageClass>GLACIER</StorageClass>"
+            "</Transition></Rule>"
+        ),
+        S3ErrorCode.INVALID_ARGUMENT,
+    ),
+    (
+        "transition days negative",
+        _doc(
+            f"<Rule>{FILTER}<Status>Enabled</Status><Transition><Days>-1</Days>"
+            "<StorageClass>GLACIER</StorageClass></Transition></Rule>"
+        ),
+        S3ErrorCode.INVALID_ARGUMENT,
+    ),
+    (
+        "transition to STANDARD_IA before 30 days",
+        _doc(
+            f"<Rule>{FILTER}<Status>Enabled</Status><Transition><Days>10</Days>"
+            "<StorageClass>STANDARD_IA</StorageClass></Transition></Rule>"
+        ),
+        S3ErrorCode.INVALID_ARGUMENT,
+    ),
+    (
+        "noncurrent transition to ONEZONE_IA before 30 days",
+        _doc(
+            f"<Rule>{FILTER}<Status>Enabled</Status><NoncurrentVersionTransition>"
+            "<NoncurrentDays>1</NoncurrentDays><StorageClass>ONEZONE_IA</StorageClass>"
+            "</NoncurrentVersionTransition></Rule>"
+        ),
+        S3ErrorCode.INVALID_ARGUMENT,
+    ),
+    (
+        "transition unknown storage class",
+        _doc(
+            f"<Rule>{FILTER}<Status>Enabled</Status><Transition><Days>1</Days>"
+            "<StorageClass>COLD</StorageClass></Transition></Rule>"
+        ),
+        S3ErrorCode.MALFORMED_XML,
+    ),
+    (
+        "transition days and date",
+        _doc(
+            f"<Rule>{FILTER}<Status>Enabled</Status><Transition><Days>1</Days>"
+            "<Date>2030-01-01T00:00:00Z</Date><StorageClass>GLACIER</StorageClass>"
+            "</Transition></Rule>"
+        ),
+        S3ErrorCode.MALFORMED_XML,
+    ),
+    (
+        "valid transition, invalid rule after it",
+        _doc(
+            f"<Rule><ID>t</ID>{FILTER}<Status>Enabled</Status><Transition><Days>1</Days>"
+            "<StorageClass>GLACIER</StorageClass></Transition></Rule>"
+            f"<Rule><ID>e</ID>{FILTER}<Status>Enabled</Status>"
+            "<Expiration><Days>0</Days></Expiration></Rule>"
+        ),
+        S3ErrorCode.INVALID_ARGUMENT,
+    ),
+    (
+        "transition date with expiration days",
+        _doc(
+            f"<Rule>{FILTER}<Status>Enabled</Status><Expiration><Days>400</Days></Expiration>"
+            "<Transition><Date>2030-01-01T00:00:00Z</Date><StorageClass>GLACIER</StorageClass>"
+            "</Transition></Rule>"
+        ),
+        S3ErrorCode.INVALID_REQUEST,
+    ),
+    (
+        "abort upload with a size filter",
+        _doc(
+            "<Rule><Filter><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan></Filter>"
+            "<Status>Enabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1"
+            "</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule>"
+        ),
+        S3ErrorCode.INVALID_REQUEST,
+    ),
+    (
+        "expired delete marker with a size filter",
+        _doc(
+            "<Rule><Filter><And><Prefix>a</Prefix><ObjectSizeLessThan>10</ObjectSizeLessThan>"
+            "</And></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>"
+            "true</ExpiredObjectDeleteMarker></Expiration></Rule>"
+        ),
+        S3ErrorCode.INVALID_REQUEST,
+    ),
+    (
+        "And with one predicate",
+        _doc(
+            "<Rule><Filter><And><Prefix>a</Prefix></And></Filter>"
+            f"<Status>Enabled</Status>{ACTION}</Rule>"
+        ),
+        S3ErrorCode.MALFORMED_XML,
+    ),
+    (
+        "And size bounds crossed",
+        _doc(
+            "<Rule><Filter><And><ObjectSizeGreaterThan>10</ObjectSizeGreaterThan>"
+            "<ObjectSizeLessThan>10</ObjectSizeLessThan></And></Filter>"
+            f"<Status>Enabled</Status>{ACTION}</Rule>"
+        ),
+        S3ErrorCode.INVALID_ARGUMENT,
+    ),
     ("not xml", b"<LifecycleConfiguration>", S3ErrorCode.MALFORMED_XML),
     ("wrong root", b"<Lifecycle/>", S3ErrorCode.MALFORMED_XML),
 ]
