@@ -72,9 +72,24 @@ def test_configuration_round_trip(s3: Any, bucket: str) -> None:
             [rule("a", Transitions=[{"Days": 30, "StorageClass": "GLACIER"}])],
             "NotImplemented",
         ),
+        # boto3 sends Date="20220927" as epoch seconds: 1970-08-23T00:55:27Z, not midnight.
+        (
+            [rule("a", Transitions=[{"Date": "20220927", "StorageClass": "GLACIER"}])],
+            "InvalidArgument",
+        ),
+        (
+            [rule("a", Transitions=[{"Days": 10, "StorageClass": "STANDARD_IA"}])],
+            "InvalidArgument",
+        ),
+        (
+            [rule("a", Filter={"ObjectSizeLessThan": 10},
+                  AbortIncompleteMultipartUpload={"DaysAfterInitiation": 1})],
+            "InvalidRequest",
+        ),
     ],
     ids=["days zero", "duplicate ids", "date not midnight", "noncurrent negative", "no action",
-         "transition"],
+         "transition", "transition date not midnight", "transition to IA too soon",
+         "abort with a size filter"],
 )  # fmt: skip
 def test_configuration_validation(s3: Any, bucket: str, rules: list[Any], code: str) -> None:
     with pytest.raises(ClientError) as err:
