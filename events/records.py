@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from urllib.parse import quote_plus
 
+from auth.credentials import account_id
 from events.config import TEST_EVENT, NotificationRule, expand
 from events.targets.base import Message
 
@@ -68,7 +69,7 @@ class OutboxEvent:
     source_ip: str = ""
     request_id: str = ""
     region: str = ""
-    owner: str = ""
+    owner: str = ""  # the bucket's owner: an account name
     state: str = "pending"
     attempts: int = 0
     next_attempt: float = 0.0
@@ -139,7 +140,9 @@ def record(event: OutboxEvent) -> dict[str, object]:
             "configurationId": event.config_id,
             "bucket": {
                 "name": event.bucket,
-                "ownerIdentity": {"principalId": event.owner},
+                # The account's id, as userIdentity names the same account when it writes
+                # (never its name: both fields hold one kind of id, as on AWS).
+                "ownerIdentity": {"principalId": account_id(event.owner) if event.owner else ""},
                 "arn": f"arn:aws:s3:::{event.bucket}",
             },
             "object": obj,

@@ -8,6 +8,7 @@ import json
 import pytest
 
 import gateway.xml.notification  # noqa: F401  (registers the codec)
+from auth.credentials import account_id
 from events.config import NotificationConfiguration, NotificationRule, expand, validate
 from events.records import EventIntent, OutboxEvent, document, matching, may_match, rule_matches
 from gateway.errors import S3Error
@@ -135,7 +136,7 @@ def test_record_document() -> None:
     assert record["s3"]["configurationId"] == "cfg"
     assert record["s3"]["bucket"] == {
         "name": "bkt",
-        "ownerIdentity": {"principalId": "alice"},
+        "ownerIdentity": {"principalId": account_id("alice")},  # not the name
         "arn": "arn:aws:s3:::bkt",
     }
     assert record["s3"]["object"] == {
