@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from events.targets.base import Target, TargetError
 
@@ -41,7 +42,8 @@ BROKER_MODULES = {
 class TargetSpec:
     name: str
     url: str
-    # Webhook options: "secret", "ca_file", "timeout".
+    # Webhook options: "secret", "ca_file", "timeout". A broker target takes "timeout" too
+    # (--notify-timeout, `admin target add --timeout`) where its URL has no ?timeout=.
     options: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -84,8 +86,20 @@ def build(spec: TargetSpec) -> Target:
         module = importlib.import_module(module_name)
     except ImportError as exc:
         raise TargetError(f"target {spec.name}: cannot load {module_name}: {exc}") from exc
-    target: Target = module.from_url(spec.name, spec.url)
+    url = spec.url
+    if "timeout" in spec.options:
+        url = _default_timeout(url, float(spec.options["timeout"]))
+    target: Target = module.from_url(spec.name, url)
     return target
+
+
+def _default_timeout(url: str, seconds: float) -> str:
+    """A broker URL with ?timeout=`seconds` unless it names its own."""
+    parts = urlsplit(url)
+    if any(name == "timeout" for name, _ in parse_qsl(parts.query, keep_blank_values=True)):
+        return url
+    query = f"{parts.query}&timeout={seconds:g}" if parts.query else f"timeout={seconds:g}"
+    return urlunsplit(parts._replace(query=query))
 
 
 class TargetSource(Protocol):

@@ -8,9 +8,12 @@ import asyncio
 import pytest
 
 from events.targets.base import TargetError
+from events.targets.broker import BrokerTarget
 from events.targets.registry import (
     REFRESH,
     TargetRegistry,
+    TargetSpec,
+    build,
     check_url,
     configured_specs,
     parse_entry,
@@ -69,3 +72,27 @@ def test_registry_builds_once_and_follows_the_store() -> None:
         await registry.close()
 
     asyncio.run(body())
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "nats://127.0.0.1:4222?subject=s",
+        "amqp://u:p%40ss@127.0.0.1:5672/%2F?exchange=e",
+        "mqtt://127.0.0.1:1883?topic=t",
+        "redis://127.0.0.1:6379/0?stream=s",
+    ],
+)
+def test_broker_timeout_from_the_options_unless_the_url_names_one(url: str) -> None:
+    """--notify-timeout and `admin target add --timeout` reach broker targets too (they
+    were once read by webhooks only); a ?timeout= in the URL wins. Nothing connects."""
+    (spec,) = configured_specs([f"b={url}"], secret=None, ca_file=None, timeout=2.5)
+    assert timeout_of(spec) == 2.5
+    assert timeout_of(TargetSpec("b", url + "&timeout=0.5", {"timeout": 7})) == 0.5
+    assert timeout_of(TargetSpec("b", url)) == 5.0  # the URL's own default
+
+
+def timeout_of(spec: TargetSpec) -> float:
+    target = build(spec)
+    assert isinstance(target, BrokerTarget)
+    return target.timeout
