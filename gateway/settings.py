@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from events.scan.protocol import parse_url
+from events.targets.base import TargetError
+from events.targets.registry import TargetSpec, build, parse_entry
 from gateway.limits.token_bucket import Rate
 
 DEFAULT_PORT = 7373  # not MinIO's 9000, so both can run side by side
@@ -511,16 +513,30 @@ def validate(settings: Settings) -> None:
     if settings.max_uploads_per_key is not None and settings.max_uploads_per_key < 1:
         problems.append("--max-uploads-per-key must be at least 1")
     problems.extend(_scan_problems(settings))
-    for entry in settings.notify_target:
-        name, _, url = entry.partition("=")
-        if not name or "://" not in url:
-            problems.append(f"--notify-target wants NAME=URL, not {entry!r}")
+    problems.extend(_notify_problems(settings))
     if settings.notify_attempts < 1 or settings.notify_timeout <= 0:
         problems.append("--notify-attempts must be at least 1, --notify-timeout positive")
     if settings.log_format not in ("text", "json"):
         problems.append("--log-format must be text or json")
     if problems:
         raise SystemExit("; ".join(problems))
+
+
+def _notify_problems(settings: Settings) -> list[str]:
+    """Each --notify-target read as its target will read it, so that a bad URL or a
+    misspelt ?option stops the start instead of dead-lettering every event later (as
+    `admin target add` refuses them). No message echoes a URL: it may hold a password."""
+    problems = []
+    for entry in settings.notify_target:
+        name = entry.partition("=")[0]
+        try:
+            build(TargetSpec(*parse_entry(entry)))
+        except ValueError as exc:  # TargetURLError too: its text holds no secret
+            detail = exc if isinstance(exc, TargetError) else "want NAME=URL, a known scheme"
+            problems.append(f"--notify-target {name or '?'}: {detail}")
+        except TargetError:  # its client library is missing here: found on first use
+            pass
+    return problems
 
 
 def _scan_problems(settings: Settings) -> list[str]:

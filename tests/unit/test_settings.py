@@ -132,3 +132,22 @@ def test_scan_settings_from_flags_and_environment() -> None:
 def test_scan_settings_validated(flags: list[str], problem: str) -> None:
     with pytest.raises(SystemExit, match=problem):
         from_argv(flags)
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        ("bus=mqtt://u:pw-secret@127.0.0.1:1883?topik=t", "unknown option 'topik'"),
+        ("bus=nats://127.0.0.1:4222", r"needs \?subject="),
+        ("bus=ftp://u:pw-secret@h/x", "want NAME=URL"),
+        ("bus", "want NAME=URL"),
+    ],
+)
+def test_notify_targets_validated_at_start(entry: str, problem: str) -> None:
+    """As `admin target add` does: refused at start, not dead-lettered at delivery; the
+    message never shows the URL's password."""
+    with pytest.raises(SystemExit, match=problem) as caught:
+        from_argv(["--notify-target", entry])
+    assert "pw-secret" not in str(caught.value)
+    good = "bus=redis://127.0.0.1:6379/0?stream=s"
+    assert from_argv(["--notify-target", good]).notify_target == (good,)
