@@ -245,7 +245,16 @@ class LifecycleWorker:
         rules = may_match(await self.notifications.get(bucket), "s3:LifecycleExpiration", key)
         if not rules:
             return None
-        return EventIntent(rules, "s3:LifecycleExpiration", now, principal="kloudvault:lifecycle")
+        # The record names the bucket's region and owner, as a request's events do.
+        found = await self.meta.get_bucket(bucket)
+        return EventIntent(
+            rules,
+            "s3:LifecycleExpiration",
+            now,
+            principal="kloudvault:lifecycle",
+            region=found.region if found else "",
+            owner=found.owner if found else "",
+        )
 
     async def _apply(
         self, bucket: str, v: ObjectVersion, due: Due, now: float, report: PassReport

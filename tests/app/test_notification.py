@@ -15,6 +15,7 @@ import pytest
 from botocore.config import Config
 from lxml import etree
 
+from auth.credentials import account_id
 from gateway.meta.outbox import outbox_of
 from lifecycle.worker import LifecycleWorker
 from tests.app.client import SignedClient, signed_client
@@ -305,6 +306,11 @@ def test_lifecycle_expiration_event(env: Env) -> None:
     assert record["eventName"] == "LifecycleExpiration:Delete"
     assert record["s3"]["object"]["key"] == "tmp/x"
     assert record["userIdentity"]["principalId"] == "kloudvault:lifecycle"
+    # The bucket's region and owner, as in a request's events (they were once left empty).
+    assert record["awsRegion"] == "us-east-1"
+    bucket = env.run(services.meta.get_bucket("lck"))
+    assert bucket is not None
+    assert record["s3"]["bucket"]["ownerIdentity"] == {"principalId": account_id(bucket.owner)}
 
 
 def test_delete_objects_events_and_removing_the_configuration(env: Env) -> None:
