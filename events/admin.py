@@ -23,7 +23,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 
 from events.targets.base import TargetError
-from events.targets.registry import TargetSpec, build
+from events.targets.registry import WEBHOOK_SCHEMES, TargetSpec, build
 from gateway.meta.outbox import EventOutbox
 
 
@@ -62,8 +62,14 @@ async def run_target(outbox: EventOutbox, args: argparse.Namespace) -> int:
             )
             if v is not None
         }
+        spec = TargetSpec(args.name, args.url, options)
+        if spec.scheme not in WEBHOOK_SCHEMES and (args.secret or args.ca_file):
+            # Read by webhooks only: a broker takes ?ca_file= in its URL, and no secret.
+            refusal = "--secret and --ca-file are for http(s) targets; a broker URL takes ?ca_file="
+            print(refusal, file=sys.stderr)
+            return 1
         try:  # the target's own URL checks (scheme, options): refused now, not at delivery
-            build(TargetSpec(args.name, args.url, options))
+            build(spec)
         except ValueError as exc:
             print(str(exc), file=sys.stderr)
             return 1

@@ -148,6 +148,10 @@ def test_admin_target_and_events_commands(
         == 0
     )
     assert cli.main(["admin", "target", "add", "bad", "ftp://h.test/x", *store]) == 1
+    # Webhook options on a broker target would be ignored: refused instead.
+    for option in (["--secret", "s"], ["--ca-file", "ca.pem"]):
+        broker = ["admin", "target", "add", "bus", "rediss://h.test?stream=s", *option]
+        assert cli.main([*broker, *store]) == 1
     capsys.readouterr()
     assert cli.main(["admin", "target", "list", *store]) == 0
     listed = capsys.readouterr().out
