@@ -8,13 +8,17 @@ caller passes the time, the secret and the request.
     canonical request = METHOD \\n path \\n canonical query (without X-Amz-Signature) \\n
                         "host:<host>\\n" \\n "host" \\n "UNSIGNED-PAYLOAD"
 
+Extra `headers` (lower-case x-amz-* names the request must carry, such as CopyObject's
+x-amz-copy-source) are signed too: the verifier refuses unsigned x-amz-* headers, and
+signing them binds the URL to their values.
+
 https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html
 (botocore.auth.S3SigV4QueryAuth is the reference tests/unit compares to.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from auth import sigv4
 
@@ -32,9 +36,13 @@ def presign_v4(
     region: str,
     now: float,
     expires: int,
+    headers: Mapping[str, str] | None = None,
 ) -> str:
-    """`raw_path?query` with the X-Amz-* parameters of a SigV4 presigned URL signing only
-    the Host header. `raw_path` is already URI-encoded (sigv4.uri_encode(keep_slash))."""
+    """`raw_path?query` with the X-Amz-* parameters of a SigV4 presigned URL signing the
+    Host header and `headers` (lower-case names). `raw_path` is already URI-encoded
+    (sigv4.uri_encode(keep_slash))."""
+    values = {**(headers or {}), "host": host}
+    signed = sorted(values)
     amz_date = sigv4.format_amz_date(now)
     date = amz_date[:8]
     scope = sigv4.scope(date, region, "s3")
@@ -44,15 +52,15 @@ def presign_v4(
         ("X-Amz-Credential", f"{access_key}/{scope}"),
         ("X-Amz-Date", amz_date),
         ("X-Amz-Expires", str(expires)),
-        ("X-Amz-SignedHeaders", "host"),
+        ("X-Amz-SignedHeaders", ";".join(signed)),
     ]
     canonical_query = sigv4.canonical_query(pairs)
     canonical = sigv4.canonical_request(
         method,
         raw_path,
         canonical_query,
-        sigv4.canonical_headers(["host"], {"host": host}),
-        ["host"],
+        sigv4.canonical_headers(signed, values),
+        signed,
         UNSIGNED_PAYLOAD,
     )
     key = sigv4.signing_key(secret_key, date, region, "s3")

@@ -4,9 +4,10 @@
                              sets the session cookie (the secret is checked, never kept)
     GET    /session          -> 200 who (a reload recovers its CSRF token); 401 without one
     DELETE /session          sign out: the session is deleted, the cookie cleared
-    POST   /presign          {"operation", "bucket"?, "key"?, "params"?} -> 200
-                             {"method", "url"}: one S3 request presigned for the session's
-                             key (presign.py), for the browser to send to the S3 endpoint
+    POST   /presign          {"operation", "bucket"?, "key"?, "params"?, "headers"?} -> 200
+                             {"method", "url", "headers"}: one S3 request presigned for the
+                             session's key (presign.py), for the browser to send to the S3
+                             endpoint with those headers
     GET    /shares, POST /shares, DELETE /shares/<id>
                              the share link API (gateway/sharing/api.py) as the session's key
 
@@ -249,9 +250,14 @@ async def _presign(request: web.Request, services: Services, signed: SignedIn) -
         for k, v in params.items()
     ):
         raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "'params' must map names to strings")
+    headers = data.get("headers") or {}
+    if not isinstance(headers, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in headers.items()
+    ):
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "'headers' must map names to strings")
     fields = {k: str(v) for k, v in params.items()}
-    method, url = presigned_url(
-        ConsoleRequest(operation, bucket or None, key or None, fields),
+    presigned = presigned_url(
+        ConsoleRequest(operation, bucket or None, key or None, fields, headers),
         host=request.host,
         access_key=signed.key.access_key,
         secret_key=signed.key.secret_key,
@@ -259,4 +265,4 @@ async def _presign(request: web.Request, services: Services, signed: SignedIn) -
         now=services.clock(),
         max_expiry=services.settings.max_presigned_expiry,
     )
-    return {"method": method, "url": url}
+    return {"method": presigned.method, "url": presigned.url, "headers": dict(presigned.headers)}

@@ -10,7 +10,7 @@ Authorization is not decided here: dispatch decides when the browser sends the r
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from auth.presign import presign_v4
 from auth.sigv4 import uri_encode
@@ -29,9 +29,25 @@ class ConsoleOperation:
     fixed: tuple[tuple[str, str], ...] = ()  # query parameters always sent
     params: tuple[str, ...] = ()  # query parameters the console may set
     required: tuple[str, ...] = ()  # ... of which these must be set
+    headers: tuple[str, ...] = ()  # x-amz-* headers the console may set (signed)
+    header: str | None = None  # the header that selects the route (routing.Route.header)
 
 
 _UPLOAD = ("uploadId",)
+_VERSION = ("versionId",)
+_COPY = "x-amz-copy-source"
+
+
+def _bucket_config(name: str, subresource: str) -> dict[str, ConsoleOperation]:
+    """Get/Put/Delete<name> of a bucket's `?subresource` document (settings.js)."""
+    fixed = ((subresource, ""),)
+    return {
+        f"Get{name}": ConsoleOperation("GET", "bucket", fixed=fixed),
+        f"Put{name}": ConsoleOperation("PUT", "bucket", fixed=fixed),
+        f"Delete{name}": ConsoleOperation("DELETE", "bucket", fixed=fixed),
+    }
+
+
 OPERATIONS: Mapping[str, ConsoleOperation] = {
     "ListBuckets": ConsoleOperation("GET", "service"),
     "CreateBucket": ConsoleOperation("PUT", "bucket"),
@@ -42,15 +58,25 @@ OPERATIONS: Mapping[str, ConsoleOperation] = {
         fixed=(("list-type", "2"),),
         params=("prefix", "delimiter", "continuation-token", "max-keys", "start-after"),
     ),
-    "HeadObject": ConsoleOperation("HEAD", "object", params=("versionId",)),
+    "ListObjectVersions": ConsoleOperation(
+        "GET",
+        "bucket",
+        fixed=(("versions", ""),),
+        params=("prefix", "delimiter", "key-marker", "version-id-marker", "max-keys"),
+    ),
+    "HeadObject": ConsoleOperation("HEAD", "object", params=_VERSION),
     "GetObject": ConsoleOperation(
         "GET", "object", params=("versionId", "response-content-disposition")
     ),
     "GetObjectTagging": ConsoleOperation(
-        "GET", "object", fixed=(("tagging", ""),), params=("versionId",)
+        "GET", "object", fixed=(("tagging", ""),), params=_VERSION
     ),
-    "DeleteObject": ConsoleOperation("DELETE", "object", params=("versionId",)),
+    "DeleteObject": ConsoleOperation("DELETE", "object", params=_VERSION),
     "PutObject": ConsoleOperation("PUT", "object"),
+    # rename and move: copy, then delete the source (selection.js)
+    "CopyObject": ConsoleOperation(
+        "PUT", "object", headers=(_COPY, "x-amz-metadata-directive"), header=_COPY
+    ),
     "CreateMultipartUpload": ConsoleOperation("POST", "object", fixed=(("uploads", ""),)),
     "UploadPart": ConsoleOperation(
         "PUT", "object", params=("partNumber", "uploadId"), required=("partNumber", "uploadId")
@@ -58,6 +84,22 @@ OPERATIONS: Mapping[str, ConsoleOperation] = {
     "ListParts": ConsoleOperation("GET", "object", params=_UPLOAD, required=_UPLOAD),
     "CompleteMultipartUpload": ConsoleOperation("POST", "object", params=_UPLOAD, required=_UPLOAD),
     "AbortMultipartUpload": ConsoleOperation("DELETE", "object", params=_UPLOAD, required=_UPLOAD),
+    # bucket settings (settings.js); PutBucketVersioning only: versioning is never deleted
+    "GetBucketVersioning": ConsoleOperation("GET", "bucket", fixed=(("versioning", ""),)),
+    "PutBucketVersioning": ConsoleOperation("PUT", "bucket", fixed=(("versioning", ""),)),
+    **_bucket_config("BucketCors", "cors"),
+    **_bucket_config("BucketEncryption", "encryption"),
+    "GetBucketLifecycleConfiguration": ConsoleOperation(
+        "GET", "bucket", fixed=(("lifecycle", ""),)
+    ),
+    "PutBucketLifecycleConfiguration": ConsoleOperation(
+        "PUT", "bucket", fixed=(("lifecycle", ""),)
+    ),
+    "DeleteBucketLifecycle": ConsoleOperation("DELETE", "bucket", fixed=(("lifecycle", ""),)),
+    "GetObjectLockConfiguration": ConsoleOperation("GET", "bucket", fixed=(("object-lock", ""),)),
+    "PutObjectLockConfiguration": ConsoleOperation("PUT", "bucket", fixed=(("object-lock", ""),)),
+    **_bucket_config("BucketPolicy", "policy"),
+    "GetBucketPolicyStatus": ConsoleOperation("GET", "bucket", fixed=(("policyStatus", ""),)),
 }
 
 
@@ -67,15 +109,23 @@ class ConsoleRequest:
     bucket: str | None
     key: str | None
     params: Mapping[str, str]
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Presigned:
+    method: str
+    url: str  # relative to the endpoint
+    headers: Mapping[str, str]  # the browser sends these exactly
 
 
 def _bad(message: str) -> S3Error:
     return S3Error(S3ErrorCode.INVALID_ARGUMENT, message)
 
 
-def build(req: ConsoleRequest) -> tuple[str, str, list[tuple[str, str]]]:
-    """(method, raw path, query) of a console request; InvalidArgument if it is not one
-    the console may send."""
+def build(req: ConsoleRequest) -> tuple[str, str, list[tuple[str, str]], dict[str, str]]:
+    """(method, raw path, query, signed headers) of a console request; InvalidArgument if
+    it is not one the console may send."""
     op = OPERATIONS.get(req.operation)
     if op is None:
         raise _bad(f"The console does not send {req.operation!r}")
@@ -86,6 +136,12 @@ def build(req: ConsoleRequest) -> tuple[str, str, list[tuple[str, str]]]:
     unknown = set(req.params) - set(op.params)
     if unknown:
         raise _bad(f"{req.operation} takes no parameter {sorted(unknown)[0]!r}")
+    headers = {name.lower(): value for name, value in req.headers.items()}
+    strange = set(headers) - set(op.headers)
+    if strange:
+        raise _bad(f"{req.operation} takes no header {sorted(strange)[0]!r}")
+    if op.header is not None and not headers.get(op.header):
+        raise _bad(f"{req.operation} needs the header {op.header!r}")
     missing = [name for name in op.required if not req.params.get(name)]
     if missing:
         raise _bad(f"{req.operation} needs {missing[0]!r}")
@@ -97,10 +153,10 @@ def build(req: ConsoleRequest) -> tuple[str, str, list[tuple[str, str]]]:
         if req.key:
             path += "/" + uri_encode(req.key, keep_slash=True)
     query = [*op.fixed, *((name, req.params[name]) for name in op.params if name in req.params)]
-    resolved = resolve(op.method, "console", path, dict(query), (), None)
+    resolved = resolve(op.method, "console", path, dict(query), tuple(headers), None)
     if resolved.route.operation != req.operation or resolved.key != (req.key or None):
         raise _bad(f"That request would not be {req.operation}")
-    return op.method, path, query
+    return op.method, path, query, headers
 
 
 def presigned_url(
@@ -112,9 +168,9 @@ def presigned_url(
     region: str,
     now: float,
     max_expiry: int,
-) -> tuple[str, str]:
-    """(method, URL relative to the endpoint) of the request, presigned for `access_key`."""
-    method, path, query = build(req)
+) -> Presigned:
+    """The request presigned for `access_key`."""
+    method, path, query, headers = build(req)
     url = presign_v4(
         method=method,
         host=host,
@@ -125,5 +181,6 @@ def presigned_url(
         region=region,
         now=now,
         expires=min(URL_SECONDS, max_expiry),
+        headers=headers,
     )
-    return method, url
+    return Presigned(method, url, headers)

@@ -250,7 +250,7 @@ def test_presigned_requests_act_as_the_session_key(server: AppServer) -> None:
 def test_presign_takes_only_console_operations(server: AppServer) -> None:
     console = signed_in(server)
     for payload in (
-        {"operation": "PutBucketPolicy", "bucket": "b"},
+        {"operation": "PutBucketAcl", "bucket": "b"},
         {"operation": "GetObject", "bucket": "b"},
         {"operation": "UploadPart", "bucket": "b", "key": "k", "params": {"partNumber": "1"}},
         {"operation": "GetObject", "bucket": "b", "key": "k", "params": {"acl": ""}},
