@@ -71,8 +71,12 @@ export async function signOut() {
   }
 }
 
-export function presign(operation, bucket, key, params) {
-  return call('POST', '/presign', { operation, bucket: bucket || null, key: key || null, params: params || {} });
+// `headers`: the x-amz-* headers the request carries (CopyObject's source); the server
+// signs them, and the answer's headers must be sent exactly.
+export function presign(operation, bucket, key, params, headers) {
+  return call('POST', '/presign', {
+    operation, bucket: bucket || null, key: key || null, params: params || {}, headers: headers || {},
+  });
 }
 
 // Children of `node` with local name `name` (S3 documents have a default namespace).
@@ -101,9 +105,10 @@ function s3Error(response, text) {
 }
 
 // Send one S3 request, presigned by the server for the signed-in key.
-export async function s3(operation, { bucket, key, params, body, contentType } = {}) {
-  const { method, url } = await presign(operation, bucket, key, params);
-  const headers = contentType ? { 'Content-Type': contentType } : {};
+export async function s3(operation, { bucket, key, params, body, contentType, headers: amz } = {}) {
+  const { method, url, headers: signed } = await presign(operation, bucket, key, params, amz);
+  const headers = { ...(signed || {}) };
+  if (contentType) headers['Content-Type'] = contentType;
   let response;
   try {
     response = await fetch(url, { method, body, headers, cache: 'no-store' });
@@ -113,7 +118,7 @@ export async function s3(operation, { bucket, key, params, body, contentType } =
   const text = method === 'HEAD' ? '' : await response.text();
   if (!response.ok) throw s3Error(response, text);
   const xml = text ? new DOMParser().parseFromString(text, 'application/xml') : null;
-  return { response, xml };
+  return { response, xml, text }; // text: a JSON answer's body (GetBucketPolicy)
 }
 
 // Words for an error raised by Uppy's S3 client (S3ServiceError keeps the XML body).

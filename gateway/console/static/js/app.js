@@ -3,9 +3,13 @@
 //   #/                   buckets
 //   #/b/<bucket>/<prefix>  a bucket's folder (both parts URI-encoded)
 //   #/shares             share links
+//   #/settings/<bucket>  a bucket's settings (settings.js)
 import * as api from './api.js';
 import { childText, elements } from './api.js';
+import { decorateRows, installSelection } from './selection.js';
+import { installSettings, openSettings } from './settings.js';
 import { createUploader } from './upload.js';
+import { installVersions, showVersions } from './versions.js';
 
 const PAGE_SIZE = 100;
 const $ = (id) => document.getElementById(id);
@@ -83,14 +87,18 @@ function folderHash(bucket, prefix) {
 }
 
 function show(viewId) {
-  for (const id of ['buckets-view', 'objects-view', 'shares-view']) $(id).hidden = id !== viewId;
+  for (const id of ['buckets-view', 'objects-view', 'shares-view', 'settings-view']) $(id).hidden = id !== viewId;
 }
 
 async function route() {
   if (!state.who) return;
   const hash = location.hash || '#/';
   const folder = hash.match(/^#\/b\/([^/]+)\/(.*)$/);
-  if (folder) {
+  const settings = hash.match(/^#\/settings\/([^/]+)$/);
+  if (settings) {
+    show('settings-view');
+    await openSettings(decodeURIComponent(settings[1]));
+  } else if (folder) {
     await openFolder(decodeURIComponent(folder[1]), decodeURIComponent(folder[2]));
   } else if (hash === '#/shares') {
     show('shares-view');
@@ -191,6 +199,7 @@ function renderBreadcrumbs() {
   });
   $('objects-title').textContent = state.prefix ? `${state.bucket}/${state.prefix}` : state.bucket;
   $('upload-target').textContent = `Uploads go to ${state.bucket}/${state.prefix}`;
+  $('settings-link').href = `#/settings/${encodeURIComponent(state.bucket)}`;
 }
 
 async function openFolder(bucket, prefix) {
@@ -213,7 +222,7 @@ async function loadPage(token) {
   rows.replaceChildren();
   for (const common of elements(xml, 'CommonPrefixes')) {
     const prefix = childText(common, 'Prefix');
-    rows.append(el('tr', {},
+    rows.append(el('tr', { 'data-key': prefix },
       el('td', {}, el('a', { href: folderHash(state.bucket, prefix), text: `${baseName(prefix)}/` })),
       el('td', { text: 'folder' }), el('td'), el('td')));
   }
@@ -221,7 +230,7 @@ async function loadPage(token) {
     const key = childText(item, 'Key');
     if (key === state.prefix) continue; // the folder's own marker object
     const name = baseName(key);
-    rows.append(el('tr', {},
+    rows.append(el('tr', { 'data-key': key },
       el('td', { text: name }),
       el('td', { text: formatSize(childText(item, 'Size')) }),
       el('td', { text: formatDate(childText(item, 'LastModified')) }),
@@ -238,6 +247,7 @@ async function loadPage(token) {
   state.next = truncated && truncated.textContent === 'true' && next ? next.textContent : null;
   $('next-page').hidden = !state.next;
   $('first-page').hidden = state.tokens.length === 0;
+  decorateRows();
 }
 
 async function nextPage() {
@@ -300,6 +310,7 @@ async function showDetails(key) {
   $('details-title').textContent = `Details of ${baseName(key)}`;
   $('details').hidden = false;
   $('details-title').focus();
+  await showVersions(state.bucket, key);
 }
 
 function closeDetails() {
@@ -393,6 +404,14 @@ async function start() {
   $('details-delete').addEventListener('click', () => guarded(() => remove(state.selected)));
   $('share-form').addEventListener('submit', onShare);
   $('share-copy').addEventListener('click', onCopyShare);
+  const context = {
+    el, guarded, notify, formatSize, formatDate, baseName, closeDetails,
+    location: () => ({ bucket: state.bucket, prefix: state.prefix }),
+    reload: () => loadPage(state.tokens[state.tokens.length - 1] || null),
+  };
+  installVersions(context);
+  installSelection(context);
+  installSettings(context);
   window.addEventListener('hashchange', route);
   const who = await guarded(api.whoAmI);
   if (who) {
