@@ -29,6 +29,11 @@ from tests.support.gateway import REPO_ROOT
 CHROMIUM = "/usr/bin/chromium"
 NODE_PREFIX_ENV = "KLOUDVAULT_CONSOLE_NODE_PREFIX"
 
+# axe-core's serious and critical violations on the page, run once axe_core_js() is in it.
+SERIOUS_VIOLATIONS = """async () => (await axe.run()).violations
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)"""
+
 
 def axe_core_js() -> str:
     """axe-core's browser build, which .ci/run installs from npm into .venv/node/console."""

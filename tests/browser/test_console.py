@@ -14,7 +14,13 @@ from typing import Any
 import pytest
 
 from tests.app.server import AppServer
-from tests.browser.console_support import axe_core_js, chromium, console_server, read_only_user
+from tests.browser.console_support import (
+    SERIOUS_VIOLATIONS,
+    axe_core_js,
+    chromium,
+    console_server,
+    read_only_user,
+)
 from tests.support.clients import boto3_client
 
 __all__ = ["chromium", "console_server"]  # fixtures, imported for pytest
@@ -199,11 +205,6 @@ def test_upload_pause_resume_and_cancel(
     context.close()
 
 
-_SERIOUS = """async () => (await axe.run()).violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)"""
-
-
 def test_console_pages_pass_axe_at_two_widths(console_server: AppServer, chromium: Any) -> None:
     """axe-core (from npm) finds no serious or critical accessibility violation in the
     sign-in page, the bucket list and a folder with an object's details, at 1280 px and at
@@ -223,7 +224,7 @@ def test_console_pages_pass_axe_at_two_widths(console_server: AppServer, chromiu
         for width in (1280, 390):
             page.set_viewport_size({"width": width, "height": 900})
             page.add_script_tag(content=axe)
-            found[f"{where} at {width}px"] = page.evaluate(_SERIOUS)
+            found[f"{where} at {width}px"] = page.evaluate(SERIOUS_VIOLATIONS)
 
     page.goto(f"{server.endpoint}/console/")
     page.locator("#sign-in-view").wait_for()

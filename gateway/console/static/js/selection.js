@@ -21,6 +21,12 @@ export function installSelection(context) {
       el('span', { id: 'selection-count', 'aria-live': 'polite', text: 'Nothing selected' }),
       el('button', { type: 'button', id: 'move-selected', disabled: '', text: 'Move selected', onclick: () => guarded(moveSelected) }),
       el('button', { type: 'button', id: 'delete-selected', class: 'danger', disabled: '', text: 'Delete selected', onclick: () => guarded(deleteSelected) })));
+  // The listing's first column, for the checkboxes (a cell of its own, so that the name
+  // cell's accessible name stays the object's name).
+  const table = $('object-rows').closest('table');
+  table.classList.add('selectable');
+  const head = table.querySelector('thead tr');
+  head.prepend(el('th', { scope: 'col' }, el('span', { class: 'visually-hidden', text: 'Select' })));
   $('new-folder-form').addEventListener('submit', (event) => {
     event.preventDefault();
     guarded(newFolder);
@@ -67,12 +73,17 @@ function updateCount() {
 // Rename button on each object.
 export function decorateRows() {
   const { el, guarded, baseName } = ui;
-  for (const row of document.querySelectorAll('#object-rows tr[data-key]')) {
+  for (const row of document.querySelectorAll('#object-rows tr')) {
     const key = row.dataset.key;
+    if (key === undefined) { // "This folder is empty."
+      const cell = row.firstElementChild;
+      cell.setAttribute('colspan', String(Number(cell.getAttribute('colspan') || 1) + 1));
+      continue;
+    }
     const name = baseName(key) + (key.endsWith('/') ? '/' : '');
     const box = el('input', { type: 'checkbox', class: 'select', value: key, 'aria-label': `Select ${name}` });
     box.addEventListener('change', updateCount);
-    row.firstElementChild.prepend(box, ' ');
+    row.prepend(el('td', {}, box));
     const actions = row.querySelector('td.actions');
     if (actions && !key.endsWith('/')) {
       actions.append(el('button', {
