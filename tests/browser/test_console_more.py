@@ -162,6 +162,16 @@ def test_bucket_settings_show_server_errors_in_words(
     assert (rule["ID"], rule["Expiration"]["Days"]) == ("tmp", 3)
     assert "not enabled" in page.locator("#lock-state").inner_text()
 
+    # What was saved is read back into the forms (S3's XML shown as the CLI's JSON).
+    page.reload()
+    page.locator("#versioning-state", has_text="Versioning is enabled.").wait_for()
+    page.locator("#policy-status").filter(has_text="no policy").wait_for()
+    shown = json.loads(page.get_by_label("CORS configuration", exact=False).input_value())
+    assert shown["CORSRules"][0]["AllowedOrigins"] == ["https://app.example"]
+    shown = json.loads(page.get_by_label("Lifecycle configuration", exact=False).input_value())
+    assert shown["Rules"][0]["Expiration"] == {"Days": 3}
+    assert page.get_by_label("Encrypt new objects with").input_value() == "AES256"
+
     assert _anonymous_get(f"{server.endpoint}/{bucket}/pub/a.txt") == 403
     page.get_by_label("Prefix to make public", exact=False).fill("pub/")
     _accept_next(page)
