@@ -15,6 +15,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
+from auth.credentials import ROOT_USER
 from tests.app.server import AppServer
 from tests.browser.console_support import (
     SERIOUS_VIOLATIONS,
@@ -144,6 +145,14 @@ def test_bucket_settings_show_server_errors_in_words(
     page.locator("#notice", has_text=f"Default encryption of {bucket} saved.").wait_for()
     applied = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
     assert applied["Rules"][0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    kms_key = server.call(server.services.kms.create_key(ROOT_USER, None)).key_id
+    page.get_by_label("Encrypt new objects with").select_option("aws:kms")
+    page.get_by_label("KMS key id").fill(kms_key)
+    page.get_by_role("button", name="Save encryption").click()
+    page.locator("#notice", has_text=f"Default encryption of {bucket} saved.").wait_for()
+    applied = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]
+    by_default = applied["Rules"][0]["ApplyServerSideEncryptionByDefault"]
+    assert (by_default["SSEAlgorithm"], by_default["KMSMasterKeyID"]) == ("aws:kms", kms_key)
 
     lifecycle = {
         "Rules": [
@@ -170,7 +179,8 @@ def test_bucket_settings_show_server_errors_in_words(
     assert shown["CORSRules"][0]["AllowedOrigins"] == ["https://app.example"]
     shown = json.loads(page.get_by_label("Lifecycle configuration", exact=False).input_value())
     assert shown["Rules"][0]["Expiration"] == {"Days": 3}
-    assert page.get_by_label("Encrypt new objects with").input_value() == "AES256"
+    assert page.get_by_label("Encrypt new objects with").input_value() == "aws:kms"
+    assert page.get_by_label("KMS key id").input_value() == kms_key
 
     assert _anonymous_get(f"{server.endpoint}/{bucket}/pub/a.txt") == 403
     page.get_by_label("Prefix to make public", exact=False).fill("pub/")
