@@ -32,9 +32,12 @@ def presign_v4(
     region: str,
     now: float,
     expires: int,
+    session_token: str | None = None,
 ) -> str:
     """`raw_path?query` with the X-Amz-* parameters of a SigV4 presigned URL signing only
-    the Host header. `raw_path` is already URI-encoded (sigv4.uri_encode(keep_slash))."""
+    the Host header. `raw_path` is already URI-encoded (sigv4.uri_encode(keep_slash)).
+    Temporary credentials' `session_token` goes in X-Amz-Security-Token, signed with the
+    rest of the query (as the AWS SDKs presign)."""
     amz_date = sigv4.format_amz_date(now)
     date = amz_date[:8]
     scope = sigv4.scope(date, region, "s3")
@@ -46,6 +49,8 @@ def presign_v4(
         ("X-Amz-Expires", str(expires)),
         ("X-Amz-SignedHeaders", "host"),
     ]
+    if session_token is not None:
+        pairs.append(("X-Amz-Security-Token", session_token))
     canonical_query = sigv4.canonical_query(pairs)
     canonical = sigv4.canonical_request(
         method,

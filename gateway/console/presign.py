@@ -112,6 +112,7 @@ def presigned_url(
     region: str,
     now: float,
     max_expiry: int,
+    session_token: str | None = None,
 ) -> tuple[str, str]:
     """(method, URL relative to the endpoint) of the request, presigned for `access_key`."""
     method, path, query = build(req)
@@ -125,5 +126,6 @@ def presigned_url(
         region=region,
         now=now,
         expires=min(URL_SECONDS, max_expiry),
+        session_token=session_token,
     )
     return method, url
