@@ -21,6 +21,7 @@ The provider is reached with aiohttp's default TLS verification, as the JWKS is
 from __future__ import annotations
 
 import base64
+import hmac
 import json
 import logging
 from typing import Any
@@ -35,6 +36,7 @@ from auth.iam.errors import IamError, IamErrorCode
 from auth.iam.form import Params
 from auth.iam.render import Element
 from auth.sts.oidc_keys import MAX_DOCUMENT_BYTES
+from auth.sts.session import MIN_DURATION, account_named_by, role_ref
 from auth.sts.webidentity import assume_role_with_web_identity, check_claims, verify_token
 from gateway.audit import AUDIT_CALLER, AuditCaller
 from gateway.console import sso_flow
@@ -73,9 +75,8 @@ async def serve_sso(request: web.Request, services: Services, raw_path: str) -> 
         if services.settings.console_oidc_issuer is None:
             raise SignInFailed("disabled")
         if raw_path == sso_flow.START_PATH:
-            location = await _start(request, services)
-            flow_cookie = sso_flow.cookie_header(location[1], secure=secure)
-            return _redirect(302, location[0], headers, [flow_cookie])
+            url, flow = await _start(request, services)
+            return _redirect(302, url, headers, [sso_flow.cookie_header(flow, secure=secure)])
         session_cookie = await _callback(request, services)
         cleared = sso_flow.cookie_header(None, secure=secure)
         return _redirect(303, PAGES_PREFIX, headers, [cleared, session_cookie])
@@ -132,7 +133,8 @@ async def _callback(request: web.Request, services: Services) -> str:
     query = request.rel_url.query
     now = services.clock()
     flow = sso_flow.flow_from_cookie(request.headers.get("Cookie"))
-    if flow is None or not flow.is_live(now) or query.get("state") != flow.state:
+    state = query.get("state", "").encode()
+    if flow is None or not flow.is_live(now) or not hmac.compare_digest(state, flow.state.encode()):
         raise SignInFailed("state", "no sign-in in progress, or another one's state")
     if "error" in query:  # RFC 6749 4.1.2.1: the user or the provider refused
         raise SignInFailed("provider", query.get("error", "")[:100])
@@ -218,14 +220,16 @@ async def _assume_role(
     services: Services, role_arn: str, id_token: str, claims: dict[str, Any], now: float
 ) -> tuple[str, str]:
     """AssumeRoleWithWebIdentity, as STS runs it: (access key, session token)."""
-    params = Params(
-        {
-            "Action": "AssumeRoleWithWebIdentity",
-            "RoleArn": role_arn,
-            "RoleSessionName": sso_flow.session_name(claims),
-            "WebIdentityToken": id_token,
-        }
-    )
+    values = {
+        "Action": "AssumeRoleWithWebIdentity",
+        "RoleArn": role_arn,
+        "RoleSessionName": sso_flow.session_name(claims),
+        "WebIdentityToken": id_token,
+    }
+    seconds = await _duration(services, role_arn)
+    if seconds is not None:
+        values["DurationSeconds"] = str(seconds)
+    params = Params(values)
     # No caller: the token is the credential (as auth/iam/endpoint.py calls it unsigned).
     call = Call(services.meta, Caller(""), params, now, services)
     try:
@@ -236,6 +240,21 @@ async def _assume_role(
         raise SignInFailed("denied", f"{exc.code.code}: {exc.message}") from exc
     credentials = dict(_children(result or [], "Credentials"))
     return str(credentials["AccessKeyId"]), str(credentials["SessionToken"])
+
+
+async def _duration(services: Services, role_arn: str) -> int | None:
+    """As long as a console session may last, within the role's MaxSessionDuration (and
+    STS's 900-second minimum); None when the role is missing (STS then refuses it)."""
+    try:
+        ref = role_ref(Params({"RoleArn": role_arn}))
+    except IamError:
+        return None
+    account = await account_named_by(services.meta, ref.account_id)
+    role = None if account is None else await services.meta.get_iam_role(account, ref.name)
+    if role is None:
+        return None
+    lifetime = services.settings.console_session_lifetime
+    return max(MIN_DURATION, min(lifetime, role.max_session_duration))
 
 
 def _children(result: Any, name: str) -> list[Element]:

@@ -91,7 +91,9 @@ def role(server: AppServer, provider: OidcProvider) -> Iterator[None]:
             }
         ],
     }
-    iam.create_role(RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust))
+    iam.create_role(
+        RoleName=ROLE, AssumeRolePolicyDocument=json.dumps(trust), MaxSessionDuration=7200
+    )
     policy = {
         "Version": "2012-10-17",
         "Statement": [
@@ -185,7 +187,9 @@ def test_sso_sign_in_acts_as_the_role(server: AppServer, provider: Any, role: No
     assert who["role"] == ROLE and who["roleSession"] == "alice"
     assert who["accessKey"].startswith("ASIA") and who["iamUser"] is None
     sts = server.call(server.services.credentials.session(who["accessKey"]))
-    assert sts is not None and who["expires"] <= sts.expires
+    # As long as the role allows (the console's own lifetime is 12 hours), and no longer.
+    assert sts is not None and sts.expires - sts.created == 7200
+    assert who["expires"] <= sts.expires
     csrf = {"X-KV-CSRF": who["csrfToken"]}
 
     def presigned(operation: str, **fields: Any) -> tuple[str, int]:
