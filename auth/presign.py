@@ -37,10 +37,12 @@ def presign_v4(
     now: float,
     expires: int,
     headers: Mapping[str, str] | None = None,
+    session_token: str | None = None,
 ) -> str:
     """`raw_path?query` with the X-Amz-* parameters of a SigV4 presigned URL signing the
     Host header and `headers` (lower-case names). `raw_path` is already URI-encoded
-    (sigv4.uri_encode(keep_slash))."""
+    (sigv4.uri_encode(keep_slash)). Temporary credentials' `session_token` goes in
+    X-Amz-Security-Token, signed with the rest of the query (as the AWS SDKs presign)."""
     values = {**(headers or {}), "host": host}
     signed = sorted(values)
     amz_date = sigv4.format_amz_date(now)
@@ -54,6 +56,8 @@ def presign_v4(
         ("X-Amz-Expires", str(expires)),
         ("X-Amz-SignedHeaders", ";".join(signed)),
     ]
+    if session_token is not None:
+        pairs.append(("X-Amz-Security-Token", session_token))
     canonical_query = sigv4.canonical_query(pairs)
     canonical = sigv4.canonical_request(
         method,

@@ -196,6 +196,30 @@ class Settings:
         default=43200,
         metadata=_opt("web console: seconds after sign-in at which a session ends, however used"),
     )
+    console_oidc_issuer: str | None = field(
+        default=None,
+        metadata=_opt(
+            "web console single sign-on: the OpenID Connect provider's issuer URL (registered"
+            " with IAM CreateOpenIDConnectProvider in the account of --console-oidc-role-arn)"
+        ),
+    )
+    console_oidc_client_id: str | None = field(
+        default=None, metadata=_opt("web console single sign-on: the console's client id")
+    )
+    console_oidc_client_secret: str | None = field(
+        default=None,
+        metadata=_opt(
+            "web console single sign-on: the client's secret (none: a public client, PKCE only)",
+            secret=True,
+        ),
+    )
+    console_oidc_role_arn: str | None = field(
+        default=None,
+        metadata=_opt(
+            "web console single sign-on: the role a signed-in user assumes"
+            " (AssumeRoleWithWebIdentity; its trust policy decides who may)"
+        ),
+    )
     max_presigned_expiry: int = field(
         default=604800,
         metadata=_opt(
@@ -501,6 +525,16 @@ def validate(settings: Settings) -> None:
         problems.append("--max-retention-days must be at least 1")
     if not 1 <= settings.console_idle_timeout <= settings.console_session_lifetime:
         problems.append("--console-idle-timeout must be between 1 and --console-session-lifetime")
+    sso = (
+        settings.console_oidc_issuer,
+        settings.console_oidc_client_id,
+        settings.console_oidc_role_arn,
+    )
+    if any(sso) and not all(sso):
+        problems.append(
+            "--console-oidc-issuer, --console-oidc-client-id and --console-oidc-role-arn"
+            " go together"
+        )
     if not 1 <= settings.max_presigned_expiry <= 604800:
         problems.append("--max-presigned-expiry must be from 1 to 604800 seconds")
     for name in ("rate_limit_key", "rate_limit_ip"):

@@ -57,15 +57,23 @@ class OidcKeys:
             self._sets[issuer] = (self._clock(), keys)
             return keys
 
+    async def discovery(self, issuer: str) -> dict[str, Any]:
+        """The provider's discovery document (not cached: the console's single sign-on
+        reads its endpoints once per sign-in)."""
+        timeout = aiohttp.ClientTimeout(total=self.timeout)
+        try:
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                return await _discovery(session, issuer)
+        except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
+            raise _unreachable(str(exc) or type(exc).__name__) from exc
+
     async def _fetch(self, issuer: str) -> KeySet:
         timeout = aiohttp.ClientTimeout(total=self.timeout)
         try:
             async with aiohttp.ClientSession(timeout=timeout) as session:
-                discovery = await _json(session, f"{issuer}/.well-known/openid-configuration")
-                if discovery.get("issuer") != issuer or not isinstance(
-                    discovery.get("jwks_uri"), str
-                ):
-                    raise _unreachable("the discovery document does not name this issuer")
+                discovery = await _discovery(session, issuer)
+                if not isinstance(discovery.get("jwks_uri"), str):
+                    raise _unreachable("the discovery document has no jwks_uri")
                 document = await _json(session, discovery["jwks_uri"])
         except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
             raise _unreachable(str(exc) or type(exc).__name__) from exc
@@ -73,6 +81,13 @@ class OidcKeys:
             return KeySet.import_key_set(document)  # type: ignore[arg-type]
         except (JoseError, KeyError, TypeError, ValueError) as exc:
             raise _unreachable("the provider's JWKS is not valid") from exc
+
+
+async def _discovery(session: aiohttp.ClientSession, issuer: str) -> dict[str, Any]:
+    discovery = await _json(session, f"{issuer}/.well-known/openid-configuration")
+    if discovery.get("issuer") != issuer:
+        raise _unreachable("the discovery document does not name this issuer")
+    return discovery
 
 
 async def _json(session: aiohttp.ClientSession, url: str) -> dict[str, Any]:

@@ -5,6 +5,8 @@
     sessions.py   sign-in sessions: cookie token, CSRF token, idle and absolute expiry
     presign.py    the S3 requests the console may have signed, as presigned URLs
     api.py        the JSON API: session, presign, shares
+    sso_flow.py   single sign-on's pure parts: flow cookie, state, nonce, PKCE verifier
+    sso.py        single sign-on (OpenID Connect code flow + AssumeRoleWithWebIdentity)
     endpoint.py   the entry dispatch calls before S3 routing
 
 How the console acts as its user: the browser never holds the secret. It signs in once
@@ -12,6 +14,8 @@ How the console acts as its user: the browser never holds the secret. It signs i
 the server to presign each S3 request it wants to send (ListObjectsV2, PutObject,
 UploadPart...) with the session's key, and sends that request to the S3 endpoint itself.
 Every action is therefore authenticated and authorized by dispatch exactly as any S3
-request: the console can never do more than its keys. Share links go through the share
+request: the console can never do more than its keys. Signed in by single sign-on, the
+session's key is the STS temporary credentials of the console's role, and the URLs carry
+their session token. Share links go through the share
 API's own code (gateway/sharing/api.py) as the session's principal.
 """

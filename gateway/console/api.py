@@ -2,6 +2,8 @@
 
     POST   /session          {"accessKey", "secretKey"} -> 201 who, with "csrfToken";
                              sets the session cookie (the secret is checked, never kept)
+    GET    /sso              -> 200 {"enabled"}: whether single sign-on is set up (the
+                             sign-in flow itself is sso.py's, under /sso/)
     GET    /session          -> 200 who (a reload recovers its CSRF token); 401 without one
     DELETE /session          sign out: the session is deleted, the cookie cleared
     POST   /presign          {"operation", "bucket"?, "key"?, "params"?, "headers"?} -> 200
@@ -54,6 +56,7 @@ class SignedIn:
     key: AccessKey
     principal: Principal
     identity: IamIdentity | None
+    session_token: str | None = None  # the STS session's, opened (signed in by SSO)
 
 
 async def serve_api(request: web.Request, services: Services, raw_path: str) -> web.Response:
@@ -94,6 +97,10 @@ async def _serve(
             out["Set-Cookie"] = sessions.clear_cookie_header(secure=request.secure)
             return 200, {"signedOut": True}
         raise _not_allowed(method, "session")
+    if rest == "/sso":  # whether the sign-in page offers single sign-on (sso.py)
+        if method != "GET":
+            raise _not_allowed(method, "sso")
+        return 200, {"enabled": services.settings.console_oidc_issuer is not None}
     signed = await current(request, services)
     if method not in ("GET", "HEAD"):
         _check_csrf(request, signed)
@@ -175,32 +182,57 @@ async def _sign_in(request: web.Request, services: Services, out: dict[str, str]
         raise wrong from None
     if not hmac.compare_digest(key.secret_key.encode(), secret_key.encode()):
         raise wrong
-    assert principal.user is not None
+    token, session, out["Set-Cookie"] = await start_session(request, services, principal)
+    return _who(services, SignedIn(token, session, key, principal, _identity))
+
+
+async def start_session(
+    request: web.Request,
+    services: Services,
+    principal: Principal,
+    *,
+    session_token: str | None = None,
+    ends: float | None = None,
+) -> tuple[str, ConsoleSession, str]:
+    """Store a new session acting as `principal`'s key (an STS session's with its
+    `session_token`, ending by `ends` at the latest): its token, itself, its Set-Cookie."""
+    assert principal.user is not None and principal.access_key is not None
     now = services.clock()
     timeouts = _timeouts(services)
+    expires = now + timeouts.lifetime if ends is None else min(ends, now + timeouts.lifetime)
     token = sessions.new_token()
+    sealed = (
+        None
+        if session_token is None
+        else services.credentials.sealer.seal(principal.access_key, session_token)
+    )
     session = ConsoleSession(
         token_hash=sessions.token_hash(token),
-        access_key=key.access_key,
+        access_key=principal.access_key,
         account=principal.user,
         iam_user=principal.iam_user,
         created=now,
         last_seen=now,
-        expires=now + timeouts.lifetime,
+        expires=expires,
+        session_token=sealed,
     )
     await services.meta.create_console_session(session, now)
     request[AUDIT_PRINCIPAL] = principal
-    out["Set-Cookie"] = sessions.set_cookie_header(
-        token, secure=request.secure, max_age=int(timeouts.lifetime)
+    cookie = sessions.set_cookie_header(
+        token, secure=request.secure, max_age=max(1, int(expires - now))
     )
-    return _who(services, SignedIn(token, session, key, principal, _identity))
+    return token, session, cookie
 
 
 def _who(services: Services, signed: SignedIn) -> dict[str, Any]:
+    identity = signed.identity
     return {
         "accessKey": signed.key.access_key,
         "account": signed.principal.user,
         "iamUser": signed.principal.iam_user,
+        # Signed in by SSO: the assumed role and the role session's name.
+        "role": identity.name if identity is not None and identity.is_role else None,
+        "roleSession": identity.session_name if identity is not None else None,
         "csrfToken": sessions.csrf_token(signed.token),
         "endsAt": sessions.ends_at(signed.session, _timeouts(services)),
         "expires": signed.session.expires,
@@ -223,16 +255,22 @@ async def current(request: web.Request, services: Services) -> SignedIn:
     if not sessions.is_live(session, _timeouts(services), now):
         await meta.delete_console_session(session.token_hash)
         raise ended
+    token_sealed = session.session_token
+    sealer = services.credentials.sealer
+    opened = None if token_sealed is None else sealer.open(session.access_key, token_sealed)
     try:
-        key, principal, identity = await services.credentials.signer(session.access_key)
-    except S3Error:  # the key was deleted or deactivated since sign-in
+        key, principal, identity = await services.credentials.signer(
+            session.access_key, token=opened, now=now
+        )
+    except S3Error:  # the key was deleted or deactivated since sign-in (or its STS
+        # session expired or was revoked)
         await meta.delete_console_session(session.token_hash)
         raise ended from None
     request[AUDIT_PRINCIPAL] = principal
     timeouts = _timeouts(services)
     if now - session.last_seen >= min(sessions.TOUCH_INTERVAL, timeouts.idle / 10):
         await meta.touch_console_session(session.token_hash, now)
-    return SignedIn(token, session, key, principal, identity)
+    return SignedIn(token, session, key, principal, identity, opened)
 
 
 async def _presign(request: web.Request, services: Services, signed: SignedIn) -> dict[str, Any]:
@@ -264,5 +302,6 @@ async def _presign(request: web.Request, services: Services, signed: SignedIn) -
         region=services.settings.region,
         now=services.clock(),
         max_expiry=services.settings.max_presigned_expiry,
+        session_token=signed.session_token,
     )
     return {"method": presigned.method, "url": presigned.url, "headers": dict(presigned.headers)}

@@ -8,6 +8,7 @@ from aiohttp import web
 
 from gateway.console.api import serve_api
 from gateway.console.paths import is_api_path, page_name
+from gateway.console.sso import is_sso_path, serve_sso
 from gateway.console.static import files, serve_file
 from gateway.context import Services
 
@@ -22,6 +23,8 @@ async def serve_console(
     """The answer to a console request (paths.py); None for any other request."""
     domain = services.settings.domain
     if is_api_path(request.host, raw_path, domain):
+        if is_sso_path(raw_path):
+            return await serve_sso(request, services, raw_path)
         return await serve_api(request, services, raw_path)
     names = {name for name, _ in pairs}
     name = page_name(request.method, request.host, raw_path, names, headers, domain, files())

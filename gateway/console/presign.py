@@ -168,8 +168,9 @@ def presigned_url(
     region: str,
     now: float,
     max_expiry: int,
+    session_token: str | None = None,
 ) -> Presigned:
-    """The request presigned for `access_key`."""
+    """The request presigned for `access_key` (and its session's token, if temporary)."""
     method, path, query, headers = build(req)
     url = presign_v4(
         method=method,
@@ -182,5 +183,6 @@ def presigned_url(
         now=now,
         expires=min(URL_SECONDS, max_expiry),
         headers=headers,
+        session_token=session_token,
     )
     return Presigned(method, url, headers)

@@ -392,7 +392,7 @@ class RetentionFields:
 @dataclass(frozen=True)
 class ConsoleSession:
     """A web console session (gateway/console/): a cookie's token, stored as its SHA-256,
-    acting as one access key until idle too long or past `expires`."""
+    acting as one access key (or STS session) until idle too long or past `expires`."""
 
     token_hash: str
     access_key: str
@@ -400,7 +400,10 @@ class ConsoleSession:
     iam_user: str | None
     created: float
     last_seen: float
-    expires: float  # sign-in time + the session lifetime
+    expires: float  # sign-in time + the session lifetime (or the STS credentials' expiry)
+    # Signed in by single sign-on: `access_key` is STS temporary credentials' (ASIA...)
+    # and this their session token, sealed (auth/sealed.py) under the access key.
+    session_token: str | None = None
 
 
 ShareState = Literal["active", "revoked", "expired", "exhausted"]

@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+from dataclasses import replace
 
 import pytest
 
-from gateway.meta.base import ConsoleSession, MetaStore
+from gateway.meta.base import ConsoleSession, MetaStore, StsSession
 
 NOW = 1_700_000_000.0
 
@@ -64,5 +65,36 @@ def test_console_sessions_round_trip(metastore: MetaStore, aio: asyncio.Runner) 
         # Deleting the key ends its sessions.
         assert await store.delete_access_key("KVBOB")
         assert await store.get_console_session(bobs.token_hash) is None
+
+    aio.run(body())
+
+
+def test_console_session_of_sts_credentials(metastore: MetaStore, aio: asyncio.Runner) -> None:
+    """A single sign-on session acts as an STS session's key and keeps its (sealed) token
+    (migration 0016); it goes when the STS session row does."""
+
+    async def body() -> None:
+        store = metastore
+        await store.create_user("alice", now=NOW)
+        sts = StsSession(
+            "ASIAALICE", "secret", "ab" * 32, "alice", None, None, None, None, "arn:x",
+            NOW, NOW + 900,
+        )  # fmt: skip
+        await store.create_sts_session(sts)
+        mine = replace(session("ASIAALICE"), session_token="sealed-token", expires=NOW + 900)
+        await store.create_console_session(mine, NOW)
+        assert await store.get_console_session(mine.token_hash) == mine
+        # A long-term key's session has no token; the two kinds live side by side.
+        await store.create_access_key("alice", "KVALICE", "secret", now=NOW)
+        keyed = session("KVALICE")
+        await store.create_console_session(keyed, NOW)
+        got = await store.get_console_session(keyed.token_hash)
+        assert got == keyed and got.session_token is None
+        # Expired STS sessions are purged when another is minted: the console's goes too.
+        later = replace(sts, access_key="ASIALATER", created=NOW + 10**6, expires=NOW + 10**6 + 900)
+        await store.create_sts_session(later)
+        assert await store.get_sts_session("ASIAALICE") is None
+        assert await store.get_console_session(mine.token_hash) is None
+        assert await store.get_console_session(keyed.token_hash) == keyed
 
     aio.run(body())

@@ -4,7 +4,9 @@
 // Its login is scripted: the interaction route logs in the user named by the
 // authorization request's `login_hint` (alice or bob) and grants the requested scopes,
 // so a test runs the real authorization code flow without a browser (tests/support/
-// oidc_provider.py follows the redirects and redeems the code at /token).
+// oidc_provider.py follows the redirects and redeems the code at /token). With
+// OIDC_DEV_INTERACTIONS=1 the provider shows its own development login and consent pages
+// instead, for a test driving a browser (any password; the login names alice or bob).
 import crypto from "node:crypto";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -21,6 +23,7 @@ const port = Number(process.env.OIDC_PORT);
 const issuer = `http://127.0.0.1:${port}`;
 const clients = JSON.parse(process.env.OIDC_CLIENTS);
 const users = new Set(["alice", "bob"]);
+const devInteractions = process.env.OIDC_DEV_INTERACTIONS === "1";
 
 function jwk(type, options, alg) {
   const { privateKey } = crypto.generateKeyPairSync(type, options);
@@ -43,13 +46,13 @@ const provider = new Provider(issuer, {
   findAccount: async (ctx, id) =>
     users.has(id) ? { accountId: id, claims: async () => ({ sub: id }) } : undefined,
   interactions: { url: (ctx, interaction) => `/interaction/${interaction.uid}` },
-  features: { devInteractions: { enabled: false } },
+  features: { devInteractions: { enabled: devInteractions } },
   pkce: { required: () => false },
 });
 
 provider.use(async (ctx, next) => {
   const match = ctx.path.match(/^\/interaction\/([^/]+)$/);
-  if (!match) return next();
+  if (!match || devInteractions) return next();
   const details = await provider.interactionDetails(ctx.req, ctx.res);
   const login = details.params.login_hint;
   let result;

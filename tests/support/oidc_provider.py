@@ -50,20 +50,34 @@ def find_prefix() -> Path | None:
 class OidcProvider(ServiceProcess):
     name = "oidc-provider"
 
-    def __init__(self, prefix: Path, clients: Sequence[dict[str, Any]]) -> None:
+    def __init__(
+        self,
+        prefix: Path,
+        clients: Sequence[dict[str, Any]],
+        *,
+        port: int | None = None,
+        dev_interactions: bool = False,
+    ) -> None:
         super().__init__()
         self.prefix = prefix
-        self.port = free_port()
-        self.issuer = f"http://127.0.0.1:{self.port}"
+        self.port = port or free_port()
+        self.issuer = issuer_on(self.port)
         self.clients = {c["client_id"]: c for c in clients}
+        # oidc-provider's own login and consent pages (for a browser) instead of the
+        # scripted login by login_hint.
+        self.dev_interactions = dev_interactions
 
     def command(self) -> Sequence[str]:
         return [shutil.which("node") or "node", str(SCRIPT)]
 
     def environment(self) -> dict[str, str]:
-        clients = [{**c, "redirect_uris": [REDIRECT_URI]} for c in self.clients.values()]
+        clients = [
+            {**c, "redirect_uris": [REDIRECT_URI, *c.get("redirect_uris", ())]}
+            for c in self.clients.values()
+        ]
         return {
             **os.environ,
+            "OIDC_DEV_INTERACTIONS": "1" if self.dev_interactions else "",
             "OIDC_PROVIDER_PREFIX": str(self.prefix),
             "OIDC_PORT": str(self.port),
             "OIDC_CLIENTS": json.dumps(clients),
@@ -79,10 +93,23 @@ class OidcProvider(ServiceProcess):
         finally:
             conn.close()
 
-    def login(self, client_id: str, user: str) -> str:
-        """An ID token for `user`, issued to `client_id` by the authorization code flow."""
+    def authorize(self, url: str, redirect_uri: str) -> str:
+        """Follow an authorization request (`url`, with a `login_hint`) through the
+        scripted login to the redirect back to the client: that redirect's URL."""
         jar = http.cookiejar.CookieJar()
         opener = urllib.request.build_opener(_NoRedirect(), urllib.request.HTTPCookieProcessor(jar))
+        for _ in range(10):
+            with opener.open(url) as response:
+                location = response.headers.get("location")
+            if location is None:
+                raise RuntimeError(f"no redirect from {url}")
+            url = urllib.parse.urljoin(url, location)
+            if url.startswith(redirect_uri):
+                return url
+        raise RuntimeError(f"the provider never redirected to {redirect_uri}")
+
+    def login(self, client_id: str, user: str) -> str:
+        """An ID token for `user`, issued to `client_id` by the authorization code flow."""
         query = urllib.parse.urlencode(
             {
                 "client_id": client_id,
@@ -94,15 +121,7 @@ class OidcProvider(ServiceProcess):
                 "state": secrets.token_hex(8),
             }
         )
-        url = f"{self.issuer}/auth?{query}"
-        for _ in range(10):
-            with opener.open(url) as response:
-                location = response.headers.get("location")
-            if location is None:
-                raise RuntimeError(f"no redirect from {url}")
-            url = urllib.parse.urljoin(url, location)
-            if url.startswith(REDIRECT_URI):
-                break
+        url = self.authorize(f"{self.issuer}/auth?{query}", REDIRECT_URI)
         params = urllib.parse.parse_qs(urllib.parse.urlsplit(url).query)
         if "code" not in params:
             raise RuntimeError(f"login refused: {params}")
@@ -136,7 +155,14 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
     http_error_301 = http_error_303 = http_error_307 = http_error_308 = http_error_302
 
 
-def start_oidc_provider(clients: Sequence[dict[str, Any]]) -> OidcProvider:
+def issuer_on(port: int) -> str:
+    """The issuer URL of a provider on `port` (for a gateway set up before it starts)."""
+    return f"http://127.0.0.1:{port}"
+
+
+def start_oidc_provider(
+    clients: Sequence[dict[str, Any]], *, port: int | None = None, dev_interactions: bool = False
+) -> OidcProvider:
     prefix = find_prefix()
     if prefix is None or shutil.which("node") is None:
         require_service(
@@ -144,7 +170,7 @@ def start_oidc_provider(clients: Sequence[dict[str, Any]]) -> OidcProvider:
             "no oidc-provider npm package (npm install --prefix .venv/node/oidc oidc-provider;"
             " see tests/support/oidc_provider.py)",
         )
-    server = OidcProvider(prefix, clients)
+    server = OidcProvider(prefix, clients, port=port, dev_interactions=dev_interactions)
     try:
         server.start()
     except BaseException:

@@ -151,3 +151,28 @@ def test_notify_targets_validated_at_start(entry: str, problem: str) -> None:
     assert "pw-secret" not in str(caught.value)
     good = "bus=redis://127.0.0.1:6379/0?stream=s"
     assert from_argv(["--notify-target", good]).notify_target == (good,)
+
+
+def test_console_oidc_settings() -> None:
+    settings = from_argv(
+        [
+            "--console-oidc-issuer", "https://idp.example",
+            "--console-oidc-client-id", "console",
+            "--console-oidc-role-arn", "arn:aws:iam::123456789012:role/console",
+        ]
+    )  # fmt: skip
+    assert settings.console_oidc_issuer == "https://idp.example"
+    assert settings.console_oidc_client_secret is None
+
+
+@pytest.mark.parametrize(
+    "flags",
+    [
+        ["--console-oidc-issuer", "https://idp.example"],
+        ["--console-oidc-issuer", "https://idp.example", "--console-oidc-client-id", "c"],
+        ["--console-oidc-role-arn", "arn:aws:iam::123456789012:role/console"],
+    ],
+)
+def test_console_oidc_settings_go_together(flags: list[str]) -> None:
+    with pytest.raises(SystemExit, match="--console-oidc-issuer"):
+        from_argv(flags)

@@ -63,6 +63,12 @@ export async function whoAmI() {
   }
 }
 
+// Whether the gateway offers single sign-on (the flow itself is page navigations).
+export async function ssoEnabled() {
+  const answer = await call('GET', '/sso');
+  return Boolean(answer && answer.enabled);
+}
+
 export async function signOut() {
   try {
     await call('DELETE', '/session');

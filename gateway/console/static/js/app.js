@@ -116,7 +116,8 @@ function signedIn(who) {
   $('sign-in-view').hidden = true;
   $('app-view').hidden = false;
   $('whoami').hidden = false;
-  const name = who.iamUser ? `${who.iamUser} (account ${who.account})` : `account ${who.account}`;
+  let name = who.iamUser ? `${who.iamUser} (account ${who.account})` : `account ${who.account}`;
+  if (who.role) name = `${who.roleSession} with role ${who.role} (account ${who.account})`;
   $('who').textContent = `Signed in as ${name}, key ${who.accessKey}`;
 }
 
@@ -391,6 +392,32 @@ async function loadShares() {
   }
 }
 
+// -- single sign-on ---------------------------------------------------------------------------
+
+// Why a sign-in through the provider failed: the gateway names a reason (sso.py), never text.
+const SSO_ERRORS = {
+  disabled: 'Single sign-on is not set up on this gateway.',
+  state: 'The single sign-on did not match a sign-in started here, or took too long: try again.',
+  provider: 'The identity provider did not sign you in (refused or cancelled).',
+  token: 'The identity provider\'s ID token could not be verified.',
+  denied: 'Your identity is not allowed to assume the console\'s role.',
+  unreachable: 'The identity provider could not be reached.',
+};
+
+function ssoError() {
+  const params = new URLSearchParams(window.location.search);
+  const reason = params.get('sso_error');
+  if (reason === null) return null;
+  // Drop it from the address, so a reload does not say it again.
+  window.history.replaceState(null, '', window.location.pathname + window.location.hash);
+  return SSO_ERRORS[reason] || 'Single sign-on failed.';
+}
+
+async function showSso() {
+  const enabled = await guarded(api.ssoEnabled);
+  $('sso').hidden = !enabled;
+}
+
 // -- start ------------------------------------------------------------------------------------
 
 async function start() {
@@ -414,11 +441,12 @@ async function start() {
   installSettings(context);
   window.addEventListener('hashchange', route);
   const who = await guarded(api.whoAmI);
+  await showSso();
   if (who) {
     signedIn(who);
     await route();
   } else {
-    signedOut();
+    signedOut(ssoError());
   }
   document.body.dataset.ready = 'true';
 }

@@ -27,7 +27,8 @@ async function signRequest(request) {
   if (request.uploadId) params.uploadId = request.uploadId;
   if (request.partNumber) params.partNumber = String(request.partNumber);
   const { url } = await presign(operationOf(request), bucket, key, params);
-  return { url };
+  // Absolute: after a single PUT, Uppy reads the object's location with new URL(url).
+  return { url: new URL(url, window.location.origin).href };
 }
 
 export function createUploader(target, { location, onProgress, onUploaded, onError }) {
