@@ -196,6 +196,31 @@ class Settings:
         default=43200,
         metadata=_opt("web console: seconds after sign-in at which a session ends, however used"),
     )
+    header_timeout: float = field(
+        default=10.0,
+        metadata=_opt(
+            "seconds a new connection may take to send its first complete request head;"
+            " later heads on a kept-alive connection are bounded by --keepalive-timeout"
+        ),
+    )
+    body_timeout: float = field(
+        default=60.0,
+        metadata=_opt(
+            "seconds a request body may go without a byte before it fails with RequestTimeout"
+        ),
+    )
+    keepalive_timeout: float = field(
+        default=75.0,
+        metadata=_opt("seconds an idle kept-alive connection stays open between requests"),
+    )
+    max_connections: int = field(
+        default=10000,
+        metadata=_opt("open client connections per process; more are closed at once"),
+    )
+    max_connections_per_address: int = field(
+        default=1000,
+        metadata=_opt("open client connections per source address, per process"),
+    )
     max_presigned_expiry: int = field(
         default=604800,
         metadata=_opt(
@@ -501,6 +526,10 @@ def validate(settings: Settings) -> None:
         problems.append("--max-retention-days must be at least 1")
     if not 1 <= settings.console_idle_timeout <= settings.console_session_lifetime:
         problems.append("--console-idle-timeout must be between 1 and --console-session-lifetime")
+    if min(settings.header_timeout, settings.body_timeout, settings.keepalive_timeout) <= 0:
+        problems.append("--header-timeout, --body-timeout and --keepalive-timeout must be positive")
+    if not 1 <= settings.max_connections_per_address <= settings.max_connections:
+        problems.append("--max-connections-per-address must be from 1 to --max-connections")
     if not 1 <= settings.max_presigned_expiry <= 604800:
         problems.append("--max-presigned-expiry must be from 1 to 604800 seconds")
     for name in ("rate_limit_key", "rate_limit_ip"):
