@@ -196,6 +196,13 @@ class Settings:
         default=43200,
         metadata=_opt("web console: seconds after sign-in at which a session ends, however used"),
     )
+    max_object_size: int = field(
+        default=5 * 1024**4,
+        metadata=_opt(
+            "largest object in bytes (AWS: 5 TiB), checked at CompleteMultipartUpload; a single"
+            " PUT or POST is also capped at 5 GiB, and a part at the smaller of the two"
+        ),
+    )
     header_timeout: float = field(
         default=10.0,
         metadata=_opt(
@@ -526,6 +533,8 @@ def validate(settings: Settings) -> None:
         problems.append("--max-retention-days must be at least 1")
     if not 1 <= settings.console_idle_timeout <= settings.console_session_lifetime:
         problems.append("--console-idle-timeout must be between 1 and --console-session-lifetime")
+    if settings.max_object_size < 1:
+        problems.append("--max-object-size must be at least 1")
     if min(settings.header_timeout, settings.body_timeout, settings.keepalive_timeout) <= 0:
         problems.append("--header-timeout, --body-timeout and --keepalive-timeout must be positive")
     if not 1 <= settings.max_connections_per_address <= settings.max_connections:

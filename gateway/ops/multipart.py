@@ -11,7 +11,6 @@ transaction, whatever the object's size. https://docs.aws.amazon.com/AmazonS3/la
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator
 from urllib.parse import quote
 
 from events.scan.inline import check_version
@@ -36,6 +35,7 @@ from gateway.ops.common import (
     encoding_type,
     find_copy_source,
     owner_of,
+    size_capped,
     upload_retention,
     upload_verifier,
     write_retention,
@@ -159,16 +159,6 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
 # -- UploadPart / UploadPartCopy ------------------------------------------------------------
 
 
-async def _capped(source: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
-    """A body of undeclared length must still stop at the part size limit."""
-    size = 0
-    async for chunk in source:
-        size += len(chunk)
-        if size > limit:
-            raise S3Error(S3ErrorCode.ENTITY_TOO_LARGE, MaxSizeAllowed=str(limit))
-        yield chunk
-
-
 async def _commit_part(
     ctx: RequestContext, upload: Upload, number: int, stored: StoredBlob
 ) -> Part:
@@ -197,7 +187,8 @@ async def _commit_part(
 async def upload_part(ctx: RequestContext) -> S3Response:
     number = parse_part_number(ctx.query.get("partNumber"))
     upload = await _find_upload(ctx)
-    declared_size_check(ctx.body, MAX_PART_SIZE)
+    limit = min(MAX_PART_SIZE, ctx.services.settings.max_object_size)
+    declared_size_check(ctx.body, limit)
     checksum = requested_checksum(ctx.headers)
     keys = await part_keys(ctx.services, upload, ctx.target_bucket, ctx.headers)
     allowance = await admit_write(
@@ -211,7 +202,7 @@ async def upload_part(ctx: RequestContext) -> S3Response:
     compression = await compression_for(ctx.services, upload.bucket, upload.content_type)
     stored = await store_blob(
         ctx.services,
-        quota_capped(_capped(ctx.body, MAX_PART_SIZE), allowance),
+        quota_capped(size_capped(ctx.body, limit), allowance),
         checksum_algorithm=part_checksum_algorithm(upload, checksum.algorithm),
         verify=upload_verifier(ctx.headers, ctx.body, checksum),
         sealing=keys.sealing,
@@ -332,6 +323,12 @@ async def _complete(
     precondition = await precheck_write(ctx, precondition, bucket.name, key)
     assembly = assemble(upload, request.parts, await _all_parts(ctx, upload))
     verify_complete_headers(ctx.headers, upload, assembly)
+    # Parts pass their own cap one by one; only here is the total known (AWS: 5 TiB).
+    limit = ctx.services.settings.max_object_size
+    if assembly.size > limit:
+        raise S3Error(
+            S3ErrorCode.ENTITY_TOO_LARGE, ProposedSize=str(assembly.size), MaxSizeAllowed=str(limit)
+        )
     now = ctx.services.clock()
     version = ObjectVersion(
         bucket=bucket.name,
