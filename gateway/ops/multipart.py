@@ -68,7 +68,7 @@ from gateway.s3.sse import (
 )
 from gateway.s3.versions import new_version_id
 from gateway.writepath import StoredBlob, discard_blob, store_blob
-from gateway.xml.codec import parse, render
+from gateway.xml.codec import render
 from gateway.xml.models import (
     CompleteMultipartUpload,
     CompleteMultipartUploadResult,
@@ -79,6 +79,7 @@ from gateway.xml.models import (
     PartEntry,
     UploadEntry,
 )
+from gateway.xml.offload import parse_request
 
 # 10,000 parts with an ETag and a SHA-256 each is ~2 MB of XML.
 COMPLETE_BODY_LIMIT = 8 * 1024 * 1024
@@ -377,7 +378,7 @@ async def _check_parts(ctx: RequestContext, upload_id: str, version: ObjectVersi
 async def complete_multipart_upload(ctx: RequestContext) -> S3Response:
     upload_id = _upload_id(ctx)
     body = await ctx.body.read_all(COMPLETE_BODY_LIMIT)
-    request = parse(CompleteMultipartUpload, body, max_size=COMPLETE_BODY_LIMIT)
+    request = await parse_request(CompleteMultipartUpload, body, max_size=COMPLETE_BODY_LIMIT)
     precondition = put_precondition(ctx.headers)
     try:
         saved = await _complete(ctx, upload_id, request, precondition)

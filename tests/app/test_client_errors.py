@@ -5,13 +5,21 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import time
+from collections.abc import Coroutine
+from typing import Any, TypeVar
 
 import pytest
 
+from gateway.errors import S3Error
+from gateway.xml.codec import parse
+from gateway.xml.models import Delete
+from gateway.xml.safe import DEFAULT_MAX_SIZE as MAX_XML
 from tests.app.client import SignedClient
 from tests.app.server import AppServer
 
 BUCKET = "client-errors"
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -70,3 +78,47 @@ def test_unparsable_request_is_one_log_line(
     records = [r for r in caplog.records if r.name == "aiohttp.server"]
     assert len(records) == 1 and records[0].levelno == logging.WARNING, records
     assert records[0].exc_info is None and "\n" not in records[0].getMessage()
+
+
+def _loop_stall_during(aio: asyncio.Runner, work: Coroutine[Any, Any, T]) -> tuple[T, float]:
+    """`work`'s result, and the longest the event loop went without running a ticker task
+    while `work` ran (what every other request of the process would have waited)."""
+
+    async def run() -> tuple[T, float]:
+        done = asyncio.Event()
+        longest = 0.0
+
+        async def ticker() -> None:
+            nonlocal longest
+            last = time.perf_counter()
+            while not done.is_set():
+                await asyncio.sleep(0.001)
+                now = time.perf_counter()
+                longest = max(longest, now - last)
+                last = now
+
+        task = asyncio.create_task(ticker())
+        try:
+            result = await work
+        finally:
+            done.set()
+            await task
+        return result, longest
+
+    return aio.run(run())
+
+
+def test_large_delete_objects_body_does_not_stall_the_loop(
+    client: SignedClient, aio: asyncio.Runner
+) -> None:
+    """A 1 MB DeleteObjects body of tiny elements (refused: over 1,000 keys) is parsed off
+    the event loop: concurrent requests wait far less than the parse itself takes."""
+    body = b"<Delete>" + b"<Object><Key>k</Key></Object>" * 35_000 + b"</Delete>"
+    assert 1_000_000 < len(body) < MAX_XML
+    started = time.perf_counter()
+    with pytest.raises(S3Error):
+        parse(Delete, body)
+    parse_time = time.perf_counter() - started
+    reply, stall = _loop_stall_during(aio, client.request("POST", f"/{BUCKET}?delete", body=body))
+    assert reply.status == 400 and reply.error_code == "MalformedXML", reply.body
+    assert stall < max(0.05, parse_time / 3), (stall, parse_time)
