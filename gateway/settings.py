@@ -203,6 +203,13 @@ class Settings:
             " PUT or POST is also capped at 5 GiB, and a part at the smaller of the two"
         ),
     )
+    max_open_uploads_per_object: int = field(
+        default=10000,
+        metadata=_opt(
+            "multipart uploads in progress for one object key; past it CreateMultipartUpload"
+            " is refused until some are completed or aborted"
+        ),
+    )
     header_timeout: float = field(
         default=10.0,
         metadata=_opt(
@@ -533,6 +540,8 @@ def validate(settings: Settings) -> None:
         problems.append("--max-retention-days must be at least 1")
     if not 1 <= settings.console_idle_timeout <= settings.console_session_lifetime:
         problems.append("--console-idle-timeout must be between 1 and --console-session-lifetime")
+    if settings.max_open_uploads_per_object < 1:
+        problems.append("--max-open-uploads-per-object must be at least 1")
     if settings.max_object_size < 1:
         problems.append("--max-object-size must be at least 1")
     if min(settings.header_timeout, settings.body_timeout, settings.keepalive_timeout) <= 0:

@@ -108,6 +108,21 @@ async def _find_upload(ctx: RequestContext) -> Upload:
 # -- CreateMultipartUpload ------------------------------------------------------------------
 
 
+async def _check_open_uploads(ctx: RequestContext, bucket: str, key: str) -> None:
+    """--max-open-uploads-per-object: uploads nobody completes or aborts each hold metadata
+    and parts; one key must not gather them without bound. A soft cap (checked, then
+    created): concurrent creates may pass it by a few."""
+    limit = ctx.services.settings.max_open_uploads_per_object
+    # The key's own uploads come first among the keys it prefixes.
+    page = await ctx.services.meta.list_uploads(bucket, prefix=key, max_uploads=limit)
+    if sum(1 for upload in page.uploads if upload.key == key) >= limit:
+        raise S3Error(
+            S3ErrorCode.INVALID_REQUEST,
+            f"Too many multipart uploads in progress for this key (at most {limit});"
+            " complete or abort some first",
+        )
+
+
 async def create_multipart_upload(ctx: RequestContext) -> S3Response:
     bucket, key = ctx.target_bucket, ctx.target_key
     fields = object_fields(ctx.headers)
@@ -123,6 +138,7 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
         ctx.access.acl_settings(bucket.name),
     )
     await ctx.body.drain()
+    await _check_open_uploads(ctx, bucket.name, key)
     now = ctx.services.clock()
     upload = Upload(
         bucket=bucket.name,

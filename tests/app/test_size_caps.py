@@ -128,3 +128,33 @@ def test_complete_multipart_upload_over_max_object_size(
         assert reply.status == 204
 
     aio.run(run())
+
+
+def test_open_uploads_per_object_are_capped(open_client: Any, aio: asyncio.Runner) -> None:
+    client = open_client(max_open_uploads_per_object=2)
+
+    async def run() -> None:
+        assert (await client.request("PUT", "/caps")).status == 200
+        first = await _create_upload(client, "/caps/mp")
+        await _create_upload(client, "/caps/mp")
+        await _create_upload(client, "/caps/mp-other")  # another key: its own count
+        reply = await client.request("POST", "/caps/mp?uploads")
+        assert reply.status == 400 and _code(reply.body) == "InvalidRequest", reply.body
+        assert (await client.request("DELETE", f"/caps/mp?uploadId={first}")).status == 204
+        await _create_upload(client, "/caps/mp")
+
+    aio.run(run())
+
+
+def test_part_number_past_ten_thousand(open_client: Any, aio: asyncio.Runner) -> None:
+    """Parts per upload: AWS's 10,000, as part numbers 1 to 10,000."""
+    client = open_client()
+
+    async def run() -> None:
+        assert (await client.request("PUT", "/caps")).status == 200
+        upload_id = await _create_upload(client, "/caps/mp")
+        path = f"/caps/mp?partNumber=10001&uploadId={upload_id}"
+        reply = await client.request("PUT", path, body=b"x")
+        assert reply.status == 400 and _code(reply.body) == "InvalidArgument", reply.body
+
+    aio.run(run())
