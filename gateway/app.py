@@ -28,6 +28,7 @@ from gateway.jobs.event_dispatch import EventDispatcher
 from gateway.jobs.leader import SingletonTask, leader_lock_of
 from gateway.limits.rate import rate_limiter
 from gateway.limits.uploads import UploadSlots
+from gateway.logs import protocol_logger
 from gateway.meta.base import MetaStore
 from gateway.meta.outbox import outbox_of
 from gateway.meta.sqlite import SqliteMetaStore
@@ -249,11 +250,22 @@ def _middlewares(services: Services, audit: AuditWriter | None) -> list[Middlewa
     return [*chain, error_middleware, cors_middleware]
 
 
+# Request-head limits. S3 allows 2 KB of user metadata however it is split, so hundreds
+# of small x-amz-meta-* headers are legitimate (aiohttp's default is 128 headers); a long
+# key in x-amz-copy-source or in the URL needs more than aiohttp's 8 KiB line.
+HANDLER_ARGS: dict[str, Any] = {
+    "max_field_size": 16 * 1024,
+    "max_line_size": 16 * 1024,
+    "max_headers": 1024,
+    "logger": protocol_logger(),
+}
+
+
 def build_app(services: Services, *, run_collector: bool = True) -> web.Application:
     audit = AuditWriter(services.settings.audit_log) if services.settings.audit_log else None
     app = web.Application(
         middlewares=_middlewares(services, audit),
-        handler_args={"max_field_size": 16 * 1024, "max_line_size": 16 * 1024},
+        handler_args=HANDLER_ARGS,
     )
     # Innermost: the metrics see the S3Error a request ends in before it is rendered.
     app.middlewares.append(metrics_middleware)
@@ -314,7 +326,7 @@ def build_website_app(services: Services) -> web.Application:
         chain.append(access_log_middleware)
     app = web.Application(
         middlewares=chain,
-        handler_args={"max_field_size": 16 * 1024, "max_line_size": 16 * 1024},
+        handler_args=HANDLER_ARGS,
     )
     app[APP_SERVICES] = services
 

@@ -51,8 +51,12 @@ class RequestBody:
         headers: Mapping[str, str],
         *,
         before_read: Callable[[], Awaitable[None]] | None = None,
+        idle_timeout: float | None = None,
     ) -> None:
         self._content = content
+        # --body-timeout: a client that stops sending mid-body holds a connection and
+        # an upload slot; S3 ends such a request with RequestTimeout.
+        self._idle_timeout = idle_timeout
         # Runs once, before the first byte is read: dispatch sends a deferred
         # 100 Continue there (gateway/expect.py).
         self._before_read = before_read
@@ -89,11 +93,14 @@ class RequestBody:
             while True:
                 # readchunk() hands over one received chunk as it is; read(n) and readany()
                 # would first join every buffered chunk into a new copy.
-                chunk, end_of_http_chunk = await self._content.readchunk()
+                async with asyncio.timeout(self._idle_timeout):
+                    chunk, end_of_http_chunk = await self._content.readchunk()
                 if chunk:
                     yield chunk
                 elif not end_of_http_chunk:
                     return  # (b"", False): the end of the body
+        except TimeoutError as exc:
+            raise S3Error(S3ErrorCode.REQUEST_TIMEOUT) from exc
         except (ConnectionError, HttpProcessingError, asyncio.IncompleteReadError) as exc:
             raise S3Error(S3ErrorCode.INCOMPLETE_BODY) from exc
 

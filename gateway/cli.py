@@ -45,6 +45,7 @@ from gateway.app import (
 from gateway.codec.keys import load_master_key
 from gateway.codec.kms import BuiltinKms
 from gateway.compression_admin import add_compression_commands, run_compression
+from gateway.connections import ConnectionGuard, ConnectionLimits, GuardedSite
 from gateway.context import Services
 from gateway.data_dir import make_private
 from gateway.iam_admin import add_iam_commands, run_iam
@@ -83,12 +84,25 @@ async def _serve(settings: Settings, *, primary: bool) -> None:
     services = await open_services(settings)
     # Several worker processes share the port; one runs the background collector.
     app = build_app(services, run_collector=primary)
-    runner = web.AppRunner(app, access_log=None, handle_signals=False)
+    runner = web.AppRunner(
+        app,
+        access_log=None,
+        handle_signals=False,
+        keepalive_timeout=settings.keepalive_timeout,
+    )
     await runner.setup()
-    site = web.TCPSite(
+    guard = ConnectionGuard(
+        ConnectionLimits(
+            header_timeout=settings.header_timeout,
+            max_connections=settings.max_connections,
+            max_connections_per_address=settings.max_connections_per_address,
+        )
+    )
+    site = GuardedSite(
         runner,
-        settings.host,
-        settings.port,
+        guard,
+        host=settings.host,
+        port=settings.port,
         ssl_context=_ssl_context(settings),
         reuse_port=settings.workers > 1,
         backlog=1024,

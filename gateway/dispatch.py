@@ -165,6 +165,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         auth,
         headers,
         before_read=partial(send_continue, request),
+        idle_timeout=services.settings.body_timeout,
     )
     ctx = RequestContext(
         request_id=request_id,

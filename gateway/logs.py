@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
+from aiohttp.http_exceptions import HttpProcessingError
+
 from gateway.middlewares.request_id import current_request_id
 from gateway.tracing import current_trace_id
 
@@ -113,3 +115,24 @@ def configure_logging(level: str, log_format: str) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+
+
+class ProtocolLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
+    """aiohttp's per-connection logger: a request it cannot parse (a client's error, often
+    a scanner's) is one warning line, not a traceback; anything else keeps its traceback."""
+
+    def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info")
+        if isinstance(exc, HttpProcessingError):
+            kwargs.pop("exc_info")
+            self.warning(f"{msg}: %s", *args, _one_line(exc), **kwargs)
+            return
+        self.error(msg, *args, exc_info=exc if exc is not None else True, **kwargs)
+
+
+def _one_line(exc: HttpProcessingError) -> str:
+    return " ".join(f"{exc.code} {exc.message}".split())
+
+
+def protocol_logger() -> ProtocolLogger:
+    return ProtocolLogger(logging.getLogger("aiohttp.server"), {})

@@ -443,6 +443,9 @@ def resolve(
         bucket, key = split_target(host, raw_path, domain)
     except UnicodeDecodeError as exc:
         raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "Key is not valid UTF-8") from exc
+    if bucket is None and key is not None:
+        # `//bucket/key`: an empty bucket name before the key, not a service-level request.
+        raise S3Error(S3ErrorCode.INVALID_BUCKET_NAME, BucketName="")
     if key is not None and len(key.encode()) > MAX_KEY_BYTES:
         raise S3Error(S3ErrorCode.KEY_TOO_LONG, Size=str(len(key.encode())), MaxSizeAllowed="1024")
     target = _O if key is not None else _B if bucket is not None else _S

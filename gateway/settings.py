@@ -220,6 +220,45 @@ class Settings:
             " (AssumeRoleWithWebIdentity; its trust policy decides who may)"
         ),
     )
+    max_object_size: int = field(
+        default=5 * 1024**4,
+        metadata=_opt(
+            "largest object in bytes (AWS: 5 TiB), checked at CompleteMultipartUpload; a single"
+            " PUT or POST is also capped at 5 GiB, and a part at the smaller of the two"
+        ),
+    )
+    max_open_uploads_per_object: int = field(
+        default=10000,
+        metadata=_opt(
+            "multipart uploads in progress for one object key; past it CreateMultipartUpload"
+            " is refused until some are completed or aborted"
+        ),
+    )
+    header_timeout: float = field(
+        default=10.0,
+        metadata=_opt(
+            "seconds a new connection may take to send its first complete request head;"
+            " later heads on a kept-alive connection are bounded by --keepalive-timeout"
+        ),
+    )
+    body_timeout: float = field(
+        default=60.0,
+        metadata=_opt(
+            "seconds a request body may go without a byte before it fails with RequestTimeout"
+        ),
+    )
+    keepalive_timeout: float = field(
+        default=75.0,
+        metadata=_opt("seconds an idle kept-alive connection stays open between requests"),
+    )
+    max_connections: int = field(
+        default=10000,
+        metadata=_opt("open client connections per process; more are closed at once"),
+    )
+    max_connections_per_address: int = field(
+        default=1000,
+        metadata=_opt("open client connections per source address, per process"),
+    )
     max_presigned_expiry: int = field(
         default=604800,
         metadata=_opt(
@@ -535,6 +574,14 @@ def validate(settings: Settings) -> None:
             "--console-oidc-issuer, --console-oidc-client-id and --console-oidc-role-arn"
             " go together"
         )
+    if settings.max_open_uploads_per_object < 1:
+        problems.append("--max-open-uploads-per-object must be at least 1")
+    if settings.max_object_size < 1:
+        problems.append("--max-object-size must be at least 1")
+    if min(settings.header_timeout, settings.body_timeout, settings.keepalive_timeout) <= 0:
+        problems.append("--header-timeout, --body-timeout and --keepalive-timeout must be positive")
+    if not 1 <= settings.max_connections_per_address <= settings.max_connections:
+        problems.append("--max-connections-per-address must be from 1 to --max-connections")
     if not 1 <= settings.max_presigned_expiry <= 604800:
         problems.append("--max-presigned-expiry must be from 1 to 604800 seconds")
     for name in ("rate_limit_key", "rate_limit_ip"):

@@ -12,7 +12,7 @@ imports another.
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable, Mapping
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
 import gateway.xml.object_lock  # noqa: F401  (registers ObjectLockConfiguration's parser)
@@ -148,6 +148,23 @@ def upload_verifier(
             )
 
     return verify
+
+
+def single_put_limit(ctx: RequestContext) -> int:
+    """The largest PutObject/PostObject body: AWS's 5 GiB, or --max-object-size if smaller."""
+    return min(MAX_SINGLE_PUT, ctx.services.settings.max_object_size)
+
+
+async def size_capped(source: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
+    """A body of undeclared length (chunked transfer, aws-chunked without a decoded length)
+    must still stop at the size limit: EntityTooLarge from the stream, so the write path
+    discards what it stored so far."""
+    size = 0
+    async for chunk in source:
+        size += len(chunk)
+        if size > limit:
+            raise S3Error(S3ErrorCode.ENTITY_TOO_LARGE, MaxSizeAllowed=str(limit))
+        yield chunk
 
 
 def declared_size_check(body: RequestBody, limit: int = MAX_SINGLE_PUT) -> None:

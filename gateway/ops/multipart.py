@@ -11,7 +11,6 @@ transaction, whatever the object's size. https://docs.aws.amazon.com/AmazonS3/la
 from __future__ import annotations
 
 import secrets
-from collections.abc import AsyncIterable, AsyncIterator
 from urllib.parse import quote
 
 from events.scan.inline import check_version
@@ -36,6 +35,7 @@ from gateway.ops.common import (
     encoding_type,
     find_copy_source,
     owner_of,
+    size_capped,
     upload_retention,
     upload_verifier,
     write_retention,
@@ -68,7 +68,7 @@ from gateway.s3.sse import (
 )
 from gateway.s3.versions import new_version_id
 from gateway.writepath import StoredBlob, discard_blob, store_blob
-from gateway.xml.codec import parse, render
+from gateway.xml.codec import render
 from gateway.xml.models import (
     CompleteMultipartUpload,
     CompleteMultipartUploadResult,
@@ -79,6 +79,7 @@ from gateway.xml.models import (
     PartEntry,
     UploadEntry,
 )
+from gateway.xml.offload import parse_request
 
 # 10,000 parts with an ETag and a SHA-256 each is ~2 MB of XML.
 COMPLETE_BODY_LIMIT = 8 * 1024 * 1024
@@ -107,6 +108,21 @@ async def _find_upload(ctx: RequestContext) -> Upload:
 # -- CreateMultipartUpload ------------------------------------------------------------------
 
 
+async def _check_open_uploads(ctx: RequestContext, bucket: str, key: str) -> None:
+    """--max-open-uploads-per-object: uploads nobody completes or aborts each hold metadata
+    and parts; one key must not gather them without bound. A soft cap (checked, then
+    created): concurrent creates may pass it by a few."""
+    limit = ctx.services.settings.max_open_uploads_per_object
+    # The key's own uploads come first among the keys it prefixes.
+    page = await ctx.services.meta.list_uploads(bucket, prefix=key, max_uploads=limit)
+    if sum(1 for upload in page.uploads if upload.key == key) >= limit:
+        raise S3Error(
+            S3ErrorCode.INVALID_REQUEST,
+            f"Too many multipart uploads in progress for this key (at most {limit});"
+            " complete or abort some first",
+        )
+
+
 async def create_multipart_upload(ctx: RequestContext) -> S3Response:
     bucket, key = ctx.target_bucket, ctx.target_key
     fields = object_fields(ctx.headers)
@@ -122,6 +138,7 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
         ctx.access.acl_settings(bucket.name),
     )
     await ctx.body.drain()
+    await _check_open_uploads(ctx, bucket.name, key)
     now = ctx.services.clock()
     upload = Upload(
         bucket=bucket.name,
@@ -159,16 +176,6 @@ async def create_multipart_upload(ctx: RequestContext) -> S3Response:
 # -- UploadPart / UploadPartCopy ------------------------------------------------------------
 
 
-async def _capped(source: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
-    """A body of undeclared length must still stop at the part size limit."""
-    size = 0
-    async for chunk in source:
-        size += len(chunk)
-        if size > limit:
-            raise S3Error(S3ErrorCode.ENTITY_TOO_LARGE, MaxSizeAllowed=str(limit))
-        yield chunk
-
-
 async def _commit_part(
     ctx: RequestContext, upload: Upload, number: int, stored: StoredBlob
 ) -> Part:
@@ -197,7 +204,8 @@ async def _commit_part(
 async def upload_part(ctx: RequestContext) -> S3Response:
     number = parse_part_number(ctx.query.get("partNumber"))
     upload = await _find_upload(ctx)
-    declared_size_check(ctx.body, MAX_PART_SIZE)
+    limit = min(MAX_PART_SIZE, ctx.services.settings.max_object_size)
+    declared_size_check(ctx.body, limit)
     checksum = requested_checksum(ctx.headers)
     keys = await part_keys(ctx.services, upload, ctx.target_bucket, ctx.headers)
     allowance = await admit_write(
@@ -211,7 +219,7 @@ async def upload_part(ctx: RequestContext) -> S3Response:
     compression = await compression_for(ctx.services, upload.bucket, upload.content_type)
     stored = await store_blob(
         ctx.services,
-        quota_capped(_capped(ctx.body, MAX_PART_SIZE), allowance),
+        quota_capped(size_capped(ctx.body, limit), allowance),
         checksum_algorithm=part_checksum_algorithm(upload, checksum.algorithm),
         verify=upload_verifier(ctx.headers, ctx.body, checksum),
         sealing=keys.sealing,
@@ -332,6 +340,12 @@ async def _complete(
     precondition = await precheck_write(ctx, precondition, bucket.name, key)
     assembly = assemble(upload, request.parts, await _all_parts(ctx, upload))
     verify_complete_headers(ctx.headers, upload, assembly)
+    # Parts pass their own cap one by one; only here is the total known (AWS: 5 TiB).
+    limit = ctx.services.settings.max_object_size
+    if assembly.size > limit:
+        raise S3Error(
+            S3ErrorCode.ENTITY_TOO_LARGE, ProposedSize=str(assembly.size), MaxSizeAllowed=str(limit)
+        )
     now = ctx.services.clock()
     version = ObjectVersion(
         bucket=bucket.name,
@@ -380,7 +394,7 @@ async def _check_parts(ctx: RequestContext, upload_id: str, version: ObjectVersi
 async def complete_multipart_upload(ctx: RequestContext) -> S3Response:
     upload_id = _upload_id(ctx)
     body = await ctx.body.read_all(COMPLETE_BODY_LIMIT)
-    request = parse(CompleteMultipartUpload, body, max_size=COMPLETE_BODY_LIMIT)
+    request = await parse_request(CompleteMultipartUpload, body, max_size=COMPLETE_BODY_LIMIT)
     precondition = put_precondition(ctx.headers)
     try:
         saved = await _complete(ctx, upload_id, request, precondition)

@@ -13,8 +13,9 @@ from gateway.ops.notification import event_intent, notify
 from gateway.responses import S3Response
 from gateway.s3.object_lock import bypass_requested, removal_check
 from gateway.s3.preconditions import delete_condition
-from gateway.xml.codec import parse, render
+from gateway.xml.codec import render
 from gateway.xml.models import Delete, DeletedEntry, DeleteErrorEntry, DeleteResult
+from gateway.xml.offload import parse_request
 
 MAX_DELETE_BODY = 2 * 1024 * 1024
 
@@ -68,7 +69,7 @@ async def delete_objects(ctx: RequestContext) -> S3Response:
         digest = base64.b64encode(hashlib.md5(payload).digest()).decode()
         if digest != content_md5.strip():
             raise S3Error(S3ErrorCode.BAD_DIGEST)
-    request = parse(Delete, payload)
+    request = await parse_request(Delete, payload)
     deleted: list[DeletedEntry] = []
     errors: list[DeleteErrorEntry] = []
     for obj in request.objects:

@@ -11,7 +11,14 @@ from gateway.context import RequestContext
 from gateway.encryption import require_sigv4, write_keys
 from gateway.limits.admission import admit_write, quota_capped
 from gateway.meta.base import Precondition
-from gateway.ops.common import commit_upload, declared_size_check, upload_verifier, write_retention
+from gateway.ops.common import (
+    commit_upload,
+    declared_size_check,
+    single_put_limit,
+    size_capped,
+    upload_verifier,
+    write_retention,
+)
 from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
 from gateway.s3.headers import object_fields
@@ -27,7 +34,8 @@ async def put_object(ctx: RequestContext) -> S3Response:
     fields = object_fields(headers)
     precondition = put_precondition(headers)
     checksum = requested_checksum(headers)
-    declared_size_check(ctx.body)
+    limit = single_put_limit(ctx)
+    declared_size_check(ctx.body, limit)
     retention = await write_retention(ctx, bucket)
     access = await object_write_acl(
         meta,
@@ -44,7 +52,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
     precondition = await precheck_write(ctx, precondition, bucket.name, key)
     stored = await store_scanned(
         ctx.services,
-        quota_capped(ctx.body, allowance),
+        quota_capped(size_capped(ctx.body, limit), allowance),
         checksum_algorithm=checksum.algorithm,
         verify=upload_verifier(headers, ctx.body, checksum),
         sealing=keys.sealing,

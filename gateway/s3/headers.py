@@ -261,13 +261,26 @@ RESPONSE_OVERRIDES: Final = {
 }
 
 
+# A header value may not hold control characters (RFC 9110 5.5): CR/LF would split the
+# response, and aiohttp refuses to write them at all (a 500 after the handler returned).
+_CONTROL = re.compile("[\x00-\x08\x0a-\x1f\x7f]")
+
+
 def response_overrides(query: Mapping[str, str]) -> dict[str, str]:
     """Response header name -> value from the response-* query parameters."""
-    return {
-        header: query[param]
-        for param, header in RESPONSE_OVERRIDES.items()
-        if query.get(param) is not None
-    }
+    overrides: dict[str, str] = {}
+    for param, header in RESPONSE_OVERRIDES.items():
+        value = query.get(param)
+        if value is None:
+            continue
+        if _CONTROL.search(value):
+            raise S3Error(
+                S3ErrorCode.INVALID_ARGUMENT,
+                f"{param} may not contain control characters",
+                ArgumentName=param,
+            )
+        overrides[header] = value
+    return overrides
 
 
 # -- copy source ----------------------------------------------------------------------------
