@@ -13,18 +13,28 @@ How this works:
     it touches (a few bytes at a known place: the segment's stored size and frame count
     are in the version row), then those frames only.
 Client-visible size, ETag, checksums and ranges are of the plaintext, as for plain blobs.
-Encoding runs in a worker thread on batches of frames (zstd and AES-GCM release the GIL).
+Encoding runs in a worker thread on batches of frames (zstd releases the GIL). Decoding
+works on batches too: the frames of a backend chunk, cut as views (FrameCutter), become
+one output chunk (gateway.codec.frames says why).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Callable
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from typing import Final
 
 import zstandard
 
-from gateway.codec.frames import FRAME_SIZE, FrameCipher, FrameError, frame_count
+from gateway.codec.frames import (
+    BATCH_FRAMES,
+    FRAME_SIZE,
+    TAG_SIZE,
+    FrameCipher,
+    FrameCutter,
+    FrameError,
+    frame_count,
+)
 
 ZSTD: Final = "zstd"
 INDEX_ENTRY: Final = 8
@@ -96,21 +106,40 @@ async def pack_frames(
     yield bytes(ends)
 
 
-def _decode(
-    stored: bytes, cipher: FrameCipher | None, index: int, final: bool, expect: int
-) -> bytes:
-    payload = stored if cipher is None else cipher.open(stored, index, final)
-    if not payload or payload[0] not in (_RAW, _ZSTD):
-        raise FrameError(f"frame {index} has no valid header")
-    body = payload[1:]
-    if payload[0] == _ZSTD:
-        try:
-            body = zstandard.ZstdDecompressor().decompress(body, max_output_size=expect)
-        except zstandard.ZstdError as exc:
-            raise FrameError(f"frame {index} does not decompress") from exc
-    if len(body) != expect:
-        raise FrameError(f"frame {index} holds {len(body)} bytes, not {expect}")
-    return body
+def _decode_run(
+    stored: Sequence[memoryview],
+    cipher: FrameCipher | None,
+    number: int,
+    count: int,
+    plain_size: int,
+    frame_size: int,
+) -> bytearray:
+    """The plaintext of consecutive stored frames, the first being frame `number` of
+    `count`, in one buffer."""
+    expects = [min(frame_size, plain_size - (number + k) * frame_size) for k in range(len(stored))]
+    out = bytearray(sum(expects))
+    view = memoryview(out)
+    scratch = memoryview(bytearray(max(map(len, stored), default=0)))
+    zstd = zstandard.ZstdDecompressor()
+    at = 0
+    for index, (payload, expect) in enumerate(zip(stored, expects, strict=True), number):
+        if cipher is not None:
+            opened = scratch[: max(len(payload) - TAG_SIZE, 0)]
+            cipher.open_into(payload, index, index == count - 1, opened)
+            payload = opened
+        if not payload or payload[0] not in (_RAW, _ZSTD):
+            raise FrameError(f"frame {index} has no valid header")
+        body: bytes | memoryview = payload[1:]
+        if payload[0] == _ZSTD:
+            try:
+                body = zstd.decompress(body, max_output_size=expect)
+            except zstandard.ZstdError as exc:
+                raise FrameError(f"frame {index} does not decompress") from exc
+        if len(body) != expect:
+            raise FrameError(f"frame {index} holds {len(body)} bytes, not {expect}")
+        view[at : at + expect] = body
+        at += expect
+    return out
 
 
 async def _read_all(read: Reader, start: int, end: int) -> bytes:
@@ -146,21 +175,28 @@ async def unpack_frames(
     if any(b > a for a, b in zip(bounds[1:], bounds, strict=False)) or bounds[-1] > index_at:
         raise FrameError("the frame index is not in order")
     sizes = [b - a for a, b in zip(bounds, bounds[1:], strict=False)]
-    buf = bytearray()
+    cutter = FrameCutter(sizes.__getitem__, len(sizes))
     number = first
     skip = start - first * frame_size
     remaining = end - start
+    pending: list[memoryview] = []
+
+    def take() -> bytes:
+        nonlocal pending, number, skip, remaining
+        plain = _decode_run(pending, cipher, number, count, plain_size, frame_size)
+        number += len(pending)
+        pending = []
+        if skip or len(plain) > remaining:
+            plain = plain[skip : skip + remaining]  # only the range's first and last steps
+        skip = 0
+        remaining -= len(plain)
+        return plain  # type: ignore[return-value]  # a bytearray, never written to again
+
     async for chunk in read(begin, bounds[-1]):
-        buf += chunk
-        while number <= last and len(buf) >= sizes[number - first]:
-            size = sizes[number - first]
-            expect = min(frame_size, plain_size - number * frame_size)
-            plain = _decode(bytes(buf[:size]), cipher, number, number == count - 1, expect)
-            del buf[:size]
-            piece = plain[skip : skip + remaining]
-            skip = 0
-            remaining -= len(piece)
-            number += 1
-            yield piece
-    if number <= last or remaining:
+        pending += cutter.feed(chunk)
+        if len(pending) >= BATCH_FRAMES:
+            yield take()
+    if pending:
+        yield take()
+    if not cutter.complete or remaining:
         raise FrameError(f"segment ends before frame {number}")

@@ -11,12 +11,18 @@ How this works (the idea of MinIO's DARE format, our own layout):
   - Frame i of the plaintext starts at stored offset i * (FRAME_SIZE + TAG_SIZE), so a
     plaintext range maps onto the stored range of the frames it touches
     (stored_span); open_frames decodes just those and trims to the range.
+  - open_frames opens the frames as views into the stored chunks (FrameCutter: only a
+    frame split across two chunks is copied) and at least BATCH_FRAMES of them at a time
+    into one buffer, so a 1 MiB backend chunk becomes one 1 MiB output chunk, not 16:
+    per-frame Python work, copies and response writes cost a GET more than AES-GCM did.
+    Each frame is still authenticated on its own, and no byte of a batch is yielded
+    before all its frames are.
 Data keys are random per segment, so a (key, nonce) pair never repeats.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator
+from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -27,6 +33,9 @@ FRAME_SIZE: Final = 64 * 1024
 TAG_SIZE: Final = 16
 KEY_SIZE: Final = 32
 _AAD_PREFIX: Final = b"kloudvault-frame-v1\0"
+# Frames opened per step at least (512 KiB): a 1 MiB backend chunk is one step; a
+# request holds the chunks of one step and its output.
+BATCH_FRAMES: Final = 8
 
 
 class FrameError(Exception):
@@ -87,6 +96,73 @@ class FrameCipher:
         except InvalidTag as exc:
             raise FrameError(f"frame {index} failed authentication") from exc
 
+    def open_into(self, sealed: memoryview, index: int, final: bool, out: memoryview) -> None:
+        """Open `sealed` into `out` (len(sealed) - TAG_SIZE bytes). On FrameError `out`
+        holds unauthenticated bytes: the caller must drop it."""
+        if len(sealed) < TAG_SIZE:
+            raise FrameError(f"frame {index} is shorter than its tag")
+        try:
+            self._aead.decrypt_into(_nonce(index, final), sealed, self._aad, out)
+        except InvalidTag as exc:
+            raise FrameError(f"frame {index} failed authentication") from exc
+
+
+class FrameCutter:
+    """Cuts a stream of chunks into stored frames of known sizes (`size_of(k)` bytes for the
+    k-th of `count`), as views into the chunks; only a frame split across chunks is copied.
+    Bytes past the last frame are ignored."""
+
+    __slots__ = ("_count", "_next", "_partial", "_size_of")
+
+    def __init__(self, size_of: Callable[[int], int], count: int) -> None:
+        self._size_of = size_of
+        self._count = count
+        self._next = 0
+        self._partial = bytearray()
+
+    @property
+    def complete(self) -> bool:
+        return self._next == self._count
+
+    def feed(self, chunk: bytes) -> list[memoryview]:
+        frames: list[memoryview] = []
+        view = memoryview(chunk)
+        n = self._next
+        if self._partial and n < self._count:
+            want = self._size_of(n)
+            need = want - len(self._partial)
+            self._partial += view[:need]
+            view = view[need:]
+            if len(self._partial) < want:
+                return frames
+            frames.append(memoryview(self._partial))
+            self._partial = bytearray()  # the view keeps the old one: never resized again
+            n += 1
+        pos = 0
+        while n < self._count and len(view) - pos >= (size := self._size_of(n)):
+            frames.append(view[pos : pos + size])
+            pos += size
+            n += 1
+        if n < self._count:
+            self._partial += view[pos:]
+        self._next = n
+        return frames
+
+
+def open_run(
+    cipher: FrameCipher, sealed: Sequence[memoryview], index: int, last_frame: int
+) -> bytearray:
+    """The plaintext of consecutive sealed frames, the first being frame `index` (the
+    segment's last is `last_frame`), in one buffer."""
+    out = bytearray(sum(max(len(f) - TAG_SIZE, 0) for f in sealed))
+    view = memoryview(out)
+    at = 0
+    for i, frame in enumerate(sealed, index):
+        size = max(len(frame) - TAG_SIZE, 0)
+        cipher.open_into(frame, i, i == last_frame, view[at : at + size])
+        at += size
+    return out
+
 
 async def seal_frames(
     source: AsyncIterable[bytes], cipher: FrameCipher, frame_size: int = FRAME_SIZE
@@ -111,35 +187,42 @@ async def open_frames(
     start: int,
     end: int,
     frame_size: int = FRAME_SIZE,
+    batch: int = BATCH_FRAMES,
 ) -> AsyncIterator[bytes]:
     """Plaintext [start, end) from `stored`: the bytes of stored_span(plain_size, start, end).
 
     Raises FrameError on a frame that fails authentication or a stream that ends early;
-    nothing of a frame is yielded before the frame is authenticated.
+    nothing of a frame is yielded before the frame is authenticated. Yields one chunk per
+    `batch` frames or more.
     """
     span = stored_span(plain_size, start, end, frame_size)
     last_frame = frame_count(plain_size, frame_size) - 1
     sealed_size = frame_size + TAG_SIZE
+    stored_len = span.end - span.start
+    cutter = FrameCutter(
+        lambda k: min(sealed_size, stored_len - k * sealed_size), span.last + 1 - span.first
+    )
     remaining = end - start
     skip = span.skip
     index = span.first
-    buf = bytearray()
+    pending: list[memoryview] = []
 
-    def take(sealed: bytes) -> bytes:
-        nonlocal index, skip, remaining
-        plain = cipher.open(sealed, index, index == last_frame)
-        index += 1
-        piece = plain[skip : skip + remaining]
+    def take() -> bytes:
+        nonlocal pending, index, skip, remaining
+        plain = open_run(cipher, pending, index, last_frame)
+        index += len(pending)
+        pending = []
+        if skip or len(plain) > remaining:
+            plain = plain[skip : skip + remaining]  # only the range's first and last steps
         skip = 0
-        remaining -= len(piece)
-        return piece
+        remaining -= len(plain)
+        return plain  # type: ignore[return-value]  # a bytearray, never written to again
 
     async for chunk in stored:
-        buf += chunk
-        while len(buf) >= sealed_size and index <= span.last:
-            yield take(bytes(buf[:sealed_size]))
-            del buf[:sealed_size]
-    if index == span.last and buf:
-        yield take(bytes(buf))
-    if index <= span.last or remaining:
+        pending += cutter.feed(chunk)
+        if len(pending) >= batch:
+            yield take()
+    if pending:
+        yield take()
+    if not cutter.complete or remaining:
         raise FrameError(f"segment ends before frame {index}")

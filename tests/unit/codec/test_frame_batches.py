@@ -1,0 +1,167 @@
+"""gateway.codec.frames' batched opening: FrameCutter cuts chunks of any size into whole
+stored frames, open_frames opens them a batch at a time, and a bad frame still yields
+nothing of its batch."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator, Iterable
+
+import pytest
+
+from gateway.codec.compress import pack_frames, unpack_frames
+from gateway.codec.frames import (
+    TAG_SIZE,
+    FrameCipher,
+    FrameCutter,
+    FrameError,
+    open_frames,
+    seal_frames,
+    stored_span,
+)
+
+FRAME = 64  # small frames: every chunking and range stays cheap
+SEALED = FRAME + TAG_SIZE
+CIPHER = FrameCipher(bytes(range(32)), b"segment-batches")
+
+
+async def _aiter(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
+    for chunk in chunks:
+        yield chunk
+
+
+def _cut(data: bytes, size: int) -> list[bytes]:
+    return [data[i : i + size] for i in range(0, len(data), size)]
+
+
+def _seal(plain: bytes) -> bytes:
+    async def run() -> bytes:
+        return b"".join([f async for f in seal_frames(_aiter([plain]), CIPHER, FRAME)])
+
+    return asyncio.run(run())
+
+
+def _open_pieces(
+    stored: bytes, size: int, start: int, end: int, chunk: int, batch: int
+) -> tuple[list[bytes], FrameError | None]:
+    """The pieces open_frames yields before it ends (or fails), and its error."""
+    span = stored_span(size, start, end, FRAME)
+    pieces: list[bytes] = []
+
+    async def run() -> None:
+        stream = _aiter(_cut(stored[span.start : span.end], chunk))
+        async for piece in open_frames(stream, CIPHER, size, start, end, FRAME, batch):
+            pieces.append(bytes(piece))
+
+    try:
+        asyncio.run(run())
+    except FrameError as exc:
+        return pieces, exc
+    return pieces, None
+
+
+@pytest.mark.parametrize("chunk", [1, 5, SEALED - 1, SEALED, SEALED + 1, 3 * SEALED + 2, 10**6])
+def test_cutter_gives_whole_frames_whatever_the_chunks(chunk: int) -> None:
+    sizes = [SEALED] * 5 + [TAG_SIZE + 7]
+    data = os.urandom(sum(sizes))
+    cutter = FrameCutter(sizes.__getitem__, len(sizes))
+    frames = [bytes(f) for c in _cut(data + b"extra bytes", chunk) for f in cutter.feed(c)]
+    assert [len(f) for f in frames] == sizes  # the trailing extra bytes are ignored
+    assert b"".join(frames) == data and cutter.complete
+
+
+def test_cutter_incomplete_when_the_stream_ends_early() -> None:
+    cutter = FrameCutter(lambda k: SEALED, 3)
+    assert len(cutter.feed(bytes(2 * SEALED + 5))) == 2
+    assert not cutter.complete
+
+
+@pytest.mark.parametrize("chunk", [1, 7, SEALED, SEALED + 1, 4 * SEALED + 3, 10**6])
+@pytest.mark.parametrize("batch", [1, 3, 8])
+def test_every_range_for_every_chunking_and_batch(chunk: int, batch: int) -> None:
+    size = 5 * FRAME + 9  # a short final frame
+    plain = os.urandom(size)
+    stored = _seal(plain)
+    for start in (0, 1, FRAME - 1, FRAME, 2 * FRAME + 3, size - 1):
+        for end in (start + 1, FRAME + 1, 3 * FRAME, 4 * FRAME + 1, size):
+            if end <= start:
+                continue
+            pieces, error = _open_pieces(stored, size, start, end, chunk, batch)
+            assert error is None and b"".join(pieces) == plain[start:end], (start, end)
+
+
+def test_one_byte_object_and_exact_frame_multiple() -> None:
+    for size in (1, FRAME, 4 * FRAME):
+        plain = os.urandom(size)
+        pieces, error = _open_pieces(_seal(plain), size, 0, size, 10**6, 8)
+        assert error is None and b"".join(pieces) == plain
+
+
+def test_a_batch_is_yielded_whole_and_big() -> None:
+    size = 20 * FRAME
+    plain = os.urandom(size)
+    pieces, _ = _open_pieces(_seal(plain), size, 0, size, 10 * SEALED, 8)
+    assert [len(p) for p in pieces] == [10 * FRAME, 10 * FRAME]  # one piece per chunk
+
+
+@pytest.mark.parametrize("bad", [0, 5, 7, 19])
+def test_a_tampered_frame_yields_nothing_of_its_batch(bad: int) -> None:
+    size = 20 * FRAME
+    plain = os.urandom(size)
+    stored = bytearray(_seal(plain))
+    stored[bad * SEALED + 3] ^= 1
+    pieces, error = _open_pieces(bytes(stored), size, 0, size, 10**6, 8)
+    assert error is not None and f"frame {bad}" in str(error)
+    assert pieces == []  # the whole object came in one chunk: one batch
+
+
+def test_a_tampered_frame_in_a_later_batch_stops_there() -> None:
+    size = 20 * FRAME
+    plain = os.urandom(size)
+    stored = bytearray(_seal(plain))
+    stored[12 * SEALED] ^= 1
+    pieces, error = _open_pieces(bytes(stored), size, 0, size, 8 * SEALED, 8)
+    assert error is not None
+    assert b"".join(pieces) == plain[: 8 * FRAME]  # frames 8..15 never came out
+
+
+def test_truncated_final_frame_fails_after_the_frames_before_it() -> None:
+    size = 3 * FRAME + 9
+    plain = os.urandom(size)
+    stored = _seal(plain)
+    pieces, error = _open_pieces(stored[:-1], size, 0, size, 10**6, 8)
+    assert error is not None and b"".join(pieces) == plain[: 3 * FRAME]
+
+
+def _unpack_pieces(
+    stored: bytes, cipher: FrameCipher | None, size: int, start: int, end: int, chunk: int
+) -> list[bytes]:
+    async def read(a: int, b: int) -> AsyncIterator[bytes]:
+        for piece in _cut(stored[a:b], chunk):
+            yield piece
+
+    async def run() -> list[bytes]:
+        stream = unpack_frames(read, cipher, size, len(stored), start, end, FRAME)
+        return [bytes(p) async for p in stream]
+
+    return asyncio.run(run())
+
+
+@pytest.mark.parametrize("cipher", [None, CIPHER], ids=["zstd", "zstd+aes"])
+@pytest.mark.parametrize("chunk", [1, 50, 10**6])
+def test_compressed_ranges_for_every_chunking(cipher: FrameCipher | None, chunk: int) -> None:
+    plain = b"".join(b"%05d mixed " % i + os.urandom(i % 40) for i in range(120))
+    size = len(plain)
+
+    async def pack() -> bytes:
+        return b"".join([p async for p in pack_frames(_aiter([plain]), cipher, FRAME)])
+
+    stored = asyncio.run(pack())
+    for start, end in [(0, size), (0, 1), (FRAME - 1, FRAME + 1), (70, 20 * FRAME + 3)]:
+        assert b"".join(_unpack_pieces(stored, cipher, size, start, end, chunk)) == plain[start:end]
+    if cipher is not None:  # a raw frame stored unsealed has nothing to check it with
+        bad = bytearray(stored)
+        bad[len(stored) // 2] ^= 0x55  # a frame in the middle
+        with pytest.raises(FrameError):
+            _unpack_pieces(bytes(bad), cipher, size, 0, size, chunk)
