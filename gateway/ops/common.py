@@ -17,11 +17,13 @@ from dataclasses import dataclass
 
 import gateway.xml.object_lock  # noqa: F401  (registers ObjectLockConfiguration's parser)
 from auth.credentials import canonical_id
+from events.records import EventIntent
+from events.scan.inline import check_version
 from events.scan.worker import enqueue_scan
 from gateway.body import RequestBody
 from gateway.codec.checksums import BodyHasher, ChecksumRequest, header_name
 from gateway.codec.checksums import verify_content_md5 as _verify_content_md5
-from gateway.context import RequestContext
+from gateway.context import RequestContext, Services
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import (
     Bucket,
@@ -30,11 +32,13 @@ from gateway.meta.base import (
     Precondition,
     RetentionFields,
     Segment,
+    Upload,
 )
 from gateway.ops.notification import event_intent, notify
 from gateway.request_acl import ObjectWriteAcl
 from gateway.s3.expected_owner import EXPECTED_SOURCE_OWNER, check_expected_owner
 from gateway.s3.headers import ObjectFields, parse_copy_source
+from gateway.s3.multipart import Assembly
 from gateway.s3.object_lock import (
     OBJECT_LOCK,
     DefaultRetention,
@@ -266,4 +270,61 @@ async def commit_upload(
         raise
     notify(ctx, events)
     await enqueue_scan(ctx.services, saved)
+    return saved
+
+
+# -- completing a multipart upload (CompleteMultipartUpload, the last byte of a tus upload) --
+
+
+async def finish_upload(
+    services: Services,
+    bucket: Bucket,
+    upload: Upload,
+    assembly: Assembly,
+    precondition: Precondition | None,
+    events: EventIntent | None,
+) -> ObjectVersion:
+    """Publish the assembled upload as the key's new version: the upload's metadata and the
+    retention it asked for (else the bucket's default), scanned first with --scan-mode
+    inline (an infected upload is aborted: its parts' blobs go to garbage), queued for the
+    scan after with --scan-mode async, its events in the commit's transaction."""
+    meta = services.meta
+    limit = services.settings.max_object_size
+    if assembly.size > limit:  # parts pass their own cap one by one (AWS: 5 TiB in all)
+        raise S3Error(
+            S3ErrorCode.ENTITY_TOO_LARGE, ProposedSize=str(assembly.size), MaxSizeAllowed=str(limit)
+        )
+    now = services.clock()
+    version = ObjectVersion(
+        bucket=bucket.name,
+        key=upload.key,
+        version_id=new_version_id(now),
+        last_modified=now,
+        size=assembly.size,
+        etag=assembly.etag,
+        owner=upload.owner,
+        content_type=upload.content_type,
+        headers=upload.headers,
+        user_meta=upload.user_meta,
+        checksums=assembly.checksums,
+        checksum_type=assembly.checksum_type,
+        segments=assembly.segments,
+        storage_class=upload.storage_class,
+        acl=upload.acl,
+    )
+    version = with_retention(version, await upload_retention(meta, bucket, upload.upload_id, now))
+
+    async def abort() -> None:
+        try:
+            await meta.abort_upload(upload.bucket, upload.key, upload.upload_id, now=now)
+        except S3Error:
+            pass  # aborted or completed meanwhile: nothing of ours to clean
+
+    await check_version(services, version, on_infected=abort)
+    saved = await meta.complete_upload(
+        upload.upload_id, version, precondition, parts_digest=assembly.parts_digest, events=events
+    )
+    if events is not None:
+        services.events_queued.set()
+    await enqueue_scan(services, saved)
     return saved

@@ -13,8 +13,6 @@ from __future__ import annotations
 import secrets
 from urllib.parse import quote
 
-from events.scan.inline import check_version
-from events.scan.worker import enqueue_scan
 from gateway.codec.checksums import header_name, requested_checksum
 from gateway.codec.keys import SSE_C, SSE_KMS, SSE_S3
 from gateway.compression import compression_for
@@ -34,13 +32,13 @@ from gateway.ops.common import (
     declared_size_check,
     encoding_type,
     find_copy_source,
+    finish_upload,
     owner_of,
     size_capped,
-    upload_retention,
     upload_verifier,
     write_retention,
 )
-from gateway.ops.notification import event_intent, notify
+from gateway.ops.notification import event_intent
 from gateway.ops.object_write import precheck_write
 from gateway.readpath import stream_range
 from gateway.request_acl import object_write_acl
@@ -58,7 +56,6 @@ from gateway.s3.multipart import (
     verify_complete_headers,
 )
 from gateway.s3.object_headers import version_headers, written_version_headers
-from gateway.s3.object_lock import with_retention
 from gateway.s3.preconditions import check_copy_source_preconditions, put_precondition
 from gateway.s3.sse import (
     AES256,
@@ -66,7 +63,6 @@ from gateway.s3.sse import (
     CUSTOMER_PREFIX,
     response_headers,
 )
-from gateway.s3.versions import new_version_id
 from gateway.writepath import StoredBlob, discard_blob, store_blob
 from gateway.xml.codec import render
 from gateway.xml.models import (
@@ -340,55 +336,8 @@ async def _complete(
     precondition = await precheck_write(ctx, precondition, bucket.name, key)
     assembly = assemble(upload, request.parts, await _all_parts(ctx, upload))
     verify_complete_headers(ctx.headers, upload, assembly)
-    # Parts pass their own cap one by one; only here is the total known (AWS: 5 TiB).
-    limit = ctx.services.settings.max_object_size
-    if assembly.size > limit:
-        raise S3Error(
-            S3ErrorCode.ENTITY_TOO_LARGE, ProposedSize=str(assembly.size), MaxSizeAllowed=str(limit)
-        )
-    now = ctx.services.clock()
-    version = ObjectVersion(
-        bucket=bucket.name,
-        key=key,
-        version_id=new_version_id(now),
-        last_modified=now,
-        size=assembly.size,
-        etag=assembly.etag,
-        owner=upload.owner,
-        content_type=upload.content_type,
-        headers=upload.headers,
-        user_meta=upload.user_meta,
-        checksums=assembly.checksums,
-        checksum_type=assembly.checksum_type,
-        segments=assembly.segments,
-        storage_class=upload.storage_class,
-        acl=upload.acl,
-    )
-    # Tags and object lock asked for at CreateMultipartUpload (else the bucket's default).
-    version = with_retention(version, await upload_retention(meta, bucket, upload_id, now))
-    await _check_parts(ctx, upload_id, version)
     events = await event_intent(ctx, "s3:ObjectCreated:CompleteMultipartUpload", key)
-    saved = await meta.complete_upload(
-        upload_id, version, precondition, parts_digest=assembly.parts_digest, events=events
-    )
-    notify(ctx, events)
-    await enqueue_scan(ctx.services, saved)
-    return saved
-
-
-async def _check_parts(ctx: RequestContext, upload_id: str, version: ObjectVersion) -> None:
-    """--scan-mode inline: the parts read back and scanned before the commit; an infected
-    upload is aborted (its parts' blobs go to garbage) and refused."""
-
-    async def abort() -> None:
-        try:
-            await ctx.services.meta.abort_upload(
-                version.bucket, version.key, upload_id, now=ctx.services.clock()
-            )
-        except S3Error:
-            pass  # aborted or completed meanwhile: nothing of ours to clean
-
-    await check_version(ctx.services, version, on_infected=abort)
+    return await finish_upload(ctx.services, bucket, upload, assembly, precondition, events)
 
 
 async def complete_multipart_upload(ctx: RequestContext) -> S3Response:

@@ -4,15 +4,13 @@ lock defaults, lifecycle), published like any completion (MetaStore.complete_upl
 
 from __future__ import annotations
 
-from events.scan.inline import check_version
-from events.scan.worker import enqueue_scan
+from auth.credentials import account_id
+from events.records import EventIntent, may_match
 from gateway.context import Services
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Part, TusUpload, Upload
-from gateway.ops.common import upload_retention
+from gateway.ops.common import finish_upload
 from gateway.s3.multipart import assemble
-from gateway.s3.object_lock import with_retention
-from gateway.s3.versions import new_version_id
 from gateway.xml.models import CompletedPart
 
 
@@ -37,35 +35,18 @@ async def complete(services: Services, upload: Upload, tus: TusUpload) -> Object
     parts = await _all_parts(services, tus)
     listed = [CompletedPart(n, p.etag, dict(p.checksums)) for n, p in sorted(parts.items())]
     assembly = assemble(upload, listed, parts)
-    now = services.clock()
-    version = ObjectVersion(
-        bucket=bucket.name,
-        key=tus.key,
-        version_id=new_version_id(now),
-        last_modified=now,
-        size=assembly.size,
-        etag=assembly.etag,
-        owner=upload.owner,
-        content_type=upload.content_type,
-        headers=upload.headers,
-        user_meta=upload.user_meta,
-        checksums=assembly.checksums,
-        checksum_type=assembly.checksum_type,
-        segments=assembly.segments,
-        storage_class=upload.storage_class,
-        acl=upload.acl,
+    rules = await services.notifications.get(bucket.name)
+    candidates = may_match(rules, "s3:ObjectCreated", tus.key) if rules else ()
+    events = (
+        EventIntent(
+            candidates,
+            "s3:ObjectCreated:CompleteMultipartUpload",
+            time=services.clock(),
+            principal=account_id(tus.account),
+            region=bucket.region,
+            owner=bucket.owner,
+        )
+        if candidates
+        else None
     )
-    version = with_retention(version, await upload_retention(meta, bucket, tus.upload_id, now))
-
-    async def abort() -> None:  # infected: its parts' blobs go to garbage
-        try:
-            await meta.abort_upload(tus.bucket, tus.key, tus.upload_id, now=services.clock())
-        except S3Error:
-            pass  # aborted or completed meanwhile
-
-    await check_version(services, version, on_infected=abort)  # --scan-mode inline
-    saved = await meta.complete_upload(
-        tus.upload_id, version, None, parts_digest=assembly.parts_digest
-    )
-    await enqueue_scan(services, saved)  # --scan-mode async
-    return saved
+    return await finish_upload(services, bucket, upload, assembly, None, events)

@@ -21,6 +21,7 @@ from lifecycle.worker import LifecycleWorker
 from tests.app.client import SignedClient, signed_client
 from tests.app.test_post_object import body_of
 from tests.support.ports import free_port
+from tests.support.tus import OFFSET_TYPE, TUS, creation_url, send
 from tests.support.webhook import WebhookReceiver
 
 SECRET = "webhook-secret"
@@ -364,3 +365,21 @@ def test_post_object_event(env: Env) -> None:
     assert record["eventName"] == "ObjectCreated:Post"
     assert record["s3"]["object"]["key"] == "up/form.txt"
     assert record["s3"]["object"]["size"] == 6
+
+
+def test_tus_upload_event(env: Env) -> None:
+    """A finished tus upload is a completed multipart upload to the bucket's rules."""
+    assert env.call("PUT", "/tusk").status == 200
+    body = configuration(rule(HOOK, "s3:ObjectCreated:*"))
+    assert env.call("PUT", "/tusk?notification", body).status == 200
+    client = env.client
+    endpoint = str(client.client.make_url("/")).rstrip("/")
+    url = creation_url(endpoint, (client.access_key, client.secret_key), "tusk", "up/t.bin")
+    headers = {**TUS, **OFFSET_TYPE, "Upload-Length": "5"}
+    answer = env.run(asyncio.to_thread(send, "POST", url, headers, b"hello"))
+    assert answer.status == 201, answer.body
+    (record,) = env.run(env.hook.wait_for(1))
+    assert record["eventName"] == "ObjectCreated:CompleteMultipartUpload"
+    assert record["s3"]["object"]["key"] == "up/t.bin"
+    assert record["s3"]["object"]["size"] == 5
+    assert record["userIdentity"]["principalId"] == account_id("root")
