@@ -44,10 +44,20 @@ class EventOutbox(Protocol):
 
 
 def outbox_of(meta: object) -> EventOutbox:
-    """The outbox of `meta` (a SqlMetaStore, possibly inside a CachedMetaStore)."""
+    """The outbox of `meta`: a SqlMetaStore, possibly inside a CachedMetaStore (`inner`)
+    and the tracing wrapper (gateway/tracing.py, `_inner`)."""
     from gateway.meta.store import SqlMetaStore
 
-    inner = getattr(meta, "inner", meta)
-    if not isinstance(inner, SqlMetaStore):
-        raise TypeError(f"{type(meta).__name__} has no event outbox")
-    return inner
+    store = meta
+    for _ in range(4):  # at most: tracing -> cache -> SQL
+        if isinstance(store, SqlMetaStore):
+            return store
+        wrapped = (
+            vars(store).get("inner", vars(store).get("_inner"))
+            if hasattr(store, "__dict__")
+            else None
+        )
+        if wrapped is None:
+            break
+        store = wrapped
+    raise TypeError(f"{type(meta).__name__} has no event outbox")
