@@ -361,7 +361,8 @@ def _read_from(path: Path, offset: int) -> str:
 
 _KEY_PATTERNS = (
     re.compile(r"access[ _-]?key(?:[ _-]?id)?\W+([A-Za-z0-9]{8,})", re.IGNORECASE),
-    re.compile(r"secret(?:[ _-]?access)?[ _-]?key\W+([A-Za-z0-9/+=]{16,})", re.IGNORECASE),
+    # Lazy separator: a secret may itself start with "/" or "+" (non-word characters).
+    re.compile(r"secret(?:[ _-]?access)?[ _-]?key\W+?([A-Za-z0-9/+=]{16,})", re.IGNORECASE),
 )
 
 
