@@ -38,7 +38,12 @@ from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.limits.admission import admit_write, quota_capped
 from gateway.meta.base import Bucket, ObjectVersion
-from gateway.ops.common import MAX_SINGLE_PUT, commit_upload, default_retention, upload_verifier
+from gateway.ops.common import (
+    commit_upload,
+    default_retention,
+    single_put_limit,
+    upload_verifier,
+)
 from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
 from gateway.routing import MAX_KEY_BYTES, is_host_style
@@ -93,7 +98,9 @@ async def post_object(ctx: RequestContext) -> S3Response:
     allowance = await admit_write(ctx, bucket, key, None)
     stored = await store_scanned(
         ctx.services,
-        quota_capped(_file_bytes(reader, form.first, chunks, signer.policy), allowance),
+        quota_capped(
+            _file_bytes(reader, form.first, chunks, signer.policy, single_put_limit(ctx)), allowance
+        ),
         checksum_algorithm=checksum.algorithm,
         verify=upload_verifier(headers, ctx.body, checksum),
         compression=await compression_for(ctx.services, bucket.name, fields.content_type),
@@ -212,20 +219,23 @@ def _tags(document: str | None) -> dict[str, str]:
 
 
 async def _file_bytes(
-    reader: FormReader, first: list[bytes], chunks: AsyncIterator[bytes], policy: PostPolicy | None
+    reader: FormReader,
+    first: list[bytes],
+    chunks: AsyncIterator[bytes],
+    policy: PostPolicy | None,
+    limit: int,
 ) -> AsyncIterator[bytes]:
-    """The file's bytes, size-checked as they flow; ends once the body closed properly."""
+    """The file's bytes, size-checked as they flow (`limit`: the largest single upload);
+    ends once the body closed properly."""
     size = 0
     pending = first
     while True:
         for piece in pending:
             size += len(piece)
             check_length(policy, size, complete=False)
-            if size > MAX_SINGLE_PUT:
+            if size > limit:
                 raise S3Error(
-                    S3ErrorCode.ENTITY_TOO_LARGE,
-                    ProposedSize=str(size),
-                    MaxSizeAllowed=str(MAX_SINGLE_PUT),
+                    S3ErrorCode.ENTITY_TOO_LARGE, ProposedSize=str(size), MaxSizeAllowed=str(limit)
                 )
             yield piece
         chunk = await anext(chunks, None)

@@ -19,7 +19,14 @@ from gateway.meta.base import Bucket, TusUpload, Upload
 from gateway.ops.multipart import new_upload_id
 from gateway.request_acl import object_write_acl
 from gateway.sharing.tokens import new_token, token_hash
-from gateway.tus.protocol import UPLOAD_TTL, TusError, content_type_of, parse_length, parse_metadata
+from gateway.tus.protocol import (
+    MAX_SIZE,
+    UPLOAD_TTL,
+    TusError,
+    content_type_of,
+    parse_length,
+    parse_metadata,
+)
 
 MAX_KEY_BYTES = 1024
 # A full-object CRC combines across parts of any size (gateway/s3/multipart.py).
@@ -36,7 +43,7 @@ async def create_upload(
     """The new upload (its tus row, its multipart upload) and its token."""
     if not key or len(key.encode("utf-8")) > MAX_KEY_BYTES:
         raise TusError(400, "The object key must be 1 to 1024 bytes")
-    length = parse_length(headers)
+    length = parse_length(headers, min(MAX_SIZE, services.settings.max_object_size))
     metadata = parse_metadata(headers.get("upload-metadata"))
     principal = access.principal
     assert principal.user is not None, "signed requests have an account"

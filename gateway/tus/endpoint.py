@@ -39,6 +39,7 @@ from gateway.tus.complete import complete
 from gateway.tus.create import create_upload
 from gateway.tus.paths import TusTarget, is_tus_path, tus_target, upload_path
 from gateway.tus.protocol import (
+    MAX_SIZE,
     OFFSET_CONTENT_TYPE,
     TUS_VERSION,
     TusError,
@@ -95,7 +96,7 @@ async def _serve(
 ) -> Answer:
     method = request.method
     if method == "OPTIONS":
-        return 204, capability_headers()
+        return 204, capability_headers(min(MAX_SIZE, services.settings.max_object_size))
     target = tus_target(raw_path)
     require_version(headers)
     if target.token is None:

@@ -158,3 +158,38 @@ def test_part_number_past_ten_thousand(open_client: Any, aio: asyncio.Runner) ->
         assert reply.status == 400 and _code(reply.body) == "InvalidArgument", reply.body
 
     aio.run(run())
+
+
+def test_post_object_and_tus_follow_max_object_size(open_client: Any, aio: asyncio.Runner) -> None:
+    import boto3  # type: ignore[import-untyped]
+    from botocore.config import Config
+
+    from tests.app.test_post_object import body_of
+    from tests.support.tus import OFFSET_TYPE, TUS, creation_url, send
+
+    client = open_client(max_object_size=CAP)
+    endpoint = str(client.client.make_url("/")).rstrip("/")
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=client.access_key,
+        aws_secret_access_key=client.secret_key,
+        config=Config(s3={"addressing_style": "path"}),
+    )
+    form = s3.generate_presigned_post("caps", "form.bin", ExpiresIn=600)
+    data, headers = body_of(list(form["fields"].items()), b"x" * (CAP + 1))
+    keys = (client.access_key, client.secret_key)
+
+    async def run() -> None:
+        assert (await client.request("PUT", "/caps")).status == 200
+        async with client.client.session.post(form["url"], data=data, headers=headers) as resp:
+            assert resp.status == 400 and _code(await resp.read()) == "EntityTooLarge"
+        await nothing_stored(client, "caps", "form.bin")
+        options = await asyncio.to_thread(send, "OPTIONS", f"{endpoint}/_kv/tus/", dict(TUS))
+        assert options.headers["tus-max-size"] == str(CAP)
+        url = creation_url(endpoint, keys, "caps", "tus.bin")
+        over = {**TUS, **OFFSET_TYPE, "Upload-Length": str(CAP + 1)}
+        assert (await asyncio.to_thread(send, "POST", url, over)).status == 413
+
+    aio.run(run())
