@@ -23,14 +23,14 @@ pytestmark = pytest.mark.all_backends
 VERSIONS = {"v4": "s3v4", "v2": "s3"}
 
 
-_SIGNERS: dict[tuple[int, str], Any] = {}
+_SIGNERS: dict[tuple[str, str], Any] = {}
 
 
 @pytest.fixture(params=list(VERSIONS), ids=list(VERSIONS))
 def signer(request: pytest.FixtureRequest, gateway: AppServer) -> Any:
     """A boto3 client that presigns with SigV4 (v4) or SigV2 (v2), one per server (a
     botocore client takes longer to make than most of these tests take to run)."""
-    key = (id(gateway), str(request.param))
+    key = (gateway.endpoint, str(request.param))  # not id(): a new server may reuse one
     if key not in _SIGNERS:
         _SIGNERS[key] = boto3_client(gateway, signature_version=VERSIONS[request.param])
     return _SIGNERS[key]
