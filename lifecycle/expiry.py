@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from typing import Protocol
 from urllib.parse import quote
 
 from gateway.meta.base import ObjectVersion
+from gateway.meta.config_cache import CACHE_LIMIT, CACHE_TTL, BucketConfigCache, ConfigReader
 from gateway.s3.headers import http_date
 from gateway.settings import Settings
 from gateway.xml.lifecycle import load_configuration
@@ -25,22 +25,18 @@ from lifecycle.rules import Rule
 
 # The bucket configuration document holding the LifecycleConfiguration.
 LIFECYCLE = "lifecycle"
-CACHE_TTL = 1.0
-CACHE_LIMIT = 4096
 
 
 def timing_of(settings: Settings) -> Timing:
     return Timing(settings.lifecycle_day_seconds, settings.max_retention_days)
 
 
-class ConfigReader(Protocol):
-    """What the cache needs of a MetaStore."""
-
-    async def get_bucket_config(self, bucket: str, name: str) -> str | None: ...
+def _rules(document: str | None) -> tuple[Rule, ...]:
+    return load_configuration(document).rules if document else ()
 
 
-class RulesCache:
-    """Each bucket's lifecycle rules as last read, for `ttl` seconds."""
+class RulesCache(BucketConfigCache[tuple[Rule, ...]]):
+    """Each bucket's lifecycle rules (enabled and disabled; empty without a configuration)."""
 
     def __init__(
         self,
@@ -50,29 +46,7 @@ class RulesCache:
         limit: int = CACHE_LIMIT,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.meta = meta
-        self.ttl = ttl
-        self.limit = limit
-        self.monotonic = monotonic
-        # bucket -> (valid until, the stored document or None)
-        self._entries: dict[str, tuple[float, str | None]] = {}
-
-    async def get(self, bucket: str, *, fresh: bool = False) -> tuple[Rule, ...]:
-        """The bucket's enabled and disabled rules (empty without a configuration)."""
-        now = self.monotonic()
-        cached = None if fresh else self._entries.get(bucket)
-        if cached is not None and cached[0] > now:
-            document = cached[1]
-        else:
-            document = await self.meta.get_bucket_config(bucket, LIFECYCLE)
-            if len(self._entries) >= self.limit:
-                self._entries.clear()
-            self._entries[bucket] = (now + self.ttl, document)
-        return load_configuration(document).rules if document else ()
-
-    def forget(self, bucket: str) -> None:
-        """This process changed the bucket's rules: read them again next time."""
-        self._entries.pop(bucket, None)
+        super().__init__(meta, LIFECYCLE, _rules, ttl=ttl, limit=limit, monotonic=monotonic)
 
 
 def expiration(version: ObjectVersion, rules: tuple[Rule, ...], timing: Timing) -> dict[str, str]:
