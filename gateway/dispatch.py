@@ -19,6 +19,8 @@ from auth.policy.keys import source_ip
 from auth.request import SignedRequest
 from gateway import responses
 from gateway.access import CHANGES_ACCESS, Access, RequestFacts
+from gateway.admin.api import serve_api as serve_admin_api
+from gateway.admin.paths import is_admin_path
 from gateway.audit import AUDIT_CALLER, AUDIT_PRINCIPAL, AUDIT_TARGET, AuditCaller, AuditTarget
 from gateway.body import RequestBody
 from gateway.console.endpoint import serve_console
@@ -80,6 +82,9 @@ async def handle(request: web.Request) -> web.StreamResponse:
     # Share links (/s/TOKEN, /_kv/shares): paths no bucket can have (gateway/sharing/paths.py).
     if (shared := await serve_sharing(request, services, raw_path, pairs, headers)) is not None:
         return shared
+    # The admin API (/_kv/admin/...): a path no bucket can have (gateway/admin/paths.py).
+    if is_admin_path(request.host, raw_path, services.settings.domain):
+        return await serve_admin_api(request, services, raw_path, pairs, headers)
     # The web console (/console/, /_kv/console/...): gateway/console/paths.py.
     if (console := await serve_console(request, services, raw_path, pairs, headers)) is not None:
         return console

@@ -16,6 +16,13 @@ from enum import Enum
 
 class S3ErrorCode(Enum):
     ACCESS_DENIED = ("AccessDenied", 403, "Access Denied")
+    # KloudVault's own: the admin API's accounts (gateway/admin/api.py).
+    ACCOUNT_ALREADY_EXISTS = ("AccountAlreadyExists", 409, "An account of that name exists.")
+    ACCOUNT_NOT_EMPTY = (
+        "AccountNotEmpty",
+        409,
+        "The account owns buckets: delete them first.",
+    )
     ACCESS_CONTROL_LIST_NOT_SUPPORTED = (
         "AccessControlListNotSupported",
         400,
@@ -239,6 +246,9 @@ class S3ErrorCode(Enum):
         404,
         "The CORS configuration does not exist",
     )
+    # KloudVault's own: the admin API (gateway/admin/api.py).
+    NO_SUCH_ACCOUNT = ("NoSuchAccount", 404, "The account does not exist.")
+    NO_SUCH_ACCESS_KEY = ("NoSuchAccessKey", 404, "The access key does not exist.")
     NO_SUCH_BUCKET = ("NoSuchBucket", 404, "The specified bucket does not exist.")
     NO_SUCH_BUCKET_POLICY = ("NoSuchBucketPolicy", 404, "The bucket policy does not exist.")
     NO_SUCH_KEY = ("NoSuchKey", 404, "The specified key does not exist.")

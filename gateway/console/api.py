@@ -10,8 +10,13 @@
                              {"method", "url", "headers"}: one S3 request presigned for the
                              session's key (presign.py), for the browser to send to the S3
                              endpoint with those headers
+    POST   /iam              {"action", "params"?} -> 200 {"method", "url", "headers",
+                             "body"}: one IAM query API call signed for the session's key
+                             (iam_signing.py), for the browser to post to the endpoint
     GET    /shares, POST /shares, DELETE /shares/<id>
                              the share link API (gateway/sharing/api.py) as the session's key
+    *      /admin/...        the admin API (gateway/admin/api.py) as the session's key:
+                             refused unless that key is the administrator's
 
 Every call but signing in needs the session cookie; every call but GET needs the CSRF
 token in X-KV-CSRF as well (403 without). A request whose Origin is another site is
@@ -31,9 +36,12 @@ from aiohttp import web
 
 from auth.authenticate import anonymous_result
 from auth.credentials import Principal
+from gateway.admin.api import answer_as as admin_answer
+from gateway.admin.api import is_admin
 from gateway.audit import AUDIT_CALLER, AUDIT_PRINCIPAL, AuditCaller
 from gateway.body import RequestBody
 from gateway.console import sessions
+from gateway.console.iam_signing import signed_iam_call
 from gateway.console.paths import API_PREFIX
 from gateway.console.presign import ConsoleRequest, presigned_url
 from gateway.context import Services
@@ -108,6 +116,13 @@ async def _serve(
         if method != "POST":
             raise _not_allowed(method, "presign")
         return 200, await _presign(request, services, signed)
+    if rest == "/iam":
+        if method != "POST":
+            raise _not_allowed(method, "iam")
+        return 200, await _sign_iam(request, services, signed)
+    if rest == "/admin" or rest.startswith("/admin/"):
+        data = await _json_body(request) if request.body_exists else {}
+        return await admin_answer(services, signed.principal, method, rest[len("/admin") :], data)
     if rest == "/shares" or rest.startswith("/shares/"):
         # No payload signature to check: the cookie and the CSRF token authenticated it.
         lower = {k.lower(): v for k, v in request.headers.items()}
@@ -237,6 +252,10 @@ def _who(services: Services, signed: SignedIn) -> dict[str, Any]:
         "endsAt": sessions.ends_at(signed.session, _timeouts(services)),
         "expires": signed.session.expires,
         "region": services.settings.region,
+        # Which pages the console offers (the servers refuse the rest whatever it shows):
+        # IAM for an account's own key, accounts and usage for the administrator.
+        "accountOwner": signed.principal.iam_user is None and identity is None,
+        "admin": is_admin(signed.principal),
     }
 
 
@@ -305,3 +324,30 @@ async def _presign(request: web.Request, services: Services, signed: SignedIn) -
         session_token=signed.session_token,
     )
     return {"method": presigned.method, "url": presigned.url, "headers": dict(presigned.headers)}
+
+
+async def _sign_iam(request: web.Request, services: Services, signed: SignedIn) -> dict[str, Any]:
+    data = await _json_body(request)
+    action, params = data.get("action"), data.get("params") or {}
+    if not isinstance(action, str):
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "'action' must be an IAM action name")
+    if not isinstance(params, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in params.items()
+    ):
+        raise S3Error(S3ErrorCode.INVALID_ARGUMENT, "'params' must map names to strings")
+    call = signed_iam_call(
+        action,
+        params,
+        host=request.host,
+        access_key=signed.key.access_key,
+        secret_key=signed.key.secret_key,
+        region=services.settings.region,
+        now=services.clock(),
+        session_token=signed.session_token,
+    )
+    return {
+        "method": call.method,
+        "url": call.url,
+        "headers": dict(call.headers),
+        "body": call.body,
+    }
