@@ -15,6 +15,9 @@
                              (iam_signing.py), for the browser to post to the endpoint
     GET    /shares, POST /shares, DELETE /shares/<id>
                              the share link API (gateway/sharing/api.py) as the session's key
+    GET    /targets          -> 200 {"targets": [name...], "region", "accountId"}: the event
+                             notification targets configured (names, never their URLs),
+                             for a bucket's notification settings to name by ARN
     *      /admin/...        the admin API (gateway/admin/api.py) as the session's key:
                              refused unless that key is the administrator's
 
@@ -120,6 +123,14 @@ async def _serve(
         if method != "POST":
             raise _not_allowed(method, "iam")
         return 200, await _sign_iam(request, services, signed)
+    if rest == "/targets":
+        if method != "GET":
+            raise _not_allowed(method, "targets")
+        return 200, {
+            "targets": sorted(await services.targets.names()),
+            "region": services.settings.region,
+            "accountId": signed.principal.account_id,
+        }
     if rest == "/admin" or rest.startswith("/admin/"):
         data = await _json_body(request) if request.body_exists else {}
         return await admin_answer(services, signed.principal, method, rest[len("/admin") :], data)

@@ -100,6 +100,13 @@ OPERATIONS: Mapping[str, ConsoleOperation] = {
     "PutObjectLockConfiguration": ConsoleOperation("PUT", "bucket", fixed=(("object-lock", ""),)),
     **_bucket_config("BucketPolicy", "policy"),
     "GetBucketPolicyStatus": ConsoleOperation("GET", "bucket", fixed=(("policyStatus", ""),)),
+    # an empty configuration removes it: no Delete operation
+    "GetBucketNotificationConfiguration": ConsoleOperation(
+        "GET", "bucket", fixed=(("notification", ""),)
+    ),
+    "PutBucketNotificationConfiguration": ConsoleOperation(
+        "PUT", "bucket", fixed=(("notification", ""),)
+    ),
 }
 
 

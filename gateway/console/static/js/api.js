@@ -142,3 +142,42 @@ export const shares = {
   create: (bucket, key, expires) => call('POST', '/shares', { bucket, key, expires }),
   revoke: (id) => call('DELETE', `/shares/${encodeURIComponent(id)}`),
 };
+
+// One IAM query API call, signed by the server for the signed-in key (the form body is
+// signed by its hash) and posted by the browser to the endpoint, which authorizes it as
+// any IAM call. Answers the response document; IAM's ErrorResponse becomes a ConsoleError.
+export async function iam(action, params = {}) {
+  const signed = await call('POST', '/iam', { action, params });
+  let response;
+  try {
+    response = await fetch(signed.url, {
+      method: signed.method, headers: signed.headers, body: signed.body, cache: 'no-store',
+    });
+  } catch (err) {
+    throw new ConsoleError(`The gateway could not be reached (${err.message}).`);
+  }
+  const text = await response.text();
+  const doc = text ? new DOMParser().parseFromString(text, 'application/xml') : null;
+  if (!response.ok) {
+    const error = doc && elements(doc, 'Error')[0];
+    if (error) {
+      const code = childText(error, 'Code');
+      const message = childText(error, 'Message') || statusWords(response.status);
+      throw new ConsoleError(`${message} (${code})`, code, response.status);
+    }
+    throw new ConsoleError(statusWords(response.status, response.statusText), null, response.status);
+  }
+  return doc;
+}
+
+// The administrator's API (accounts, their keys, quotas, usage) as the session's key.
+export const admin = {
+  get: (path) => call('GET', `/admin${path}`),
+  post: (path, body) => call('POST', `/admin${path}`, body || {}),
+  put: (path, body) => call('PUT', `/admin${path}`, body),
+  remove: (path) => call('DELETE', `/admin${path}`),
+};
+
+// The event notification targets configured on the gateway (names only) and the ARN
+// parts a bucket's notification configuration names them with.
+export const targets = () => call('GET', '/targets');

@@ -4,8 +4,12 @@
 //   #/b/<bucket>/<prefix>  a bucket's folder (both parts URI-encoded)
 //   #/shares             share links
 //   #/settings/<bucket>  a bucket's settings (settings.js)
+//   #/iam/...            the account's IAM users, groups and policies (iam.js)
+//   #/admin/...          accounts and usage, for the administrator (admin.js)
+import { installAdmin, openAdmin } from './admin.js';
 import * as api from './api.js';
 import { childText, elements } from './api.js';
+import { installIam, openIam } from './iam.js';
 import { decorateRows, installSelection } from './selection.js';
 import { installSettings, openSettings } from './settings.js';
 import { createUploader } from './upload.js';
@@ -87,7 +91,9 @@ function folderHash(bucket, prefix) {
 }
 
 function show(viewId) {
-  for (const id of ['buckets-view', 'objects-view', 'shares-view', 'settings-view']) $(id).hidden = id !== viewId;
+  for (const id of ['buckets-view', 'objects-view', 'shares-view', 'settings-view', 'iam-view', 'admin-view']) {
+    $(id).hidden = id !== viewId;
+  }
 }
 
 async function route() {
@@ -100,6 +106,14 @@ async function route() {
     await openSettings(decodeURIComponent(settings[1]));
   } else if (folder) {
     await openFolder(decodeURIComponent(folder[1]), decodeURIComponent(folder[2]));
+  } else if (hash.startsWith('#/iam/') && state.who.accountOwner) {
+    show('iam-view');
+    await guarded(() => openIam(hash));
+    focusTitle('iam-title');
+  } else if (hash.startsWith('#/admin/') && state.who.admin) {
+    show('admin-view');
+    await guarded(() => openAdmin(hash));
+    focusTitle('admin-title');
   } else if (hash === '#/shares') {
     show('shares-view');
     await guarded(loadShares);
@@ -107,6 +121,11 @@ async function route() {
     show('buckets-view');
     await guarded(loadBuckets);
   }
+}
+
+function focusTitle(id) {
+  const title = $(id);
+  if (title) title.focus();
 }
 
 // -- session ----------------------------------------------------------------------------------
@@ -119,6 +138,11 @@ function signedIn(who) {
   let name = who.iamUser ? `${who.iamUser} (account ${who.account})` : `account ${who.account}`;
   if (who.role) name = `${who.roleSession} with role ${who.role} (account ${who.account})`;
   $('who').textContent = `Signed in as ${name}, key ${who.accessKey}`;
+  // Pages the key may use (the servers refuse the others whatever is shown).
+  for (const link of document.querySelectorAll('.owner-only')) link.hidden = !who.accountOwner;
+  for (const link of document.querySelectorAll('.admin-only')) link.hidden = !who.admin;
+  // Now, whatever the page: an upload a reload interrupted resumes (upload.js).
+  ensureUploader();
 }
 
 function signedOut(message) {
@@ -432,13 +456,15 @@ async function start() {
   $('share-form').addEventListener('submit', onShare);
   $('share-copy').addEventListener('click', onCopyShare);
   const context = {
-    el, guarded, notify, formatSize, formatDate, baseName, closeDetails,
+    el, guarded, notify, formatSize, formatDate, baseName, closeDetails, who: () => state.who,
     location: () => ({ bucket: state.bucket, prefix: state.prefix }),
     reload: () => loadPage(state.tokens[state.tokens.length - 1] || null),
   };
   installVersions(context);
   installSelection(context);
   installSettings(context);
+  installIam(context);
+  installAdmin(context);
   window.addEventListener('hashchange', route);
   const who = await guarded(api.whoAmI);
   await showSso();

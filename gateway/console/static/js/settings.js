@@ -1,13 +1,17 @@
 // A bucket's settings (#/settings/<bucket>): versioning, default encryption, CORS and
 // lifecycle rules (JSON editors; the server's Put answer validates them), object lock
-// default retention, and the policy status with "make a prefix public". Every change is a
+// default retention, the policy status with "make a prefix public", event notifications
+// (notifications.js) and, for the administrator, the bucket's quota (quota.js). Every change is a
 // presigned S3 request: the console can do no more than the signed-in key.
 import * as api from './api.js';
 import { childText, elements } from './api.js';
+import { loadNotifications, notificationsForm } from './notifications.js';
+import { quotaForm } from './quota.js';
 import { toJson, toXml } from './xmljson.js';
 
 let ui = null;
 let bucket = null;
+let quota = null; // the bucket quota form (quota.js), for the administrator only
 const $ = (id) => document.getElementById(id);
 const XML = 'application/xml';
 
@@ -48,7 +52,10 @@ export function installSettings(context) {
     form('public-form', 'Policy and public access',
       el('p', { id: 'policy-status', role: 'status' }),
       field('public-prefix', 'Prefix to make public (anyone may read objects below it)', el('input', { id: 'public-prefix', spellcheck: 'false' })),
-      el('button', { type: 'submit', text: 'Make prefix public' })));
+      el('button', { type: 'submit', text: 'Make prefix public' })),
+    notificationsForm(ui));
+  quota = quotaForm(ui, 'bucket-quota', 'Quota');
+  $('settings-view').append(quota.form);
   const on = (id, action) => $(id).addEventListener('submit', (event) => { event.preventDefault(); guarded(action); });
   on('versioning-form', saveVersioning);
   on('encryption-form', saveEncryption);
@@ -75,7 +82,11 @@ export async function openSettings(name) {
   $('settings-bucket-link').textContent = bucket;
   $('settings-bucket-link').href = `#/b/${encodeURIComponent(bucket)}/`;
   // Each part loads on its own: one the key may not read says so and the rest still show.
-  for (const load of [loadVersioning, loadEncryption, loadCors, loadLifecycle, loadLock, loadPolicy]) {
+  const admin = Boolean(ui.who() && ui.who().admin);
+  quota.form.hidden = !admin;
+  const loadNotes = () => loadNotifications(bucket);
+  const loadQuota = () => (admin ? quota.load('bucket', bucket) : null);
+  for (const load of [loadVersioning, loadEncryption, loadCors, loadLifecycle, loadLock, loadPolicy, loadNotes, loadQuota]) {
     await ui.guarded(load);
   }
   $('settings-title').focus();

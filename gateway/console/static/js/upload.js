@@ -1,10 +1,19 @@
 // Uploads with Uppy (vendor/uppy.min.mjs): its Dashboard (drag-and-drop, progress, pause,
 // resume, cancel) and its AwsS3 plugin over S3 multipart, every request (create, each
 // part, complete, abort) presigned by the gateway for the signed-in key.
-import { Uppy, Dashboard, AwsS3 } from '../vendor/uppy.min.mjs';
+//
+// Resume after a reload is Uppy's GoldenRetriever: it keeps the upload's state (each
+// file's multipart upload id and key) in IndexedDB, and the file's bytes too up to
+// RESTORE_MAX_FILE; after a reload the AwsS3 plugin asks ListParts what the server has
+// and sends only the missing parts of the same multipart upload. A larger file comes back
+// as a "ghost" the Dashboard asks to be selected again, then resumes the same way.
+import { Uppy, Dashboard, AwsS3, GoldenRetriever } from '../vendor/uppy.min.mjs';
 import { presign, uploadErrorWords } from './api.js';
 
-const PART_SIZE = 5 * 1024 * 1024; // S3's smallest part but the last
+const MIB = 1024 * 1024;
+const PART_SIZE = 5 * MIB; // S3's smallest part but the last
+const RESTORE_MAX_FILE = 64 * MIB; // bytes kept in IndexedDB per file, for a reload
+const RESTORE_MAX_TOTAL = 512 * MIB;
 
 // Uppy's key for a file is "<bucket>/<object key>": a bucket name has no "/", so every
 // request it signs names its bucket even if the page has moved to another one meanwhile.
@@ -54,6 +63,16 @@ export function createUploader(target, { location, onProgress, onUploaded, onErr
       return `${bucket}/${prefix}${path}`;
     },
     signRequest,
+  });
+  uppy.use(GoldenRetriever, {
+    serviceWorker: false,
+    indexedDB: { maxFileSize: RESTORE_MAX_FILE, maxTotalSize: RESTORE_MAX_TOTAL },
+  });
+  // Every file came back with its bytes: carry on at once, as the upload did before the
+  // reload (autoProceed). Otherwise the Dashboard asks for the missing files first.
+  uppy.on('restored', () => {
+    const files = uppy.getFiles();
+    if (files.length > 0 && !files.some((file) => file.isGhost)) uppy.emit('restore-confirmed');
   });
   uppy.on('upload-progress', (file, progress) => {
     const total = progress.bytesTotal || (file && file.size) || 0;
