@@ -108,6 +108,18 @@ async def _serve(settings: Settings, *, primary: bool) -> None:
         backlog=1024,
     )
     await site.start()
+    if (console := settings.console_address) is not None:
+        # The same application on a second listener; only there does it answer as the
+        # console (gateway/console/paths.py console_here).
+        await GuardedSite(
+            runner,
+            guard,
+            host=console[0],
+            port=console[1],
+            ssl_context=_ssl_context(settings),
+            reuse_port=settings.workers > 1,
+            backlog=1024,
+        ).start()
     metrics_runner = await _serve_metrics(services, settings)
     website_runner = await _serve_website(services, settings)
     stop = asyncio.Event()
@@ -218,6 +230,20 @@ def _website_line(settings: Settings) -> list[str]:
     return [f"  website:    http://{host}:{port}/BUCKET/"]
 
 
+def _console_line(settings: Settings) -> list[str]:
+    address = settings.console_address
+    if address is None:
+        return [
+            f"  console:    {settings.scheme}://{_shown(settings.host)}:{settings.port}/console/"
+        ]
+    return [f"  console:    {settings.scheme}://{_shown(address[0])}:{address[1]}/console/"]
+
+
+def _shown(host: str) -> str:
+    host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    return f"[{host}]" if ":" in host else host
+
+
 def _banner(settings: Settings, access_key: str, secret_key: str, created: bool) -> str:
     host = settings.host if settings.host not in ("0.0.0.0", "::") else "127.0.0.1"
     host = f"[{host}]" if ":" in host else host
@@ -231,6 +257,7 @@ def _banner(settings: Settings, access_key: str, secret_key: str, created: bool)
             f"  data dir:   {settings.data_dir}  (backend {settings.backend}, metadata {metadata})",
             *_backend_line(settings),
             *_website_line(settings),
+            *_console_line(settings),
             f"  root keys ({state}):",
             f"    AWS_ACCESS_KEY_ID={access_key}",
             f"    AWS_SECRET_ACCESS_KEY={secret_key}",

@@ -188,6 +188,13 @@ class Settings:
             " rules (object lock and legal holds still win)"
         ),
     )
+    console_listen: str | None = field(
+        default=None,
+        metadata=_opt(
+            "HOST:PORT serving the web console (its pages and API, and the S3 requests it"
+            " sends) apart from --listen, which then serves no console"
+        ),
+    )
     console_idle_timeout: int = field(
         default=1800,
         metadata=_opt("web console: seconds without a request after which a session ends"),
@@ -408,6 +415,14 @@ class Settings:
         return host.strip("[]") or "0.0.0.0", int(port)
 
     @property
+    def console_address(self) -> tuple[str, int] | None:
+        """--console-listen as (host, port)."""
+        if self.console_listen is None:
+            return None
+        host, _, port = self.console_listen.rpartition(":")
+        return host.strip("[]") or "0.0.0.0", int(port)
+
+    @property
     def scheme(self) -> str:
         return "https" if self.tls_cert else "http"
 
@@ -530,6 +545,13 @@ def validate(settings: Settings) -> None:
             problems.append("--website-listen must be HOST:PORT")
         elif settings.website_listen in (settings.listen, settings.metrics_listen):
             problems.append("--website-listen must differ from --listen and --metrics-listen")
+    if settings.console_listen is not None:
+        host, _, port = settings.console_listen.rpartition(":")
+        others = (settings.listen, settings.metrics_listen, settings.website_listen)
+        if not host or not port.isdigit() or not 0 <= int(port) <= 65535:
+            problems.append("--console-listen must be HOST:PORT")
+        elif settings.console_listen in others:
+            problems.append("--console-listen must differ from the other listen addresses")
     if settings.website_domain is not None and (
         not settings.website_domain.strip(".") or settings.website_domain == settings.domain
     ):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from gateway.console.api import serve_api
-from gateway.console.paths import is_api_path, page_name
+from gateway.console.paths import console_here, is_api_path, page_name
 from gateway.console.sso import is_sso_path, serve_sso
 from gateway.console.static import files, serve_file
 from gateway.context import Services
@@ -22,6 +22,8 @@ async def serve_console(
 ) -> web.StreamResponse | None:
     """The answer to a console request (paths.py); None for any other request."""
     domain = services.settings.domain
+    if not console_here(_local_port(request), services.settings.console_address):
+        return None
     if is_api_path(request.host, raw_path, domain):
         if is_sso_path(raw_path):
             return await serve_sso(request, services, raw_path)
@@ -31,3 +33,12 @@ async def serve_console(
     if name is None:
         return None
     return serve_file(name)
+
+
+def _local_port(request: web.Request) -> int | None:
+    """The port of the listener the request arrived on (--console-listen tells them apart)."""
+    transport = request.transport
+    sockname = transport.get_extra_info("sockname") if transport is not None else None
+    if isinstance(sockname, tuple) and len(sockname) >= 2:
+        return int(sockname[1])
+    return None

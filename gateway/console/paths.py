@@ -3,6 +3,10 @@
     /_kv/console/...   the JSON API (api.py): "_kv" is no bucket name (bucket_names.py)
     /console, /console/ and the files under static/, by unsigned GET or HEAD: the pages
 
+With --console-listen the console lives on that listener only (console_here): on the S3
+listener its paths are S3's like any other. That listener serves S3 requests too, for the
+console's presigned requests go to the origin its pages came from.
+
 "console" is a valid bucket name, so the pages take only what they must: an unsigned
 GET/HEAD of one of their own file paths. Any signed request, any other method and any
 other key under /console/ is S3's, as for any bucket (an anonymous read of a public
@@ -47,3 +51,9 @@ def page_name(
         return None
     name = raw_path[len(PAGES_PREFIX) :] or "index.html"
     return name if name in files else None
+
+
+def console_here(local_port: int | None, console_address: tuple[str, int] | None) -> bool:
+    """Whether a request that arrived on `local_port` may be the console's: on any
+    listener without --console-listen, else on its port only."""
+    return console_address is None or local_port == console_address[1]

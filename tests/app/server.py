@@ -167,6 +167,10 @@ class AppServer:
         sock.bind((self.host, 0))
         self._port = sock.getsockname()[1]
         await web.SockSite(self._runner, sock, ssl_context=self._server_tls(), backlog=1024).start()
+        if (console := self.settings.console_address) is not None:  # as cli.py: a 2nd site
+            await web.TCPSite(
+                self._runner, console[0], console[1], ssl_context=self._server_tls()
+            ).start()
 
     def _server_tls(self) -> ssl.SSLContext | None:
         """The server side, as cli.py builds it from --tls-cert and --tls-key."""

@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, cast
 
+from tests.app.conftest import AppFactory
 from tests.app.server import AppServer
 from tests.app.test_console import Answer, Console, clock, send, server, signed_in
 from tests.browser.console_support import read_only_user
+from tests.support.ports import free_port
 from tests.support.share_api import api
 
 __all__ = ["clock", "server"]  # fixtures, imported for pytest
@@ -209,3 +212,30 @@ def test_usage_overview_per_bucket_and_account(server: AppServer) -> None:
         server.endpoint, "GET", "/_kv/admin/usage", keys=(server.access_key, server.secret_key)
     )
     assert signed.status == 200 and bucket in {row["bucket"] for row in signed.json()["buckets"]}
+
+
+@dataclass(frozen=True)
+class _Listener:
+    endpoint: str
+    ssl_context: None = None
+
+
+def test_console_listen_serves_the_console_apart(app_factory: AppFactory) -> None:
+    port = free_port()
+    server = app_factory(console_listen=f"127.0.0.1:{port}")
+    try:
+        # On the S3 listener /console/ is an S3 path like any other (no bucket "console").
+        page = send(server, "GET", "/console/")
+        assert page.status == 403 and b"<Code>AccessDenied</Code>" in page.body
+        assert send(server, "POST", "/_kv/console/session", b"{}").status != 201
+        # On the console's listener: its pages, its API, and the S3 requests it presigns.
+        # (send() needs only an endpoint and a client TLS context of what it talks to)
+        elsewhere = cast(AppServer, _Listener(f"http://127.0.0.1:{port}"))
+        console = Console(elsewhere)
+        assert send(elsewhere, "GET", "/console/").body.startswith(b"<!doctype html>")
+        assert console.sign_in(server.access_key, server.secret_key).status == 201
+        signed = console.call("POST", "/presign", {"operation": "ListBuckets"}).json()
+        listed = send(elsewhere, "GET", signed["url"])
+        assert listed.status == 200 and b"<ListAllMyBucketsResult" in listed.body
+    finally:
+        server.stop()

@@ -103,6 +103,23 @@ def test_website_settings_validated(argv: list[str]) -> None:
         from_argv(argv)
 
 
+def test_console_listen() -> None:
+    settings = from_argv(["--console-listen", "0.0.0.0:8082"])
+    assert settings.console_address == ("0.0.0.0", 8082)
+    assert "console:    http://127.0.0.1:8082/console/" in _banner(settings, "AK", "SK", False)
+    assert "console:    http://127.0.0.1:7373/console/" in _banner(from_argv([]), "AK", "SK", False)
+    assert from_argv([]).console_address is None
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["8082", "h:70000", "127.0.0.1:7373"],  # the last: the S3 port
+)
+def test_console_listen_validated(value: str) -> None:
+    with pytest.raises(SystemExit, match="--console-listen"):
+        from_argv(["--console-listen", value])
+
+
 def test_scan_settings_from_flags_and_environment() -> None:
     settings = from_argv(["--scan", "clamd://127.0.0.1:3310", "--scan-mode", "async"])
     assert (settings.scan, settings.scan_mode, settings.scan_fail) == (

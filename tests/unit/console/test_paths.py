@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from gateway.console.paths import is_api_path, page_name
+from gateway.console.paths import console_here, is_api_path, page_name
 
 FILES = frozenset({"index.html", "js/app.js"})
 
@@ -39,3 +39,10 @@ def test_virtual_host_requests_are_never_the_consoles() -> None:
     assert not is_api_path("b.s3.test", "/_kv/console/session", "s3.test")
     assert is_api_path("s3.test", "/_kv/console/session", "s3.test")
     assert not is_api_path("h", "/_kv/consoles", None)
+
+
+def test_console_here_only_on_its_listener_when_it_has_one() -> None:
+    assert console_here(7373, None) and console_here(None, None)
+    assert console_here(8082, ("0.0.0.0", 8082))
+    assert not console_here(7373, ("0.0.0.0", 8082))
+    assert not console_here(None, ("127.0.0.1", 8082))
