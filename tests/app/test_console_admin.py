@@ -10,6 +10,7 @@ import uuid
 from dataclasses import dataclass
 from typing import Any, cast
 
+from gateway.meta.outbox import outbox_of
 from tests.app.conftest import AppFactory
 from tests.app.server import AppServer
 from tests.app.test_console import Answer, Console, clock, send, server, signed_in
@@ -239,3 +240,24 @@ def test_console_listen_serves_the_console_apart(app_factory: AppFactory) -> Non
         assert listed.status == 200 and b"<ListAllMyBucketsResult" in listed.body
     finally:
         server.stop()
+
+
+def test_targets_are_named_for_notification_settings(server: AppServer) -> None:
+    root = signed_in(server)
+    outbox = outbox_of(server.services.meta)
+    server.call(outbox.put_event_target("audit-hook", "http://user:pw@127.0.0.1:9/", "{}", 0.0))
+    known = root.call("GET", "/targets").json()
+    assert known["targets"] == ["audit-hook"] and "pw" not in json.dumps(known)
+    arn = f"arn:kloudvault:sqs:{known['region']}:{known['accountId']}:audit-hook"
+    bucket = _bucket(root)
+    document = (
+        "<NotificationConfiguration><QueueConfiguration><Queue>"
+        f"{arn}</Queue><Event>s3:ObjectCreated:*</Event></QueueConfiguration>"
+        "</NotificationConfiguration>"
+    ).encode()
+    fields = {"operation": "PutBucketNotificationConfiguration", "bucket": bucket}
+    put = root.call("POST", "/presign", fields).json()
+    assert send(server, "PUT", put["url"], document).status == 200
+    fields["operation"] = "GetBucketNotificationConfiguration"
+    got = root.call("POST", "/presign", fields).json()
+    assert arn.encode() in send(server, "GET", got["url"]).body
