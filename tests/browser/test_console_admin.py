@@ -331,4 +331,12 @@ def test_an_upload_resumes_after_a_page_reload(
     assert resent == ["3"], resent
     assert s3.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
     page.unroute_all(behavior="ignoreErrors")
+
+    # Signing out forgets what was kept for a resume.
+    databases = "async () => (await indexedDB.databases()).map((d) => d.name)"
+    assert "uppy-blobs" in page.evaluate(databases)
+    page.get_by_role("button", name="Sign out").click()
+    page.get_by_role("button", name="Sign in").wait_for()
+    page.wait_for_function(f"async () => !(await ({databases})()).includes('uppy-blobs')")
+    assert "uppy-blobs" not in page.evaluate(databases)
     context.close()

@@ -12,7 +12,7 @@ import { childText, elements } from './api.js';
 import { installIam, openIam } from './iam.js';
 import { decorateRows, installSelection } from './selection.js';
 import { installSettings, openSettings } from './settings.js';
-import { createUploader } from './upload.js';
+import { createUploader, forgetUploads } from './upload.js';
 import { installVersions, showVersions } from './versions.js';
 
 const PAGE_SIZE = 100;
@@ -172,6 +172,15 @@ async function onSignIn(event) {
 
 async function onSignOut() {
   await guarded(async () => {
+    // Signing out cancels the uploads in progress (aborted on the server while the
+    // session still lets us) and forgets the bytes kept for a resume (upload.js), so the
+    // next person at this browser finds none of them.
+    if (state.uppy) {
+      state.uppy.cancelAll();
+      state.uppy.destroy();
+      state.uppy = null;
+      forgetUploads();
+    }
     await api.signOut();
     signedOut();
     notify('Signed out.');

@@ -85,3 +85,14 @@ export function createUploader(target, { location, onProgress, onUploaded, onErr
   uppy.on('error', (error) => onError('', uploadErrorWords(error)));
   return uppy;
 }
+
+// Drop what GoldenRetriever keeps for a resume (its IndexedDB database holds both the
+// uploads' state and the files' bytes). Best effort: the deletion completes once no
+// connection to the database is left open.
+export function forgetUploads() {
+  try {
+    window.indexedDB.deleteDatabase('uppy-blobs');
+  } catch {
+    // no IndexedDB (private mode in some browsers): nothing was kept
+  }
+}
