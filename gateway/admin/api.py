@@ -6,6 +6,8 @@
                                            "secretKey"} (the only time the secret is shown)
     DELETE /accounts/<name>            -> 200; AccountNotEmpty while it owns buckets
     POST   /accounts/<name>/keys       -> 201 {"accessKey", "secretKey"} (shown once)
+    PATCH  /accounts/<name>/keys/<ak>  {"active": bool} -> 200: deactivate (refused like an
+                                       unknown key) or activate it again
     DELETE /accounts/<name>/keys/<ak>  -> 200
     GET    /usage                      -> {"buckets": [...], "accounts": [...]} (usage.py)
     GET    /quotas/<bucket|account>/<name>  -> {"quota": {...} | null, "objects", "bytes"}
@@ -151,6 +153,8 @@ async def answer_as(
     if len(parts) == 4 and parts[0] == "accounts" and parts[2] == "keys":
         if method == "DELETE":
             return 200, await _delete_key(services, parts[1], parts[3])
+        if method == "PATCH":
+            return 200, await _set_key_active(services, parts[1], parts[3], data)
         raise _not_allowed(method, "key")
     if parts == ["usage"]:
         if method == "GET":
@@ -229,12 +233,41 @@ async def _delete_key(services: Services, name: str, access_key: str) -> dict[st
     key = await meta.get_access_key(access_key)
     if key is None or key.user != name or key.iam_user is not None:
         raise S3Error(S3ErrorCode.NO_SUCH_ACCESS_KEY)
-    owned = [k for k in await meta.list_access_keys(name) if k.iam_user is None]
-    if name == ROOT_USER and len(owned) <= 1:
-        raise S3Error(S3ErrorCode.ACCESS_DENIED, "The root account's last key cannot be deleted.")
+    await _keep_root_usable(services, name, access_key, "deleted")
     await meta.delete_access_key(access_key)
     services.credentials.invalidate()
     return {"deleted": access_key}
+
+
+async def _keep_root_usable(services: Services, name: str, access_key: str, what: str) -> None:
+    """Refuse to leave the administrator without an active key of its own (only the
+    shell's `kloudvault admin key create` could then let anyone in again)."""
+    if name != ROOT_USER:
+        return
+    others = [
+        k
+        for k in await services.meta.list_access_keys(name)
+        if k.iam_user is None and k.active and k.access_key != access_key
+    ]
+    if not others:
+        raise S3Error(
+            S3ErrorCode.ACCESS_DENIED, f"The root account's last active key cannot be {what}."
+        )
+
+
+async def _set_key_active(
+    services: Services, name: str, access_key: str, data: dict[str, Any]
+) -> dict[str, Any]:
+    active = data.get("active")
+    if not isinstance(active, bool):
+        raise _bad("'active' must be true or false")
+    meta = services.meta
+    if not active:
+        await _keep_root_usable(services, name, access_key, "deactivated")
+    if not await meta.set_access_key_active(name, access_key, active):
+        raise S3Error(S3ErrorCode.NO_SUCH_ACCESS_KEY)
+    services.credentials.invalidate()
+    return {"accessKey": access_key, "active": active}
 
 
 async def _usage(services: Services) -> dict[str, Any]:

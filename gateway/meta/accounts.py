@@ -91,5 +91,18 @@ def reseal_access_key(access_key: str, stored: str, sealed: str) -> Tx[bool]:
     return changed > 0
 
 
+def set_access_key_active(user: str, access_key: str, active: bool) -> Tx[bool]:
+    """Activate or deactivate an account's own key (its IAM users' keys are IAM's:
+    iam.update_access_key_status); False if `user` has no such key."""
+    changed = yield from execute(
+        "UPDATE access_keys SET active = ? WHERE access_key = ? AND user_name = ?"
+        " AND iam_user IS NULL",
+        active,
+        access_key,
+        user,
+    )
+    return changed > 0
+
+
 def delete_access_key(access_key: str) -> Tx[bool]:
     return (yield from execute("DELETE FROM access_keys WHERE access_key = ?", access_key)) > 0

@@ -578,6 +578,11 @@ class MetaStore(Protocol):
 
     async def delete_access_key(self, access_key: str) -> bool: ...
 
+    async def set_access_key_active(self, user: str, access_key: str, active: bool) -> bool:
+        """(De)activate account `user`'s own key (an inactive key is refused like an
+        unknown one); False if it has no such key."""
+        ...
+
     async def reseal_access_key(self, access_key: str, stored: str, sealed: str) -> bool:
         """Replace the key's stored secret with `sealed` if it is still `stored` (another
         process may have resealed it first); whether it was replaced."""

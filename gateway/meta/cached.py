@@ -222,6 +222,12 @@ class CachedMetaStore:
             [key_entry(access_key)], lambda: self.inner.delete_access_key(access_key)
         )
 
+    async def set_access_key_active(self, user: str, access_key: str, active: bool) -> bool:
+        return await self._write(
+            [key_entry(access_key)],
+            lambda: self.inner.set_access_key_active(user, access_key, active),
+        )
+
     async def reseal_access_key(self, access_key: str, stored: str, sealed: str) -> bool:
         return await self._write(
             [key_entry(access_key)],

@@ -161,6 +161,7 @@ class SqlMetaStore:
     get_access_key = read(accounts.get_access_key)
     list_access_keys = read(accounts.list_access_keys)
     delete_access_key = write(accounts.delete_access_key)
+    set_access_key_active = write(accounts.set_access_key_active)
     reseal_access_key = write(accounts.reseal_access_key)
     set_user_email = write(accounts.set_user_email)
     accounts_by_email = read(accounts.accounts_by_email)

@@ -141,8 +141,18 @@ def test_accounts_and_their_keys(server: AppServer) -> None:
     missing = root.call("DELETE", f"/admin/accounts/{name}/keys/{first['accessKey']}")
     assert (missing.status, missing.code) == (404, "NoSuchAccessKey")
 
+    # Deactivated, a key is refused like an unknown one; activated, it works again.
+    key_path = f"/admin/accounts/{name}/keys/{second['accessKey']}"
+    assert root.call("PATCH", key_path, {"active": False}).json()["active"] is False
     owner = Console(server)
+    assert owner.sign_in(second["accessKey"], second["secretKey"]).status == 403
+    assert root.call("PATCH", key_path, {"active": "no"}).status == 400
+    assert root.call("PATCH", key_path, {"active": True}).status == 200
     assert owner.sign_in(second["accessKey"], second["secretKey"]).status == 201
+    root_key = f"/admin/accounts/root/keys/{server.access_key}"
+    last = root.call("PATCH", root_key, {"active": False})
+    assert (last.status, last.code) == (403, "AccessDenied")
+    assert root.call("DELETE", root_key).status == 403
     bucket = f"own-{uuid.uuid4().hex[:6]}"
     create = owner.call("POST", "/presign", {"operation": "CreateBucket", "bucket": bucket}).json()
     assert send(server, create["method"], create["url"]).status == 200

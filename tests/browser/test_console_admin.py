@@ -168,6 +168,13 @@ def test_accounts_usage_quotas_and_notifications(console_server: AppServer, chro
     access = row.locator("ul.keys li").first.inner_text().split()[0]
     tenant = boto3_client(server, access_key=access, secret_key=secret)
     assert tenant.list_buckets()["Buckets"] == []
+    page.get_by_role("button", name=f"Deactivate key {access} of {account}").click()
+    page.locator(f'li[data-key="{access}"]', has_text="(inactive)").wait_for()
+    try:
+        tenant.list_buckets()
+        raise AssertionError("a deactivated key was let in")
+    except tenant.exceptions.ClientError as err:
+        assert err.response["Error"]["Code"] == "InvalidAccessKeyId"
     _check_axe(page, "admin-accounts")
     _accept_next(page)
     page.get_by_role("button", name=f"Delete account {account}").click()

@@ -134,6 +134,13 @@ def test_access_keys(metastore: MetaStore, aio: asyncio.Runner) -> None:
         assert await metastore.delete_access_key("AK1") is False
         assert await metastore.get_access_key("AK1") is None
         assert await metastore.list_access_keys("carol") == [k2]
+        # An account's own key is deactivated and activated again, by its account only.
+        assert await metastore.set_access_key_active("carol", "AK2", False) is True
+        assert await metastore.get_access_key("AK2") == replace(k2, active=False)
+        assert await metastore.set_access_key_active("root", "AK2", True) is False
+        assert await metastore.set_access_key_active("carol", "AK2", True) is True
+        assert await metastore.get_access_key("AK2") == k2
+        assert await metastore.set_access_key_active("carol", "NOPE", False) is False
 
     aio.run(body())
 

@@ -1,7 +1,7 @@
 // The administrator's pages (the root account's own keys; the admin API refuses anyone
 // else, and the pages are not offered to them):
 //   #/admin/accounts   accounts: create (its first key shown once), keys (create, shown
-//                      once; delete), delete
+//                      once; deactivate and activate; delete), delete
 //   #/admin/usage      per bucket and per account: objects, bytes, quota use; an
 //                      account's quota (quota.js)
 import * as api from './api.js';
@@ -43,8 +43,14 @@ async function showAccounts(made = null) {
   const { el } = ui;
   const { accounts } = await api.admin.get('/accounts');
   const rows = accounts.map((account) => {
-    const keys = el('ul', { class: 'keys' }, ...account.keys.map((key) => el('li', {},
-      `${key.accessKey} `,
+    const keys = el('ul', { class: 'keys' }, ...account.keys.map((key) => el('li', { 'data-key': key.accessKey },
+      `${key.accessKey}${key.active ? '' : ' (inactive)'} `,
+      button(key.active ? 'Deactivate' : 'Activate', `${key.active ? 'Deactivate' : 'Activate'} key ${key.accessKey} of ${account.name}`, async () => {
+        const path = `/accounts/${encodeURIComponent(account.name)}/keys/${encodeURIComponent(key.accessKey)}`;
+        await api.admin.patch(path, { active: !key.active });
+        ui.notify(`Key ${key.accessKey} ${key.active ? 'deactivated' : 'activated'}.`);
+        await showAccounts();
+      }),
       button('Delete', `Delete key ${key.accessKey} of ${account.name}`, async () => {
         if (!window.confirm(`Delete the access key ${key.accessKey}? Whatever uses it stops working.`)) return;
         await api.admin.remove(`/accounts/${encodeURIComponent(account.name)}/keys/${encodeURIComponent(key.accessKey)}`);

@@ -175,6 +175,7 @@ export const admin = {
   get: (path) => call('GET', `/admin${path}`),
   post: (path, body) => call('POST', `/admin${path}`, body || {}),
   put: (path, body) => call('PUT', `/admin${path}`, body),
+  patch: (path, body) => call('PATCH', `/admin${path}`, body),
   remove: (path) => call('DELETE', `/admin${path}`),
 };
 
