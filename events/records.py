@@ -27,13 +27,26 @@ from events.targets.base import Message
 
 EVENT_SOURCE = "kloudvault:s3"
 REMOVAL_FAMILIES = ("s3:ObjectRemoved", "s3:LifecycleExpiration")
+# The kinds of outbox rows (migration 0017): a notification, or replication work.
+EVENT, REPLICATION = "event", "replication"
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicationRoute:
+    """Where a change a replication rule may cover is copied (gateway/s3/replication.py):
+    the rule and its destination bucket (an operator target serves it)."""
+
+    rule_id: str
+    destination: str
+    delete_markers: bool = False
 
 
 @dataclass(frozen=True, slots=True)
 class EventIntent:
     """What the request path passes into a change's transaction: the bucket's rules that
     could match, the event (a removal: just its family, the transaction knows whether it
-    made a delete marker), and who asked. No intent (None): no configuration, no work."""
+    made a delete marker), and who asked; and the replication routes that may cover the
+    change. No intent (None): no configuration, no work."""
 
     rules: tuple[NotificationRule, ...]
     event: str  # "s3:ObjectCreated:Put", ..., or a removal family ("s3:ObjectRemoved")
@@ -43,6 +56,7 @@ class EventIntent:
     request_id: str = ""
     region: str = ""
     owner: str = ""
+    replication: tuple[ReplicationRoute, ...] = ()
 
     def name(self, *, marker_created: bool = False) -> str:
         """The event's full name (for a removal, Delete or DeleteMarkerCreated)."""
@@ -74,6 +88,7 @@ class OutboxEvent:
     attempts: int = 0
     next_attempt: float = 0.0
     last_error: str | None = None
+    kind: str = EVENT  # for REPLICATION: target is the destination bucket
 
     @property
     def sequencer(self) -> str:

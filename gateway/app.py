@@ -26,6 +26,7 @@ from gateway.expect import continue_middleware, defer_continue
 from gateway.jobs.collector import Collector
 from gateway.jobs.event_dispatch import EventDispatcher
 from gateway.jobs.leader import SingletonTask, leader_lock_of
+from gateway.jobs.replication import ReplicationWorker
 from gateway.limits.rate import rate_limiter
 from gateway.limits.uploads import UploadSlots
 from gateway.logs import protocol_logger
@@ -40,6 +41,8 @@ from gateway.middlewares.errors import error_middleware
 from gateway.middlewares.metrics import metrics_middleware, record_first_byte
 from gateway.middlewares.request_id import request_id_middleware
 from gateway.ops.notification import quarantine_events
+from gateway.replication.copy import Copier
+from gateway.replication.targets import TargetClients
 from gateway.settings import Settings
 from gateway.tracing import tracing_middleware
 from gateway.website.endpoint import serve_website
@@ -49,6 +52,7 @@ log = logging.getLogger("kloudvault")
 APP_COLLECTOR = web.AppKey("collector", Collector)
 APP_AUDIT = web.AppKey("audit", AuditWriter)
 APP_EVENTS = web.AppKey("events", EventDispatcher)
+APP_REPLICATION = web.AppKey("replication", ReplicationWorker)
 LIVE_PATHS = ("/minio/health/live", "/health/live", "/health")
 READY_PATHS = ("/minio/health/ready", "/health/ready")
 CONNECT_TIMEOUT = 5.0  # seconds: a reachable store accepts a connection long before this
@@ -315,6 +319,7 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
         app.cleanup_ctx.append(collector_ctx)
         app.cleanup_ctx.append(_lifecycle_ctx(services))
         app.cleanup_ctx.append(_events_ctx(app, services))
+        app.cleanup_ctx.append(_replication_ctx(app, services))
     return app
 
 
@@ -403,3 +408,30 @@ def _events_ctx(
         await dispatcher.stop()
 
     return events_ctx
+
+
+def _replication_ctx(
+    app: web.Application, services: Services
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """The replication worker (gateway/jobs/replication.py) as an app cleanup context: on
+    the replica holding the "replication" leader lock (PostgreSQL), else here alone."""
+    settings = services.settings
+    clients = TargetClients(outbox_of(services.meta), services.credentials.sealer)
+    worker = ReplicationWorker(
+        Copier(services, clients),
+        clients,
+        wake=services.replication_queued,
+        attempts=settings.replication_attempts,
+        backoff=settings.replication_backoff,
+        max_backoff=settings.replication_backoff_max,
+        lock=leader_lock_of(services.meta, "replication"),
+        clock=services.clock,
+    )
+    app[APP_REPLICATION] = worker
+
+    async def replication_ctx(app: web.Application) -> AsyncIterator[None]:
+        worker.start()
+        yield
+        await worker.stop()
+
+    return replication_ctx

@@ -27,6 +27,7 @@ from gateway.limits.rate import RateLimiter
 from gateway.limits.uploads import UploadSlots
 from gateway.meta.base import Bucket, MetaStore
 from gateway.meta.outbox import outbox_of
+from gateway.replication.cache import ReplicationCache
 from gateway.routing import Route
 from gateway.settings import Settings
 from gateway.website.cache import WebsiteCache
@@ -69,6 +70,10 @@ class Services:
     notifications: NotificationCache = field(init=False)
     targets: TargetRegistry = field(init=False)
     events_queued: asyncio.Event = field(init=False)
+    # Buckets' replication rules, and the replication worker's wake-up call
+    # (gateway/jobs/replication.py).
+    replication_rules: ReplicationCache = field(init=False)
+    replication_queued: asyncio.Event = field(init=False)
 
     def __post_init__(self) -> None:
         scan = self.settings.scan
@@ -94,6 +99,8 @@ class Services:
             store = None
         self.targets = TargetRegistry(specs, store)
         self.events_queued = asyncio.Event()
+        self.replication_rules = ReplicationCache(self.meta)
+        self.replication_queued = asyncio.Event()
 
     @property
     def lifecycle_timing(self) -> Timing:

@@ -310,6 +310,11 @@ class S3ErrorCode(Enum):
     # Not an AWS code (S3 has no quotas): MinIO's and Ceph RGW's name for it, which clients
     # show as it is. 403: retrying does not help until usage goes down or the quota goes up.
     QUOTA_EXCEEDED = ("QuotaExceeded", 403, "The bucket or account quota is exceeded.")
+    REPLICATION_CONFIGURATION_NOT_FOUND_ERROR = (
+        "ReplicationConfigurationNotFoundError",
+        404,
+        "The replication configuration was not found",
+    )
     REQUEST_TIME_TOO_SKEWED = (
         "RequestTimeTooSkewed",
         403,

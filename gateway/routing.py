@@ -190,6 +190,28 @@ ROUTES: tuple[Route, ...] = (
         "s3:PutBucketNotification",
         ("notification",),
     ),
+    # -- replication (issue 21)
+    Route(
+        "GetBucketReplication",
+        "GET",
+        _B,
+        "s3:GetReplicationConfiguration",
+        ("replication",),
+    ),
+    Route(
+        "PutBucketReplication",
+        "PUT",
+        _B,
+        "s3:PutReplicationConfiguration",
+        ("replication",),
+    ),
+    Route(
+        "DeleteBucketReplication",
+        "DELETE",
+        _B,
+        "s3:PutReplicationConfiguration",
+        ("replication",),
+    ),
     Route("GetBucketCors", "GET", _B, "s3:GetBucketCORS", ("cors",)),
     Route("PutBucketCors", "PUT", _B, "s3:PutBucketCORS", ("cors",)),
     Route("DeleteBucketCors", "DELETE", _B, "s3:PutBucketCORS", ("cors",)),

@@ -332,6 +332,17 @@ class Settings:
     notify_backoff_max: float = field(
         default=3600.0, metadata=_opt("seconds between two tries of an event at most")
     )
+    replication_attempts: int = field(
+        default=100,
+        metadata=_opt("copy attempts before replication gives a change up (status FAILED)"),
+    )
+    replication_backoff: float = field(
+        default=1.0,
+        metadata=_opt("seconds before a replication retry; doubles per attempt"),
+    )
+    replication_backoff_max: float = field(
+        default=300.0, metadata=_opt("seconds between two tries of a replication at most")
+    )
     log_level: str = field(default="INFO", metadata=_opt("DEBUG, INFO, WARNING, ERROR"))
     log_format: str = field(
         default="text", metadata=_opt("text or json (one object per line, with the request id)")
@@ -617,6 +628,8 @@ def validate(settings: Settings) -> None:
         problems.append("--max-uploads-per-key must be at least 1")
     problems.extend(_scan_problems(settings))
     problems.extend(_notify_problems(settings))
+    if settings.replication_attempts < 1 or settings.replication_backoff <= 0:
+        raise ValueError("--replication-attempts must be >= 1 and --replication-backoff > 0")
     if settings.notify_attempts < 1 or settings.notify_timeout <= 0:
         problems.append("--notify-attempts must be at least 1, --notify-timeout positive")
     if settings.log_format not in ("text", "json"):

@@ -30,8 +30,9 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
-from events.records import OutboxEvent, message
+from events.records import EVENT, OutboxEvent, message
 from events.targets.base import TargetError
 from events.targets.registry import TargetRegistry
 from gateway.jobs.leader import LeaderLock, LocalLock, cancel_and_wait
@@ -49,11 +50,18 @@ MAX_BACKOFF = 3600.0
 DELIVERED, RETRY, DEAD = "delivered", "retry", "dead"
 
 
-class EventDispatcher:
+class OutboxDispatcher:
+    """The loop that drains one kind of outbox row (module docstring): leader lock,
+    wake-ups, per-key order, backoff. A subclass says how one row is delivered
+    (`_deliver`, returning DELIVERED, RETRY or DEAD) and names itself (NAME, KIND):
+    EventDispatcher here, gateway/jobs/replication.py's ReplicationWorker."""
+
+    NAME = "events"
+    KIND = EVENT
+
     def __init__(
         self,
         outbox: EventOutbox,
-        targets: TargetRegistry,
         *,
         wake: asyncio.Event | None = None,
         attempts: int = 10,
@@ -65,7 +73,6 @@ class EventDispatcher:
         batch: int = BATCH,
     ) -> None:
         self.outbox = outbox
-        self.targets = targets
         self.wake = wake if wake is not None else asyncio.Event()
         self.attempts = attempts
         self.backoff = backoff
@@ -83,12 +90,18 @@ class EventDispatcher:
         """Seconds before the next try, after `failures` failed attempts (>= 1)."""
         return float(min(self.backoff * 2 ** (failures - 1), self.max_backoff))
 
+    async def _deliver(self, event: OutboxEvent) -> str:
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        """Release what delivering holds (connections), once stopped."""
+
     async def run_once(self) -> int:
         """Deliver every event due now; returns how many were delivered."""
         delivered = failed = 0
         self._slowest = 0.0
         while True:
-            due = await self.outbox.due_events(self.clock(), self.batch)
+            due = await self.outbox.due_events(self.clock(), self.batch, kind=self.KIND)
             if not due:
                 break
             results = await asyncio.gather(*(self._deliver(e) for e in due))
@@ -99,10 +112,10 @@ class EventDispatcher:
             if all(outcome == RETRY for outcome in results):
                 break  # every head is rescheduled: nothing more is due now
         if delivered or failed:
-            pending, dead = await self.outbox.outbox_depth()
+            pending, dead = await self.outbox.outbox_depth(kind=self.KIND)
             log.info(
-                "events: %d delivered (latency up to %.3fs), %d failed; outbox: %d pending,"
-                " %d dead",
+                "%s: %d delivered (latency up to %.3fs), %d failed; outbox: %d pending, %d dead",
+                self.NAME,
                 delivered,
                 self._slowest,
                 failed,
@@ -110,6 +123,72 @@ class EventDispatcher:
                 dead,
             )
         return delivered
+
+    # -- the task ---------------------------------------------------------------------------
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(), name=self.NAME)
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        await cancel_and_wait(task)
+        self.is_leader = False
+        await self.lock.release()
+        await self._close()
+
+    async def _lead(self, checked: float) -> float:
+        """Take or keep the leader lock; returns when it was last checked."""
+        now = time.monotonic()
+        if now - checked < CHECK_EVERY:
+            return checked
+        if self.is_leader and not await self.lock.held():
+            self.is_leader = False
+            log.warning("%s: lost the leader lock", self.NAME)
+        if not self.is_leader and await self.lock.acquire():
+            self.is_leader = True
+            log.info("%s: this replica now drains the outbox", self.NAME)
+        return now
+
+    async def _wait(self) -> None:
+        if not self.is_leader:  # another replica delivers; wake-ups are not ours to answer
+            await asyncio.sleep(CHECK_EVERY)
+            return
+        timeout = self.poll
+        now = self.clock()
+        at = await self.outbox.next_event_due(now, kind=self.KIND)
+        if at is not None:
+            timeout = min(timeout, max(0.0, at - now))
+        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
+        # that arrives as the wake-up does, and stop() would then wait for ever.
+        try:
+            async with asyncio.timeout(timeout):
+                await self.wake.wait()
+        except TimeoutError:
+            pass
+
+    async def _run(self) -> None:
+        checked = -CHECK_EVERY  # try the lock at once
+        while True:
+            try:
+                checked = await self._lead(checked)
+                self.wake.clear()  # before the run: a commit during it wakes the next wait
+                if self.is_leader:
+                    await self.run_once()
+                await self._wait()
+            except Exception:
+                log.exception("%s: dispatch failed", self.NAME)
+                await asyncio.sleep(self.poll)
+
+
+class EventDispatcher(OutboxDispatcher):
+    """Delivers the notification events to their targets."""
+
+    def __init__(self, outbox: EventOutbox, targets: TargetRegistry, **options: Any) -> None:
+        super().__init__(outbox, **options)
+        self.targets = targets
+
+    async def _close(self) -> None:
+        await self.targets.close()
 
     async def _deliver(self, event: OutboxEvent) -> str:
         async with self._limiter:
@@ -153,58 +232,3 @@ class EventDispatcher:
             )
         await self.outbox.event_failed(event.id, error=error, next_attempt=next_attempt)
         return RETRY if next_attempt is not None else DEAD
-
-    # -- the task ---------------------------------------------------------------------------
-    def start(self) -> None:
-        if self._task is None:
-            self._task = asyncio.get_running_loop().create_task(self._run(), name="events")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        await cancel_and_wait(task)
-        self.is_leader = False
-        await self.lock.release()
-        await self.targets.close()
-
-    async def _lead(self, checked: float) -> float:
-        """Take or keep the leader lock; returns when it was last checked."""
-        now = time.monotonic()
-        if now - checked < CHECK_EVERY:
-            return checked
-        if self.is_leader and not await self.lock.held():
-            self.is_leader = False
-            log.warning("events: lost the leader lock")
-        if not self.is_leader and await self.lock.acquire():
-            self.is_leader = True
-            log.info("events: this replica now dispatches events")
-        return now
-
-    async def _wait(self) -> None:
-        if not self.is_leader:  # another replica delivers; wake-ups are not ours to answer
-            await asyncio.sleep(CHECK_EVERY)
-            return
-        timeout = self.poll
-        now = self.clock()
-        at = await self.outbox.next_event_due(now)
-        if at is not None:
-            timeout = min(timeout, max(0.0, at - now))
-        # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow a cancellation
-        # that arrives as the wake-up does, and stop() would then wait for ever.
-        try:
-            async with asyncio.timeout(timeout):
-                await self.wake.wait()
-        except TimeoutError:
-            pass
-
-    async def _run(self) -> None:
-        checked = -CHECK_EVERY  # try the lock at once
-        while True:
-            try:
-                checked = await self._lead(checked)
-                self.wake.clear()  # before the run: a commit during it wakes the next wait
-                if self.is_leader:
-                    await self.run_once()
-                await self._wait()
-            except Exception:
-                log.exception("events: dispatch failed")
-                await asyncio.sleep(self.poll)

@@ -526,6 +526,7 @@ BUCKET_CONFIGS = (
     "website",  # WebsiteConfiguration XML (gateway/s3/website.py)
     "compression",  # off|auto|on: this bucket's --compression (gateway/compression.py)
     "notification",  # NotificationConfiguration XML (events/config.py)
+    "replication",  # ReplicationConfiguration XML (gateway/s3/replication.py)
 )
 
 # The ones read on every request to a bucket (get_access_configs, one cache entry):

@@ -12,6 +12,11 @@ How this works:
   delivered row is deleted; a failed one gets attempts + 1 and a later next_attempt, or
   state 'dead' after the last attempt, which lets the key's next event through.
 - replay_events() puts dead (or named) rows back to pending; purge_events() deletes them.
+- Replication work (migration 0017) rides the same outbox as rows of kind 'replication'
+  (add_events queues them from the intent's replication routes, and marks the version
+  PENDING in the same transaction); every reader below takes the kind it serves, so the
+  event dispatcher and the replication worker (gateway/jobs/replication.py) never see
+  each other's rows.
 """
 
 from __future__ import annotations
@@ -19,18 +24,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from events.records import EventIntent, OutboxEvent, matching
+from events.records import EVENT, REPLICATION, EventIntent, OutboxEvent, matching
+from gateway.meta.rows import dump_map, load_map
 from gateway.meta.sql import Tx, execute, marks, one, rows, value
+from gateway.s3.replication import OP_DELETE_MARKER, PENDING, STATUS_HEADER, replication_op
 
 _COLUMNS = (
     "id, target, config_id, bucket, key, event_name, event_time, version_id, size, etag,"
-    " principal, source_ip, request_id, region, owner, state, attempts, next_attempt, last_error"
+    " principal, source_ip, request_id, region, owner, state, attempts, next_attempt, last_error,"
+    " kind"
 )
 _INSERT = (
     "INSERT INTO event_outbox (target, config_id, bucket, key, event_name, event_time,"
-    " version_id, size, etag, principal, source_ip, request_id, region, owner, next_attempt)"
+    " version_id, size, etag, principal, source_ip, request_id, region, owner, next_attempt,"
+    " kind)"
     " VALUES (?, ?, ?, ?, ?, CAST(? AS DOUBLE PRECISION), ?, ?, ?, ?, ?, ?, ?, ?,"
-    " CAST(? AS DOUBLE PRECISION))"
+    " CAST(? AS DOUBLE PRECISION), ?)"
 )
 
 
@@ -55,6 +64,7 @@ def _event(row: Any) -> OutboxEvent:
         attempts=int(row["attempts"]),
         next_attempt=float(row["next_attempt"]),
         last_error=row["last_error"],
+        kind=row["kind"],
     )
 
 
@@ -68,7 +78,8 @@ def add_events(
     etag: str = "",
     marker_created: bool = False,
 ) -> Tx[int]:
-    """Queue the intent's event for every rule it matches, in the caller's transaction."""
+    """Queue the intent's event for every rule it matches, and its replication work for
+    every route it carries, in the caller's transaction."""
     if intent is None:
         return 0
     name = intent.name(marker_created=marker_created)
@@ -91,8 +102,73 @@ def add_events(
             intent.region,
             intent.owner,
             0.0,
+            EVENT,
         )
-    return len(rules)
+    queued = yield from _add_replication(intent, bucket, key, version_id, size, etag, name)
+    return len(rules) + queued
+
+
+def _add_replication(
+    intent: EventIntent,
+    bucket: str,
+    key: str,
+    version_id: str | None,
+    size: int,
+    etag: str,
+    name: str,
+) -> Tx[int]:
+    op = replication_op(name)
+    if op is None or version_id is None or not intent.replication:
+        return 0
+    routes = [r for r in intent.replication if op != OP_DELETE_MARKER or r.delete_markers]
+    for route in routes:
+        yield from execute(
+            _INSERT,
+            route.destination,
+            route.rule_id,
+            bucket,
+            key,
+            op,
+            intent.time,
+            version_id,
+            size,
+            etag,
+            intent.principal,
+            intent.source_ip,
+            intent.request_id,
+            intent.region,
+            intent.owner,
+            0.0,
+            REPLICATION,
+        )
+    if routes and op != OP_DELETE_MARKER:
+        yield from mark_replication(bucket, key, version_id, PENDING)
+    return len(routes)
+
+
+def mark_replication(bucket: str, key: str, version_id: str, status: str) -> Tx[bool]:
+    """Set a version's x-amz-replication-status (kept with its content headers, so that
+    HEAD and GET answer it as stored, through the same cache)."""
+    row = yield from one(
+        "SELECT headers FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
+        bucket,
+        key,
+        version_id,
+    )
+    if row is None:
+        return False
+    headers = load_map(row["headers"])
+    if headers.get(STATUS_HEADER) == status:
+        return True
+    headers[STATUS_HEADER] = status
+    yield from execute(
+        "UPDATE versions SET headers = ? WHERE bucket = ? AND key = ? AND version_id = ?",
+        dump_map(headers),
+        bucket,
+        key,
+        version_id,
+    )
+    return True
 
 
 def queue_event(event: OutboxEvent) -> Tx[int]:
@@ -114,29 +190,33 @@ def queue_event(event: OutboxEvent) -> Tx[int]:
         event.region,
         event.owner,
         event.next_attempt,
+        event.kind,
     )
     return int(new_id)
 
 
-def due_events(now: float, limit: int = 100) -> Tx[list[OutboxEvent]]:
-    """The oldest pending event of each (target, bucket, key), if due at `now`."""
+def due_events(now: float, limit: int = 100, *, kind: str = EVENT) -> Tx[list[OutboxEvent]]:
+    """The oldest pending row of `kind` of each (target, bucket, key), if due at `now`."""
     found = yield from rows(
-        f"SELECT {_COLUMNS} FROM event_outbox o WHERE o.state = 'pending'"
+        f"SELECT {_COLUMNS} FROM event_outbox o WHERE o.kind = ? AND o.state = 'pending'"
         " AND o.next_attempt <= CAST(? AS DOUBLE PRECISION)"
-        " AND NOT EXISTS (SELECT 1 FROM event_outbox p WHERE p.state = 'pending'"
-        " AND p.target = o.target AND p.bucket = o.bucket AND p.key = o.key AND p.id < o.id)"
+        " AND NOT EXISTS (SELECT 1 FROM event_outbox p WHERE p.kind = o.kind"
+        " AND p.state = 'pending' AND p.target = o.target AND p.bucket = o.bucket"
+        " AND p.key = o.key AND p.id < o.id)"
         " ORDER BY o.id LIMIT ?",
+        kind,
         now,
         limit,
     )
     return [_event(r) for r in found]
 
 
-def next_event_due(after: float) -> Tx[float | None]:
-    """The earliest retry time after `after` (None: no pending event waits for one)."""
+def next_event_due(after: float, *, kind: str = EVENT) -> Tx[float | None]:
+    """The earliest retry time after `after` (None: no pending row waits for one)."""
     at = yield from value(
-        "SELECT MIN(next_attempt) FROM event_outbox WHERE state = 'pending'"
+        "SELECT MIN(next_attempt) FROM event_outbox WHERE kind = ? AND state = 'pending'"
         " AND next_attempt > CAST(? AS DOUBLE PRECISION)",
+        kind,
         after,
     )
     return None if at is None else float(at)
@@ -159,45 +239,50 @@ def event_failed(event_id: int, *, error: str, next_attempt: float | None) -> Tx
     )
 
 
-def outbox_depth() -> Tx[tuple[int, int]]:
+def outbox_depth(*, kind: str = EVENT) -> Tx[tuple[int, int]]:
     """(pending, dead) row counts."""
     row = yield from one(
         "SELECT COALESCE(SUM(CASE WHEN state = 'pending' THEN 1 ELSE 0 END), 0) AS pending,"
         " COALESCE(SUM(CASE WHEN state = 'dead' THEN 1 ELSE 0 END), 0) AS dead FROM event_outbox"
+        " WHERE kind = ?",
+        kind,
     )
     return int(row["pending"]), int(row["dead"])
 
 
-def list_events(*, dead: bool = False, limit: int = 1000) -> Tx[list[OutboxEvent]]:
+def list_events(
+    *, dead: bool = False, limit: int = 1000, kind: str = EVENT
+) -> Tx[list[OutboxEvent]]:
     found = yield from rows(
-        f"SELECT {_COLUMNS} FROM event_outbox WHERE state = ? ORDER BY id LIMIT ?",
+        f"SELECT {_COLUMNS} FROM event_outbox WHERE kind = ? AND state = ? ORDER BY id LIMIT ?",
+        kind,
         "dead" if dead else "pending",
         limit,
     )
     return [_event(r) for r in found]
 
 
-def replay_events(ids: Sequence[int] | None) -> Tx[int]:
-    """Dead events (those of `ids`, or all of them for None) back to pending, at once."""
-    sql = "UPDATE event_outbox SET state = 'pending', attempts = 0, next_attempt = 0"
-    if ids is None:
-        return (yield from execute(sql + " WHERE state = 'dead'"))
-    if not ids:
-        return 0
-    return (yield from execute(sql + f" WHERE state = 'dead' AND id IN ({marks(len(ids))})", *ids))
-
-
-def purge_events(ids: Sequence[int] | None) -> Tx[int]:
-    """Delete dead events (those of `ids`, or all of them for None)."""
-    if ids is None:
-        return (yield from execute("DELETE FROM event_outbox WHERE state = 'dead'"))
-    if not ids:
-        return 0
-    return (
-        yield from execute(
-            f"DELETE FROM event_outbox WHERE state = 'dead' AND id IN ({marks(len(ids))})", *ids
-        )
+def replay_events(ids: Sequence[int] | None, *, kind: str = EVENT) -> Tx[int]:
+    """Dead rows (those of `ids`, or all of them for None) back to pending, at once."""
+    sql = (
+        "UPDATE event_outbox SET state = 'pending', attempts = 0, next_attempt = 0"
+        " WHERE kind = ? AND state = 'dead'"
     )
+    if ids is None:
+        return (yield from execute(sql, kind))
+    if not ids:
+        return 0
+    return (yield from execute(sql + f" AND id IN ({marks(len(ids))})", kind, *ids))
+
+
+def purge_events(ids: Sequence[int] | None, *, kind: str = EVENT) -> Tx[int]:
+    """Delete dead rows (those of `ids`, or all of them for None)."""
+    sql = "DELETE FROM event_outbox WHERE kind = ? AND state = 'dead'"
+    if ids is None:
+        return (yield from execute(sql, kind))
+    if not ids:
+        return 0
+    return (yield from execute(sql + f" AND id IN ({marks(len(ids))})", kind, *ids))
 
 
 # -- targets added with `kloudvault admin target add` --------------------------------------------

@@ -21,6 +21,12 @@ How this works:
 - Blob bookkeeping: a published version takes its blobs off `pending` and the blobs of
   the version it replaces go to `garbage` unless another version uses them, in the same
   transaction; version_blobs mirrors every version's segments.
+- Replicas (gateway/s3/replication.py): a version whose x-amz-replication-status is
+  REPLICA, in a versioned bucket, keeps the version id and time its source gave it. It
+  is written once (a second copy of the same version id is a no-op: a worker that died
+  after its copy and before recording it copies again), and it becomes the latest only
+  if it is newer, by (last modified, version id), than the latest there, so two gateways
+  replicating into each other agree on every key's latest version.
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from gateway.meta.rows import (
 )
 from gateway.meta.sql import Tx, UniqueViolation, execute, lock_key, many, one, value
 from gateway.s3.preconditions import check_delete_condition, check_write_precondition
+from gateway.s3.replication import REPLICA, STATUS_HEADER, newer
 from gateway.s3.versions import addressed, new_version_id
 
 # The latest versions, through the partial index versions_latest (bucket, key) WHERE
@@ -67,6 +74,7 @@ _INSERT_VERSION = (
     + ", ".join("?" * 17)
     + ", (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions WHERE bucket = ? AND key = ?))"
 )
+_INSERT_NONCURRENT = _INSERT_VERSION.replace("?, ?, ?, TRUE, ", "?, ?, ?, FALSE, ", 1)
 _ONE = f"SELECT {VERSION_COLUMNS} FROM {{}} WHERE bucket = ? AND key = ?"
 
 
@@ -107,15 +115,22 @@ def _remove_version(bucket: str, key: str, version_id: str, *, since: float) -> 
     return row
 
 
-def _insert_latest(v: ObjectVersion) -> Tx[None]:
-    """Insert `v` as the newest version of its key and the only latest one."""
-    yield from execute(
-        f"UPDATE {LATEST} SET is_latest = FALSE WHERE bucket = ? AND key = ? AND is_latest",
-        v.bucket,
-        v.key,
-    )
+def _insert_latest(v: ObjectVersion, *, latest: bool = True) -> Tx[None]:
+    """Insert `v` as the newest version of its key and the only latest one (latest=False:
+    an older replica arriving late, inserted as a noncurrent version)."""
+    if latest:
+        yield from execute(
+            f"UPDATE {LATEST} SET is_latest = FALSE WHERE bucket = ? AND key = ? AND is_latest",
+            v.bucket,
+            v.key,
+        )
     try:
-        yield from execute(_INSERT_VERSION, *version_params(v), v.bucket, v.key)
+        yield from execute(
+            _INSERT_VERSION if latest else _INSERT_NONCURRENT,
+            *version_params(v),
+            v.bucket,
+            v.key,
+        )
     except UniqueViolation as exc:  # a reused version id: a bug upstream
         raise S3Error(S3ErrorCode.INTERNAL_ERROR, "version id collision") from exc
     if not v.is_delete_marker:
@@ -137,6 +152,8 @@ def put_version(
     parts of a completed multipart upload, which left pending when each part was put)."""
     v = version
     bucket = yield from lock_object(v.bucket, v.key)
+    if bucket["versioning"] == "Enabled" and v.headers.get(STATUS_HEADER) == REPLICA:
+        return (yield from _put_replica(v, bucket["owner"], claim_pending=claim_pending))
     latest = yield from one(
         f"SELECT is_delete_marker, etag FROM {LATEST} WHERE bucket = ? AND key = ? AND is_latest",
         v.bucket,
@@ -167,6 +184,32 @@ def put_version(
         size=v.size,
         etag=v.etag,
     )
+    return stored
+
+
+def _put_replica(v: ObjectVersion, owner: str, *, claim_pending: bool) -> Tx[ObjectVersion]:
+    """put_version's body for a replica (the module docstring says how)."""
+    ids = distinct_blob_ids(v.segments)
+    if claim_pending:
+        yield from blobs.claim_pending(ids)
+    existing = yield from get_object(v.bucket, v.key, v.version_id)
+    if existing is not None:  # copied before: this copy's blobs are not needed
+        yield from many(
+            "INSERT INTO garbage_blobs (blob_id, since)"
+            " SELECT CAST(? AS TEXT), CAST(? AS DOUBLE PRECISION)"
+            " WHERE NOT EXISTS (SELECT 1 FROM version_blobs WHERE blob_id = ?)"
+            " ON CONFLICT (blob_id) DO NOTHING",
+            [(b, v.last_modified, b) for b in ids],
+        )
+        return existing
+    latest = yield from get_object(v.bucket, v.key, None)
+    is_latest = latest is None or newer(
+        v.last_modified, v.version_id, latest.last_modified, latest.version_id
+    )
+    stored = replace(v, is_latest=is_latest)
+    yield from _insert_latest(stored, latest=is_latest)
+    delta = Usage(0 if v.is_delete_marker else 1, v.size)
+    yield from quotas.enforce(v.bucket, owner, delta)
     return stored
 
 
@@ -236,12 +279,13 @@ def update_version(
         return None
     new = change(current)
     yield from execute(
-        "UPDATE versions SET tags = ?, retention_mode = ?, retain_until = ?, legal_hold = ?"
-        " WHERE bucket = ? AND key = ? AND version_id = ?",
+        "UPDATE versions SET tags = ?, retention_mode = ?, retain_until = ?, legal_hold = ?,"
+        " headers = ? WHERE bucket = ? AND key = ? AND version_id = ?",
         dump_map(new.tags),
         new.retention_mode,
         new.retain_until,
         new.legal_hold,
+        dump_map(new.headers),  # x-amz-replication-status (gateway/jobs/replication.py)
         bucket,
         key,
         current.version_id,
@@ -251,6 +295,7 @@ def update_version(
     )
     return replace(
         current,
+        headers=dict(new.headers),
         tags=dict(new.tags),
         retention_mode=new.retention_mode,
         retain_until=new.retain_until,

@@ -38,6 +38,7 @@ from gateway.meta import (
     kms,
     objects,
     quotas,
+    replication,
     roles,
     scans,
     shares,
@@ -329,6 +330,11 @@ class SqlMetaStore:
     list_events = read(events.list_events)
     replay_events = write(events.replay_events)
     purge_events = write(events.purge_events)
+    put_replication_target = write(replication.put_replication_target)
+    list_replication_targets = read(replication.list_replication_targets)
+    delete_replication_target = write(replication.delete_replication_target)
+    resync_replication = write(replication.resync_replication)
+    oldest_pending_replication = read(replication.oldest_pending_replication)
     put_event_target = write(events.put_event_target)
     list_event_targets = read(events.list_event_targets)
     delete_event_target = write(events.delete_event_target)

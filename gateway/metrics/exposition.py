@@ -28,6 +28,7 @@ from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.registry import Collector
 
 from backends.base import Backend, BackendError
+from events.records import REPLICATION
 from gateway.context import Services
 from gateway.limits.quota import QuotaUse
 from gateway.meta.outbox import outbox_of
@@ -43,6 +44,8 @@ from gateway.metrics.series import (
     BUCKET_QUOTA_OBJECTS,
     OUTBOX_DEPTH,
     PENDING_BLOBS,
+    REPLICATION_BACKLOG,
+    REPLICATION_LAG,
     SCRAPED,
 )
 
@@ -100,10 +103,28 @@ async def scraped_families(services: Services) -> list[Metric]:
         depth.add_metric(["pending"], pending_events)
         depth.add_metric(["dead"], dead_events)
         families.append(depth)
+    families += await replication_families(services)
     up = GaugeMetricFamily(BACKEND_UP, SCRAPED[BACKEND_UP], labels=["backend"])
     up.add_metric([services.backend.name], 1.0 if await backend_answers(services.backend) else 0)
     families.append(up)
     return families
+
+
+async def replication_families(services: Services) -> list[Metric]:
+    """The replication backlog (pending, dead) and its lag, from the outbox."""
+    outbox = outbox_of(services.meta)
+    try:
+        pending, dead = await outbox.outbox_depth(kind=REPLICATION)
+        oldest = await outbox.oldest_pending_replication()
+    except Exception as exc:
+        log.warning("metrics: cannot read the replication backlog: %r", exc)
+        return []
+    backlog = GaugeMetricFamily(REPLICATION_BACKLOG, SCRAPED[REPLICATION_BACKLOG], labels=["state"])
+    backlog.add_metric(["pending"], pending)
+    backlog.add_metric(["dead"], dead)
+    lag = GaugeMetricFamily(REPLICATION_LAG, SCRAPED[REPLICATION_LAG])
+    lag.add_metric([], 0.0 if oldest is None else max(0.0, services.clock() - oldest))
+    return [backlog, lag]
 
 
 def quota_families(uses: list[QuotaUse]) -> list[Metric]:

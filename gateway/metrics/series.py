@@ -161,6 +161,22 @@ EVENT_LATENCY = Histogram(
     ["target"],
     buckets=(0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0),
 )
+REPLICATION_COPIED = Counter(
+    "kloudvault_replication_copied",
+    "Changes (new versions, delete markers, metadata) the replication worker copied",
+    ["destination"],
+)
+REPLICATION_FAILED = Counter(
+    "kloudvault_replication_failed",
+    "Failed replication attempts (outcome=retry: tried again later; dead: status FAILED)",
+    ["destination", "outcome"],
+)
+REPLICATION_LATENCY = Histogram(
+    "kloudvault_replication_latency_seconds",
+    "Time from a change to its copy at the destination",
+    ["destination"],
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0, 86400.0),
+)
 
 # -- codecs -----------------------------------------------------------------------------------
 COMPRESSION_SAVED = Counter(
@@ -188,6 +204,9 @@ PROCESS_SERIES: tuple[MetricWrapperBase, ...] = (
     EVENTS_DELIVERED,
     EVENTS_FAILED,
     EVENT_LATENCY,
+    REPLICATION_COPIED,
+    REPLICATION_FAILED,
+    REPLICATION_LATENCY,
 )
 
 # -- scrape time (gateway/metrics/exposition.py): name -> help ----------------------------------
@@ -202,6 +221,8 @@ ACCOUNT_QUOTA_OBJECTS = "kloudvault_account_quota_objects"
 ACCOUNT_BYTES = "kloudvault_account_bytes"
 ACCOUNT_OBJECTS = "kloudvault_account_objects"
 OUTBOX_DEPTH = "kloudvault_event_outbox_depth"
+REPLICATION_BACKLOG = "kloudvault_replication_backlog"
+REPLICATION_LAG = "kloudvault_replication_lag_seconds"
 SCRAPED: dict[str, str] = {
     BUCKET_OBJECTS: "Object versions stored in the bucket (delete markers excluded)",
     BUCKET_BYTES: "Bytes of the object versions stored in the bucket",
@@ -216,6 +237,9 @@ SCRAPED: dict[str, str] = {
     ACCOUNT_OBJECTS: "Object versions in all the account's buckets (accounts with a quota only)",
     OUTBOX_DEPTH: "Bucket notification events in the outbox: waiting for delivery"
     " (state=pending) or given up on (state=dead)",
+    REPLICATION_BACKLOG: "Replication work in the outbox: waiting to be copied (state=pending)"
+    " or given up on (state=dead, the versions' status is FAILED)",
+    REPLICATION_LAG: "Age of the oldest change still waiting to be replicated (0: none)",
 }
 
 

@@ -35,6 +35,7 @@ from gateway.meta.base import (
     Upload,
 )
 from gateway.ops.notification import event_intent, notify
+from gateway.ops.replication import as_replica, replica_of
 from gateway.request_acl import ObjectWriteAcl
 from gateway.s3.expected_owner import EXPECTED_SOURCE_OWNER, check_expected_owner
 from gateway.s3.headers import ObjectFields, parse_copy_source
@@ -263,7 +264,9 @@ async def commit_upload(
     version = with_retention(version, retention.fields(now))
     created = "Post" if ctx.operation == "PostObject" else "Put"
     try:
-        events = await event_intent(ctx, f"s3:ObjectCreated:{created}", key)
+        event = f"s3:ObjectCreated:{created}"
+        version = as_replica(version, await replica_of(ctx, event, key))
+        events = await event_intent(ctx, event, key)
         saved = await ctx.services.meta.put_object(version, precondition, events=events)
     except BaseException:
         await discard_blob(ctx.services, stored.blob_id)
@@ -283,6 +286,7 @@ async def finish_upload(
     assembly: Assembly,
     precondition: Precondition | None,
     events: EventIntent | None,
+    replica: tuple[str, float] | None = None,
 ) -> ObjectVersion:
     """Publish the assembled upload as the key's new version: the upload's metadata and the
     retention it asked for (else the bucket's default), scanned first with --scan-mode
@@ -313,6 +317,7 @@ async def finish_upload(
         acl=upload.acl,
     )
     version = with_retention(version, await upload_retention(meta, bucket, upload.upload_id, now))
+    version = as_replica(version, replica)
 
     async def abort() -> None:
         try:
@@ -325,6 +330,9 @@ async def finish_upload(
         upload.upload_id, version, precondition, parts_digest=assembly.parts_digest, events=events
     )
     if events is not None:
-        services.events_queued.set()
+        if events.rules:
+            services.events_queued.set()
+        if events.replication:
+            services.replication_queued.set()
     await enqueue_scan(services, saved)
     return saved

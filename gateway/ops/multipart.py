@@ -40,6 +40,7 @@ from gateway.ops.common import (
 )
 from gateway.ops.notification import event_intent
 from gateway.ops.object_write import precheck_write
+from gateway.ops.replication import replica_of
 from gateway.readpath import stream_range
 from gateway.request_acl import object_write_acl
 from gateway.responses import S3Response
@@ -336,8 +337,12 @@ async def _complete(
     precondition = await precheck_write(ctx, precondition, bucket.name, key)
     assembly = assemble(upload, request.parts, await _all_parts(ctx, upload))
     verify_complete_headers(ctx.headers, upload, assembly)
-    events = await event_intent(ctx, "s3:ObjectCreated:CompleteMultipartUpload", key)
-    return await finish_upload(ctx.services, bucket, upload, assembly, precondition, events)
+    event = "s3:ObjectCreated:CompleteMultipartUpload"
+    replica = await replica_of(ctx, event, key)
+    events = await event_intent(ctx, event, key)
+    return await finish_upload(
+        ctx.services, bucket, upload, assembly, precondition, events, replica
+    )
 
 
 async def complete_multipart_upload(ctx: RequestContext) -> S3Response:

@@ -27,6 +27,7 @@ from events.scan.quarantine import QuarantineHook
 from gateway.context import RequestContext, Services
 from gateway.meta.base import ObjectVersion
 from gateway.meta.outbox import outbox_of
+from gateway.ops.replication import replication_routes
 from gateway.responses import S3Response
 from gateway.xml.codec import parse, render
 
@@ -71,14 +72,14 @@ async def get_bucket_notification_configuration(ctx: RequestContext) -> S3Respon
 
 async def event_intent(ctx: RequestContext, event: str, key: str) -> EventIntent | None:
     """What a write of `key` in the addressed bucket passes to the MetaStore as `events`:
-    None when no rule of the bucket could match (most buckets: no configuration at all)."""
+    the notification rules that could match and the replication rules that may cover the
+    change (gateway/ops/replication.py); None when there are neither (most buckets)."""
     bucket = ctx.target_bucket
     rules = await ctx.services.notifications.get(bucket.name)
-    if not rules:
-        return None
     family = event if event in REMOVAL_FAMILIES else event.rsplit(":", 1)[0]
-    candidates = may_match(rules, family, key)
-    if not candidates:
+    candidates = may_match(rules, family, key) if rules else ()
+    routes = await replication_routes(ctx, event, key)
+    if not candidates and not routes:
         return None
     requester = ctx.access.requester
     return EventIntent(
@@ -90,13 +91,18 @@ async def event_intent(ctx: RequestContext, event: str, key: str) -> EventIntent
         request_id=ctx.request_id,
         region=bucket.region,
         owner=bucket.owner,
+        replication=routes,
     )
 
 
 def notify(ctx: RequestContext, intent: EventIntent | None) -> None:
-    """After a write that may have queued events: wake this process's dispatcher."""
+    """After a write that may have queued events or replication: wake this process's
+    dispatcher and replication worker."""
     if intent is not None:
-        ctx.services.events_queued.set()
+        if intent.rules:
+            ctx.services.events_queued.set()
+        if intent.replication:
+            ctx.services.replication_queued.set()
 
 
 # The malware scan's quarantine (events/scan/worker.py) puts tags on the object; it is

@@ -8,8 +8,9 @@ import hashlib
 from auth.policy.actions import required_actions
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta.base import Bucket, DeleteCondition, DeleteOutcome
+from gateway.meta.base import Bucket, DeleteCondition, DeleteOutcome, ObjectVersion
 from gateway.ops.notification import event_intent, notify
+from gateway.ops.replication import as_replica, replica_of
 from gateway.responses import S3Response
 from gateway.s3.object_lock import bypass_requested, removal_check
 from gateway.s3.preconditions import delete_condition
@@ -36,6 +37,14 @@ async def _delete(
     marker is added); with one, object lock may refuse (gateway.s3.object_lock). The
     condition (a conditional delete) is checked in the deleting transaction."""
     bucket, meta, now = ctx.target_bucket, ctx.services.meta, ctx.services.clock()
+    replica = await replica_of(ctx, "s3:ObjectRemoved", key)
+    if replica is not None and version_id is None and bucket.versioning == "Enabled":
+        # A replicated delete marker: its source's id and time (gateway/ops/replication.py).
+        marker = ObjectVersion(
+            bucket.name, key, "", last_modified=now, is_delete_marker=True, owner=bucket.owner
+        )
+        stored = await meta.put_object(as_replica(marker, replica))
+        return DeleteOutcome(stored.version_id, stored.is_delete_marker)
     events = await event_intent(ctx, "s3:ObjectRemoved", key)
     if version_id is None:
         outcome = await meta.delete_object(

@@ -16,6 +16,7 @@ from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion
 from gateway.ops.common import find_version
+from gateway.ops.notification import event_intent, notify
 from gateway.responses import S3Response
 from gateway.s3.object_headers import version_headers
 from gateway.s3.object_lock import (
@@ -28,6 +29,7 @@ from gateway.s3.object_lock import (
     require_object_lock,
     validate_configuration,
 )
+from gateway.s3.replication import OBJECT_LOCK_EVENT
 from gateway.s3.versions import addressable, missing
 from gateway.xml.codec import parse, render
 
@@ -69,9 +71,14 @@ async def put_object_retention(ctx: RequestContext) -> S3Response:
         check_retention_change(version, retention, now=now, bypass_governance=bypass)
         return replace(version, retention_mode=retention.mode, retain_until=retention.retain_until)
 
-    updated = await ctx.services.meta.update_version(bucket.name, key, version_id, change)
+    # No notification names a lock change; replication copies it (gateway/ops/replication.py).
+    events = await event_intent(ctx, OBJECT_LOCK_EVENT, key)
+    updated = await ctx.services.meta.update_version(
+        bucket.name, key, version_id, change, events=events
+    )
     if updated is None:
         raise missing(key, version_id)
+    notify(ctx, events)
     return S3Response(200, version_headers(bucket, updated.version_id))
 
 
@@ -92,9 +99,14 @@ async def put_object_legal_hold(ctx: RequestContext) -> S3Response:
     def change(version: ObjectVersion) -> ObjectVersion:
         return replace(addressable(version, key, version_id), legal_hold=hold.on)
 
-    updated = await ctx.services.meta.update_version(bucket.name, key, version_id, change)
+    # No notification names a lock change; replication copies it (gateway/ops/replication.py).
+    events = await event_intent(ctx, OBJECT_LOCK_EVENT, key)
+    updated = await ctx.services.meta.update_version(
+        bucket.name, key, version_id, change, events=events
+    )
     if updated is None:
         raise missing(key, version_id)
+    notify(ctx, events)
     return S3Response(200, version_headers(bucket, updated.version_id))
 
 

@@ -1,0 +1,209 @@
+"""Bucket replication end to end in process: a source app, its replication worker, and a
+destination (a second app: another KloudVault; the same app: another bucket here). Puts,
+overwrites, metadata, tags, a prefix filter, delete markers, a multipart object, a target
+that is down then back, and two apps replicating into each other."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from events.records import REPLICATION
+from gateway.meta.outbox import outbox_of
+from gateway.meta.replication import ReplicationTarget
+from gateway.replication.targets import sealed_as
+from tests.app.conftest import AppFactory
+from tests.app.server import AppServer
+from tests.support.clients import boto3_client
+from tests.support.ports import free_port
+
+FAST = {"replication_backoff": 0.1, "replication_backoff_max": 0.5}
+
+
+def add_target(
+    source: AppServer, name: str, dest: AppServer | str, buckets: tuple[str, ...]
+) -> None:
+    """As `admin replication target add`: `dest` (an app, or an endpoint nobody answers)
+    with its root keys, as a KloudVault."""
+    endpoint = dest if isinstance(dest, str) else dest.endpoint
+    access, secret = ("AK", "SK") if isinstance(dest, str) else (dest.access_key, dest.secret_key)
+    sealed = source.services.credentials.sealer.seal(sealed_as(name), secret)
+    target = ReplicationTarget(name, endpoint, access, sealed, kloudvault=True, buckets=buckets)
+    source.call(outbox_of(source.services.meta).put_replication_target(target, time.time()))
+
+
+def versioned_bucket(s3: Any, name: str | None = None) -> str:
+    name = name or "b-" + secrets.token_hex(5)
+    s3.create_bucket(Bucket=name)
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+def replicate(s3: Any, bucket: str, dest: str, *, prefix: str = "", markers: bool = True) -> None:
+    rule = {
+        "ID": "to-" + dest,
+        "Priority": 1,
+        "Status": "Enabled",
+        "Filter": {"Prefix": prefix},
+        "DeleteMarkerReplication": {"Status": "Enabled" if markers else "Disabled"},
+        "Destination": {"Bucket": f"arn:aws:s3:::{dest}"},
+    }
+    s3.put_bucket_replication(Bucket=bucket, ReplicationConfiguration={"Role": "", "Rules": [rule]})
+
+
+def settle(*servers: AppServer, timeout: float = 20.0) -> None:
+    """Until no server has replication work pending."""
+    deadline = time.monotonic() + timeout
+    while True:
+        depths = [
+            s.call(outbox_of(s.services.meta).outbox_depth(kind=REPLICATION)) for s in servers
+        ]
+        if all(pending == 0 for pending, _ in depths):
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"replication still pending: {depths}")
+        for s in servers:
+            s.services.replication_queued.set()  # rather than wait for the poll
+        time.sleep(0.05)
+
+
+def versions(s3: Any, bucket: str) -> list[tuple[str, str, bool, str]]:
+    """(key, version id, is latest, ETag or 'marker') of every version, sorted."""
+    got = s3.list_object_versions(Bucket=bucket)
+    found = [(v["Key"], v["VersionId"], v["IsLatest"], v["ETag"]) for v in got.get("Versions", [])]
+    found += [(m["Key"], m["VersionId"], m["IsLatest"], "marker")
+              for m in got.get("DeleteMarkers", [])]  # fmt: skip
+    return sorted(found)
+
+
+@pytest.fixture
+def pair(app_factory: AppFactory) -> tuple[AppServer, AppServer]:
+    return app_factory(**FAST), app_factory(**FAST)
+
+
+def test_replicate_to_kloudvault(pair: tuple[AppServer, AppServer]) -> None:
+    source, dest = pair
+    src, dst = boto3_client(source), boto3_client(dest)
+    bucket, copies = versioned_bucket(src), versioned_bucket(dst)
+    add_target(source, "site-b", dest, (copies,))
+    replicate(src, bucket, copies, prefix="docs/")
+    src.put_object(Bucket=bucket, Key="docs/a", Body=b"one", Metadata={"color": "red"},
+                   ContentType="text/plain", CacheControl="max-age=9")  # fmt: skip
+    src.put_object(Bucket=bucket, Key="docs/a", Body=b"two", Metadata={"color": "blue"},
+                   Tagging="k=v")  # fmt: skip
+    src.put_object(Bucket=bucket, Key="other/x", Body=b"not covered")
+    src.put_object_tagging(
+        Bucket=bucket, Key="docs/a", Tagging={"TagSet": [{"Key": "k", "Value": "w"}]}
+    )
+    src.put_object(Bucket=bucket, Key="docs/gone", Body=b"soon a marker")
+    src.delete_object(Bucket=bucket, Key="docs/gone")
+    settle(source)
+    assert src.head_object(Bucket=bucket, Key="docs/a")["ReplicationStatus"] == "COMPLETED"
+    covered = [v for v in versions(src, bucket) if v[0].startswith("docs/")]
+    assert versions(dst, copies) == covered  # the same version ids, ETags, latest
+    head = dst.head_object(Bucket=copies, Key="docs/a")
+    assert head["ReplicationStatus"] == "REPLICA"
+    assert head["Metadata"] == {"color": "blue"}
+    assert dst.get_object(Bucket=copies, Key="docs/a")["Body"].read() == b"two"
+    first = [v for v in covered if v[0] == "docs/a" and not v[2]][0][1]
+    old = dst.get_object(Bucket=copies, Key="docs/a", VersionId=first)
+    assert (old["Body"].read(), old["ContentType"], old["CacheControl"]) == (
+        b"one", "text/plain", "max-age=9")  # fmt: skip
+    assert dst.get_object_tagging(Bucket=copies, Key="docs/a")["TagSet"] == [
+        {"Key": "k", "Value": "w"}
+    ]
+    # A replica is not replicated again, even where the destination has rules of its own.
+    assert not dest.call(outbox_of(dest.services.meta).list_events(kind=REPLICATION))
+
+
+def test_delete_markers_replicated_only_when_asked(pair: tuple[AppServer, AppServer]) -> None:
+    source, dest = pair
+    src, dst = boto3_client(source), boto3_client(dest)
+    bucket, copies = versioned_bucket(src), versioned_bucket(dst)
+    add_target(source, "site-b", dest, (copies,))
+    replicate(src, bucket, copies, markers=False)
+    src.put_object(Bucket=bucket, Key="k", Body=b"kept")
+    src.delete_object(Bucket=bucket, Key="k")
+    settle(source)
+    assert dst.get_object(Bucket=copies, Key="k")["Body"].read() == b"kept"
+    assert "DeleteMarkers" not in dst.list_object_versions(Bucket=copies)
+
+
+def test_multipart_copy_keeps_etag_and_version(pair: tuple[AppServer, AppServer]) -> None:
+    source, dest = pair
+    src, dst = boto3_client(source), boto3_client(dest)
+    bucket, copies = versioned_bucket(src), versioned_bucket(dst)
+    add_target(source, "site-b", dest, (copies,))
+    replicate(src, bucket, copies)
+    parts = [secrets.token_bytes(5 * 1024 * 1024), secrets.token_bytes(1234)]
+    upload = src.create_multipart_upload(Bucket=bucket, Key="big", Metadata={"m": "1"})
+    done = [
+        {"PartNumber": n, "ETag": src.upload_part(Bucket=bucket, Key="big", PartNumber=n,
+                                                   UploadId=upload["UploadId"], Body=p)["ETag"]}
+        for n, p in enumerate(parts, start=1)
+    ]  # fmt: skip
+    src.complete_multipart_upload(Bucket=bucket, Key="big", UploadId=upload["UploadId"],
+                                  MultipartUpload={"Parts": done})  # fmt: skip
+    settle(source)
+    assert versions(dst, copies) == versions(src, bucket)
+    assert dst.get_object(Bucket=copies, Key="big")["Body"].read() == b"".join(parts)
+    assert dst.head_object(Bucket=copies, Key="big")["Metadata"] == {"m": "1"}
+
+
+def test_target_down_then_back(pair: tuple[AppServer, AppServer]) -> None:
+    source, dest = pair
+    src, dst = boto3_client(source), boto3_client(dest)
+    bucket, copies = versioned_bucket(src), versioned_bucket(dst)
+    add_target(source, "site-b", f"http://127.0.0.1:{free_port()}", (copies,))
+    replicate(src, bucket, copies)
+    for n in range(5):
+        src.put_object(Bucket=bucket, Key=f"k{n}", Body=b"x" * n)
+    deadline = time.monotonic() + 10
+    outbox = outbox_of(source.services.meta)
+    while not any(e.attempts for e in source.call(outbox.list_events(kind=REPLICATION))):
+        assert time.monotonic() < deadline, "no attempt failed"
+        time.sleep(0.05)
+    assert src.head_object(Bucket=bucket, Key="k1")["ReplicationStatus"] == "PENDING"
+    add_target(source, "site-b", dest, (copies,))  # the target is back (a new address)
+    source.services.replication_queued.set()
+    settle(source, timeout=30)
+    assert versions(dst, copies) == versions(src, bucket)
+
+
+def test_replicate_to_another_bucket_of_the_same_gateway(app_factory: AppFactory) -> None:
+    server = app_factory(**FAST)
+    s3 = boto3_client(server)
+    bucket, copies = versioned_bucket(s3), versioned_bucket(s3)
+    add_target(server, "here", server, (copies,))
+    replicate(s3, bucket, copies)
+    s3.put_object(Bucket=bucket, Key="k", Body=b"local copy")
+    settle(server)
+    assert versions(s3, copies) == versions(s3, bucket)
+    assert s3.head_object(Bucket=copies, Key="k")["ReplicationStatus"] == "REPLICA"
+
+
+def test_two_way_replication_settles(pair: tuple[AppServer, AppServer]) -> None:
+    a, b = pair
+    sa, sb = boto3_client(a), boto3_client(b)
+    name = "shared-" + secrets.token_hex(4)
+    versioned_bucket(sa, name), versioned_bucket(sb, name)
+    add_target(a, "to-b", b, (name,))
+    add_target(b, "to-a", a, (name,))
+    replicate(sa, name, name)
+    replicate(sb, name, name)
+    writes: list[Callable[[], Any]] = []
+    for n in range(4):
+        writes.append(lambda n=n: sa.put_object(Bucket=name, Key=f"a{n}", Body=b"from a"))
+        writes.append(lambda n=n: sb.put_object(Bucket=name, Key=f"b{n}", Body=b"from b"))
+        writes.append(lambda n=n: sa.put_object(Bucket=name, Key="both", Body=f"a{n}".encode()))
+        writes.append(lambda n=n: sb.put_object(Bucket=name, Key="both", Body=f"b{n}".encode()))
+    for write in writes:
+        write()
+    sb.delete_object(Bucket=name, Key="a0")
+    settle(a, b)
+    assert versions(sa, name) == versions(sb, name)
+    assert sa.get_object(Bucket=name, Key="both")["Body"].read() == b"b3"  # the newest write
