@@ -13,7 +13,7 @@ import ssl
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import fields
 from multiprocessing.connection import wait
 from urllib.parse import urlsplit
@@ -56,6 +56,7 @@ from gateway.logs import configure_logging
 from gateway.meta.base import MetaStore
 from gateway.meta.outbox import outbox_of
 from gateway.metrics.exposition import MULTIPROC_ENV, metrics_app
+from gateway.replication.admin import add_replication_commands, run_replication
 from gateway.settings import Settings, add_arguments, load
 from gateway.sharing.admin import add_share_commands, run_share
 from lifecycle.expiry import timing_of
@@ -342,6 +343,8 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace, sealer: SecretS
         return await run_target(outbox_of(meta), args)
     if args.admin_what == "events":
         return await run_events(outbox_of(meta), args)
+    if args.admin_what == "replication":
+        return await run_replication(meta, outbox_of(meta), sealer, args)
     if args.admin_what == "user":
         if args.action == "create":
             try:
@@ -540,6 +543,25 @@ def _add_admin(sub: _Subparsers[argparse.ArgumentParser]) -> None:
     target = admin_sub.add_parser("target", help="event notification targets, for every replica")
     targets = target.add_subparsers(dest="target_action", required=True, metavar="COMMAND")
     add_target_commands(lambda name, help: _command(targets, name, store, help))
+    replication = admin_sub.add_parser(
+        "replication", help="bucket replication: targets, resync, pending and failed work"
+    )
+    replication_sub = replication.add_subparsers(
+        dest="replication_action", required=True, metavar="COMMAND"
+    )
+    # The master key seals a target's secret.
+    sealing = _settings(*_METADATA, "master_key", "previous_master_key")
+
+    def replication_group(name: str, help: str) -> Callable[[str, str], argparse.ArgumentParser]:
+        group = replication_sub.add_parser(name, help=help)
+        commands = group.add_subparsers(
+            dest=f"replication_{name}_action", required=True, metavar="COMMAND"
+        )
+        return lambda leaf, leaf_help: _command(commands, leaf, sealing, leaf_help)
+
+    add_replication_commands(
+        lambda name, help: _command(replication_sub, name, sealing, help), replication_group
+    )
     events = admin_sub.add_parser("events", help="the event outbox and its dead-letter list")
     events_sub = events.add_subparsers(dest="events_action", required=True, metavar="COMMAND")
     add_events_commands(lambda name, help: _command(events_sub, name, store, help))

@@ -96,6 +96,12 @@ def resync_replication(
     """Queue a copy of every latest version of `bucket` (or, failed_only, of those whose
     status is FAILED) for each (rule id, destination) route; returns the rows queued.
     The worker skips what its rule does not cover (tags) and what the target has."""
+    if failed_only:  # queued again below: the given-up rows go
+        yield from execute(
+            "DELETE FROM event_outbox WHERE kind = ? AND state = 'dead' AND bucket = ?",
+            REPLICATION,
+            bucket,
+        )
     found = yield from rows(
         "SELECT key, version_id, size, etag, headers FROM versions WHERE bucket = ?"
         " AND is_latest AND NOT is_delete_marker ORDER BY key",

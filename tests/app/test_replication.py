@@ -203,3 +203,47 @@ def test_two_way_replication_settles(pair: tuple[AppServer, AppServer]) -> None:
     settle(a, b)
     assert versions(sa, name) == versions(sb, name)
     assert sa.get_object(Bucket=name, Key="both")["Body"].read() == b"b3"  # the newest write
+
+
+def test_admin_target_resync_status(
+    app_factory: AppFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from gateway import cli
+
+    source = app_factory(replication_attempts=1, **FAST)  # one failure: FAILED at once
+    dest = app_factory(**FAST)
+    src, dst = boto3_client(source), boto3_client(dest)
+    bucket, copies = versioned_bucket(src), versioned_bucket(dst)
+    store = ["--data-dir", str(source.data_dir)]
+    add = ["admin", "replication", "target", "add", "site-b", "--access-key", dest.access_key,
+           "--secret-key", dest.secret_key, "--bucket", copies, "--kloudvault", *store]  # fmt: skip
+    assert cli.main([*add, "--endpoint", f"http://127.0.0.1:{free_port()}"]) == 0
+    src.put_object(Bucket=bucket, Key="before-the-rule", Body=b"old")
+    replicate(src, bucket, copies)
+    src.put_object(Bucket=bucket, Key="while-down", Body=b"lost?")
+    settle(source)  # given up: the target does not answer
+    assert src.head_object(Bucket=bucket, Key="while-down")["ReplicationStatus"] == "FAILED"
+    capsys.readouterr()
+    assert cli.main(["admin", "replication", "status", bucket, *store]) == 0
+    out, err = capsys.readouterr()
+    assert "failed\t" in out and f"{bucket}/while-down" in out
+    assert "0 pending, 1 failed" in err
+    assert cli.main([*add, "--endpoint", dest.endpoint]) == 0  # the target fixed
+    assert cli.main(["admin", "replication", "target", "list", *store]) == 0
+    listed = capsys.readouterr().out
+    assert f"site-b\t{dest.endpoint}\tus-east-1\tkloudvault" in listed
+    assert dest.secret_key not in listed
+    assert cli.main(["admin", "replication", "resync", bucket, "--failed", *store]) == 0
+    assert "queued 1 copies" in capsys.readouterr().out
+    settle(source)
+    assert [v[0] for v in versions(dst, copies)] == ["while-down"]
+    assert cli.main(["admin", "replication", "resync", bucket, *store]) == 0  # existing objects
+    settle(source)
+    assert versions(dst, copies) == versions(src, bucket)
+    assert src.head_object(Bucket=bucket, Key="before-the-rule")["ReplicationStatus"] == "COMPLETED"
+    # Another target may not take a bucket already served.
+    taken = ["admin", "replication", "target", "add", "other", "--endpoint", dest.endpoint,
+             "--access-key", "a", "--secret-key", "s", "--bucket", copies, *store]  # fmt: skip
+    assert cli.main(taken) == 1
+    assert cli.main(["admin", "replication", "target", "remove", "site-b", *store]) == 0
+    assert cli.main(["admin", "replication", "target", "remove", "site-b", *store]) == 1
