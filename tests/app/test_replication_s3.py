@@ -8,7 +8,6 @@ from __future__ import annotations
 import hashlib
 import secrets
 import time
-from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -63,8 +62,9 @@ def test_replicate_to_seaweedfs(app_factory: AppFactory, weed: SeaweedFS) -> Non
     upload = src.create_multipart_upload(Bucket=bucket, Key=prefix + "big")
     parts = []
     for n, start in enumerate(range(0, len(big), 8 * MiB), start=1):
+        chunk = big[start : start + 8 * MiB]
         answer = src.upload_part(Bucket=bucket, Key=prefix + "big", PartNumber=n,
-                                 UploadId=upload["UploadId"], Body=big[start : start + 8 * MiB])  # fmt: skip
+                                 UploadId=upload["UploadId"], Body=chunk)  # fmt: skip
         parts.append({"PartNumber": n, "ETag": answer["ETag"]})
     src.complete_multipart_upload(Bucket=bucket, Key=prefix + "big", UploadId=upload["UploadId"],
                                   MultipartUpload={"Parts": parts})  # fmt: skip
@@ -104,5 +104,3 @@ def test_delete_marker_not_replicated_to_seaweedfs(
     src.delete_object(Bucket=bucket, Key=prefix + "stays")
     settle(source)
     assert dst.get_object(Bucket=WEED_BUCKET, Key=prefix + "stays")["Body"].read() == b"here"
-
-

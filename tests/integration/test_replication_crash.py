@@ -44,7 +44,9 @@ def test_replication_survives_kill9_and_target_outage(
     rule = {"ID": "all", "Priority": 1, "Status": "Enabled", "Filter": {"Prefix": ""},
             "DeleteMarkerReplication": {"Status": "Enabled"},
             "Destination": {"Bucket": f"arn:aws:s3:::{copies}"}}  # fmt: skip
-    src.put_bucket_replication(Bucket=bucket, ReplicationConfiguration={"Role": "", "Rules": [rule]})
+    src.put_bucket_replication(
+        Bucket=bucket, ReplicationConfiguration={"Role": "", "Rules": [rule]}
+    )
     try:
         dest.kill9()
 
