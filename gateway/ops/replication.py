@@ -18,7 +18,7 @@ from dataclasses import replace
 
 from auth.policy.actions import object_arn
 from events.records import REMOVAL_FAMILIES, ReplicationRoute
-from gateway.context import RequestContext
+from gateway.context import RequestContext, Services
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion
 from gateway.s3.replication import (
@@ -65,10 +65,17 @@ async def replication_routes(
     """The routes a change of `key` may be copied along (empty: no rule covers it)."""
     if await replica_of(ctx, event, key) is not None:
         return ()  # a replica is not replicated again
+    return await routes_for(ctx.services, ctx.target_bucket.name, event, key)
+
+
+async def routes_for(
+    services: Services, bucket: str, event: str, key: str
+) -> tuple[ReplicationRoute, ...]:
+    """replication_routes() for a write that is not a request's (a tus upload's end)."""
     op = _op(event)
     if op is None:
         return ()
-    rules = await ctx.services.replication_rules.get(ctx.target_bucket.name)
+    rules = await services.replication_rules.get(bucket)
     if not rules:
         return ()
     covering = may_cover(rules, key, delete_marker=op == OP_DELETE_MARKER)

@@ -10,6 +10,7 @@ from gateway.context import Services
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Part, TusUpload, Upload
 from gateway.ops.common import finish_upload
+from gateway.ops.replication import routes_for
 from gateway.s3.multipart import assemble
 from gateway.xml.models import CompletedPart
 
@@ -37,16 +38,19 @@ async def complete(services: Services, upload: Upload, tus: TusUpload) -> Object
     assembly = assemble(upload, listed, parts)
     rules = await services.notifications.get(bucket.name)
     candidates = may_match(rules, "s3:ObjectCreated", tus.key) if rules else ()
+    event = "s3:ObjectCreated:CompleteMultipartUpload"
+    routes = await routes_for(services, bucket.name, event, tus.key)
     events = (
         EventIntent(
             candidates,
-            "s3:ObjectCreated:CompleteMultipartUpload",
+            event,
             time=services.clock(),
             principal=account_id(tus.account),
             region=bucket.region,
             owner=bucket.owner,
+            replication=routes,
         )
-        if candidates
+        if candidates or routes
         else None
     )
     return await finish_upload(services, bucket, upload, assembly, None, events)

@@ -5,8 +5,10 @@ that is down then back, and two apps replicating into each other."""
 
 from __future__ import annotations
 
+import re
 import secrets
 import time
+import urllib.request
 from typing import Any
 
 import pytest
@@ -153,8 +155,16 @@ def test_multipart_copy_keeps_etag_and_version(pair: tuple[AppServer, AppServer]
     assert dst.head_object(Bucket=copies, Key="big")["Metadata"] == {"m": "1"}
 
 
-def test_target_down_then_back(pair: tuple[AppServer, AppServer]) -> None:
-    source, dest = pair
+def scrape(server: AppServer) -> str:
+    request = urllib.request.Request(
+        server.endpoint + "/metrics", headers={"Authorization": "Bearer scrape"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        return str(answer.read().decode())
+
+
+def test_target_down_then_back(app_factory: AppFactory) -> None:
+    source, dest = app_factory(metrics_token="scrape", **FAST), app_factory(**FAST)
     src, dst = boto3_client(source), boto3_client(dest)
     bucket, copies = versioned_bucket(src), versioned_bucket(dst)
     add_target(source, "site-b", f"http://127.0.0.1:{free_port()}", (copies,))
@@ -167,10 +177,15 @@ def test_target_down_then_back(pair: tuple[AppServer, AppServer]) -> None:
         assert time.monotonic() < deadline, "no attempt failed"
         time.sleep(0.05)
     assert src.head_object(Bucket=bucket, Key="k1")["ReplicationStatus"] == "PENDING"
+    metrics = scrape(source)
+    assert 'kloudvault_replication_backlog{state="pending"} 5.0' in metrics
+    lag = re.search(r"^kloudvault_replication_lag_seconds ([0-9.e+-]+)$", metrics, re.M)
+    assert lag is not None and float(lag[1]) > 0
     add_target(source, "site-b", dest, (copies,))  # the target is back (a new address)
     source.services.replication_queued.set()
     settle(source, timeout=30)
     assert versions(dst, copies) == versions(src, bucket)
+    assert 'kloudvault_replication_backlog{state="pending"} 0.0' in scrape(source)
 
 
 def test_replicate_to_another_bucket_of_the_same_gateway(app_factory: AppFactory) -> None:

@@ -17,6 +17,7 @@ from gateway.s3.replication import (
     newer,
     parse_replica_header,
     replica_header,
+    replication_op,
     validate,
 )
 from gateway.s3.tagging import Tag
@@ -101,3 +102,22 @@ def test_replica_header_round_trip_and_refusal() -> None:
     for bad in ("", "x", "a b", "a/b 1", "a 1 2", "a -1"):
         with pytest.raises(S3Error):
             parse_replica_header(bad)
+
+
+@pytest.mark.parametrize(
+    ("event", "op"),
+    [
+        ("s3:ObjectCreated:Put", "put"),
+        ("s3:ObjectCreated:CompleteMultipartUpload", "put"),
+        ("s3:ObjectCreated:Copy", "put"),
+        ("s3:ObjectRemoved:DeleteMarkerCreated", "delete-marker"),
+        ("s3:ObjectRemoved:Delete", None),  # a version deleted by id: not replicated
+        ("s3:LifecycleExpiration:DeleteMarkerCreated", None),
+        ("s3:ObjectTagging:Put", "metadata"),
+        ("s3:ObjectTagging:Delete", "metadata"),
+        ("s3:ObjectLock:Put", "metadata"),
+        ("s3:ObjectAcl:Put", None),
+    ],
+)
+def test_replication_op(event: str, op: str | None) -> None:
+    assert replication_op(event) == op
