@@ -58,7 +58,7 @@ from gateway.meta.rows import (
     version_from_row,
     version_params,
 )
-from gateway.meta.sql import Tx, UniqueViolation, execute, lock_key, many, one, value
+from gateway.meta.sql import Tx, UniqueViolation, execute, lock_key, many, one, rows, value
 from gateway.s3.preconditions import check_delete_condition, check_write_precondition
 from gateway.s3.replication import REPLICA, STATUS_HEADER, newer
 from gateway.s3.versions import addressed, new_version_id
@@ -74,7 +74,11 @@ _INSERT_VERSION = (
     + ", ".join("?" * 17)
     + ", (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions WHERE bucket = ? AND key = ?))"
 )
-_INSERT_NONCURRENT = _INSERT_VERSION.replace("?, ?, ?, TRUE, ", "?, ?, ?, FALSE, ", 1)
+_INSERT_AT = (  # a noncurrent version at a given seq (_make_room)
+    f"INSERT INTO versions ({VERSION_COLUMNS}, seq) VALUES (?, ?, ?, FALSE, "
+    + ", ".join("?" * 17)
+    + ", ?)"
+)
 _ONE = f"SELECT {VERSION_COLUMNS} FROM {{}} WHERE bucket = ? AND key = ?"
 
 
@@ -117,7 +121,7 @@ def _remove_version(bucket: str, key: str, version_id: str, *, since: float) -> 
 
 def _insert_latest(v: ObjectVersion, *, latest: bool = True) -> Tx[None]:
     """Insert `v` as the newest version of its key and the only latest one (latest=False:
-    an older replica arriving late, inserted as a noncurrent version)."""
+    an older replica arriving late, inserted where its time puts it: _make_room)."""
     if latest:
         yield from execute(
             f"UPDATE {LATEST} SET is_latest = FALSE WHERE bucket = ? AND key = ? AND is_latest",
@@ -125,12 +129,11 @@ def _insert_latest(v: ObjectVersion, *, latest: bool = True) -> Tx[None]:
             v.key,
         )
     try:
-        yield from execute(
-            _INSERT_VERSION if latest else _INSERT_NONCURRENT,
-            *version_params(v),
-            v.bucket,
-            v.key,
-        )
+        if latest:
+            yield from execute(_INSERT_VERSION, *version_params(v), v.bucket, v.key)
+        else:
+            seq = yield from _make_room(v)
+            yield from execute(_INSERT_AT, *version_params(v), seq)
     except UniqueViolation as exc:  # a reused version id: a bug upstream
         raise S3Error(S3ErrorCode.INTERNAL_ERROR, "version id collision") from exc
     if not v.is_delete_marker:
@@ -139,6 +142,36 @@ def _insert_latest(v: ObjectVersion, *, latest: bool = True) -> Tx[None]:
         "INSERT INTO version_blobs (blob_id, bucket, key, version_id) VALUES (?, ?, ?, ?)",
         [(b, v.bucket, v.key, v.version_id) for b in distinct_blob_ids(v.segments)],
     )
+
+
+def _make_room(v: ObjectVersion) -> Tx[int]:
+    """The seq an older version `v` takes among its key's versions (seq orders them, newest
+    highest: listings and the promotion after a delete read it), once the newer ones moved
+    up by one. Two steps through negative numbers, as the (bucket, key, seq) index is
+    unique and checked row by row."""
+    found = yield from rows(
+        "SELECT seq, last_modified, version_id FROM versions WHERE bucket = ? AND key = ?",
+        v.bucket,
+        v.key,
+    )
+    newer_seqs = [
+        int(r["seq"])
+        for r in found
+        if newer(float(r["last_modified"]), r["version_id"], v.last_modified, v.version_id)
+    ]
+    if not newer_seqs:
+        return max((int(r["seq"]) for r in found), default=0) + 1
+    at = min(newer_seqs)
+    yield from execute(
+        "UPDATE versions SET seq = -(seq + 1) WHERE bucket = ? AND key = ? AND seq >= ?",
+        v.bucket,
+        v.key,
+        at,
+    )
+    yield from execute(
+        "UPDATE versions SET seq = -seq WHERE bucket = ? AND key = ? AND seq < 0", v.bucket, v.key
+    )
+    return at
 
 
 def put_version(

@@ -80,6 +80,12 @@ def test_replicas_once_and_newer_wins(metastore: MetaStore, aio: asyncio.Runner)
         await put(metastore, "k", "b3", "0003", at=NOW + 3, headers=replica)
         latest = await metastore.get_object("b", "k")
         assert latest is not None and latest.version_id == "0003"
+        page = await metastore.list_object_versions("b")
+        assert [v.version_id for v in page.versions] == ["0003", "0002", "0001"]
+        # The late older copy sits in its time's place: deleting the latest promotes 0002.
+        await metastore.delete_object("b", "k", "0003", now=NOW + 4)
+        latest = await metastore.get_object("b", "k")
+        assert latest is not None and latest.version_id == "0002"
         # A replica queues no replication of its own (no loop): only what its intent says.
         assert await outbox_of(metastore).outbox_depth(kind=REPLICATION) == (0, 0)
 
