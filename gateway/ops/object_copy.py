@@ -20,6 +20,7 @@ from gateway.s3.headers import object_fields
 from gateway.s3.object_headers import version_headers, written_version_headers
 from gateway.s3.object_lock import with_retention
 from gateway.s3.preconditions import check_copy_source_preconditions, put_precondition
+from gateway.s3.replication import STATUS_HEADER
 from gateway.s3.sse import COPY_SOURCE_CUSTOMER_PREFIX, response_headers
 from gateway.s3.versions import new_version_id
 from gateway.writepath import discard_blob
@@ -99,7 +100,9 @@ async def copy_object(ctx: RequestContext) -> S3Response:
             requested.user_meta,
         )
     else:
-        content_type, content, user_meta = source.content_type, source.headers, source.user_meta
+        content_type, user_meta = source.content_type, source.user_meta
+        # The source's replication status is its own: the copy is a new version here.
+        content = {k: v for k, v in source.headers.items() if k != STATUS_HEADER}
     algorithm = headers.get("x-amz-checksum-algorithm", "").upper() or None
     if algorithm is None and source.checksums:
         algorithm = next(iter(source.checksums))

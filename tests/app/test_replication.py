@@ -117,6 +117,9 @@ def test_replicate_to_kloudvault(pair: tuple[AppServer, AppServer]) -> None:
     assert dst.get_object_tagging(Bucket=copies, Key="docs/a")["TagSet"] == [
         {"Key": "k", "Value": "w"}
     ]
+    # A copy of a replica is a new object there, with no status of its own.
+    dst.copy_object(Bucket=copies, Key="copied", CopySource={"Bucket": copies, "Key": "docs/a"})
+    assert "ReplicationStatus" not in dst.head_object(Bucket=copies, Key="copied")
     # A replica is not replicated again, even where the destination has rules of its own.
     assert not dest.call(outbox_of(dest.services.meta).list_events(kind=REPLICATION))
 

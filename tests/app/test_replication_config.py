@@ -190,3 +190,15 @@ def test_replica_keeps_version_id_once_and_newer_wins(
     replicator.meta.events.unregister("before-sign.s3", hook)
     markers = s3.list_object_versions(Bucket=versioned)["DeleteMarkers"]
     assert [(m["VersionId"], m["IsLatest"]) for m in markers] == [(marker, True)]
+
+
+def test_client_cannot_set_replication_status(s3: Any, versioned: str) -> None:
+    def add_header(request: Any, **_: Any) -> None:
+        request.headers["x-amz-replication-status"] = "REPLICA"
+
+    s3.meta.events.register("before-sign.s3.PutObject", add_header)
+    try:
+        s3.put_object(Bucket=versioned, Key="k", Body=b"x")
+    finally:
+        s3.meta.events.unregister("before-sign.s3.PutObject", add_header)
+    assert "ReplicationStatus" not in s3.head_object(Bucket=versioned, Key="k")
