@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import time
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -70,6 +71,7 @@ _CONTENT_PARAMS = {
     "content-language": "ContentLanguage",
     "x-amz-website-redirect-location": "WebsiteRedirectLocation",
 }
+_LOCK_PARAMS = ("ObjectLockMode", "ObjectLockRetainUntilDate", "ObjectLockLegalHoldStatus")
 # What became of a row.
 COPIED, SKIPPED = "copied", "skipped"
 
@@ -123,6 +125,7 @@ class Copier:
     def __init__(self, services: Services, clients: TargetClients) -> None:
         self.services = services
         self.clients = clients
+        self._lock_checked: dict[tuple[int, str], tuple[float, bool]] = {}
 
     async def copy(self, row: OutboxEvent) -> str:
         """COPIED or SKIPPED; ReplicationError (or a client error) when it must be retried."""
@@ -211,6 +214,8 @@ class Copier:
         replica: Mapping[str, Any],
     ) -> None:
         params = put_params(version, rule)
+        if any(k in params for k in _LOCK_PARAMS) and not await self._locks(client, bucket):
+            params = {k: v for k, v in params.items() if k not in _LOCK_PARAMS}
         sizes = self._part_sizes(version)
         stream = await self._body(version)
         reader = PartReader(stream)
@@ -298,6 +303,22 @@ class Copier:
         if _unquote(done.get("ETag", "")) != etag:
             raise ReplicationError(f"{version.key}: the destination's ETag differs")
 
+    async def _locks(self, client: Any, bucket: str) -> bool:
+        """Whether the destination bucket has object lock (retention and legal holds go
+        along only then: AWS's "where the destination allows"); asked once a minute."""
+        now = time.monotonic()
+        known = self._lock_checked.get((id(client), bucket))
+        if known is not None and known[0] > now:
+            return known[1]
+        try:
+            got = await client.get_object_lock_configuration(Bucket=bucket)
+            lock = got.get("ObjectLockConfiguration", {})
+            enabled = bool(lock.get("ObjectLockEnabled") == "Enabled")
+        except ClientError:
+            enabled = False
+        self._lock_checked[(id(client), bucket)] = (now + 60.0, enabled)
+        return enabled
+
     @staticmethod
     def _check_length(version: ObjectVersion, got: int) -> None:
         if got != version.size:
@@ -314,6 +335,8 @@ class Copier:
         await client.put_object_tagging(
             Bucket=bucket, Key=version.key, Tagging={"TagSet": tag_set}, **which, **replica
         )
+        if not await self._locks(client, bucket):
+            return  # the destination bucket has no object lock: nothing to carry them
         if version.retention_mode and version.retain_until:
             await client.put_object_retention(
                 Bucket=bucket,
@@ -326,14 +349,14 @@ class Copier:
                 **which,
                 **replica,
             )
-        if version.legal_hold or version.retention_mode:
-            await client.put_object_legal_hold(
-                Bucket=bucket,
-                Key=version.key,
-                LegalHold={"Status": "ON" if version.legal_hold else "OFF"},
-                **which,
-                **replica,
-            )
+        # Always: this change may be the removal of a legal hold.
+        await client.put_object_legal_hold(
+            Bucket=bucket,
+            Key=version.key,
+            LegalHold={"Status": "ON" if version.legal_hold else "OFF"},
+            **which,
+            **replica,
+        )
 
 
 def _describe(exc: Exception) -> str:

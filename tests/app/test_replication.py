@@ -265,3 +265,38 @@ def test_admin_target_resync_status(
     assert cli.main(taken) == 1
     assert cli.main(["admin", "replication", "target", "remove", "site-b", *store]) == 0
     assert cli.main(["admin", "replication", "target", "remove", "site-b", *store]) == 1
+
+
+def test_retention_and_legal_hold_where_the_destination_allows(
+    pair: tuple[AppServer, AppServer],
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    source, dest = pair
+    src, dst = boto3_client(source), boto3_client(dest)
+    bucket = "lock-" + secrets.token_hex(4)
+    locked, plain = "locked-" + secrets.token_hex(4), "plain-" + secrets.token_hex(4)
+    src.create_bucket(Bucket=bucket, ObjectLockEnabledForBucket=True)
+    dst.create_bucket(Bucket=locked, ObjectLockEnabledForBucket=True)
+    versioned_bucket(dst, plain)
+    add_target(source, "site-b", dest, (locked, plain))
+    rules = [
+        {"ID": d, "Priority": n, "Status": "Enabled", "Filter": {"Prefix": ""},
+         "DeleteMarkerReplication": {"Status": "Disabled"},
+         "Destination": {"Bucket": f"arn:aws:s3:::{d}"}}
+        for n, d in enumerate((locked, plain))
+    ]  # fmt: skip
+    src.put_bucket_replication(Bucket=bucket, ReplicationConfiguration={"Role": "", "Rules": rules})
+    until = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    src.put_object(Bucket=bucket, Key="k", Body=b"held", ObjectLockMode="GOVERNANCE",
+                   ObjectLockRetainUntilDate=until, ObjectLockLegalHoldStatus="ON")  # fmt: skip
+    settle(source)
+    head = dst.head_object(Bucket=locked, Key="k")
+    assert (head["ObjectLockMode"], head["ObjectLockRetainUntilDate"]) == ("GOVERNANCE", until)
+    assert head["ObjectLockLegalHoldStatus"] == "ON"
+    assert "ObjectLockMode" not in dst.head_object(Bucket=plain, Key="k")  # no lock there
+    src.put_object_legal_hold(Bucket=bucket, Key="k", LegalHold={"Status": "OFF"})
+    settle(source)
+    hold = dst.get_object_legal_hold(Bucket=locked, Key="k")["LegalHold"]
+    assert hold == {"Status": "OFF"}
+    assert src.head_object(Bucket=bucket, Key="k")["ReplicationStatus"] == "COMPLETED"
