@@ -55,8 +55,15 @@ class EventOutbox(Protocol):
     async def delete_replication_target(self, name: str) -> bool: ...
 
     async def resync_replication(
-        self, bucket: str, routes: Sequence[tuple[str, str]], *, now: float, failed_only: bool
-    ) -> int: ...
+        self,
+        bucket: str,
+        routes: Sequence[tuple[str, str]],
+        *,
+        now: float,
+        failed_only: bool,
+        after: str = "",
+        limit: int = 1000,
+    ) -> tuple[int, str | None]: ...
 
     async def oldest_pending_replication(self) -> float | None: ...
 

@@ -91,12 +91,20 @@ def delete_replication_target(name: str) -> Tx[bool]:
 
 
 def resync_replication(
-    bucket: str, routes: Sequence[tuple[str, str]], *, now: float, failed_only: bool
-) -> Tx[int]:
-    """Queue a copy of every latest version of `bucket` (or, failed_only, of those whose
-    status is FAILED) for each (rule id, destination) route; returns the rows queued.
-    The worker skips what its rule does not cover (tags) and what the target has."""
-    if failed_only:  # queued again below: the given-up rows go
+    bucket: str,
+    routes: Sequence[tuple[str, str]],
+    *,
+    now: float,
+    failed_only: bool,
+    after: str = "",
+    limit: int = 1000,
+) -> Tx[tuple[int, str | None]]:
+    """Queue a copy of the latest versions of `bucket` after key `after` (at most `limit`
+    keys; with failed_only, only those whose status is FAILED) for each (rule id,
+    destination) route. Returns (rows queued, the last key read, None at the end): the
+    caller pages through a large bucket one transaction per page. The worker skips what
+    its rule does not cover (tags)."""
+    if failed_only and not after:  # queued again below: the given-up rows go
         yield from execute(
             "DELETE FROM event_outbox WHERE kind = ? AND state = 'dead' AND bucket = ?",
             REPLICATION,
@@ -104,8 +112,10 @@ def resync_replication(
         )
     found = yield from rows(
         "SELECT key, version_id, size, etag, headers FROM versions WHERE bucket = ?"
-        " AND is_latest AND NOT is_delete_marker ORDER BY key",
+        " AND key > ? AND is_latest AND NOT is_delete_marker ORDER BY key LIMIT ?",
         bucket,
+        after,
+        limit,
     )
     queued = 0
     for r in found:
@@ -128,7 +138,8 @@ def resync_replication(
                 REPLICATION,
             )
             queued += 1
-    return queued
+    last = found[-1]["key"] if len(found) == limit else None
+    return queued, last
 
 
 def oldest_pending_replication() -> Tx[float | None]:

@@ -132,9 +132,15 @@ async def _resync(meta: MetaStore, outbox: EventOutbox, args: argparse.Namespace
         return 1
     config = parse(ReplicationConfiguration, document.encode())
     routes = sorted({(r.id or "", r.destination.bucket_name) for r in config.rules if r.enabled})
-    queued = await outbox.resync_replication(
-        args.bucket, routes, now=time.time(), failed_only=args.failed
-    )
+    queued, after, now = 0, "", time.time()
+    while True:  # one transaction per page of keys: a large bucket never in one
+        count, last = await outbox.resync_replication(
+            args.bucket, routes, now=now, failed_only=args.failed, after=after
+        )
+        queued += count
+        if last is None:
+            break
+        after = last
     print(f"queued {queued} copies of {args.bucket}")
     return 0
 

@@ -112,10 +112,19 @@ def test_targets_and_resync(metastore: MetaStore, aio: asyncio.Runner) -> None:
         failed = {STATUS_HEADER: "FAILED"}  # as the worker marks a version it gave up on
         await metastore.update_version("b", "b", None, lambda v: replace(v, headers=failed))
         await outbox.purge_events(None, kind=REPLICATION)
-        queued = await outbox.resync_replication("b", [("r1", "d1")], now=NOW, failed_only=True)
-        assert queued == 1
-        queued = await outbox.resync_replication("b", [("r1", "d1")], now=NOW, failed_only=False)
-        assert queued == 2
+        routes = [("r1", "d1")]
+        queued = await outbox.resync_replication("b", routes, now=NOW, failed_only=True)
+        assert queued == (1, None)
+        page = await outbox.resync_replication("b", routes, now=NOW, failed_only=False, limit=1)
+        assert page == (1, "a")  # one key, more to come
+        page = await outbox.resync_replication(
+            "b", routes, now=NOW, failed_only=False, after="a", limit=1
+        )
+        assert page == (1, "b")
+        page = await outbox.resync_replication(
+            "b", routes, now=NOW, failed_only=False, after="b", limit=1
+        )
+        assert page == (0, None)
         assert await outbox.delete_replication_target("site")
         assert not await outbox.delete_replication_target("site")
         assert await outbox.list_replication_targets() == []
