@@ -65,6 +65,10 @@ class EventOutbox(Protocol):
         limit: int = 1000,
     ) -> tuple[int, str | None]: ...
 
+    async def other_replication_work(
+        self, row_id: int, bucket: str, key: str, version_id: str
+    ) -> int: ...
+
     async def oldest_pending_replication(self) -> float | None: ...
 
 

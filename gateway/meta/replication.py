@@ -142,6 +142,21 @@ def resync_replication(
     return queued, last
 
 
+def other_replication_work(row_id: int, bucket: str, key: str, version_id: str) -> Tx[int]:
+    """Replication rows of the same version but `row_id`, pending or given up: while there
+    are any, the version is not COMPLETED (one rule, several destinations: all of them)."""
+    count = yield from value(
+        "SELECT COUNT(*) FROM event_outbox WHERE kind = ? AND bucket = ? AND key = ?"
+        " AND version_id = ? AND id <> ?",
+        REPLICATION,
+        bucket,
+        key,
+        version_id,
+        row_id,
+    )
+    return int(count)
+
+
 def oldest_pending_replication() -> Tx[float | None]:
     """When the oldest pending replication row was queued (the lag metric)."""
     at = yield from value(

@@ -334,6 +334,7 @@ class SqlMetaStore:
     list_replication_targets = read(replication.list_replication_targets)
     delete_replication_target = write(replication.delete_replication_target)
     resync_replication = write(replication.resync_replication)
+    other_replication_work = read(replication.other_replication_work)
     oldest_pending_replication = read(replication.oldest_pending_replication)
     put_event_target = write(events.put_event_target)
     list_event_targets = read(events.list_event_targets)

@@ -48,6 +48,7 @@ from gateway.meta.base import ObjectVersion
 from gateway.readpath import stream_range
 from gateway.replication.targets import REPLICA_PARAM, TargetClients
 from gateway.s3.replication import (
+    COMPLETED,
     OP_DELETE_MARKER,
     OP_METADATA,
     OP_PUT,
@@ -168,7 +169,11 @@ class Copier:
                 )
         except (ClientError, BotoCoreError) as exc:
             raise ReplicationError(_describe(exc)) from exc
-        await self.mark(version, "COMPLETED")
+        others = await self.clients.outbox.other_replication_work(
+            row.id, row.bucket, row.key, version.version_id
+        )
+        if not others:  # every destination has it
+            await self.mark(version, COMPLETED)
         return COPIED
 
     async def mark(self, version: ObjectVersion, status: str | None) -> None:
