@@ -96,6 +96,10 @@ class OutboxDispatcher:
     async def _close(self) -> None:
         """Release what delivering holds (connections), once stopped."""
 
+    async def _delivered(self, rows: list[OutboxEvent]) -> None:
+        """Bookkeeping of a round's delivered rows, just before they are deleted (a crash
+        in between delivers them again: at least once)."""
+
     async def run_once(self) -> int:
         """Deliver every event due now; returns how many were delivered."""
         delivered = failed = 0
@@ -105,7 +109,9 @@ class OutboxDispatcher:
             if not due:
                 break
             results = await asyncio.gather(*(self._deliver(e) for e in due))
-            done = [e.id for e, outcome in zip(due, results, strict=True) if outcome == DELIVERED]
+            delivered_rows = [e for e, o in zip(due, results, strict=True) if o == DELIVERED]
+            await self._delivered(delivered_rows)
+            done = [e.id for e in delivered_rows]
             await self.outbox.events_delivered(done)
             delivered += len(done)
             failed += len(due) - len(done)

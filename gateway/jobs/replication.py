@@ -24,7 +24,7 @@ from gateway.jobs.event_dispatch import DEAD, DELIVERED, RETRY, OutboxDispatcher
 from gateway.metrics.series import REPLICATION_COPIED, REPLICATION_FAILED, REPLICATION_LATENCY
 from gateway.replication.copy import COPIED, Copier, ReplicationError
 from gateway.replication.targets import TargetClients
-from gateway.s3.replication import FAILED
+from gateway.s3.replication import COMPLETED, FAILED, OP_DELETE_MARKER
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +37,29 @@ class ReplicationWorker(OutboxDispatcher):
         super().__init__(clients.outbox, **options)
         self.copier = copier
         self.clients = clients
+        self._copied: set[int] = set()  # this round's rows that copied something
+
+    async def _delivered(self, rows: list[OutboxEvent]) -> None:
+        """Each version copied this round is COMPLETED when no other row of it is left
+        (all its destinations, all its changes)."""
+        ids = [e.id for e in rows]
+        copied, self._copied = self._copied, set()
+        seen: set[tuple[str, str, str]] = set()
+        for e in rows:
+            version_id = e.version_id
+            if e.id not in copied or version_id is None or e.event_name == OP_DELETE_MARKER:
+                continue
+            if (e.bucket, e.key, version_id) in seen:
+                continue
+            seen.add((e.bucket, e.key, version_id))
+            try:
+                if await self.outbox.other_replication_work(ids, e.bucket, e.key, version_id):
+                    continue
+                version = await self.copier.services.meta.get_object(e.bucket, e.key, version_id)
+                if version is not None:
+                    await self.copier.mark(version, COMPLETED)
+            except Exception:  # the status only: the copies are made
+                log.exception("replication: cannot mark %s/%s COMPLETED", e.bucket, e.key)
 
     async def _close(self) -> None:
         await self.clients.close()
@@ -48,6 +71,7 @@ class ReplicationWorker(OutboxDispatcher):
             except Exception as exc:  # ReplicationError, a backend error, a bug: retried alike
                 return await self._failed(event, exc)
         if outcome == COPIED:
+            self._copied.add(event.id)
             latency = max(0.0, self.clock() - event.event_time)
             self._slowest = max(self._slowest, latency)
             REPLICATION_COPIED.labels(event.target).inc()

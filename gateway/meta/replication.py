@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from events.records import REPLICATION
 from gateway.meta.rows import load_map
-from gateway.meta.sql import Tx, execute, many, rows, value
+from gateway.meta.sql import Tx, execute, many, marks, rows, value
 from gateway.s3.replication import FAILED, OP_PUT, STATUS_HEADER
 
 
@@ -142,18 +142,19 @@ def resync_replication(
     return queued, last
 
 
-def other_replication_work(row_id: int, bucket: str, key: str, version_id: str) -> Tx[int]:
-    """Replication rows of the same version but `row_id`, pending or given up: while there
-    are any, the version is not COMPLETED (one rule, several destinations: all of them)."""
-    count = yield from value(
+def other_replication_work(
+    exclude: Sequence[int], bucket: str, key: str, version_id: str
+) -> Tx[int]:
+    """Replication rows of the same version, pending or given up, but those of `exclude`
+    (copied in this round): while there are any, the version is not COMPLETED (one
+    change, several destinations: all of them)."""
+    sql = (
         "SELECT COUNT(*) FROM event_outbox WHERE kind = ? AND bucket = ? AND key = ?"
-        " AND version_id = ? AND id <> ?",
-        REPLICATION,
-        bucket,
-        key,
-        version_id,
-        row_id,
+        " AND version_id = ?"
     )
+    if exclude:
+        sql += f" AND id NOT IN ({marks(len(exclude))})"
+    count = yield from value(sql, REPLICATION, bucket, key, version_id, *exclude)
     return int(count)
 
 

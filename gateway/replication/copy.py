@@ -20,9 +20,9 @@ How this works (one outbox row of kind 'replication'; gateway/meta/events.py):
   and a second copy of the same version is a no-op (gateway/meta/objects.py).
 - metadata: tags (PutObjectTagging), retention and legal hold of the version; delete-marker:
   DeleteObject (a KloudVault keeps the marker's id).
-- The source version's x-amz-replication-status becomes COMPLETED through
-  MetaStore.update_version (so cached heads are voided); FAILED is set by the worker
-  when it gives up.
+- The source version's x-amz-replication-status is set through MetaStore.update_version
+  (so cached heads are voided) by the worker: COMPLETED once no other row of the version
+  is left (every destination has it), FAILED when it gives up.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ from gateway.meta.base import ObjectVersion
 from gateway.readpath import stream_range
 from gateway.replication.targets import REPLICA_PARAM, TargetClients
 from gateway.s3.replication import (
-    COMPLETED,
     OP_DELETE_MARKER,
     OP_METADATA,
     OP_PUT,
@@ -169,12 +168,7 @@ class Copier:
                 )
         except (ClientError, BotoCoreError) as exc:
             raise ReplicationError(_describe(exc)) from exc
-        others = await self.clients.outbox.other_replication_work(
-            row.id, row.bucket, row.key, version.version_id
-        )
-        if not others:  # every destination has it
-            await self.mark(version, COMPLETED)
-        return COPIED
+        return COPIED  # COMPLETED once every destination has it: the worker's _delivered
 
     async def mark(self, version: ObjectVersion, status: str | None) -> None:
         """Set (or, None, clear) the source version's x-amz-replication-status."""
