@@ -3,8 +3,9 @@ port to the bearer of --metrics-token.
 
 It sits innermost, around the dispatcher, so it sees the S3Error (or backend error) a
 request ends in, before the error middleware renders it: that gives the `code` of the
-error counter. The operation is the route table's (gateway/routing.py), resolved again
-here: a pure lookup of a few microseconds, and dispatch stays unaware of metrics.
+error counter. The operation is the route table's (gateway/routing.py): the one dispatch
+resolved (ROUTED_OPERATION), read when the label is first needed; a request dispatch
+answered before resolving it (share links, tus, the console, IAM) is resolved here.
 
 Time to first byte and bytes sent come from the app's on_response_prepare signal
 (record_first_byte): it fires as the headers go out, for a response the handler streams
@@ -24,7 +25,7 @@ from aiohttp.typedefs import Handler
 from multidict import MultiDict, MultiDictProxy
 
 from backends.base import BackendError
-from gateway.dispatch import APP_SERVICES, handle, parse_query
+from gateway.dispatch import APP_SERVICES, ROUTED_OPERATION, handle, parse_query
 from gateway.errors import S3Error
 from gateway.metrics.exposition import METRICS_PATH, render, token_matches, unauthorized
 from gateway.metrics.series import (
@@ -48,10 +49,22 @@ CLIENT_CLOSED = 499
 
 @dataclass
 class RequestMetrics:
-    operation: str
     started: float
+    domain: str | None
     headers_sent: bool = False
     declared_body: bool = False
+    resolved: str | None = None
+
+    def operation(self, request: web.Request) -> str:
+        """The request's operation label (see the module docstring)."""
+        if self.resolved is None:
+            routed = request.get(ROUTED_OPERATION)
+            if routed is None or is_sharing_path(
+                request.host, request.raw_path.partition("?")[0], self.domain
+            ):
+                routed = operation_of(request, self.domain)
+            self.resolved = routed
+        return self.resolved
 
 
 REQUEST_METRICS = web.RequestKey("request_metrics", RequestMetrics)
@@ -94,7 +107,7 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         if not token_matches(token, request.headers["Authorization"]):
             return unauthorized()
         return await render(services)
-    state = RequestMetrics(operation_of(request, services.settings.domain), time.perf_counter())
+    state = RequestMetrics(time.perf_counter(), services.settings.domain)
     request[REQUEST_METRICS] = state
     status: int = 500
     code: str | None = "InternalError"
@@ -103,7 +116,7 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = await handler(request)
         status, code = response.status, None
         if response.prepared and response.content_length is None and not state.declared_body:
-            _sent(state, response.body_length)  # chunked: counted now that it is over
+            _sent(state, request, response.body_length)  # chunked: counted now that it is over
         return response
     except S3Error as err:
         status, code = err.status, err.code.code
@@ -120,13 +133,14 @@ async def metrics_middleware(request: web.Request, handler: Handler) -> web.Stre
         raise
     finally:
         IN_FLIGHT.dec()
-        REQUESTS.labels(state.operation, str(status)).inc()
+        operation = state.operation(request)
+        REQUESTS.labels(operation, str(status)).inc()
         if code is not None:
-            ERRORS.labels(state.operation, code).inc()
-        REQUEST_DURATION.labels(state.operation).observe(time.perf_counter() - state.started)
+            ERRORS.labels(operation, code).inc()
+        REQUEST_DURATION.labels(operation).observe(time.perf_counter() - state.started)
         received = getattr(request.content, "total_bytes", 0)
         if received:
-            RECEIVED_BYTES.labels(state.operation).inc(received)
+            RECEIVED_BYTES.labels(operation).inc(received)
 
 
 async def record_first_byte(request: web.Request, response: web.StreamResponse) -> None:
@@ -135,16 +149,16 @@ async def record_first_byte(request: web.Request, response: web.StreamResponse) 
     if state is None or state.headers_sent:
         return
     state.headers_sent = True
-    FIRST_BYTE.labels(state.operation).observe(time.perf_counter() - state.started)
+    FIRST_BYTE.labels(state.operation(request)).observe(time.perf_counter() - state.started)
     if request.method == "HEAD" or response.status in (204, 304):
         state.declared_body = True  # no body, whatever Content-Length says
         return
     declared = response.content_length
     if declared is not None:
         state.declared_body = True
-        _sent(state, declared)
+        _sent(state, request, declared)
 
 
-def _sent(state: RequestMetrics, size: int) -> None:
+def _sent(state: RequestMetrics, request: web.Request, size: int) -> None:
     if size:
-        SENT_BYTES.labels(state.operation).inc(size)
+        SENT_BYTES.labels(state.operation(request)).inc(size)

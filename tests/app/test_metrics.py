@@ -227,3 +227,28 @@ def test_share_link_requests_are_not_labelled_as_s3_operations(
 
     request = make_mocked_request(method, path, headers={"Host": "127.0.0.1:9000"})
     assert operation_of(request, None) == operation
+
+
+def test_label_is_the_operation_dispatch_resolved(tmp_app: Path, aio: asyncio.Runner) -> None:
+    """The label comes from dispatch's own resolution; requests dispatch could not resolve
+    (a method no route has) are resolved once more by the middleware: Unresolved."""
+    watched = [
+        ("kloudvault_requests_total", {"operation": "ListObjectsV2", "status": "200"}),
+        ("kloudvault_requests_total", {"operation": "DeleteObject", "status": "204"}),
+        ("kloudvault_requests_total", {"operation": "Unresolved", "status": "405"}),
+        ("kloudvault_request_first_byte_seconds_count", {"operation": "Unresolved"}),
+    ]
+
+    async def body() -> None:
+        async with signed_client(tmp_app) as client:
+            assert (await client.request("PUT", "/lbucket")).status == 200
+            delta = Deltas(*watched)
+            assert (await client.request("GET", "/lbucket?list-type=2")).status == 200
+            assert (await client.request("DELETE", "/lbucket/gone")).status == 204
+            assert (await client.request("PATCH", "/lbucket/k")).status == 405
+            assert delta("kloudvault_requests_total", operation="ListObjectsV2", status="200") == 1
+            assert delta("kloudvault_requests_total", operation="DeleteObject", status="204") == 1
+            assert delta("kloudvault_requests_total", operation="Unresolved", status="405") == 1
+            assert delta("kloudvault_request_first_byte_seconds_count", operation="Unresolved") == 1
+
+    aio.run(body())
