@@ -336,7 +336,7 @@ def _verify_v4(parsed: ParsedAuth, req: SignedRequest, secret_key: str, now: flo
     headers_block = sigv4.canonical_headers(lower_names, req.headers)
     canonical_query = sigv4.canonical_query(query)
     first: tuple[str, str] | None = None
-    for uri in sigv4.canonical_uri_candidates(req.raw_path):
+    for uri in sigv4.iter_canonical_uris(req.raw_path):
         canonical = sigv4.canonical_request(
             req.method, uri, canonical_query, headers_block, parsed.signed_headers, payload_hash
         )

@@ -209,6 +209,8 @@ def assert_tamper_detected(req: SignedRequest, header: str) -> None:
         ("%", False, "%25"),
         ("*'()!", False, "%2A%27%28%29%21"),
         ("", False, ""),
+        ("a b/c~", True, "a%20b/c~"),
+        ("k/\u00e9/x", True, "k/%C3%A9/x"),
     ],
 )
 def test_uri_encode(text: str, keep_slash: bool, encoded: str) -> None:
@@ -236,6 +238,58 @@ def test_parse_amz_date() -> None:
     assert sigv4.parse_amz_date("20130524T000000Z") == calendar.timegm((2013, 5, 24, 0, 0, 0))
     for bad in ("2013-05-24T00:00:00Z", "20130524T000000", "20131324T000000Z", "x" * 16):
         assert sigv4.parse_amz_date(bad) is None
+
+
+def _strptime_amz_date(value: str) -> float | None:
+    """The reading parse_amz_date's fast path must agree with."""
+    if len(value) != 16:
+        return None
+    try:
+        return float(calendar.timegm(time.strptime(value, sigv4.AMZ_DATE_FORMAT)))
+    except ValueError:
+        return None
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "20240229T235959Z",  # leap day
+        "20230229T000000Z",  # no such day
+        "20130431T000000Z",
+        "20130524T240000Z",
+        "20130524T006000Z",
+        "20130524T000060Z",  # leap seconds: strptime takes 60 and 61
+        "20130524T000061Z",
+        "20130524T000062Z",
+        "00000101T000000Z",  # year 0
+        "00010101T000000Z",
+        "99991231T235959Z",
+        "20130524t000000Z",
+        "20130524T000000z",
+        "2013052\u0664T000000Z",  # a non-ASCII digit
+        "+2013052T000000Z",
+        " 2013052T000000Z",
+    ],
+)
+def test_parse_amz_date_agrees_with_strptime(value: str) -> None:
+    sigv4.parse_amz_date.cache_clear()
+    assert sigv4.parse_amz_date(value) == _strptime_amz_date(value)
+
+
+def test_iter_canonical_uris_computes_the_encoded_form_only_when_asked() -> None:
+    forms = sigv4.iter_canonical_uris("/b/a!b")
+    assert next(forms) == "/b/a!b"
+    assert list(forms) == ["/b/a%21b"]
+    assert list(sigv4.iter_canonical_uris("/b/plain")) == ["/b/plain"]
+
+
+def test_signing_key_is_derived_once_per_scope() -> None:
+    sigv4.signing_key.cache_clear()
+    first = sigv4.signing_key(AWS_EXAMPLE_SECRET, "20130524", "us-east-1", "s3")
+    again = sigv4.signing_key(AWS_EXAMPLE_SECRET, "20130524", "us-east-1", "s3")
+    other_day = sigv4.signing_key(AWS_EXAMPLE_SECRET, "20130525", "us-east-1", "s3")
+    assert again == first != other_day
+    assert sigv4.signing_key.cache_info().hits == 1
 
 
 # -- the AWS documentation examples -----------------------------------------------------
