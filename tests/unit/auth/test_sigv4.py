@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import functools
 import hashlib
+import hmac
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -589,3 +590,11 @@ def test_boto3_https_put_uses_unsigned_trailer() -> None:
     result = verify(to_signed(prepared.method, prepared.url, prepared.headers))
     assert result.payload_mode is PayloadMode.STREAMING_UNSIGNED_TRAILER
     assert result.chunk_signer is None
+
+
+@pytest.mark.parametrize("key_length", [0, 1, 32, 64, 65, 200])
+@pytest.mark.parametrize("text", ["", "AWS4-HMAC-SHA256\n20130524T000000Z", "é" * 100])
+def test_sign_is_hmac_sha256(key_length: int, text: str) -> None:
+    key = bytes(range(256))[:key_length] if key_length <= 256 else b""
+    expected = hmac.new(key, text.encode(), hashlib.sha256).hexdigest()
+    assert sigv4.sign(key, text) == sigv4.sign(key, text) == expected
