@@ -18,6 +18,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 
 from auth.sealed import SecretSealer
+from gateway.coalesce import Coalescer
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import AccessKey, IamIdentity, MetaStore, StsSession
 
@@ -216,12 +217,20 @@ class CredentialCache:
         self._identities: dict[tuple[str, str], tuple[float, IamIdentity | None]] = {}
         self._sessions: dict[str, tuple[float, StsSession | None]] = {}
         self._roles: dict[tuple[str, str], tuple[float, IamIdentity | None]] = {}
+        # Requests missing the same expired entry at once share one read (gateway/coalesce.py).
+        self._loading_keys: Coalescer[str, AccessKey | None] = Coalescer()
+        self._loading_identities: Coalescer[tuple[str, str], IamIdentity | None] = Coalescer()
 
     async def get(self, access_key: str) -> AccessKey | None:
         now = self._clock()
         hit = self._entries.get(access_key)
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
+        if self.ttl <= 0:  # every request reads the store: nothing to share
+            return await self._load_key(access_key, now)
+        return await self._loading_keys.run(access_key, lambda: self._load_key(access_key, now))
+
+    async def _load_key(self, access_key: str, now: float) -> AccessKey | None:
         found = await self._meta.get_access_key(access_key)
         if found is not None:
             found = opened(self.sealer, found)
@@ -237,6 +246,13 @@ class CredentialCache:
         hit = self._identities.get((account, user))
         if hit is not None and now - hit[0] < self.ttl:
             return hit[1]
+        if self.ttl <= 0:
+            return await self._load_identity(account, user, now)
+        return await self._loading_identities.run(
+            (account, user), lambda: self._load_identity(account, user, now)
+        )
+
+    async def _load_identity(self, account: str, user: str, now: float) -> IamIdentity | None:
         found = await self._meta.get_identity(account, user)
         if len(self._identities) > 10_000:
             self._identities.clear()
@@ -352,8 +368,10 @@ class CredentialCache:
             self._identities.clear()
             self._sessions.clear()
             self._roles.clear()
+            self._loading_identities.forget()
         else:
             self._entries.pop(access_key, None)
+        self._loading_keys.forget(access_key)
 
 
 def _session_principal(session: StsSession) -> Principal:

@@ -44,6 +44,7 @@ from auth.policy.model import MalformedPolicy, Policy, PolicyKind, parse_policy
 from auth.policy.ownership import ObjectOwnership, acls_enabled
 from auth.policy.public import PublicAccessBlock
 from events.scan.quarantine import is_quarantined
+from gateway.coalesce import Coalescer
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, IamIdentity, MetaStore
 from gateway.request_acl import BucketAclSettings, private_acl
@@ -145,6 +146,8 @@ class AccessCache:
         self._clock = clock
         self._documents: dict[str, tuple[float, Mapping[str, str]]] = {}
         self._entries: dict[str, tuple[float, Bucket, BucketAccess]] = {}
+        # Requests missing the same expired entry at once share one read (gateway/coalesce.py).
+        self._loading: Coalescer[str, Mapping[str, str]] = Coalescer()
         # --scan: a quarantined object (events/scan/quarantine.py) is an explicit Deny of
         # reading it to all but its bucket's account; off, no read pays for the lookup.
         self.quarantine = False
@@ -155,11 +158,15 @@ class AccessCache:
         hit = self._documents.get(bucket)
         if hit is not None and now - hit[0] < self._ttl:
             return hit[1]
+        if self._ttl <= 0:
+            return await self._meta.get_access_configs(bucket)
+        return await self._loading.run(bucket, lambda: self._load(bucket, now))
+
+    async def _load(self, bucket: str, now: float) -> Mapping[str, str]:
         documents = await self._meta.get_access_configs(bucket)
-        if self._ttl > 0:
-            if len(self._documents) > 10_000:
-                self._documents.clear()
-            self._documents[bucket] = (now, documents)
+        if len(self._documents) > 10_000:
+            self._documents.clear()
+        self._documents[bucket] = (now, documents)
         return documents
 
     async def get(self, bucket: Bucket) -> BucketAccess:
@@ -177,6 +184,7 @@ class AccessCache:
     def forget(self, bucket: str) -> None:
         self._documents.pop(bucket, None)
         self._entries.pop(bucket, None)
+        self._loading.forget(bucket)
 
 
 def trusted_networks(setting: str | None) -> tuple[Network, ...]:

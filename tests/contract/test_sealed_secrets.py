@@ -58,3 +58,31 @@ def test_keys_are_stored_sealed_and_old_ones_resealed(
             await reseal_secrets(metastore, SecretSealer(os.urandom(32)))
 
     aio.run(body())
+
+
+def test_concurrent_misses_of_one_key_read_the_store_once(
+    metastore: MetaStore, aio: asyncio.Runner
+) -> None:
+    from prometheus_client import REGISTRY
+
+    from gateway.meta.cached import CachedMetaStore
+
+    def reads() -> float:
+        sample = "kloudvault_metadata_duration_seconds_count"
+        return REGISTRY.get_sample_value(sample, {"method": "get_access_key"}) or 0.0
+
+    sealer = SecretSealer(os.urandom(32))
+
+    async def body() -> None:
+        await ensure_root(metastore, "ROOTKEY", "rootsecret", now=NOW, sealer=sealer)
+        cache = CredentialCache(metastore, ttl=60.0, sealer=sealer)
+        before = reads()
+        found = await asyncio.gather(*(cache.signer("ROOTKEY") for _ in range(16)))
+        assert {key.secret_key for key, _, _ in found} == {"rootsecret"}
+        assert reads() - before == 1
+        cache.invalidate("ROOTKEY")
+        await cache.signer("ROOTKEY")
+        # Forgotten, so read again: from the SQL store, or from Redis where it caches.
+        assert reads() - before == (1 if isinstance(metastore, CachedMetaStore) else 2)
+
+    aio.run(body())
