@@ -16,6 +16,7 @@ import string
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
+from functools import lru_cache
 
 from auth.sealed import SecretSealer
 from gateway.coalesce import Coalescer
@@ -27,12 +28,16 @@ _KEY_ALPHABET = string.ascii_uppercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits + "+/"
 
 
+# Pure functions of the name, asked several times per request (authorization, ACLs,
+# listings' owners): hashed once per account.
+@lru_cache(maxsize=4096)
 def account_id(account: str) -> str:
     """The account's 12-digit id (ARNs, aws:PrincipalAccount, policy Principal)."""
     digest = hashlib.sha256(b"kloudvault-account\0" + account.encode()).digest()
     return f"{int.from_bytes(digest[:8], 'big') % 10**12:012d}"
 
 
+@lru_cache(maxsize=4096)
 def canonical_id(account: str) -> str:
     """The account's canonical user id (ACL grantees, Owner/ID in listings)."""
     return hashlib.sha256(b"kloudvault-canonical\0" + account.encode()).hexdigest()
