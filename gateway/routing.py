@@ -398,6 +398,17 @@ SUBRESOURCES = frozenset(
 )  # fmt: skip
 
 
+def _by_method_and_target(routes: tuple[Route, ...]) -> dict[tuple[str, Target], list[Route]]:
+    table: dict[tuple[str, Target], list[Route]] = {}
+    for route in routes:
+        table.setdefault((route.method, route.target), []).append(route)
+    return table
+
+
+# resolve() looks up the rows of a method and target here rather than scanning ROUTES.
+_CANDIDATES = _by_method_and_target(ROUTES)
+
+
 @dataclass(frozen=True)
 class Resolved:
     route: Route
@@ -471,7 +482,7 @@ def resolve(
     if key is not None and len(key.encode()) > MAX_KEY_BYTES:
         raise S3Error(S3ErrorCode.KEY_TOO_LONG, Size=str(len(key.encode())), MaxSizeAllowed="1024")
     target = _O if key is not None else _B if bucket is not None else _S
-    candidates = [r for r in ROUTES if r.method == method and r.target == target]
+    candidates = _CANDIDATES.get((method, target), [])
     if not candidates:
         raise S3Error(S3ErrorCode.METHOD_NOT_ALLOWED, Method=method, ResourceType=target.value)
     matching = [
