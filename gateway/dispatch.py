@@ -9,7 +9,7 @@ from functools import partial
 from urllib.parse import unquote
 
 from aiohttp import web
-from multidict import CIMultiDict, CIMultiDictProxy, MultiDict, MultiDictProxy
+from multidict import MultiDict, MultiDictProxy
 
 from auth.authenticate import ParsedAuth, anonymous_result, parse_auth, verify_auth
 from auth.credentials import ANONYMOUS, Principal, session_token
@@ -184,7 +184,7 @@ async def handle(request: web.Request) -> web.StreamResponse:
         bucket_record=bucket_record,
         method=request.method,
         query=query,
-        headers=CIMultiDictProxy(CIMultiDict(request.headers)),
+        headers=request.headers,  # already an immutable view: no copy needed
         principal=principal,
         access=access,
         body=body,
