@@ -1,7 +1,8 @@
 """From an object version and a byte range to a response body over its segments.
 
-A range maps onto the segments it touches (a multipart object has one per part); a
-range within one plain local blob is served with sendfile. A sealed segment
+A range maps onto the segments it touches (a multipart object has one per part); when
+every segment it touches is a plain local blob, it is served with sendfile, segment by
+segment. A sealed segment
 (gateway.codec.frames) reads only the frames the range touches and opens them; a
 compressed one (gateway.codec.compress) reads their index entries first.
 """
@@ -17,7 +18,7 @@ from gateway.codec.frames import FrameCipher, FrameError, open_frames, stored_sp
 from gateway.codec.keys import KekFor, open_data_key
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Segment
-from gateway.responses import Body, FileBody, StreamBody
+from gateway.responses import Body, FileBody, FileRange, StreamBody
 
 log = logging.getLogger(__name__)
 
@@ -110,15 +111,26 @@ def stream_range(
     return _stream(backend, plan_ranges(version.segments, start, end), kek)
 
 
+def file_ranges(
+    backend: Backend, plan: Sequence[tuple[Segment, int, int]]
+) -> tuple[FileRange, ...] | None:
+    """The plan as local file ranges, if every segment in it is a plain local blob."""
+    ranges: list[FileRange] = []
+    for seg, start, end in plan:
+        path = backend.local_path(seg.blob_id) if seg.codec is None else None
+        if path is None:
+            return None
+        ranges.append(FileRange(path, start, end - start))
+    return tuple(ranges)
+
+
 def object_body(
     backend: Backend, version: ObjectVersion, start: int, end: int, kek: KekFor | None = None
 ) -> Body:
     if end <= start:
         return b""
     plan = plan_ranges(version.segments, start, end)
-    if len(plan) == 1:
-        seg, seg_start, seg_end = plan[0]
-        path = backend.local_path(seg.blob_id) if seg.codec is None else None
-        if path is not None:
-            return FileBody(path, seg_start, seg_end - seg_start)
+    ranges = file_ranges(backend, plan)
+    if ranges:
+        return FileBody(ranges)
     return StreamBody(_stream(backend, plan, kek), end - start)
