@@ -2,8 +2,8 @@
 
 A range maps onto the segments it touches (a multipart object has one per part); when
 every segment it touches is a plain local blob, it is served with sendfile, segment by
-segment. A sealed segment
-(gateway.codec.frames) reads only the frames the range touches and opens them; a
+segment. A sealed segment (gateway.codec.frames) reads only the frames the range touches
+and opens them (straight from the file on the local backend: gateway.codec.frame_file); a
 compressed one (gateway.codec.compress) reads their index entries first.
 """
 
@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Sequence
 
 from backends.base import Backend, ByteStream
 from gateway.codec.compress import unpack_frames
+from gateway.codec.frame_file import open_file_frames
 from gateway.codec.frames import FrameCipher, FrameError, open_frames, stored_span
 from gateway.codec.keys import KekFor, open_data_key
 from gateway.errors import S3Error, S3ErrorCode
@@ -77,9 +78,13 @@ async def _segment_stream(
         )
     else:
         assert cipher is not None  # a codec without compression seals
-        span = stored_span(seg.size, start, end, codec.frame_size)
-        stored = backend.get_blob(seg.blob_id, span.start, span.end)
-        frames = open_frames(stored, cipher, seg.size, start, end, codec.frame_size)
+        path = backend.local_path(seg.blob_id)
+        if path is not None:
+            frames = open_file_frames(path, cipher, seg.size, start, end, codec.frame_size)
+        else:
+            span = stored_span(seg.size, start, end, codec.frame_size)
+            stored = backend.get_blob(seg.blob_id, span.start, span.end)
+            frames = open_frames(stored, cipher, seg.size, start, end, codec.frame_size)
     try:
         async for chunk in frames:
             yield chunk

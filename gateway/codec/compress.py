@@ -118,11 +118,13 @@ def _decode_run(
     count: int,
     plain_size: int,
     frame_size: int,
+    out: bytearray | None = None,
 ) -> bytearray:
     """The plaintext of consecutive stored frames, the first being frame `number` of
-    `count`, in one buffer."""
+    `count`, in one buffer: `out` if given (exactly that size)."""
     expects = [min(frame_size, plain_size - (number + k) * frame_size) for k in range(len(stored))]
-    out = bytearray(sum(expects))
+    if out is None:
+        out = bytearray(sum(expects))
     view = memoryview(out)
     scratch = memoryview(bytearray(max(map(len, stored), default=0)))
     zstd = zstandard.ZstdDecompressor()
@@ -198,9 +200,10 @@ async def unpack_frames(
         number += len(frames)
         skip = 0
         remaining -= keep
+        out = bytearray(plain)  # on the loop's thread: gateway.codec.frames.open_frames says why
         return (
             lambda: trimmed(
-                _decode_run(frames, cipher, at, count, plain_size, frame_size), cut, keep
+                _decode_run(frames, cipher, at, count, plain_size, frame_size, out), cut, keep
             ),
             plain,
         )

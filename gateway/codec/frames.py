@@ -27,7 +27,7 @@ Data keys are random per segment, so a (key, nonce) pair never repeats.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -160,11 +160,16 @@ class FrameCutter:
 
 
 def open_run(
-    cipher: FrameCipher, sealed: Sequence[memoryview], index: int, last_frame: int
+    cipher: FrameCipher,
+    sealed: Sequence[memoryview],
+    index: int,
+    last_frame: int,
+    out: bytearray | None = None,
 ) -> bytearray:
     """The plaintext of consecutive sealed frames, the first being frame `index` (the
-    segment's last is `last_frame`), in one buffer."""
-    out = bytearray(sum(max(len(f) - TAG_SIZE, 0) for f in sealed))
+    segment's last is `last_frame`), in one buffer: `out` if given (exactly that size)."""
+    if out is None:
+        out = bytearray(sum(max(len(f) - TAG_SIZE, 0) for f in sealed))
     view = memoryview(out)
     at = 0
     for i, frame in enumerate(sealed, index):
@@ -191,34 +196,54 @@ async def seal_frames(
 
 
 async def decoded_ahead(
-    jobs: AsyncIterable[Job], offload_at: int = OFFLOAD_BYTES
-) -> AsyncIterator[bytes]:
+    jobs: AsyncIterable[Job],
+    offload_at: int = OFFLOAD_BYTES,
+    then: Callable[[], None] | None = None,
+) -> AsyncGenerator[bytes, None]:
     """The outputs of `jobs`, in order. A job of `offload_at` plaintext bytes or more runs in
     a worker thread, started before the previous job's output is yielded: at most two
     batches are held (one being decoded, one being written). An error of a job is raised
-    when its turn comes; a job left running when the consumer stops finishes on its own."""
+    when its turn comes; a job left running when the consumer stops finishes on its own,
+    and `then` runs once no job is running any more (to close what the jobs read from)."""
     loop = asyncio.get_running_loop()
-    running: asyncio.Future[bytes] | None = None
+    live: list[asyncio.Future[bytes]] = []  # started and not yet awaited: at most two
+
+    async def result_of(future: asyncio.Future[bytes]) -> bytes:
+        # shield: cancelling the request must not detach us from a running thread.
+        out = await asyncio.shield(future)
+        live.remove(future)
+        return out
+
     try:
         async for decode, size in jobs:
-            if running is None and size < offload_at:
+            if not live and size < offload_at:
                 yield decode()
                 continue
-            started = loop.run_in_executor(None, decode)
-            previous, running = running, started
-            if previous is not None:
-                yield await previous
-        if running is not None:
-            previous, running = running, None
-            yield await previous
+            live.append(loop.run_in_executor(None, decode))
+            if len(live) == 2:
+                yield await result_of(live[0])
+        if live:
+            yield await result_of(live[0])
     finally:
-        if running is not None and not running.done():
-            running.add_done_callback(_retrieve)
+        _after(live, then)
 
 
-def _retrieve(future: asyncio.Future[bytes]) -> None:
-    if not future.cancelled():
-        future.exception()  # abandoned: its error, if any, matters to nobody
+def _after(futures: list[asyncio.Future[bytes]], then: Callable[[], None] | None) -> None:
+    """Run `then` once every one of `futures` is done; retrieve their errors (nobody is
+    waiting for them any more)."""
+    left = [len(futures)]
+
+    def done(future: asyncio.Future[bytes]) -> None:
+        if not future.cancelled():
+            future.exception()
+        left[0] -= 1
+        if left[0] == 0 and then is not None:
+            then()
+
+    if not futures and then is not None:
+        then()
+    for future in futures:
+        future.add_done_callback(done)
 
 
 def trimmed(plain: bytearray, skip: int, keep: int) -> bytes:
@@ -264,10 +289,11 @@ async def open_frames(
         index += len(frames)
         skip = 0
         remaining -= keep
-        return (
-            lambda: trimmed(open_run(cipher, frames, first, last_frame), cut, keep),
-            plain,
-        )
+        # Allocated here, on the event loop's thread, which also frees it once written:
+        # glibc then reuses the memory, where a worker thread's allocation comes from a
+        # per-thread arena that returns it to the kernel (page faults on every batch).
+        out = bytearray(plain)
+        return lambda: trimmed(open_run(cipher, frames, first, last_frame, out), cut, keep), plain
 
     async def jobs() -> AsyncIterator[Job]:
         pending: list[memoryview] = []
