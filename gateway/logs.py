@@ -119,15 +119,24 @@ def configure_logging(level: str, log_format: str) -> None:
 
 class ProtocolLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
     """aiohttp's per-connection logger: a request it cannot parse (a client's error, often
-    a scanner's) is one warning line, not a traceback; anything else keeps its traceback."""
+    a scanner's) is one warning line, and a client that went away mid-response one info
+    line, not a traceback; anything else keeps its traceback."""
 
     def exception(self, msg: object, *args: object, **kwargs: Any) -> None:
-        exc = kwargs.get("exc_info")
+        exc = kwargs.pop("exc_info", None)
         if isinstance(exc, HttpProcessingError):
-            kwargs.pop("exc_info")
             self.warning(f"{msg}: %s", *args, _one_line(exc), **kwargs)
             return
+        if isinstance(exc, CLIENT_GONE):
+            # A download cut short by its client (a closed tab, a killed wrk) is routine:
+            # formatting a traceback for each cost more CPU than sending the bytes.
+            self.info(f"{msg}: client gone (%s)", *args, type(exc).__name__, **kwargs)
+            return
         self.error(msg, *args, exc_info=exc if exc is not None else True, **kwargs)
+
+
+# What a socket says when the client closed it while we were writing.
+CLIENT_GONE = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 
 
 def _one_line(exc: HttpProcessingError) -> str:

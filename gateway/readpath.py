@@ -1,8 +1,9 @@
 """From an object version and a byte range to a response body over its segments.
 
-A range maps onto the segments it touches (a multipart object has one per part); a
-range within one plain local blob is served with sendfile. A sealed segment
-(gateway.codec.frames) reads only the frames the range touches and opens them; a
+A range maps onto the segments it touches (a multipart object has one per part); when
+every segment it touches is a plain local blob, it is served with sendfile, segment by
+segment. A sealed segment (gateway.codec.frames) reads only the frames the range touches
+and opens them (straight from the file on the local backend: gateway.codec.frame_file); a
 compressed one (gateway.codec.compress) reads their index entries first.
 """
 
@@ -13,11 +14,12 @@ from collections.abc import AsyncIterator, Sequence
 
 from backends.base import Backend, ByteStream
 from gateway.codec.compress import unpack_frames
+from gateway.codec.frame_file import open_file_frames
 from gateway.codec.frames import FrameCipher, FrameError, open_frames, stored_span
 from gateway.codec.keys import KekFor, open_data_key
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Segment
-from gateway.responses import Body, FileBody, StreamBody
+from gateway.responses import Body, FileBody, FileRange, StreamBody
 
 log = logging.getLogger(__name__)
 
@@ -76,9 +78,13 @@ async def _segment_stream(
         )
     else:
         assert cipher is not None  # a codec without compression seals
-        span = stored_span(seg.size, start, end, codec.frame_size)
-        stored = backend.get_blob(seg.blob_id, span.start, span.end)
-        frames = open_frames(stored, cipher, seg.size, start, end, codec.frame_size)
+        path = backend.local_path(seg.blob_id)
+        if path is not None:
+            frames = open_file_frames(path, cipher, seg.size, start, end, codec.frame_size)
+        else:
+            span = stored_span(seg.size, start, end, codec.frame_size)
+            stored = backend.get_blob(seg.blob_id, span.start, span.end)
+            frames = open_frames(stored, cipher, seg.size, start, end, codec.frame_size)
     try:
         async for chunk in frames:
             yield chunk
@@ -110,15 +116,26 @@ def stream_range(
     return _stream(backend, plan_ranges(version.segments, start, end), kek)
 
 
+def file_ranges(
+    backend: Backend, plan: Sequence[tuple[Segment, int, int]]
+) -> tuple[FileRange, ...] | None:
+    """The plan as local file ranges, if every segment in it is a plain local blob."""
+    ranges: list[FileRange] = []
+    for seg, start, end in plan:
+        path = backend.local_path(seg.blob_id) if seg.codec is None else None
+        if path is None:
+            return None
+        ranges.append(FileRange(path, start, end - start))
+    return tuple(ranges)
+
+
 def object_body(
     backend: Backend, version: ObjectVersion, start: int, end: int, kek: KekFor | None = None
 ) -> Body:
     if end <= start:
         return b""
     plan = plan_ranges(version.segments, start, end)
-    if len(plan) == 1:
-        seg, seg_start, seg_end = plan[0]
-        path = backend.local_path(seg.blob_id) if seg.codec is None else None
-        if path is not None:
-            return FileBody(path, seg_start, seg_end - seg_start)
+    ranges = file_ranges(backend, plan)
+    if ranges:
+        return FileBody(ranges)
     return StreamBody(_stream(backend, plan, kek), end - start)

@@ -1,9 +1,10 @@
 """The response value an operation returns (S3Response), and its only writer: the value
 becomes bytes on the wire here and nowhere else.
 
-Bodies are bytes (XML documents), a FileBody (a local file range, sent with sendfile(2) by
-gateway/sendfile.py's pump, since uvloop has no loop.sendfile; copied over TLS) or a
-StreamBody (backend blob ranges, streamed). HEAD answers carry the object's
+Bodies are bytes (XML documents), a FileBody (local file ranges, one per plain segment of
+the object, sent one after another with sendfile(2) by gateway/sendfile.py's pump, since
+uvloop has no loop.sendfile; copied over TLS) or a StreamBody (backend blob ranges,
+streamed). HEAD answers carry the object's
 Content-Length and no body.
 """
 
@@ -34,12 +35,24 @@ BYTES_SENT = web.RequestKey("bytes_sent", int)
 
 
 @dataclass(frozen=True)
-class FileBody:
-    """Bytes [offset, offset+count) of a local file, sent with sendfile."""
+class FileRange:
+    """Bytes [offset, offset+count) of a local file."""
 
     path: str
     offset: int
     count: int
+
+
+@dataclass(frozen=True)
+class FileBody:
+    """Local file ranges sent back to back with sendfile: a single PUT's blob, or the
+    plain blobs of a multipart object's parts (segment by segment, no copy)."""
+
+    ranges: tuple[FileRange, ...]
+
+    @property
+    def count(self) -> int:
+        return sum(r.count for r in self.ranges)
 
 
 @dataclass(frozen=True)
@@ -128,13 +141,18 @@ async def write(request: web.Request, value: S3Response, request_id: str) -> web
 async def _write_file(
     request: web.Request, status: int, headers: dict[str, str], body: FileBody, is_head: bool
 ) -> web.StreamResponse:
-    # Open before sending headers: a vanished file must still become an S3 error.
-    fobj = await asyncio.to_thread(open, body.path, "rb")
+    ranges = [r for r in body.ranges if r.count > 0]
+    total = body.count
+    # Open the first file before sending headers: a vanished blob must still become an S3
+    # error. A later one is opened as its turn comes (an object of 10,000 parts must not
+    # hold 10,000 descriptors); if it vanished meanwhile the transfer is cut short, as a
+    # failing backend stream cuts a StreamBody.
+    fobj = await asyncio.to_thread(open, ranges[0].path, "rb") if ranges else None
     try:
         resp = web.StreamResponse(status=status, headers=headers)
-        resp.content_length = body.count
+        resp.content_length = total
         writer = await resp.prepare(request)
-        if is_head or body.count == 0:
+        if is_head or fobj is None:
             request[BYTES_SENT] = 0
             await resp.write_eof()
             return resp
@@ -142,18 +160,28 @@ async def _write_file(
         if transport is None:
             raise ConnectionResetError("Connection lost")
         sock = transport.get_extra_info("socket")
-        if sock is None or transport.get_extra_info("sslcontext") is not None:
-            await _copy_file(resp, fobj, body.offset, body.count)  # TLS: no zero-copy
-        else:
+        zero_copy = sock is not None and transport.get_extra_info("sslcontext") is None
+        if zero_copy:
             await _flush_headers(writer, transport)
-            await sendfile.pump().send(sock.fileno(), fobj.fileno(), body.offset, body.count)
+        for n, part in enumerate(ranges):
+            if n:
+                await asyncio.to_thread(fobj.close)
+                fobj = None
+                fobj = await asyncio.to_thread(open, part.path, "rb")
+            if zero_copy:
+                # The pump only starts once the socket is writable, and the previous
+                # range was all sent: nothing is buffered in the transport in between.
+                await sendfile.pump().send(sock.fileno(), fobj.fileno(), part.offset, part.count)
+            else:
+                await _copy_file(resp, fobj, part.offset, part.count)  # TLS: no zero-copy
         # Counted once it is all sent: a transfer cut short shows 0 (sendfile does not say
         # how far it got).
-        request[BYTES_SENT] = body.count
+        request[BYTES_SENT] = total
         await resp.write_eof()
         return resp
     finally:
-        await asyncio.to_thread(fobj.close)
+        if fobj is not None:
+            await asyncio.to_thread(fobj.close)
 
 
 async def _flush_headers(writer: AbstractStreamWriter | None, transport: asyncio.Transport) -> None:

@@ -14,11 +14,10 @@ How this works:
 The caller then commits the version with MetaStore.put_object, which removes the blob from
 the pending list in the same transaction that makes it visible.
 
-Hashing runs in a worker thread on ~1 MiB batches of received chunks: hashlib and awscrt
-release the GIL, so hashing overlaps with socket reads and disk writes instead of stalling
-the event loop (chunks go on to the backend at once; the stream ends when all are hashed).
-The chunks are hashed and passed on as they are, never joined: each copy of a 1 GiB body
-costs the event loop time and every in-flight request a buffer.
+Hashing runs in a worker thread on ~1 MiB batches of received chunks (gateway.hashing):
+chunks go on to the backend at once, and the stream ends when all are hashed. The chunks
+are hashed and passed on as they are, never joined: each copy of a 1 GiB body costs the
+event loop time and every in-flight request a buffer.
 
 Codecs sit between the hashes and the backend (hashes, ETag and sizes are of the
 plaintext): compression (gateway.codec.compress; under `auto` only when the first frame
@@ -40,12 +39,10 @@ from gateway.codec.frames import FRAME_SIZE, FrameCipher, seal_frames
 from gateway.codec.keys import Sealing, new_data_key
 from gateway.codec.params import SegmentCodec
 from gateway.context import Services
+from gateway.hashing import Update, hashed_behind
 from gateway.metrics.series import COMPRESSION_SAVED
 
 log = logging.getLogger(__name__)
-
-HASH_BLOCK = 1024 * 1024
-_INLINE_HASH_LIMIT = 64 * 1024
 
 
 def new_blob_id() -> str:
@@ -101,43 +98,12 @@ async def _coded(
         yield piece
 
 
-def _hash_all(hasher: BodyHasher, chunks: list[bytes]) -> None:
-    for chunk in chunks:
-        hasher.update(chunk)
+def _hash_all(hasher: BodyHasher) -> Update:
+    def update(chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            hasher.update(chunk)
 
-
-async def _hashed_blocks(source: AsyncIterable[bytes], hasher: BodyHasher) -> AsyncIterator[bytes]:
-    """The chunks of `source`, passed on at once and hashed behind them in a worker thread.
-
-    Hashing batch N overlaps with the backend writing it and with receiving batch N+1; at
-    most one batch is being hashed at a time, so the hasher sees the chunks in order. The
-    iterator ends only once every chunk is hashed, i.e. before the backend commits.
-    """
-    loop = asyncio.get_running_loop()
-    pending: asyncio.Future[None] | None = None
-    batch: list[bytes] = []
-    batch_size = 0
-    try:
-        async for chunk in source:
-            batch.append(chunk)
-            batch_size += len(chunk)
-            yield chunk  # immutable bytes: safe to hand on while a thread reads them
-            if batch_size >= HASH_BLOCK:
-                if pending is not None:
-                    await pending
-                pending = loop.run_in_executor(None, _hash_all, hasher, batch)
-                batch, batch_size = [], 0
-        if pending is not None:
-            await pending
-            pending = None
-        if batch_size > _INLINE_HASH_LIMIT:
-            await asyncio.to_thread(_hash_all, hasher, batch)
-        else:
-            _hash_all(hasher, batch)
-    finally:
-        if pending is not None and not pending.done():
-            # Abandoned (failure or cancellation): the thread finishes on its own.
-            pending.add_done_callback(lambda f: None if f.cancelled() else f.exception())
+    return update
 
 
 async def discard_blob(services: Services, blob_id: str) -> None:
@@ -173,7 +139,7 @@ async def store_blob(
     blob_id = new_blob_id()
     await services.meta.add_pending_blob(blob_id, now=services.clock())
     hasher = BodyHasher(checksum_algorithm, sha256=False)
-    stream: AsyncIterator[bytes] = _hashed_blocks(source, hasher)
+    stream: AsyncIterator[bytes] = hashed_behind(source, _hash_all(hasher))
     plain_size = [0]
     compressed = [False]
     sealed: tuple[str, str] | None = None

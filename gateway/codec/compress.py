@@ -15,7 +15,8 @@ How this works:
 Client-visible size, ETag, checksums and ranges are of the plaintext, as for plain blobs.
 Encoding runs in a worker thread on batches of frames (zstd releases the GIL). Decoding
 works on batches too: the frames of a backend chunk, cut as views (FrameCutter), become
-one output chunk (gateway.codec.frames says why).
+one output chunk, decoded in a worker thread one batch ahead of the socket
+(gateway.codec.frames says why).
 """
 
 from __future__ import annotations
@@ -29,11 +30,15 @@ import zstandard
 from gateway.codec.frames import (
     BATCH_FRAMES,
     FRAME_SIZE,
+    OFFLOAD_BYTES,
     TAG_SIZE,
     FrameCipher,
     FrameCutter,
     FrameError,
+    Job,
+    decoded_ahead,
     frame_count,
+    trimmed,
 )
 
 ZSTD: Final = "zstd"
@@ -113,11 +118,13 @@ def _decode_run(
     count: int,
     plain_size: int,
     frame_size: int,
+    out: bytearray | None = None,
 ) -> bytearray:
     """The plaintext of consecutive stored frames, the first being frame `number` of
-    `count`, in one buffer."""
+    `count`, in one buffer: `out` if given (exactly that size)."""
     expects = [min(frame_size, plain_size - (number + k) * frame_size) for k in range(len(stored))]
-    out = bytearray(sum(expects))
+    if out is None:
+        out = bytearray(sum(expects))
     view = memoryview(out)
     scratch = memoryview(bytearray(max(map(len, stored), default=0)))
     zstd = zstandard.ZstdDecompressor()
@@ -157,9 +164,11 @@ async def unpack_frames(
     start: int,
     end: int,
     frame_size: int = FRAME_SIZE,
+    offload_at: int = OFFLOAD_BYTES,
 ) -> AsyncIterator[bytes]:
     """Plaintext [start, end) of a compressed segment, `read(a, b)` giving its stored bytes
-    [a, b). Raises FrameError on a frame or index that does not decode."""
+    [a, b). Raises FrameError on a frame or index that does not decode. Batches of
+    `offload_at` plaintext bytes or more are decoded in a worker thread (decoded_ahead)."""
     if not 0 <= start < end <= plain_size:
         raise ValueError(f"range [{start}, {end}) outside 0..{plain_size}")
     count = frame_count(plain_size, frame_size)
@@ -179,24 +188,37 @@ async def unpack_frames(
     number = first
     skip = start - first * frame_size
     remaining = end - start
-    pending: list[memoryview] = []
 
-    def take() -> bytes:
-        nonlocal pending, number, skip, remaining
-        plain = _decode_run(pending, cipher, number, count, plain_size, frame_size)
-        number += len(pending)
-        pending = []
-        if skip or len(plain) > remaining:
-            plain = plain[skip : skip + remaining]  # only the range's first and last steps
+    def job(frames: list[memoryview]) -> Job:
+        # The bookkeeping runs here, in order; only the decoding may run in a thread.
+        nonlocal number, skip, remaining
+        at, cut = number, skip
+        plain = sum(
+            min(frame_size, plain_size - k * frame_size) for k in range(at, at + len(frames))
+        )
+        keep = min(remaining, plain - cut)
+        number += len(frames)
         skip = 0
-        remaining -= len(plain)
-        return plain  # type: ignore[return-value]  # a bytearray, never written to again
+        remaining -= keep
+        out = bytearray(plain)  # on the loop's thread: gateway.codec.frames.open_frames says why
+        return (
+            lambda: trimmed(
+                _decode_run(frames, cipher, at, count, plain_size, frame_size, out), cut, keep
+            ),
+            plain,
+        )
 
-    async for chunk in read(begin, bounds[-1]):
-        pending += cutter.feed(chunk)
-        if len(pending) >= BATCH_FRAMES:
-            yield take()
-    if pending:
-        yield take()
+    async def jobs() -> AsyncIterator[Job]:
+        pending: list[memoryview] = []
+        async for chunk in read(begin, bounds[-1]):
+            pending += cutter.feed(chunk)
+            if len(pending) >= BATCH_FRAMES:
+                yield job(pending)
+                pending = []
+        if pending:
+            yield job(pending)
+
+    async for plain in decoded_ahead(jobs(), offload_at):
+        yield plain
     if not cutter.complete or remaining:
         raise FrameError(f"segment ends before frame {number}")

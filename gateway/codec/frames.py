@@ -17,12 +17,17 @@ How this works (the idea of MinIO's DARE format, our own layout):
     per-frame Python work, copies and response writes cost a GET more than AES-GCM did.
     Each frame is still authenticated on its own, and no byte of a batch is yielded
     before all its frames are.
+  - A batch of OFFLOAD_BYTES or more is opened in a worker thread (AES-GCM in
+    `cryptography` and zstd release the GIL), one batch ahead (decoded_ahead): batch k+1
+    is being opened while batch k is written to the socket, so on two cores decryption
+    overlaps with the event loop's socket writes instead of stalling them.
 Data keys are random per segment, so a (key, nonce) pair never repeats.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, AsyncIterator, Callable, Sequence
+import asyncio
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -36,6 +41,11 @@ _AAD_PREFIX: Final = b"kloudvault-frame-v1\0"
 # Frames opened per step at least (512 KiB): a 1 MiB backend chunk is one step; a
 # request holds the chunks of one step and its output.
 BATCH_FRAMES: Final = 8
+# Plaintext bytes from which a batch is opened in a worker thread; a smaller one (a short
+# range) inline, where a thread hop would cost more than it saves.
+OFFLOAD_BYTES: Final = 128 * 1024
+
+Job = tuple[Callable[[], bytes], int]  # a batch's decoder, and its plaintext size
 
 
 class FrameError(Exception):
@@ -150,11 +160,16 @@ class FrameCutter:
 
 
 def open_run(
-    cipher: FrameCipher, sealed: Sequence[memoryview], index: int, last_frame: int
+    cipher: FrameCipher,
+    sealed: Sequence[memoryview],
+    index: int,
+    last_frame: int,
+    out: bytearray | None = None,
 ) -> bytearray:
     """The plaintext of consecutive sealed frames, the first being frame `index` (the
-    segment's last is `last_frame`), in one buffer."""
-    out = bytearray(sum(max(len(f) - TAG_SIZE, 0) for f in sealed))
+    segment's last is `last_frame`), in one buffer: `out` if given (exactly that size)."""
+    if out is None:
+        out = bytearray(sum(max(len(f) - TAG_SIZE, 0) for f in sealed))
     view = memoryview(out)
     at = 0
     for i, frame in enumerate(sealed, index):
@@ -180,6 +195,63 @@ async def seal_frames(
     yield cipher.seal(bytes(buf), index, True)
 
 
+async def decoded_ahead(
+    jobs: AsyncIterable[Job],
+    offload_at: int = OFFLOAD_BYTES,
+    then: Callable[[], None] | None = None,
+) -> AsyncGenerator[bytes, None]:
+    """The outputs of `jobs`, in order. A job of `offload_at` plaintext bytes or more runs in
+    a worker thread, started before the previous job's output is yielded: at most two
+    batches are held (one being decoded, one being written). An error of a job is raised
+    when its turn comes; a job left running when the consumer stops finishes on its own,
+    and `then` runs once no job is running any more (to close what the jobs read from)."""
+    loop = asyncio.get_running_loop()
+    live: list[asyncio.Future[bytes]] = []  # started and not yet awaited: at most two
+
+    async def result_of(future: asyncio.Future[bytes]) -> bytes:
+        # shield: cancelling the request must not detach us from a running thread.
+        out = await asyncio.shield(future)
+        live.remove(future)
+        return out
+
+    try:
+        async for decode, size in jobs:
+            if not live and size < offload_at:
+                yield decode()
+                continue
+            live.append(loop.run_in_executor(None, decode))
+            if len(live) == 2:
+                yield await result_of(live[0])
+        if live:
+            yield await result_of(live[0])
+    finally:
+        _after(live, then)
+
+
+def _after(futures: list[asyncio.Future[bytes]], then: Callable[[], None] | None) -> None:
+    """Run `then` once every one of `futures` is done; retrieve their errors (nobody is
+    waiting for them any more)."""
+    left = [len(futures)]
+
+    def done(future: asyncio.Future[bytes]) -> None:
+        if not future.cancelled():
+            future.exception()
+        left[0] -= 1
+        if left[0] == 0 and then is not None:
+            then()
+
+    if not futures and then is not None:
+        then()
+    for future in futures:
+        future.add_done_callback(done)
+
+
+def trimmed(plain: bytearray, skip: int, keep: int) -> bytes:
+    if skip or len(plain) > keep:
+        plain = plain[skip : skip + keep]  # only the range's first and last batches
+    return plain  # type: ignore[return-value]  # a bytearray, never written to again
+
+
 async def open_frames(
     stored: AsyncIterable[bytes],
     cipher: FrameCipher,
@@ -188,12 +260,14 @@ async def open_frames(
     end: int,
     frame_size: int = FRAME_SIZE,
     batch: int = BATCH_FRAMES,
+    offload_at: int = OFFLOAD_BYTES,
 ) -> AsyncIterator[bytes]:
     """Plaintext [start, end) from `stored`: the bytes of stored_span(plain_size, start, end).
 
     Raises FrameError on a frame that fails authentication or a stream that ends early;
     nothing of a frame is yielded before the frame is authenticated. Yields one chunk per
-    `batch` frames or more.
+    `batch` frames or more; batches of `offload_at` plaintext bytes or more are opened in a
+    worker thread (decoded_ahead).
     """
     span = stored_span(plain_size, start, end, frame_size)
     last_frame = frame_count(plain_size, frame_size) - 1
@@ -205,24 +279,33 @@ async def open_frames(
     remaining = end - start
     skip = span.skip
     index = span.first
-    pending: list[memoryview] = []
 
-    def take() -> bytes:
-        nonlocal pending, index, skip, remaining
-        plain = open_run(cipher, pending, index, last_frame)
-        index += len(pending)
-        pending = []
-        if skip or len(plain) > remaining:
-            plain = plain[skip : skip + remaining]  # only the range's first and last steps
+    def job(frames: list[memoryview]) -> Job:
+        # The bookkeeping runs here, in order; only the opening may run in a thread.
+        nonlocal index, skip, remaining
+        first, cut = index, skip
+        plain = sum(max(len(f) - TAG_SIZE, 0) for f in frames)
+        keep = min(remaining, plain - cut)
+        index += len(frames)
         skip = 0
-        remaining -= len(plain)
-        return plain  # type: ignore[return-value]  # a bytearray, never written to again
+        remaining -= keep
+        # Allocated here, on the event loop's thread, which also frees it once written:
+        # glibc then reuses the memory, where a worker thread's allocation comes from a
+        # per-thread arena that returns it to the kernel (page faults on every batch).
+        out = bytearray(plain)
+        return lambda: trimmed(open_run(cipher, frames, first, last_frame, out), cut, keep), plain
 
-    async for chunk in stored:
-        pending += cutter.feed(chunk)
-        if len(pending) >= batch:
-            yield take()
-    if pending:
-        yield take()
+    async def jobs() -> AsyncIterator[Job]:
+        pending: list[memoryview] = []
+        async for chunk in stored:
+            pending += cutter.feed(chunk)
+            if len(pending) >= batch:
+                yield job(pending)
+                pending = []
+        if pending:
+            yield job(pending)
+
+    async for plain in decoded_ahead(jobs(), offload_at):
+        yield plain
     if not cutter.complete or remaining:
         raise FrameError(f"segment ends before frame {index}")

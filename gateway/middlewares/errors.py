@@ -14,6 +14,7 @@ from aiohttp.typedefs import Handler
 
 from backends.base import BackendError, BackendUnavailable, BlobNotFound
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.logs import CLIENT_GONE
 from gateway.middlewares.request_id import request_id_of
 from gateway.responses import error_response
 
@@ -60,8 +61,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return render_s3_error(request, translate(exc))
     except web.HTTPException:
         raise
-    except (ConnectionResetError, ConnectionAbortedError):
-        raise
+    except CLIENT_GONE:
+        raise  # the client went away: nobody to answer (gateway.logs says it in one line)
     except Exception:
         log.exception("internal error on %s %s", request.method, request.path)
         return render_s3_error(request, S3Error(S3ErrorCode.INTERNAL_ERROR))

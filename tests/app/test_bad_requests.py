@@ -59,15 +59,23 @@ def test_skewed_clock(client: SignedClient, aio: asyncio.Runner) -> None:
     assert reply.status == 403 and reply.error_code == "RequestTimeTooSkewed"
 
 
-def test_payload_hash_mismatch_keeps_old_object(client: SignedClient, aio: asyncio.Runner) -> None:
+# Small, and large enough that the SHA-256 runs in worker threads (gateway.hashing).
+@pytest.mark.parametrize("size", [13, 3 * 1024 * 1024 + 5])
+def test_payload_hash_mismatch_keeps_old_object(
+    client: SignedClient, aio: asyncio.Runner, size: int
+) -> None:
+    declared = bytes(size)
+    tampered = declared[:-1] + b"x"  # the last byte differs: found only at the very end
+
     async def body() -> None:
         await client.request("PUT", f"/{BUCKET}/k", body=b"original")
         # Sign one body and send another of equal length.
-        reply = await client.request(
-            "PUT", f"/{BUCKET}/k", body=b"tampered body", signed_body=b"declared body"
-        )
+        reply = await client.request("PUT", f"/{BUCKET}/k", body=tampered, signed_body=declared)
         assert reply.status == 400 and reply.error_code == "XAmzContentSHA256Mismatch"
         assert (await client.request("GET", f"/{BUCKET}/k")).body == b"original"
+        reply = await client.request("PUT", f"/{BUCKET}/k", body=declared)
+        assert reply.status == 200
+        assert (await client.request("GET", f"/{BUCKET}/k")).body == declared
 
     aio.run(body())
 

@@ -9,7 +9,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from gateway.logs import JsonFormatter, TextFormatter, formatter, iso_utc, redact_target
+from gateway.logs import (
+    JsonFormatter,
+    TextFormatter,
+    formatter,
+    iso_utc,
+    protocol_logger,
+    redact_target,
+)
 from gateway.middlewares import request_id as request_id_module
 
 
@@ -113,3 +120,25 @@ def test_iso_utc() -> None:
 )
 def test_redact_target(target: str, redacted: str) -> None:
     assert redact_target(target) == redacted
+
+
+@pytest.mark.parametrize(
+    ("exc", "level", "traceback"),
+    [
+        (BrokenPipeError(32, "Broken pipe"), logging.INFO, False),
+        (ConnectionResetError(104, "Connection reset by peer"), logging.INFO, False),
+        (RuntimeError("a bug"), logging.ERROR, True),
+    ],
+)
+def test_protocol_logger_exception(
+    caplog: pytest.LogCaptureFixture, exc: BaseException, level: int, traceback: bool
+) -> None:
+    """aiohttp calls logger.exception(..., exc_info=exc) for a handler's failure: a client
+    that went away is one line, anything else keeps its traceback (and exc_info is never
+    passed twice, which raised KeyError inside aiohttp's error handling)."""
+    with caplog.at_level(logging.INFO, logger="aiohttp.server"):
+        protocol_logger().exception("Error handling request from %s", "127.0.0.1", exc_info=exc)
+    (record,) = caplog.records
+    assert record.levelno == level
+    assert "127.0.0.1" in record.getMessage()
+    assert (record.exc_info is not None) is traceback

@@ -1,12 +1,13 @@
 """gateway.codec.frames' batched opening: FrameCutter cuts chunks of any size into whole
-stored frames, open_frames opens them a batch at a time, and a bad frame still yields
-nothing of its batch."""
+stored frames, open_frames opens them a batch at a time (inline, or in worker threads one
+batch ahead: OFFLOAD runs both ways), and a bad frame still yields nothing of its batch."""
 
 from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Iterable
+import threading
+from collections.abc import AsyncIterator, Callable, Iterable
 
 import pytest
 
@@ -16,6 +17,7 @@ from gateway.codec.frames import (
     FrameCipher,
     FrameCutter,
     FrameError,
+    decoded_ahead,
     open_frames,
     seal_frames,
     stored_span,
@@ -24,6 +26,8 @@ from gateway.codec.frames import (
 FRAME = 64  # small frames: every chunking and range stays cheap
 SEALED = FRAME + TAG_SIZE
 CIPHER = FrameCipher(bytes(range(32)), b"segment-batches")
+# offload_at values: every batch in a worker thread, or (these frames being tiny) inline.
+OFFLOAD = pytest.mark.parametrize("offload", [0, 10**9], ids=["threads", "inline"])
 
 
 async def _aiter(chunks: Iterable[bytes]) -> AsyncIterator[bytes]:
@@ -43,7 +47,7 @@ def _seal(plain: bytes) -> bytes:
 
 
 def _open_pieces(
-    stored: bytes, size: int, start: int, end: int, chunk: int, batch: int
+    stored: bytes, size: int, start: int, end: int, chunk: int, batch: int, offload: int = 0
 ) -> tuple[list[bytes], FrameError | None]:
     """The pieces open_frames yields before it ends (or fails), and its error."""
     span = stored_span(size, start, end, FRAME)
@@ -51,7 +55,8 @@ def _open_pieces(
 
     async def run() -> None:
         stream = _aiter(_cut(stored[span.start : span.end], chunk))
-        async for piece in open_frames(stream, CIPHER, size, start, end, FRAME, batch):
+        opened = open_frames(stream, CIPHER, size, start, end, FRAME, batch, offload)
+        async for piece in opened:
             pieces.append(bytes(piece))
 
     try:
@@ -79,7 +84,8 @@ def test_cutter_incomplete_when_the_stream_ends_early() -> None:
 
 @pytest.mark.parametrize("chunk", [1, 7, SEALED, SEALED + 1, 4 * SEALED + 3, 10**6])
 @pytest.mark.parametrize("batch", [1, 3, 8])
-def test_every_range_for_every_chunking_and_batch(chunk: int, batch: int) -> None:
+@OFFLOAD
+def test_every_range_for_every_chunking_and_batch(chunk: int, batch: int, offload: int) -> None:
     size = 5 * FRAME + 9  # a short final frame
     plain = os.urandom(size)
     stored = _seal(plain)
@@ -87,7 +93,7 @@ def test_every_range_for_every_chunking_and_batch(chunk: int, batch: int) -> Non
         for end in (start + 1, FRAME + 1, 3 * FRAME, 4 * FRAME + 1, size):
             if end <= start:
                 continue
-            pieces, error = _open_pieces(stored, size, start, end, chunk, batch)
+            pieces, error = _open_pieces(stored, size, start, end, chunk, batch, offload)
             assert error is None and b"".join(pieces) == plain[start:end], (start, end)
 
 
@@ -116,41 +122,52 @@ def test_a_tampered_frame_yields_nothing_of_its_batch(bad: int) -> None:
     assert pieces == []  # the whole object came in one chunk: one batch
 
 
-def test_a_tampered_frame_in_a_later_batch_stops_there() -> None:
+@OFFLOAD
+def test_a_tampered_frame_in_a_later_batch_stops_there(offload: int) -> None:
     size = 20 * FRAME
     plain = os.urandom(size)
     stored = bytearray(_seal(plain))
     stored[12 * SEALED] ^= 1
-    pieces, error = _open_pieces(bytes(stored), size, 0, size, 8 * SEALED, 8)
+    pieces, error = _open_pieces(bytes(stored), size, 0, size, 8 * SEALED, 8, offload)
     assert error is not None
     assert b"".join(pieces) == plain[: 8 * FRAME]  # frames 8..15 never came out
 
 
-def test_truncated_final_frame_fails_after_the_frames_before_it() -> None:
+@OFFLOAD
+def test_truncated_final_frame_fails_after_the_frames_before_it(offload: int) -> None:
     size = 3 * FRAME + 9
     plain = os.urandom(size)
     stored = _seal(plain)
-    pieces, error = _open_pieces(stored[:-1], size, 0, size, 10**6, 8)
+    pieces, error = _open_pieces(stored[:-1], size, 0, size, 10**6, 8, offload)
     assert error is not None and b"".join(pieces) == plain[: 3 * FRAME]
 
 
 def _unpack_pieces(
-    stored: bytes, cipher: FrameCipher | None, size: int, start: int, end: int, chunk: int
+    stored: bytes,
+    cipher: FrameCipher | None,
+    size: int,
+    start: int,
+    end: int,
+    chunk: int,
+    offload: int = 0,
 ) -> list[bytes]:
     async def read(a: int, b: int) -> AsyncIterator[bytes]:
         for piece in _cut(stored[a:b], chunk):
             yield piece
 
     async def run() -> list[bytes]:
-        stream = unpack_frames(read, cipher, size, len(stored), start, end, FRAME)
+        stream = unpack_frames(read, cipher, size, len(stored), start, end, FRAME, offload)
         return [bytes(p) async for p in stream]
 
     return asyncio.run(run())
 
 
+@OFFLOAD
 @pytest.mark.parametrize("cipher", [None, CIPHER], ids=["zstd", "zstd+aes"])
 @pytest.mark.parametrize("chunk", [1, 50, 10**6])
-def test_compressed_ranges_for_every_chunking(cipher: FrameCipher | None, chunk: int) -> None:
+def test_compressed_ranges_for_every_chunking(
+    cipher: FrameCipher | None, chunk: int, offload: int
+) -> None:
     plain = b"".join(b"%05d mixed " % i + os.urandom(i % 40) for i in range(120))
     size = len(plain)
 
@@ -159,9 +176,52 @@ def test_compressed_ranges_for_every_chunking(cipher: FrameCipher | None, chunk:
 
     stored = asyncio.run(pack())
     for start, end in [(0, size), (0, 1), (FRAME - 1, FRAME + 1), (70, 20 * FRAME + 3)]:
-        assert b"".join(_unpack_pieces(stored, cipher, size, start, end, chunk)) == plain[start:end]
+        got = _unpack_pieces(stored, cipher, size, start, end, chunk, offload)
+        assert b"".join(got) == plain[start:end]
     if cipher is not None:  # a raw frame stored unsealed has nothing to check it with
         bad = bytearray(stored)
         bad[len(stored) // 2] ^= 0x55  # a frame in the middle
         with pytest.raises(FrameError):
-            _unpack_pieces(bytes(bad), cipher, size, 0, size, chunk)
+            _unpack_pieces(bytes(bad), cipher, size, 0, size, chunk, offload)
+
+
+def test_decoded_ahead_keeps_order_and_runs_the_next_job_while_one_is_written() -> None:
+    started = [threading.Event() for _ in range(5)]
+
+    def decode(n: int) -> bytes:
+        started[n].set()
+        return b"%d," % n
+
+    async def jobs() -> AsyncIterator[tuple[Callable[[], bytes], int]]:
+        for n in range(5):
+            yield (lambda n=n: decode(n)), 1  # type: ignore[misc]
+
+    async def run() -> list[bytes]:
+        seen: list[bytes] = []
+        async for out in decoded_ahead(jobs(), offload_at=0):
+            n = len(seen)
+            if n < 4:  # while output n is "written", job n + 1 is already running
+                assert await asyncio.to_thread(started[n + 1].wait, 10)
+            seen.append(out)
+        return seen
+
+    assert asyncio.run(run()) == [b"0,", b"1,", b"2,", b"3,", b"4,"]
+
+
+def test_decoded_ahead_raises_a_failed_job_in_its_turn() -> None:
+    def fail() -> bytes:
+        raise FrameError("frame 9 failed authentication")
+
+    async def jobs() -> AsyncIterator[tuple[Callable[[], bytes], int]]:
+        yield (lambda: b"first"), 1
+        yield fail, 1
+        yield (lambda: b"never"), 1
+
+    async def run() -> list[bytes]:
+        got: list[bytes] = []
+        with pytest.raises(FrameError):
+            async for out in decoded_ahead(jobs(), offload_at=0):
+                got.append(out)
+        return got
+
+    assert asyncio.run(run()) == [b"first"]

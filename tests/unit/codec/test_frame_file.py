@@ -1,0 +1,131 @@
+"""gateway.codec.frame_file: sealed frames opened straight from a local file, in runs of
+READ_FRAMES read into reused buffers: every range, tampering and truncation detected,
+and the descriptor closed however the reader stops."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from gateway.codec.frame_file import READ_FRAMES, open_file_frames
+from gateway.codec.frames import TAG_SIZE, FrameCipher, FrameError, seal_frames
+
+FRAME = 64  # small frames: a run of READ_FRAMES is ~1 KiB, every range stays cheap
+SEALED = FRAME + TAG_SIZE
+CIPHER = FrameCipher(bytes(range(32)), b"segment-file")
+OFFLOAD = pytest.mark.parametrize("offload", [0, 10**9], ids=["threads", "inline"])
+
+
+def _store(tmp_path: Path, plain: bytes) -> str:
+    async def one() -> AsyncIterator[bytes]:
+        yield plain
+
+    async def run() -> bytes:
+        return b"".join([f async for f in seal_frames(one(), CIPHER, FRAME)])
+
+    path = tmp_path / "blob"
+    path.write_bytes(asyncio.run(run()))
+    return str(path)
+
+
+def _open(
+    path: str, size: int, start: int, end: int, offload: int
+) -> tuple[list[bytes], FrameError | None]:
+    pieces: list[bytes] = []
+
+    async def run() -> None:
+        async for piece in open_file_frames(path, CIPHER, size, start, end, FRAME, offload):
+            pieces.append(bytes(piece))
+
+    try:
+        asyncio.run(run())
+    except FrameError as exc:
+        return pieces, exc
+    return pieces, None
+
+
+def _open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@OFFLOAD
+def test_every_range(tmp_path: Path, offload: int) -> None:
+    size = 3 * READ_FRAMES * FRAME + 9  # four runs, the last one short
+    plain = os.urandom(size)
+    path = _store(tmp_path, plain)
+    edges = [0, 1, FRAME - 1, FRAME, READ_FRAMES * FRAME - 1, READ_FRAMES * FRAME + 5]
+    for start in [*edges, size - 1]:
+        for end in [start + 1, *[e + 1 for e in edges], 2 * READ_FRAMES * FRAME + 7, size]:
+            if start < end <= size:
+                pieces, error = _open(path, size, start, end, offload)
+                assert error is None and b"".join(pieces) == plain[start:end], (start, end)
+
+
+@OFFLOAD
+@pytest.mark.parametrize("size", [0, 1, FRAME, READ_FRAMES * FRAME])
+def test_small_and_exact_sizes(tmp_path: Path, size: int, offload: int) -> None:
+    plain = os.urandom(size)
+    path = _store(tmp_path, plain)
+    if size:
+        pieces, error = _open(path, size, 0, size, offload)
+        assert error is None and b"".join(pieces) == plain
+
+
+@OFFLOAD
+def test_one_chunk_per_run(tmp_path: Path, offload: int) -> None:
+    size = 2 * READ_FRAMES * FRAME + 10
+    path = _store(tmp_path, os.urandom(size))
+    pieces, _ = _open(path, size, 0, size, offload)
+    assert [len(p) for p in pieces] == [READ_FRAMES * FRAME, READ_FRAMES * FRAME, 10]
+
+
+@OFFLOAD
+def test_a_tampered_frame_stops_before_its_run(tmp_path: Path, offload: int) -> None:
+    size = 3 * READ_FRAMES * FRAME
+    plain = os.urandom(size)
+    path = Path(_store(tmp_path, plain))
+    stored = bytearray(path.read_bytes())
+    stored[(READ_FRAMES + 3) * SEALED + 5] ^= 1  # a frame in the second run
+    path.write_bytes(bytes(stored))
+    pieces, error = _open(str(path), size, 0, size, offload)
+    assert error is not None and f"frame {READ_FRAMES + 3}" in str(error)
+    assert b"".join(pieces) == plain[: READ_FRAMES * FRAME]
+
+
+@OFFLOAD
+def test_a_file_cut_short_fails(tmp_path: Path, offload: int) -> None:
+    size = 2 * READ_FRAMES * FRAME
+    plain = os.urandom(size)
+    path = Path(_store(tmp_path, plain))
+    path.write_bytes(path.read_bytes()[:-1])
+    pieces, error = _open(str(path), size, 0, size, offload)
+    assert error is not None
+    assert b"".join(pieces) == plain[: READ_FRAMES * FRAME]
+
+
+@OFFLOAD
+def test_descriptor_closed_when_the_reader_stops_early(tmp_path: Path, offload: int) -> None:
+    size = 8 * READ_FRAMES * FRAME
+    path = _store(tmp_path, os.urandom(size))
+
+    async def run() -> None:
+        before = _open_fds()
+        reader = open_file_frames(path, CIPHER, size, 0, size, FRAME, offload)
+        await anext(reader)
+        await reader.aclose()  # a client gone after the first chunk
+        for _ in range(100):  # a job still running closes it when it ends
+            if _open_fds() == before:
+                return
+            await asyncio.sleep(0.01)
+        raise AssertionError("descriptor left open")
+
+    asyncio.run(run())
+
+
+def test_missing_file_raises(tmp_path: Path) -> None:
+    with pytest.raises(FileNotFoundError):
+        _open(str(tmp_path / "gone"), 10, 0, 10, 0)
