@@ -1,7 +1,8 @@
 """From an object version and a byte range to a response body over its segments.
 
 A range maps onto the segments it touches (a multipart object has one per part); a
-range within one plain local blob is served with sendfile. A sealed segment
+range within one plain local blob is served with sendfile, one within a plain inline
+segment (gateway/writepath.py INLINE_LIMIT) straight from the version's bytes. A sealed segment
 (gateway.codec.frames) reads only the frames the range touches and opens them; a
 compressed one (gateway.codec.compress) reads their index entries first.
 """
@@ -9,7 +10,7 @@ compressed one (gateway.codec.compress) reads their index entries first.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from backends.base import Backend, ByteStream
 from gateway.codec.compress import unpack_frames
@@ -53,12 +54,30 @@ def part_range(version: ObjectVersion, part_number: int) -> tuple[int, int]:
     raise S3Error(S3ErrorCode.INVALID_PART_NUMBER)
 
 
+Reader = Callable[[int, int], ByteStream]
+
+
+def _blob_reader(backend: Backend, seg: Segment, inline_data: bytes | None) -> Reader:
+    """Reads stored bytes [a, b) of `seg`: from its backend blob, or from the version
+    row's inline bytes (already in memory: at most gateway.writepath.INLINE_LIMIT)."""
+    if not seg.inline:
+        return lambda a, b: backend.get_blob(seg.blob_id, a, b)
+    if inline_data is None:  # a version read without its bytes (a listing's): a bug
+        raise S3Error(S3ErrorCode.INTERNAL_ERROR, "inline segment read without its bytes")
+    data = inline_data
+
+    async def read(a: int, b: int) -> AsyncIterator[bytes]:
+        yield data[a:b]
+
+    return read
+
+
 async def _segment_stream(
-    backend: Backend, seg: Segment, start: int, end: int, kek: KekFor | None
+    read: Reader, seg: Segment, start: int, end: int, kek: KekFor | None
 ) -> AsyncIterator[bytes]:
     codec = seg.codec
     if codec is None:
-        async for chunk in backend.get_blob(seg.blob_id, start, end):
+        async for chunk in read(start, end):
             yield chunk
         return
     cipher: FrameCipher | None = None
@@ -67,17 +86,13 @@ async def _segment_stream(
             raise S3Error(S3ErrorCode.INTERNAL_ERROR, "no key for an encrypted segment")
         cipher = open_data_key(codec, kek(codec))
     if codec.compression is not None:
-
-        def read(a: int, b: int) -> ByteStream:
-            return backend.get_blob(seg.blob_id, a, b)
-
         frames = unpack_frames(
             read, cipher, seg.size, codec.stored_size, start, end, codec.frame_size
         )
     else:
         assert cipher is not None  # a codec without compression seals
         span = stored_span(seg.size, start, end, codec.frame_size)
-        stored = backend.get_blob(seg.blob_id, span.start, span.end)
+        stored = read(span.start, span.end)
         frames = open_frames(stored, cipher, seg.size, start, end, codec.frame_size)
     try:
         async for chunk in frames:
@@ -85,21 +100,25 @@ async def _segment_stream(
     except FrameError:
         # The response has started: ending it early (the client sees a short body) is the
         # one way left to say the bytes are wrong; never send them.
-        log.error("blob %s failed authentication", seg.blob_id)
+        log.error("blob %s failed authentication", seg.blob_id or "(inline)")
         raise
 
 
 async def _stream(
-    backend: Backend, plan: list[tuple[Segment, int, int]], kek: KekFor | None
+    backend: Backend,
+    plan: list[tuple[Segment, int, int]],
+    kek: KekFor | None,
+    inline_data: bytes | None,
 ) -> AsyncIterator[bytes]:
     for seg, start, end in plan:
-        async for chunk in _segment_stream(backend, seg, start, end, kek):
+        read = _blob_reader(backend, seg, inline_data)
+        async for chunk in _segment_stream(read, seg, start, end, kek):
             yield chunk
 
 
 def segment_stream(backend: Backend, seg: Segment, kek: KekFor | None = None) -> ByteStream:
     """A whole segment's plaintext (an upload part's blob, read back: gateway/tus/)."""
-    return _segment_stream(backend, seg, 0, seg.size, kek)
+    return _segment_stream(_blob_reader(backend, seg, None), seg, 0, seg.size, kek)
 
 
 def stream_range(
@@ -107,7 +126,8 @@ def stream_range(
 ) -> ByteStream:
     """Object bytes [start, end) as a stream, whatever the backend; `kek` opens the data
     keys of sealed segments (gateway.encryption.read_keys)."""
-    return _stream(backend, plan_ranges(version.segments, start, end), kek)
+    plan = plan_ranges(version.segments, start, end)
+    return _stream(backend, plan, kek, version.inline_data)
 
 
 def object_body(
@@ -118,7 +138,10 @@ def object_body(
     plan = plan_ranges(version.segments, start, end)
     if len(plan) == 1:
         seg, seg_start, seg_end = plan[0]
-        path = backend.local_path(seg.blob_id) if seg.codec is None else None
+        if seg.inline and seg.codec is None and version.inline_data is not None:
+            # The plaintext is in memory already: one write, no stream.
+            return version.inline_data[seg_start:seg_end]
+        path = backend.local_path(seg.blob_id) if seg.codec is None and not seg.inline else None
         if path is not None:
             return FileBody(path, seg_start, seg_end - seg_start)
-    return StreamBody(_stream(backend, plan, kek), end - start)
+    return StreamBody(_stream(backend, plan, kek, version.inline_data), end - start)
