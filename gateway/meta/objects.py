@@ -20,7 +20,9 @@ How this works:
   transaction.
 - Blob bookkeeping: a published version takes its blobs off `pending` and the blobs of
   the version it replaces go to `garbage` unless another version uses them, in the same
-  transaction; version_blobs mirrors every version's segments.
+  transaction; version_blobs mirrors every version's segments. An inline segment (a
+  small object, gateway/writepath.py) has no blob: its bytes are the row's inline_data
+  (migration 0018), inserted and deleted with the row, so no blob list names them.
 - Replicas (gateway/s3/replication.py): a version whose x-amz-replication-status is
   REPLICA, in a versioned bucket, keeps the version id and time its source gave it. It
   is written once (a second copy of the same version id is a no-op: a worker that died
