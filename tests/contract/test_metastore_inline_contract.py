@@ -14,7 +14,7 @@ import pytest
 
 from gateway.errors import S3Error
 from gateway.meta.base import Bucket, MetaStore, ObjectVersion, Precondition, Segment
-from gateway.meta.sqlite import SqliteMetaStore
+from gateway.meta.sqlite import SqliteDatabase, SqliteMetaStore
 
 NOW = 1_700_000_000.0
 
@@ -96,6 +96,7 @@ def test_sqlite_concurrent_writes_share_commits(tmp_path: Path, aio: asyncio.Run
         await store.open()
         try:
             await store.create_bucket(Bucket("bkt", "alice", NOW))
+            assert isinstance(store.db, SqliteDatabase)
             committer = store.db._committer
             assert committer is not None
             before = committer.batches
