@@ -2,15 +2,17 @@
 
 A range maps onto the segments it touches (a multipart object has one per part); when
 every segment it touches is a plain local blob, it is served with sendfile, segment by
-segment. A sealed segment (gateway.codec.frames) reads only the frames the range touches
-and opens them (straight from the file on the local backend: gateway.codec.frame_file); a
+segment, and a range within a plain inline segment (gateway/writepath.py INLINE_LIMIT)
+straight from the version's bytes. A sealed segment (gateway.codec.frames) reads only the
+frames the range touches and opens them (straight from the file on the local backend:
+gateway.codec.frame_file); a
 compressed one (gateway.codec.compress) reads their index entries first.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from backends.base import Backend, ByteStream
 from gateway.codec.compress import unpack_frames
@@ -55,12 +57,30 @@ def part_range(version: ObjectVersion, part_number: int) -> tuple[int, int]:
     raise S3Error(S3ErrorCode.INVALID_PART_NUMBER)
 
 
+Reader = Callable[[int, int], ByteStream]
+
+
+def _blob_reader(backend: Backend, seg: Segment, inline_data: bytes | None) -> Reader:
+    """Reads stored bytes [a, b) of `seg`: from its backend blob, or from the version
+    row's inline bytes (already in memory: at most gateway.writepath.INLINE_LIMIT)."""
+    if not seg.inline:
+        return lambda a, b: backend.get_blob(seg.blob_id, a, b)
+    if inline_data is None:  # a version read without its bytes (a listing's): a bug
+        raise S3Error(S3ErrorCode.INTERNAL_ERROR, "inline segment read without its bytes")
+    data = inline_data
+
+    async def read(a: int, b: int) -> AsyncIterator[bytes]:
+        yield data[a:b]
+
+    return read
+
+
 async def _segment_stream(
-    backend: Backend, seg: Segment, start: int, end: int, kek: KekFor | None
+    backend: Backend, read: Reader, seg: Segment, start: int, end: int, kek: KekFor | None
 ) -> AsyncIterator[bytes]:
     codec = seg.codec
     if codec is None:
-        async for chunk in backend.get_blob(seg.blob_id, start, end):
+        async for chunk in read(start, end):
             yield chunk
         return
     cipher: FrameCipher | None = None
@@ -69,21 +89,17 @@ async def _segment_stream(
             raise S3Error(S3ErrorCode.INTERNAL_ERROR, "no key for an encrypted segment")
         cipher = open_data_key(codec, kek(codec))
     if codec.compression is not None:
-
-        def read(a: int, b: int) -> ByteStream:
-            return backend.get_blob(seg.blob_id, a, b)
-
         frames = unpack_frames(
             read, cipher, seg.size, codec.stored_size, start, end, codec.frame_size
         )
     else:
         assert cipher is not None  # a codec without compression seals
-        path = backend.local_path(seg.blob_id)
+        path = None if seg.inline else backend.local_path(seg.blob_id)
         if path is not None:
             frames = open_file_frames(path, cipher, seg.size, start, end, codec.frame_size)
         else:
             span = stored_span(seg.size, start, end, codec.frame_size)
-            stored = backend.get_blob(seg.blob_id, span.start, span.end)
+            stored = read(span.start, span.end)
             frames = open_frames(stored, cipher, seg.size, start, end, codec.frame_size)
     try:
         async for chunk in frames:
@@ -91,21 +107,25 @@ async def _segment_stream(
     except FrameError:
         # The response has started: ending it early (the client sees a short body) is the
         # one way left to say the bytes are wrong; never send them.
-        log.error("blob %s failed authentication", seg.blob_id)
+        log.error("blob %s failed authentication", seg.blob_id or "(inline)")
         raise
 
 
 async def _stream(
-    backend: Backend, plan: list[tuple[Segment, int, int]], kek: KekFor | None
+    backend: Backend,
+    plan: list[tuple[Segment, int, int]],
+    kek: KekFor | None,
+    inline_data: bytes | None,
 ) -> AsyncIterator[bytes]:
     for seg, start, end in plan:
-        async for chunk in _segment_stream(backend, seg, start, end, kek):
+        read = _blob_reader(backend, seg, inline_data)
+        async for chunk in _segment_stream(backend, read, seg, start, end, kek):
             yield chunk
 
 
 def segment_stream(backend: Backend, seg: Segment, kek: KekFor | None = None) -> ByteStream:
     """A whole segment's plaintext (an upload part's blob, read back: gateway/tus/)."""
-    return _segment_stream(backend, seg, 0, seg.size, kek)
+    return _segment_stream(backend, _blob_reader(backend, seg, None), seg, 0, seg.size, kek)
 
 
 def stream_range(
@@ -113,7 +133,8 @@ def stream_range(
 ) -> ByteStream:
     """Object bytes [start, end) as a stream, whatever the backend; `kek` opens the data
     keys of sealed segments (gateway.encryption.read_keys)."""
-    return _stream(backend, plan_ranges(version.segments, start, end), kek)
+    plan = plan_ranges(version.segments, start, end)
+    return _stream(backend, plan, kek, version.inline_data)
 
 
 def file_ranges(
@@ -122,7 +143,8 @@ def file_ranges(
     """The plan as local file ranges, if every segment in it is a plain local blob."""
     ranges: list[FileRange] = []
     for seg, start, end in plan:
-        path = backend.local_path(seg.blob_id) if seg.codec is None else None
+        plain_blob = seg.codec is None and not seg.inline
+        path = backend.local_path(seg.blob_id) if plain_blob else None
         if path is None:
             return None
         ranges.append(FileRange(path, start, end - start))
@@ -135,7 +157,12 @@ def object_body(
     if end <= start:
         return b""
     plan = plan_ranges(version.segments, start, end)
+    if len(plan) == 1:
+        seg, seg_start, seg_end = plan[0]
+        if seg.inline and seg.codec is None and version.inline_data is not None:
+            # The plaintext is in memory already: one write, no stream.
+            return version.inline_data[seg_start:seg_end]
     ranges = file_ranges(backend, plan)
     if ranges:
         return FileBody(ranges)
-    return StreamBody(_stream(backend, plan, kek), end - start)
+    return StreamBody(_stream(backend, plan, kek, version.inline_data), end - start)

@@ -22,6 +22,9 @@ from events.targets.registry import TargetSpec, build, parse_entry
 from gateway.limits.token_bucket import Rate
 
 DEFAULT_PORT = 7373  # not MinIO's 9000, so both can run side by side
+# Objects up to this size live in the version row (gateway/writepath.py); chosen by
+# measurement (bench/RESULTS.md, "Small objects inline").
+INLINE_THRESHOLD = 64 * 1024
 
 
 def available_cpus() -> int:
@@ -232,6 +235,14 @@ class Settings:
         metadata=_opt(
             "largest object in bytes (AWS: 5 TiB), checked at CompleteMultipartUpload; a single"
             " PUT or POST is also capped at 5 GiB, and a part at the smaller of the two"
+        ),
+    )
+    inline_threshold: int = field(
+        default=INLINE_THRESHOLD,
+        metadata=_opt(
+            "objects of at most this many bytes (PUT, POST, copy) are kept in the metadata"
+            " store with their version instead of as a backend blob: one commit per PUT, one"
+            " read per GET; 0 turns it off (most 1 MiB)"
         ),
     )
     max_open_uploads_per_object: int = field(
@@ -611,6 +622,8 @@ def validate(settings: Settings) -> None:
         problems.append("--max-open-uploads-per-object must be at least 1")
     if settings.max_object_size < 1:
         problems.append("--max-object-size must be at least 1")
+    if not 0 <= settings.inline_threshold <= 1024 * 1024:
+        problems.append("--inline-threshold must be from 0 to 1048576 bytes")
     if min(settings.header_timeout, settings.body_timeout, settings.keepalive_timeout) <= 0:
         problems.append("--header-timeout, --body-timeout and --keepalive-timeout must be positive")
     if not 1 <= settings.max_connections_per_address <= settings.max_connections:

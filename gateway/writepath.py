@@ -22,6 +22,16 @@ event loop time and every in-flight request a buffer.
 Codecs sit between the hashes and the backend (hashes, ETag and sizes are of the
 plaintext): compression (gateway.codec.compress; under `auto` only when the first frame
 shrinks), then sealing (gateway.codec.frames, or the compressed frames' own sealing).
+
+Small objects (issue 17): with `inline_limit` (PutObject, POST Object and CopyObject pass
+--inline-threshold when the size is known to be within it), up to that many bytes are
+read into memory first. A body that ends within them is hashed, verified, coded exactly as
+its blob would be, and returned as `StoredBlob.inline_data` with no blob and no pending
+row: the caller's put_object stores the bytes in the version row (migration 0018), so the
+PUT is one durable commit (gateway/meta/sqlite.py, postgres.py say how each store makes a
+commit durable) and the GET one indexed read. A body that goes on past the limit (a wrong
+length is caught by the body itself) streams to the backend as above, the bytes read so far
+first. Memory per request stays bounded by the limit.
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from backends.base import BackendError
 from gateway.codec.checksums import BodyHasher
@@ -40,6 +50,7 @@ from gateway.codec.keys import Sealing, new_data_key
 from gateway.codec.params import SegmentCodec
 from gateway.context import Services
 from gateway.hashing import Update, hashed_behind
+from gateway.meta.base import Segment
 from gateway.metrics.series import COMPRESSION_SAVED
 
 log = logging.getLogger(__name__)
@@ -58,6 +69,14 @@ class StoredBlob:
     checksum_algorithm: str | None
     checksum_b64: str | None
     codec: SegmentCodec | None = None  # sealed frames; None: the blob holds the plaintext
+    # Stored inline (blob_id ""): the bytes as the codec left them, for the version row.
+    inline_data: bytes | None = field(default=None, repr=False)
+
+    def segment(self) -> Segment:
+        """The one segment of a single-PUT version made of this blob."""
+        return Segment(
+            self.blob_id, self.size, codec=self.codec, inline=self.inline_data is not None
+        )
 
 
 async def _counted(source: AsyncIterable[bytes], count: list[int]) -> AsyncIterator[bytes]:
@@ -107,7 +126,10 @@ def _hash_all(hasher: BodyHasher) -> Update:
 
 
 async def discard_blob(services: Services, blob_id: str) -> None:
-    """Delete a blob that will never be committed; shielded so cancellation can't skip it."""
+    """Delete a blob that will never be committed; shielded so cancellation can't skip it.
+    An inline one (blob_id "") has nothing stored."""
+    if not blob_id:
+        return
 
     async def _discard() -> None:
         try:
@@ -123,6 +145,89 @@ async def discard_blob(services: Services, blob_id: str) -> None:
     await asyncio.shield(_discard())
 
 
+async def _read_up_to(
+    source: AsyncIterable[bytes], limit: int
+) -> tuple[list[bytes], AsyncIterator[bytes] | None]:
+    """The chunks of `source` while they total at most `limit` bytes. Returns the rest of
+    the stream (its first chunk is the last one in the list) if it went past, else None."""
+    it = aiter(source)
+    chunks: list[bytes] = []
+    total = 0
+    async for chunk in it:
+        chunks.append(chunk)
+        total += len(chunk)
+        if total > limit:
+            return chunks, it
+    return chunks, None
+
+
+async def _chained(head: list[bytes], rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    for chunk in head:
+        yield chunk
+    async for chunk in rest:
+        yield chunk
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
+
+
+def _segment_codec(
+    sealing: Sealing | None, sealed: tuple[str, str] | None, compressed: bool, stored_size: int
+) -> SegmentCodec | None:
+    if sealed is None and not compressed:
+        return None
+    key, sid = sealed or ("", "")
+    return SegmentCodec(
+        None if sealing is None else sealing.mode,
+        key,
+        sid,
+        FRAME_SIZE,
+        stored_size,
+        ZSTD if compressed else None,
+        None if sealing is None else sealing.kms,
+    )
+
+
+async def _store_inline(
+    chunks: list[bytes],
+    *,
+    checksum_algorithm: str | None,
+    verify: Callable[[BodyHasher], None] | None,
+    sealing: Sealing | None,
+    compression: str,
+) -> StoredBlob:
+    """A whole small body (at most the inline limit) as StoredBlob.inline_data."""
+    data = b"".join(chunks)
+    hasher = BodyHasher(checksum_algorithm, sha256=False)
+    hasher.update(data)
+    if verify is not None:
+        verify(hasher)
+    stored = data
+    codec = None
+    if sealing is not None or compression != "off":
+        cipher: FrameCipher | None = None
+        sealed: tuple[str, str] | None = None
+        if sealing is not None:
+            sealed_key, segment_id, cipher = new_data_key(sealing.kek)
+            sealed = sealed_key, segment_id
+        compressed = [False]
+        stored = b"".join([p async for p in _coded(_one(data), cipher, compression, compressed)])
+        codec = _segment_codec(sealing, sealed, compressed[0], len(stored))
+        if compressed[0]:
+            COMPRESSION_SAVED.inc(max(len(data) - len(stored), 0))
+    return StoredBlob(
+        blob_id="",
+        size=len(data),
+        md5_hex=hasher.md5_hex(),
+        md5_b64=hasher.md5_b64(),
+        checksum_algorithm=checksum_algorithm,
+        checksum_b64=hasher.checksum_b64(),
+        codec=codec,
+        inline_data=stored,
+    )
+
+
 async def store_blob(
     services: Services,
     source: AsyncIterable[bytes],
@@ -131,11 +236,24 @@ async def store_blob(
     verify: Callable[[BodyHasher], None] | None = None,
     sealing: Sealing | None = None,
     compression: str = "off",
+    inline_limit: int = 0,
 ) -> StoredBlob:
     """Stream `source` into a new pending blob; see the module docstring. With `sealing`,
     the blob holds sealed frames (gateway.codec.frames) under a new data key; with
     `compression` auto or on (gateway.compression), compressed frames. Sizes, ETag and
-    checksums are of the plaintext."""
+    checksums are of the plaintext. A body of at most `inline_limit` bytes is returned
+    inline instead, with no blob."""
+    if inline_limit > 0:
+        head, rest = await _read_up_to(source, inline_limit)
+        if rest is None:
+            return await _store_inline(
+                head,
+                checksum_algorithm=checksum_algorithm,
+                verify=verify,
+                sealing=sealing,
+                compression=compression,
+            )
+        source = _chained(head, rest)
     blob_id = new_blob_id()
     await services.meta.add_pending_blob(blob_id, now=services.clock())
     hasher = BodyHasher(checksum_algorithm, sha256=False)
@@ -165,18 +283,8 @@ async def store_blob(
     except BaseException:
         await discard_blob(services, blob_id)
         raise
-    codec = None
-    if sealed is not None or compressed[0]:
-        key, sid = sealed or ("", "")
-        codec = SegmentCodec(
-            None if sealing is None else sealing.mode,
-            key,
-            sid,
-            FRAME_SIZE,
-            size,
-            ZSTD if compressed[0] else None,
-            None if sealing is None else sealing.kms,
-        )
+    codec = _segment_codec(sealing, sealed, compressed[0], size)
+    if codec is not None:
         if compressed[0]:
             COMPRESSION_SAVED.inc(max(plain_size[0] - size, 0))
         size = plain_size[0]

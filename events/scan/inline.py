@@ -58,6 +58,7 @@ async def store_scanned(
     sealing: Sealing | None = None,
     compression: str = "off",
     subject: str = "",
+    inline_limit: int = 0,
 ) -> StoredBlob:
     """gateway.writepath.store_blob, with the plaintext scanned on its way (inline mode);
     raises the verdict's S3Error with the blob discarded. `subject` names it in logs."""
@@ -67,6 +68,7 @@ async def store_scanned(
         "verify": verify,
         "sealing": sealing,
         "compression": compression,
+        "inline_limit": inline_limit,
     }
     if scanner is None:
         return await store_blob(services, source, **store)

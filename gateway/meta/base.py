@@ -198,6 +198,9 @@ class Segment:
     checksums: Mapping[str, str] = field(default_factory=dict)
     # How the blob holds the bytes (sealed frames); None: plain, blob size == size.
     codec: SegmentCodec | None = None
+    # Held in the version row (ObjectVersion.inline_data: the stored bytes, coded as a blob
+    # would be), not in a backend; blob_id is then "" (gateway/writepath.py INLINE_LIMIT).
+    inline: bool = False
 
 
 @dataclass(frozen=True)
@@ -230,6 +233,9 @@ class ObjectVersion:
     retain_until: float | None = None
     legal_hold: bool = False
     acl: str | None = None  # auth/policy/acl.py JSON; None: private to the owner
+    # The stored bytes of an inline segment (Segment.inline), as the codec left them. Read
+    # by get_object only: listings and other bulk reads leave it None.
+    inline_data: bytes | None = field(default=None, repr=False)
 
     @property
     def parts_count(self) -> int | None:

@@ -20,7 +20,9 @@ How this works:
   transaction.
 - Blob bookkeeping: a published version takes its blobs off `pending` and the blobs of
   the version it replaces go to `garbage` unless another version uses them, in the same
-  transaction; version_blobs mirrors every version's segments.
+  transaction; version_blobs mirrors every version's segments. An inline segment (a
+  small object, gateway/writepath.py) has no blob: its bytes are the row's inline_data
+  (migration 0018), inserted and deleted with the row, so no blob list names them.
 - Replicas (gateway/s3/replication.py): a version whose x-amz-replication-status is
   REPLICA, in a versioned bucket, keeps the version id and time its source gave it. It
   is written once (a second copy of the same version id is a no-op: a worker that died
@@ -57,6 +59,7 @@ from gateway.meta.rows import (
     require_bucket,
     version_from_row,
     version_params,
+    with_inline_data,
 )
 from gateway.meta.sql import Tx, UniqueViolation, execute, lock_key, many, one, rows, value
 from gateway.s3.preconditions import check_delete_condition, check_write_precondition
@@ -70,16 +73,17 @@ from gateway.s3.versions import addressed, new_version_id
 LATEST = "versions INDEXED BY versions_latest"
 
 _INSERT_VERSION = (
-    f"INSERT INTO versions ({VERSION_COLUMNS}, seq) VALUES (?, ?, ?, TRUE, "
-    + ", ".join("?" * 17)
+    f"INSERT INTO versions ({VERSION_COLUMNS}, inline_data, seq) VALUES (?, ?, ?, TRUE, "
+    + ", ".join("?" * 18)
     + ", (SELECT COALESCE(MAX(seq), 0) + 1 FROM versions WHERE bucket = ? AND key = ?))"
 )
 _INSERT_AT = (  # a noncurrent version at a given seq (_make_room)
-    f"INSERT INTO versions ({VERSION_COLUMNS}, seq) VALUES (?, ?, ?, FALSE, "
-    + ", ".join("?" * 17)
+    f"INSERT INTO versions ({VERSION_COLUMNS}, inline_data, seq) VALUES (?, ?, ?, FALSE, "
+    + ", ".join("?" * 18)
     + ", ?)"
 )
-_ONE = f"SELECT {VERSION_COLUMNS} FROM {{}} WHERE bucket = ? AND key = ?"
+# One version with the bytes of an inline segment: a small GET is this one indexed read.
+_ONE = f"SELECT {VERSION_COLUMNS}, inline_data FROM {{}} WHERE bucket = ? AND key = ?"
 
 
 def lock_object(bucket: str, key: str) -> Tx[Any]:
@@ -130,10 +134,10 @@ def _insert_latest(v: ObjectVersion, *, latest: bool = True) -> Tx[None]:
         )
     try:
         if latest:
-            yield from execute(_INSERT_VERSION, *version_params(v), v.bucket, v.key)
+            yield from execute(_INSERT_VERSION, *version_params(v), v.inline_data, v.bucket, v.key)
         else:
             seq = yield from _make_room(v)
-            yield from execute(_INSERT_AT, *version_params(v), seq)
+            yield from execute(_INSERT_AT, *version_params(v), v.inline_data, seq)
     except UniqueViolation as exc:  # a reused version id: a bug upstream
         raise S3Error(S3ErrorCode.INTERNAL_ERROR, "version id collision") from exc
     if not v.is_delete_marker:
@@ -253,7 +257,7 @@ def get_object(bucket: str, key: str, version_id: str | None = None) -> Tx[Objec
         row = yield from one(
             _ONE.format("versions") + " AND version_id = ?", bucket, key, version_id
         )
-    return None if row is None else version_from_row(row)
+    return None if row is None else with_inline_data(version_from_row(row), row)
 
 
 def delete_object(

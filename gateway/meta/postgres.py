@@ -23,6 +23,14 @@ How this works:
   Advisory lock ids hash the database and schema with the key (sql.lock_id), so
   deployments sharing a server never contend. Deadlocks and serialization failures are
   retried a few times (the body runs again from the start), then SlowDown.
+- Durability: synchronous_commit stays on (the server default; we never lower it), so
+  COMMIT returns only once the transaction's WAL is flushed to disk: an acknowledged write,
+  a small object stored inline with its version (gateway/writepath.py) included, survives
+  kill -9 and a power cut. PostgreSQL group-commits by itself: one WAL flush covers every
+  transaction committed up to it, so concurrent PUTs on the pool's connections share
+  fsyncs (commit_delay can widen the window). Measured with 1,000 inline PUTs at c64
+  (bench/RESULTS.md): synchronous_commit=off was no faster on this machine (CPU-bound,
+  not flush-bound), so it buys nothing for the loss it allows.
 - Listings run in one REPEATABLE READ READ ONLY transaction (one snapshot per page);
   ListObjects with a delimiter uses the skip scan of gateway/meta/postgres_listing.py.
 - Connection failures become S3 ServiceUnavailable (503, which clients retry); a write

@@ -12,7 +12,9 @@ generation and the precondition check run inside the write transaction.
 from __future__ import annotations
 
 import json
+from base64 import b64decode, b64encode
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
 
 from gateway.codec.params import SegmentCodec
@@ -67,6 +69,8 @@ def _segment_dict(s: Segment) -> dict[str, Any]:
     }
     if s.codec is not None:
         d["codec"] = s.codec.to_dict()
+    if s.inline:
+        d["inline"] = True
     return d
 
 
@@ -78,6 +82,7 @@ def _segment_from(i: Mapping[str, Any]) -> Segment:
         etag=i.get("etag"),
         checksums=i.get("checksums") or {},
         codec=SegmentCodec.from_dict(i["codec"]) if i.get("codec") else None,
+        inline=bool(i.get("inline")),
     )
 
 
@@ -93,8 +98,8 @@ def load_segments(text: str) -> tuple[Segment, ...]:
 
 
 def distinct_blob_ids(segments: Sequence[Segment]) -> list[str]:
-    """The blob ids of `segments`, each once, in order."""
-    return list(dict.fromkeys(s.blob_id for s in segments))
+    """The blob ids of `segments`, each once, in order (inline segments have none)."""
+    return list(dict.fromkeys(s.blob_id for s in segments if not s.inline))
 
 
 # -- rows -> models ------------------------------------------------------------------------------
@@ -122,6 +127,13 @@ def version_from_row(r: Row) -> ObjectVersion:
         legal_hold=bool(r["legal_hold"]),
         acl=r["acl"],
     )
+
+
+def with_inline_data(v: ObjectVersion, r: Row) -> ObjectVersion:
+    """`v` with the stored bytes of its inline segment from `r` (a row that selected
+    inline_data: get_object's)."""
+    data = r["inline_data"]
+    return v if data is None else replace(v, inline_data=bytes(data))
 
 
 def version_params(v: ObjectVersion) -> tuple[Any, ...]:
@@ -201,12 +213,15 @@ def version_to_json(v: ObjectVersion) -> dict[str, Any]:
         "retain_until": v.retain_until,
         "legal_hold": v.legal_hold,
         "acl": v.acl,
+        "inline_data": None if v.inline_data is None else b64encode(v.inline_data).decode(),
     }
 
 
 def version_from_json(d: Mapping[str, Any]) -> ObjectVersion:
     fields = dict(d)
     fields["segments"] = tuple(_segment_from(i) for i in d["segments"])
+    data = d.get("inline_data")
+    fields["inline_data"] = None if data is None else b64decode(data)
     return ObjectVersion(**fields)
 
 

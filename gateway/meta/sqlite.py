@@ -2,13 +2,19 @@
 
 How this works:
 
-- One connection per store, used from one dedicated thread (a single-worker executor).
-  Every transaction ships to that thread whole: the body (gateway/meta/sql.py) runs there
-  from BEGIN to COMMIT with no hop back to the event loop, so sqlite never blocks the loop
-  and the connection needs no lock.
-- WAL journal (readers never wait for the writer), synchronous=NORMAL (a process crash
-  loses nothing; a power cut may lose the last commits but never corrupts the file) and a
-  busy timeout, because several processes share the file (`serve --workers N`, admin
+- Two connections per store, each used from one dedicated thread (a single-worker
+  executor): the writer's and the readers'. Every transaction ships to its thread whole:
+  the body (gateway/meta/sql.py) runs there from BEGIN to COMMIT with no hop back to the
+  event loop, so sqlite never blocks the loop and a connection needs no lock. Reads run
+  on their own connection so that a GET never queues behind a commit's fsync (WAL: a
+  reader sees every transaction committed before it began). ":memory:" has one
+  connection (a second one would be another database).
+- Durability: WAL journal (readers never wait for the writer) with synchronous=FULL, so
+  COMMIT returns only after the WAL is fsynced: an acknowledged write (a small object
+  stored inline with its version, gateway/writepath.py, included) survives kill -9 and a
+  power cut. The cost, one fsync per commit, is shared: writes are group-committed
+  (gateway/meta/group_commit.py), every write waiting at a time in one COMMIT.
+- A busy timeout, because several processes share the file (`serve --workers N`, admin
   commands). A lock still held after the timeout becomes S3 SlowDown.
 - Every write is one BEGIN IMMEDIATE transaction: the write lock is taken up front, so a
   transaction never fails half-way when upgrading from read to write, and it holds the
@@ -23,13 +29,14 @@ import os
 import sqlite3
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta import listing
+from gateway.meta.group_commit import GroupCommitter, run_one
 from gateway.meta.migrations import migrate
-from gateway.meta.sql import SQLITE, Tx, run_sync
+from gateway.meta.sql import SQLITE, Tx
 from gateway.meta.store import SqlMetaStore
 
 T = TypeVar("T")
@@ -39,18 +46,6 @@ P = ParamSpec("P")
 def _is_busy(exc: sqlite3.OperationalError) -> bool:
     code = getattr(exc, "sqlite_errorcode", None)
     return code is not None and code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
-
-
-def _transaction(conn: sqlite3.Connection, begin: str, tx: Tx[T]) -> T:
-    conn.execute(begin)
-    try:
-        result = run_sync(conn, tx)
-        conn.execute("COMMIT")
-    except BaseException:
-        if conn.in_transaction:
-            conn.execute("ROLLBACK")
-        raise
-    return result
 
 
 class SqliteDatabase:
@@ -64,17 +59,36 @@ class SqliteDatabase:
         self.busy_timeout = busy_timeout
         self._conn: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
+        self._committer: GroupCommitter | None = None
+        # The readers' connection and thread (the writer's for ":memory:").
+        self._read_conn: sqlite3.Connection | None = None
+        self._read_executor: ThreadPoolExecutor | None = None
 
     async def open(self) -> None:
         if self._executor is not None:
             return
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kv-sqlite")
+        executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kv-sqlite")
+        self._executor = executor
         try:
-            self._conn = await asyncio.wrap_future(self._executor.submit(self._connect))
+            self._conn = await asyncio.wrap_future(executor.submit(self._connect))
+            self._committer = GroupCommitter(self._conn, executor, "BEGIN IMMEDIATE")
+            if self.path == ":memory:":
+                self._read_conn, self._read_executor = self._conn, executor
+            else:
+                reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kv-sqlite-read")
+                self._read_executor = reader
+                self._read_conn = await asyncio.wrap_future(reader.submit(self._connect_reader))
         except BaseException:
-            self._executor.shutdown(wait=False)
-            self._executor = None
+            await self.close()
             raise
+
+    def _connect_reader(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(
+            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
+        )
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        return conn
 
     def _connect(self) -> sqlite3.Connection:
         if self.path != ":memory:" and os.path.dirname(self.path):
@@ -87,10 +101,11 @@ class SqliteDatabase:
         try:
             conn.row_factory = sqlite3.Row
             self._enable_wal(conn)
-            conn.execute("PRAGMA synchronous = NORMAL")
+            # FULL: COMMIT fsyncs the WAL (see the module docstring).
+            conn.execute("PRAGMA synchronous = FULL")
             conn.execute("PRAGMA foreign_keys = ON")
             # BEGIN IMMEDIATE: one process at a time applies the pending migrations.
-            _transaction(conn, "BEGIN IMMEDIATE", migrate(SQLITE))
+            run_one(conn, "BEGIN IMMEDIATE", migrate(SQLITE))
         except BaseException:
             conn.close()
             raise
@@ -111,21 +126,22 @@ class SqliteDatabase:
             time.sleep(0.01)
 
     async def close(self) -> None:
+        # Calls queued before close() still run: each conn.close() is queued behind them.
+        reader, self._read_executor = self._read_executor, None
+        read_conn, self._read_conn = self._read_conn, None
         executor, self._executor = self._executor, None
-        if executor is None:
-            return
         conn, self._conn = self._conn, None
-        if conn is not None:
-            await asyncio.wrap_future(executor.submit(conn.close))
-        executor.shutdown(wait=False)
+        self._committer = None
+        if reader is not None and reader is not executor:
+            if read_conn is not None:
+                await asyncio.wrap_future(reader.submit(read_conn.close))
+            reader.shutdown(wait=False)
+        if executor is not None:
+            if conn is not None:
+                await asyncio.wrap_future(executor.submit(conn.close))
+            executor.shutdown(wait=False)
 
-    async def _run(self, begin: str, tx: Tx[T]) -> T:
-        executor, conn = self._executor, self._conn
-        if executor is None or conn is None:
-            tx.close()
-            raise RuntimeError("SqliteMetaStore is not open")
-        # Calls queued before close() still run: close() queues conn.close() behind them.
-        future = executor.submit(_transaction, conn, begin, tx)
+    async def _wait(self, future: Future[T]) -> T:
         try:
             return await asyncio.wrap_future(future)
         except sqlite3.OperationalError as exc:
@@ -134,13 +150,25 @@ class SqliteDatabase:
             raise
 
     async def write(self, body: Callable[P, Tx[T]], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._run("BEGIN IMMEDIATE", body(*args, **kwargs))
+        tx = body(*args, **kwargs)
+        if self._committer is None:
+            tx.close()
+            raise RuntimeError("SqliteMetaStore is not open")
+        result: T = await self._wait(self._committer.submit(tx))
+        return result
+
+    async def _read(self, tx: Tx[T]) -> T:
+        executor, conn = self._read_executor, self._read_conn
+        if executor is None or conn is None:
+            tx.close()
+            raise RuntimeError("SqliteMetaStore is not open")
+        return await self._wait(executor.submit(run_one, conn, "BEGIN", tx))
 
     async def read(self, body: Callable[P, Tx[T]], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._run("BEGIN", body(*args, **kwargs))
+        return await self._read(body(*args, **kwargs))
 
     async def snapshot(self, body: Callable[P, Tx[T]], *args: P.args, **kwargs: P.kwargs) -> T:
-        return await self._run("BEGIN", body(*args, **kwargs))
+        return await self._read(body(*args, **kwargs))
 
 
 class SqliteMetaStore(SqlMetaStore):

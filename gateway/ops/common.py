@@ -31,7 +31,6 @@ from gateway.meta.base import (
     ObjectVersion,
     Precondition,
     RetentionFields,
-    Segment,
     Upload,
 )
 from gateway.ops.notification import event_intent, notify
@@ -172,6 +171,13 @@ async def size_capped(source: AsyncIterable[bytes], limit: int) -> AsyncIterator
         yield chunk
 
 
+def inline_limit(ctx: RequestContext, size: int | None) -> int:
+    """store_blob's inline_limit for a body of `size` bytes (None: unknown, which streams
+    to the backend): --inline-threshold when the body fits, else 0."""
+    threshold = ctx.services.settings.inline_threshold
+    return threshold if size is not None and size <= threshold else 0
+
+
 def declared_size_check(body: RequestBody, limit: int = MAX_SINGLE_PUT) -> None:
     if body.declared_length is not None and body.declared_length > limit:
         raise S3Error(
@@ -257,9 +263,10 @@ async def commit_upload(
         user_meta=fields.user_meta,
         checksums={algorithm: stored.checksum_b64} if algorithm and stored.checksum_b64 else {},
         checksum_type="FULL_OBJECT" if algorithm else None,
-        segments=(Segment(stored.blob_id, stored.size, codec=stored.codec),),
+        segments=(stored.segment(),),
         storage_class=fields.storage_class,
         acl=access.acl,
+        inline_data=stored.inline_data,
     )
     version = with_retention(version, retention.fields(now))
     created = "Post" if ctx.operation == "PostObject" else "Put"

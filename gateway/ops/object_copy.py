@@ -9,8 +9,13 @@ from gateway.context import RequestContext
 from gateway.encryption import read_keys, require_sigv4, write_keys
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.limits.admission import admit_write
-from gateway.meta.base import ObjectVersion, Segment
-from gateway.ops.common import declared_size_check, find_copy_source, write_retention
+from gateway.meta.base import ObjectVersion
+from gateway.ops.common import (
+    declared_size_check,
+    find_copy_source,
+    inline_limit,
+    write_retention,
+)
 from gateway.ops.notification import event_intent, notify
 from gateway.ops.object_write import precheck_write
 from gateway.readpath import stream_range
@@ -118,6 +123,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         sealing=keys.sealing,
         compression=compression,
         subject=f"{dest_bucket.name}/{dest_key}",
+        inline_limit=inline_limit(ctx, source.size),
     )
     now = ctx.services.clock()
     version = ObjectVersion(
@@ -133,11 +139,12 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         user_meta=user_meta,
         checksums={algorithm: stored.checksum_b64} if algorithm and stored.checksum_b64 else {},
         checksum_type="FULL_OBJECT" if algorithm else None,
-        segments=(Segment(stored.blob_id, stored.size, codec=stored.codec),),
+        segments=(stored.segment(),),
         storage_class=requested.storage_class
         if "x-amz-storage-class" in headers
         else source.storage_class,
         acl=access.acl,
+        inline_data=stored.inline_data,
     )
     version = with_retention(version, retention.fields(now))
     try:

@@ -14,6 +14,7 @@ from gateway.meta.base import Precondition
 from gateway.ops.common import (
     commit_upload,
     declared_size_check,
+    inline_limit,
     single_put_limit,
     size_capped,
     upload_verifier,
@@ -58,6 +59,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
         sealing=keys.sealing,
         compression=compression,
         subject=f"{bucket.name}/{key}",
+        inline_limit=inline_limit(ctx, ctx.body.declared_length),
     )
     saved = await commit_upload(ctx, bucket, key, stored, fields, access, retention, precondition)
     out = {"ETag": f'"{saved.etag}"', **checksum_headers(saved)}

@@ -8,9 +8,10 @@ and a gateway on it with the default backend timeouts and retries. The scenario:
 2. uploads are caught in flight: presigned PUTs and an UploadPart send half their body
    and wait, while boto3 threads (retries off) upload objects one after the other;
 3. the server is SIGKILLed, the held uploads send the rest of their bodies;
-4. while it is down: /minio/health/ready answers 503, reads and writes get 5xx S3 error
-   documents (ServiceUnavailable, SlowDown or InternalError) and none hangs: every
-   request ends within HANG_LIMIT seconds;
+4. while it is down: /minio/health/ready answers 503, reads and writes of blobs get 5xx
+   S3 error documents (ServiceUnavailable, SlowDown or InternalError) and none hangs:
+   every request ends within HANG_LIMIT seconds; a small object (stored inline, in the
+   metadata store) still reads back;
 5. the server restarts on its ports and data; the same gateway process (never restarted)
    becomes ready again, takes new uploads, finishes the multipart upload, and serves
    every object written before (and every upload acknowledged during) the outage with
@@ -250,7 +251,10 @@ def test_backend_killed_during_uploads(peer: Peer) -> None:
 
     # 1. what must survive
     stored = {
-        "small": put(s3, bucket, "small", os.urandom(10 * KiB)),
+        # Over --inline-threshold (64 KiB): a blob, unreadable while the backend is down.
+        "small": put(s3, bucket, "small", os.urandom(100 * KiB)),
+        # Within it: kept in the metadata store, readable through the outage.
+        "inline": put(s3, bucket, "inline", os.urandom(10 * KiB)),
         "parts": put(s3, bucket, "parts", os.urandom(20 * MiB)),  # the backend's multipart
     }
     mp_parts = [os.urandom(5 * MiB), os.urandom(1 * MiB)]
@@ -309,6 +313,7 @@ def test_backend_killed_during_uploads(peer: Peer) -> None:
     status = info.value.response["ResponseMetadata"]["HTTPStatusCode"]
     assert (status, info.value.response["Error"]["Code"]) in SERVER_ERRORS
     assert time.monotonic() - started < HANG_LIMIT
+    assert read_back(s3, bucket, "inline") == stored["inline"]
     wait_for(lambda: sum(o.error is not None for o in uploaders.outcomes) >= 3, "uploads fail")
     outcomes = uploaders.finish()
 
@@ -359,7 +364,8 @@ def test_scrub_reports_a_lost_blob(peer: Peer) -> None:
     bucket = unique_bucket_name(f"lost-{peer.kind}")
     s3.create_bucket(Bucket=bucket)
     before = server_blobs(peer.server)
-    s3.put_object(Bucket=bucket, Key="k", Body=b"will be lost")
+    # Over --inline-threshold, so that it is a blob.
+    s3.put_object(Bucket=bucket, Key="k", Body=os.urandom(100 * KiB))
     (lost,) = server_blobs(peer.server) - before
     clean = run_scrub(peer)
     assert clean.returncode == 0, clean.stdout + clean.stderr

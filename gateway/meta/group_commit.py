@@ -1,0 +1,154 @@
+"""Group commit for SQLite: the write transactions waiting together share one COMMIT.
+
+How this works:
+
+- A commit is durable only once the WAL is fsynced (synchronous=FULL,
+  gateway/meta/sqlite.py), and an fsync costs about as much as everything else in a small
+  PUT. So the writer thread does not run write transactions one by one: `submit` queues
+  the body, and the thread takes every body queued so far as one batch.
+- A batch is one BEGIN IMMEDIATE ... COMMIT. Each body runs inside its own SAVEPOINT:
+  a body that raises is rolled back to its savepoint alone (its exception goes to its
+  caller) while the others go on. Nobody hears an outcome, result or error, before the
+  batch's COMMIT returned, so nothing is acknowledged that a crash or power cut could
+  take back, and what a caller reads next includes what the batch wrote.
+- If the batch cannot commit, or a failure leaves SQLite outside the transaction (it
+  rolls back the whole transaction on some errors, e.g. a full disk), every body of the
+  batch that had not failed on its own gets that error: none of them is acknowledged.
+  Bodies not yet run then run in a fresh batch.
+- Batches form by themselves, with no timer: while one batch commits (the fsync), the
+  next requests queue, and the next batch takes them all. One request alone waits for
+  its own commit only, as before. A batch is capped (MAX_BATCH) so one batch holds the
+  database lock (other processes: `serve --workers N`) for a bounded time.
+- Each body is a `Tx` generator run by gateway.meta.sql.run_sync; a body has no effect
+  outside the database (the Database protocol's rule), so rolling back its savepoint
+  undoes all of it.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections import deque
+from concurrent.futures import Executor, Future
+from typing import Any, TypeVar
+
+from gateway.meta.sql import Tx, run_sync
+
+T = TypeVar("T")
+
+MAX_BATCH = 64
+
+
+class GroupCommitter:
+    """Runs write bodies on `conn` in batches, on `executor` (one thread, the connection's)."""
+
+    def __init__(self, conn: sqlite3.Connection, executor: Executor, begin: str) -> None:
+        self._conn = conn
+        self._executor = executor
+        self._begin = begin
+        self._queue: deque[tuple[Tx[Any], Future[Any]]] = deque()
+        self._lock = threading.Lock()
+        self._scheduled = False
+        self.batches = 0  # batches committed (tests and metrics read it)
+
+    def submit(self, tx: Tx[Any]) -> Future[Any]:
+        """Queue `tx`; the future completes after the COMMIT of the batch it ran in."""
+        future: Future[Any] = Future()
+        with self._lock:
+            self._queue.append((tx, future))
+            if self._scheduled:
+                return future
+            self._scheduled = True
+        try:
+            self._executor.submit(self._drain)
+        except BaseException:
+            with self._lock:
+                self._scheduled = False
+            raise
+        return future
+
+    def _take(self) -> list[tuple[Tx[Any], Future[Any]]]:
+        with self._lock:
+            batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+            if not batch:
+                self._scheduled = False
+            return batch
+
+    def _drain(self) -> None:
+        """On the writer thread: batches until no body is waiting."""
+        while batch := self._take():
+            self._run(batch)
+
+    def _run(self, batch: list[tuple[Tx[Any], Future[Any]]]) -> None:
+        conn = self._conn
+        todo = deque(batch)
+        while todo:
+            # Outcomes are told after the COMMIT, failures too: a body's error may come
+            # from what an earlier body of the batch wrote (e.g. an upload it completed),
+            # which its caller must be able to read once it hears.
+            done: list[tuple[Future[Any], Any]] = []
+            failed: list[tuple[Future[Any], BaseException]] = []
+            try:
+                conn.execute(self._begin)
+            except BaseException as exc:
+                _fail([f for _, f in todo], exc)
+                return
+            broken: BaseException | None = None
+            while todo and broken is None:
+                tx, future = todo.popleft()
+                conn.execute("SAVEPOINT kv_body")
+                try:
+                    result = run_sync(conn, tx)
+                except BaseException as exc:
+                    broken = _roll_back_body(conn)
+                    failed.append((future, exc))
+                    continue
+                conn.execute("RELEASE kv_body")
+                done.append((future, result))
+            if broken is None:
+                try:
+                    conn.execute("COMMIT")
+                except BaseException as exc:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    broken = exc
+            for future, error in failed:
+                future.set_exception(error)
+            if broken is not None:
+                _fail([f for f, _ in done], broken)
+                continue  # the rest, if any, in a fresh transaction
+            self.batches += 1
+            for future, result in done:
+                future.set_result(result)
+
+
+def _roll_back_body(conn: sqlite3.Connection) -> BaseException | None:
+    """Undo one failed body; the error that ended the whole transaction instead, if any."""
+    try:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK TO kv_body")
+            conn.execute("RELEASE kv_body")
+            return None
+    except sqlite3.Error as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        return exc
+    return sqlite3.OperationalError("the transaction was rolled back")
+
+
+def _fail(futures: list[Future[Any]], exc: BaseException) -> None:
+    for future in futures:
+        future.set_exception(exc)
+
+
+def run_one(conn: sqlite3.Connection, begin: str, tx: Tx[T]) -> T:
+    """A transaction of its own (reads, migrations): BEGIN, the body, COMMIT."""
+    conn.execute(begin)
+    try:
+        result = run_sync(conn, tx)
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    return result

@@ -1,0 +1,98 @@
+"""gateway/meta/group_commit.py on a SQLite file: bodies queued together share one COMMIT,
+a failing body fails alone, and when a failure ends the whole transaction no body of the
+batch is acknowledged (the rest run again in a fresh one)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.meta.group_commit import GroupCommitter, run_one
+from gateway.meta.sql import Tx, execute, rows
+
+
+@pytest.fixture
+def setup(
+    tmp_path: Path,
+) -> Iterator[tuple[GroupCommitter, ThreadPoolExecutor, sqlite3.Connection]]:
+    conn = sqlite3.connect(
+        str(tmp_path / "t.sqlite3"), isolation_level=None, check_same_thread=False
+    )
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY)")
+    executor = ThreadPoolExecutor(max_workers=1)
+    yield GroupCommitter(conn, executor, "BEGIN IMMEDIATE"), executor, conn
+    executor.shutdown(wait=True)
+    conn.close()
+
+
+def insert(k: str) -> Tx[int]:
+    return (yield from execute("INSERT INTO t (k) VALUES (?)", k))
+
+
+def insert_then_fail(k: str) -> Tx[None]:
+    yield from execute("INSERT INTO t (k) VALUES (?)", k)
+    raise ValueError(k)
+
+
+def insert_then_end_transaction(k: str) -> Tx[None]:
+    yield from execute("INSERT INTO t (k) VALUES (?)", k)
+    yield from execute("ROLLBACK")  # what SQLite itself does on e.g. a full disk
+    raise ValueError(k)
+
+
+def stored(conn: sqlite3.Connection) -> list[str]:
+    def body() -> Tx[list[str]]:
+        return [r[0] for r in (yield from rows("SELECT k FROM t ORDER BY k"))]
+
+    return run_one(conn, "BEGIN", body())
+
+
+def queued_together(executor: ThreadPoolExecutor, submit: Any) -> list[Future[Any]]:
+    """Submit while the writer thread is busy, so that one batch takes them all."""
+    gate = threading.Event()
+    executor.submit(gate.wait)
+    futures: list[Future[Any]] = submit()
+    gate.set()
+    for f in futures:
+        f.exception(timeout=10)
+    return futures
+
+
+def test_bodies_queued_together_share_one_commit_and_fail_alone(setup: Any) -> None:
+    committer, executor, conn = setup
+    futures = queued_together(
+        executor,
+        lambda: [
+            committer.submit(insert("a")),
+            committer.submit(insert_then_fail("b")),
+            committer.submit(insert("c")),
+        ],
+    )
+    assert committer.batches == 1
+    assert [f.exception() is None for f in futures] == [True, False, True]
+    assert isinstance(futures[1].exception(), ValueError)
+    assert stored(conn) == ["a", "c"]  # b's insert rolled back to its savepoint
+
+
+def test_transaction_ended_by_a_body_acknowledges_nothing_of_it(setup: Any) -> None:
+    committer, executor, conn = setup
+    futures = queued_together(
+        executor,
+        lambda: [
+            committer.submit(insert("a")),
+            committer.submit(insert_then_end_transaction("b")),
+            committer.submit(insert("c")),
+        ],
+    )
+    # a ran in the transaction that b's failure ended: not committed, so not acknowledged.
+    assert futures[0].exception() is not None
+    assert isinstance(futures[1].exception(), ValueError)
+    assert futures[2].result() == 1  # run again in a fresh transaction
+    assert stored(conn) == ["c"]
