@@ -136,6 +136,12 @@ async def _resealed(
     return tuple(out) if touched else None
 
 
+def _part_position(row: CodedRow) -> tuple[str, int, str]:
+    """Where coded_parts resumes after `row` (an upload part: one segment)."""
+    seg = row.segments[0]
+    return (row.upload_id or "", seg.part_number or 0, seg.blob_id)
+
+
 async def reseal(kms: BuiltinKms, key_id: str) -> ResealReport:
     """Re-seal every data key of `key_id` under its current version (module docstring)."""
     key, _ = await kms.material(key_id, 0)  # refuses a disabled or missing key
@@ -153,7 +159,7 @@ async def reseal(kms: BuiltinKms, key_id: str) -> ResealReport:
                     report.changed += 1
         last = rows[-1]
         after = (last.bucket, last.key, last.version_id or "")
-    part_after: tuple[str, int] = ("", 0)
+    part_after: tuple[str, int, str] = ("", 0, "")
     while rows := await kms.meta.coded_parts(contains, part_after):
         for row in rows:
             segments = await _resealed(kms, key_id, current, row)
@@ -163,7 +169,7 @@ async def reseal(kms: BuiltinKms, key_id: str) -> ResealReport:
                 else:
                     report.changed += 1
         last = rows[-1]
-        part_after = (last.upload_id or "", last.segments[0].part_number or 0)
+        part_after = _part_position(last)
     return report
 
 
@@ -209,14 +215,14 @@ async def reseal_master(kms: BuiltinKms) -> ResealReport:
                     report.changed += 1
         last = rows[-1]
         after = (last.bucket, last.key, last.version_id or "")
-    part_after: tuple[str, int] = ("", 0)
+    part_after: tuple[str, int, str] = ("", 0, "")
     while rows := await meta.coded_parts(contains, part_after):
         for row in rows:
             segments = _resealed_sse_s3(current, previous, row)
             if segments is not None and await meta.replace_segments(row, segments):
                 report.parts += 1
         last = rows[-1]
-        part_after = (last.upload_id or "", last.segments[0].part_number or 0)
+        part_after = _part_position(last)
     for key in await meta.list_kms_keys():
         versions = []
         for number, sealed in enumerate(key.versions):

@@ -285,6 +285,11 @@ class ListPage:
 # (SDKs retry it after a timeout) gets the same answer instead of NoSuchUpload.
 COMPLETED_UPLOAD_MEMORY = 3600.0
 
+# How many uploaded candidates of one part number an upload keeps (MetaStore.put_part):
+# enough for any client's retries, few enough that a loop re-uploading a number cannot
+# pile up blobs until the upload ends.
+MAX_PART_CANDIDATES = 8
+
 
 @dataclass(frozen=True)
 class Upload:
@@ -988,17 +993,24 @@ class MetaStore(Protocol):
         ...
 
     async def put_part(self, bucket: str, key: str, upload_id: str, part: Part) -> None:
-        """Make `part` the upload's part number `part.number`, atomically.
+        """Add `part` to the candidates for the upload's part number `part.number`,
+        atomically. Every candidate is kept until the upload is completed (the Complete
+        names one by its ETag) or aborted, within two bounds: of candidates with one ETag
+        only the one whose request began last (Part.last_modified) stays, and at most
+        MAX_PART_CANDIDATES stay, the latest-begun; a dropped candidate's blob goes to
+        garbage (since part.last_modified), `part.blob_id` too if it is the one dropped.
 
         In one transaction: raise S3Error NO_SUCH_UPLOAD if the upload is no longer in
         progress (aborted or completed while the part streamed: the caller then deletes
         the blob, which is still pending); take `part.blob_id` out of `pending` (raise
-        S3Error INTERNAL_ERROR if it is not pending: collected as stale); replace any
-        part with the same number, whose blob goes to garbage (since part.last_modified),
-        unless that part's last_modified (when its request began) is later: then a
-        later upload of the number finished first and stays, and `part.blob_id` goes
-        to garbage instead.
+        S3Error INTERNAL_ERROR if it is not pending: collected as stale).
         """
+        ...
+
+    async def list_part_candidates(self, bucket: str, key: str, upload_id: str) -> list[Part]:
+        """Every kept candidate of every part number of the upload (at most
+        MAX_PART_CANDIDATES per number), by number, the latest-begun first within one
+        (what list_parts shows). Raise S3Error NO_SUCH_UPLOAD if not in progress."""
         ...
 
     async def list_parts(
@@ -1010,7 +1022,8 @@ class MetaStore(Protocol):
         part_number_marker: int = 0,
         max_parts: int = 1000,
     ) -> PartsPage:
-        """Parts numbered above part_number_marker, in number order, at most max_parts.
+        """Parts numbered above part_number_marker, in number order, at most max_parts:
+        of each number, the candidate whose request began last (then the greatest blob id).
 
         is_truncated is exact (more parts exist); next_marker is the last number returned
         (None when no part is returned). Raise S3Error NO_SUCH_UPLOAD if not in progress.
@@ -1057,13 +1070,13 @@ class MetaStore(Protocol):
         blob id, size, ETag and checksums as list_parts returned them. In one transaction:
         - raise S3Error NO_SUCH_UPLOAD if the upload is not in progress;
         - raise S3Error INVALID_PART if any segment's (part_number, blob_id, etag) is not
-          the upload's current part of that number (re-uploaded or never uploaded since
-          the caller listed the parts);
+          one of the upload's candidates of that number (dropped, or never uploaded,
+          since the caller listed them);
         - publish the version exactly as put_object does (versioning, the replaced "null"
           version's blobs to garbage, the precondition, NO_SUCH_BUCKET), except that the
           blobs are not pending: they pass from the upload's parts to the version;
-        - move the blobs of the upload's parts that are not segments to garbage (since
-          version.last_modified), and remove the upload and its parts;
+        - move the blobs of the upload's candidates that are not segments to garbage
+          (since version.last_modified), and remove the upload and its parts;
         - remember CompletedUpload(version.bucket, version.key, upload_id, stored version
           id, version.etag, parts_digest, completed=version.last_modified), and forget
           remembered uploads completed before version.last_modified -
@@ -1251,10 +1264,11 @@ class MetaStore(Protocol):
         ...
 
     async def coded_parts(
-        self, contains: str, after: tuple[str, int] = ("", 0), limit: int = 500
+        self, contains: str, after: tuple[str, int, str] = ("", 0, ""), limit: int = 500
     ) -> list[CodedRow]:
-        """Parts of uploads in progress whose codec JSON contains `contains`, in (upload id,
-        part number) order after `after`; one segment each, carrying its part number."""
+        """Part candidates of uploads in progress whose codec JSON contains `contains`, in
+        (upload id, part number, blob id) order after `after`; one segment each, carrying
+        its part number and blob id."""
         ...
 
     async def replace_segments(self, row: CodedRow, segments: tuple[Segment, ...]) -> bool:

@@ -658,6 +658,9 @@ class CachedMetaStore:
     async def put_part(self, bucket: str, key: str, upload_id: str, part: Part) -> None:
         await self.inner.put_part(bucket, key, upload_id, part)
 
+    async def list_part_candidates(self, bucket: str, key: str, upload_id: str) -> list[Part]:
+        return await self.inner.list_part_candidates(bucket, key, upload_id)
+
     async def list_parts(
         self,
         bucket: str,
@@ -873,7 +876,7 @@ class CachedMetaStore:
         return await self.inner.coded_versions(contains, after, limit)
 
     async def coded_parts(
-        self, contains: str, after: tuple[str, int] = ("", 0), limit: int = 500
+        self, contains: str, after: tuple[str, int, str] = ("", 0, ""), limit: int = 500
     ) -> list[CodedRow]:
         return await self.inner.coded_parts(contains, after, limit)
 

@@ -126,13 +126,14 @@ def coded_versions(
 
 
 def coded_parts(
-    contains: str, after: tuple[str, int] = ("", 0), limit: int = 500
+    contains: str, after: tuple[str, int, str] = ("", 0, ""), limit: int = 500
 ) -> Tx[list[CodedRow]]:
     found = yield from rows(
         "SELECT u.bucket, u.key, p.upload_id, p.part_number, p.blob_id, p.size, p.codec"
         " FROM upload_parts p JOIN uploads u ON u.upload_id = p.upload_id"
-        " WHERE (p.upload_id, p.part_number) > (?, ?) AND p.codec LIKE ? ESCAPE '\\'"
-        " ORDER BY p.upload_id, p.part_number LIMIT ?",
+        " WHERE (p.upload_id, p.part_number, p.blob_id) > (?, ?, ?)"
+        " AND p.codec LIKE ? ESCAPE '\\'"
+        " ORDER BY p.upload_id, p.part_number, p.blob_id LIMIT ?",
         *after,
         _like(contains),
         limit,
@@ -170,10 +171,11 @@ def replace_segments(row: CodedRow, segments: tuple[Segment, ...]) -> Tx[bool]:
         )
         return changed > 0
     changed = yield from execute(
-        "UPDATE upload_parts SET codec = ? WHERE upload_id = ? AND part_number = ? AND codec = ?",
+        # One row per candidate: its blob id names it (migration 0019).
+        "UPDATE upload_parts SET codec = ? WHERE upload_id = ? AND blob_id = ? AND codec = ?",
         dump_codec(segments[0].codec),
         row.upload_id,
-        row.segments[0].part_number,
+        row.segments[0].blob_id,
         row.raw,
     )
     return changed > 0

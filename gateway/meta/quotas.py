@@ -110,19 +110,25 @@ def quota_uses(
     bucket: str, *, upload_id: str | None = None, part_number: int | None = None
 ) -> Tx[list[QuotaUse]]:
     """The quotas a write into `bucket` must stay within, with current usage; an upload's
-    parts (but part_number, which the write replaces) count as used already."""
+    part candidates count as used already, but part_number's latest one (which a retried
+    upload of the same bytes replaces: MetaStore.put_part)."""
     row = yield from one("SELECT owner FROM buckets WHERE name = ?", bucket)
     if row is None:
         return []
     uses = yield from _applying(bucket, row["owner"], lock=False)
     if uses and upload_id is not None:
         pending = yield from one(
-            "SELECT COALESCE(SUM(size), 0) AS bytes FROM upload_parts"
-            " WHERE upload_id = ? AND part_number <> ?",
+            "SELECT COALESCE(SUM(size), 0) AS bytes FROM upload_parts WHERE upload_id = ?",
             upload_id,
-            -1 if part_number is None else part_number,
         )
-        extra = Usage(0, int(pending["bytes"]))
+        replaced = yield from one(
+            "SELECT size FROM upload_parts WHERE upload_id = ? AND part_number = ?"
+            " ORDER BY last_modified DESC, blob_id DESC LIMIT 1",
+            upload_id,
+            part_number,
+        )
+        held = int(pending["bytes"]) - (0 if replaced is None else int(replaced["size"]))
+        extra = Usage(0, held)
         uses = [QuotaUse(u.quota, u.used + extra) for u in uses]
     return uses
 

@@ -286,6 +286,7 @@ class SqlMetaStore:
     get_upload = read(uploads.get_upload)
     put_part = write(uploads.put_part)
     list_parts = snapshot(uploads.list_parts)
+    list_part_candidates = snapshot(uploads.list_part_candidates)
     list_uploads = snapshot(uploads.list_uploads)
     complete_upload = write(uploads.complete_upload)
     get_completed_upload = read(uploads.get_completed_upload)

@@ -1,10 +1,11 @@
 """tus uploads: the MetaStore's tus methods as transaction bodies (migration 0011).
 
-append_tus_part is uploads.put_part plus the offset's move, in one transaction: the part
-and the offset never disagree, whatever crashes. It takes put_part's locks (the bucket
-row FOR KEY SHARE, then the upload row FOR UPDATE) before it touches the tus row, so two
-PATCHes of one upload queue on the upload row, and the second finds the offset moved
-(KeyError: the caller answers 409 and deletes its blob).
+append_tus_part is uploads.put_part (replacing its number's bytes, not adding a candidate)
+plus the offset's move, in one transaction: the part and the offset never disagree,
+whatever crashes. It takes put_part's locks (the bucket row FOR KEY SHARE, then the
+upload row FOR UPDATE) before it touches the tus row, so two PATCHes of one upload queue
+on the upload row, and the second finds the offset moved (KeyError: the caller answers
+409 and deletes its blob).
 
 abort_expired_tus_uploads is the collector's share: uploads past Upload-Expires are
 aborted (their parts' blobs to garbage, the tus row with the upload), as abort_upload.
@@ -76,8 +77,9 @@ def append_tus_part(token_hash: str, offset: int, part: Part) -> Tx[TusUpload]:
     if found is None:
         raise S3Error(S3ErrorCode.NO_SUCH_UPLOAD)
     # put_part locks the upload row first: every append of this upload waits there, so
-    # what is read after it stays true until commit.
-    yield from uploads.put_part(found.bucket, found.key, found.upload_id, part)
+    # what is read after it stays true until commit. A tus part replaces its number's
+    # earlier bytes (a growing last part): no candidates to choose from at the end.
+    yield from uploads.record_part(found.bucket, found.key, found.upload_id, part, replace=True)
     now = yield from get_tus_upload(token_hash)
     if (
         now is None

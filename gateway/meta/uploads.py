@@ -4,10 +4,20 @@ The MetaStore multipart methods (gateway/meta/base.py documents their semantics)
 tables of migrations 0002_multipart and 0003_retention (upload_retention), each written
 once as a gateway.meta.sql body; gateway.meta.store runs them.
 
-Blob bookkeeping: put_part moves the part's blob out of pending_blobs; a replaced part, an
-aborted upload's parts and the parts a Complete leaves out go to garbage_blobs; a
-completed upload's listed parts move to version_blobs through put_object's own body
-(objects.put_version), so no blob is ever both referenced and collectable.
+Blob bookkeeping: put_part moves the part's blob out of pending_blobs; a dropped
+candidate, an aborted upload's parts and the candidates a Complete leaves out go to
+garbage_blobs; a completed upload's listed parts move to version_blobs through
+put_object's own body (objects.put_version), so no blob is ever both referenced and
+collectable.
+
+Candidates (migration 0019): every upload of a part number is kept until Complete or
+Abort, because a client that uploaded a number twice (a retry after a timeout, two
+workers racing, the second finishing first) names in its Complete the ETag of the one
+it kept, and S3 completes with that one. Two rules bound what is kept per number: of
+candidates with one ETag (the same bytes, e.g. a retry), only the one whose request
+began last stays; and at most MAX_PART_CANDIDATES stay, the latest-begun. ListParts
+shows each number's latest-begun candidate (Part.last_modified, then blob id). tus
+replaces its last part as it grows (record_part(replace=True)): no candidates there.
 
 Concurrency (PostgreSQL; SQLite's single writer gives all of it for free):
 
@@ -17,9 +27,8 @@ Concurrency (PostgreSQL; SQLite's single writer gives all of it for free):
   bucket's uploads, never waits on us while we wait on it). So they queue per upload: a
   part racing an abort or a completion lands before it (and is counted: aborted to
   garbage, or checked against the Complete's list) or finds the upload gone
-  (NoSuchUpload). Two parts with one number queue too: the one whose request began
-  later (Part.last_modified) is kept, the other one's blob goes to garbage, whichever
-  committed first.
+  (NoSuchUpload). Two parts with one number queue too, and the rules above decide
+  which candidates stay whichever committed first.
 - complete_upload then publishes the version through objects.put_version, which takes
   the bucket row FOR KEY SHARE (again: it is re-entrant) and the object key's advisory
   lock, as put_object does.
@@ -37,6 +46,7 @@ from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta import objects
 from gateway.meta.base import (
     COMPLETED_UPLOAD_MEMORY,
+    MAX_PART_CANDIDATES,
     CompletedUpload,
     ObjectVersion,
     Part,
@@ -60,10 +70,17 @@ from gateway.meta.rows import (
     upload_from_row,
     upload_params,
 )
-from gateway.meta.sql import Tx, execute, marks, one, rows, value
+from gateway.meta.sql import Tx, execute, many, marks, one, rows, value
 from gateway.meta.upload_listing import UploadSeek, UploadSteps, upload_listing_steps
 
 _UPLOAD = "SELECT 1 FROM uploads WHERE upload_id = ? AND bucket = ? AND key = ?"
+# A candidate of p's number that began after p (the blob id breaks a tie): p is not the
+# latest. Through the primary key (upload_id, part_number, blob_id).
+_LATER = (
+    "SELECT 1 FROM upload_parts q WHERE q.upload_id = p.upload_id"
+    " AND q.part_number = p.part_number AND (q.last_modified > p.last_modified"
+    " OR (q.last_modified = p.last_modified AND q.blob_id > p.blob_id))"
+)
 
 
 def _upload(bucket: str, key: str, upload_id: str) -> Tx[None]:
@@ -79,17 +96,14 @@ def lock_upload(bucket: str, key: str, upload_id: str) -> Tx[None]:
         raise S3Error(S3ErrorCode.NO_SUCH_UPLOAD, UploadId=upload_id)
 
 
-def _parts_to_garbage(upload_id: str, since: float, *, number: int | None = None) -> Tx[None]:
-    """The blobs of the upload's parts (only part `number`'s, if given) to garbage."""
-    sql = (
+def _parts_to_garbage(upload_id: str, since: float) -> Tx[None]:
+    """The blobs of every candidate of the upload's parts to garbage."""
+    yield from execute(
         "INSERT INTO garbage_blobs (blob_id, since) SELECT blob_id, CAST(? AS DOUBLE PRECISION)"
-        " FROM upload_parts WHERE upload_id = ?"
+        " FROM upload_parts WHERE upload_id = ? ON CONFLICT (blob_id) DO NOTHING",
+        since,
+        upload_id,
     )
-    args: list[Any] = [since, upload_id]
-    if number is not None:
-        sql += " AND part_number = ?"
-        args.append(number)
-    yield from execute(sql + " ON CONFLICT (blob_id) DO NOTHING", *args)
 
 
 def _drop_upload(upload_id: str) -> Tx[None]:
@@ -107,24 +121,39 @@ def create_upload(upload: Upload) -> Tx[None]:
 
 
 def put_part(bucket: str, key: str, upload_id: str, part: Part) -> Tx[None]:
+    yield from record_part(bucket, key, upload_id, part, replace=False)
+
+
+def record_part(bucket: str, key: str, upload_id: str, part: Part, *, replace: bool) -> Tx[None]:
+    """Add `part` to its number's candidates (module docstring); with `replace`, it
+    becomes the only one."""
     yield from lock_upload(bucket, key, upload_id)
     yield from claim_pending([part.blob_id])
-    begun = yield from value(
-        "SELECT last_modified FROM upload_parts WHERE upload_id = ? AND part_number = ?",
+    found = yield from rows(
+        "SELECT blob_id, etag, last_modified FROM upload_parts"
+        " WHERE upload_id = ? AND part_number = ?",
         upload_id,
         part.number,
     )
-    if begun is not None and float(begun) > part.last_modified:
-        # A later upload of this number finished first: it stays the part (the one its
-        # client will name in the Complete), and ours goes to garbage.
-        yield from to_garbage([part.blob_id], part.last_modified)
-        return
-    yield from _parts_to_garbage(upload_id, part.last_modified, number=part.number)
+    # (began, blob id, etag), latest-begun first; the blob id breaks a tie, as in _LATER.
+    ours = (part.last_modified, part.blob_id, part.etag)
+    others = [(float(r["last_modified"]), str(r["blob_id"]), str(r["etag"])) for r in found]
+    kept: list[tuple[float, str, str]] = []
+    for c in sorted([ours] if replace else [ours, *others], reverse=True):
+        if len(kept) < MAX_PART_CANDIDATES and all(k[2] != c[2] for k in kept):
+            kept.append(c)
+    gone = [blob for _, blob, _ in others if all(k[1] != blob for k in kept)]
+    yield from many(
+        "DELETE FROM upload_parts WHERE upload_id = ? AND blob_id = ?",
+        [(upload_id, blob) for blob in gone],
+    )
+    if ours not in kept:
+        gone.append(part.blob_id)
+    yield from to_garbage(gone, part.last_modified)
+    if ours not in kept:
+        return  # a later-begun candidate of the same bytes, or enough later ones, stay
     yield from execute(
-        f"INSERT INTO upload_parts (upload_id, {PART_COLUMNS}) VALUES ({marks(8)})"
-        " ON CONFLICT (upload_id, part_number) DO UPDATE SET blob_id = excluded.blob_id,"
-        " size = excluded.size, etag = excluded.etag, checksums = excluded.checksums,"
-        " last_modified = excluded.last_modified, codec = excluded.codec",
+        f"INSERT INTO upload_parts (upload_id, {PART_COLUMNS}) VALUES ({marks(8)})",
         upload_id,
         part.number,
         part.blob_id,
@@ -146,8 +175,9 @@ def complete_upload(
 ) -> Tx[ObjectVersion]:
     v = version
     yield from lock_upload(v.bucket, v.key, upload_id)
-    current = {
-        r["part_number"]: r
+    # Every candidate of every number: the segments name the ones the Complete chose.
+    candidates = {
+        r["blob_id"]: r
         for r in (
             yield from rows(
                 "SELECT part_number, blob_id, etag FROM upload_parts WHERE upload_id = ?",
@@ -156,12 +186,12 @@ def complete_upload(
         )
     }
     for seg in v.segments:
-        row = current.get(seg.part_number)
-        if row is None or (row["blob_id"], row["etag"]) != (seg.blob_id, seg.etag):
+        row = candidates.get(seg.blob_id)
+        if row is None or (row["part_number"], row["etag"]) != (seg.part_number, seg.etag):
             raise S3Error(S3ErrorCode.INVALID_PART, PartNumber=str(seg.part_number))
     stored = yield from objects.put_version(v, precondition, claim_pending=False, events=events)
     listed = {seg.blob_id for seg in v.segments}
-    unlisted = [r["blob_id"] for r in current.values() if r["blob_id"] not in listed]
+    unlisted = [b for b in candidates if b not in listed]
     yield from to_garbage(unlisted, v.last_modified)
     yield from _drop_upload(upload_id)
     yield from execute(
@@ -268,14 +298,24 @@ def list_parts(
     if max_parts <= 0:
         return PartsPage((), False, None)
     found = yield from rows(
-        f"SELECT {PART_COLUMNS} FROM upload_parts WHERE upload_id = ? AND part_number > ?"
-        " ORDER BY part_number LIMIT ?",
+        f"SELECT {PART_COLUMNS} FROM upload_parts p WHERE upload_id = ? AND part_number > ?"
+        f" AND NOT EXISTS ({_LATER}) ORDER BY part_number LIMIT ?",
         upload_id,
         part_number_marker,
         max_parts + 1,
     )
     parts = [part_from_row(r) for r in found[:max_parts]]
     return PartsPage(parts, len(found) > max_parts, parts[-1].number if parts else None)
+
+
+def list_part_candidates(bucket: str, key: str, upload_id: str) -> Tx[list[Part]]:
+    yield from _upload(bucket, key, upload_id)
+    found = yield from rows(
+        f"SELECT {PART_COLUMNS} FROM upload_parts WHERE upload_id = ?"
+        " ORDER BY part_number, last_modified DESC, blob_id DESC",
+        upload_id,
+    )
+    return [part_from_row(r) for r in found]
 
 
 def _read_uploads(bucket: str, seek: UploadSeek, after: Any, n: int) -> Tx[list[Any]]:

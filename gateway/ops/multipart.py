@@ -48,6 +48,7 @@ from gateway.s3.headers import object_fields, parse_copy_source_range, quote_eta
 from gateway.s3.multipart import (
     MAX_PART_SIZE,
     assemble,
+    choose_parts,
     parse_count,
     parse_part_marker,
     parse_part_number,
@@ -274,19 +275,6 @@ async def upload_part_copy(ctx: RequestContext) -> S3Response:
 # -- CompleteMultipartUpload ----------------------------------------------------------------
 
 
-async def _all_parts(ctx: RequestContext, upload: Upload) -> dict[int, Part]:
-    parts: dict[int, Part] = {}
-    marker = 0
-    while True:
-        page = await ctx.services.meta.list_parts(
-            upload.bucket, upload.key, upload.upload_id, part_number_marker=marker
-        )
-        parts.update((p.number, p) for p in page.parts)
-        if not page.is_truncated or page.next_marker is None:
-            return parts
-        marker = page.next_marker
-
-
 async def _complete_answer(ctx: RequestContext, version: ObjectVersion) -> S3Response:
     host = ctx.headers.get("host") or ctx.services.settings.listen
     location = f"{ctx.services.settings.scheme}://{host}/{version.bucket}/{quote(version.key)}"
@@ -335,7 +323,8 @@ async def _complete(
     if upload is None:
         raise S3Error(S3ErrorCode.NO_SUCH_UPLOAD, UploadId=upload_id)
     precondition = await precheck_write(ctx, precondition, bucket.name, key)
-    assembly = assemble(upload, request.parts, await _all_parts(ctx, upload))
+    candidates = await meta.list_part_candidates(upload.bucket, upload.key, upload.upload_id)
+    assembly = assemble(upload, request.parts, choose_parts(request.parts, candidates))
     verify_complete_headers(ctx.headers, upload, assembly)
     event = "s3:ObjectCreated:CompleteMultipartUpload"
     replica = await replica_of(ctx, event, key)

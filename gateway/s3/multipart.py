@@ -218,6 +218,21 @@ def _object_checksum(upload: Upload, parts: Sequence[Part]) -> dict[str, str]:
     return {algorithm: composite_checksum(algorithm, digests)}
 
 
+def choose_parts(listed: Sequence[CompletedPart], candidates: Sequence[Part]) -> dict[int, Part]:
+    """Of each part number's candidates (latest-begun first, MetaStore.list_part_candidates),
+    the one whose ETag the Complete request names, else the latest (which assemble then
+    refuses as InvalidPart when the request lists its number). S3 completes with the part
+    the request names even when another upload of that number finished after it."""
+    named = {item.part_number: item.etag for item in listed}
+    chosen: dict[int, Part] = {}
+    for part in candidates:
+        have = chosen.get(part.number)
+        wanted = named.get(part.number)
+        if have is None or (have.etag != wanted and part.etag == wanted):
+            chosen[part.number] = part
+    return chosen
+
+
 def assemble(
     upload: Upload, listed: Sequence[CompletedPart], stored: Mapping[int, Part]
 ) -> Assembly:

@@ -310,6 +310,17 @@ def test_reuploaded_part_replaces_the_old_one(s3: Any, bucket: str) -> None:
     assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"second"
 
 
+def test_complete_with_an_earlier_upload_of_a_part(s3: Any, bucket: str) -> None:
+    """A part number uploaded twice: the Complete may name either (issue #19, item 6)."""
+    uid = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
+    first = s3.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=1, Body=b"first")
+    second = s3.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=1, Body=b"second")
+    listed = s3.list_parts(Bucket=bucket, Key="k", UploadId=uid)["Parts"]
+    assert [(p["PartNumber"], p["ETag"]) for p in listed] == [(1, second["ETag"])]
+    complete(s3, bucket, "k", uid, [{"PartNumber": 1, "ETag": first["ETag"]}])
+    assert s3.get_object(Bucket=bucket, Key="k")["Body"].read() == b"first"
+
+
 def test_abort_then_list(s3: Any, bucket: str) -> None:
     keep = s3.create_multipart_upload(Bucket=bucket, Key="keep")["UploadId"]
     gone = s3.create_multipart_upload(Bucket=bucket, Key="gone")["UploadId"]

@@ -1,8 +1,9 @@
 """Multipart uploads racing with themselves, through the in-process app.
 
 A part uploaded twice at once, the later upload finishing first (a client that gave up
-on a slow attempt and retried): the Complete names the retry's ETag, and the object is
-made of the retry's bytes, not of the attempt that finished last.
+on a slow attempt and retried, or two workers racing): both uploads are kept until the
+Complete, which is made of the one whose ETag it names, whichever finished last; ListParts
+shows the upload that began last (issue #19, item 6).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 
+import pytest
 from lxml import etree
 
 from tests.app.client import SignedClient
@@ -23,8 +25,9 @@ def _complete_body(etag: str) -> bytes:
     ).encode()
 
 
+@pytest.mark.parametrize("named", ["first attempt", "retry"])
 def test_part_uploaded_twice_later_upload_finishing_first(
-    app_client: SignedClient, aio: asyncio.Runner
+    app_client: SignedClient, aio: asyncio.Runner, named: str
 ) -> None:
     client = app_client
 
@@ -39,14 +42,20 @@ def test_part_uploaded_twice_later_upload_finishing_first(
         assert retry.status == 200
         slow.release()
         assert (await first).status == 200
+        slow_etag = f'"{hashlib.md5(slow.payload).hexdigest()}"'
+        listed = await client.request("GET", f"/races/k?uploadId={upload_id}")
+        etags = etree.fromstring(listed.body).findall("{*}Part/{*}ETag")
+        assert [e.text for e in etags] == [retry.headers["ETag"]]  # the one begun last
         done = f"/races/k?uploadId={upload_id}"
-        # The attempt that finished last is not the part.
-        refused = await client.request(
-            "POST", done, body=_complete_body(f'"{hashlib.md5(slow.payload).hexdigest()}"')
+        wrong = await client.request("POST", done, body=_complete_body('"' + "0" * 32 + '"'))
+        assert (wrong.status, wrong.error_code) == (400, "InvalidPart")
+        etag, content = (
+            (slow_etag, slow.payload)
+            if named == "first attempt"
+            else (retry.headers["ETag"], b"the retry")
         )
-        assert (refused.status, refused.error_code) == (400, "InvalidPart")
-        completed = await client.request("POST", done, body=_complete_body(retry.headers["ETag"]))
+        completed = await client.request("POST", done, body=_complete_body(etag))
         assert completed.status == 200, completed.body
-        assert (await client.request("GET", "/races/k")).body == b"the retry"
+        assert (await client.request("GET", "/races/k")).body == content
 
     aio.run(body())

@@ -88,16 +88,24 @@ def test_coded_rows_and_replace_segments(metastore: MetaStore, aio: asyncio.Runn
 
         upload = Upload("b", "mp", "u1", NOW, owner="alice")
         await store.create_upload(upload)
-        blob = secrets.token_hex(8)
-        await store.add_pending_blob(blob, now=NOW)
-        part = Part(1, blob, 100, "e", NOW, {}, codec=codec("k1"))
-        await store.put_part("b", "mp", "u1", part)
+        # Two candidates of part 1 (migration 0019): each is found and resealed alone.
+        blobs = sorted(secrets.token_hex(8) for _ in range(2))
+        for n, blob in enumerate(blobs):
+            await store.add_pending_blob(blob, now=NOW)
+            part = Part(1, blob, 100, f"e{n}", NOW + n, {}, codec=codec("k1"))
+            await store.put_part("b", "mp", "u1", part)
         parts = await store.coded_parts(needle)
-        assert [(r.upload_id, r.key, r.segments[0].part_number) for r in parts] == [("u1", "mp", 1)]
-        assert await store.coded_parts(needle, ("u1", 1)) == []
-        moved = (replace(parts[0].segments[0], codec=codec("k1", 1)),)
-        assert await store.replace_segments(parts[0], moved)
-        listed = await store.list_parts("b", "mp", "u1")
-        assert listed.parts[0].codec == codec("k1", 1)
+        assert [(r.upload_id, r.key, r.segments[0].part_number) for r in parts] == [
+            ("u1", "mp", 1),
+            ("u1", "mp", 1),
+        ]
+        assert [r.segments[0].blob_id for r in parts] == blobs
+        assert await store.coded_parts(needle, ("u1", 1, blobs[0]), limit=1) == parts[1:]
+        assert await store.coded_parts(needle, ("u1", 1, blobs[1])) == []
+        moved = (replace(parts[1].segments[0], codec=codec("k1", 1)),)
+        assert await store.replace_segments(parts[1], moved)
+        by_blob = {p.blob_id: p for p in await store.list_part_candidates("b", "mp", "u1")}
+        assert by_blob[blobs[1]].codec == codec("k1", 1)
+        assert by_blob[blobs[0]].codec == codec("k1")
 
     aio.run(body())

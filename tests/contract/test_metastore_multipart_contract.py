@@ -20,6 +20,7 @@ from gateway.codec.params import SegmentCodec
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import (
     COMPLETED_UPLOAD_MEMORY,
+    MAX_PART_CANDIDATES,
     NULL_VERSION,
     Bucket,
     MetaStore,
@@ -143,26 +144,29 @@ def test_put_part_and_list_parts(metastore: MetaStore, aio: asyncio.Runner) -> N
     aio.run(body())
 
 
-def test_put_part_replaces_same_number(metastore: MetaStore, aio: asyncio.Runner) -> None:
+def test_put_part_keeps_each_candidate(metastore: MetaStore, aio: asyncio.Runner) -> None:
+    """Two uploads of part 1 with different bytes: both kept, ListParts shows the one
+    whose request began last, and list_part_candidates both, latest first."""
+
     async def body() -> None:
         await make_bucket(metastore)
         u = upload_of("k")
         await metastore.create_upload(u)
         old = await add_part(metastore, u, 1)
-        new = await add_part(metastore, u, 1, size=10)
+        new = await add_part(metastore, u, 1, size=10, now=NOW + 1)
         page = await metastore.list_parts("bkt", "k", u.upload_id)
         assert list(page.parts) == [new]
-        assert await garbage(metastore) == {old.blob_id}
-        assert not await metastore.blob_is_referenced(old.blob_id)
+        assert await metastore.list_part_candidates("bkt", "k", u.upload_id) == [new, old]
+        assert await garbage(metastore) == set()
+        assert await metastore.blob_is_referenced(old.blob_id)
 
     aio.run(body())
 
 
-def test_put_part_later_upload_finishing_first_stays(
-    metastore: MetaStore, aio: asyncio.Runner
-) -> None:
+def test_complete_uses_the_candidate_it_names(metastore: MetaStore, aio: asyncio.Runner) -> None:
     """Two uploads of part 1: the one that began later commits first, then the earlier
-    one commits. The later-begun part stays; the other's blob goes to garbage."""
+    one commits. A Complete naming the earlier one completes with it; the other's blob
+    goes to garbage then, not before."""
 
     async def body() -> None:
         await make_bucket(metastore)
@@ -172,10 +176,64 @@ def test_put_part_later_upload_finishing_first_stays(
         earlier = await add_part(metastore, u, 1, size=10, now=NOW + 1)
         page = await metastore.list_parts("bkt", "k", u.upload_id)
         assert list(page.parts) == [later]
-        assert await garbage(metastore) == {earlier.blob_id}
-        assert await metastore.blob_is_referenced(later.blob_id)
-        await metastore.complete_upload(u.upload_id, version_from(u, [later]), parts_digest="")
-        assert (await metastore.get_object("bkt", "k")) is not None
+        assert await garbage(metastore) == set()
+        await metastore.complete_upload(u.upload_id, version_from(u, [earlier]), parts_digest="")
+        stored = await metastore.get_object("bkt", "k")
+        assert stored is not None and [s.blob_id for s in stored.segments] == [earlier.blob_id]
+        assert await garbage(metastore) == {later.blob_id}
+        assert not await metastore.blob_is_referenced(later.blob_id)
+
+    aio.run(body())
+
+
+def test_put_part_same_bytes_keep_the_latest(metastore: MetaStore, aio: asyncio.Runner) -> None:
+    """Candidates with one ETag (a retry of the same bytes): only the latest-begun stays,
+    whichever order they commit in."""
+
+    async def body() -> None:
+        await make_bucket(metastore)
+        u = upload_of("k")
+        await metastore.create_upload(u)
+
+        async def again(part: Part, now: float) -> Part:
+            blob_id = new_id()
+            await metastore.add_pending_blob(blob_id, now=now)
+            retry = replace(part, blob_id=blob_id, last_modified=now)
+            await metastore.put_part("bkt", "k", u.upload_id, retry)
+            return retry
+
+        first = await add_part(metastore, u, 1, now=NOW + 1)
+        retry = await again(first, NOW + 2)
+        assert await metastore.list_part_candidates("bkt", "k", u.upload_id) == [retry]
+        assert await garbage(metastore) == {first.blob_id}
+        stale = await again(first, NOW)  # began before the kept one, committed after it
+        assert await metastore.list_part_candidates("bkt", "k", u.upload_id) == [retry]
+        assert await garbage(metastore) == {first.blob_id, stale.blob_id}
+
+    aio.run(body())
+
+
+def test_put_part_keeps_at_most_max_candidates(metastore: MetaStore, aio: asyncio.Runner) -> None:
+    async def body() -> None:
+        await make_bucket(metastore)
+        u = upload_of("k")
+        await metastore.create_upload(u)
+        made = [await add_part(metastore, u, 1, now=NOW + i) for i in range(MAX_PART_CANDIDATES)]
+        newest = await add_part(metastore, u, 1, now=NOW + 100)
+        kept = await metastore.list_part_candidates("bkt", "k", u.upload_id)
+        assert kept == [newest, *reversed(made[1:])]
+        assert await garbage(metastore) == {made[0].blob_id}
+        oldest = await add_part(metastore, u, 1, now=NOW - 1)  # older than all kept: dropped
+        assert await metastore.list_part_candidates("bkt", "k", u.upload_id) == kept
+        assert await garbage(metastore) == {made[0].blob_id, oldest.blob_id}
+        with pytest.raises(S3Error) as info:
+            await metastore.complete_upload(
+                u.upload_id, version_from(u, [made[0]]), parts_digest=""
+            )
+        assert code_of(info) is S3ErrorCode.INVALID_PART
+        await metastore.abort_upload("bkt", "k", u.upload_id, now=NOW + 200)
+        expected = {p.blob_id for p in [*made, newest, oldest]}
+        assert await garbage(metastore) == expected
 
     aio.run(body())
 
@@ -308,7 +366,12 @@ def test_complete_upload_after_part_replaced(metastore: MetaStore, aio: asyncio.
         await metastore.create_upload(u)
         p1 = await add_part(metastore, u, 1)
         listed = version_from(u, [p1])
-        await add_part(metastore, u, 1)  # re-uploaded after the caller listed the parts
+        # The same bytes re-uploaded after the caller listed the candidates: the new
+        # candidate replaces p1, whose blob the Complete can no longer use.
+        blob_id = new_id()
+        await metastore.add_pending_blob(blob_id, now=NOW)
+        retry = replace(p1, blob_id=blob_id, last_modified=NOW + 1)
+        await metastore.put_part("bkt", "k", u.upload_id, retry)
         with pytest.raises(S3Error) as info:
             await metastore.complete_upload(u.upload_id, listed, parts_digest="")
         assert code_of(info) is S3ErrorCode.INVALID_PART
