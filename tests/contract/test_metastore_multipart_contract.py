@@ -11,8 +11,9 @@ import asyncio
 import itertools
 import random
 import secrets
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
@@ -30,6 +31,12 @@ from gateway.meta.base import (
     Segment,
     Upload,
 )
+from gateway.meta.migrations import split_statements
+from gateway.meta.postgres import PostgresMetaStore
+from gateway.meta.sql import Tx, execute
+from gateway.meta.sqlite import SqliteMetaStore
+from gateway.meta.store import SqlMetaStore
+from tests.support.postgres import fresh_schema
 
 NOW = 1_700_000_000.0
 FAR_FUTURE = 1e12
@@ -629,3 +636,68 @@ def test_codec_travels_from_parts_to_the_version(metastore: MetaStore, aio: asyn
         assert got is not None and got.segments[0].codec == codec
 
     aio.run(run())
+
+
+# -- migration 0019 over uploads in progress -----------------------------------------------------
+
+# upload_parts as 0002 and 0007 made it: one row per part number.
+_BEFORE_0019 = """
+CREATE TABLE upload_parts_old (
+    upload_id TEXT NOT NULL REFERENCES uploads (upload_id),
+    part_number INTEGER NOT NULL,
+    blob_id TEXT NOT NULL,
+    size BIGINT NOT NULL,
+    etag TEXT NOT NULL,
+    checksums TEXT NOT NULL,
+    last_modified DOUBLE PRECISION NOT NULL,
+    codec TEXT,
+    PRIMARY KEY (upload_id, part_number)
+);
+INSERT INTO upload_parts_old SELECT upload_id, part_number, blob_id, size, etag, checksums,
+    last_modified, codec FROM upload_parts;
+DROP TABLE upload_parts;
+ALTER TABLE upload_parts_old RENAME TO upload_parts;
+CREATE INDEX upload_parts_by_blob ON upload_parts (blob_id);
+DELETE FROM schema_migrations WHERE version = 19
+"""
+
+
+def _back_before_0019() -> Tx[None]:
+    for statement in split_statements(_BEFORE_0019):
+        yield from execute(statement)
+
+
+@pytest.mark.parametrize("dialect", ["sqlite", "postgres"])
+def test_migration_0019_keeps_parts_in_progress(
+    dialect: str, tmp_path: Path, aio: asyncio.Runner
+) -> None:
+    """An upload begun before 0019 keeps its parts and takes candidates after it."""
+
+    async def run(open_store: Callable[[], SqlMetaStore]) -> None:
+        store = open_store()
+        await store.open()
+        await make_bucket(store)
+        u = upload_of("k")
+        await store.create_upload(u)
+        parts = [await add_part(store, u, n) for n in (1, 2)]
+        await store.db.write(_back_before_0019)
+        await store.close()
+        store = open_store()  # applies 0019 again, over these rows
+        await store.open()
+        try:
+            assert list((await store.list_parts("bkt", "k", u.upload_id)).parts) == parts
+            again = await add_part(store, u, 1, now=NOW + 1)
+            candidates = await store.list_part_candidates("bkt", "k", u.upload_id)
+            assert candidates == [again, parts[0], parts[1]]
+        finally:
+            await store.close()
+
+    if dialect == "sqlite":
+        aio.run(run(lambda: SqliteMetaStore(str(tmp_path / "meta.sqlite3"))))
+        return
+
+    async def on_postgres() -> None:
+        async with fresh_schema() as dsn:
+            await run(lambda: PostgresMetaStore(dsn, pool_min=1))
+
+    aio.run(on_postgres())

@@ -98,6 +98,15 @@ def test_complete_upload_over_quota_rolls_back(metastore: MetaStore, aio: asynci
         assert (await store.quota_uses("mpq", upload_id=upload.upload_id, part_number=1))[
             0
         ].used == Usage(0, 0)
+        # A second candidate of part 1 (kept until the Complete): both hold bytes, but a
+        # new upload of part 1 may replace the latest one (the same bytes again).
+        other = new_id()
+        await store.add_pending_blob(other, now=NOW)
+        await store.put_part("mpq", "k", upload.upload_id, Part(1, other, 50, new_id(), NOW + 1))
+        assert (await store.quota_uses("mpq", upload_id=upload.upload_id))[0].used == Usage(0, 650)
+        assert (await store.quota_uses("mpq", upload_id=upload.upload_id, part_number=1))[
+            0
+        ].used == Usage(0, 600)
         version = ObjectVersion(
             "mpq",
             "k",

@@ -16,6 +16,7 @@ from gateway.s3.multipart import (
     MIN_PART_SIZE,
     assemble,
     check_part_order,
+    choose_parts,
     multipart_etag,
     parse_count,
     parse_part_marker,
@@ -268,6 +269,24 @@ def test_assemble_refuses(
     with pytest.raises(S3Error) as info:
         assemble(upload, listed, parts)
     assert _code(info) is code
+
+
+def test_choose_parts_takes_the_named_candidate() -> None:
+    def part(number: int, etag: str) -> Part:
+        return Part(number, f"blob-{number}-{etag}", 1, etag, 0.0)
+
+    # Candidates as list_part_candidates gives them: by number, latest-begun first.
+    candidates = [part(1, "b"), part(1, "a"), part(2, "d"), part(2, "c"), part(3, "e")]
+    listed = [CompletedPart(1, "a"), CompletedPart(2, "d"), CompletedPart(4, "f")]
+    chosen = choose_parts(listed, candidates)
+    assert {n: p.etag for n, p in chosen.items()} == {1: "a", 2: "d", 3: "e"}
+    # An ETag no candidate has: the latest, which assemble refuses as InvalidPart.
+    listed = [CompletedPart(1, "zz")]
+    assert choose_parts(listed, candidates)[1].etag == "b"
+    upload = Upload("b", "k", "u", 0.0, owner="o")
+    with pytest.raises(S3Error) as info:
+        assemble(upload, listed, choose_parts(listed, candidates))
+    assert info.value.code is S3ErrorCode.INVALID_PART
 
 
 def test_entity_too_small_fields() -> None:
