@@ -22,8 +22,10 @@ import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from auth.sealed import SecretSealer, UnsealError
 from events.targets.base import TargetError
 from events.targets.registry import WEBHOOK_SCHEMES, TargetSpec, build
+from events.targets.sealing import open_target, seal_target, shown_url
 from gateway.meta.outbox import EventOutbox
 
 
@@ -51,7 +53,7 @@ def add_events_commands(add: Callable[[str, str], argparse.ArgumentParser]) -> N
         parser.add_argument("--all", action="store_true", default=False, help="every dead event")
 
 
-async def run_target(outbox: EventOutbox, args: argparse.Namespace) -> int:
+async def run_target(outbox: EventOutbox, args: argparse.Namespace, sealer: SecretSealer) -> int:
     if args.target_action == "add":
         options = {
             k: v
@@ -75,14 +77,21 @@ async def run_target(outbox: EventOutbox, args: argparse.Namespace) -> int:
             return 1
         except TargetError as exc:  # its module cannot load here: checked when first used
             print(f"warning: {exc}", file=sys.stderr)
-        await outbox.put_event_target(args.name, args.url, json.dumps(options), time.time())
+        # Sealed under the master key (events/targets/sealing.py): the row holds no secret.
+        url, stored = seal_target(sealer, args.name, args.url, options)
+        await outbox.put_event_target(args.name, url, stored, time.time())
         print(f"target {args.name}: arn:kloudvault:sqs:REGION:ACCOUNT:{args.name}")
         return 0
     if args.target_action == "list":
-        for name, url, stored in await outbox.list_event_targets():
-            # The secret stays out of the output; its presence is shown.
-            shown = {k: ("***" if k == "secret" else v) for k, v in json.loads(stored).items()}
-            print(f"{name}\t{url}\t{json.dumps(shown) if shown else ''}".rstrip())
+        for name, sealed_url, sealed_options in await outbox.list_event_targets():
+            try:
+                url, options = open_target(sealer, name, sealed_url, sealed_options)
+            except UnsealError as exc:
+                print(f"{name}\t(sealed: {exc})")
+                continue
+            # The secrets stay out of the output; their presence is shown.
+            shown = {k: ("***" if k == "secret" else v) for k, v in options.items()}
+            print(f"{name}\t{shown_url(url)}\t{json.dumps(shown) if shown else ''}".rstrip())
         return 0
     if args.target_action == "remove":
         if not await outbox.delete_event_target(args.name):

@@ -31,6 +31,7 @@ from auth.credentials import (
 from auth.sealed import SecretSealer, UnsealError
 from backends.base import BackendError
 from events.admin import add_events_commands, add_target_commands, run_events, run_target
+from events.targets.sealing import reseal_event_targets
 from gateway.app import (
     build_app,
     build_website_app,
@@ -181,6 +182,14 @@ async def _bootstrap(settings: Settings) -> tuple[str, str, bool]:
             ) from None
         if resealed:
             log.info("sealed %d access-key secret(s) stored in the clear", resealed)
+        try:
+            targets = await reseal_event_targets(outbox_of(meta), sealer)
+        except UnsealError as error:
+            raise SystemExit(
+                f"{error}: start with the master key that sealed it (--master-key-file)"
+            ) from None
+        if targets:
+            log.info("sealed %d event target(s) stored in the clear", targets)
         if not sealer.sealing:
             log.warning(
                 "access-key secrets are stored unsealed: replicas sharing PostgreSQL need one"
@@ -340,7 +349,7 @@ async def _admin_with(meta: MetaStore, args: argparse.Namespace, sealer: SecretS
     if args.admin_what == "quota":
         return await run_quota(meta, args)
     if args.admin_what == "target":
-        return await run_target(outbox_of(meta), args)
+        return await run_target(outbox_of(meta), args, sealer)
     if args.admin_what == "events":
         return await run_events(outbox_of(meta), args)
     if args.admin_what == "replication":

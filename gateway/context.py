@@ -97,7 +97,7 @@ class Services:
             store: TargetSource | None = outbox_of(self.meta)
         except TypeError:  # a MetaStore without an outbox (a test double): settings only
             store = None
-        self.targets = TargetRegistry(specs, store)
+        self.targets = TargetRegistry(specs, store, sealer=self.credentials.sealer)
         self.events_queued = asyncio.Event()
         self.replication_rules = ReplicationCache(self.meta)
         self.replication_queued = asyncio.Event()

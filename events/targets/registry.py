@@ -6,13 +6,14 @@ webhook.py); nats, amqp(s), mqtt(s) and redis(s) the broker targets, imported on
 such a target is used, each module offering ``from_url(name, url) -> Target``. A name in
 the settings wins over the same name in the store. Targets are built and started on
 first use and rebuilt when their URL or options change; the store's list is read again
-at most every REFRESH seconds (and always when a name is unknown).
+at most every REFRESH seconds (and always when a name is unknown). The store's rows are
+sealed (events/targets/sealing.py): they are opened here, when a target is built, and
+nowhere else in a serving process.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -20,7 +21,9 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
+from auth.sealed import SecretSealer, UnsealError
 from events.targets.base import Target, TargetError
+from events.targets.sealing import open_target
 
 log = logging.getLogger(__name__)
 
@@ -108,52 +111,68 @@ class TargetSource(Protocol):
     async def list_event_targets(self) -> list[tuple[str, str, str]]: ...
 
 
+# A stored target's row as read: its name, then the url and options columns (sealed).
+StoredRow = tuple[str, str, str]
+
+
 class TargetRegistry:
     def __init__(
         self,
         configured: Iterable[TargetSpec] = (),
         store: TargetSource | None = None,
         *,
+        sealer: SecretSealer | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.configured = {s.name: s for s in configured}
         self.store = store
+        self.sealer = sealer or SecretSealer(None)
         self.monotonic = monotonic
-        self._stored: dict[str, TargetSpec] = {}
+        self._stored: dict[str, StoredRow] = {}
         self._read_at: float | None = None
-        self._live: dict[str, tuple[TargetSpec, Target]] = {}
+        # name -> (what it was built from: a settings spec or a stored row, the target)
+        self._live: dict[str, tuple[TargetSpec | StoredRow, Target]] = {}
 
-    async def specs(self, *, fresh: bool = False) -> dict[str, TargetSpec]:
+    async def _entries(self, *, fresh: bool = False) -> dict[str, TargetSpec | StoredRow]:
         now = self.monotonic()
         if self.store is not None and (
             fresh or self._read_at is None or now - self._read_at >= REFRESH
         ):
             rows = await self.store.list_event_targets()
-            self._stored = {n: TargetSpec(n, u, json.loads(o or "{}")) for n, u, o in rows}
+            self._stored = {row[0]: row for row in rows}
             self._read_at = now
         return {**self._stored, **self.configured}
 
     async def names(self) -> set[str]:
         """Every target name, with the store read now (PutBucketNotificationConfiguration)."""
-        return set(await self.specs(fresh=True))
+        return set(await self._entries(fresh=True))
+
+    def _spec(self, entry: TargetSpec | StoredRow) -> TargetSpec:
+        if isinstance(entry, TargetSpec):
+            return entry
+        name, url, options = entry
+        try:
+            return TargetSpec(name, *open_target(self.sealer, name, url, options))
+        except UnsealError as exc:  # its events wait and dead-letter, as for any failure
+            raise TargetError(f"target {name}: {exc}") from None
 
     async def get(self, name: str) -> Target:
         """The started target `name`; TargetError if there is none or it cannot start."""
-        specs = await self.specs()
-        if name not in specs:
-            specs = await self.specs(fresh=True)
-        spec = specs.get(name)
-        if spec is None:
+        entries = await self._entries()
+        if name not in entries:
+            entries = await self._entries(fresh=True)
+        entry = entries.get(name)
+        if entry is None:
             raise TargetError(f"no target named {name!r} is configured")
         live = self._live.get(name)
-        if live is not None and live[0] == spec:
+        if live is not None and live[0] == entry:
             return live[1]
         if live is not None:
             await _close(live[1])
             del self._live[name]
-        target = build(spec)
+        target = build(self._spec(entry))
         await target.start()
-        self._live[name] = (spec, target)
+        self._live[name] = (entry, target)
         return target
 
     async def close(self) -> None:

@@ -298,6 +298,18 @@ def put_event_target(name: str, url: str, options: str, now: float) -> Tx[None]:
     )
 
 
+def reseal_event_target(name: str, stored: tuple[str, str], sealed: tuple[str, str]) -> Tx[bool]:
+    """Replace a target's (url, options) if they are still `stored` (events/targets/
+    sealing.py seals them at start); whether they were replaced."""
+    changed = yield from execute(
+        "UPDATE event_targets SET url = ?, options = ? WHERE name = ? AND url = ? AND options = ?",
+        *sealed,
+        name,
+        *stored,
+    )
+    return changed > 0
+
+
 def list_event_targets() -> Tx[list[tuple[str, str, str]]]:
     found = yield from rows("SELECT name, url, options FROM event_targets ORDER BY name")
     return [(r["name"], r["url"], r["options"]) for r in found]

@@ -45,6 +45,10 @@ class EventOutbox(Protocol):
 
     async def list_event_targets(self) -> list[tuple[str, str, str]]: ...
 
+    async def reseal_event_target(
+        self, name: str, stored: tuple[str, str], sealed: tuple[str, str]
+    ) -> bool: ...
+
     async def delete_event_target(self, name: str) -> bool: ...
 
     # Replication (gateway/meta/replication.py): its targets, resync, the lag.

@@ -339,4 +339,5 @@ class SqlMetaStore:
     oldest_pending_replication = read(replication.oldest_pending_replication)
     put_event_target = write(events.put_event_target)
     list_event_targets = read(events.list_event_targets)
+    reseal_event_target = write(events.reseal_event_target)
     delete_event_target = write(events.delete_event_target)

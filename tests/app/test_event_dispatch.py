@@ -5,6 +5,7 @@ key that waits alone, exponential backoff, the dead-letter list, replay and purg
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import ssl
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -13,14 +14,18 @@ from typing import Any
 
 import pytest
 
+from auth.sealed import SecretSealer
 from events.records import OutboxEvent, message
 from events.targets.base import TargetError
 from events.targets.registry import TargetRegistry, TargetSpec
+from events.targets.sealing import open_target
 from events.targets.webhook import WebhookTarget
 from gateway import cli
+from gateway.codec.keys import load_master_key
 from gateway.jobs.event_dispatch import EventDispatcher
 from gateway.meta.outbox import EventOutbox, outbox_of
 from gateway.meta.sqlite import SqliteMetaStore
+from gateway.settings import Settings
 from tests.support.tls import TLSFiles
 from tests.support.webhook import WebhookReceiver
 
@@ -209,3 +214,74 @@ def test_webhook_verifies_tls_against_its_ca_file(tls_files: TLSFiles) -> None:
             await hook.stop()
 
     asyncio.run(body())
+
+
+def test_admin_target_sealed_at_rest_and_delivered(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`admin target add` seals the URL and options (the row holds neither the webhook's
+    signing key nor a broker's password); the dispatcher opens them with the master key
+    and delivers, signed; under another master key the target fails like any other."""
+    signing_key = "hook-signing-key-7f3a"
+    store = ["--data-dir", str(tmp_path)]
+
+    async def body() -> None:
+        hook = await WebhookReceiver(secret=signing_key).start()
+        try:
+            add = ["admin", "target", "add", "hook", hook.url, "--secret", signing_key, *store]
+            assert await asyncio.to_thread(cli.main, add) == 0
+            bus = ["admin", "target", "add", "bus", "amqp://kv:amqp-pass-xyz@127.0.0.1:5672/"]
+            assert await asyncio.to_thread(cli.main, [*bus, *store]) == 0
+            with sqlite3.connect(tmp_path / "meta.sqlite3") as db:
+                stored = db.execute("SELECT url, options FROM event_targets").fetchall()
+            assert len(stored) == 2
+            for column in (c for row in stored for c in row):
+                assert column.startswith("sealed1:")
+                assert signing_key not in column and "amqp-pass-xyz" not in column
+                assert hook.url not in column
+
+            meta = SqliteMetaStore(str(tmp_path / "meta.sqlite3"))
+            await meta.open()
+            sealer = SecretSealer(load_master_key(None, None, str(tmp_path)))
+            registry = TargetRegistry([], outbox_of(meta), sealer=sealer)
+            d = EventDispatcher(outbox_of(meta), registry, attempts=1, backoff=10, clock=Clock())
+            try:
+                await outbox_of(meta).queue_event(event("k"))
+                assert await d.run_once() == 1
+                assert keys_of(hook) == ["k"] and hook.bad_signatures == 0
+                stranger = TargetRegistry([], outbox_of(meta), sealer=SecretSealer(b"x" * 32))
+                with pytest.raises(TargetError, match="hook"):
+                    await stranger.get("hook")
+            finally:
+                await registry.close()
+                await meta.close()
+        finally:
+            await hook.stop()
+
+    asyncio.run(body())
+    capsys.readouterr()
+    assert cli.main(["admin", "target", "list", *store]) == 0
+    listed = capsys.readouterr().out
+    assert "bus\tamqp://kv:***@127.0.0.1:5672/" in listed and "amqp-pass-xyz" not in listed
+    assert '"secret": "***"' in listed and signing_key not in listed
+
+
+def test_start_seals_targets_stored_in_the_clear(tmp_path: Path) -> None:
+    """Rows from before sealing: the server's start (cli._bootstrap) seals them."""
+    url = "amqp://kv:amqp-pass-xyz@127.0.0.1:5672/"
+
+    async def body() -> None:
+        meta = SqliteMetaStore(str(tmp_path / "meta.sqlite3"))
+        await meta.open()
+        try:
+            await outbox_of(meta).put_event_target("bus", url, "{}", T0)
+        finally:
+            await meta.close()
+        await cli._bootstrap(Settings(data_dir=str(tmp_path)))
+
+    asyncio.run(body())
+    with sqlite3.connect(tmp_path / "meta.sqlite3") as db:
+        ((stored_url, stored_options),) = db.execute("SELECT url, options FROM event_targets")
+    sealer = SecretSealer(load_master_key(None, None, str(tmp_path)))
+    assert stored_url.startswith("sealed1:") and "amqp-pass-xyz" not in stored_url
+    assert open_target(sealer, "bus", stored_url, stored_options) == (url, {})

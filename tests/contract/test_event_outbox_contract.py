@@ -5,11 +5,14 @@ query, failure bookkeeping, replay and purge, ids that never go back, and the ta
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
 
+from auth.sealed import SecretSealer
 from events.config import NotificationRule
 from events.records import EventIntent, OutboxEvent
+from events.targets.sealing import open_target, reseal_event_targets
 from gateway.errors import S3Error
 from gateway.meta.base import Bucket, MetaStore, ObjectVersion, Precondition, Segment
 from gateway.meta.outbox import outbox_of
@@ -101,5 +104,39 @@ def test_outbox_dispatch_bookkeeping_and_targets(metastore: MetaStore, aio: asyn
         ]
         assert await outbox.delete_event_target("bus")
         assert not await outbox.delete_event_target("bus")
+
+    aio.run(body())
+
+
+def test_stored_targets_sealed_at_start(metastore: MetaStore, aio: asyncio.Runner) -> None:
+    """Targets stored in the clear (before sealing) are sealed by reseal_event_targets, as
+    the server runs it at start; a rotated master key moves them; a row replaced meanwhile
+    is left to its writer."""
+    url = "amqp://kv:amqp-pass-xyz@127.0.0.1:5672/"
+    options = '{"secret": "hook-signing-key"}'
+
+    async def body() -> None:
+        outbox = outbox_of(metastore)
+        await outbox.put_event_target("bus", url, options, NOW)
+        await outbox.put_event_target("hook", "http://h/", "{}", NOW)
+        old, new = os.urandom(32), os.urandom(32)
+        sealer = SecretSealer(old)
+        assert await reseal_event_targets(outbox, SecretSealer(None)) == 0  # sealing off
+        assert await reseal_event_targets(outbox, sealer) == 2
+        rows = await outbox.list_event_targets()
+        for _, stored_url, stored_options in rows:
+            assert stored_url.startswith("sealed1:") and stored_options.startswith("sealed1:")
+            assert "amqp-pass-xyz" not in stored_url and "signing" not in stored_options
+        by_name = {r[0]: r for r in rows}
+        assert open_target(sealer, *by_name["bus"]) == (url, {"secret": "hook-signing-key"})
+        assert await reseal_event_targets(outbox, sealer) == 0
+        rotated = SecretSealer(new, previous=[old])
+        assert await reseal_event_targets(outbox, rotated) == 2
+        assert open_target(SecretSealer(new), *(await outbox.list_event_targets())[0]) == (
+            url,
+            {"secret": "hook-signing-key"},
+        )
+        stale = by_name["hook"][1:]
+        assert not await outbox.reseal_event_target("hook", stale, ("x", "y"))
 
     aio.run(body())
