@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from aiohttp.http_exceptions import HttpProcessingError
+from asyncpg.exceptions import OperatorInterventionError, PostgresConnectionError
 
 from gateway.middlewares.request_id import current_request_id
 from gateway.tracing import current_trace_id
@@ -115,6 +116,28 @@ def configure_logging(level: str, log_format: str) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level)
+    pool = logging.getLogger("asyncpg.pool")
+    if not any(isinstance(f, OutageLines) for f in pool.filters):
+        pool.addFilter(OutageLines())
+
+
+# What a database outage raises in asyncpg's pool: expected while PostgreSQL restarts
+# (refused, reset, "the database system is starting up", "shutting down").
+_OUTAGE_ERRORS = (OSError, TimeoutError, PostgresConnectionError, OperatorInterventionError)
+
+
+class OutageLines(logging.Filter):
+    """asyncpg's pool logs a traceback each time it fails to reconnect (every second or so
+    while PostgreSQL is down): one line each instead, saying why. Other errors keep theirs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and isinstance(exc, _OUTAGE_ERRORS):
+            record.msg = f"{record.getMessage()}: {type(exc).__name__}: {exc}"
+            record.args = ()
+            record.exc_info = None
+            record.exc_text = None
+        return True
 
 
 class ProtocolLogger(logging.LoggerAdapter):  # type: ignore[type-arg]

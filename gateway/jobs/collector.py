@@ -25,6 +25,7 @@ from collections.abc import Awaitable, Callable
 from typing import Protocol, runtime_checkable
 
 from backends.base import Backend, BackendError, BlobNotFound
+from gateway.jobs.failures import log_failed_round
 from gateway.meta.base import MetaStore
 from gateway.metrics.series import COLLECTOR_DELETED
 
@@ -162,7 +163,7 @@ class Collector:
         while True:
             try:
                 await self.run_once()
-            except Exception:
+            except Exception as exc:
                 # The metadata store may be briefly unavailable; try again next interval.
-                log.exception("collector: run failed")
+                log_failed_round(log, exc, "collector: run failed")
             await asyncio.sleep(self.interval)

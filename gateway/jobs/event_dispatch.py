@@ -35,6 +35,7 @@ from typing import Any
 from events.records import EVENT, OutboxEvent, message
 from events.targets.base import TargetError
 from events.targets.registry import TargetRegistry
+from gateway.jobs.failures import log_failed_round
 from gateway.jobs.leader import LeaderLock, LocalLock, cancel_and_wait
 from gateway.meta.outbox import EventOutbox
 from gateway.metrics.series import EVENT_LATENCY, EVENTS_DELIVERED, EVENTS_FAILED
@@ -181,8 +182,8 @@ class OutboxDispatcher:
                 if self.is_leader:
                     await self.run_once()
                 await self._wait()
-            except Exception:
-                log.exception("%s: dispatch failed", self.NAME)
+            except Exception as exc:
+                log_failed_round(log, exc, "%s: dispatch failed", self.NAME)
                 await asyncio.sleep(self.poll)
 
 

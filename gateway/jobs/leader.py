@@ -35,6 +35,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from gateway.jobs.failures import log_failed_round
+
 log = logging.getLogger(__name__)
 
 
@@ -183,8 +185,8 @@ class SingletonTask:
         if self.is_leader and self.clock() >= due:
             try:
                 await self.work()
-            except Exception:
-                log.exception("%s: run failed", self.name)
+            except Exception as exc:
+                log_failed_round(log, exc, "%s: run failed", self.name)
             due = self.clock() + self.interval
         return due
 
@@ -193,8 +195,8 @@ class SingletonTask:
         while True:
             try:
                 due = await self.step(due)
-            except Exception:
-                log.exception("%s: leader check failed", self.name)
+            except Exception as exc:
+                log_failed_round(log, exc, "%s: leader check failed", self.name)
             wait = self.check_every
             if self.is_leader:
                 wait = min(wait, max(0.0, due - self.clock()))

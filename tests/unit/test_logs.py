@@ -11,6 +11,7 @@ import pytest
 
 from gateway.logs import (
     JsonFormatter,
+    OutageLines,
     TextFormatter,
     formatter,
     iso_utc,
@@ -142,3 +143,27 @@ def test_protocol_logger_exception(
     assert record.levelno == level
     assert "127.0.0.1" in record.getMessage()
     assert (record.exc_info is not None) is traceback
+
+
+def _failed(exc: BaseException) -> logging.LogRecord:
+    try:
+        raise exc
+    except BaseException:
+        info = sys.exc_info()
+    return logging.LogRecord(
+        "asyncpg.pool", logging.WARNING, __file__, 1, "Failed to restore %s", ("the floor",), info
+    )
+
+
+def test_outage_lines_drop_the_traceback_of_an_outage_only() -> None:
+    """asyncpg's pool logs a traceback per reconnect attempt while PostgreSQL is down."""
+    outage = _failed(ConnectionRefusedError(111, "Connection refused"))
+    assert OutageLines().filter(outage)
+    line = TextFormatter().format(outage)
+    assert "Traceback" not in line and "\n" not in line
+    assert line.endswith(
+        "Failed to restore the floor: ConnectionRefusedError: [Errno 111] Connection refused"
+    )
+    bug = _failed(ValueError("not an outage"))
+    assert OutageLines().filter(bug)
+    assert "Traceback" in TextFormatter().format(bug)
