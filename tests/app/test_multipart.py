@@ -311,7 +311,11 @@ def test_reuploaded_part_replaces_the_old_one(s3: Any, bucket: str) -> None:
 
 
 def test_complete_with_an_earlier_upload_of_a_part(s3: Any, bucket: str) -> None:
-    """A part number uploaded twice: the Complete may name either (issue #19, item 6)."""
+    """A part number uploaded twice: the Complete may name either (issue #19, item 6).
+
+    AWS documents a re-upload as overwriting the earlier part; for a sequential re-upload
+    we are more lenient on purpose, because concurrent ones (a retry racing its slow first
+    attempt) cannot be told apart from it: both are kept until the Complete chooses."""
     uid = s3.create_multipart_upload(Bucket=bucket, Key="k")["UploadId"]
     first = s3.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=1, Body=b"first")
     second = s3.upload_part(Bucket=bucket, Key="k", UploadId=uid, PartNumber=1, Body=b"second")
