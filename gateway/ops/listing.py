@@ -11,22 +11,37 @@ from gateway.meta.base import ListPage
 from gateway.ops.common import encoding_type, max_keys, owner_of
 from gateway.responses import S3Response
 from gateway.xml.codec import render
-from gateway.xml.models import ListBucketResult, ListBucketV2Result, ListEntry
+from gateway.xml.models import ListBucketResult, ListBucketV2Result, ListEntry, Owner
 
 
 def _entries(page: ListPage, with_owner: bool) -> tuple[ListEntry, ...]:
+    if not with_owner:
+        return tuple(
+            ListEntry(
+                o.key,
+                o.last_modified,
+                o.etag,
+                o.size,
+                o.storage_class,
+                None,
+                o.checksum_algorithm,
+                o.checksum_type,
+            )
+            for o in page.objects
+        )
+    owners: dict[str, Owner] = {}  # owner_of hashes the account: once per page
     return tuple(
         ListEntry(
-            key=v.key,
-            last_modified=v.last_modified,
-            etag=v.etag,
-            size=v.size,
-            storage_class=v.storage_class,
-            owner=owner_of(v.owner) if with_owner else None,
-            checksum_algorithm=next(iter(v.checksums), None),
-            checksum_type=v.checksum_type if v.checksums else None,
+            o.key,
+            o.last_modified,
+            o.etag,
+            o.size,
+            o.storage_class,
+            owners.get(o.owner) or owners.setdefault(o.owner, owner_of(o.owner)),
+            o.checksum_algorithm,
+            o.checksum_type,
         )
-        for v in page.objects
+        for o in page.objects
     )
 
 
