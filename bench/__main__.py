@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--large-concurrency", help="comma-separated, default 16,64,400")
     p.add_argument("--large-size", type=int, help="MiB per large object (default 25)")
     p.add_argument("--small-requests", type=int, help="requests per small phase (default 5000)")
+    p.add_argument("--listing-keys", type=int, help="keys to list (default 100000)")
     p.add_argument("--rounds", type=int, default=2, help="interleaved rounds per phase group")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     p.add_argument("--cpu", type=int, help="pin the load generator to this CPU")
@@ -105,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale = Scale(**{**scale.__dict__, "large_size": args.large_size * 1024 * 1024})
     if args.small_requests:
         scale = Scale(**{**scale.__dict__, "small_requests": args.small_requests})
+    if args.listing_keys:
+        dirs = max(1, min(scale.listing_dirs, args.listing_keys // 100))
+        scale = Scale(**{**scale.__dict__, "listing_keys": args.listing_keys, "listing_dirs": dirs})
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
     try:
