@@ -127,7 +127,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             seaweedfs=not args.no_seaweedfs,
             nginx=not args.no_nginx and nginx.binary() is not None,
         )
-        targets = servers.start() + targets
+        try:
+            targets = servers.start() + targets
+        except BaseException:
+            servers.stop()  # those that did start
+            raise
     if len(targets) < 1:
         print("give --target at least once, or --start-local", file=sys.stderr)
         return 2

@@ -166,7 +166,10 @@ class LocalServers:
             variants = [(f"kloudvault-w{n}", ("--workers", str(n))) for n in self.workers]
         for name, extra in variants:
             args = (*self.kloudvault_args, *extra)
-            gw = GatewayProcess(self.workdir / name, "http", extra_args=args)
+            # A loaded machine can take more than the tests' 30 s to start the workers.
+            gw = GatewayProcess(
+                self.workdir / name, "http", extra_args=args, startup_timeout=120.0
+            )
             self._servers.append(gw)
             gw.start()
             shown = " ".join(args) or "(defaults)"

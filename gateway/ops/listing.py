@@ -11,25 +11,10 @@ from gateway.meta.base import ListPage
 from gateway.ops.common import encoding_type, max_keys, owner_of
 from gateway.responses import S3Response
 from gateway.xml.codec import render
-from gateway.xml.models import ListBucketResult, ListBucketV2Result, ListEntry, Owner
+from gateway.xml.models import ListBucketResult, ListBucketV2Result, ListEntry
 
 
 def _entries(page: ListPage, with_owner: bool) -> tuple[ListEntry, ...]:
-    if not with_owner:
-        return tuple(
-            ListEntry(
-                o.key,
-                o.last_modified,
-                o.etag,
-                o.size,
-                o.storage_class,
-                None,
-                o.checksum_algorithm,
-                o.checksum_type,
-            )
-            for o in page.objects
-        )
-    owners: dict[str, Owner] = {}  # owner_of hashes the account: once per page
     return tuple(
         ListEntry(
             o.key,
@@ -37,7 +22,7 @@ def _entries(page: ListPage, with_owner: bool) -> tuple[ListEntry, ...]:
             o.etag,
             o.size,
             o.storage_class,
-            owners.get(o.owner) or owners.setdefault(o.owner, owner_of(o.owner)),
+            owner_of(o.owner) if with_owner else None,
             o.checksum_algorithm,
             o.checksum_type,
         )
