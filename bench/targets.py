@@ -167,9 +167,7 @@ class LocalServers:
         for name, extra in variants:
             args = (*self.kloudvault_args, *extra)
             # A loaded machine can take more than the tests' 30 s to start the workers.
-            gw = GatewayProcess(
-                self.workdir / name, "http", extra_args=args, startup_timeout=120.0
-            )
+            gw = GatewayProcess(self.workdir / name, "http", extra_args=args, startup_timeout=120.0)
             self._servers.append(gw)
             gw.start()
             shown = " ".join(args) or "(defaults)"
