@@ -2,9 +2,11 @@
 
 Runs the workloads (bench/workloads.py) against every target, interleaved round by round
 (A B A B ...), and prints Markdown tables with each target's figures and its ratio to the
-first target. `--start-local` starts SeaweedFS (the reference, first) and KloudVault on the
-local backend, benchmarks both and stops them. Not part of the test suite: run it by hand
-on an otherwise idle machine and record the result in bench/RESULTS.md.
+first target (and to nginx, when it runs). `--start-local` starts SeaweedFS (the
+reference, first), nginx (the HTTP ceiling, bench/nginx.py; when installed, unless
+--no-nginx) and KloudVault on the local backend, benchmarks them and stops them. nginx runs
+the large and small workloads only. Not part of the test suite: run it by hand on an
+otherwise idle machine and record the result in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import report
+from bench import nginx, report
 from bench.loadgen import PhaseResult
 from bench.targets import LocalServers, Target, parse_target
 from bench.workloads import (
@@ -52,10 +54,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-seaweedfs", action="store_true", help="--start-local without the reference"
     )
+    p.add_argument(
+        "--no-nginx", action="store_true", help="--start-local without nginx (the HTTP ceiling)"
+    )
     p.add_argument("--workloads", default=",".join(WORKLOADS), help="comma-separated subset")
     p.add_argument("--large-concurrency", help="comma-separated, default 16,64,400")
     p.add_argument("--large-size", type=int, help="MiB per large object (default 25)")
     p.add_argument("--small-requests", type=int, help="requests per small phase (default 5000)")
+    p.add_argument("--listing-keys", type=int, help="keys to list (default 100000)")
     p.add_argument("--rounds", type=int, default=2, help="interleaved rounds per phase group")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
     p.add_argument("--cpu", type=int, help="pin the load generator to this CPU")
@@ -81,6 +87,10 @@ def _versions(targets: Sequence[Target]) -> list[str]:
     return lines
 
 
+def _load(avg: tuple[float, float, float]) -> str:
+    return " / ".join(f"{x:.1f}" for x in avg)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     workloads = [w.strip() for w in args.workloads.split(",") if w.strip()]
@@ -96,6 +106,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale = Scale(**{**scale.__dict__, "large_size": args.large_size * 1024 * 1024})
     if args.small_requests:
         scale = Scale(**{**scale.__dict__, "small_requests": args.small_requests})
+    if args.listing_keys:
+        dirs = max(1, min(scale.listing_dirs, args.listing_keys // 100))
+        scale = Scale(**{**scale.__dict__, "listing_keys": args.listing_keys, "listing_dirs": dirs})
     if args.cpu is not None:
         os.sched_setaffinity(0, {args.cpu})
     try:
@@ -112,18 +125,26 @@ def main(argv: Sequence[str] | None = None) -> int:
             kloudvault_args=tuple(shlex.split(args.kloudvault_args)),
             workers=workers,
             seaweedfs=not args.no_seaweedfs,
+            nginx=not args.no_nginx and nginx.binary() is not None,
         )
-        targets = servers.start() + targets
+        try:
+            targets = servers.start() + targets
+        except BaseException:
+            servers.stop()  # those that did start
+            raise
     if len(targets) < 1:
         print("give --target at least once, or --start-local", file=sys.stderr)
         return 2
     run_id = uuid.uuid4().hex[:6]
     payload = payload_for(scale)
     sessions = [Session(t, loop, run_id) for t in targets]
+    s3_sessions = [s for s in sessions if s.target.kind == "s3"]
     names = [t.name for t in targets]
+    references = [names[0], *(t.name for t in targets[1:] if t.kind == "http")]
     results: dict[tuple[str, str], PhaseResult] = {}
     order: list[str] = []
     started = time.time()
+    load_before = os.getloadavg()
 
     def record(batch: list[PhaseResult]) -> None:
         for r in batch:
@@ -143,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         if "listing" in workloads:
-            for s in sessions:  # populating is setup, done once per target
+            for s in s3_sessions:  # populating is setup, done once per target
                 record([populate_listing(s, scale, payload)])
         for rnd in range(args.rounds):
             print(f"round {rnd + 1}/{args.rounds}", file=sys.stderr, flush=True)
@@ -155,10 +176,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for s in sessions:
                     record(small(s, scale, payload))
             if "multipart" in workloads:
-                for s in sessions:
+                for s in s3_sessions:
                     record(multipart(s, scale, payload))
             if "listing" in workloads:
-                for s in sessions:
+                for s in s3_sessions:
                     record(listing(s, scale))
     finally:
         for s in sessions:
@@ -173,8 +194,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             + (" (quick scale)" if args.quick else ""),
             "",
             *[f"- {line}" for line in _versions(targets)],
+            f"- load average (1/5/15 min) at start {_load(load_before)}, "
+            f"at end {_load(os.getloadavg())}: the machine may be shared",
             "",
-            report.phase_table(order, results, names),
+            report.phase_table(order, results, names, references),
             "",
             report.server_table(order, results, names),
             "",

@@ -1,8 +1,10 @@
-"""Markdown tables of a bench run: each target's figures and its ratio to the first target.
+"""Markdown tables of a bench run: each target's figures and its ratio to the references
+(the first target, and any HTTP ceiling such as nginx).
 
 Ratios are target / reference for throughput (ops/s, MB/s: above 1 is faster) and
 reference / target for latency (p50, p99: above 1 is faster too), so every ratio reads the
-same way: > 1.00 means better than the reference.
+same way: > 1.00 means better than the reference. Server CPU is given per GiB moved for
+body-heavy phases and per operation for the others (small objects, listing pages).
 """
 
 from __future__ import annotations
@@ -44,22 +46,33 @@ def _throughput(phase: str, r: PhaseResult) -> str:
     return f"{_fmt(_value(phase, r))} {unit}"
 
 
+def _pairs(targets: Sequence[str], references: Sequence[str]) -> list[tuple[str, str]]:
+    """(target, reference) ratio columns: everyone against the first target, the targets
+    that are no reference against each further reference."""
+    pairs = [(t, targets[0]) for t in targets[1:]]
+    for ref in references[1:]:
+        pairs += [(t, ref) for t in targets if t not in references]
+    return pairs
+
+
 def phase_table(
-    phases: Sequence[str], results: dict[tuple[str, str], PhaseResult], targets: Sequence[str]
+    phases: Sequence[str],
+    results: dict[tuple[str, str], PhaseResult],
+    targets: Sequence[str],
+    references: Sequence[str] = (),
 ) -> str:
     """One row per phase: throughput, p50, p99 per target and the ratio columns."""
-    ref = targets[0]
-    others = targets[1:]
+    pairs = _pairs(targets, references or targets[:1])
     head = ["phase"]
     for t in targets:
         head += [f"{t} thr", f"{t} p50 ms", f"{t} p99 ms"]
-    for t in others:
+    for t, ref in pairs:
         head += [f"{t}/{ref} thr", f"{t}/{ref} p50", f"{t}/{ref} p99"]
     head += ["gen CPU (cores)", "errors"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for phase in phases:
         row = [phase]
-        if (ref, phase) not in results:
+        if not any((t, phase) in results for t in targets):
             continue
         cpu, errors = [], []
         for t in targets:
@@ -71,10 +84,9 @@ def phase_table(
             row += [thr, _ms(r.percentile(50)), _ms(r.percentile(99))]
             cpu.append(f"{r.generator_cores:.2f}")
             errors.append(str(r.errors))
-        base = results[(ref, phase)]
-        for t in others:
-            r = results.get((t, phase))
-            if r is None:
+        for t, ref in pairs:
+            r, base = results.get((t, phase)), results.get((ref, phase))
+            if r is None or base is None:
                 row += ["-", "-", "-"]
                 continue
             row += [
@@ -87,10 +99,19 @@ def phase_table(
     return "\n".join(lines)
 
 
+def _cpu_per_unit(phase: str, r: PhaseResult) -> str:
+    cpu = r.server_cpu or 0.0
+    if r.bytes >= MIB * 64 and not phase.startswith(("small", "list")):
+        return f"{cpu / (r.bytes / 2**30):.2f} s/GiB"
+    unit = "page" if phase.startswith("list") else "op"
+    return f"{cpu * 1000 / r.requests:.2f} ms/{unit}" if r.requests else "-"
+
+
 def server_table(
     phases: Sequence[str], results: dict[tuple[str, str], PhaseResult], targets: Sequence[str]
 ) -> str:
-    """Server CPU seconds per phase and peak RSS (growth over the phase's start)."""
+    """Server CPU seconds per phase (and per GiB or per operation) and peak RSS of the
+    server's process tree (growth over the phase's start)."""
     head = ["phase"]
     for t in targets:
         head += [f"{t} server CPU s", f"{t} RSS peak MiB (growth)"]
@@ -106,6 +127,6 @@ def server_table(
             if r.server_rss_peak is not None and r.server_rss_base is not None:
                 growth = (r.server_rss_peak - r.server_rss_base) / MIB
                 rss = f"{r.server_rss_peak / MIB:.0f} (+{growth:.0f})"
-            row += [f"{r.server_cpu:.1f}", rss]
+            row += [f"{r.server_cpu:.1f} ({_cpu_per_unit(phase, r)})", rss]
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)

@@ -27,6 +27,9 @@ class Target:
     pid: int | None = None
     region: str = "us-east-1"
     notes: dict[str, str] = field(default_factory=dict)
+    # "s3", or "http": a plain HTTP server (bench/nginx.py) that runs only the workloads
+    # made of PUT, GET, HEAD and DELETE of single objects.
+    kind: str = "s3"
 
     @property
     def port(self) -> int:
@@ -109,9 +112,11 @@ VOLUME_LIMIT = "-master.volumeSizeLimitMB=1024"
 
 
 class LocalServers:
-    """SeaweedFS (the reference) and KloudVault (local backend), started for a bench run.
+    """SeaweedFS (the reference), nginx (the HTTP ceiling, bench/nginx.py) and KloudVault
+    (local backend), started for a bench run.
 
-    Both come from the test support code, so the bench starts them exactly as the tests do.
+    SeaweedFS and KloudVault come from the test support code, so the bench starts them
+    exactly as the tests do.
     """
 
     def __init__(
@@ -120,6 +125,7 @@ class LocalServers:
         kloudvault_args: tuple[str, ...] = (),
         workers: tuple[int, ...] = (),
         seaweedfs: bool = True,
+        nginx: bool = False,
     ) -> None:
         self.workdir = workdir or Path(tempfile.mkdtemp(prefix="kv-bench-"))
         self._own = workdir is None
@@ -127,6 +133,7 @@ class LocalServers:
         # One KloudVault per worker count (named kloudvault-wN); none given: one, defaults.
         self.workers = workers
         self.seaweedfs = seaweedfs
+        self.nginx = nginx
         self._servers: list[Any] = []
 
     def start(self) -> list[Target]:
@@ -141,6 +148,16 @@ class LocalServers:
                 Target("seaweedfs", weed.endpoint, weed.access_key, weed.secret_key, weed.pid,
                        notes={"start": f"weed server -s3 ({VOLUME_LIMIT})"})
             )  # fmt: skip
+        if self.nginx:
+            from bench.nginx import Nginx
+
+            web = Nginx(self.workdir / "nginx")
+            self._servers.append(web)
+            web.start()
+            targets.append(
+                Target("nginx", web.endpoint, "-", "-", web.pid, kind="http",
+                       notes={"start": f"nginx {web.workers} workers: sendfile GET, WebDAV PUT"})
+            )  # fmt: skip
         # The gateway's own default (one worker per CPU), spelled out: the tests' process
         # launcher pins --workers 1 unless told otherwise.
         default = ("--workers", str(len(os.sched_getaffinity(0))))
@@ -149,7 +166,8 @@ class LocalServers:
             variants = [(f"kloudvault-w{n}", ("--workers", str(n))) for n in self.workers]
         for name, extra in variants:
             args = (*self.kloudvault_args, *extra)
-            gw = GatewayProcess(self.workdir / name, "http", extra_args=args)
+            # A loaded machine can take more than the tests' 30 s to start the workers.
+            gw = GatewayProcess(self.workdir / name, "http", extra_args=args, startup_timeout=120.0)
             self._servers.append(gw)
             gw.start()
             shown = " ".join(args) or "(defaults)"

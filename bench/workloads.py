@@ -77,7 +77,8 @@ class Session:
             ),
         )
         self.bucket = f"kvbench-{run_id}"
-        self.s3.create_bucket(Bucket=self.bucket)
+        if target.kind == "s3":  # plain HTTP (nginx) has no buckets: a PUT makes the path
+            self.s3.create_bucket(Bucket=self.bucket)
         self.listing_ready = 0
 
     def presign(self, method: str, key: str, **params: Any) -> str:
@@ -94,6 +95,11 @@ class Session:
         )
 
     def delete_all(self, prefix: str, payload: memoryview) -> None:
+        if self.target.kind == "http":  # WebDAV DELETE of a directory takes all under it
+            url = f"{self.target.url}/{self.bucket}/{prefix}"
+            requests = [Request("DELETE", url if url.endswith("/") else url + "/")]
+            run_phase(self.target.name, "cleanup", requests, 1, payload, None, self.loop)
+            return
         keys = []
         for page in self.s3.get_paginator("list_objects_v2").paginate(
             Bucket=self.bucket, Prefix=prefix
@@ -105,7 +111,8 @@ class Session:
     def close(self) -> None:
         try:
             self.delete_all("", memoryview(b""))
-            self.s3.delete_bucket(Bucket=self.bucket)
+            if self.target.kind == "s3":
+                self.s3.delete_bucket(Bucket=self.bucket)
         except Exception as exc:
             print(f"bench: clean-up of {self.target.name}: {exc!r}")
 

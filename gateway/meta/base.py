@@ -272,9 +272,28 @@ class DeleteOutcome:
     delete_marker: bool  # a delete marker was created (or the removed version was one)
 
 
+@dataclass(frozen=True, slots=True)
+class ListedObject:
+    """An object as ListObjects shows it: the listing reads these columns of the latest
+    version and no more (gateway.meta.rows.LISTED_COLUMNS), so a page of 1,000 costs no
+    decoding of headers, metadata or segments."""
+
+    key: str
+    version_id: str
+    last_modified: float
+    size: int
+    etag: str
+    owner: str
+    storage_class: str
+    # The first of the version's checksums (sorted by algorithm), and its type: ListObjects
+    # shows one ChecksumAlgorithm. None when the version has no checksum.
+    checksum_algorithm: str | None = None
+    checksum_type: str | None = None
+
+
 @dataclass(frozen=True)
 class ListPage:
-    objects: Sequence[ObjectVersion]
+    objects: Sequence[ListedObject]
     common_prefixes: Sequence[str]
     is_truncated: bool
     # The last key or common prefix returned; the marker/start-after of the next page.

@@ -16,7 +16,7 @@ from typing import Any, Generic, TypeVar
 
 from gateway.meta.base import ListPage
 from gateway.meta.ranges import feed
-from gateway.meta.rows import VERSION_COLUMNS, require_bucket, version_from_row
+from gateway.meta.rows import LISTED_COLUMNS, listed_from_row, require_bucket
 from gateway.meta.sql import Tx, rows
 
 R = TypeVar("R")
@@ -139,9 +139,10 @@ def listing_steps(
 
 # The latest non-delete-marker versions of a bucket in key order: a range scan of the
 # partial index versions_latest (bucket, key) WHERE is_latest, no sort. INDEXED BY (SQLite
-# only; see gateway/meta/objects.py LATEST) pins that index.
+# only; see gateway/meta/objects.py LATEST) pins that index. Rows are read by position
+# (rows.listed_from_row): the key is r[0].
 LIST_SQL = (
-    f"SELECT {VERSION_COLUMNS} FROM versions INDEXED BY versions_latest"
+    f"SELECT {LISTED_COLUMNS} FROM versions INDEXED BY versions_latest"
     " WHERE bucket = ? AND is_latest"
 )
 
@@ -150,7 +151,7 @@ def _read_range(bucket: str, seek: Seek, after: Any, n: int, stats: ListingStats
     """Up to n rows of `seek`'s range in key order, after the row `after` (None: from
     the seek's lower bound)."""
     if after is not None:
-        sql, args = LIST_SQL + " AND key > ?", [bucket, after["key"]]
+        sql, args = LIST_SQL + " AND key > ?", [bucket, after[0]]
     else:
         sql = LIST_SQL + (" AND key >= ?" if seek.inclusive else " AND key > ?")
         args = [bucket, seek.lower]
@@ -175,7 +176,7 @@ def list_objects(
     """One ListObjects page (MetaStore.list_objects), run in one snapshot."""
     yield from require_bucket(bucket)
     steps: Steps[Any] = listing_steps(
-        lambda r: str(r["key"]),
+        lambda r: str(r[0]),
         prefix=prefix,
         delimiter=delimiter,
         start_after=start_after,
@@ -189,7 +190,7 @@ def list_objects(
         first=2 if delimiter else None,
     )
     return ListPage(
-        objects=[version_from_row(r) for r in listing.rows],
+        objects=[listed_from_row(r) for r in listing.rows],
         common_prefixes=listing.common_prefixes,
         is_truncated=listing.is_truncated,
         next_marker=listing.next_marker,

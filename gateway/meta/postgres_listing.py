@@ -34,12 +34,12 @@ from gateway.meta import listing
 from gateway.meta.base import ListPage
 from gateway.meta.listing import Listing, ListingStats, Seek, listing_steps, rolled_up, successor
 from gateway.meta.ranges import feed
-from gateway.meta.rows import VERSION_COLUMNS, require_bucket, version_from_row
+from gateway.meta.rows import LISTED_COLUMNS, listed_from_row, require_bucket
 from gateway.meta.sql import Tx, rows
 
 # PostgreSQL-only SQL, so written with its own numbered parameters.
 _ROWS = (
-    f"SELECT {VERSION_COLUMNS} FROM versions WHERE bucket = $1 AND is_latest"
+    f"SELECT {LISTED_COLUMNS} FROM versions WHERE bucket = $1 AND is_latest"
     " AND NOT is_delete_marker AND key = ANY($2::text[]) ORDER BY key"
 )
 
@@ -198,7 +198,7 @@ def list_latest(
             if keys.rows:
                 found = yield from rows(_ROWS, bucket, keys.rows)
                 stats.queries += 1
-                objects = [version_from_row(r) for r in found]
+                objects = [listed_from_row(r) for r in found]
             return ListPage(objects, keys.common_prefixes, keys.is_truncated, keys.next_marker)
     return (
         yield from listing.list_objects(

@@ -23,6 +23,7 @@ from gateway.meta.base import (
     AccessKey,
     Bucket,
     CompletedUpload,
+    ListedObject,
     ObjectVersion,
     Part,
     Segment,
@@ -36,6 +37,12 @@ VERSION_COLUMNS = (
     "bucket, key, version_id, is_latest, is_delete_marker, size, etag, last_modified, owner,"
     " content_type, headers, user_meta, checksums, checksum_type, segments, tags,"
     " storage_class, retention_mode, retain_until, legal_hold, acl"
+)
+
+# What ListObjects reads of a version (ListedObject), in this order: listings read rows by
+# position, and the key first.
+LISTED_COLUMNS = (
+    "key, version_id, last_modified, size, etag, owner, storage_class, checksums, checksum_type"
 )
 
 VERSIONING_STATES = ("Enabled", "Suspended")
@@ -134,6 +141,14 @@ def with_inline_data(v: ObjectVersion, r: Row) -> ObjectVersion:
     inline_data: get_object's)."""
     data = r["inline_data"]
     return v if data is None else replace(v, inline_data=bytes(data))
+def listed_from_row(r: Any) -> ListedObject:
+    """A LISTED_COLUMNS row (read by position: a name lookup in sqlite3.Row scans the
+    column names, and a page reads 1,000 rows)."""
+    checksums = r[7]
+    algorithm = None if checksums == "{}" else next(iter(json.loads(checksums)), None)
+    return ListedObject(
+        r[0], r[1], r[2], r[3], r[4], r[5], r[6], algorithm, None if algorithm is None else r[8]
+    )
 
 
 def version_params(v: ObjectVersion) -> tuple[Any, ...]:

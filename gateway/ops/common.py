@@ -12,6 +12,7 @@ imports another.
 from __future__ import annotations
 
 import base64
+import functools
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
 
@@ -190,8 +191,11 @@ def declared_size_check(body: RequestBody, limit: int = MAX_SINGLE_PUT) -> None:
 # -- listings -----------------------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=1024)
 def owner_of(account: str) -> Owner:
-    """An account as listings show it: its canonical id (as ACLs name it) and its name."""
+    """An account as listings show it: its canonical id (as ACLs name it) and its name.
+    Cached: a listing page shows up to 1,000 owners, mostly the same few, and the id is a
+    SHA-256."""
     return Owner(id=canonical_id(account), display_name=account)
 
 

@@ -17,16 +17,16 @@ from gateway.xml.models import ListBucketResult, ListBucketV2Result, ListEntry
 def _entries(page: ListPage, with_owner: bool) -> tuple[ListEntry, ...]:
     return tuple(
         ListEntry(
-            key=v.key,
-            last_modified=v.last_modified,
-            etag=v.etag,
-            size=v.size,
-            storage_class=v.storage_class,
-            owner=owner_of(v.owner) if with_owner else None,
-            checksum_algorithm=next(iter(v.checksums), None),
-            checksum_type=v.checksum_type if v.checksums else None,
+            o.key,
+            o.last_modified,
+            o.etag,
+            o.size,
+            o.storage_class,
+            owner_of(o.owner) if with_owner else None,
+            o.checksum_algorithm,
+            o.checksum_type,
         )
-        for v in page.objects
+        for o in page.objects
     )
 
 

@@ -12,16 +12,19 @@ are ignored, missing required ones and bad values are MalformedXML.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Mapping
 from typing import Any, Final, TypeVar, cast
-from urllib.parse import quote_plus
 
 from lxml import etree
 
 from gateway.codec.checksums import ALGORITHMS
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.s3.headers import iso8601, quote_etag
+from gateway.xml import listing
+from gateway.xml.listing import DECLARATION as DECLARATION
+from gateway.xml.listing import NON_XML
+from gateway.xml.listing import S3_NS as S3_NS
+from gateway.xml.listing import url_encode as url_encode
 from gateway.xml.models import (
     MAX_DELETE_OBJECTS,
     CompletedPart,
@@ -38,7 +41,6 @@ from gateway.xml.models import (
     ListAllMyBucketsResult,
     ListBucketResult,
     ListBucketV2Result,
-    ListEntry,
     ListMultipartUploadsResult,
     ListPartsResult,
     LocationConstraint,
@@ -47,14 +49,16 @@ from gateway.xml.models import (
 )
 from gateway.xml.safe import DEFAULT_MAX_SIZE, local_name, parse_document
 
-S3_NS: Final = "http://s3.amazonaws.com/doc/2006-03-01/"
 XSI_NS: Final = "http://www.w3.org/2001/XMLSchema-instance"
-DECLARATION: Final = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 
 M = TypeVar("M")
 Element = etree._Element
 
 _RENDERERS: dict[type[Any], Callable[[Any], Element]] = {}
+_WRITERS: dict[type[Any], Callable[[Any], bytes]] = {
+    ListBucketResult: listing.list_bucket_result,
+    ListBucketV2Result: listing.list_bucket_v2_result,
+}
 _PARSERS: dict[type[Any], tuple[str, Callable[[Element], Any]]] = {}
 
 
@@ -63,6 +67,17 @@ def renders(cls: type[M]) -> Callable[[Callable[[M], Element]], Callable[[M], El
 
     def register(function: Callable[[M], Element]) -> Callable[[M], Element]:
         _RENDERERS[cls] = function
+        return function
+
+    return register
+
+
+def writes(cls: type[M]) -> Callable[[Callable[[M], bytes]], Callable[[M], bytes]]:
+    """Register the function that writes whole `cls` documents as bytes (the listings:
+    see gateway/xml/listing.py), declaration included."""
+
+    def register(function: Callable[[M], bytes]) -> Callable[[M], bytes]:
+        _WRITERS[cls] = function
         return function
 
     return register
@@ -85,6 +100,9 @@ def parsed_models() -> list[type[Any]]:
 
 def render(model: object) -> bytes:
     """The XML document of a model, with the XML declaration."""
+    writer = _WRITERS.get(type(model))
+    if writer is not None:
+        return writer(model)
     renderer = _RENDERERS.get(type(model))
     if renderer is None:
         raise TypeError(f"no XML renderer for {type(model).__name__}")
@@ -104,9 +122,6 @@ def parse(cls: type[M], data: bytes, *, max_size: int = DEFAULT_MAX_SIZE) -> M:
 
 
 # -- building -------------------------------------------------------------------------------
-
-# Characters XML 1.0 cannot carry (https://www.w3.org/TR/xml/#charsets).
-_NON_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _root(name: str, *, ns: str | None = S3_NS) -> Element:
@@ -128,7 +143,7 @@ def _add(parent: Element, name: str, text: str | None = None) -> Element:
         except ValueError:
             # A key or message holding a control character XML 1.0 cannot express
             # (clients that need such keys list with encoding-type=url).
-            child.text = _NON_XML.sub("\ufffd", text)
+            child.text = NON_XML.sub("\ufffd", text)
     return child
 
 
@@ -315,93 +330,13 @@ def _render_copy_object_result(model: CopyObjectResult) -> Element:
     return root
 
 
-# -- ListObjects (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjects.html) and
-#    ListObjectsV2 (https://docs.aws.amazon.com/AmazonS3/latest/API/API_ListObjectsV2.html).
-#    With encoding-type=url, Key, Prefix, Delimiter, Marker, NextMarker and StartAfter are
-#    URL-encoded (ContinuationToken, VersionId and UploadId markers never are).
-
-
-def url_encode(value: str) -> str:
-    """A key as S3 writes it under encoding-type=url.
-
-    S3 form-encodes (application/x-www-form-urlencoded, as Java's URLEncoder) but leaves
-    "/" alone: letters, digits and "-_.*/" stay, a space becomes "+", every other byte of
-    the UTF-8 form is %XX. So "a b/c+d~(1).txt" lists as "a+b/c%2Bd%7E%281%29.txt"; SDKs
-    decode it with unquote_plus (botocore's handlers.decode_list_object).
-    """
-    return quote_plus(value, safe="/*").replace("~", "%7E")
+# -- ListObjects, ListObjectsV2: written as bytes by gateway/xml/listing.py (see there why).
 
 
 def _encoder(encoding_type: str | None) -> Callable[[str], str]:
     if encoding_type == "url":
         return url_encode
     return lambda value: value
-
-
-def _contents(
-    root: Element,
-    contents: tuple[ListEntry, ...],
-    common_prefixes: tuple[str, ...],
-    encode: Callable[[str], str],
-) -> None:
-    for entry in contents:
-        el = _add(root, "Contents")
-        _add(el, "Key", encode(entry.key))
-        _add(el, "LastModified", iso8601(entry.last_modified))
-        _add(el, "ETag", quote_etag(entry.etag))
-        if entry.checksum_algorithm is not None:
-            _add(el, "ChecksumAlgorithm", entry.checksum_algorithm)
-        if entry.checksum_type is not None:
-            _add(el, "ChecksumType", entry.checksum_type)
-        _add(el, "Size", str(entry.size))
-        if entry.owner is not None:
-            _owner(el, entry.owner)
-        _add(el, "StorageClass", entry.storage_class)
-    for prefix in common_prefixes:
-        _add(_add(root, "CommonPrefixes"), "Prefix", encode(prefix))
-
-
-@renders(ListBucketResult)
-def _render_list_bucket_result(model: ListBucketResult) -> Element:
-    encode = _encoder(model.encoding_type)
-    root = _root("ListBucketResult")
-    _add(root, "Name", model.name)
-    _add(root, "Prefix", encode(model.prefix))
-    _add(root, "Marker", encode(model.marker))
-    # "This element is returned only if you have the delimiter request parameter specified."
-    if model.delimiter and model.is_truncated and model.next_marker is not None:
-        _add(root, "NextMarker", encode(model.next_marker))
-    _add(root, "MaxKeys", str(model.max_keys))
-    if model.delimiter:
-        _add(root, "Delimiter", encode(model.delimiter))
-    _add(root, "IsTruncated", _bool(model.is_truncated))
-    if model.encoding_type is not None:
-        _add(root, "EncodingType", model.encoding_type)
-    _contents(root, model.contents, model.common_prefixes, encode)
-    return root
-
-
-@renders(ListBucketV2Result)
-def _render_list_bucket_v2_result(model: ListBucketV2Result) -> Element:
-    encode = _encoder(model.encoding_type)
-    root = _root("ListBucketResult")
-    _add(root, "Name", model.name)
-    _add(root, "Prefix", encode(model.prefix))
-    if model.delimiter:
-        _add(root, "Delimiter", encode(model.delimiter))
-    _add(root, "MaxKeys", str(model.max_keys))
-    _add(root, "KeyCount", str(model.key_count))
-    _add(root, "IsTruncated", _bool(model.is_truncated))
-    if model.encoding_type is not None:
-        _add(root, "EncodingType", model.encoding_type)
-    if model.continuation_token is not None:
-        _add(root, "ContinuationToken", model.continuation_token)
-    if model.next_continuation_token is not None:
-        _add(root, "NextContinuationToken", model.next_continuation_token)
-    if model.start_after is not None:
-        _add(root, "StartAfter", encode(model.start_after))
-    _contents(root, model.contents, model.common_prefixes, encode)
-    return root
 
 
 # -- Multipart uploads ----------------------------------------------------------------------

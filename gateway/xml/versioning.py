@@ -3,21 +3,19 @@ gateway.xml.codec (importing this module registers them)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from gateway.s3.headers import iso8601, quote_etag
-from gateway.xml.codec import (
-    Element,
-    _add,
-    _bool,
-    _encoder,
-    _malformed,
-    _owner,
-    _root,
-    _text,
-    parses,
-    renders,
+from gateway.s3.headers import iso8601
+from gateway.xml.codec import Element, _add, _malformed, _root, _text, parses, renders, writes
+from gateway.xml.listing import (
+    OwnerWriter,
+    boolean,
+    common_prefixes,
+    document,
+    element,
+    escape,
+    key_writer,
 )
 from gateway.xml.models import Owner
 
@@ -92,40 +90,48 @@ class ListVersionsResult:
     encoding_type: str | None = None
 
 
-@renders(ListVersionsResult)
-def _render_list_versions(model: ListVersionsResult) -> Element:
-    encode: Callable[[str], str] = _encoder(model.encoding_type)
-    root = _root("ListVersionsResult")
-    _add(root, "Name", model.name)
-    _add(root, "Prefix", encode(model.prefix))
-    _add(root, "KeyMarker", encode(model.key_marker))
-    _add(root, "VersionIdMarker", model.version_id_marker)
+@writes(ListVersionsResult)
+def _write_list_versions(model: ListVersionsResult) -> bytes:
+    # Written as bytes, as ListObjects is (gateway/xml/listing.py explains why).
+    encode = key_writer(model.encoding_type)
+    head = [element("Name", model.name), f"<Prefix>{encode(model.prefix)}</Prefix>"]
+    head.append(f"<KeyMarker>{encode(model.key_marker)}</KeyMarker>")
+    head.append(element("VersionIdMarker", model.version_id_marker))
     if model.next_key_marker is not None:
-        _add(root, "NextKeyMarker", encode(model.next_key_marker))
+        head.append(f"<NextKeyMarker>{encode(model.next_key_marker)}</NextKeyMarker>")
     if model.next_version_id_marker is not None:
-        _add(root, "NextVersionIdMarker", model.next_version_id_marker)
-    _add(root, "MaxKeys", str(model.max_keys))
+        head.append(element("NextVersionIdMarker", model.next_version_id_marker))
+    head.append(f"<MaxKeys>{model.max_keys}</MaxKeys>")
     if model.delimiter:
-        _add(root, "Delimiter", encode(model.delimiter))
-    _add(root, "IsTruncated", _bool(model.is_truncated))
+        head.append(f"<Delimiter>{encode(model.delimiter)}</Delimiter>")
+    head.append(f"<IsTruncated>{boolean(model.is_truncated)}</IsTruncated>")
     if model.encoding_type is not None:
-        _add(root, "EncodingType", model.encoding_type)
-    for entry in model.entries:
-        el = _add(root, "DeleteMarker" if entry.is_delete_marker else "Version")
-        _add(el, "Key", encode(entry.key))
-        _add(el, "VersionId", entry.version_id)
-        _add(el, "IsLatest", _bool(entry.is_latest))
-        _add(el, "LastModified", iso8601(entry.last_modified))
-        if not entry.is_delete_marker:
-            _add(el, "ETag", quote_etag(entry.etag))
-            if entry.checksum_algorithm is not None:
-                _add(el, "ChecksumAlgorithm", entry.checksum_algorithm)
-            if entry.checksum_type is not None:
-                _add(el, "ChecksumType", entry.checksum_type)
-            _add(el, "Size", str(entry.size))
-            _add(el, "StorageClass", entry.storage_class)
-        if entry.owner is not None:
-            _owner(el, entry.owner)
-    for prefix in model.common_prefixes:
-        _add(_add(root, "CommonPrefixes"), "Prefix", encode(prefix))
-    return root
+        head.append(element("EncodingType", model.encoding_type))
+    return document(
+        "ListVersionsResult",
+        (
+            *head,
+            *_entries(model.entries, encode),
+            common_prefixes(model.common_prefixes, encode),
+        ),
+    )
+
+
+def _entries(entries: Iterable[VersionEntry], encode: Callable[[str], str]) -> Iterable[str]:
+    owner = OwnerWriter()
+    for e in entries:
+        name = "DeleteMarker" if e.is_delete_marker else "Version"
+        head = (
+            f"<{name}><Key>{encode(e.key)}</Key>{element('VersionId', e.version_id)}"
+            f"<IsLatest>{boolean(e.is_latest)}</IsLatest>"
+            f"<LastModified>{iso8601(e.last_modified)}</LastModified>"
+        )
+        body = ""
+        if not e.is_delete_marker:
+            body = f'<ETag>"{escape(e.etag)}"</ETag>'
+            if e.checksum_algorithm is not None:
+                body += element("ChecksumAlgorithm", e.checksum_algorithm)
+            if e.checksum_type is not None:
+                body += element("ChecksumType", e.checksum_type)
+            body += f"<Size>{e.size}</Size>{element('StorageClass', e.storage_class)}"
+        yield f"{head}{body}{'' if e.owner is None else owner(e.owner)}</{name}>"

@@ -23,6 +23,7 @@ from gateway.meta.base import (
     NULL_VERSION,
     Bucket,
     DeleteOutcome,
+    ListedObject,
     ListPage,
     MetaStore,
     ObjectVersion,
@@ -625,7 +626,8 @@ def reference_list(
 
 
 def _page(keys: list[str], prefixes: list[str], truncated: bool, last: str | None) -> ListPage:
-    return ListPage([ObjectVersion("bkt", k, "null", NOW) for k in keys], prefixes, truncated, last)
+    objects = [ListedObject(k, "null", NOW, 0, "", "", "STANDARD") for k in keys]
+    return ListPage(objects, prefixes, truncated, last)
 
 
 def summary(page: ListPage) -> tuple[list[str], list[str], bool, str | None]:
