@@ -141,6 +141,8 @@ def with_inline_data(v: ObjectVersion, r: Row) -> ObjectVersion:
     inline_data: get_object's)."""
     data = r["inline_data"]
     return v if data is None else replace(v, inline_data=bytes(data))
+
+
 def listed_from_row(r: Any) -> ListedObject:
     """A LISTED_COLUMNS row (read by position: a name lookup in sqlite3.Row scans the
     column names, and a page reads 1,000 rows)."""
