@@ -32,6 +32,12 @@ class BackendUnavailable(BackendError):
     pass
 
 
+def check_size(blob_id: str, got: int, size: int | None) -> None:
+    """Fail a put whose stream did not yield the `size` its caller announced."""
+    if size is not None and got != size:
+        raise BackendError(f"put {blob_id}: the stream held {got} bytes, not {size}")
+
+
 @dataclass(frozen=True)
 class BlobInfo:
     blob_id: str
@@ -47,7 +53,10 @@ class Backend(Protocol):
 
     - put_blob consumes `data` to the end and makes the blob durable before returning its
       size; on any error (including one raised by `data` itself) nothing is left under
-      `blob_id` that list_blobs would report as complete.
+      `blob_id` that list_blobs would report as complete. `size`, when the caller knows
+      it, is the exact number of bytes `data` yields: a remote backend then streams the
+      bytes to its store with known lengths instead of buffering them, and fails the put
+      if `data` yields fewer or more.
     - get_blob streams bytes [start, end) of the blob (end None = to the end). It raises
       BlobNotFound before yielding anything if the blob does not exist.
     - delete_blob is idempotent: deleting a missing blob is not an error.
@@ -55,7 +64,7 @@ class Backend(Protocol):
 
     name: str
 
-    async def put_blob(self, blob_id: str, data: ByteStream) -> int: ...
+    async def put_blob(self, blob_id: str, data: ByteStream, size: int | None = None) -> int: ...
 
     def get_blob(self, blob_id: str, start: int = 0, end: int | None = None) -> ByteStream: ...
 

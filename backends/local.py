@@ -2,8 +2,10 @@
 
 How a blob is written (DESIGN.md, "Write path"):
 
-    root/tmp/<blob_id>.<random>.tmp   incoming chunks are gathered, uncopied, into ~1 MiB
-        │                             batches; each batch is one writev(2) in a thread,
+    root/tmp/<blob_id>.<random>.tmp   incoming chunks are gathered, uncopied, into batches
+        │                             (64 KiB to 1 MiB: backends.buffering shares one
+        │                             budget among the uploads in progress); each batch
+        │                             is one writev(2) in a thread,
         │                             overlapping with receiving the next batch
         │  fsync(file)
         ▼  rename(2): atomic within one filesystem, which is why tmp/ lives under root
@@ -32,9 +34,16 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import ParamSpec, TypeVar
 
-from backends.base import BackendError, BackendUnavailable, BlobInfo, BlobNotFound, ByteStream
+from backends.base import (
+    BackendError,
+    BackendUnavailable,
+    BlobInfo,
+    BlobNotFound,
+    ByteStream,
+    check_size,
+)
+from backends.buffering import UPLOADS
 
-WRITE_BUFFER = 1024 * 1024
 _IOV_MAX = 1024  # the POSIX minimum, and Linux's limit on buffers per writev(2)
 READ_BLOCK = 1024 * 1024
 TMP_DIR = "tmp"
@@ -155,20 +164,20 @@ class LocalBackend:
         return os.path.join(self.root, blob_id[:2], blob_id[2:4], blob_id)
 
     # -- write ------------------------------------------------------------------------------
-    async def put_blob(self, blob_id: str, data: ByteStream) -> int:
+    async def put_blob(self, blob_id: str, data: ByteStream, size: int | None = None) -> int:
         final = self._blob_path(blob_id)
         temp = _TempFile(self._tmp, blob_id)
         loop = asyncio.get_running_loop()
         busy: asyncio.Future[None] | None = None
         batch: list[bytes] = []
         batched = 0
-        size = 0
+        written = 0
         try:
             async for chunk in data:
                 batch.append(chunk)  # by reference: ByteStream chunks are immutable bytes
                 batched += len(chunk)
-                size += len(chunk)
-                if batched >= WRITE_BUFFER:
+                written += len(chunk)
+                if batched >= UPLOADS.batch_size():
                     # One write in flight: the next batch is received while this one is
                     # written, and writes still reach the file in order.
                     if busy is not None:
@@ -177,6 +186,7 @@ class LocalBackend:
                     busy = loop.run_in_executor(None, temp.write, full)
             if busy is not None:
                 await self._await_io(busy, "write")
+            check_size(blob_id, written, size)
             busy = loop.run_in_executor(None, temp.commit, batch, final, self.root)
             await self._await_io(busy, "commit")
         except BaseException as exc:
@@ -194,7 +204,7 @@ class LocalBackend:
                 finally:
                     _discard_after(busy, temp.discard)
             raise
-        return size
+        return written
 
     @staticmethod
     async def _await_io(fut: asyncio.Future[T], what: str) -> T:

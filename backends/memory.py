@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator
 
-from backends.base import BlobInfo, BlobNotFound, ByteStream
+from backends.base import BlobInfo, BlobNotFound, ByteStream, check_size
 
 # get_blob yields slices of this size so consumers see the same shape as from a real store.
 READ_BLOCK = 1024 * 1024
@@ -22,10 +22,11 @@ class MemoryBackend:
         self._blobs: dict[str, bytes] = {}
         self._modified: dict[str, float] = {}
 
-    async def put_blob(self, blob_id: str, data: ByteStream) -> int:
+    async def put_blob(self, blob_id: str, data: ByteStream, size: int | None = None) -> int:
         buf = bytearray()
         async for chunk in data:
             buf += chunk
+        check_size(blob_id, len(buf), size)
         self._blobs[blob_id] = bytes(buf)
         self._modified[blob_id] = time.time()
         return len(buf)

@@ -1,9 +1,9 @@
 """Hashing a body as it streams, in a worker thread behind it (MD5 for the ETag and the
 x-amz-checksum-* in gateway.writepath, a signed payload's SHA-256 in gateway.body).
 
-hashlib and awscrt release the GIL on large buffers, so hashing a ~1 MiB batch in a
-thread overlaps with socket reads, disk writes and the other hashes instead of stalling
-the event loop (one core hashing SHA-256 while the other hashes MD5, for a signed PUT).
+hashlib and awscrt release the GIL on large buffers, so hashing a batch (1 MiB, or less
+when many uploads are in progress: backends.buffering) in a thread overlaps with socket
+reads, disk writes and the other hashes instead of stalling the event loop (one core hashing SHA-256 while the other hashes MD5, for a signed PUT).
 Chunks are passed on at once and hashed as they are, never joined.
 """
 
@@ -12,7 +12,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 
-HASH_BLOCK = 1024 * 1024
+from backends.buffering import UPLOADS
+
 # A last batch this small is hashed inline: a thread hop would cost more.
 _INLINE_HASH_LIMIT = 64 * 1024
 
@@ -36,7 +37,7 @@ async def hashed_behind(source: AsyncIterable[bytes], update: Update) -> AsyncIt
             batch.append(chunk)
             batch_size += len(chunk)
             yield chunk  # immutable bytes: safe to hand on while a thread reads them
-            if batch_size >= HASH_BLOCK:
+            if batch_size >= UPLOADS.batch_size():
                 if pending is not None:
                     await pending
                 pending = loop.run_in_executor(None, update, batch)

@@ -14,7 +14,8 @@ How this works:
 The caller then commits the version with MetaStore.put_object, which removes the blob from
 the pending list in the same transaction that makes it visible.
 
-Hashing runs in a worker thread on ~1 MiB batches of received chunks (gateway.hashing):
+Hashing runs in a worker thread on batches of received chunks (gateway.hashing: 1 MiB, or
+less when many uploads are in progress: backends.buffering shares one budget):
 chunks go on to the backend at once, and the stream ends when all are hashed. The chunks
 are hashed and passed on as they are, never joined: each copy of a 1 GiB body costs the
 event loop time and every in-flight request a buffer.
@@ -43,6 +44,7 @@ from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from backends.base import BackendError
+from backends.buffering import UPLOADS
 from gateway.codec.checksums import BodyHasher
 from gateway.codec.compress import ZSTD, pack_frames, worth_compressing
 from gateway.codec.frames import FRAME_SIZE, FrameCipher, seal_frames
@@ -237,12 +239,14 @@ async def store_blob(
     sealing: Sealing | None = None,
     compression: str = "off",
     inline_limit: int = 0,
+    length: int | None = None,
 ) -> StoredBlob:
     """Stream `source` into a new pending blob; see the module docstring. With `sealing`,
     the blob holds sealed frames (gateway.codec.frames) under a new data key; with
     `compression` auto or on (gateway.compression), compressed frames. Sizes, ETag and
     checksums are of the plaintext. A body of at most `inline_limit` bytes is returned
-    inline instead, with no blob."""
+    inline instead, with no blob. `length`, if known (the request's declared length),
+    lets a remote backend stream a plaintext blob with known part lengths."""
     if inline_limit > 0:
         head, rest = await _read_up_to(source, inline_limit)
         if rest is None:
@@ -265,10 +269,13 @@ async def store_blob(
     if sealing is not None:
         sealed_key, segment_id, cipher = new_data_key(sealing.kek)
         sealed = sealed_key, segment_id
+    plain_length = length  # the blob's length, while it is the plaintext's
     if sealing is not None or compression != "off":
+        plain_length = None
         stream = _coded(_counted(stream, plain_size), cipher, compression, compressed)
     try:
-        size = await services.backend.put_blob(blob_id, stream)
+        with UPLOADS.upload():  # the whole body streams through put_blob
+            size = await services.backend.put_blob(blob_id, stream, plain_length)
     except BackendError:
         # The store failed: put_blob cleaned up what it could, and what it could not stays
         # pending for the collector. Another delete here would only keep the client

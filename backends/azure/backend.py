@@ -2,7 +2,13 @@
 
 How a blob is stored: block blob `prefix + blob_id` in the configured container.
 
-Write path (put_blob): the stream is cut into blocks of `block_size` (PartReader). A blob
+Write path (put_blob): when the caller gives the blob's size (the usual case), a blob of
+at most SINGLE_PUT_SIZE (256 KiB) goes up as one Put Blob, and a larger one is staged in
+blocks of `block_size` whose lengths are known in advance, each Put Block body fed from the
+stream as it arrives (backends.streamed): nothing is buffered but the chunks in transit.
+Such a body cannot be replayed, so streamed blocks are sent without SDK retries: a failed
+block fails the put (503) and the client retries the request.
+Without a size, the stream is cut into blocks of `block_size` (PartReader). A blob
 that fits in one block goes up as one Put Blob. A larger one is staged block by block
 (Put Block, https://learn.microsoft.com/rest/api/storageservices/put-block),
 `blocks_in_flight` blocks (default 1) uploading while the next is read, so at most
@@ -60,6 +66,7 @@ from azure.storage.blob.aio import (
 from backends.azure.errors import azure_errors, error_code
 from backends.base import BackendError, BackendUnavailable, BlobInfo, BlobNotFound, ByteStream
 from backends.parts import PartReader
+from backends.streamed import PartBody, PartSource, body_errors, part_lengths
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,9 @@ MiB = 1024 * 1024
 MAX_BLOCK_SIZE = 4000 * MiB
 MAX_BLOCKS = 50_000
 DEFAULT_BLOCK_SIZE = 8 * MiB
+# Known-size blobs up to this size are buffered for one Put Blob; larger ones stream as
+# staged blocks (two requests at least, but no buffer of a block's size per upload).
+SINGLE_PUT_SIZE = 256 * 1024
 READ_CHUNK = 4 * MiB
 
 Credential = str | AzureNamedKeyCredential | AzureSasCredential | AsyncTokenCredential
@@ -275,8 +285,10 @@ class AzureBackend:
 
     # -- write ---------------------------------------------------------------------------------
 
-    async def put_blob(self, blob_id: str, data: ByteStream) -> int:
+    async def put_blob(self, blob_id: str, data: ByteStream, size: int | None = None) -> int:
         container = await self._ready()
+        if size is not None:
+            return await self._put_streamed(container, blob_id, PartSource(data, size, blob_id))
         reader = PartReader(data)
         first = await reader.read(self._block_size)
         second = await reader.read(self._block_size) if len(first) == self._block_size else b""
@@ -284,6 +296,29 @@ class AzureBackend:
             await self._put_blob_once(container, blob_id, first)
             return len(first)
         return await self._put_blocks(container, blob_id, reader, first, second)
+
+    async def _put_streamed(
+        self, container: ContainerClient, blob_id: str, source: PartSource
+    ) -> int:
+        if source.size <= SINGLE_PUT_SIZE:
+            whole = source.part(source.size, last=True)
+            await self._put_blob_once(container, blob_id, b"".join([c async for c in whole]))
+            return source.size
+        lengths = part_lengths(source.size, self._block_size, MAX_BLOCKS)
+        blob = container.get_blob_client(self._name(blob_id))
+        committing = False
+        try:
+            for number, length in enumerate(lengths):
+                body = source.part(length, last=number == len(lengths) - 1)
+                await self._stage_block(blob, blob_id, number, body)
+            committing = True
+            with azure_errors("Put Block List", blob_id):
+                await blob.commit_block_list([BlobBlock(block_id(n)) for n in range(len(lengths))])
+        except BaseException as exc:
+            if committing and may_have_reached_server(exc):
+                await self._shielded(self._delete_quietly(container, blob_id))
+            raise
+        return source.size
 
     async def _put_blob_once(self, container: ContainerClient, blob_id: str, body: bytes) -> None:
         blob = container.get_blob_client(self._name(blob_id))
@@ -340,7 +375,13 @@ class AzureBackend:
             raise
         return reader.total
 
-    async def _stage_block(self, blob: BlobClient, blob_id: str, number: int, body: bytes) -> None:
+    async def _stage_block(
+        self, blob: BlobClient, blob_id: str, number: int, body: bytes | PartBody
+    ) -> None:
+        if isinstance(body, PartBody):  # sendable once: no SDK retries
+            with body_errors(body), azure_errors("Put Block", blob_id):
+                await blob.stage_block(block_id(number), body, length=body.length, retry_total=0)  # type: ignore[arg-type]
+            return
         with azure_errors("Put Block", blob_id):
             await blob.stage_block(block_id(number), body, length=len(body))
 

@@ -3,9 +3,17 @@
 How a blob is stored: object `prefix + blob_id` in the configured bucket, path-style
 addressing by default (MinIO, SeaweedFS; pass addressing_style="virtual" for AWS).
 
-Write path (put_blob): the stream is cut into parts of `part_size` (PartReader). A blob
-that fits in one part goes up as one PutObject. A larger one becomes a multipart upload
-(https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html):
+Write path (put_blob): a blob that fits in one part (`part_size`) goes up as one
+PutObject; a larger one becomes a multipart upload
+(https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html).
+When the caller gives the blob's size (the request's declared length: the usual case),
+every part's length is known before its first byte arrives, so each PutObject or
+UploadPart body is fed from the stream as it arrives (backends.streamed): nothing is
+buffered but the chunks in transit, whatever the part size. Such a body cannot be replayed,
+so a failed part is not retried by botocore: the put fails (503) and the client retries
+the request. Payloads are sent as UNSIGNED-PAYLOAD (a streamed body cannot be hashed
+before it is sent; botocore would otherwise hash every body over http, in the event loop).
+Without a size, the stream is cut into parts of `part_size` (PartReader):
 `parts_in_flight` parts (default 1) upload while the next is read from the stream, so at
 most parts_in_flight + 1 parts are in memory (16 MiB with the defaults). Any
 failure, including one raised by the stream or a cancellation, aborts the upload: an
@@ -45,6 +53,7 @@ from botocore.loaders import create_loader
 from backends.base import BackendError, BackendUnavailable, BlobInfo, BlobNotFound, ByteStream
 from backends.parts import PartReader
 from backends.s3.errors import client_error_code, s3_errors
+from backends.streamed import PartBody, PartSource, body_errors, part_lengths
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +119,7 @@ class S3Backend:
         self._config = AioConfig(
             region_name=region,
             signature_version="s3v4",
-            s3={"addressing_style": addressing_style},
+            s3={"addressing_style": addressing_style, "payload_signing_enabled": False},
             retries={"mode": retry_mode, "max_attempts": max_attempts},
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
@@ -208,8 +217,10 @@ class S3Backend:
 
     # -- write ---------------------------------------------------------------------------------
 
-    async def put_blob(self, blob_id: str, data: ByteStream) -> int:
+    async def put_blob(self, blob_id: str, data: ByteStream, size: int | None = None) -> int:
         client = await self._ready()
+        if size is not None:
+            return await self._put_streamed(client, blob_id, PartSource(data, size, blob_id))
         reader = PartReader(data)
         first = await reader.read(self._part_size)
         second = await reader.read(self._part_size) if len(first) == self._part_size else b""
@@ -218,14 +229,50 @@ class S3Backend:
             return len(first)
         return await self._put_multipart(client, blob_id, reader, first, second)
 
-    async def _put_object(self, client: Any, blob_id: str, body: bytes) -> None:
+    async def _put_streamed(self, client: Any, blob_id: str, source: PartSource) -> int:
+        lengths = part_lengths(source.size, self._part_size, MAX_PARTS)
+        if len(lengths) == 1:
+            await self._put_object(client, blob_id, source.part(source.size, last=True))
+            return source.size
+        key = self._key(blob_id)
+        with s3_errors("CreateMultipartUpload", blob_id):
+            upload = await client.create_multipart_upload(Bucket=self._bucket, Key=key)
+        upload_id: str = upload["UploadId"]
+        parts: list[dict[str, Any]] = []
+        completing = False
         try:
-            with s3_errors("PutObject", blob_id):
-                await client.put_object(
-                    Bucket=self._bucket, Key=self._key(blob_id), Body=body, ContentLength=len(body)
+            for number, length in enumerate(lengths, start=1):
+                body = source.part(length, last=number == len(lengths))
+                parts.append(await self._upload_part(client, blob_id, upload_id, number, body))
+            completing = True
+            with s3_errors("CompleteMultipartUpload", blob_id):
+                await client.complete_multipart_upload(
+                    Bucket=self._bucket,
+                    Key=key,
+                    UploadId=upload_id,
+                    MultipartUpload={"Parts": parts},
                 )
         except BaseException as exc:
-            if may_have_reached_server(exc):  # it may be stored although we saw an error
+            delete = completing and may_have_reached_server(exc)
+            await self._shielded(self._abort_quietly(client, blob_id, upload_id, delete))
+            raise
+        return source.size
+
+    async def _put_object(self, client: Any, blob_id: str, body: bytes | PartBody) -> None:
+        try:
+            with body_errors(body), s3_errors("PutObject", blob_id):
+                await client.put_object(
+                    Bucket=self._bucket,
+                    Key=self._key(blob_id),
+                    Body=body,
+                    ContentLength=body.length if isinstance(body, PartBody) else len(body),
+                )
+        except BaseException as exc:
+            # It may be stored although we saw an error. Some servers (SeaweedFS) even keep
+            # a truncated body when the connection closes mid-request, as a streamed body
+            # that failed does.
+            streamed = isinstance(body, PartBody) and body.started
+            if streamed or may_have_reached_server(exc):
                 await self._shielded(self._delete_quietly(client, blob_id))
             raise
 
@@ -274,16 +321,16 @@ class S3Backend:
         return reader.total
 
     async def _upload_part(
-        self, client: Any, blob_id: str, upload_id: str, number: int, body: bytes
+        self, client: Any, blob_id: str, upload_id: str, number: int, body: bytes | PartBody
     ) -> dict[str, Any]:
-        with s3_errors("UploadPart", blob_id):
+        with body_errors(body), s3_errors("UploadPart", blob_id):
             response = await client.upload_part(
                 Bucket=self._bucket,
                 Key=self._key(blob_id),
                 UploadId=upload_id,
                 PartNumber=number,
                 Body=body,
-                ContentLength=len(body),
+                ContentLength=body.length if isinstance(body, PartBody) else len(body),
             )
         return {"PartNumber": number, "ETag": response["ETag"]}
 

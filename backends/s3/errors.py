@@ -55,6 +55,9 @@ UNAVAILABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
     boto.ConnectionError,  # EndpointConnectionError, ConnectTimeoutError, ProxyConnectionError
     boto.HTTPClientError,  # ConnectionClosedError, ReadTimeoutError, ResponseStreamingError
     boto.IncompleteReadError,
+    # A streamed part (backends.streamed) failed on the wire and cannot be replayed: the
+    # failure botocore wanted to retry was a transient one.
+    boto.UnseekableStreamError,
     aiohttp.ClientError,
     asyncio.TimeoutError,
     ConnectionError,

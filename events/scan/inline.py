@@ -59,6 +59,7 @@ async def store_scanned(
     compression: str = "off",
     subject: str = "",
     inline_limit: int = 0,
+    length: int | None = None,
 ) -> StoredBlob:
     """gateway.writepath.store_blob, with the plaintext scanned on its way (inline mode);
     raises the verdict's S3Error with the blob discarded. `subject` names it in logs."""
@@ -69,6 +70,7 @@ async def store_scanned(
         "sealing": sealing,
         "compression": compression,
         "inline_limit": inline_limit,
+        "length": length,
     }
     if scanner is None:
         return await store_blob(services, source, **store)

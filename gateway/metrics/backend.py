@@ -75,8 +75,8 @@ class MeteredBackend:
             measure.done()
         return result
 
-    async def put_blob(self, blob_id: str, data: ByteStream) -> int:
-        return await self._measure("put_blob", lambda: self.inner.put_blob(blob_id, data))
+    async def put_blob(self, blob_id: str, data: ByteStream, size: int | None = None) -> int:
+        return await self._measure("put_blob", lambda: self.inner.put_blob(blob_id, data, size))
 
     async def get_blob(self, blob_id: str, start: int = 0, end: int | None = None) -> ByteStream:
         measure = _Call("get_blob")

@@ -222,6 +222,7 @@ async def upload_part(ctx: RequestContext) -> S3Response:
         verify=upload_verifier(ctx.headers, ctx.body, checksum),
         sealing=keys.sealing,
         compression=compression,
+        length=ctx.body.declared_length,
     )
     part = await _commit_part(ctx, upload, number, stored)
     # The part's checksum goes back so that clients can list it in the Complete request.
@@ -262,6 +263,7 @@ async def upload_part_copy(ctx: RequestContext) -> S3Response:
         checksum_algorithm=upload.checksum_algorithm,
         sealing=keys.sealing,
         compression=await compression_for(ctx.services, upload.bucket, upload.content_type),
+        length=end - start,
     )
     part = await _commit_part(ctx, upload, number, stored)
     out = response_headers(keys.mode, keys.customer, keys.kms)

@@ -124,6 +124,7 @@ async def copy_object(ctx: RequestContext) -> S3Response:
         compression=compression,
         subject=f"{dest_bucket.name}/{dest_key}",
         inline_limit=inline_limit(ctx, source.size),
+        length=source.size,
     )
     now = ctx.services.clock()
     version = ObjectVersion(

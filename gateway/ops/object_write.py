@@ -60,6 +60,7 @@ async def put_object(ctx: RequestContext) -> S3Response:
         compression=compression,
         subject=f"{bucket.name}/{key}",
         inline_limit=inline_limit(ctx, ctx.body.declared_length),
+        length=ctx.body.declared_length,
     )
     saved = await commit_upload(ctx, bucket, key, stored, fields, access, retention, precondition)
     out = {"ETag": f'"{saved.etag}"', **checksum_headers(saved)}

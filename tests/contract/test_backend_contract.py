@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from backends.base import Backend, BackendUnavailable, BlobInfo, BlobNotFound
+from backends.base import Backend, BackendError, BackendUnavailable, BlobInfo, BlobNotFound
 from backends.local import READ_BLOCK, LocalBackend
 
 MiB = 1024 * 1024
@@ -106,10 +106,11 @@ def test_get_blob_ranges(backend: Backend, aio: asyncio.Runner) -> None:
     aio.run(body())
 
 
-def test_empty_blob(backend: Backend, aio: asyncio.Runner) -> None:
+@pytest.mark.parametrize("size", [None, 0], ids=["unknown-size", "known-size"])
+def test_empty_blob(backend: Backend, aio: asyncio.Runner, size: int | None) -> None:
     async def body() -> None:
         blob_id = new_blob_id()
-        assert await backend.put_blob(blob_id, stream(b"")) == 0
+        assert await backend.put_blob(blob_id, stream(b""), size) == 0
         assert await read_all(backend, blob_id) == b""
         assert await read_all(backend, blob_id, 0, 0) == b""
         assert await backend.blob_size(blob_id) == 0
@@ -118,14 +119,18 @@ def test_empty_blob(backend: Backend, aio: asyncio.Runner) -> None:
     aio.run(body())
 
 
-def test_large_blob_streamed_in_odd_chunks(backend: Backend, aio: asyncio.Runner) -> None:
+@pytest.mark.parametrize("sized", [False, True], ids=["unknown-size", "known-size"])
+def test_large_blob_streamed_in_odd_chunks(
+    backend: Backend, aio: asyncio.Runner, sized: bool
+) -> None:
     data = payload(50 * MiB, seed=2)
     expected = hashlib.sha256(data).hexdigest()
 
     async def body() -> None:
         blob_id = new_blob_id()
         sizes = [1, 4_099, 65_537, MiB + 1, 7, 3 * MiB - 5, 333_333]
-        assert await backend.put_blob(blob_id, stream(data, sizes)) == len(data)
+        size = len(data) if sized else None
+        assert await backend.put_blob(blob_id, stream(data, sizes), size) == len(data)
         digest, largest, total = hashlib.sha256(), 0, 0
         async for chunk in backend.get_blob(blob_id):
             assert chunk, "no empty chunks"
@@ -158,16 +163,19 @@ def test_concurrent_writers(backend: Backend, aio: asyncio.Runner) -> None:
     aio.run(body())
 
 
-@pytest.mark.parametrize("fail_at", [0, 100_003, 3 * MiB + 17])
+@pytest.mark.parametrize("sized", [False, True], ids=["unknown-size", "known-size"])
+@pytest.mark.parametrize("fail_at", [0, 100_003, 3 * MiB + 17, 7 * MiB + 1])
 def test_put_blob_failing_stream_leaves_nothing(
-    backend: Backend, aio: asyncio.Runner, fail_at: int
+    backend: Backend, aio: asyncio.Runner, fail_at: int, sized: bool
 ) -> None:
-    data = payload(4 * MiB, seed=3)
+    data = payload(12 * MiB, seed=3)  # several parts of the remote backends' minimum size
 
     async def body() -> None:
         blob_id = new_blob_id()
-        with pytest.raises(Boom):
-            await backend.put_blob(blob_id, failing_stream(data, fail_at))
+        with pytest.raises(Boom):  # the stream's own error, not the HTTP client's wrapping
+            await backend.put_blob(
+                blob_id, failing_stream(data, fail_at), len(data) if sized else None
+            )
         assert blob_id not in await listed(backend)
         with pytest.raises(BlobNotFound):
             await read_all(backend, blob_id)
@@ -175,6 +183,44 @@ def test_put_blob_failing_stream_leaves_nothing(
             await backend.blob_size(blob_id)
         # The id is still usable afterwards.
         assert await backend.put_blob(blob_id, stream(data[:1000])) == 1000
+
+    aio.run(body())
+
+
+@pytest.mark.parametrize("actual", [0, 300_000 - 1, 300_000 + 1, 11 * MiB, 13 * MiB])
+def test_put_blob_size_mismatch_fails(backend: Backend, aio: asyncio.Runner, actual: int) -> None:
+    """A stream that yields more or fewer bytes than the announced size stores nothing."""
+    announced = 12 * MiB if actual > MiB else 300_000
+    data = payload(actual, seed=4)
+
+    async def body() -> None:
+        blob_id = new_blob_id()
+        with pytest.raises(BackendError):
+            await backend.put_blob(blob_id, stream(data, 1_000_003), announced)
+        assert blob_id not in await listed(backend)
+        with pytest.raises(BlobNotFound):
+            await backend.blob_size(blob_id)
+
+    aio.run(body())
+
+
+def test_put_blob_known_size_ends_stream_before_storing(
+    backend: Backend, aio: asyncio.Runner
+) -> None:
+    """The stream's end-of-body checks (a request's signature, its declared length) run
+    before the blob is complete: a stream that fails after its last byte stores nothing."""
+    data = payload(6 * MiB + 3, seed=5)
+
+    async def failing_at_end() -> AsyncIterator[bytes]:
+        async for chunk in stream(data, 1_000_003):
+            yield chunk
+        raise Boom("signature mismatch")
+
+    async def body() -> None:
+        blob_id = new_blob_id()
+        with pytest.raises(Boom):
+            await backend.put_blob(blob_id, failing_at_end(), len(data))
+        assert blob_id not in await listed(backend)
 
     aio.run(body())
 

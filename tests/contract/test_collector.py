@@ -121,8 +121,8 @@ class FlakyBackend:
         self.failing = failing
         self.name = inner.name
 
-    async def put_blob(self, blob_id: str, data: ByteStream) -> int:
-        return await self.inner.put_blob(blob_id, data)
+    async def put_blob(self, blob_id: str, data: ByteStream, size: int | None = None) -> int:
+        return await self.inner.put_blob(blob_id, data, size)
 
     def get_blob(self, blob_id: str, start: int = 0, end: int | None = None) -> ByteStream:
         return self.inner.get_blob(blob_id, start, end)

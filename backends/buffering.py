@@ -1,0 +1,51 @@
+"""How much of the uploads in progress one process holds in memory: one shared budget.
+
+An upload is a pipeline: chunks received from the socket are gathered into batches, and a
+worker thread hashes (gateway.writepath) or writes (backends.local) one batch while the
+next arrives, so each upload holds about two batches. Large batches make one upload fast
+(fewer hand-offs to threads); at 400 concurrent uploads the same 1 MiB batches held more
+than a GiB. So the batch size is the budget divided among the uploads in progress, between
+MIN_BATCH and MAX_BATCH: a lone upload keeps 1 MiB batches, 200 uploads in one process get
+the minimum. (The other per-upload buffer, the HTTP server's read buffer, is bounded by
+gateway.app's read_bufsize.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+KiB = 1024
+MAX_BATCH = 1024 * KiB
+MIN_BATCH = 64 * KiB
+
+
+class BufferBudget:
+    """`budget` bytes of batches, shared by the uploads registered with `upload()`."""
+
+    def __init__(self, budget: int, *, low: int = MIN_BATCH, high: int = MAX_BATCH) -> None:
+        if not 0 < low <= high:
+            raise ValueError("need 0 < low <= high")
+        self.budget = budget
+        self.low = low
+        self.high = high
+        self.active = 0
+
+    @contextmanager
+    def upload(self) -> Iterator[None]:
+        """Count one upload in progress for as long as the block runs."""
+        self.active += 1
+        try:
+            yield
+        finally:
+            self.active -= 1
+
+    def batch_size(self) -> int:
+        """The batch size for each upload now: two batches per upload fit the budget."""
+        share = self.budget // (2 * max(self.active, 1))
+        return max(self.low, min(self.high, share))
+
+
+# One per process (each worker process has its own event loop and its own uploads). 32 MiB
+# keeps 1 MiB batches up to 16 uploads at once, and 200 uploads at the 64 KiB floor.
+UPLOADS = BufferBudget(32 * 1024 * KiB)
