@@ -5,9 +5,13 @@ worker thread hashes (gateway.writepath) or writes (backends.local) one batch wh
 next arrives, so each upload holds about two batches. Large batches make one upload fast
 (fewer hand-offs to threads); at 400 concurrent uploads the same 1 MiB batches held more
 than a GiB. So the batch size is the budget divided among the uploads in progress, between
-MIN_BATCH and MAX_BATCH: a lone upload keeps 1 MiB batches, 200 uploads in one process get
-the minimum. (The other per-upload buffer, the HTTP server's read buffer, is bounded by
-gateway.app's read_bufsize.)
+MIN_BATCH and MAX_BATCH: a lone upload keeps 1 MiB batches. Past the point where even
+MIN_BATCH batches overflow the budget (`pipelined()` false), each upload waits for its batch
+to be hashed and written before it reads on: one batch per upload, and the rest of the
+body waits in the kernel's socket buffer. So many uploads keep the threads busy anyway,
+so that costs no throughput. (The other per-upload buffer, the HTTP server's read buffer,
+is bounded by gateway.app's read_bufsize; a socket read is up to 256 KB, so a "batch" of
+MIN_BATCH is in practice one read.)
 """
 
 from __future__ import annotations
@@ -40,12 +44,16 @@ class BufferBudget:
         finally:
             self.active -= 1
 
+    def pipelined(self) -> bool:
+        """Whether an upload may receive its next batch while the last one is processed."""
+        return 2 * self.active * self.low <= self.budget
+
     def batch_size(self) -> int:
         """The batch size for each upload now: two batches per upload fit the budget."""
         share = self.budget // (2 * max(self.active, 1))
         return max(self.low, min(self.high, share))
 
 
-# One per process (each worker process has its own event loop and its own uploads). 32 MiB
-# keeps 1 MiB batches up to 16 uploads at once, and 200 uploads at the 64 KiB floor.
-UPLOADS = BufferBudget(32 * 1024 * KiB)
+# One per process (each worker process has its own event loop and its own uploads). 16 MiB
+# keeps 1 MiB batches up to 8 uploads at once, and pipelines up to 128.
+UPLOADS = BufferBudget(16 * 1024 * KiB)

@@ -184,6 +184,8 @@ class LocalBackend:
                         await self._await_io(busy, "write")
                     full, batch, batched = batch, [], 0
                     busy = loop.run_in_executor(None, temp.write, full)
+                    if not UPLOADS.pipelined():  # many uploads: hold one batch each
+                        await self._await_io(busy, "write")
             if busy is not None:
                 await self._await_io(busy, "write")
             check_size(blob_id, written, size)

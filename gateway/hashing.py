@@ -3,7 +3,8 @@ x-amz-checksum-* in gateway.writepath, a signed payload's SHA-256 in gateway.bod
 
 hashlib and awscrt release the GIL on large buffers, so hashing a batch (1 MiB, or less
 when many uploads are in progress: backends.buffering) in a thread overlaps with socket
-reads, disk writes and the other hashes instead of stalling the event loop (one core hashing SHA-256 while the other hashes MD5, for a signed PUT).
+reads, disk writes and the other hashes instead of stalling the event loop (one core
+hashing SHA-256 while the other hashes MD5, for a signed PUT).
 Chunks are passed on at once and hashed as they are, never joined.
 """
 
@@ -42,6 +43,8 @@ async def hashed_behind(source: AsyncIterable[bytes], update: Update) -> AsyncIt
                     await pending
                 pending = loop.run_in_executor(None, update, batch)
                 batch, batch_size = [], 0
+                if not UPLOADS.pipelined():  # many uploads: hold one batch each
+                    await pending
         if pending is not None:
             await pending
             pending = None

@@ -20,6 +20,7 @@ from typing import Any
 import pytest
 
 from backends.base import Backend, BackendError, BackendUnavailable, BlobInfo, BlobNotFound
+from backends.buffering import UPLOADS
 from backends.local import READ_BLOCK, LocalBackend
 
 MiB = 1024 * 1024
@@ -440,3 +441,26 @@ def test_local_health_unwritable_root(tmp_path: Path, aio: asyncio.Runner) -> No
     (tmp_path / "file").write_text("a file where the root directory should be")
     with pytest.raises(BackendUnavailable):
         aio.run(LocalBackend(tmp_path / "file").health())
+
+
+def test_local_put_blob_holds_one_batch_when_crowded(
+    tmp_path: Path, aio: asyncio.Runner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With many uploads in progress (backends.buffering), an upload reads its next chunk
+    only once the last one is on disk: it holds one batch, the rest waits in the socket."""
+    backend = _local(tmp_path)
+    chunk = payload(64 * 1024)
+    lags: list[int] = []
+
+    async def watched() -> AsyncIterator[bytes]:
+        for sent in range(0, 32 * len(chunk), len(chunk)):
+            written = sum(f.stat().st_size for f in (tmp_path / "blobs" / "tmp").glob("*"))
+            lags.append(sent - written)
+            yield chunk
+
+    async def body() -> None:
+        await backend.put_blob(new_blob_id(), watched())
+
+    monkeypatch.setattr(UPLOADS, "active", 1000)
+    aio.run(body())
+    assert lags == [0] * 32
