@@ -261,7 +261,8 @@ def _middlewares(services: Services, audit: AuditWriter | None) -> list[Middlewa
 # read_bufsize: aiohttp stops reading a connection once twice this much of its body waits
 # in memory. Its default (256 KiB) held up to 512 KiB (plus one 256 KB socket read) for
 # every upload waiting on a busy thread: 300 MiB at 400 concurrent uploads. With 64 KiB the
-# excess waits in the kernel's socket buffer instead, outside the server's memory.
+# excess waits in the kernel's socket buffer instead, outside the server's memory; a body
+# read while few uploads are in progress raises it back to 256 KiB (gateway.body).
 HANDLER_ARGS: dict[str, Any] = {
     "read_bufsize": 64 * 1024,
     "max_field_size": 16 * 1024,

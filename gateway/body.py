@@ -17,13 +17,16 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from aiohttp import StreamReader
 from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.streams import EmptyStreamReader
 
 from auth.chunked import ChunkedDecoder
 from auth.request import AuthResult, PayloadMode
+from backends.buffering import UPLOADS
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.hashing import Update, hashed_behind
 
 EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+UNCROWDED_READ_BUFFER = 256 * 1024
 _STREAMING = {
     PayloadMode.STREAMING_SIGNED,
     PayloadMode.STREAMING_SIGNED_TRAILER,
@@ -99,6 +102,10 @@ class RequestBody:
             return
         if self._before_read is not None:
             await self._before_read()
+        if UPLOADS.pipelined() and not isinstance(self._content, EmptyStreamReader):
+            # Few uploads in progress: aiohttp's default read buffer (gateway.app sets a
+            # small one for when many are) keeps one upload fast.
+            self._content.set_read_chunk_size(UNCROWDED_READ_BUFFER)
         try:
             while True:
                 # readchunk() hands over one received chunk as it is; read(n) and readany()

@@ -14,15 +14,15 @@ KiB = 1024
     [
         (0, 1024 * KiB, True),
         (1, 1024 * KiB, True),
-        (8, 1024 * KiB, True),
-        (32, 256 * KiB, True),
-        (128, 64 * KiB, True),
-        (129, 64 * KiB, False),
+        (16, 1024 * KiB, True),
+        (32, 512 * KiB, True),
+        (128, 128 * KiB, True),
+        (129, 32 * 1024 * KiB // 258, False),
         (400, 64 * KiB, False),
     ],
 )
 def test_batch_size_shares_the_budget(active: int, expected: int, pipelined: bool) -> None:
-    budget = BufferBudget(16 * 1024 * KiB)
+    budget = BufferBudget(32 * 1024 * KiB, pipeline_limit=128)
     budget.active = active
     assert budget.batch_size() == expected
     assert budget.pipelined() is pipelined
