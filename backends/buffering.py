@@ -9,8 +9,9 @@ MIN_BATCH and MAX_BATCH: a lone upload keeps 1 MiB batches. Past PIPELINE_LIMIT 
 in a process (`pipelined()` false), each upload waits for its batch to be hashed and
 written before it reads on: one batch per upload, and the rest of the body waits in the
 kernel's socket buffer. So many uploads keep the threads busy anyway, so that costs no
-throughput. The HTTP server's read buffer follows the same rule (gateway.body): 64 KiB
-when crowded, aiohttp's 256 KiB otherwise. A socket read is up to 256 KB, so a batch of
+throughput. The HTTP server's read buffer is 64 KiB, raised to aiohttp's 256 KiB for a
+body that starts while uploads are few enough to get MAX_BATCH (`roomy()`; gateway.body):
+the raise lasts for the whole body, so it is kept for the few. A socket read is up to 256 KB, so a batch of
 MIN_BATCH is in practice one read.
 """
 
@@ -53,6 +54,10 @@ class BufferBudget:
             yield
         finally:
             self.active -= 1
+
+    def roomy(self) -> bool:
+        """Whether uploads still get the largest batches (few in progress)."""
+        return self.batch_size() == self.high
 
     def pipelined(self) -> bool:
         """Whether an upload may receive its next batch while the last one is processed."""

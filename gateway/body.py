@@ -102,7 +102,7 @@ class RequestBody:
             return
         if self._before_read is not None:
             await self._before_read()
-        if UPLOADS.pipelined() and not isinstance(self._content, EmptyStreamReader):
+        if UPLOADS.roomy() and not isinstance(self._content, EmptyStreamReader):
             # Few uploads in progress: aiohttp's default read buffer (gateway.app sets a
             # small one for when many are) keeps one upload fast.
             self._content.set_read_chunk_size(UNCROWDED_READ_BUFFER)

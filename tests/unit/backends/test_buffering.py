@@ -26,6 +26,7 @@ def test_batch_size_shares_the_budget(active: int, expected: int, pipelined: boo
     budget.active = active
     assert budget.batch_size() == expected
     assert budget.pipelined() is pipelined
+    assert budget.roomy() is (expected == 1024 * KiB)
     # Two batches per upload stay within the budget, down to the floor.
     assert 2 * active * budget.batch_size() <= budget.budget or expected == budget.low
 
