@@ -11,8 +11,8 @@ written before it reads on: one batch per upload, and the rest of the body waits
 kernel's socket buffer. So many uploads keep the threads busy anyway, so that costs no
 throughput. The HTTP server's read buffer is 64 KiB, raised to aiohttp's 256 KiB for a
 body that starts while uploads are few enough to get MAX_BATCH (`roomy()`; gateway.body):
-the raise lasts for the whole body, so it is kept for the few. A socket read is up to 256 KB, so a batch of
-MIN_BATCH is in practice one read.
+the raise lasts for the whole body, so it is kept for the few. A socket read is up to
+256 KB, so a batch of MIN_BATCH is in practice one read.
 """
 
 from __future__ import annotations
