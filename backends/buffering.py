@@ -8,7 +8,7 @@ than a GiB. So the batch size is the budget divided among the uploads in progres
 MIN_BATCH and MAX_BATCH: a lone upload keeps 1 MiB batches. Past PIPELINE_LIMIT uploads
 in a process (`pipelined()` false), each upload waits for its batch to be hashed and
 written before it reads on: one batch per upload, and the rest of the body waits in the
-kernel's socket buffer. So many uploads keep the threads busy anyway, so that costs no
+kernel's socket buffer. That many uploads keep the threads busy anyway: it costs no
 throughput. The HTTP server's read buffer is 64 KiB, raised to aiohttp's 256 KiB for a
 body that starts while uploads are few enough to get MAX_BATCH (`roomy()`; gateway.body):
 the raise lasts for the whole body, so it is kept for the few. A socket read is up to
