@@ -162,8 +162,16 @@ class ProtocolLogger(logging.LoggerAdapter):  # type: ignore[type-arg]
 CLIENT_GONE = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)
 
 
+# aiohttp quotes what it could not parse: after a request answered before its body was
+# read, that is the body itself (object bytes, possibly someone's data), tens of KB a line.
+ONE_LINE_MAX = 160
+
+
 def _one_line(exc: HttpProcessingError) -> str:
-    return " ".join(f"{exc.code} {exc.message}".split())
+    line = " ".join(f"{exc.code} {exc.message}".split())
+    if len(line) > ONE_LINE_MAX:
+        return f"{line[:ONE_LINE_MAX]}... ({len(line)} characters)"
+    return line
 
 
 def protocol_logger() -> ProtocolLogger:

@@ -8,6 +8,7 @@ import sys
 from collections.abc import Iterator
 
 import pytest
+from aiohttp.http_exceptions import BadHttpMethod
 
 from gateway.logs import (
     JsonFormatter,
@@ -167,3 +168,19 @@ def test_outage_lines_drop_the_traceback_of_an_outage_only() -> None:
     bug = _failed(ValueError("not an outage"))
     assert OutageLines().filter(bug)
     assert "Traceback" in TextFormatter().format(bug)
+
+
+def test_protocol_logger_caps_what_aiohttp_could_not_parse(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """After a request answered before its body was read, aiohttp parses the body as the
+    next request and quotes it in the error: the log line keeps only its start."""
+    body = "SECRET-BODY-BYTES " * 4000
+    with caplog.at_level(logging.INFO, logger="aiohttp.server"):
+        protocol_logger().exception(
+            "Error handling request from %s", "127.0.0.1", exc_info=BadHttpMethod(body)
+        )
+    (record,) = caplog.records
+    message = record.getMessage()
+    assert record.levelno == logging.WARNING and record.exc_info is None
+    assert len(message) < 300 and message.endswith("characters)")
