@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from lxml import etree
 
+import gateway.xml.public_access  # noqa: F401  (registers PublicAccessBlock's codec)
 from auth.policy.ownership import ObjectOwnership
 from auth.policy.public import PublicAccessBlock
 from gateway.errors import S3Error, S3ErrorCode
