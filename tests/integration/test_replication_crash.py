@@ -19,7 +19,6 @@ from typing import Any
 
 import pytest
 
-from gateway import cli
 from tests.support.clients import boto3_client, unique_bucket_name
 from tests.support.gateway import GatewayProcess
 
@@ -29,6 +28,8 @@ FAST_RETRY = ["--replication-backoff", "0.05", "--replication-backoff-max", "0.5
 
 def admin(gw: GatewayProcess, *args: str) -> None:
     """`kloudvault admin ARGS` on the gateway's data dir, run here rather than started."""
+    from gateway import cli  # here: collecting this module does not import the gateway
+
     assert cli.main(["admin", *args, "--data-dir", str(gw.data_dir)]) == 0
 
 
