@@ -27,7 +27,13 @@ from typing import Any
 from events.records import EVENT, REPLICATION, EventIntent, OutboxEvent, matching
 from gateway.meta.rows import dump_map, load_map
 from gateway.meta.sql import Tx, execute, marks, one, rows, value
-from gateway.s3.replication import OP_DELETE_MARKER, PENDING, STATUS_HEADER, replication_op
+from gateway.s3.replication import (
+    OP_DELETE_MARKER,
+    PENDING,
+    REPLICA,
+    STATUS_HEADER,
+    replication_op,
+)
 
 _COLUMNS = (
     "id, target, config_id, bucket, key, event_name, event_time, version_id, size, etag,"
@@ -148,7 +154,9 @@ def _add_replication(
 
 def mark_replication(bucket: str, key: str, version_id: str, status: str) -> Tx[bool]:
     """Set a version's x-amz-replication-status (kept with its content headers, so that
-    HEAD and GET answer it as stored, through the same cache)."""
+    HEAD and GET answer it as stored, through the same cache). A REPLICA stays one: a
+    change made on a replica is queued (replica modification sync) but its status tells
+    where the version came from, not what is pending."""
     row = yield from one(
         "SELECT headers FROM versions WHERE bucket = ? AND key = ? AND version_id = ?",
         bucket,
@@ -158,7 +166,7 @@ def mark_replication(bucket: str, key: str, version_id: str, status: str) -> Tx[
     if row is None:
         return False
     headers = load_map(row["headers"])
-    if headers.get(STATUS_HEADER) == status:
+    if headers.get(STATUS_HEADER) in (status, REPLICA):
         return True
     headers[STATUS_HEADER] = status
     yield from execute(

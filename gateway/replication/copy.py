@@ -4,9 +4,13 @@ How this works (one outbox row of kind 'replication'; gateway/meta/events.py):
 
 - The row names the source version (bucket, key, version id), the work (put,
   delete-marker, metadata), the rule and the destination bucket. The version is read
-  again: gone means nothing to copy; a REPLICA is never copied on (no loops); the rule
-  that decides is looked up now with the version's tags (covering()), as the request
-  path could not know them all (a tag filter).
+  again: gone means nothing to copy; the rule that decides is looked up now with the
+  version's tags (covering()), as the request path could not know them all (a tag filter).
+- A REPLICA is never copied on (no loops), with one exception: replica modification sync
+  (the rule's ReplicaModifications Enabled) copies a metadata change made on the replica
+  back, as metadata only, never the bytes; its status stays REPLICA. The change arrives
+  there as a replica write, which queues nothing (gateway/ops/replication.py), so a
+  change goes around once.
 - put: the plaintext is streamed from the backend through the inverse codecs and cut
   into parts, so memory holds one part at most. A multipart source is sent as a multipart
   upload with the same part boundaries, so the destination computes the same ETag; a
@@ -131,11 +135,16 @@ class Copier:
         """COPIED or SKIPPED; ReplicationError (or a client error) when it must be retried."""
         meta = self.services.meta
         version = await meta.get_object(row.bucket, row.key, row.version_id)
-        if version is None or version.headers.get(STATUS_HEADER) == REPLICA:
+        if version is None:
+            return SKIPPED
+        is_replica = version.headers.get(STATUS_HEADER) == REPLICA
+        if is_replica and row.event_name != OP_METADATA:
             return SKIPPED
         rules = await self.services.replication_rules.get(row.bucket)
         tags = {} if version.is_delete_marker else version.tags
         rule = covering(rules, row.key, tags, row.target)
+        if is_replica and (rule is None or not rule.replica_modifications):
+            return SKIPPED
         if rule is None or (
             row.event_name == OP_DELETE_MARKER and not rule.delete_marker_replication
         ):
@@ -171,8 +180,10 @@ class Copier:
         return COPIED  # COMPLETED once every destination has it: the worker's _delivered
 
     async def mark(self, version: ObjectVersion, status: str | None) -> None:
-        """Set (or, None, clear) the source version's x-amz-replication-status."""
-        if version.is_delete_marker or version.headers.get(STATUS_HEADER) == status:
+        """Set (or, None, clear) the source version's x-amz-replication-status; a REPLICA
+        keeps its status (replica modification sync copies from replicas too)."""
+        current = version.headers.get(STATUS_HEADER)
+        if version.is_delete_marker or current == status or current == REPLICA:
             return
 
         def change(current: ObjectVersion) -> ObjectVersion:

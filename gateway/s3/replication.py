@@ -15,7 +15,10 @@ each destination the one with the highest Priority wins (covering()).
 
 Replication status (x-amz-replication-status): PENDING when a change is queued, COMPLETED
 once the worker copied it, FAILED when it gave up; REPLICA on the copy a KloudVault
-destination stores. Newer wins (two-way replication): a version is newer than another when
+destination stores, for good. A replica is not replicated again, but with a rule's
+ReplicaModifications Enabled a change of its tags, retention or legal hold is (replica
+modification sync, https://docs.aws.amazon.com/AmazonS3/latest/userguide/replication-for-metadata-changes.html).
+Newer wins (two-way replication): a version is newer than another when
 its (last modified, version id) pair is greater; version ids start with their creation
 time in microseconds (gateway/s3/versions.py), so the id breaks ties in time.
 """

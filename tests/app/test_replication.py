@@ -12,6 +12,7 @@ import urllib.request
 from typing import Any
 
 import pytest
+from prometheus_client import REGISTRY
 
 from events.records import REPLICATION
 from gateway.meta.outbox import outbox_of
@@ -44,15 +45,24 @@ def versioned_bucket(s3: Any, name: str | None = None) -> str:
     return name
 
 
-def replicate(s3: Any, bucket: str, dest: str, *, prefix: str = "", markers: bool = True) -> None:
-    rule = {
-        "ID": "to-" + dest,
-        "Priority": 1,
+def rule_of(
+    dest: str, *, prefix: str = "", markers: bool = True, modifications: bool = False, n: int = 1
+) -> dict[str, Any]:
+    rule: dict[str, Any] = {
+        "ID": f"to-{dest}-{n}",
+        "Priority": n,
         "Status": "Enabled",
         "Filter": {"Prefix": prefix},
         "DeleteMarkerReplication": {"Status": "Enabled" if markers else "Disabled"},
         "Destination": {"Bucket": f"arn:aws:s3:::{dest}"},
     }
+    if modifications:
+        rule["SourceSelectionCriteria"] = {"ReplicaModifications": {"Status": "Enabled"}}
+    return rule
+
+
+def replicate(s3: Any, bucket: str, dest: str, *, prefix: str = "", markers: bool = True) -> None:
+    rule = rule_of(dest, prefix=prefix, markers=markers)
     s3.put_bucket_replication(Bucket=bucket, ReplicationConfiguration={"Role": "", "Rules": [rule]})
 
 
@@ -221,6 +231,64 @@ def test_two_way_replication_settles(pair: tuple[AppServer, AppServer]) -> None:
     settle(a, b)
     assert versions(sa, name) == versions(sb, name)
     assert sa.get_object(Bucket=name, Key="both")["Body"].read() == b"b3"  # the newest write
+
+
+def copied_to(bucket: str) -> float:
+    """How many changes the replication workers of this process copied into `bucket`."""
+    found = REGISTRY.get_sample_value(
+        "kloudvault_replication_copied_total", {"destination": bucket}
+    )
+    return found or 0.0
+
+
+def test_replica_modifications_sync_back(pair: tuple[AppServer, AppServer]) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    a, b = pair
+    sa, sb = boto3_client(a), boto3_client(b)
+    xa, xb = "xa-" + secrets.token_hex(4), "xb-" + secrets.token_hex(4)
+    sa.create_bucket(Bucket=xa, ObjectLockEnabledForBucket=True)
+    sb.create_bucket(Bucket=xb, ObjectLockEnabledForBucket=True)
+    add_target(a, "to-b", b, (xb,))
+    add_target(b, "to-a", a, (xa,))
+    # Both sides sync replica modifications under sync/; B's rule for plain/ does not.
+    both = {"Role": "", "Rules": [rule_of(xb, modifications=True)]}
+    sa.put_bucket_replication(Bucket=xa, ReplicationConfiguration=both)
+    rules = [rule_of(xa, prefix="sync/", modifications=True, n=2), rule_of(xa, prefix="plain/")]
+    sb.put_bucket_replication(Bucket=xb, ReplicationConfiguration={"Role": "", "Rules": rules})
+    for key in ("sync/k", "plain/k"):
+        sa.put_object(Bucket=xa, Key=key, Body=b"from a", Tagging="origin=a")
+    settle(a, b)
+    assert versions(sb, xb) == versions(sa, xa)
+    sent_to_b = copied_to(xb)
+    until = (datetime.now(UTC) + timedelta(days=1)).replace(microsecond=0)
+    for key in ("sync/k", "plain/k"):  # changes made on the replicas
+        sb.put_object_tagging(Bucket=xb, Key=key, Tagging={"TagSet": [{"Key": "by", "Value": "b"}]})
+        sb.put_object_legal_hold(Bucket=xb, Key=key, LegalHold={"Status": "ON"})
+        retention = {"Mode": "GOVERNANCE", "RetainUntilDate": until}
+        sb.put_object_retention(Bucket=xb, Key=key, Retention=retention)
+    settle(a, b)
+    synced = sa.head_object(Bucket=xa, Key="sync/k")
+    assert sa.get_object_tagging(Bucket=xa, Key="sync/k")["TagSet"] == [{"Key": "by", "Value": "b"}]
+    assert synced["ObjectLockLegalHoldStatus"] == "ON"
+    assert (synced["ObjectLockMode"], synced["ObjectLockRetainUntilDate"]) == ("GOVERNANCE", until)
+    assert synced["ReplicationStatus"] == "COMPLETED"  # still the source's status
+    assert sb.head_object(Bucket=xb, Key="sync/k")["ReplicationStatus"] == "REPLICA"
+    # Without ReplicaModifications a replica's change stays where it was made.
+    plain = sa.head_object(Bucket=xa, Key="plain/k")
+    assert sa.get_object_tagging(Bucket=xa, Key="plain/k")["TagSet"] == [
+        {"Key": "origin", "Value": "a"}
+    ]
+    assert "ObjectLockMode" not in plain and "ObjectLockLegalHoldStatus" not in plain
+    # The changes that arrived at A as replication were not queued there again (no loop),
+    # and no new version came of them on either side.
+    assert copied_to(xb) == sent_to_b
+    assert versions(sb, xb) == versions(sa, xa)
+    # A change made on the source still goes to the replica.
+    sa.put_object_tagging(Bucket=xa, Key="sync/k", Tagging={"TagSet": []})
+    settle(a, b)
+    assert sb.get_object_tagging(Bucket=xb, Key="sync/k")["TagSet"] == []
+    assert copied_to(xb) == sent_to_b + 1
 
 
 def test_admin_target_resync_status(

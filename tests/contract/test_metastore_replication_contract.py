@@ -88,6 +88,13 @@ def test_replicas_once_and_newer_wins(metastore: MetaStore, aio: asyncio.Runner)
         assert latest is not None and latest.version_id == "0002"
         # A replica queues no replication of its own (no loop): only what its intent says.
         assert await outbox_of(metastore).outbox_depth(kind=REPLICATION) == (0, 0)
+        # A change made on a replica is queued (replica modification sync: the worker
+        # decides), and the replica stays REPLICA rather than turning PENDING.
+        await metastore.update_version("b", "k", None, lambda v: replace(v, tags={"t": "1"}),
+                                       events=intent("s3:ObjectTagging:Put"))  # fmt: skip
+        assert await outbox_of(metastore).outbox_depth(kind=REPLICATION) == (1, 0)
+        latest = await metastore.get_object("b", "k")
+        assert latest is not None and latest.headers[STATUS_HEADER] == REPLICA
 
     aio.run(body())
 
