@@ -71,7 +71,10 @@ def test_backend_secret_never_in_output(
     secret = f"KvDistinctive{secrets.token_hex(12)}"
     needles = {secret, base64.b64encode(secret.encode()).decode()}
     args = s3_args(request, secret) if kind == "s3" else azure_args(request, secret)
-    gw = gateway_factory("http", extra_args=[*args, "--log-level", "DEBUG"])
+    # --inline-threshold 0: the small PUTs below must reach the (refusing) backend.
+    gw = gateway_factory(
+        "http", extra_args=[*args, "--log-level", "DEBUG", "--inline-threshold", "0"]
+    )
     try:
         s3 = boto3_client(gw)
         bucket = unique_bucket_name(f"secret-{kind}")

@@ -61,6 +61,8 @@ def replicas(
             args = [
                 *("--data-dir", str(data_dir), "--metadata-url", dsn, "--redis-url", redis_url),
                 *("--rate-limit-key", f"0.001:{BURST}"),
+                # Blobs, not inline rows: the quota race checks a refused write left no file.
+                *("--inline-threshold", "0"),
             ]
             a = gateway_factory("http", extra_args=args, **keys)
             b = gateway_factory("http", extra_args=args, **keys)

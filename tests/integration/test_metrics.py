@@ -55,7 +55,11 @@ def sample(samples: Samples, name: str, **labels: str) -> float:
 def test_metrics_summed_across_two_workers(gateway_factory: GatewayFactory) -> None:
     metrics_port = free_port()
     gw = gateway_factory(
-        extra_args=["--workers", "2", "--metrics-listen", f"127.0.0.1:{metrics_port}"],
+        # --inline-threshold 0: every PUT reaches the backend, whose counters are checked.
+        extra_args=[
+            *("--workers", "2", "--metrics-listen", f"127.0.0.1:{metrics_port}"),
+            *("--inline-threshold", "0"),
+        ],
         extra_env={"KLOUDVAULT_METRICS_TOKEN": TOKEN},
     )
     bucket = "metrics-workload"
