@@ -57,7 +57,15 @@ export function quotaForm(context, prefix, title) {
     form,
     async load(scope, name) {
       target = [scope, name];
-      show(await api.admin.get(path()));
+      // Held while the answer is on its way: a limit typed meanwhile would be overwritten
+      // by it (and saved as "no limit").
+      const controls = [...form.querySelectorAll('input, button')];
+      controls.forEach((control) => { control.disabled = true; });
+      try {
+        show(await api.admin.get(path()));
+      } finally {
+        controls.forEach((control) => { control.disabled = false; });
+      }
     },
   };
 }
