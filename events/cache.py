@@ -10,31 +10,19 @@ configuration caches its absence too.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import gateway.xml.notification  # noqa: F401  (registers NotificationConfiguration's codec)
 from events.config import NOTIFICATION, NotificationConfiguration, NotificationRule
-from gateway.meta.config_cache import CACHE_LIMIT, CACHE_TTL, BucketConfigCache, ConfigReader
+from gateway.meta.config_cache import BucketConfigCache
 from gateway.xml.codec import parse
 
 
 class NotificationCache(BucketConfigCache[tuple[NotificationRule, ...]]):
     """Each bucket's notification rules (empty without a configuration)."""
 
-    def __init__(
-        self,
-        meta: ConfigReader,
-        *,
-        ttl: float = CACHE_TTL,
-        limit: int = CACHE_LIMIT,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(meta, NOTIFICATION, load_rules, ttl=ttl, limit=limit, monotonic=monotonic)
+    name = NOTIFICATION
 
-
-def load_rules(document: str | None) -> tuple[NotificationRule, ...]:
-    """The rules of a stored configuration document (its XML)."""
-    if not document:
-        return ()
-    return parse(NotificationConfiguration, document.encode()).rules
+    def load(self, document: str | None) -> tuple[NotificationRule, ...]:
+        """The rules of a stored configuration document (its XML)."""
+        if not document:
+            return ()
+        return parse(NotificationConfiguration, document.encode()).rules

@@ -11,12 +11,10 @@ once. The lifecycle worker reads through the same cache with fresh=True.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
 from urllib.parse import quote
 
 from gateway.meta.base import ObjectVersion
-from gateway.meta.config_cache import CACHE_LIMIT, CACHE_TTL, BucketConfigCache, ConfigReader
+from gateway.meta.config_cache import BucketConfigCache
 from gateway.s3.headers import http_date
 from gateway.settings import Settings
 from gateway.xml.lifecycle import load_configuration
@@ -31,22 +29,13 @@ def timing_of(settings: Settings) -> Timing:
     return Timing(settings.lifecycle_day_seconds, settings.max_retention_days)
 
 
-def _rules(document: str | None) -> tuple[Rule, ...]:
-    return load_configuration(document).rules if document else ()
-
-
 class RulesCache(BucketConfigCache[tuple[Rule, ...]]):
     """Each bucket's lifecycle rules (enabled and disabled; empty without a configuration)."""
 
-    def __init__(
-        self,
-        meta: ConfigReader,
-        *,
-        ttl: float = CACHE_TTL,
-        limit: int = CACHE_LIMIT,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(meta, LIFECYCLE, _rules, ttl=ttl, limit=limit, monotonic=monotonic)
+    name = LIFECYCLE
+
+    def load(self, document: str | None) -> tuple[Rule, ...]:
+        return load_configuration(document).rules if document else ()
 
 
 def expiration(version: ObjectVersion, rules: tuple[Rule, ...], timing: Timing) -> dict[str, str]:

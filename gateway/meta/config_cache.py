@@ -12,8 +12,9 @@ worker).
 from __future__ import annotations
 
 import time
+from abc import ABC, abstractmethod
 from collections.abc import Callable
-from typing import Generic, Protocol, TypeVar
+from typing import ClassVar, Generic, Protocol, TypeVar
 
 T = TypeVar("T")
 
@@ -27,22 +28,25 @@ class ConfigReader(Protocol):
     async def get_bucket_config(self, bucket: str, name: str) -> str | None: ...
 
 
-class BucketConfigCache(Generic[T]):
-    """Bucket -> `load(document)` of its configuration document `name`, for `ttl` seconds."""
+class BucketConfigCache(ABC, Generic[T]):
+    """Bucket -> `load(document)` of its configuration document `name`, for `ttl` seconds.
+    A subclass names its document and says how to load it."""
+
+    name: ClassVar[str]  # the document's name in get_bucket_config
+
+    @abstractmethod
+    def load(self, document: str | None) -> T:
+        """The cached value of a stored document (None: the bucket has none)."""
 
     def __init__(
         self,
         meta: ConfigReader,
-        name: str,
-        load: Callable[[str | None], T],
         *,
         ttl: float = CACHE_TTL,
         limit: int = CACHE_LIMIT,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
         self.meta = meta
-        self.name = name
-        self.load = load
         self.ttl = ttl
         self.limit = limit
         self.monotonic = monotonic

@@ -8,11 +8,8 @@ and a bucket without a configuration caches its absence too.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-
 import gateway.xml.replication  # noqa: F401  (registers ReplicationConfiguration's codec)
-from gateway.meta.config_cache import CACHE_LIMIT, CACHE_TTL, BucketConfigCache, ConfigReader
+from gateway.meta.config_cache import BucketConfigCache
 from gateway.s3.replication import REPLICATION, ReplicationConfiguration, Rule
 from gateway.xml.codec import parse
 
@@ -20,19 +17,10 @@ from gateway.xml.codec import parse
 class ReplicationCache(BucketConfigCache[tuple[Rule, ...]]):
     """Each bucket's replication rules (empty without a configuration)."""
 
-    def __init__(
-        self,
-        meta: ConfigReader,
-        *,
-        ttl: float = CACHE_TTL,
-        limit: int = CACHE_LIMIT,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(meta, REPLICATION, load_rules, ttl=ttl, limit=limit, monotonic=monotonic)
+    name = REPLICATION
 
-
-def load_rules(document: str | None) -> tuple[Rule, ...]:
-    """The rules of a stored configuration document (its XML)."""
-    if not document:
-        return ()
-    return parse(ReplicationConfiguration, document.encode()).rules
+    def load(self, document: str | None) -> tuple[Rule, ...]:
+        """The rules of a stored configuration document (its XML)."""
+        if not document:
+            return ()
+        return parse(ReplicationConfiguration, document.encode()).rules
