@@ -22,6 +22,7 @@ How this works:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from events.records import EVENT, REPLICATION, EventIntent, OutboxEvent, matching
@@ -89,67 +90,74 @@ def add_events(
     if intent is None:
         return 0
     name = intent.name(marker_created=marker_created)
+    # What every row of this change shares; each rule or route fills in its own target.
+    change = OutboxEvent(
+        id=0,
+        target="",
+        config_id="",
+        bucket=bucket,
+        key=key,
+        event_name=name,
+        event_time=intent.time,
+        version_id=version_id,
+        size=size,
+        etag=etag,
+        principal=intent.principal,
+        source_ip=intent.source_ip,
+        request_id=intent.request_id,
+        region=intent.region,
+        owner=intent.owner,
+    )
     rules = matching(intent.rules, name, key)
     for rule in rules:
         yield from execute(
-            _INSERT,
-            rule.target,
-            rule.id or "",
-            bucket,
-            key,
-            name,
-            intent.time,
-            version_id,
-            size,
-            etag,
-            intent.principal,
-            intent.source_ip,
-            intent.request_id,
-            intent.region,
-            intent.owner,
-            0.0,
-            EVENT,
+            _INSERT, *_values(replace(change, target=rule.target, config_id=rule.id or ""))
         )
-    queued = yield from _add_replication(intent, bucket, key, version_id, size, etag, name)
+    queued = yield from _add_replication(intent, change)
     return len(rules) + queued
 
 
-def _add_replication(
-    intent: EventIntent,
-    bucket: str,
-    key: str,
-    version_id: str | None,
-    size: int,
-    etag: str,
-    name: str,
-) -> Tx[int]:
-    op = replication_op(name)
+def _add_replication(intent: EventIntent, change: OutboxEvent) -> Tx[int]:
+    op = replication_op(change.event_name)
+    version_id = change.version_id
     if op is None or version_id is None or not intent.replication:
         return 0
     routes = [r for r in intent.replication if op != OP_DELETE_MARKER or r.delete_markers]
     for route in routes:
-        yield from execute(
-            _INSERT,
-            route.destination,
-            route.rule_id,
-            bucket,
-            key,
-            op,
-            intent.time,
-            version_id,
-            size,
-            etag,
-            intent.principal,
-            intent.source_ip,
-            intent.request_id,
-            intent.region,
-            intent.owner,
-            0.0,
-            REPLICATION,
+        work = replace(
+            change,
+            target=route.destination,
+            config_id=route.rule_id,
+            event_name=op,
+            kind=REPLICATION,
         )
+        yield from execute(_INSERT, *_values(work))
     if routes and op != OP_DELETE_MARKER:
-        yield from mark_replication(bucket, key, version_id, PENDING)
+        yield from mark_replication(change.bucket, change.key, version_id, PENDING)
     return len(routes)
+
+
+def _values(event: OutboxEvent) -> tuple[object, ...]:
+    """_INSERT's parameters for `event` (id, state, attempts and last_error: the table's
+    defaults)."""
+    return (
+        event.target,
+        event.config_id,
+        event.bucket,
+        event.key,
+        event.event_name,
+        event.event_time,
+        event.version_id,
+        event.size,
+        event.etag,
+        event.principal,
+        event.source_ip,
+        event.request_id,
+        event.region,
+        event.owner,
+        event.next_attempt,
+        event.kind,
+    )
 
 
 def mark_replication(bucket: str, key: str, version_id: str, status: str) -> Tx[bool]:
@@ -181,25 +189,7 @@ def mark_replication(bucket: str, key: str, version_id: str, status: str) -> Tx[
 
 def queue_event(event: OutboxEvent) -> Tx[int]:
     """Queue one event as given (s3:TestEvent); its id."""
-    new_id = yield from value(
-        _INSERT + " RETURNING id",
-        event.target,
-        event.config_id,
-        event.bucket,
-        event.key,
-        event.event_name,
-        event.event_time,
-        event.version_id,
-        event.size,
-        event.etag,
-        event.principal,
-        event.source_ip,
-        event.request_id,
-        event.region,
-        event.owner,
-        event.next_attempt,
-        event.kind,
-    )
+    new_id = yield from value(_INSERT + " RETURNING id", *_values(event))
     return int(new_id)
 
 
