@@ -8,7 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from aiohttp.typedefs import Middleware
@@ -293,7 +293,7 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
     # 100 Continue waits until dispatch has authorized the request (gateway/expect.py).
     app.router.add_route("*", "/{tail:.*}", handle, expect_handler=defer_continue)
     if services.scan_worker is not None:
-        app.cleanup_ctx.append(_scan_ctx(services.scan_worker))
+        app.cleanup_ctx.append(_running(services.scan_worker))
     if run_collector:
         settings = services.settings
         collector = Collector(
@@ -307,26 +307,17 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
         app[APP_COLLECTOR] = collector
         # Several replicas (PostgreSQL): one of them at a time collects (gateway/jobs/leader.py).
         lock = leader_lock_of(services.meta, "collector")
-        singleton = (
-            None
+        job: _Background = (
+            collector
             if lock is None
             else SingletonTask("collector", lock, collector.run_once, interval=settings.gc_interval)
         )
-
-        async def collector_ctx(app: web.Application) -> AsyncIterator[None]:
-            if singleton is None:
-                collector.start()
-                yield
-                await collector.stop()
-            else:
-                singleton.start()
-                yield
-                await singleton.stop()
-
-        app.cleanup_ctx.append(collector_ctx)
-        app.cleanup_ctx.append(_lifecycle_ctx(services))
-        app.cleanup_ctx.append(_events_ctx(app, services))
-        app.cleanup_ctx.append(_replication_ctx(app, services))
+        app.cleanup_ctx.append(_running(job))
+        app.cleanup_ctx.append(_running(_lifecycle_task(services)))
+        app[APP_EVENTS] = dispatcher = _event_dispatcher(services)
+        app.cleanup_ctx.append(_running(dispatcher))
+        app[APP_REPLICATION] = worker = _replication_worker(services)
+        app.cleanup_ctx.append(_running(worker))
     return app
 
 
@@ -358,22 +349,28 @@ def _audit_ctx(audit: AuditWriter) -> Callable[[web.Application], AsyncIterator[
     return audit_ctx
 
 
-def _scan_ctx(worker: ScanWorker) -> Callable[[web.Application], AsyncIterator[None]]:
-    """--scan-mode async: the background scans (events/scan/worker.py)."""
+class _Background(Protocol):
+    """A job the app runs from start to cleanup (gateway/jobs, events/scan, lifecycle)."""
 
-    async def scan_ctx(app: web.Application) -> AsyncIterator[None]:
-        worker.start()
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+def _running(job: _Background) -> Callable[[web.Application], AsyncIterator[None]]:
+    """`job` as an app cleanup context: started with the app, stopped at its cleanup."""
+
+    async def running(app: web.Application) -> AsyncIterator[None]:
+        job.start()
         yield
-        await worker.stop()
+        await job.stop()
 
-    return scan_ctx
+    return running
 
 
-def _lifecycle_ctx(
-    services: Services,
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    """The lifecycle worker (lifecycle/worker.py) as an app cleanup context."""
-    task = lifecycle_task(
+def _lifecycle_task(services: Services) -> SingletonTask:
+    """The lifecycle worker (lifecycle/worker.py)."""
+    return lifecycle_task(
         services.meta,
         services.lifecycle_timing,
         interval=services.settings.lifecycle_interval,
@@ -383,21 +380,12 @@ def _lifecycle_ctx(
         events_queued=services.events_queued,
     )
 
-    async def lifecycle_ctx(app: web.Application) -> AsyncIterator[None]:
-        task.start()
-        yield
-        await task.stop()
 
-    return lifecycle_ctx
-
-
-def _events_ctx(
-    app: web.Application, services: Services
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    """The event dispatcher (gateway/jobs/event_dispatch.py) as an app cleanup context:
-    on the replica holding the "events" leader lock (PostgreSQL), else here alone."""
+def _event_dispatcher(services: Services) -> EventDispatcher:
+    """The event dispatcher (gateway/jobs/event_dispatch.py): on the replica holding the
+    "events" leader lock (PostgreSQL), else here alone."""
     settings = services.settings
-    dispatcher = EventDispatcher(
+    return EventDispatcher(
         outbox_of(services.meta),
         services.targets,
         wake=services.events_queued,
@@ -407,24 +395,14 @@ def _events_ctx(
         lock=leader_lock_of(services.meta, "events"),
         clock=services.clock,
     )
-    app[APP_EVENTS] = dispatcher
-
-    async def events_ctx(app: web.Application) -> AsyncIterator[None]:
-        dispatcher.start()
-        yield
-        await dispatcher.stop()
-
-    return events_ctx
 
 
-def _replication_ctx(
-    app: web.Application, services: Services
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    """The replication worker (gateway/jobs/replication.py) as an app cleanup context: on
-    the replica holding the "replication" leader lock (PostgreSQL), else here alone."""
+def _replication_worker(services: Services) -> ReplicationWorker:
+    """The replication worker (gateway/jobs/replication.py): on the replica holding the
+    "replication" leader lock (PostgreSQL), else here alone."""
     settings = services.settings
     clients = TargetClients(outbox_of(services.meta), services.credentials.sealer)
-    worker = ReplicationWorker(
+    return ReplicationWorker(
         Copier(services, clients),
         clients,
         wake=services.replication_queued,
@@ -434,11 +412,3 @@ def _replication_ctx(
         lock=leader_lock_of(services.meta, "replication"),
         clock=services.clock,
     )
-    app[APP_REPLICATION] = worker
-
-    async def replication_ctx(app: web.Application) -> AsyncIterator[None]:
-        worker.start()
-        yield
-        await worker.stop()
-
-    return replication_ctx
