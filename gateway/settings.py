@@ -39,6 +39,17 @@ def _opt(help: str, *, secret: bool = False, flag: str | None = None) -> Any:
     return {"help": help, "secret": secret, "flag": flag}
 
 
+def _backoff(default: float, *, before: str = "", at_most: str = "") -> Any:
+    """A retrying job's --X-backoff (seconds `before` its first retry, doubled per attempt)
+    or --X-backoff-max (the most seconds between two tries of what it retries, `at_most`):
+    the event dispatcher's and the replication worker's."""
+    if at_most:
+        return field(
+            default=default, metadata=_opt(f"seconds between two tries of {at_most} at most")
+        )
+    return field(default=default, metadata=_opt(f"seconds before {before}; doubles per attempt"))
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: str = field(default="./data", metadata=_opt("where local blobs and SQLite live"))
@@ -336,24 +347,14 @@ class Settings:
         default=10,
         metadata=_opt("delivery attempts before an event goes to the dead-letter list"),
     )
-    notify_backoff: float = field(
-        default=1.0,
-        metadata=_opt("seconds before an event's first retry; doubles per attempt"),
-    )
-    notify_backoff_max: float = field(
-        default=3600.0, metadata=_opt("seconds between two tries of an event at most")
-    )
+    notify_backoff: float = _backoff(1.0, before="an event's first retry")
+    notify_backoff_max: float = _backoff(3600.0, at_most="an event")
     replication_attempts: int = field(
         default=100,
         metadata=_opt("copy attempts before replication gives a change up (status FAILED)"),
     )
-    replication_backoff: float = field(
-        default=1.0,
-        metadata=_opt("seconds before a replication retry; doubles per attempt"),
-    )
-    replication_backoff_max: float = field(
-        default=300.0, metadata=_opt("seconds between two tries of a replication at most")
-    )
+    replication_backoff: float = _backoff(1.0, before="a replication retry")
+    replication_backoff_max: float = _backoff(300.0, at_most="a replication")
     log_level: str = field(default="INFO", metadata=_opt("DEBUG, INFO, WARNING, ERROR"))
     log_format: str = field(
         default="text", metadata=_opt("text or json (one object per line, with the request id)")
