@@ -14,7 +14,7 @@
     PUT    /quotas/<bucket|account>/<name>  {"maxBytes"?, "maxObjects"?}: set (replace)
     DELETE /quotas/<bucket|account>/<name>  remove it
 
-Signed like any S3 request (SigV4 scope "s3", as /_kv/shares) or called by the web
+Signed like any S3 request (gateway/json_api.py, as /_kv/shares) or called by the web
 console as its session's principal (gateway/console/api.py); either way answer_as()
 decides with the one rule, is_admin(). Errors are {"error": {"code", "message"},
 "requestId"} with the S3 status.
@@ -30,20 +30,14 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from auth.authenticate import parse_auth, verify_auth
 from auth.credentials import ROOT_USER, Principal, account_id, create_access_key
-from auth.request import SignedRequest
 from gateway.admin.paths import ADMIN_PATH
 from gateway.admin.usage import overview, quota_use_json
-from gateway.audit import AUDIT_CALLER, AUDIT_PRINCIPAL, AuditCaller
-from gateway.body import RequestBody
 from gateway.context import Services
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.json_api import Answer, authenticate, read_body, serve_json
 from gateway.limits.quota import SCOPES, Scope, Usage
-from gateway.middlewares.request_id import request_id_of
-from gateway.responses import common_headers
 
-MAX_BODY = 16 * 1024
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
 MAX_BUCKETS_SHOWN = 100_000  # the usage overview's bucket rows, most bytes first
 
@@ -61,48 +55,20 @@ async def serve_api(
     pairs: list[tuple[str, str]],
     headers: Mapping[str, str],
 ) -> web.StreamResponse:
-    request_id = request_id_of(request)
-    try:
-        status, payload = await _serve(request, services, raw_path, pairs, headers)
-    except S3Error as error:
-        status, payload = error_json(error, request_id)
-    return web.json_response(
-        payload, status=status, headers=common_headers(request_id), dumps=_dumps
-    )
+    async def answer() -> Answer:
+        call = await authenticate(
+            request,
+            services,
+            raw_path,
+            pairs,
+            headers,
+            unsigned="The admin API needs a signed request.",
+        )
+        data = parse_body(await read_body(call.body))
+        rest = raw_path[len(ADMIN_PATH) :]
+        return await answer_as(services, call.principal, request.method, rest, data)
 
-
-def error_json(error: S3Error, request_id: str) -> tuple[int, dict[str, Any]]:
-    return error.status, {
-        "error": {"code": error.code.code, "message": error.message},
-        "requestId": request_id,
-    }
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-async def _serve(
-    request: web.Request,
-    services: Services,
-    raw_path: str,
-    pairs: list[tuple[str, str]],
-    headers: Mapping[str, str],
-) -> tuple[int, dict[str, Any]]:
-    signed = SignedRequest(request.method, raw_path, tuple(pairs), headers)
-    parsed = parse_auth(signed)
-    if parsed is None:
-        raise S3Error(S3ErrorCode.ACCESS_DENIED, "The admin API needs a signed request.")
-    request[AUDIT_CALLER] = AuditCaller(parsed.access_key, "REST-HEADER")
-    key, principal, _identity = await services.credentials.signer(parsed.access_key)
-    auth = verify_auth(parsed, signed, key.secret_key, now=services.clock())
-    request[AUDIT_PRINCIPAL] = principal
-    body = RequestBody(request.content if request.body_exists else None, auth, headers)
-    too_large = S3Error(S3ErrorCode.INVALID_ARGUMENT, f"The request body exceeds {MAX_BODY} bytes")
-    raw = await body.read_all(MAX_BODY, too_large=too_large)
-    return await answer_as(
-        services, principal, request.method, raw_path[len(ADMIN_PATH) :], parse_body(raw)
-    )
+    return await serve_json(request, answer)
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:
@@ -128,7 +94,7 @@ def _not_allowed(method: str, resource: str) -> S3Error:
 
 async def answer_as(
     services: Services, principal: Principal, method: str, rest: str, data: dict[str, Any]
-) -> tuple[int, dict[str, Any]]:
+) -> Answer:
     """The answer to `method` on ADMIN_PATH + `rest` from an authenticated `principal`."""
     if not is_admin(principal):
         raise S3Error(

@@ -49,12 +49,12 @@ from gateway.console.paths import API_PREFIX
 from gateway.console.presign import ConsoleRequest, presigned_url
 from gateway.context import Services
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.json_api import MAX_BODY, dumps, error_json
 from gateway.meta.base import AccessKey, ConsoleSession, IamIdentity
 from gateway.middlewares.request_id import request_id_of
 from gateway.responses import common_headers
 from gateway.sharing.api import answer_as
 
-MAX_BODY = 16 * 1024
 AUDIT_TYPE = "CONSOLE-SESSION"  # the audit log's auth type of a console API call
 
 
@@ -77,18 +77,10 @@ async def serve_api(request: web.Request, services: Services, raw_path: str) -> 
     try:
         status, payload = await _serve(request, services, raw_path[len(API_PREFIX) :], headers)
     except S3Error as error:
-        status = error.status
-        payload = {
-            "error": {"code": error.code.code, "message": error.message},
-            "requestId": request_id,
-        }
+        status, payload = error_json(error, request_id)
         if error.code is S3ErrorCode.CONSOLE_SIGN_IN_REQUIRED:
             headers["Set-Cookie"] = sessions.clear_cookie_header(secure=request.secure)
-    return web.json_response(payload, status=status, headers=headers, dumps=_dumps)
-
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
+    return web.json_response(payload, status=status, headers=headers, dumps=dumps)
 
 
 async def _serve(

@@ -1,7 +1,7 @@
 """The console's JSON API for share links, under /_kv/shares (gateway/sharing/paths.py).
 
-Requests are signed like any S3 request (SigV4 with scope service "s3", header or
-presigned query; SigV2 too) with the caller's own keys; anonymous ones are refused.
+Requests are signed like any S3 request with the caller's own keys (gateway/json_api.py);
+anonymous ones are refused.
 
     POST   /_kv/shares        {"bucket", "key", "versionId"?, "expires": "7d" | seconds,
                                "maxDownloads"?}  -> 201 the link, with "token" and "url"
@@ -23,21 +23,15 @@ from typing import Any
 
 from aiohttp import web
 
-from auth.authenticate import parse_auth, verify_auth
 from auth.credentials import Principal
-from auth.request import SignedRequest
-from gateway.audit import AUDIT_CALLER, AUDIT_PRINCIPAL, AuditCaller
 from gateway.body import RequestBody
 from gateway.context import Services
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.json_api import Answer, authenticate, read_body, serve_json
 from gateway.meta.base import IamIdentity, ShareLink
-from gateway.middlewares.request_id import request_id_of
-from gateway.responses import common_headers
 from gateway.sharing.links import Caller, Creator, create_link, read_access
 from gateway.sharing.paths import API_PATH, download_path
 from gateway.sharing.tokens import is_link_id, parse_duration
-
-MAX_BODY = 16 * 1024
 
 
 def link_json(link: ShareLink, now: float) -> dict[str, Any]:
@@ -63,44 +57,21 @@ async def serve_api(
     pairs: list[tuple[str, str]],
     headers: Mapping[str, str],
 ) -> web.StreamResponse:
-    request_id = request_id_of(request)
-    try:
-        status, payload = await _serve(request, services, raw_path, pairs, headers)
-    except S3Error as error:
-        status = error.status
-        payload = {
-            "error": {"code": error.code.code, "message": error.message},
-            "requestId": request_id,
-        }
-    return web.json_response(
-        payload, status=status, headers=common_headers(request_id), dumps=_dumps
-    )
+    async def answer() -> Answer:
+        call = await authenticate(
+            request,
+            services,
+            raw_path,
+            pairs,
+            headers,
+            unsigned="Share links need a signed request.",
+        )
+        rest = raw_path[len(API_PATH) :]
+        return await answer_as(
+            request, services, call.principal, call.identity, call.body, headers, rest
+        )
 
-
-def _dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"))
-
-
-async def _serve(
-    request: web.Request,
-    services: Services,
-    raw_path: str,
-    pairs: list[tuple[str, str]],
-    headers: Mapping[str, str],
-) -> tuple[int, dict[str, Any]]:
-    signed = SignedRequest(request.method, raw_path, tuple(pairs), headers)
-    now = services.clock()
-    parsed = parse_auth(signed)
-    if parsed is None:
-        raise S3Error(S3ErrorCode.ACCESS_DENIED, "Share links need a signed request.")
-    request[AUDIT_CALLER] = AuditCaller(parsed.access_key, "REST-HEADER")
-    key, principal, identity = await services.credentials.signer(parsed.access_key)
-    auth = verify_auth(parsed, signed, key.secret_key, now=now)
-    request[AUDIT_PRINCIPAL] = principal
-    body = RequestBody(request.content if request.body_exists else None, auth, headers)
-    return await answer_as(
-        request, services, principal, identity, body, headers, raw_path[len(API_PATH) :]
-    )
+    return await serve_json(request, answer)
 
 
 async def answer_as(
@@ -111,7 +82,7 @@ async def answer_as(
     body: RequestBody,
     headers: Mapping[str, str],
     rest: str,
-) -> tuple[int, dict[str, Any]]:
+) -> Answer:
     """The answer to `request` on `API_PATH + rest` from an authenticated `principal`
     (also the web console's, gateway/console/api.py, as its signed-in key)."""
     now = services.clock()
@@ -148,9 +119,7 @@ async def _create(
     body: RequestBody,
     headers: Mapping[str, str],
 ) -> dict[str, Any]:
-    too_large = S3Error(S3ErrorCode.INVALID_ARGUMENT, f"The request body exceeds {MAX_BODY} bytes")
-    raw = await body.read_all(MAX_BODY, too_large=too_large)
-    fields = _fields(raw)
+    fields = _fields(await read_body(body))
     now = services.clock()
     creator = Creator(principal, identity)
     caller = Caller(headers, request.remote or "", request.secure, now)
