@@ -14,7 +14,7 @@ why that, with the compare-and-set fill, never lets a replica read what a write 
 and what happens when Redis fails: reads fall back to the MetaStore, writes are held
 until no replica can still trust the cache). delete_user cannot name the entries it
 voids (the user's keys, including one created a moment ago), so it voids them all.
-Every other method passes straight through.
+Every other method passes straight through: `name = passthrough(MetaStore.name)`.
 
 A new MetaStore method that changes a cached value must be wrapped here; mypy insists
 that every protocol method exists, so a new one is never silently uncached-but-stale.
@@ -25,53 +25,27 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import asdict
-from typing import Any, TypeVar
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from auth.iam.errors import IamError
 from events.records import EventIntent
 from gateway.jobs.leader import LeaderLock, leader_lock_of
-from gateway.limits.quota import QuotaUse, Scope
 from gateway.meta.base import (
     ACCESS_CONFIGS,
     BUCKET_CONFIGS,
     AccessKey,
-    BlobBacklog,
     Bucket,
-    BucketUsage,
     CodedRow,
-    CompletedUpload,
-    ConsoleSession,
     DeleteCondition,
     DeleteOutcome,
-    IamGroup,
-    IamIdentity,
-    IamPage,
-    IamPolicy,
-    IamRole,
-    IamUser,
-    KmsKey,
-    ListPage,
     MetaStore,
     ObjectVersion,
-    OidcProvider,
-    Part,
-    PartsPage,
-    PendingScan,
-    PolicyOwnerKind,
     Precondition,
     RemovalCheck,
-    RetentionFields,
     Segment,
-    ShareLink,
-    StsSession,
-    TusUpload,
-    Upload,
-    UploadsPage,
-    User,
     VersionChange,
-    VersionsPage,
 )
 from gateway.meta.listing import ListingStats
 from gateway.meta.redis_cache import Miss, RedisCoherence, Roster
@@ -81,6 +55,7 @@ from gateway.metrics.series import CACHE_HITS, CACHE_MISSES
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+P = ParamSpec("P")
 
 
 def key_entry(access_key: str) -> str:
@@ -109,6 +84,24 @@ _ENTRY_KINDS = {"k": "access_key", "b": "bucket", "o": "object", "a": "access", 
 
 def _dump(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
+
+
+def passthrough(
+    method: Callable[Concatenate[MetaStore, P], Coroutine[Any, Any, T]],
+) -> Callable[Concatenate[CachedMetaStore, P], Coroutine[Any, Any, T]]:
+    """The CachedMetaStore method that is the inner store's `method`, as it is (it neither
+    reads nor voids an entry). Typed by the protocol's own signature, so mypy checks
+    every caller, and CachedMetaStore against MetaStore, as for a method written out."""
+    name = method.__name__
+
+    # A coroutine function, as the methods written out are: tracing (gateway/tracing.py)
+    # wraps those alone in spans.
+    async def forward(self: CachedMetaStore, /, *args: P.args, **kwargs: P.kwargs) -> T:
+        call: Callable[P, Coroutine[Any, Any, T]] = getattr(self.inner, name)
+        return await call(*args, **kwargs)
+
+    forward.__name__ = forward.__qualname__ = name
+    return forward
 
 
 class CachedMetaStore:
@@ -186,14 +179,9 @@ class CachedMetaStore:
             await self.cache.settle()
 
     # -- users and access keys ------------------------------------------------------------
-    async def create_user(self, name: str, *, is_root: bool = False, now: float) -> User:
-        return await self.inner.create_user(name, is_root=is_root, now=now)
-
-    async def get_user(self, name: str) -> User | None:
-        return await self.inner.get_user(name)
-
-    async def list_users(self) -> list[User]:
-        return await self.inner.list_users()
+    create_user = passthrough(MetaStore.create_user)
+    get_user = passthrough(MetaStore.get_user)
+    list_users = passthrough(MetaStore.list_users)
 
     async def delete_user(self, name: str) -> bool:
         return await self._write((), lambda: self.inner.delete_user(name), flush=True)
@@ -214,8 +202,7 @@ class CachedMetaStore:
             lambda text: _maybe(text, lambda d: AccessKey(**d)),
         )
 
-    async def list_access_keys(self, user: str) -> list[AccessKey]:
-        return await self.inner.list_access_keys(user)
+    list_access_keys = passthrough(MetaStore.list_access_keys)
 
     async def delete_access_key(self, access_key: str) -> bool:
         return await self._write(
@@ -234,34 +221,18 @@ class CachedMetaStore:
             lambda: self.inner.reseal_access_key(access_key, stored, sealed),
         )
 
-    async def set_user_email(self, name: str, email: str | None) -> bool:
-        return await self.inner.set_user_email(name, email)
-
-    async def accounts_by_email(self, email: str) -> list[str]:
-        return await self.inner.accounts_by_email(email)
-
-    async def get_identity(self, account: str, user: str) -> IamIdentity | None:
-        # Not cached here: the credential cache holds it as briefly as the key itself.
-        return await self.inner.get_identity(account, user)
+    set_user_email = passthrough(MetaStore.set_user_email)
+    accounts_by_email = passthrough(MetaStore.accounts_by_email)
+    # Not cached here: the credential cache holds it as briefly as the key itself.
+    get_identity = passthrough(MetaStore.get_identity)
 
     # -- IAM -------------------------------------------------------------------------------
     # Only user access keys are cached ("k:<key>"): creating, deactivating and deleting one
     # voids its entry, so a deactivated key stops working on every replica at once. The
     # rest (users, groups, policies) is read through the short-lived CredentialCache.
-    async def create_iam_user(
-        self, account: str, name: str, *, path: str, user_id: str, now: float
-    ) -> IamUser:
-        return await self.inner.create_iam_user(account, name, path=path, user_id=user_id, now=now)
-
-    async def get_iam_user(self, account: str, name: str) -> IamUser | None:
-        return await self.inner.get_iam_user(account, name)
-
-    async def list_iam_users(
-        self, account: str, *, path_prefix: str = "/", marker: str = "", max_items: int = 100
-    ) -> IamPage[IamUser]:
-        return await self.inner.list_iam_users(
-            account, path_prefix=path_prefix, marker=marker, max_items=max_items
-        )
+    create_iam_user = passthrough(MetaStore.create_iam_user)
+    get_iam_user = passthrough(MetaStore.get_iam_user)
+    list_iam_users = passthrough(MetaStore.list_iam_users)
 
     async def delete_iam_user(self, account: str, name: str) -> None:
         # The body refuses while keys exist; voiding the entries of the keys seen just
@@ -285,8 +256,7 @@ class CachedMetaStore:
             ),
         )
 
-    async def list_user_access_keys(self, account: str, user: str) -> list[AccessKey]:
-        return await self.inner.list_user_access_keys(account, user)
+    list_user_access_keys = passthrough(MetaStore.list_user_access_keys)
 
     async def update_access_key_status(
         self, account: str, user: str, access_key: str, *, active: bool
@@ -302,205 +272,42 @@ class CachedMetaStore:
             lambda: self.inner.delete_user_access_key(account, user, access_key),
         )
 
-    async def put_inline_policy(
-        self, account: str, kind: PolicyOwnerKind, owner: str, name: str, document: str
-    ) -> None:
-        await self.inner.put_inline_policy(account, kind, owner, name, document)
-
-    async def get_inline_policy(
-        self, account: str, kind: PolicyOwnerKind, owner: str, name: str
-    ) -> str:
-        return await self.inner.get_inline_policy(account, kind, owner, name)
-
-    async def list_inline_policies(
-        self,
-        account: str,
-        kind: PolicyOwnerKind,
-        owner: str,
-        *,
-        marker: str = "",
-        max_items: int = 100,
-    ) -> IamPage[str]:
-        return await self.inner.list_inline_policies(
-            account, kind, owner, marker=marker, max_items=max_items
-        )
-
-    async def delete_inline_policy(
-        self, account: str, kind: PolicyOwnerKind, owner: str, name: str
-    ) -> None:
-        await self.inner.delete_inline_policy(account, kind, owner, name)
-
-    async def create_iam_group(
-        self, account: str, name: str, *, path: str, group_id: str, now: float
-    ) -> IamGroup:
-        return await self.inner.create_iam_group(
-            account, name, path=path, group_id=group_id, now=now
-        )
-
-    async def get_iam_group(self, account: str, name: str) -> IamGroup | None:
-        return await self.inner.get_iam_group(account, name)
-
-    async def list_iam_groups(
-        self, account: str, *, path_prefix: str = "/", marker: str = "", max_items: int = 100
-    ) -> IamPage[IamGroup]:
-        return await self.inner.list_iam_groups(
-            account, path_prefix=path_prefix, marker=marker, max_items=max_items
-        )
-
-    async def list_group_members(
-        self, account: str, group: str, *, marker: str = "", max_items: int = 100
-    ) -> IamPage[IamUser]:
-        return await self.inner.list_group_members(
-            account, group, marker=marker, max_items=max_items
-        )
-
-    async def delete_iam_group(self, account: str, name: str) -> None:
-        await self.inner.delete_iam_group(account, name)
-
-    async def add_user_to_group(self, account: str, group: str, user: str) -> None:
-        await self.inner.add_user_to_group(account, group, user)
-
-    async def remove_user_from_group(self, account: str, group: str, user: str) -> None:
-        await self.inner.remove_user_from_group(account, group, user)
-
-    async def list_groups_for_user(
-        self, account: str, user: str, *, marker: str = "", max_items: int = 100
-    ) -> IamPage[IamGroup]:
-        return await self.inner.list_groups_for_user(
-            account, user, marker=marker, max_items=max_items
-        )
-
-    async def create_iam_policy(
-        self,
-        account: str,
-        name: str,
-        *,
-        path: str,
-        policy_id: str,
-        document: str,
-        description: str | None,
-        now: float,
-    ) -> IamPolicy:
-        return await self.inner.create_iam_policy(
-            account,
-            name,
-            path=path,
-            policy_id=policy_id,
-            document=document,
-            description=description,
-            now=now,
-        )
-
-    async def get_iam_policy(self, account: str, name: str) -> IamPolicy | None:
-        return await self.inner.get_iam_policy(account, name)
-
-    async def list_iam_policies(
-        self,
-        account: str,
-        *,
-        path_prefix: str = "/",
-        only_attached: bool = False,
-        marker: str = "",
-        max_items: int = 100,
-    ) -> IamPage[IamPolicy]:
-        return await self.inner.list_iam_policies(
-            account,
-            path_prefix=path_prefix,
-            only_attached=only_attached,
-            marker=marker,
-            max_items=max_items,
-        )
-
-    async def delete_iam_policy(self, account: str, name: str) -> None:
-        await self.inner.delete_iam_policy(account, name)
-
-    async def attach_policy(
-        self, account: str, kind: PolicyOwnerKind, owner: str, policy: str
-    ) -> None:
-        await self.inner.attach_policy(account, kind, owner, policy)
-
-    async def detach_policy(
-        self, account: str, kind: PolicyOwnerKind, owner: str, policy: str
-    ) -> None:
-        await self.inner.detach_policy(account, kind, owner, policy)
-
-    async def list_attached_policies(
-        self,
-        account: str,
-        kind: PolicyOwnerKind,
-        owner: str,
-        *,
-        path_prefix: str = "/",
-        marker: str = "",
-        max_items: int = 100,
-    ) -> IamPage[IamPolicy]:
-        return await self.inner.list_attached_policies(
-            account, kind, owner, path_prefix=path_prefix, marker=marker, max_items=max_items
-        )
+    put_inline_policy = passthrough(MetaStore.put_inline_policy)
+    get_inline_policy = passthrough(MetaStore.get_inline_policy)
+    list_inline_policies = passthrough(MetaStore.list_inline_policies)
+    delete_inline_policy = passthrough(MetaStore.delete_inline_policy)
+    create_iam_group = passthrough(MetaStore.create_iam_group)
+    get_iam_group = passthrough(MetaStore.get_iam_group)
+    list_iam_groups = passthrough(MetaStore.list_iam_groups)
+    list_group_members = passthrough(MetaStore.list_group_members)
+    delete_iam_group = passthrough(MetaStore.delete_iam_group)
+    add_user_to_group = passthrough(MetaStore.add_user_to_group)
+    remove_user_from_group = passthrough(MetaStore.remove_user_from_group)
+    list_groups_for_user = passthrough(MetaStore.list_groups_for_user)
+    create_iam_policy = passthrough(MetaStore.create_iam_policy)
+    get_iam_policy = passthrough(MetaStore.get_iam_policy)
+    list_iam_policies = passthrough(MetaStore.list_iam_policies)
+    delete_iam_policy = passthrough(MetaStore.delete_iam_policy)
+    attach_policy = passthrough(MetaStore.attach_policy)
+    detach_policy = passthrough(MetaStore.detach_policy)
+    list_attached_policies = passthrough(MetaStore.list_attached_policies)
 
     # -- roles, OIDC providers, STS sessions: never cached here. Sessions are read through
     # the CredentialCache (as briefly as keys), so a revoked or deleted one stops working
     # on every replica within its TTL.
-    async def create_iam_role(self, role: IamRole) -> IamRole:
-        return await self.inner.create_iam_role(role)
-
-    async def get_iam_role(self, account: str, name: str) -> IamRole | None:
-        return await self.inner.get_iam_role(account, name)
-
-    async def list_iam_roles(
-        self, account: str, *, path_prefix: str = "/", marker: str = "", max_items: int = 100
-    ) -> IamPage[IamRole]:
-        return await self.inner.list_iam_roles(
-            account, path_prefix=path_prefix, marker=marker, max_items=max_items
-        )
-
-    async def delete_iam_role(self, account: str, name: str) -> None:
-        await self.inner.delete_iam_role(account, name)
-
-    async def update_iam_role(
-        self,
-        account: str,
-        name: str,
-        *,
-        trust_policy: str | None = None,
-        max_session_duration: int | None = None,
-        description: str | None = None,
-    ) -> None:
-        await self.inner.update_iam_role(
-            account,
-            name,
-            trust_policy=trust_policy,
-            max_session_duration=max_session_duration,
-            description=description,
-        )
-
-    async def get_role_identity(self, account: str, role: str) -> IamIdentity | None:
-        return await self.inner.get_role_identity(account, role)
-
-    async def create_oidc_provider(self, provider: OidcProvider) -> OidcProvider:
-        return await self.inner.create_oidc_provider(provider)
-
-    async def get_oidc_provider(self, account: str, url: str) -> OidcProvider | None:
-        return await self.inner.get_oidc_provider(account, url)
-
-    async def list_oidc_providers(self, account: str) -> list[OidcProvider]:
-        return await self.inner.list_oidc_providers(account)
-
-    async def delete_oidc_provider(self, account: str, url: str) -> None:
-        await self.inner.delete_oidc_provider(account, url)
-
-    async def create_sts_session(self, session: StsSession) -> None:
-        await self.inner.create_sts_session(session)
-
-    async def get_sts_session(self, access_key: str) -> StsSession | None:
-        return await self.inner.get_sts_session(access_key)
-
-    async def revoke_sts_sessions(
-        self, account: str, *, role: str | None = None, access_key: str | None = None, now: float
-    ) -> int:
-        return await self.inner.revoke_sts_sessions(
-            account, role=role, access_key=access_key, now=now
-        )
+    create_iam_role = passthrough(MetaStore.create_iam_role)
+    get_iam_role = passthrough(MetaStore.get_iam_role)
+    list_iam_roles = passthrough(MetaStore.list_iam_roles)
+    delete_iam_role = passthrough(MetaStore.delete_iam_role)
+    update_iam_role = passthrough(MetaStore.update_iam_role)
+    get_role_identity = passthrough(MetaStore.get_role_identity)
+    create_oidc_provider = passthrough(MetaStore.create_oidc_provider)
+    get_oidc_provider = passthrough(MetaStore.get_oidc_provider)
+    list_oidc_providers = passthrough(MetaStore.list_oidc_providers)
+    delete_oidc_provider = passthrough(MetaStore.delete_oidc_provider)
+    create_sts_session = passthrough(MetaStore.create_sts_session)
+    get_sts_session = passthrough(MetaStore.get_sts_session)
+    revoke_sts_sessions = passthrough(MetaStore.revoke_sts_sessions)
 
     # -- buckets ----------------------------------------------------------------------------
     async def create_bucket(self, bucket: Bucket) -> None:
@@ -514,8 +321,7 @@ class CachedMetaStore:
             lambda text: _maybe(text, lambda d: Bucket(**d)),
         )
 
-    async def list_buckets(self, owner: str | None = None) -> list[Bucket]:
-        return await self.inner.list_buckets(owner)
+    list_buckets = passthrough(MetaStore.list_buckets)
 
     async def delete_bucket(self, name: str) -> None:
         # The bucket's configuration documents go with it (a new bucket of that name has none).
@@ -573,125 +379,37 @@ class CachedMetaStore:
             ),
         )
 
-    async def list_objects(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        delimiter: str = "",
-        start_after: str = "",
-        max_keys: int = 1000,
-    ) -> ListPage:
-        return await self.inner.list_objects(
-            bucket, prefix=prefix, delimiter=delimiter, start_after=start_after, max_keys=max_keys
-        )
+    list_objects = passthrough(MetaStore.list_objects)
 
     # -- blobs ------------------------------------------------------------------------------
-    async def add_pending_blob(self, blob_id: str, *, now: float) -> None:
-        await self.inner.add_pending_blob(blob_id, now=now)
-
-    async def drop_pending_blob(self, blob_id: str) -> None:
-        await self.inner.drop_pending_blob(blob_id)
-
-    async def collectable_blobs(
-        self, *, garbage_before: float, pending_before: float, limit: int = 1000
-    ) -> list[str]:
-        return await self.inner.collectable_blobs(
-            garbage_before=garbage_before, pending_before=pending_before, limit=limit
-        )
-
-    async def forget_blobs(self, blob_ids: Sequence[str]) -> None:
-        await self.inner.forget_blobs(blob_ids)
-
-    async def blob_is_referenced(self, blob_id: str) -> bool:
-        return await self.inner.blob_is_referenced(blob_id)
-
-    async def referenced_blobs(self, after: str = "", limit: int = 1000) -> list[str]:
-        return await self.inner.referenced_blobs(after, limit)
-
-    async def known_blobs(self, blob_ids: Sequence[str]) -> set[str]:
-        return await self.inner.known_blobs(blob_ids)
-
-    async def blob_backlog(self, *, cap: int) -> BlobBacklog:
-        return await self.inner.blob_backlog(cap=cap)
-
-    async def bucket_usage(self, limit: int = 1000) -> list[BucketUsage]:
-        return await self.inner.bucket_usage(limit)
-
+    add_pending_blob = passthrough(MetaStore.add_pending_blob)
+    drop_pending_blob = passthrough(MetaStore.drop_pending_blob)
+    collectable_blobs = passthrough(MetaStore.collectable_blobs)
+    forget_blobs = passthrough(MetaStore.forget_blobs)
+    blob_is_referenced = passthrough(MetaStore.blob_is_referenced)
+    referenced_blobs = passthrough(MetaStore.referenced_blobs)
+    known_blobs = passthrough(MetaStore.known_blobs)
+    blob_backlog = passthrough(MetaStore.blob_backlog)
+    bucket_usage = passthrough(MetaStore.bucket_usage)
     # Quotas and usage change with every write: never cached.
-    async def set_quota(
-        self, scope: Scope, name: str, max_bytes: int | None, max_objects: int | None
-    ) -> None:
-        await self.inner.set_quota(scope, name, max_bytes, max_objects)
-
-    async def clear_quota(self, scope: Scope, name: str) -> bool:
-        return await self.inner.clear_quota(scope, name)
-
-    async def list_quotas(self) -> list[QuotaUse]:
-        return await self.inner.list_quotas()
-
-    async def quota_uses(
-        self, bucket: str, *, upload_id: str | None = None, part_number: int | None = None
-    ) -> list[QuotaUse]:
-        return await self.inner.quota_uses(bucket, upload_id=upload_id, part_number=part_number)
+    set_quota = passthrough(MetaStore.set_quota)
+    clear_quota = passthrough(MetaStore.clear_quota)
+    list_quotas = passthrough(MetaStore.list_quotas)
+    quota_uses = passthrough(MetaStore.quota_uses)
 
     # -- console sessions: never cached, so a sign-out holds on every replica at once --------
-    async def create_console_session(self, session: ConsoleSession, now: float) -> None:
-        await self.inner.create_console_session(session, now)
-
-    async def get_console_session(self, token_hash: str) -> ConsoleSession | None:
-        return await self.inner.get_console_session(token_hash)
-
-    async def touch_console_session(self, token_hash: str, now: float) -> None:
-        await self.inner.touch_console_session(token_hash, now)
-
-    async def delete_console_session(self, token_hash: str) -> bool:
-        return await self.inner.delete_console_session(token_hash)
+    create_console_session = passthrough(MetaStore.create_console_session)
+    get_console_session = passthrough(MetaStore.get_console_session)
+    touch_console_session = passthrough(MetaStore.touch_console_session)
+    delete_console_session = passthrough(MetaStore.delete_console_session)
 
     # -- multipart uploads ------------------------------------------------------------------
-    async def create_upload(self, upload: Upload) -> None:
-        await self.inner.create_upload(upload)
-
-    async def get_upload(self, bucket: str, key: str, upload_id: str) -> Upload | None:
-        return await self.inner.get_upload(bucket, key, upload_id)
-
-    async def put_part(self, bucket: str, key: str, upload_id: str, part: Part) -> None:
-        await self.inner.put_part(bucket, key, upload_id, part)
-
-    async def list_part_candidates(self, bucket: str, key: str, upload_id: str) -> list[Part]:
-        return await self.inner.list_part_candidates(bucket, key, upload_id)
-
-    async def list_parts(
-        self,
-        bucket: str,
-        key: str,
-        upload_id: str,
-        *,
-        part_number_marker: int = 0,
-        max_parts: int = 1000,
-    ) -> PartsPage:
-        return await self.inner.list_parts(
-            bucket, key, upload_id, part_number_marker=part_number_marker, max_parts=max_parts
-        )
-
-    async def list_uploads(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        delimiter: str = "",
-        key_marker: str = "",
-        upload_id_marker: str = "",
-        max_uploads: int = 1000,
-    ) -> UploadsPage:
-        return await self.inner.list_uploads(
-            bucket,
-            prefix=prefix,
-            delimiter=delimiter,
-            key_marker=key_marker,
-            upload_id_marker=upload_id_marker,
-            max_uploads=max_uploads,
-        )
+    create_upload = passthrough(MetaStore.create_upload)
+    get_upload = passthrough(MetaStore.get_upload)
+    put_part = passthrough(MetaStore.put_part)
+    list_part_candidates = passthrough(MetaStore.list_part_candidates)
+    list_parts = passthrough(MetaStore.list_parts)
+    list_uploads = passthrough(MetaStore.list_uploads)
 
     async def complete_upload(
         self,
@@ -709,13 +427,8 @@ class CachedMetaStore:
             ),
         )
 
-    async def get_completed_upload(
-        self, bucket: str, key: str, upload_id: str
-    ) -> CompletedUpload | None:
-        return await self.inner.get_completed_upload(bucket, key, upload_id)
-
-    async def abort_upload(self, bucket: str, key: str, upload_id: str, *, now: float) -> None:
-        await self.inner.abort_upload(bucket, key, upload_id, now=now)
+    get_completed_upload = passthrough(MetaStore.get_completed_upload)
+    abort_upload = passthrough(MetaStore.abort_upload)
 
     # -- versioning, tagging, object lock, lifecycle ----------------------------------------
     # Cached too: "c:<bucket>/<name>" (a bucket's configuration document; the lifecycle
@@ -749,24 +462,7 @@ class CachedMetaStore:
             lambda: self.inner.put_bucket_config(bucket, name, document),
         )
 
-    async def list_object_versions(
-        self,
-        bucket: str,
-        *,
-        prefix: str = "",
-        delimiter: str = "",
-        key_marker: str = "",
-        version_id_marker: str = "",
-        max_keys: int = 1000,
-    ) -> VersionsPage:
-        return await self.inner.list_object_versions(
-            bucket,
-            prefix=prefix,
-            delimiter=delimiter,
-            key_marker=key_marker,
-            version_id_marker=version_id_marker,
-            max_keys=max_keys,
-        )
+    list_object_versions = passthrough(MetaStore.list_object_versions)
 
     async def update_version(
         self,
@@ -836,49 +532,19 @@ class CachedMetaStore:
             ),
         )
 
-    async def put_upload_retention(
-        self, bucket: str, key: str, upload_id: str, fields: RetentionFields
-    ) -> None:
-        await self.inner.put_upload_retention(bucket, key, upload_id, fields)
-
-    async def get_upload_retention(self, upload_id: str) -> RetentionFields | None:
-        return await self.inner.get_upload_retention(upload_id)
+    put_upload_retention = passthrough(MetaStore.put_upload_retention)
+    get_upload_retention = passthrough(MetaStore.get_upload_retention)
 
     # -- the KMS: never cached, so a disabled key stops at once on every replica -----------
-    async def create_kms_key(self, key: KmsKey) -> None:
-        await self.inner.create_kms_key(key)
-
-    async def get_kms_key(self, key_id: str) -> KmsKey | None:
-        return await self.inner.get_kms_key(key_id)
-
-    async def find_kms_alias(self, account: str, alias: str) -> KmsKey | None:
-        return await self.inner.find_kms_alias(account, alias)
-
-    async def list_kms_keys(self, account: str | None = None) -> list[KmsKey]:
-        return await self.inner.list_kms_keys(account)
-
-    async def set_kms_key_enabled(self, key_id: str, enabled: bool) -> bool:
-        return await self.inner.set_kms_key_enabled(key_id, enabled)
-
-    async def add_kms_key_version(
-        self, key_id: str, version: int, sealed_material: str
-    ) -> KmsKey | None:
-        return await self.inner.add_kms_key_version(key_id, version, sealed_material)
-
-    async def replace_kms_key_versions(
-        self, key_id: str, old: tuple[str, ...], new: tuple[str, ...]
-    ) -> bool:
-        return await self.inner.replace_kms_key_versions(key_id, old, new)
-
-    async def coded_versions(
-        self, contains: str, after: tuple[str, str, str] = ("", "", ""), limit: int = 500
-    ) -> list[CodedRow]:
-        return await self.inner.coded_versions(contains, after, limit)
-
-    async def coded_parts(
-        self, contains: str, after: tuple[str, int, str] = ("", 0, ""), limit: int = 500
-    ) -> list[CodedRow]:
-        return await self.inner.coded_parts(contains, after, limit)
+    create_kms_key = passthrough(MetaStore.create_kms_key)
+    get_kms_key = passthrough(MetaStore.get_kms_key)
+    find_kms_alias = passthrough(MetaStore.find_kms_alias)
+    list_kms_keys = passthrough(MetaStore.list_kms_keys)
+    set_kms_key_enabled = passthrough(MetaStore.set_kms_key_enabled)
+    add_kms_key_version = passthrough(MetaStore.add_kms_key_version)
+    replace_kms_key_versions = passthrough(MetaStore.replace_kms_key_versions)
+    coded_versions = passthrough(MetaStore.coded_versions)
+    coded_parts = passthrough(MetaStore.coded_parts)
 
     async def replace_segments(self, row: CodedRow, segments: tuple[Segment, ...]) -> bool:
         if row.upload_id is not None:
@@ -891,52 +557,23 @@ class CachedMetaStore:
         )
 
     # -- pending malware scans: a work queue, never cached ------------------------------------
-    async def add_pending_scan(
-        self, bucket: str, key: str, version_id: str, *, now: float, due: float
-    ) -> None:
-        await self.inner.add_pending_scan(bucket, key, version_id, now=now, due=due)
-
-    async def claim_pending_scans(self, now: float, until: float, limit: int) -> list[PendingScan]:
-        return await self.inner.claim_pending_scans(now, until, limit)
-
-    async def retry_pending_scan(self, bucket: str, key: str, version_id: str, due: float) -> None:
-        await self.inner.retry_pending_scan(bucket, key, version_id, due)
-
-    async def drop_pending_scan(self, bucket: str, key: str, version_id: str) -> None:
-        await self.inner.drop_pending_scan(bucket, key, version_id)
+    add_pending_scan = passthrough(MetaStore.add_pending_scan)
+    claim_pending_scans = passthrough(MetaStore.claim_pending_scans)
+    retry_pending_scan = passthrough(MetaStore.retry_pending_scan)
+    drop_pending_scan = passthrough(MetaStore.drop_pending_scan)
 
     # -- share links: never cached, so a revoke holds on every replica at once ---------------
-    async def create_share_link(self, link: ShareLink) -> None:
-        await self.inner.create_share_link(link)
-
-    async def get_share_link(self, token_hash: str) -> ShareLink | None:
-        return await self.inner.get_share_link(token_hash)
-
-    async def list_share_links(self, account: str, iam_user: str | None = None) -> list[ShareLink]:
-        return await self.inner.list_share_links(account, iam_user)
-
-    async def revoke_share_link(
-        self, account: str, link_id: str, iam_user: str | None = None
-    ) -> ShareLink | None:
-        return await self.inner.revoke_share_link(account, link_id, iam_user)
-
-    async def claim_share_download(
-        self, token_hash: str, now: float
-    ) -> tuple[ShareLink | None, bool]:
-        return await self.inner.claim_share_download(token_hash, now)
+    create_share_link = passthrough(MetaStore.create_share_link)
+    get_share_link = passthrough(MetaStore.get_share_link)
+    list_share_links = passthrough(MetaStore.list_share_links)
+    revoke_share_link = passthrough(MetaStore.revoke_share_link)
+    claim_share_download = passthrough(MetaStore.claim_share_download)
 
     # -- tus uploads: never cached, the offset moves with every PATCH ----------------------
-    async def create_tus_upload(self, tus: TusUpload) -> None:
-        await self.inner.create_tus_upload(tus)
-
-    async def get_tus_upload(self, token_hash: str) -> TusUpload | None:
-        return await self.inner.get_tus_upload(token_hash)
-
-    async def append_tus_part(self, token_hash: str, offset: int, part: Part) -> TusUpload:
-        return await self.inner.append_tus_part(token_hash, offset, part)
-
-    async def abort_expired_tus_uploads(self, now: float, limit: int = 1000) -> int:
-        return await self.inner.abort_expired_tus_uploads(now, limit)
+    create_tus_upload = passthrough(MetaStore.create_tus_upload)
+    get_tus_upload = passthrough(MetaStore.get_tus_upload)
+    append_tus_part = passthrough(MetaStore.append_tus_part)
+    abort_expired_tus_uploads = passthrough(MetaStore.abort_expired_tus_uploads)
 
 
 def _maybe(text: str, build: Callable[[dict[str, Any]], T]) -> T | None:
