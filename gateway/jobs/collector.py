@@ -26,6 +26,7 @@ from typing import Protocol, runtime_checkable
 
 from backends.base import Backend, BackendError, BlobNotFound
 from gateway.jobs.failures import log_failed_round
+from gateway.jobs.leader import cancel_and_wait
 from gateway.meta.base import MetaStore
 from gateway.metrics.series import COLLECTOR_DELETED
 
@@ -149,15 +150,7 @@ class Collector:
 
     async def stop(self) -> None:
         task, self._task = self._task, None
-        if task is None:
-            return
-        task.cancel()
-        try:
-            await task
-        except asyncio.CancelledError:
-            current = asyncio.current_task()
-            if current is not None and current.cancelling():
-                raise  # stop() itself was cancelled: do not swallow that
+        await cancel_and_wait(task)
 
     async def _run(self) -> None:
         while True:
