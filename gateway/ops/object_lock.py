@@ -9,6 +9,7 @@ both pass a check the other would fail.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 import gateway.xml.object_lock  # noqa: F401  (registers the object lock documents)
@@ -71,6 +72,15 @@ async def put_object_retention(ctx: RequestContext) -> S3Response:
         check_retention_change(version, retention, now=now, bypass_governance=bypass)
         return replace(version, retention_mode=retention.mode, retain_until=retention.retain_until)
 
+    return await _change_lock(ctx, version_id, change)
+
+
+async def _change_lock(
+    ctx: RequestContext, version_id: str | None, change: Callable[[ObjectVersion], ObjectVersion]
+) -> S3Response:
+    """Store a retention or legal hold `change` of the addressed version, queueing its
+    replication in the same transaction."""
+    bucket, key = ctx.target_bucket, ctx.target_key
     # No notification names a lock change; replication copies it (gateway/ops/replication.py).
     events = await event_intent(ctx, OBJECT_LOCK_EVENT, key)
     updated = await ctx.services.meta.update_version(
@@ -99,15 +109,7 @@ async def put_object_legal_hold(ctx: RequestContext) -> S3Response:
     def change(version: ObjectVersion) -> ObjectVersion:
         return replace(addressable(version, key, version_id), legal_hold=hold.on)
 
-    # No notification names a lock change; replication copies it (gateway/ops/replication.py).
-    events = await event_intent(ctx, OBJECT_LOCK_EVENT, key)
-    updated = await ctx.services.meta.update_version(
-        bucket.name, key, version_id, change, events=events
-    )
-    if updated is None:
-        raise missing(key, version_id)
-    notify(ctx, events)
-    return S3Response(200, version_headers(bucket, updated.version_id))
+    return await _change_lock(ctx, version_id, change)
 
 
 async def get_object_legal_hold(ctx: RequestContext) -> S3Response:
