@@ -12,10 +12,10 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from auth.credentials import ROOT_USER, account_id, create_user_access_key, new_iam_id
 from auth.iam.errors import IamError, IamErrorCode, no_such_entity
@@ -30,12 +30,14 @@ from auth.policy.model import (
     MAX_USER_POLICY_CHARS,
 )
 from auth.sealed import SecretSealer
-from gateway.meta.base import IamRole, MetaStore, OidcProvider, PolicyOwnerKind
+from gateway.meta.base import IamPage, IamRole, MetaStore, OidcProvider, PolicyOwnerKind
 
 # Every command gets the sealer of access-key secrets (auth/sealed.py); create-access-key uses it.
 Run = Callable[[MetaStore, argparse.Namespace, SecretSealer], Awaitable[None]]
 # (argument name, add_argument keywords)
 Arg = tuple[str, dict[str, Any]]
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -85,15 +87,22 @@ async def create_user(meta: MetaStore, args: argparse.Namespace, sealer: SecretS
     print(f"arn:   {arn(account_id(args.account), 'user', user.path, user.name)}")
 
 
-async def list_users(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
+async def _every(list_page: Callable[[str], Awaitable[IamPage[T]]]) -> AsyncIterator[T]:
+    """Every item of a paged IAM listing (`list_page(marker)`), page after page."""
     marker = ""
     while True:
-        page = await meta.list_iam_users(args.account, marker=marker, max_items=1000)
-        for user in page.items:
-            print(f"{user.path}{user.name}\t{user.user_id}")
+        page = await list_page(marker)
+        for item in page.items:
+            yield item
         if not page.is_truncated or page.marker is None:
             return
         marker = page.marker
+
+
+async def list_users(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
+    users = _every(lambda marker: meta.list_iam_users(args.account, marker=marker, max_items=1000))
+    async for user in users:
+        print(f"{user.path}{user.name}\t{user.user_id}")
 
 
 async def delete_user(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
@@ -308,14 +317,9 @@ async def get_role(meta: MetaStore, args: argparse.Namespace, sealer: SecretSeal
 
 
 async def list_roles(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
-    marker = ""
-    while True:
-        page = await meta.list_iam_roles(args.account, marker=marker, max_items=1000)
-        for role in page.items:
-            print(f"{role.path}{role.name}\t{role.role_id}")
-        if not page.is_truncated or page.marker is None:
-            return
-        marker = page.marker
+    roles = _every(lambda marker: meta.list_iam_roles(args.account, marker=marker, max_items=1000))
+    async for role in roles:
+        print(f"{role.path}{role.name}\t{role.role_id}")
 
 
 async def delete_role(meta: MetaStore, args: argparse.Namespace, sealer: SecretSealer) -> None:
