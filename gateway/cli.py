@@ -47,7 +47,6 @@ from gateway.codec.keys import load_master_key
 from gateway.codec.kms import BuiltinKms
 from gateway.compression_admin import add_compression_commands, run_compression
 from gateway.connections import ConnectionGuard, ConnectionLimits, GuardedSite
-from gateway.context import Services
 from gateway.data_dir import make_private
 from gateway.iam_admin import add_iam_commands, run_iam
 from gateway.jobs.scrub import scrub
@@ -122,8 +121,12 @@ async def _serve(settings: Settings, *, primary: bool) -> None:
             reuse_port=settings.workers > 1,
             backlog=1024,
         ).start()
-    metrics_runner = await _serve_metrics(services, settings)
-    website_runner = await _serve_website(services, settings)
+    metrics_runner = await _serve_plain(
+        settings.metrics_address, lambda: metrics_app(services), settings
+    )
+    website_runner = await _serve_plain(
+        settings.website_address, lambda: build_website_app(services), settings
+    )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -139,24 +142,14 @@ async def _serve(settings: Settings, *, primary: bool) -> None:
         await close_services(services)
 
 
-async def _serve_metrics(services: Services, settings: Settings) -> web.AppRunner | None:
-    """--metrics-listen: /metrics on a listener of its own, shared by the workers."""
-    address = settings.metrics_address
+async def _serve_plain(
+    address: tuple[str, int] | None, app: Callable[[], web.Application], settings: Settings
+) -> web.AppRunner | None:
+    """`app()` on a plain http listener of its own at `address` (None: no listener),
+    shared by the workers: --metrics-listen's /metrics, --website-listen's endpoint."""
     if address is None:
         return None
-    runner = web.AppRunner(metrics_app(services), access_log=None, handle_signals=False)
-    await runner.setup()
-    host, port = address
-    await web.TCPSite(runner, host, port, reuse_port=settings.workers > 1).start()
-    return runner
-
-
-async def _serve_website(services: Services, settings: Settings) -> web.AppRunner | None:
-    """--website-listen: the static website endpoint (plain http, as S3's), on every worker."""
-    address = settings.website_address
-    if address is None:
-        return None
-    runner = web.AppRunner(build_website_app(services), access_log=None, handle_signals=False)
+    runner = web.AppRunner(app(), access_log=None, handle_signals=False)
     await runner.setup()
     host, port = address
     await web.TCPSite(runner, host, port, reuse_port=settings.workers > 1).start()

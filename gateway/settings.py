@@ -424,26 +424,17 @@ class Settings:
     @property
     def metrics_address(self) -> tuple[str, int] | None:
         """--metrics-listen as (host, port)."""
-        if self.metrics_listen is None:
-            return None
-        host, _, port = self.metrics_listen.rpartition(":")
-        return host.strip("[]") or "0.0.0.0", int(port)
+        return _address(self.metrics_listen)
 
     @property
     def website_address(self) -> tuple[str, int] | None:
         """--website-listen as (host, port)."""
-        if self.website_listen is None:
-            return None
-        host, _, port = self.website_listen.rpartition(":")
-        return host.strip("[]") or "0.0.0.0", int(port)
+        return _address(self.website_listen)
 
     @property
     def console_address(self) -> tuple[str, int] | None:
         """--console-listen as (host, port)."""
-        if self.console_listen is None:
-            return None
-        host, _, port = self.console_listen.rpartition(":")
-        return host.strip("[]") or "0.0.0.0", int(port)
+        return _address(self.console_listen)
 
     @property
     def scheme(self) -> str:
@@ -466,6 +457,14 @@ class Settings:
             value = getattr(self, f.name)
             out[f.name] = "***" if f.metadata.get("secret") and value else value
         return out
+
+
+def _address(listen: str | None) -> tuple[str, int] | None:
+    """A HOST:PORT flag as (host, port); an empty or bracketed IPv6 host as such."""
+    if listen is None:
+        return None
+    host, _, port = listen.rpartition(":")
+    return host.strip("[]") or "0.0.0.0", int(port)
 
 
 def env_name(name: str) -> str:
