@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 from auth.iam.errors import IamError, IamErrorCode, already_exists, no_such_entity
 from gateway.meta.base import AccessKey, IamGroup, IamPage, IamPolicy, IamUser, PolicyOwnerKind
 from gateway.meta.rows import access_key_from_row
-from gateway.meta.sql import Lock, Tx, execute, one, rows, value
+from gateway.meta.sql import Lock, Tx, execute, marks, one, rows, value
 
 T = TypeVar("T")
 
@@ -159,6 +159,25 @@ def policy_conflicts(kind: PolicyOwnerKind) -> tuple[tuple[str, str], ...]:
     )
 
 
+def create_entity(kind: PolicyOwnerKind, account: str, name: str, **columns: object) -> Tx[None]:
+    """Insert the user, group or role `name` of `account` with its other `columns`;
+    EntityAlreadyExists if the name is taken, in any case, also by a concurrent insert."""
+    table = _TABLE[kind]
+    yield from _need_account(account)
+    if (yield from _name_taken(table, account, name)):
+        raise already_exists(kind, name)
+    done = yield from value(
+        f"INSERT INTO {table} (account, name, {', '.join(columns)})"
+        f" VALUES ({marks(2 + len(columns))})"
+        " ON CONFLICT (account, name) DO NOTHING RETURNING TRUE",
+        account,
+        name,
+        *columns.values(),
+    )
+    if not done:
+        raise already_exists(kind, name)
+
+
 def delete_entity(
     kind: PolicyOwnerKind, account: str, name: str, conflicts: tuple[tuple[str, str], ...]
 ) -> Tx[None]:
@@ -175,20 +194,7 @@ def delete_entity(
 
 
 def create_iam_user(account: str, name: str, *, path: str, user_id: str, now: float) -> Tx[IamUser]:
-    yield from _need_account(account)
-    if (yield from _name_taken("iam_users", account, name)):
-        raise already_exists("user", name)
-    done = yield from value(
-        "INSERT INTO iam_users (account, name, user_id, path, created) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (account, name) DO NOTHING RETURNING TRUE",
-        account,
-        name,
-        user_id,
-        path,
-        now,
-    )
-    if not done:
-        raise already_exists("user", name)
+    yield from create_entity("user", account, name, user_id=user_id, path=path, created=now)
     return IamUser(account, name, user_id, path, now)
 
 
@@ -379,20 +385,7 @@ def delete_inline_policy(account: str, kind: PolicyOwnerKind, owner: str, name: 
 def create_iam_group(
     account: str, name: str, *, path: str, group_id: str, now: float
 ) -> Tx[IamGroup]:
-    yield from _need_account(account)
-    if (yield from _name_taken("iam_groups", account, name)):
-        raise already_exists("group", name)
-    done = yield from value(
-        "INSERT INTO iam_groups (account, name, group_id, path, created) VALUES (?, ?, ?, ?, ?)"
-        " ON CONFLICT (account, name) DO NOTHING RETURNING TRUE",
-        account,
-        name,
-        group_id,
-        path,
-        now,
-    )
-    if not done:
-        raise already_exists("group", name)
+    yield from create_entity("group", account, name, group_id=group_id, path=path, created=now)
     return IamGroup(account, name, group_id, path, now)
 
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from auth.iam.errors import IamError, IamErrorCode, already_exists, no_such_entity
+from auth.iam.errors import IamError, IamErrorCode, no_such_entity
 from gateway.meta.base import IamIdentity, IamPage, IamRole, OidcProvider, StsSession
 from gateway.meta.iam import (
-    _name_taken,
     _need_account,
+    create_entity,
     delete_entity,
     get_entity,
     list_entities,
@@ -82,24 +82,17 @@ def _session(r: Any) -> StsSession:
 
 
 def create_iam_role(role: IamRole) -> Tx[IamRole]:
-    yield from _need_account(role.account)
-    if (yield from _name_taken("iam_roles", role.account, role.name)):
-        raise already_exists("role", role.name)
-    done = yield from value(
-        "INSERT INTO iam_roles (account, name, role_id, path, trust_policy, description,"
-        " max_session_duration, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)"
-        " ON CONFLICT (account, name) DO NOTHING RETURNING TRUE",
+    yield from create_entity(
+        "role",
         role.account,
         role.name,
-        role.role_id,
-        role.path,
-        role.trust_policy,
-        role.description,
-        role.max_session_duration,
-        role.created,
+        role_id=role.role_id,
+        path=role.path,
+        trust_policy=role.trust_policy,
+        description=role.description,
+        max_session_duration=role.max_session_duration,
+        created=role.created,
     )
-    if not done:
-        raise already_exists("role", role.name)
     return role
 
 
