@@ -43,11 +43,22 @@ class SignedCall:
     body: RequestBody
 
 
-async def serve_json(request: web.Request, answer: Callable[[], Awaitable[Answer]]) -> web.Response:
-    """`answer()` as a JSON response; an S3Error it raises as the JSON error."""
+async def serve_signed(
+    request: web.Request,
+    services: Services,
+    raw_path: str,
+    pairs: list[tuple[str, str]],
+    headers: Mapping[str, str],
+    *,
+    unsigned: str,
+    answer: Callable[[SignedCall], Awaitable[Answer]],
+) -> web.Response:
+    """`answer` to the authenticated call as a JSON response; an S3Error raised on the
+    way (anonymous: AccessDenied with the message `unsigned`) as the JSON error."""
     request_id = request_id_of(request)
     try:
-        status, payload = await answer()
+        call = await authenticate(request, services, raw_path, pairs, headers, unsigned=unsigned)
+        status, payload = await answer(call)
     except S3Error as error:
         status, payload = error_json(error, request_id)
     return web.json_response(

@@ -35,11 +35,12 @@ from gateway.admin.paths import ADMIN_PATH
 from gateway.admin.usage import overview, quota_use_json
 from gateway.context import Services
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.json_api import Answer, authenticate, read_body, serve_json
+from gateway.json_api import Answer, SignedCall, read_body, serve_signed
 from gateway.limits.quota import SCOPES, Scope, Usage
 
 ACCOUNT_NAME = re.compile(r"[A-Za-z0-9+=,.@_-]{1,64}")
 MAX_BUCKETS_SHOWN = 100_000  # the usage overview's bucket rows, most bytes first
+UNSIGNED = "The admin API needs a signed request."
 
 
 def is_admin(principal: Principal) -> bool:
@@ -55,20 +56,14 @@ async def serve_api(
     pairs: list[tuple[str, str]],
     headers: Mapping[str, str],
 ) -> web.StreamResponse:
-    async def answer() -> Answer:
-        call = await authenticate(
-            request,
-            services,
-            raw_path,
-            pairs,
-            headers,
-            unsigned="The admin API needs a signed request.",
-        )
+    async def answer(call: SignedCall) -> Answer:
         data = parse_body(await read_body(call.body))
         rest = raw_path[len(ADMIN_PATH) :]
         return await answer_as(services, call.principal, request.method, rest, data)
 
-    return await serve_json(request, answer)
+    return await serve_signed(
+        request, services, raw_path, pairs, headers, unsigned=UNSIGNED, answer=answer
+    )
 
 
 def parse_body(raw: bytes) -> dict[str, Any]:

@@ -27,11 +27,13 @@ from auth.credentials import Principal
 from gateway.body import RequestBody
 from gateway.context import Services
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.json_api import Answer, authenticate, read_body, serve_json
+from gateway.json_api import Answer, SignedCall, read_body, serve_signed
 from gateway.meta.base import IamIdentity, ShareLink
 from gateway.sharing.links import Caller, Creator, create_link, read_access
 from gateway.sharing.paths import API_PATH, download_path
 from gateway.sharing.tokens import is_link_id, parse_duration
+
+UNSIGNED = "Share links need a signed request."
 
 
 def link_json(link: ShareLink, now: float) -> dict[str, Any]:
@@ -57,21 +59,15 @@ async def serve_api(
     pairs: list[tuple[str, str]],
     headers: Mapping[str, str],
 ) -> web.StreamResponse:
-    async def answer() -> Answer:
-        call = await authenticate(
-            request,
-            services,
-            raw_path,
-            pairs,
-            headers,
-            unsigned="Share links need a signed request.",
-        )
+    async def answer(call: SignedCall) -> Answer:
         rest = raw_path[len(API_PATH) :]
         return await answer_as(
             request, services, call.principal, call.identity, call.body, headers, rest
         )
 
-    return await serve_json(request, answer)
+    return await serve_signed(
+        request, services, raw_path, pairs, headers, unsigned=UNSIGNED, answer=answer
+    )
 
 
 async def answer_as(
