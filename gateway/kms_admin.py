@@ -23,14 +23,14 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from auth.credentials import ROOT_USER
 from gateway.codec.keys import SSE_S3, KeyMismatch, reseal_data_key, sse_s3_kek
 from gateway.codec.kms import BuiltinKms, KmsError, kms_kek, open_material, seal_material
-from gateway.meta.base import CodedRow, KmsKey, Segment
+from gateway.meta.base import CodedRow, KmsKey, MetaStore, Segment
 
 
 def add_kms_commands(add: Callable[[str, str], argparse.ArgumentParser]) -> None:
@@ -109,6 +109,15 @@ class ResealReport:
     changed: int = 0  # rows replaced by a write while being re-sealed
     kms_keys: int = 0
 
+    def count(self, row: CodedRow, replaced: bool) -> None:
+        """One re-sealed version or upload part; not `replaced`: a write changed it meanwhile."""
+        if not replaced:
+            self.changed += 1
+        elif row.upload_id is None:
+            self.versions += 1
+        else:
+            self.parts += 1
+
 
 async def _resealed(
     kms: BuiltinKms, key_id: str, current: int, row: CodedRow
@@ -142,34 +151,32 @@ def _part_position(row: CodedRow) -> tuple[str, int, str]:
     return (row.upload_id or "", seg.part_number or 0, seg.blob_id)
 
 
+async def _coded_rows(meta: MetaStore, contains: str) -> AsyncIterator[CodedRow]:
+    """Every version, then every upload part, whose segments' JSON holds `contains`, page
+    after page (coded_versions, coded_parts)."""
+    after: tuple[str, str, str] = ("", "", "")
+    while rows := await meta.coded_versions(contains, after):
+        for row in rows:
+            yield row
+        last = rows[-1]
+        after = (last.bucket, last.key, last.version_id or "")
+    part_after: tuple[str, int, str] = ("", 0, "")
+    while rows := await meta.coded_parts(contains, part_after):
+        for row in rows:
+            yield row
+        part_after = _part_position(rows[-1])
+
+
 async def reseal(kms: BuiltinKms, key_id: str) -> ResealReport:
     """Re-seal every data key of `key_id` under its current version (module docstring)."""
     key, _ = await kms.material(key_id, 0)  # refuses a disabled or missing key
     current = key.current_version
     contains = f'"kms":{{"id":"{key_id}"'
     report = ResealReport()
-    after: tuple[str, str, str] = ("", "", "")
-    while rows := await kms.meta.coded_versions(contains, after):
-        for row in rows:
-            segments = await _resealed(kms, key_id, current, row)
-            if segments is not None:
-                if await kms.meta.replace_segments(row, segments):
-                    report.versions += 1
-                else:
-                    report.changed += 1
-        last = rows[-1]
-        after = (last.bucket, last.key, last.version_id or "")
-    part_after: tuple[str, int, str] = ("", 0, "")
-    while rows := await kms.meta.coded_parts(contains, part_after):
-        for row in rows:
-            segments = await _resealed(kms, key_id, current, row)
-            if segments is not None:
-                if await kms.meta.replace_segments(row, segments):
-                    report.parts += 1
-                else:
-                    report.changed += 1
-        last = rows[-1]
-        part_after = _part_position(last)
+    async for row in _coded_rows(kms.meta, contains):
+        segments = await _resealed(kms, key_id, current, row)
+        if segments is not None:
+            report.count(row, await kms.meta.replace_segments(row, segments))
     return report
 
 
@@ -204,25 +211,14 @@ async def reseal_master(kms: BuiltinKms) -> ResealReport:
     meta = kms.meta
     report = ResealReport()
     contains = f'"mode":"{SSE_S3}"'
-    after: tuple[str, str, str] = ("", "", "")
-    while rows := await meta.coded_versions(contains, after):
-        for row in rows:
-            segments = _resealed_sse_s3(current, previous, row)
-            if segments is not None:
-                if await meta.replace_segments(row, segments):
-                    report.versions += 1
-                else:
-                    report.changed += 1
-        last = rows[-1]
-        after = (last.bucket, last.key, last.version_id or "")
-    part_after: tuple[str, int, str] = ("", 0, "")
-    while rows := await meta.coded_parts(contains, part_after):
-        for row in rows:
-            segments = _resealed_sse_s3(current, previous, row)
-            if segments is not None and await meta.replace_segments(row, segments):
-                report.parts += 1
-        last = rows[-1]
-        part_after = _part_position(last)
+    async for row in _coded_rows(meta, contains):
+        segments = _resealed_sse_s3(current, previous, row)
+        if segments is not None:
+            replaced = await meta.replace_segments(row, segments)
+            # As `rotate-master` has always counted: a part written anew meanwhile is not
+            # among "changed" (a version is).
+            if replaced or row.upload_id is None:
+                report.count(row, replaced)
     for key in await meta.list_kms_keys():
         versions = []
         for number, sealed in enumerate(key.versions):
