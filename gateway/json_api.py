@@ -57,8 +57,8 @@ async def serve_signed(
     way (anonymous: AccessDenied with the message `unsigned`) as the JSON error."""
     request_id = request_id_of(request)
     try:
-        call = await authenticate(request, services, raw_path, pairs, headers, unsigned=unsigned)
-        status, payload = await answer(call)
+        signed = SignedRequest(request.method, raw_path, tuple(pairs), headers)
+        status, payload = await answer(await _authenticate(request, services, signed, unsigned))
     except S3Error as error:
         status, payload = error_json(error, request_id)
     return web.json_response(
@@ -77,18 +77,11 @@ def dumps(value: Any) -> str:
     return json.dumps(value, separators=(",", ":"))
 
 
-async def authenticate(
-    request: web.Request,
-    services: Services,
-    raw_path: str,
-    pairs: list[tuple[str, str]],
-    headers: Mapping[str, str],
-    *,
-    unsigned: str,
+async def _authenticate(
+    request: web.Request, services: Services, signed: SignedRequest, unsigned: str
 ) -> SignedCall:
     """Who signed the request (audited as its caller and principal); AccessDenied with the
     message `unsigned` for an anonymous one, the S3 errors of a bad signature otherwise."""
-    signed = SignedRequest(request.method, raw_path, tuple(pairs), headers)
     parsed = parse_auth(signed)
     if parsed is None:
         raise S3Error(S3ErrorCode.ACCESS_DENIED, unsigned)
@@ -96,7 +89,7 @@ async def authenticate(
     key, principal, identity = await services.credentials.signer(parsed.access_key)
     auth = verify_auth(parsed, signed, key.secret_key, now=services.clock())
     request[AUDIT_PRINCIPAL] = principal
-    body = RequestBody(request.content if request.body_exists else None, auth, headers)
+    body = RequestBody(request.content if request.body_exists else None, auth, signed.headers)
     return SignedCall(principal, identity, body)
 
 
