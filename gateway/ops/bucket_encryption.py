@@ -13,6 +13,7 @@ from __future__ import annotations
 from gateway.context import RequestContext
 from gateway.encryption import ENCRYPTION_CONFIG
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.ops.common import bucket_config
 from gateway.responses import S3Response
 from gateway.s3.sse import AES256, sse_method
 from gateway.xml.codec import parse, render
@@ -40,10 +41,7 @@ async def put_bucket_encryption(ctx: RequestContext) -> S3Response:
 
 
 async def get_bucket_encryption(ctx: RequestContext) -> S3Response:
-    bucket = ctx.target_bucket
-    document = await ctx.services.meta.get_bucket_config(bucket.name, ENCRYPTION_CONFIG)
-    if document is None:
-        raise S3Error(S3ErrorCode.SSE_CONFIGURATION_NOT_FOUND, BucketName=bucket.name)
+    document = await bucket_config(ctx, ENCRYPTION_CONFIG, S3ErrorCode.SSE_CONFIGURATION_NOT_FOUND)
     return S3Response.xml(render(ServerSideEncryptionConfiguration.from_json(document)))
 
 

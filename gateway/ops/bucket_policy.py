@@ -14,6 +14,7 @@ from auth.policy.public import PublicAccessBlock, is_public_policy
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import POLICY_CONFIG, PUBLIC_ACCESS_BLOCK_CONFIG
+from gateway.ops.common import bucket_config
 from gateway.responses import S3Response
 from gateway.s3.bucket_policy import parse_bucket_policy, too_large
 from gateway.xml.codec import render
@@ -36,10 +37,7 @@ async def put_bucket_policy(ctx: RequestContext) -> S3Response:
 
 
 async def _stored_policy(ctx: RequestContext) -> str:
-    bucket = ctx.target_bucket
-    document = await ctx.services.meta.get_bucket_config(bucket.name, POLICY_CONFIG)
-    if document is None:
-        raise S3Error(S3ErrorCode.NO_SUCH_BUCKET_POLICY, BucketName=bucket.name)
+    document = await bucket_config(ctx, POLICY_CONFIG, S3ErrorCode.NO_SUCH_BUCKET_POLICY)
     return document
 
 

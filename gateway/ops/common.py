@@ -78,6 +78,16 @@ class CopySource:
     version: ObjectVersion
 
 
+async def bucket_config(ctx: RequestContext, name: str, missing: S3ErrorCode) -> str:
+    """The target bucket's configuration document `name`; the S3Error `missing` (naming
+    the bucket) when it has none."""
+    bucket = ctx.target_bucket
+    document = await ctx.services.meta.get_bucket_config(bucket.name, name)
+    if document is None:
+        raise S3Error(missing, BucketName=bucket.name)
+    return document
+
+
 async def find_copy_source(ctx: RequestContext) -> CopySource:
     """x-amz-copy-source of CopyObject and UploadPartCopy: its bucket and its version
     (dispatch has checked the caller may read it: auth/policy/actions.py)."""

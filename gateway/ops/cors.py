@@ -12,8 +12,9 @@ import hashlib
 import gateway.xml.cors  # noqa: F401  (registers CORSConfiguration's codec)
 from gateway.codec.checksums import verify_content_md5
 from gateway.context import RequestContext
-from gateway.errors import S3Error, S3ErrorCode
+from gateway.errors import S3ErrorCode
 from gateway.meta.base import CORS_CONFIG
+from gateway.ops.common import bucket_config
 from gateway.responses import S3Response
 from gateway.s3.cors import MAX_CONFIGURATION_BYTES, CORSConfiguration, validate
 from gateway.xml.codec import parse, render
@@ -31,10 +32,7 @@ async def put_bucket_cors(ctx: RequestContext) -> S3Response:
 
 
 async def get_bucket_cors(ctx: RequestContext) -> S3Response:
-    bucket = ctx.target_bucket
-    document = await ctx.services.meta.get_bucket_config(bucket.name, CORS)
-    if document is None:
-        raise S3Error(S3ErrorCode.NO_SUCH_CORS_CONFIGURATION, BucketName=bucket.name)
+    document = await bucket_config(ctx, CORS, S3ErrorCode.NO_SUCH_CORS_CONFIGURATION)
     return S3Response.xml(document.encode())
 
 

@@ -11,7 +11,8 @@ import secrets
 from dataclasses import replace
 
 from gateway.context import RequestContext
-from gateway.errors import S3Error, S3ErrorCode
+from gateway.errors import S3ErrorCode
+from gateway.ops.common import bucket_config
 from gateway.responses import S3Response
 from gateway.xml.codec import parse, render
 from gateway.xml.lifecycle import MAX_CONFIGURATION_BYTES
@@ -38,10 +39,7 @@ async def put_bucket_lifecycle_configuration(ctx: RequestContext) -> S3Response:
 
 
 async def get_bucket_lifecycle_configuration(ctx: RequestContext) -> S3Response:
-    bucket = ctx.target_bucket
-    document = await ctx.services.meta.get_bucket_config(bucket.name, LIFECYCLE)
-    if document is None:
-        raise S3Error(S3ErrorCode.NO_SUCH_LIFECYCLE_CONFIGURATION, BucketName=bucket.name)
+    document = await bucket_config(ctx, LIFECYCLE, S3ErrorCode.NO_SUCH_LIFECYCLE_CONFIGURATION)
     return S3Response.xml(document.encode())
 
 

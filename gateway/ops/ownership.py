@@ -16,6 +16,7 @@ from auth.policy.ownership import ObjectOwnership, OwnershipError, check_create_
 from gateway.context import RequestContext
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ACL_CONFIG, OWNERSHIP_CONFIG
+from gateway.ops.common import bucket_config
 from gateway.responses import S3Response
 from gateway.xml.codec import parse, render
 from gateway.xml.ownership import MAX_CONFIGURATION_BYTES, OwnershipControls
@@ -35,10 +36,7 @@ async def put_bucket_ownership_controls(ctx: RequestContext) -> S3Response:
 
 
 async def get_bucket_ownership_controls(ctx: RequestContext) -> S3Response:
-    bucket = ctx.target_bucket
-    document = await ctx.services.meta.get_bucket_config(bucket.name, OWNERSHIP_CONFIG)
-    if document is None:
-        raise S3Error(S3ErrorCode.OWNERSHIP_CONTROLS_NOT_FOUND, BucketName=bucket.name)
+    document = await bucket_config(ctx, OWNERSHIP_CONFIG, S3ErrorCode.OWNERSHIP_CONTROLS_NOT_FOUND)
     return S3Response.xml(render(OwnershipControls(ObjectOwnership(document))))
 
 

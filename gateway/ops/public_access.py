@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from auth.policy.public import PublicAccessBlock
 from gateway.context import RequestContext
-from gateway.errors import S3Error, S3ErrorCode
+from gateway.errors import S3ErrorCode
 from gateway.meta.base import PUBLIC_ACCESS_BLOCK_CONFIG
+from gateway.ops.common import bucket_config
 from gateway.responses import S3Response
 from gateway.xml.codec import parse, render
 from gateway.xml.public_access import MAX_CONFIGURATION_BYTES
@@ -27,10 +28,9 @@ async def put_public_access_block(ctx: RequestContext) -> S3Response:
 
 
 async def get_public_access_block(ctx: RequestContext) -> S3Response:
-    bucket = ctx.target_bucket
-    document = await ctx.services.meta.get_bucket_config(bucket.name, PUBLIC_ACCESS_BLOCK_CONFIG)
-    if document is None:
-        raise S3Error(S3ErrorCode.NO_SUCH_PUBLIC_ACCESS_BLOCK_CONFIGURATION, BucketName=bucket.name)
+    document = await bucket_config(
+        ctx, PUBLIC_ACCESS_BLOCK_CONFIG, S3ErrorCode.NO_SUCH_PUBLIC_ACCESS_BLOCK_CONFIGURATION
+    )
     return S3Response.xml(render(PublicAccessBlock.from_json(document)))
 
 

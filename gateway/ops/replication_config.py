@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import gateway.xml.replication  # noqa: F401  (registers ReplicationConfiguration's codec)
 from gateway.context import RequestContext
-from gateway.errors import S3Error, S3ErrorCode
+from gateway.errors import S3ErrorCode
 from gateway.meta.outbox import outbox_of
+from gateway.ops.common import bucket_config
 from gateway.responses import S3Response
 from gateway.s3.replication import (
     MAX_CONFIGURATION_BYTES,
@@ -36,10 +37,9 @@ async def put_bucket_replication(ctx: RequestContext) -> S3Response:
 
 
 async def get_bucket_replication(ctx: RequestContext) -> S3Response:
-    bucket = ctx.target_bucket
-    document = await ctx.services.meta.get_bucket_config(bucket.name, REPLICATION)
-    if document is None:
-        raise S3Error(S3ErrorCode.REPLICATION_CONFIGURATION_NOT_FOUND_ERROR, BucketName=bucket.name)
+    document = await bucket_config(
+        ctx, REPLICATION, S3ErrorCode.REPLICATION_CONFIGURATION_NOT_FOUND_ERROR
+    )
     return S3Response.xml(document.encode())
 
 

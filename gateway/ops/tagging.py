@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from gateway.context import RequestContext
-from gateway.errors import S3Error, S3ErrorCode
+from gateway.errors import S3ErrorCode
 from gateway.meta.base import ObjectVersion
-from gateway.ops.common import find_version
+from gateway.ops.common import bucket_config, find_version
 from gateway.ops.notification import event_intent, notify
 from gateway.responses import S3Response
 from gateway.s3.object_headers import version_headers
@@ -60,10 +60,7 @@ async def delete_object_tagging(ctx: RequestContext) -> S3Response:
 
 
 async def get_bucket_tagging(ctx: RequestContext) -> S3Response:
-    bucket = ctx.target_bucket
-    document = await ctx.services.meta.get_bucket_config(bucket.name, TAGGING)
-    if document is None:
-        raise S3Error(S3ErrorCode.NO_SUCH_TAG_SET, BucketName=bucket.name)
+    document = await bucket_config(ctx, TAGGING, S3ErrorCode.NO_SUCH_TAG_SET)
     return S3Response.xml(document.encode())
 
 

@@ -12,7 +12,8 @@ import hashlib
 import gateway.xml.website  # noqa: F401  (registers WebsiteConfiguration's codec)
 from gateway.codec.checksums import verify_content_md5
 from gateway.context import RequestContext
-from gateway.errors import S3Error, S3ErrorCode
+from gateway.errors import S3ErrorCode
+from gateway.ops.common import bucket_config
 from gateway.responses import S3Response
 from gateway.s3.website import MAX_CONFIGURATION_BYTES, WEBSITE, WebsiteConfiguration, validate
 from gateway.xml.codec import parse, render
@@ -30,10 +31,7 @@ async def put_bucket_website(ctx: RequestContext) -> S3Response:
 
 
 async def get_bucket_website(ctx: RequestContext) -> S3Response:
-    bucket = ctx.target_bucket
-    document = await ctx.services.meta.get_bucket_config(bucket.name, WEBSITE)
-    if document is None:
-        raise S3Error(S3ErrorCode.NO_SUCH_WEBSITE_CONFIGURATION, BucketName=bucket.name)
+    document = await bucket_config(ctx, WEBSITE, S3ErrorCode.NO_SUCH_WEBSITE_CONFIGURATION)
     return S3Response.xml(document.encode())
 
 
