@@ -5,23 +5,26 @@ every segment it touches is a plain local blob, it is served with sendfile, segm
 segment, and a range within a plain inline segment (gateway/writepath.py INLINE_LIMIT)
 straight from the version's bytes. A sealed segment (gateway.codec.frames) reads only the
 frames the range touches and opens them (straight from the file on the local backend:
-gateway.codec.frame_file); a
+gateway.codec.frame_file; when every segment the range touches is such a file, as a
+BlockBody that the response writer fills and sends from two reused buffers); a
 compressed one (gateway.codec.compress) reads their index entries first.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
 from backends.base import Backend, ByteStream
 from gateway.codec.compress import unpack_frames
-from gateway.codec.frame_file import open_file_frames
+from gateway.codec.frame_file import FrameFileReader, open_file_frames
 from gateway.codec.frames import FrameCipher, FrameError, open_frames, stored_span
 from gateway.codec.keys import KekFor, open_data_key
+from gateway.codec.params import SegmentCodec
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Segment
-from gateway.responses import Body, FileBody, FileRange, StreamBody
+from gateway.responses import BlockBody, Body, FileBody, FileRange, StreamBody
 
 log = logging.getLogger(__name__)
 
@@ -151,6 +154,52 @@ def file_ranges(
     return tuple(ranges)
 
 
+class _SegmentReaders:
+    """The readers of consecutive segments as one BlockReader; a segment's file is opened
+    when its turn comes and closed when it is done (a multipart object's thousands of
+    parts never hold more than one descriptor)."""
+
+    def __init__(self, readers: list[FrameFileReader]) -> None:
+        self._readers = readers
+        self._at = 0
+        self.block_size = max(r.block_size for r in readers)
+
+    def read_into(self, out: memoryview) -> int:
+        while self._at < len(self._readers):
+            n = self._readers[self._at].read_into(out)
+            if n:
+                return n
+            self._readers[self._at].close()
+            self._at += 1
+        return 0
+
+    def close(self) -> None:
+        for reader in self._readers[self._at :]:
+            reader.close()
+
+
+def _cipher(codec: SegmentCodec, kek: KekFor) -> FrameCipher:
+    return open_data_key(codec, kek(codec))
+
+
+def sealed_file_reader(
+    backend: Backend, plan: Sequence[tuple[Segment, int, int]], kek: KekFor | None
+) -> _SegmentReaders | None:
+    """The plan as one reader, if every segment in it is a sealed (not compressed) local
+    blob and there is a key to open them."""
+    readers: list[FrameFileReader] = []
+    for seg, start, end in plan:
+        codec = seg.codec
+        if kek is None or seg.inline or codec is None or codec.mode is None or codec.compression:
+            return None
+        path = backend.local_path(seg.blob_id)
+        if path is None:
+            return None
+        cipher = functools.partial(_cipher, codec, kek)
+        readers.append(FrameFileReader(path, cipher, seg.size, start, end, codec.frame_size))
+    return _SegmentReaders(readers) if readers else None
+
+
 def object_body(
     backend: Backend, version: ObjectVersion, start: int, end: int, kek: KekFor | None = None
 ) -> Body:
@@ -165,4 +214,7 @@ def object_body(
     ranges = file_ranges(backend, plan)
     if ranges:
         return FileBody(ranges)
+    reader = sealed_file_reader(backend, plan, kek)
+    if reader is not None:
+        return BlockBody(reader, end - start)
     return StreamBody(_stream(backend, plan, kek, version.inline_data), end - start)

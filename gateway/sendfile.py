@@ -1,5 +1,10 @@
 """Zero-copy file responses under uvloop: one sendfile(2) pump thread per process.
 
+The same pump also sends a memory buffer (send_buffer: a sealed object's plaintext,
+decrypted into a buffer the response reuses, gateway/responses.py): the buffer is the
+caller's until `send_buffer` returns, so it can be refilled at once, where a buffer given
+to the transport stays the transport's for as long as it holds any of it.
+
 Why: uvloop implements no `loop.sendfile()` (it inherits AbstractEventLoop's, which raises
 NotImplementedError), and it refuses `add_writer()` on a socket that one of its transports
 owns. Without this module every local GET would be pread into Python and written back
@@ -38,11 +43,12 @@ STEP = 8 * 1024 * 1024  # bytes per sendfile(2) call: bounds one call's time und
 @dataclass
 class _Job:
     sock: int  # our duplicate of the socket descriptor
-    file: int
-    offset: int
+    file: int  # -1: send from `data`
+    offset: int  # in the file, or in `data`
     remaining: int
     future: asyncio.Future[None]
     loop: asyncio.AbstractEventLoop
+    data: memoryview | None = None
 
 
 class SendfilePump:
@@ -64,12 +70,22 @@ class SendfilePump:
 
     async def send(self, sock_fd: int, file_fd: int, offset: int, count: int) -> None:
         """Send file bytes [offset, offset + count) to the socket; raise OSError on failure."""
+        await self._start(sock_fd, file_fd, offset, count, None)
+
+    async def send_buffer(self, sock_fd: int, data: memoryview) -> None:
+        """Send all of `data` (bytes, 1-dimensional) to the socket; raise OSError on failure.
+        The pump holds no reference to `data` once this returns or raises."""
+        await self._start(sock_fd, -1, 0, len(data), data)
+
+    async def _start(
+        self, sock_fd: int, file_fd: int, offset: int, count: int, data: memoryview | None
+    ) -> None:
         if count <= 0:
             return
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
         dup = os.dup(sock_fd)
-        job = _Job(dup, file_fd, offset, count, future, loop)
+        job = _Job(dup, file_fd, offset, count, future, loop, data)
         with self._lock:
             epoll = self._ensure_thread()
             self._jobs[dup] = job
@@ -90,6 +106,7 @@ class SendfilePump:
             except OSError:
                 pass
             os.close(job.sock)
+            job.data = None
 
     def _run(self) -> None:
         assert self._epoll is not None
@@ -110,7 +127,11 @@ class SendfilePump:
         """One non-blocking sendfile call for `job` (the lock is held)."""
         error: BaseException | None = None
         try:
-            sent = os.sendfile(job.sock, job.file, job.offset, min(STEP, job.remaining))
+            step = min(STEP, job.remaining)
+            if job.data is None:
+                sent = os.sendfile(job.sock, job.file, job.offset, step)
+            else:
+                sent = os.write(job.sock, job.data[job.offset : job.offset + step])
         except BlockingIOError:
             return  # the socket filled up between epoll and the call: wait again
         except OSError as exc:

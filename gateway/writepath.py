@@ -112,11 +112,17 @@ async def _coded(
     if compress:
         coded = pack_frames(rest(), cipher)
     elif cipher is not None:
-        coded = seal_frames(rest(), cipher)
+        coded = seal_frames(rest(), cipher, batch=_seal_batch)
     else:
         coded = rest()
     async for piece in coded:
         yield piece
+
+
+def _seal_batch() -> int:
+    """Frames per sealing step: half an upload batch (backends.buffering), as the sealing
+    holds two steps (one being sealed, one being written) besides the upload's batches."""
+    return UPLOADS.batch_size() // (2 * FRAME_SIZE)
 
 
 def _hash_all(hasher: BodyHasher) -> Update:

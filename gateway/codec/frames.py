@@ -21,12 +21,18 @@ How this works (the idea of MinIO's DARE format, our own layout):
     `cryptography` and zstd release the GIL), one batch ahead (decoded_ahead): batch k+1
     is being opened while batch k is written to the socket, so on two cores decryption
     overlaps with the event loop's socket writes instead of stalling them.
+  - seal_frames works the same way round: frames cut as views out of the body's chunks,
+    SEAL_FRAMES of them sealed (`encrypt_into`) straight into one output chunk, in a
+    worker thread one batch ahead, so on two cores AES-GCM runs beside the MD5 of the
+    ETag (gateway.hashing) instead of on the event loop, with no copy of a frame but the
+    one split across two chunks.
 Data keys are random per segment, so a (key, nonce) pair never repeats.
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
@@ -41,6 +47,8 @@ _AAD_PREFIX: Final = b"kloudvault-frame-v1\0"
 # Frames opened per step at least (512 KiB): a 1 MiB backend chunk is one step; a
 # request holds the chunks of one step and its output.
 BATCH_FRAMES: Final = 8
+# Frames sealed per step by default (512 KiB): one output chunk, one worker-thread call.
+SEAL_FRAMES: Final = 8
 # Plaintext bytes from which a batch is opened in a worker thread; a smaller one (a short
 # range) inline, where a thread hop would cost more than it saves.
 OFFLOAD_BYTES: Final = 128 * 1024
@@ -100,6 +108,10 @@ class FrameCipher:
     def seal(self, plain: bytes, index: int, final: bool) -> bytes:
         return self._aead.encrypt(_nonce(index, final), plain, self._aad)
 
+    def seal_into(self, plain: memoryview, index: int, final: bool, out: memoryview) -> None:
+        """seal `plain` into `out` (len(plain) + TAG_SIZE bytes)."""
+        self._aead.encrypt_into(_nonce(index, final), plain, self._aad, out)
+
     def open(self, sealed: bytes, index: int, final: bool) -> bytes:
         try:
             return self._aead.decrypt(_nonce(index, final), sealed, self._aad)
@@ -133,6 +145,11 @@ class FrameCutter:
     @property
     def complete(self) -> bool:
         return self._next == self._count
+
+    @property
+    def partial(self) -> bytearray:
+        """The bytes fed past the last whole frame so far."""
+        return self._partial
 
     def feed(self, chunk: bytes) -> list[memoryview]:
         frames: list[memoryview] = []
@@ -170,29 +187,75 @@ def open_run(
     segment's last is `last_frame`), in one buffer: `out` if given (exactly that size)."""
     if out is None:
         out = bytearray(sum(max(len(f) - TAG_SIZE, 0) for f in sealed))
-    view = memoryview(out)
-    at = 0
-    for i, frame in enumerate(sealed, index):
-        size = max(len(frame) - TAG_SIZE, 0)
-        cipher.open_into(frame, i, i == last_frame, view[at : at + size])
-        at += size
+    open_run_into(cipher, sealed, index, last_frame, memoryview(out))
     return out
 
 
+def open_run_into(
+    cipher: FrameCipher, sealed: Sequence[memoryview], index: int, last_frame: int, out: memoryview
+) -> None:
+    """open_run into `out`, which holds at least the run's plaintext."""
+    at = 0
+    for i, frame in enumerate(sealed, index):
+        size = max(len(frame) - TAG_SIZE, 0)
+        cipher.open_into(frame, i, i == last_frame, out[at : at + size])
+        at += size
+
+
 async def seal_frames(
-    source: AsyncIterable[bytes], cipher: FrameCipher, frame_size: int = FRAME_SIZE
+    source: AsyncIterable[bytes],
+    cipher: FrameCipher,
+    frame_size: int = FRAME_SIZE,
+    batch: Callable[[], int] = lambda: SEAL_FRAMES,
+    offload_at: int = OFFLOAD_BYTES,
 ) -> AsyncIterator[bytes]:
-    """The sealed frames of `source`. A full frame is held until more bytes (or the end)
-    show whether it is the last one; at most two frames are buffered."""
-    buf = bytearray()
+    """The sealed frames of `source`, `batch()` frames to a chunk. A full frame is held until
+    more bytes (or the end) show whether it is the last one. Frames are cut as views into
+    the chunks (FrameCutter: only a frame split across two is copied) and sealed straight
+    into the output chunk; a batch of `offload_at` bytes or more in a worker thread, while
+    the next is received (decoded_ahead: at most two batches are being sealed, and hashlib
+    hashes the body in another thread, gateway.hashing), not on the event loop."""
+    cutter = FrameCutter(lambda _: frame_size, sys.maxsize)
     index = 0
-    async for chunk in source:
-        buf += chunk
-        while len(buf) > frame_size:
-            yield cipher.seal(bytes(buf[:frame_size]), index, False)
-            del buf[:frame_size]
-            index += 1
-    yield cipher.seal(bytes(buf), index, True)
+
+    def job(frames: list[memoryview], final: bool) -> Job:
+        nonlocal index
+        first = index
+        index += len(frames)
+        size = sum(len(f) for f in frames)
+        out = bytearray(size + len(frames) * TAG_SIZE)  # on the loop's thread: open_frames
+        return lambda: seal_run(cipher, frames, first, final, out), size
+
+    async def jobs() -> AsyncIterator[Job]:
+        pending: list[memoryview] = []
+        async for chunk in source:
+            pending += cutter.feed(chunk)
+            # Bytes follow each of the first `n` frames: none of them is the last.
+            n = max(1, batch())
+            while len(pending) > n or (len(pending) == n and cutter.partial):
+                yield job(pending[:n], False)
+                del pending[:n]
+        if cutter.partial or not pending:  # the last frame is short, or the body empty
+            pending.append(memoryview(bytes(cutter.partial)))
+        yield job(pending, True)
+
+    async for sealed in decoded_ahead(jobs(), offload_at):
+        yield sealed
+
+
+def seal_run(
+    cipher: FrameCipher, frames: Sequence[memoryview], index: int, last_final: bool, out: bytearray
+) -> bytes:
+    """Consecutive plaintext frames, the first being frame `index`, sealed into `out`
+    (their sizes plus a tag each); the last one is the segment's last if `last_final`."""
+    view = memoryview(out)
+    at = 0
+    for n, frame in enumerate(frames):
+        size = len(frame) + TAG_SIZE
+        final = last_final and n == len(frames) - 1
+        cipher.seal_into(frame, index + n, final, view[at : at + size])
+        at += size
+    return out  # type: ignore[return-value]  # a bytearray, never written to again
 
 
 async def decoded_ahead(
