@@ -154,8 +154,9 @@ class FrameFileReader:
             return 0
         span, sealed = self._span, self._frame_size + TAG_SIZE
         if self._cipher is None:
-            self._cipher = self._make_cipher()
+            cipher = self._make_cipher()
             self._fd = os.open(self._path, os.O_RDONLY | os.O_CLOEXEC)
+            self._cipher = cipher
         first = self._next
         count = min(self._run, span.last + 1 - first)
         offset = span.start + (first - span.first) * sealed

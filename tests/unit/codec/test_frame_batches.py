@@ -225,3 +225,61 @@ def test_decoded_ahead_raises_a_failed_job_in_its_turn() -> None:
         return got
 
     assert asyncio.run(run()) == [b"first"]
+
+
+# -- sealing in batches ---------------------------------------------------------------------
+
+
+def _seal_chunks(plain: bytes, chunk: int, batch: int, offload: int) -> list[bytes]:
+    async def run() -> list[bytes]:
+        stream = _aiter(_cut(plain, chunk) if plain else [])
+        sealed = seal_frames(stream, CIPHER, FRAME, lambda: batch, offload)
+        return [bytes(s) async for s in sealed]
+
+    return asyncio.run(run())
+
+
+def _open_all(stored: bytes, size: int) -> bytes:
+    pieces, error = _open_pieces(stored, size, 0, size, 1000, 4) if size else ([], None)
+    assert error is None
+    return b"".join(pieces)
+
+
+@OFFLOAD
+@pytest.mark.parametrize("batch", [1, 2, 3])
+def test_seal_any_chunking_and_batch(batch: int, offload: int) -> None:
+    """Every size around frame and batch boundaries, every chunking: the same frames as
+    one frame at a time, the last one (only) final, and each output chunk one batch."""
+    for size in [0, 1, FRAME - 1, FRAME, FRAME + 1, 3 * FRAME, 3 * FRAME + 1, 7 * FRAME]:
+        plain = os.urandom(size)
+        expected = _seal_chunks(plain, max(size, 1), 1, 10**9)
+        for chunk in [1, FRAME - 1, FRAME, FRAME + 1, 2 * FRAME + 3, max(size, 1)]:
+            out = _seal_chunks(plain, chunk, batch, offload)
+            assert b"".join(out) == b"".join(expected), (size, chunk)
+            assert all(len(piece) <= batch * SEALED for piece in out[:-1])
+            assert all(len(piece) == batch * SEALED for piece in out[:-1]), (size, chunk)
+            assert _open_all(b"".join(out), size) == plain
+
+
+def test_seal_frame_of_an_exact_multiple_is_final() -> None:
+    """A body ending on a frame boundary: its last full frame is the final one (no empty
+    frame follows), whatever chunk ended it."""
+    plain = os.urandom(4 * FRAME)
+    stored = b"".join(_seal_chunks(plain, FRAME, 2, 0))
+    assert len(stored) == 4 * SEALED
+    last = stored[3 * SEALED :]
+    assert CIPHER.open(last, 3, True) == plain[3 * FRAME :]
+    with pytest.raises(FrameError):
+        CIPHER.open(last, 3, False)
+
+
+def test_seal_batch_follows_the_callable() -> None:
+    sizes = iter([1, 1, 4, 4, 4, 4])
+    plain = os.urandom(10 * FRAME + 5)
+
+    async def run() -> list[int]:
+        sealed = seal_frames(_aiter(_cut(plain, FRAME)), CIPHER, FRAME, lambda: next(sizes, 2))
+        return [-(-len(s) // SEALED) async for s in sealed]  # frames per chunk
+
+    counts = asyncio.run(run())
+    assert sum(counts) == 11 and counts[0] == 1 and 4 in counts
