@@ -159,14 +159,19 @@ class _SegmentReaders:
     when its turn comes and closed when it is done (a multipart object's thousands of
     parts never hold more than one descriptor)."""
 
-    def __init__(self, readers: list[FrameFileReader]) -> None:
-        self._readers = readers
+    def __init__(self, readers: list[tuple[str, FrameFileReader]]) -> None:
+        self._blob_ids = [blob_id for blob_id, _ in readers]
+        self._readers = [reader for _, reader in readers]
         self._at = 0
-        self.block_size = max(r.block_size for r in readers)
+        self.block_size = max(r.block_size for r in self._readers)
 
     def read_into(self, out: memoryview) -> int:
         while self._at < len(self._readers):
-            n = self._readers[self._at].read_into(out)
+            try:
+                n = self._readers[self._at].read_into(out)
+            except FrameError:
+                log.error("blob %s failed authentication", self._blob_ids[self._at])
+                raise
             if n:
                 return n
             self._readers[self._at].close()
@@ -187,7 +192,7 @@ def sealed_file_reader(
 ) -> _SegmentReaders | None:
     """The plan as one reader, if every segment in it is a sealed (not compressed) local
     blob and there is a key to open them."""
-    readers: list[FrameFileReader] = []
+    readers: list[tuple[str, FrameFileReader]] = []
     for seg, start, end in plan:
         codec = seg.codec
         if kek is None or seg.inline or codec is None or codec.mode is None or codec.compression:
@@ -196,7 +201,8 @@ def sealed_file_reader(
         if path is None:
             return None
         cipher = functools.partial(_cipher, codec, kek)
-        readers.append(FrameFileReader(path, cipher, seg.size, start, end, codec.frame_size))
+        reader = FrameFileReader(path, cipher, seg.size, start, end, codec.frame_size)
+        readers.append((seg.blob_id, reader))
     return _SegmentReaders(readers) if readers else None
 
 
