@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import Enum, IntEnum
+from functools import cached_property
 
 
 class PrincipalType(Enum):
@@ -183,17 +184,20 @@ class PolicyContext:
     resource_account: str | None = None
     keys: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def _merged(self) -> dict[str, tuple[str, ...]]:
+        # Built on the first condition asked about, not per question: most questions meet
+        # no condition at all (an owner's own request, a bucket without a policy).
         merged = {normalize_key(k): tuple(v) for k, v in self.keys.items()}
         for name in PRINCIPAL_KEYS:
             merged.pop(name, None)  # only the authenticated requester speaks for itself
         merged.update(self.requester.principal_keys())
         # Normalized once: lookups are by lower-case name, and the principal's keys win.
-        object.__setattr__(self, "keys", merged)
+        return merged
 
     def values(self, key: str) -> tuple[str, ...] | None:
         """The values of condition key `key`, or None when the request does not carry it."""
-        return self.keys.get(normalize_key(key))
+        return self._merged.get(normalize_key(key))
 
     def single(self, key: str) -> str | None:
         """The value of a single-valued key (for policy variables); None if absent or many."""
