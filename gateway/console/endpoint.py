@@ -22,7 +22,9 @@ async def serve_console(
 ) -> web.StreamResponse | None:
     """The answer to a console request (paths.py); None for any other request."""
     domain = services.settings.domain
-    if not console_here(_local_port(request), services.settings.console_address):
+    console_address = services.settings.console_address
+    # The listener's port is a getsockname() call: asked only when it can matter.
+    if console_address is not None and not console_here(_local_port(request), console_address):
         return None
     if is_api_path(request.host, raw_path, domain):
         if is_sso_path(raw_path):

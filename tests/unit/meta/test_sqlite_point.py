@@ -59,7 +59,7 @@ def busy(code: int) -> sqlite3.OperationalError:
     # What sqlite3 raises when a lock is not granted (the point connection never waits):
     # WAL-index recovery, another process holding the file in exclusive locking mode.
     error = sqlite3.OperationalError("database is locked")
-    error.sqlite_errorcode = code  # type: ignore[attr-defined]
+    error.sqlite_errorcode = code
     return error
 
 
@@ -73,7 +73,7 @@ async def _point_read_refused_runs_on_the_readers_thread(tmp_path: Path) -> None
             assert name.startswith("kv-sqlite-read")
         # Any other error is the caller's.
         other = sqlite3.OperationalError("no such table: x")
-        other.sqlite_errorcode = sqlite3.SQLITE_ERROR  # type: ignore[attr-defined]
+        other.sqlite_errorcode = sqlite3.SQLITE_ERROR
         with pytest.raises(sqlite3.OperationalError) as raised:
             await db.point(refused_on, here, other)
         assert raised.value is other
