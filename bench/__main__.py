@@ -4,9 +4,9 @@ Runs the workloads (bench/workloads.py) against every target, interleaved round 
 (A B A B ...), and prints Markdown tables with each target's figures and its ratio to the
 first target (and to nginx, when it runs). `--start-local` starts SeaweedFS (the
 reference, first), nginx (the HTTP ceiling, bench/nginx.py; when installed, unless
---no-nginx) and KloudVault on the local backend, benchmarks them and stops them. nginx runs
-the large and small workloads only. Not part of the test suite: run it by hand on an
-otherwise idle machine and record the result in bench/RESULTS.md.
+--no-nginx) and KloudVault on the local backend, benchmarks them and stops them. nginx
+runs the large, small and small-wrk workloads only. Not part of the test suite: run it by
+hand on an otherwise idle machine and record the result in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import nginx, report
+from bench import nginx, report, wrk
 from bench.loadgen import PhaseResult
 from bench.targets import LocalServers, Target, parse_target
 from bench.workloads import (
@@ -38,7 +38,7 @@ from bench.workloads import (
     small,
 )
 
-WORKLOADS = ("large", "small", "multipart", "listing")
+WORKLOADS = ("large", "small", "small-wrk", "multipart", "listing")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,6 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--large-concurrency", help="comma-separated, default 16,64,400")
     p.add_argument("--large-size", type=int, help="MiB per large object (default 25)")
     p.add_argument("--small-requests", type=int, help="requests per small phase (default 5000)")
+    p.add_argument("--wrk-seconds", type=float, help="seconds of the small-wrk phase (default 10)")
     p.add_argument("--listing-keys", type=int, help="keys to list (default 100000)")
     p.add_argument("--rounds", type=int, default=2, help="interleaved rounds per phase group")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
@@ -106,6 +107,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale = Scale(**{**scale.__dict__, "large_size": args.large_size * 1024 * 1024})
     if args.small_requests:
         scale = Scale(**{**scale.__dict__, "small_requests": args.small_requests})
+    if args.wrk_seconds:
+        scale = Scale(**{**scale.__dict__, "wrk_seconds": args.wrk_seconds})
+    if "small-wrk" in workloads and not wrk.available():
+        print(
+            "bench: wrk is not installed (apt-get install wrk): small-wrk skipped", file=sys.stderr
+        )
     if args.listing_keys:
         dirs = max(1, min(scale.listing_dirs, args.listing_keys // 100))
         scale = Scale(**{**scale.__dict__, "listing_keys": args.listing_keys, "listing_dirs": dirs})
@@ -175,6 +182,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "small" in workloads:
                 for s in sessions:
                     record(small(s, scale, payload))
+            if "small-wrk" in workloads and wrk.available():
+                for s in sessions:
+                    record(wrk.small_get(s, scale, payload))
             if "multipart" in workloads:
                 for s in s3_sessions:
                     record(multipart(s, scale, payload))

@@ -9,7 +9,7 @@ on the same machine can reach.
 The bench's presigned URLs work unchanged: nginx serves the path and ignores the query
 string. There are no buckets: a PUT creates the directories of its path
 (create_full_put_path), and a clean-up DELETEs a directory, which WebDAV removes with
-everything under it. Only the large and small workloads run against it (there is no
+everything under it. Only the large, small and small-wrk workloads run against it (no
 listing or multipart upload in plain HTTP).
 """
 

@@ -2,6 +2,7 @@
 
     large      25 MiB PUT then GET, at each concurrency (16, 64, 400)
     small      4 KiB PUT, GET, HEAD, DELETE at concurrency 64
+    small-wrk  4 KiB GET driven by wrk, for rates beyond this generator (bench/wrk.py)
     multipart  one 1 GiB multipart upload (presigned UploadPart, 16 MiB parts, 8 at a
                time) and its download as one GET; server RSS growth over each
     listing    ListObjectsV2 over 100,000 keys: every page flat, and with a delimiter
@@ -35,6 +36,7 @@ class Scale:
     small_size: int = 4 * KIB
     small_concurrency: int = 64
     small_requests: int = 5000
+    wrk_seconds: float = 10.0
     multipart_size: int = 1024 * MIB
     part_size: int = 16 * MIB
     part_concurrency: int = 8
@@ -47,6 +49,7 @@ QUICK = Scale(
     large_concurrency=(4, 16),
     large_requests=lambda c: 2 * c,
     small_requests=500,
+    wrk_seconds=2.0,
     multipart_size=64 * MIB,
     part_size=8 * MIB,
     listing_keys=2000,
