@@ -7,9 +7,11 @@ How this works:
   nothing of the database running them.
 - A `Database` (gateway/meta/sqlite.py, gateway/meta/postgres.py) runs a body in a
   transaction of the right kind: `write` (SQLite BEGIN IMMEDIATE; PostgreSQL READ
-  COMMITTED, retried on deadlock), `read` (one consistent read) or `snapshot` (several
-  statements on one snapshot: listings). It is handed the body's function and arguments,
-  not a started generator, so that PostgreSQL can run the body again after a deadlock.
+  COMMITTED, retried on deadlock), `read` (one consistent read), `point` (a read of a few
+  rows found by an index, which SQLite runs on the event loop: gateway/meta/sqlite.py) or
+  `snapshot` (several statements on one snapshot: listings). It is handed the body's
+  function and arguments, not a started generator, so that PostgreSQL can run the body
+  again after a deadlock.
 - SqlMetaStore maps each MetaStore method to one body and one kind of transaction, as a
   table: `create_user = write(accounts.create_user)` is the method that runs that body
   with the method's arguments in a write transaction (the bodies take exactly the
@@ -306,7 +308,8 @@ class SqlMetaStore:
     set_quota = write(quotas.set_quota)
     clear_quota = write(quotas.clear_quota)
     list_quotas = read(quotas.list_quotas)
-    quota_uses = read(quotas.quota_uses)
+    # Point: keyed rows; the usage sums only under a quota, over one owner's buckets.
+    quota_uses = point(quotas.quota_uses)
 
     create_console_session = write(console_sessions.create_console_session)
     get_console_session = read(console_sessions.get_console_session)
