@@ -19,6 +19,8 @@ How this works:
   next requests queue, and the next batch takes them all. One request alone waits for
   its own commit only, as before. A batch is capped (MAX_BATCH) so one batch holds the
   database lock (other processes: `serve --workers N`) for a bounded time.
+- A body whose future was cancelled while queued (its request given up on) is dropped
+  unrun; once taken into a batch, a future can no longer be cancelled.
 - Each body is a `Tx` generator run by gateway.meta.sql.run_sync; a body has no effect
   outside the database (the Database protocol's rule), so rolling back its savepoint
   undoes all of it.
@@ -69,7 +71,16 @@ class GroupCommitter:
 
     def _take(self) -> list[tuple[Tx[Any], Future[Any]]]:
         with self._lock:
-            batch = [self._queue.popleft() for _ in range(min(MAX_BATCH, len(self._queue)))]
+            batch: list[tuple[Tx[Any], Future[Any]]] = []
+            while self._queue and len(batch) < MAX_BATCH:
+                tx, future = self._queue.popleft()
+                # Running from here on, so a late cancel() fails and the outcome is always
+                # told; a body whose caller gave up while it was queued (asyncio.wrap_future
+                # cancels the future with the awaiting task) never runs.
+                if future.set_running_or_notify_cancel():
+                    batch.append((tx, future))
+                else:
+                    tx.close()
             if not batch:
                 self._scheduled = False
             return batch

@@ -96,3 +96,18 @@ def test_transaction_ended_by_a_body_acknowledges_nothing_of_it(setup: Any) -> N
     assert isinstance(futures[1].exception(), ValueError)
     assert futures[2].result() == 1  # run again in a fresh transaction
     assert stored(conn) == ["c"]
+
+
+def test_a_write_cancelled_while_queued_is_not_run_and_the_writer_goes_on(setup: Any) -> None:
+    # asyncio.wrap_future cancels the queued future when the awaiting task is cancelled
+    # (a request given up on): the body must not run, and later writes must still commit.
+    committer, executor, conn = setup
+    gate = threading.Event()
+    executor.submit(gate.wait)
+    kept = committer.submit(insert("a"))
+    dropped = committer.submit(insert("b"))
+    assert dropped.cancel()
+    gate.set()
+    assert kept.result(timeout=10) == 1
+    assert committer.submit(insert("c")).result(timeout=10) == 1
+    assert stored(conn) == ["a", "c"]
