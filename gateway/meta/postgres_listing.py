@@ -27,14 +27,13 @@ point order, which is what Python's str comparison and successor() use).
 
 from __future__ import annotations
 
-from collections import deque
 from typing import Any
 
 from gateway.meta import listing
 from gateway.meta.base import ListPage
-from gateway.meta.listing import Listing, ListingStats, Seek, listing_steps, rolled_up, successor
-from gateway.meta.ranges import feed
-from gateway.meta.rows import LISTED_COLUMNS, listed_from_row, require_bucket
+from gateway.meta.listing import ListingStats, successor
+from gateway.meta.rows import LISTED_COLUMNS, require_bucket
+from gateway.meta.skip_scan import Probe, SkipScanSql, list_skipping, usable
 from gateway.meta.sql import Tx, rows
 
 # PostgreSQL-only SQL, so written with its own numbered parameters.
@@ -93,80 +92,34 @@ def _after(key: str) -> str:
     return key + "\x01"
 
 
-class _Mismatch(Exception):
-    """The walk asked for a range the skip scan did not probe (see the module docstring)."""
+def _sql(bucket: str, prefix: str, delimiter: str, stats: ListingStats) -> SkipScanSql:
+    after_cp = successor(delimiter[-1])
 
-
-class _SkipScan:
-    """Answers the walk's seeks from SKIP_SCAN_SQL's probes (see the module docstring)."""
-
-    def __init__(
-        self, bucket: str, *, prefix: str, delimiter: str, max_keys: int, stats: ListingStats
-    ) -> None:
-        self.bucket = bucket
-        self.prefix = prefix
-        self.delimiter = delimiter
-        self.steps = max_keys + 1
-        self.stats = stats
-        self.after_cp = successor(delimiter[-1])
-        # (the inclusive lower bound a key was found from, the key or None where the
-        # range ran dry), in walk order.
-        self.probes: deque[tuple[str, str | None]] = deque()
-
-    @staticmethod
-    def usable(delimiter: str) -> bool:
-        # successor(CP) = CP[:-1] + successor(last code point) unless that is U+10FFFF.
-        return bool(delimiter) and len(successor(delimiter[-1]) or "") == 1
-
-    def _probe(self, lower: str, upper: str | None) -> Tx[None]:
-        """Run the skip scan from `lower`; queue what it found."""
-        args: list[Any] = [
-            self.bucket,
-            lower,
-            len(self.prefix),
-            len(self.delimiter),
-            self.after_cp,
-            self.delimiter,
-            self.steps,
-        ]
+    def probe(lower: str, upper: str | None, steps: int) -> Tx[list[Probe]]:
+        """Run the skip scan from `lower`: the probes its batches found."""
+        args: list[Any] = [bucket, lower, len(prefix), len(delimiter), after_cp, delimiter, steps]
         sql = SKIP_SCAN_SQL
         if upper is not None:
             sql = SKIP_SCAN_BOUNDED_SQL
             args.append(upper)
         found = yield from rows(sql, *args)
-        self.stats.queries += 1
+        stats.queries += 1
+        probes: list[Probe] = []
         for r in found:
             keys: list[str] = r["keys"]
-            self.stats.rows += len(keys)
+            stats.rows += len(keys)
             at = r["lower"]
             for key in keys[: r["cut"]] if r["cut"] else keys:
-                self.probes.append((at, key))
+                probes.append((at, key))
                 at = _after(key)
             if r["cut"] is None and len(keys) < r["size"]:
-                self.probes.append((at, None))  # nothing more below the upper bound
+                probes.append((at, None))  # nothing more below the upper bound
+        return probes
 
-    def read(self, seek: Seek, after: str | None, n: int) -> Tx[list[str]]:
-        """Up to n keys of `seek`'s range after `after` (ranges.feed's `read`): fewer only
-        where the range runs dry or at a key that rolls up (the walk seeks past it)."""
-        lower = (
-            (seek.lower if seek.inclusive else _after(seek.lower))
-            if after is None
-            else _after(after)
-        )
-        keys: list[str] = []
-        while len(keys) < n:
-            if not self.probes:
-                yield from self._probe(lower, seek.upper)
-            probed_lower, key = self.probes.popleft()
-            if probed_lower != lower:
-                raise _Mismatch(lower)
-            if key is None:
-                break
-            keys.append(key)
-            lower = _after(key)
-            if rolled_up(key, self.prefix, self.delimiter) is not None:
-                break
-        return keys
+    def read_rows(keys: list[str]) -> Tx[list[Any]]:
+        return (yield from rows(_ROWS, bucket, keys))
+
+    return SkipScanSql(probe, _after, read_rows)
 
 
 def list_latest(
@@ -179,27 +132,18 @@ def list_latest(
     stats: ListingStats,
 ) -> Tx[ListPage]:
     """One ListObjects page, in one REPEATABLE READ (one snapshot) transaction."""
-    if _SkipScan.usable(delimiter):
+    if usable(delimiter):
         yield from require_bucket(bucket)
-        scan = _SkipScan(bucket, prefix=prefix, delimiter=delimiter, max_keys=max_keys, stats=stats)
-        steps = listing_steps(
-            lambda k: k,
+        page = yield from list_skipping(
+            _sql(bucket, prefix, delimiter, stats),
             prefix=prefix,
             delimiter=delimiter,
             start_after=start_after,
             max_keys=max_keys,
+            stats=stats,
         )
-        try:
-            keys: Listing[str] = yield from feed(steps, scan.read)
-        except _Mismatch:
-            pass  # a bug: list the page with range queries
-        else:
-            objects = []
-            if keys.rows:
-                found = yield from rows(_ROWS, bucket, keys.rows)
-                stats.queries += 1
-                objects = [listed_from_row(r) for r in found]
-            return ListPage(objects, keys.common_prefixes, keys.is_truncated, keys.next_marker)
+        if page is not None:
+            return page
     return (
         yield from listing.list_objects(
             bucket,

@@ -42,7 +42,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from typing import ParamSpec, TypeVar
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.meta import listing
+from gateway.meta import sqlite_listing
 from gateway.meta.group_commit import GroupCommitter, run_one
 from gateway.meta.migrations import migrate
 from gateway.meta.sql import SQLITE, Tx
@@ -61,7 +61,7 @@ class SqliteDatabase:
     """gateway.meta.store.Database on one SQLite file (see the module docstring)."""
 
     dialect = SQLITE
-    list_latest = staticmethod(listing.list_objects)
+    list_latest = staticmethod(sqlite_listing.list_latest)
 
     def __init__(self, path: str, *, busy_timeout: float = 10.0) -> None:
         self.path = path

@@ -1,0 +1,121 @@
+"""ListObjects with a delimiter, the seek walk's probes run inside the database.
+
+A page of 1,000 common prefixes is 1,000 seeks (gateway.meta.listing.listing_steps). One
+statement per seek costs a round trip each on PostgreSQL and a pass through the
+transaction driver each on SQLite (~25 µs), so each store runs a recursive query that
+walks ahead: from a lower bound it finds the first key, cuts it at the delimiter, and
+starts the next step at successor(common prefix), or just past the key if it does not
+roll up — the walk's own seeks, computed in SQL (gateway/meta/postgres_listing.py,
+sqlite_listing.py). A query answers up to max_keys + 1 seeks.
+
+The Python walk still decides everything: each probed key is handed to it only if the
+walk's seek matches the bound the key was read from, so a bound computed differently in
+SQL (a bug, or text the SQL string functions see differently) is caught, and the page is
+listed again with gateway.meta.listing.list_objects's range queries. Then one more query
+reads the full rows of the keys listed as objects, in the same snapshot.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from gateway.meta.base import ListPage
+from gateway.meta.listing import Listing, ListingStats, Seek, listing_steps, rolled_up, successor
+from gateway.meta.ranges import feed
+from gateway.meta.rows import listed_from_row
+from gateway.meta.sql import Tx
+
+# What a probe found: (the inclusive lower bound a key was read from, the key, or None
+# where the range ran dry), in walk order.
+Probe = tuple[str, str | None]
+
+
+@dataclass(frozen=True)
+class SkipScanSql:
+    """What a store supplies: its probing query and how it reads the listed rows.
+
+    probe(lower, upper, steps): the probes of a walk from `lower` (inclusive) below
+    `upper`, at most `steps` keys. after(key): the inclusive bound just past `key`.
+    read_rows(keys): the ListedObject rows of `keys`, in key order.
+    """
+
+    probe: Callable[[str, str | None, int], Tx[list[Probe]]]
+    after: Callable[[str], str]
+    read_rows: Callable[[list[str]], Tx[list[object]]]
+
+
+def usable(delimiter: str) -> bool:
+    """Whether the SQL can compute the seeks: successor(CP) is CP[:-1] + successor(last
+    code point), unless that is U+10FFFF."""
+    return bool(delimiter) and len(successor(delimiter[-1]) or "") == 1
+
+
+class _Mismatch(Exception):
+    """The walk asked for a range the skip scan did not probe (see the module docstring)."""
+
+
+class _Probes:
+    """Answers the walk's seeks (ranges.feed's `read`) from the probes, probing on demand."""
+
+    def __init__(self, sql: SkipScanSql, *, prefix: str, delimiter: str, steps: int) -> None:
+        self.sql = sql
+        self.prefix = prefix
+        self.delimiter = delimiter
+        self.steps = steps
+        self.queue: deque[Probe] = deque()
+
+    def read(self, seek: Seek, after: str | None, n: int) -> Tx[list[str]]:
+        """Up to n keys of `seek`'s range after `after`: fewer only where the range runs
+        dry or at a key that rolls up (the walk seeks past it)."""
+        bound = self.sql.after
+        if after is not None:
+            lower = bound(after)
+        else:
+            lower = seek.lower if seek.inclusive else bound(seek.lower)
+        keys: list[str] = []
+        while len(keys) < n:
+            if not self.queue:
+                self.queue.extend((yield from self.sql.probe(lower, seek.upper, self.steps)))
+            probed_lower, key = self.queue.popleft()
+            if probed_lower != lower:
+                raise _Mismatch(lower)
+            if key is None:
+                break
+            keys.append(key)
+            lower = bound(key)
+            if rolled_up(key, self.prefix, self.delimiter) is not None:
+                break
+        return keys
+
+
+def list_skipping(
+    sql: SkipScanSql,
+    *,
+    prefix: str,
+    delimiter: str,
+    start_after: str,
+    max_keys: int,
+    stats: ListingStats,
+) -> Tx[ListPage | None]:
+    """One ListObjects page with a usable() delimiter; None on a mismatch (the caller
+    lists the page with range queries)."""
+    probes = _Probes(sql, prefix=prefix, delimiter=delimiter, steps=max_keys + 1)
+    steps = listing_steps(
+        lambda k: k,
+        prefix=prefix,
+        delimiter=delimiter,
+        start_after=start_after,
+        max_keys=max_keys,
+    )
+    try:
+        keys: Listing[str] = yield from feed(steps, probes.read)
+    except _Mismatch:
+        return None
+    objects = []
+    if keys.rows:
+        found = yield from sql.read_rows(keys.rows)
+        stats.queries += 1
+        objects = [listed_from_row(r) for r in found]
+    return ListPage(objects, keys.common_prefixes, keys.is_truncated, keys.next_marker)
