@@ -35,6 +35,7 @@ from gateway.meta.migrations import load_migrations, split_statements
 from gateway.meta.ranges import feed
 from gateway.meta.sql import Tx
 from gateway.meta.sqlite import SqliteMetaStore
+from gateway.meta.sqlite_listing import SKIP_SCAN_BOUNDED_SQL
 
 NOW = 1_700_000_000.0
 FAR_FUTURE = 1e12
@@ -706,6 +707,60 @@ def test_list_objects_matches_reference(metastore: MetaStore, aio: asyncio.Runne
     aio.run(body())
 
 
+ODD_KEYS = [
+    "\u00e9t\u00e9/a",
+    "\u00e9t\u00e9/b/c",
+    "\u00e9t\u00e9\U0001f600x/y",
+    "\u00e9t\u00e9\U0001f600\U0001f600z",
+    "\U0001f600/\u00e9/1",
+    "\U0001f600/\u00e9\u00e9/2",
+    "\uffff\u00e9/",
+    "a\u00e9/b\u00e9/c",
+    "a\u00e9\u00e9b",
+    "a b/c d",
+    "a+b/c",
+]
+
+
+def test_list_objects_multibyte_delimiters_match_reference(
+    metastore: MetaStore, aio: asyncio.Runner
+) -> None:
+    """Prefixes and delimiters of several code points, some of several UTF-8 bytes: where a
+    key rolls up is counted in code points, on every store (SQLite's skip scan counts them
+    with instr/substr)."""
+
+    async def body() -> None:
+        await make_bucket(metastore)
+        await fill(metastore, ODD_KEYS)
+        for prefix in ["", "\u00e9t\u00e9", "\U0001f600/", "a"]:
+            for delimiter in ["/", "\u00e9/", "\U0001f600", "\u00e9", " "]:
+                for max_keys in (1, 2, 1000):
+                    marker = ""
+                    for _ in range(50):
+                        page = await metastore.list_objects(
+                            "bkt",
+                            prefix=prefix,
+                            delimiter=delimiter,
+                            start_after=marker,
+                            max_keys=max_keys,
+                        )
+                        expected = reference_list(
+                            ODD_KEYS,
+                            prefix=prefix,
+                            delimiter=delimiter,
+                            start_after=marker,
+                            max_keys=max_keys,
+                        )
+                        where = (prefix, delimiter, max_keys, marker)
+                        assert summary(page) == summary(expected), where
+                        if not page.is_truncated:
+                            break
+                        assert page.next_marker is not None
+                        marker = page.next_marker
+
+    aio.run(body())
+
+
 def test_list_objects_edges(metastore: MetaStore, aio: asyncio.Runner) -> None:
     async def body() -> None:
         await make_bucket(metastore)
@@ -886,6 +941,32 @@ def test_sqlite_listing_query_uses_latest_index(tmp_path: Path, aio: asyncio.Run
         assert again == plan
         mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
         assert mode == "wal"
+
+
+def test_sqlite_skip_scan_is_one_statement_on_the_covering_index(
+    tmp_path: Path, aio: asyncio.Runner
+) -> None:
+    store = SqliteMetaStore(str(tmp_path / "meta.sqlite3"))
+
+    async def body() -> None:
+        await store.open()
+        try:
+            await make_bucket(store)
+            await fill(store, [f"d{i:02d}/f{j}" for i in range(50) for j in range(3)])
+            page = await store.list_objects("bkt", delimiter="/")
+            assert page.common_prefixes == [f"d{i:02d}/" for i in range(50)]
+            assert store.last_listing.queries == 1  # 50 seeks, one statement
+        finally:
+            await store.close()
+
+    aio.run(body())
+    with sqlite3.connect(str(tmp_path / "meta.sqlite3")) as conn:
+        args = ("b", "a", 0, 1, "0", "/", 9, "z")
+        plan = " ".join(
+            r[-1] for r in conn.execute("EXPLAIN QUERY PLAN " + SKIP_SCAN_BOUNDED_SQL, args)
+        )
+        assert "USING COVERING INDEX versions_listed (bucket=? AND key>? AND key<?)" in plan, plan
+        assert "SCAN versions" not in plan, plan
 
 
 def test_sqlite_stores_sharing_one_file(tmp_path: Path, aio: asyncio.Runner) -> None:
