@@ -166,10 +166,31 @@ class Result:
     # the client side only (decoding rows, the walk) on PostgreSQL. Steadier than wall time
     # on a shared machine.
     cpu_ms: float
+    # PostgreSQL: the CPU of its server processes serving this database per page (/proc;
+    # the server runs on this machine). None for SQLite (in cpu_ms already).
+    server_cpu_ms: float | None = None
+
+
+def _proc_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) of the live processes among `pids`."""
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
 
 
 async def time_case(
-    store: MetaStore, store_name: str, case: Case, pages: int, rng: random.Random
+    store: MetaStore,
+    store_name: str,
+    case: Case,
+    pages: int,
+    rng: random.Random,
+    server_pids: Callable[[], Awaitable[list[int]]] | None = None,
 ) -> Result:
     async def page(start: str) -> int:
         p = await store.list_objects(
@@ -180,6 +201,8 @@ async def time_case(
     for _ in range(5):  # warm-up: caches, prepared statements
         await page(case.starts(rng))
     times, items = [], []
+    pids = await server_pids() if server_pids else []
+    server0 = _proc_cpu(pids)
     cpu0 = time.process_time()
     for _ in range(pages):
         start = case.starts(rng)
@@ -187,6 +210,7 @@ async def time_case(
         items.append(await page(start))
         times.append((time.perf_counter() - t0) * 1000)
     cpu = (time.process_time() - cpu0) * 1000 / pages
+    server = (_proc_cpu(pids) - server0) * 1000 / pages if server_pids else None
     times.sort()
     return Result(
         store_name,
@@ -195,16 +219,23 @@ async def time_case(
         times[min(len(times) - 1, int(len(times) * 0.99))],
         statistics.mean(items),
         cpu,
+        server,
     )
 
 
 async def run_store(
-    name: str, open_store: Callable[[], Awaitable[MetaStore]], total: int, pages: int
+    name: str,
+    open_store: Callable[[], Awaitable[MetaStore]],
+    total: int,
+    pages: int,
+    server_pids: Callable[[], Awaitable[list[int]]] | None = None,
 ) -> list[Result]:
     store = await open_store()
     try:
         rng = random.Random(42)
-        return [await time_case(store, name, case, pages, rng) for case in cases(total)]
+        return [
+            await time_case(store, name, case, pages, rng, server_pids) for case in cases(total)
+        ]
     finally:
         await store.close()
 
@@ -259,7 +290,20 @@ async def bench_postgres(args: argparse.Namespace, marker: Path, keep: Path | No
             await store.open()
             return store
 
-        return await run_store("PostgreSQL", open_postgres, args.keys, args.pages)
+        async def backends() -> list[int]:
+            # This database's server processes: the store's pool (and nothing else, in a
+            # database of the bench's own).
+            conn = await asyncpg.connect(admin)
+            try:
+                found = await conn.fetch(
+                    "SELECT pid FROM pg_stat_activity"
+                    " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            finally:
+                await conn.close()
+            return [r["pid"] for r in found]
+
+        return await run_store("PostgreSQL", open_postgres, args.keys, args.pages, backends)
     finally:
         if not keep:
             conn = await asyncpg.connect(admin)
@@ -272,12 +316,13 @@ def _loaded(store: str, total: int, t0: float) -> None:
 
 
 def _print(results: list[Result]) -> None:
-    print("| store | page | p50 (ms) | p99 (ms) | CPU ms/page | items/page |")
-    print("| --- | --- | ---: | ---: | ---: | ---: |")
+    print("| store | page | p50 (ms) | p99 (ms) | CPU ms/page | server CPU ms/page | items/page |")
+    print("| --- | --- | ---: | ---: | ---: | ---: | ---: |")
     for r in results:
+        server = "—" if r.server_cpu_ms is None else f"{r.server_cpu_ms:.1f}"
         print(
             f"| {r.store} | {r.case} | {r.p50_ms:.1f} | {r.p99_ms:.1f} | {r.cpu_ms:.1f}"
-            f" | {r.items:.0f} |"
+            f" | {server} | {r.items:.0f} |"
         )
     print(flush=True)
 
