@@ -31,7 +31,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Generic, Literal, Protocol, TypeVar
+from typing import TYPE_CHECKING, Generic, Literal, NamedTuple, Protocol, TypeVar
 
 from gateway.codec.params import SegmentCodec
 from gateway.limits.quota import QuotaUse, Scope
@@ -272,11 +272,11 @@ class DeleteOutcome:
     delete_marker: bool  # a delete marker was created (or the removed version was one)
 
 
-@dataclass(frozen=True, slots=True)
-class ListedObject:
+class ListedObject(NamedTuple):
     """An object as ListObjects shows it: the listing reads these columns of the latest
     version and no more (gateway.meta.rows.LISTED_COLUMNS), so a page of 1,000 costs no
-    decoding of headers, metadata or segments."""
+    decoding of headers, metadata or segments. A NamedTuple: a page builds 1,000 of them,
+    and a tuple is built in a third of the time of a frozen dataclass."""
 
     key: str
     version_id: str

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 MAX_DELETE_OBJECTS = 1000
 
@@ -107,8 +108,10 @@ class CopyObjectResult:
 # -- ListObjects / ListObjectsV2 ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ListEntry:
+class ListEntry(NamedTuple):
+    """One <Contents> of a listing. A NamedTuple: a page builds 1,000 of them, and a tuple
+    is built in a third of the time of a frozen dataclass."""
+
     key: str
     last_modified: float
     etag: str
