@@ -149,7 +149,7 @@ LIST_SQL = (
 )
 
 
-def _read_range(bucket: str, seek: Seek, after: Any, n: int, stats: ListingStats) -> Tx[list[Any]]:
+def read_range(bucket: str, seek: Seek, after: Any, n: int, stats: ListingStats) -> Tx[list[Any]]:
     """Up to n rows of `seek`'s range in key order, after the row `after` (None: from
     the seek's lower bound)."""
     if after is not None:
@@ -188,7 +188,7 @@ def list_objects(
     # leave a range at its first row (a key that rolls up): start small.
     listing: Listing[Any] = yield from feed(
         steps,
-        lambda seek, after, n: _read_range(bucket, seek, after, n, stats),
+        lambda seek, after, n: read_range(bucket, seek, after, n, stats),
         first=2 if delimiter else None,
     )
     return ListPage(

@@ -110,7 +110,7 @@ def _sql(bucket: str, prefix: str, delimiter: str, stats: ListingStats) -> SkipS
             stats.rows += len(keys)
             at = r["lower"]
             for key in keys[: r["cut"]] if r["cut"] else keys:
-                probes.append((at, key))
+                probes.append((at, (key,)))
                 at = _after(key)
             if r["cut"] is None and len(keys) < r["size"]:
                 probes.append((at, None))  # nothing more below the upper bound
@@ -119,7 +119,7 @@ def _sql(bucket: str, prefix: str, delimiter: str, stats: ListingStats) -> SkipS
     def read_rows(keys: list[str]) -> Tx[list[Any]]:
         return (yield from rows(_ROWS, bucket, keys))
 
-    return SkipScanSql(probe, _after, read_rows)
+    return SkipScanSql(probe, _after, read_rows=read_rows)
 
 
 def list_latest(

@@ -20,30 +20,46 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from gateway.meta.base import ListPage
-from gateway.meta.listing import Listing, ListingStats, Seek, listing_steps, rolled_up, successor
+from gateway.meta.listing import (
+    Listing,
+    ListingStats,
+    Seek,
+    Steps,
+    listing_steps,
+    rolled_up,
+    successor,
+)
 from gateway.meta.ranges import feed
 from gateway.meta.rows import listed_from_row
 from gateway.meta.sql import Tx
 
-# What a probe found: (the inclusive lower bound a key was read from, the key, or None
-# where the range ran dry), in walk order.
-Probe = tuple[str, str | None]
+# What a probe found: (the inclusive lower bound a row was read from, the row, or None
+# where the range ran dry), in walk order. A row's first column is its key; a store may
+# return the listed columns (rows.LISTED_COLUMNS) of keys that do not roll up with them.
+Probe = tuple[str, Any]
+# ranges.feed's `read`: up to n LISTED_COLUMNS rows of a seek's range after a row.
+RangeRead = Callable[[Seek, Any, int], Tx[list[Any]]]
 
 
 @dataclass(frozen=True)
 class SkipScanSql:
-    """What a store supplies: its probing query and how it reads the listed rows.
+    """What a store supplies.
 
     probe(lower, upper, steps): the probes of a walk from `lower` (inclusive) below
     `upper`, at most `steps` keys. after(key): the inclusive bound just past `key`.
-    read_rows(keys): the ListedObject rows of `keys`, in key order.
+    read_rows(keys): the LISTED_COLUMNS rows of `keys` in key order; None if the probes
+    carry them. read_range: range reads (gateway.meta.listing) to use until the first key
+    that rolls up, where probing one key at a time costs more than reading a range (a
+    folder of files); None to probe from the start.
     """
 
     probe: Callable[[str, str | None, int], Tx[list[Probe]]]
     after: Callable[[str], str]
-    read_rows: Callable[[list[str]], Tx[list[object]]]
+    read_rows: Callable[[list[str]], Tx[list[Any]]] | None = None
+    read_range: RangeRead | None = None
 
 
 def usable(delimiter: str) -> bool:
@@ -65,29 +81,39 @@ class _Probes:
         self.delimiter = delimiter
         self.steps = steps
         self.queue: deque[Probe] = deque()
+        self.probing = sql.read_range is None
 
-    def read(self, seek: Seek, after: str | None, n: int) -> Tx[list[str]]:
-        """Up to n keys of `seek`'s range after `after`: fewer only where the range runs
-        dry or at a key that rolls up (the walk seeks past it)."""
+    def read(self, seek: Seek, after: Any, n: int) -> Tx[list[Any]]:
+        """Up to n rows of `seek`'s range after the row `after`: fewer only where the range
+        runs dry or at a key that rolls up (the walk seeks past it)."""
+        if not self.probing:
+            assert self.sql.read_range is not None
+            found = yield from self.sql.read_range(seek, after, n)
+            for r in found:
+                if rolled_up(r[0], self.prefix, self.delimiter) is not None:
+                    self.probing = True  # a folder of folders, perhaps: probe from here
+                    break
+            return found
         bound = self.sql.after
         if after is not None:
-            lower = bound(after)
+            lower = bound(after[0])
         else:
             lower = seek.lower if seek.inclusive else bound(seek.lower)
-        keys: list[str] = []
-        while len(keys) < n:
+        found = []
+        while len(found) < n:
             if not self.queue:
                 self.queue.extend((yield from self.sql.probe(lower, seek.upper, self.steps)))
-            probed_lower, key = self.queue.popleft()
+            probed_lower, row = self.queue.popleft()
             if probed_lower != lower:
                 raise _Mismatch(lower)
-            if key is None:
+            if row is None:
                 break
-            keys.append(key)
+            found.append(row)
+            key = row[0]
             lower = bound(key)
             if rolled_up(key, self.prefix, self.delimiter) is not None:
                 break
-        return keys
+        return found
 
 
 def list_skipping(
@@ -102,20 +128,24 @@ def list_skipping(
     """One ListObjects page with a usable() delimiter; None on a mismatch (the caller
     lists the page with range queries)."""
     probes = _Probes(sql, prefix=prefix, delimiter=delimiter, steps=max_keys + 1)
-    steps = listing_steps(
-        lambda k: k,
+    steps: Steps[Any] = listing_steps(
+        lambda r: str(r[0]),
         prefix=prefix,
         delimiter=delimiter,
         start_after=start_after,
         max_keys=max_keys,
     )
     try:
-        keys: Listing[str] = yield from feed(steps, probes.read)
+        # Range reads start small (the walk may leave a range at its first row); probes
+        # answer whatever is asked.
+        page: Listing[Any] = yield from feed(
+            steps, probes.read, first=None if sql.read_range is None else 2
+        )
     except _Mismatch:
         return None
-    objects = []
-    if keys.rows:
-        found = yield from sql.read_rows(keys.rows)
+    found = page.rows
+    if found and sql.read_rows is not None:
+        found = yield from sql.read_rows([r[0] for r in found])
         stats.queries += 1
-        objects = [listed_from_row(r) for r in found]
-    return ListPage(objects, keys.common_prefixes, keys.is_truncated, keys.next_marker)
+    objects = [listed_from_row(r) for r in found]
+    return ListPage(objects, page.common_prefixes, page.is_truncated, page.next_marker)

@@ -2,13 +2,15 @@
 
 - Without a delimiter nothing is ever skipped: gateway.meta.listing.list_objects, one
   range query on the covering index versions_listed (migration 0020).
-- With a delimiter, SKIP_SCAN_SQL (gateway/meta/skip_scan.py) runs the walk's seeks in
-  one recursive query: each step is one probe of versions_listed for the first key from
-  `lower`; the next step's `lower` is successor(common prefix) if that key rolls up, or
-  just past the key. A page of 1,000 common prefixes is one statement of 1,000 index
-  probes (a few µs each in SQLite) instead of 1,000 statements through the transaction
-  driver (~25 µs each). A folder of files is probed key by key too, which SQLite does
-  about as fast as it reads a range.
+- With a delimiter, the walk starts with those range queries, in batches doubling from 2
+  rows (gateway.meta.ranges), and keeps them while no key rolls up: a folder of files
+  reads as a range. From the first key that rolls up on, SKIP_SCAN_SQL
+  (gateway/meta/skip_scan.py) runs the walk's seeks in one recursive query: each step is
+  one probe of versions_listed for the first key from `lower`; the next step's `lower`
+  is successor(common prefix) if that key rolls up, or just past the key. A page of 1,000
+  common prefixes is one statement of 1,000 index probes (a few µs each in SQLite)
+  instead of 1,000 statements through the transaction driver (~25 µs each). Keys that do
+  not roll up come with their listed columns, so that is the page's last statement.
 
 "Just past key k" is the inclusive bound k || char(0): SQLite's BINARY collation compares
 bytes (memcmp, then length), so no text lies strictly between k and k || char(0).
@@ -18,28 +20,33 @@ the delimiter.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from gateway.meta import listing
 from gateway.meta.base import ListPage
-from gateway.meta.listing import LIST_SQL, ListingStats, successor
-from gateway.meta.rows import require_bucket
+from gateway.meta.listing import ListingStats, Seek, successor
+from gateway.meta.rows import LISTED_COLUMNS, require_bucket
 from gateway.meta.skip_scan import Probe, SkipScanSql, list_skipping, usable
 from gateway.meta.sql import Tx, rows
 
 # Numbered parameters: ?1 bucket, ?2 first lower (inclusive), ?3 len(prefix),
 # ?4 len(delimiter), ?5 the code point after the delimiter's last one, ?6 delimiter,
 # ?7 keys wanted, ?8 upper bound (exclusive).
+# Whether key `k` rolls up (has the delimiter after the prefix).
+_ROLLS = "instr(substr({k}, ?3 + 1), ?6) > 0"
 # The next step's lower bound, from the previous step's key w.key.
-_NEXT = """(CASE WHEN instr(substr(w.key, ?3 + 1), ?6) > 0
+_NEXT = f"""(CASE WHEN {_ROLLS.format(k="w.key")}
         THEN substr(w.key, 1, ?3 + instr(substr(w.key, ?3 + 1), ?6) + ?4 - 2) || ?5
         ELSE w.key || char(0) END)"""
 _PROBE = """(SELECT key FROM versions INDEXED BY versions_listed
         WHERE bucket = ?1 AND is_latest AND NOT is_delete_marker AND key >= {lower} {upper}
         ORDER BY key LIMIT 1)"""
 # A recursive step may not join a subquery that reads the step's row, so the bound is
-# written twice (SQLite evaluates it twice: a few string functions per step).
+# written twice (SQLite evaluates it twice: a few string functions per step). The keys
+# that do not roll up come with their listed columns (one more probe of the same index),
+# so the page needs no second statement. No ORDER BY w.n (a sort): the steps come out of
+# the walk in order and the LEFT JOIN keeps its outer rows' order; a row out of order
+# would not match the walk's seek, and the page would be listed with range queries.
 _SKIP_SCAN = """
 WITH RECURSIVE walk (n, lower, key) AS (
     SELECT 1, ?2, {first}
@@ -48,8 +55,12 @@ WITH RECURSIVE walk (n, lower, key) AS (
     FROM walk w
     WHERE w.key IS NOT NULL AND w.n < ?7
 )
-SELECT lower, key FROM walk
+SELECT w.lower, w.key, {columns} FROM walk w
+LEFT JOIN versions v INDEXED BY versions_listed
+    ON v.bucket = ?1 AND v.is_latest AND v.key = w.key AND NOT {rolls}
 """
+# LISTED_COLUMNS but the key, of `v`.
+_COLUMNS = ", ".join(f"v.{c.strip()}" for c in LISTED_COLUMNS.split(",")[1:])
 
 
 def _skip_scan(upper: str) -> str:
@@ -57,16 +68,13 @@ def _skip_scan(upper: str) -> str:
         first=_PROBE.format(lower="?2", upper=upper),
         next=_NEXT,
         probe=_PROBE.format(lower=_NEXT, upper=upper),
+        columns=_COLUMNS,
+        rolls=_ROLLS.format(k="w.key"),
     )
 
 
 SKIP_SCAN_SQL = _skip_scan("AND ?8 IS NULL")
 SKIP_SCAN_BOUNDED_SQL = _skip_scan("AND key < ?8")
-
-# The listed rows of the keys a page lists as objects (a JSON array of them).
-_ROWS = (
-    LIST_SQL + " AND NOT is_delete_marker AND key IN (SELECT value FROM json_each(?)) ORDER BY key"
-)
 
 
 def _after(key: str) -> str:
@@ -84,12 +92,13 @@ def _sql(bucket: str, prefix: str, delimiter: str, stats: ListingStats) -> SkipS
         )
         stats.queries += 1
         stats.rows += sum(r[1] is not None for r in found)
-        return [(r[0], r[1]) for r in found]
+        # (lower, the row from its key on, or None): sqlite3.Row slices to a tuple.
+        return [(r[0], None if r[1] is None else r[1:]) for r in found]
 
-    def read_rows(keys: list[str]) -> Tx[list[Any]]:
-        return (yield from rows(_ROWS, bucket, json.dumps(keys)))
+    def read_range(seek: Seek, after: Any, n: int) -> Tx[list[Any]]:
+        return (yield from listing.read_range(bucket, seek, after, n, stats))
 
-    return SkipScanSql(probe, _after, read_rows)
+    return SkipScanSql(probe, _after, read_range=read_range)
 
 
 def list_latest(
