@@ -6,13 +6,15 @@ transaction driver each on SQLite (~25 µs), so each store runs a recursive quer
 walks ahead: from a lower bound it finds the first key, cuts it at the delimiter, and
 starts the next step at successor(common prefix), or just past the key if it does not
 roll up — the walk's own seeks, computed in SQL (gateway/meta/postgres_listing.py,
-sqlite_listing.py). A query answers up to max_keys + 1 seeks.
+sqlite_listing.py). A query answers up to max_keys + 1 seeks, and returns the listed
+columns of the keys that do not roll up. Probing costs one index descent per key, more
+than reading a range, so the walk reads ranges (gateway.meta.listing's queries) until
+the first key that rolls up: a folder of files never probes.
 
 The Python walk still decides everything: each probed key is handed to it only if the
 walk's seek matches the bound the key was read from, so a bound computed differently in
 SQL (a bug, or text the SQL string functions see differently) is caught, and the page is
-listed again with gateway.meta.listing.list_objects's range queries. Then one more query
-reads the full rows of the keys listed as objects, in the same snapshot.
+listed again with range queries alone.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from typing import Any
 from gateway.meta.base import ListPage
 from gateway.meta.listing import (
     Listing,
-    ListingStats,
     Seek,
     Steps,
     listing_steps,
@@ -37,8 +38,8 @@ from gateway.meta.rows import listed_from_row
 from gateway.meta.sql import Tx
 
 # What a probe found: (the inclusive lower bound a row was read from, the row, or None
-# where the range ran dry), in walk order. A row's first column is its key; a store may
-# return the listed columns (rows.LISTED_COLUMNS) of keys that do not roll up with them.
+# where the range ran dry), in walk order. A row is rows.LISTED_COLUMNS, key first; only
+# the key for a key that rolls up.
 Probe = tuple[str, Any]
 # ranges.feed's `read`: up to n LISTED_COLUMNS rows of a seek's range after a row.
 RangeRead = Callable[[Seek, Any, int], Tx[list[Any]]]
@@ -50,16 +51,12 @@ class SkipScanSql:
 
     probe(lower, upper, steps): the probes of a walk from `lower` (inclusive) below
     `upper`, at most `steps` keys. after(key): the inclusive bound just past `key`.
-    read_rows(keys): the LISTED_COLUMNS rows of `keys` in key order; None if the probes
-    carry them. read_range: range reads (gateway.meta.listing) to use until the first key
-    that rolls up, where probing one key at a time costs more than reading a range (a
-    folder of files); None to probe from the start.
+    read_range: the store's range reads (ranges.feed's `read`).
     """
 
     probe: Callable[[str, str | None, int], Tx[list[Probe]]]
     after: Callable[[str], str]
-    read_rows: Callable[[list[str]], Tx[list[Any]]] | None = None
-    read_range: RangeRead | None = None
+    read_range: RangeRead
 
 
 def usable(delimiter: str) -> bool:
@@ -81,13 +78,12 @@ class _Probes:
         self.delimiter = delimiter
         self.steps = steps
         self.queue: deque[Probe] = deque()
-        self.probing = sql.read_range is None
+        self.probing = False
 
     def read(self, seek: Seek, after: Any, n: int) -> Tx[list[Any]]:
         """Up to n rows of `seek`'s range after the row `after`: fewer only where the range
         runs dry or at a key that rolls up (the walk seeks past it)."""
         if not self.probing:
-            assert self.sql.read_range is not None
             found = yield from self.sql.read_range(seek, after, n)
             for r in found:
                 if rolled_up(r[0], self.prefix, self.delimiter) is not None:
@@ -123,7 +119,6 @@ def list_skipping(
     delimiter: str,
     start_after: str,
     max_keys: int,
-    stats: ListingStats,
 ) -> Tx[ListPage | None]:
     """One ListObjects page with a usable() delimiter; None on a mismatch (the caller
     lists the page with range queries)."""
@@ -138,14 +133,8 @@ def list_skipping(
     try:
         # Range reads start small (the walk may leave a range at its first row); probes
         # answer whatever is asked.
-        page: Listing[Any] = yield from feed(
-            steps, probes.read, first=None if sql.read_range is None else 2
-        )
+        page: Listing[Any] = yield from feed(steps, probes.read, first=2)
     except _Mismatch:
         return None
-    found = page.rows
-    if found and sql.read_rows is not None:
-        found = yield from sql.read_rows([r[0] for r in found])
-        stats.queries += 1
-    objects = [listed_from_row(r) for r in found]
+    objects = [listed_from_row(r) for r in page.rows]
     return ListPage(objects, page.common_prefixes, page.is_truncated, page.next_marker)

@@ -44,7 +44,8 @@ _PROBE = """(SELECT key FROM versions INDEXED BY versions_listed
 # A recursive step may not join a subquery that reads the step's row, so the bound is
 # written twice (SQLite evaluates it twice: a few string functions per step). The keys
 # that do not roll up come with their listed columns (one more probe of the same index),
-# so the page needs no second statement. No ORDER BY w.n (a sort): the steps come out of
+# so the page needs no second statement (a key that rolls up is joined as NULL, which the
+# index does not probe). No ORDER BY w.n (a sort): the steps come out of
 # the walk in order and the LEFT JOIN keeps its outer rows' order; a row out of order
 # would not match the walk's seek, and the page would be listed with range queries.
 _SKIP_SCAN = """
@@ -57,7 +58,7 @@ WITH RECURSIVE walk (n, lower, key) AS (
 )
 SELECT w.lower, w.key, {columns} FROM walk w
 LEFT JOIN versions v INDEXED BY versions_listed
-    ON v.bucket = ?1 AND v.is_latest AND v.key = w.key AND NOT {rolls}
+    ON v.bucket = ?1 AND v.is_latest AND v.key = (CASE WHEN {rolls} THEN NULL ELSE w.key END)
 """
 # LISTED_COLUMNS but the key, of `v`.
 _COLUMNS = ", ".join(f"v.{c.strip()}" for c in LISTED_COLUMNS.split(",")[1:])
@@ -98,7 +99,7 @@ def _sql(bucket: str, prefix: str, delimiter: str, stats: ListingStats) -> SkipS
     def read_range(seek: Seek, after: Any, n: int) -> Tx[list[Any]]:
         return (yield from listing.read_range(bucket, seek, after, n, stats))
 
-    return SkipScanSql(probe, _after, read_range=read_range)
+    return SkipScanSql(probe, _after, read_range)
 
 
 def list_latest(
@@ -119,7 +120,6 @@ def list_latest(
             delimiter=delimiter,
             start_after=start_after,
             max_keys=max_keys,
-            stats=stats,
         )
         if page is not None:
             return page

@@ -7,7 +7,7 @@ import bisect
 from typing import Any
 
 from gateway.meta.base import ListPage
-from gateway.meta.listing import ListingStats, Seek, rolled_up, successor
+from gateway.meta.listing import Seek, rolled_up, successor
 from gateway.meta.skip_scan import Probe, SkipScanSql, list_skipping
 from gateway.meta.sql import Tx
 
@@ -45,26 +45,19 @@ def _row(key: str) -> tuple[Any, ...]:
     return (key, "null", 0.0, 1, "e", "o", "STANDARD", "{}", None)
 
 
-def _sql(skew: str = "", *, ranges: list[str] | None = None) -> SkipScanSql:
-    """Probes (shifted by `skew`: a store computing other bounds); with `ranges`, range
-    reads first, each logged there by its first key."""
+def _sql(skew: str = "", log: list[str] | None = None) -> SkipScanSql:
+    """Probes (their bounds shifted by `skew`: a store computing other bounds) and range
+    reads, each logged in `log` by its first key."""
+    seen = [] if log is None else log
 
     def probe(lower: str, upper: str | None, steps: int) -> Tx[list[Probe]]:
         yield from ()
-        if ranges is not None:
-            ranges.append(f"probe {lower}")
+        seen.append(f"probe {lower}")
         found = _probes(lower, upper, steps, delimiter="/")
-        # Probes carry rows where the store has no read_rows (SQLite's do).
-        shape = (lambda k: (k,)) if ranges is None else _row
-        return [(b + skew, None if k is None else shape(k)) for b, k in found]
-
-    def read_rows(keys: list[str]) -> Tx[list[Any]]:
-        yield from ()
-        return [_row(k) for k in keys]
+        return [(b + skew, None if k is None else _row(k)) for b, k in found]
 
     def read_range(seek: Seek, after: Any, n: int) -> Tx[list[Any]]:
         yield from ()
-        assert ranges is not None
         if after is not None:
             i = bisect.bisect_right(KEYS, after[0])
         elif seek.inclusive:
@@ -72,12 +65,10 @@ def _sql(skew: str = "", *, ranges: list[str] | None = None) -> SkipScanSql:
         else:
             i = bisect.bisect_right(KEYS, seek.lower)
         found = [_row(k) for k in KEYS[i : i + n] if seek.upper is None or k < seek.upper]
-        ranges.append(f"range {found[0][0] if found else None}")
+        seen.append(f"range {found[0][0] if found else None}")
         return found
 
-    if ranges is None:
-        return SkipScanSql(probe, _after, read_rows=read_rows)
-    return SkipScanSql(probe, _after, read_range=read_range)
+    return SkipScanSql(probe, _after, read_range)
 
 
 def _page(sql: SkipScanSql, start_after: str = "", max_keys: int = 1000) -> ListPage | None:
@@ -88,7 +79,6 @@ def _page(sql: SkipScanSql, start_after: str = "", max_keys: int = 1000) -> List
             delimiter="/",
             start_after=start_after,
             max_keys=max_keys,
-            stats=ListingStats(),
         )
     )
     return page
@@ -112,7 +102,7 @@ def test_a_probe_from_another_bound_is_a_mismatch() -> None:
 
 def test_range_reads_until_a_key_rolls_up() -> None:
     log: list[str] = []
-    page = _page(_sql(ranges=log), start_after="a/2")
+    page = _page(_sql(log=log), start_after="a/2")
     assert page is not None
     assert [o.key for o in page.objects] == ["b", "d"]
     assert page.common_prefixes == ["c/", "e/"]
