@@ -79,23 +79,24 @@ class _Probes:
         self.steps = steps
         self.queue: deque[Probe] = deque()
         self.probing = False
+        self.seeks = 0
 
     def read(self, seek: Seek, after: Any, n: int) -> Tx[list[Any]]:
         """Up to n rows of `seek`'s range after the row `after`: fewer only where the range
         runs dry or at a key that rolls up (the walk seeks past it)."""
+        if after is None:
+            # The walk seeks anew only past a key that rolled up (its first seek aside): a
+            # folder of folders, perhaps. Probe from here.
+            self.probing = self.seeks > 0
+            self.seeks += 1
         if not self.probing:
-            found = yield from self.sql.read_range(seek, after, n)
-            for r in found:
-                if rolled_up(r[0], self.prefix, self.delimiter) is not None:
-                    self.probing = True  # a folder of folders, perhaps: probe from here
-                    break
-            return found
+            return (yield from self.sql.read_range(seek, after, n))
         bound = self.sql.after
         if after is not None:
             lower = bound(after[0])
         else:
             lower = seek.lower if seek.inclusive else bound(seek.lower)
-        found = []
+        found: list[Any] = []
         while len(found) < n:
             if not self.queue:
                 self.queue.extend((yield from self.sql.probe(lower, seek.upper, self.steps)))
