@@ -4,8 +4,9 @@
 The walk is pure and sans-IO: listing_steps() is a generator that asks for key ranges
 (`Seek`) and is sent rows one at a time, and decides what to return. list_objects() is
 the ListObjects transaction body: gateway.meta.ranges.feed() answers the walk's seeks with
-range queries read in doubling batches, on either database. (PostgreSQL runs its own skip
-scan instead when it can: gateway/meta/postgres_listing.py.)
+range queries read in doubling batches, on either database. (With a delimiter, both stores
+switch to probes computed inside the database once a key rolls up: gateway/meta/
+skip_scan.py, sqlite_listing.py, postgres_listing.py.)
 """
 
 from __future__ import annotations

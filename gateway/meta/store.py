@@ -101,7 +101,8 @@ class Database(Protocol):
         max_keys: int,
         stats: ListingStats,
     ) -> Tx[ListPage]:
-        """The ListObjects body this database runs best (PostgreSQL: its skip scan)."""
+        """The ListObjects body this database runs best (its skip scan: sqlite_listing.py,
+        postgres_listing.py)."""
         ...
 
 
