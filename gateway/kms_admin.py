@@ -214,11 +214,7 @@ async def reseal_master(kms: BuiltinKms) -> ResealReport:
     async for row in _coded_rows(meta, contains):
         segments = _resealed_sse_s3(current, previous, row)
         if segments is not None:
-            replaced = await meta.replace_segments(row, segments)
-            # As `rotate-master` has always counted: a part written anew meanwhile is not
-            # among "changed" (a version is).
-            if replaced or row.upload_id is None:
-                report.count(row, replaced)
+            report.count(row, await meta.replace_segments(row, segments))
     for key in await meta.list_kms_keys():
         versions = []
         for number, sealed in enumerate(key.versions):
