@@ -55,14 +55,28 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     try:
         return await handler(request)
     except S3Error as err:
+        _unless_started(request, err)
         return render_s3_error(request, err)
     except BackendError as exc:
         log.warning("backend failure on %s %s: %s", request.method, request.path, exc)
+        _unless_started(request, exc)
         return render_s3_error(request, translate(exc))
     except web.HTTPException:
         raise
     except CLIENT_GONE:
         raise  # the client went away: nobody to answer (gateway.logs says it in one line)
-    except Exception:
+    except Exception as exc:
         log.exception("internal error on %s %s", request.method, request.path)
+        _unless_started(request, exc)
         return render_s3_error(request, S3Error(S3ErrorCode.INTERNAL_ERROR))
+
+
+def _unless_started(request: web.Request, exc: Exception) -> None:
+    """Refuse to answer a request whose response is already on the wire (a body that failed
+    half-way): an error document would be read as the rest of the body, and the client
+    would wait for bytes that never come. Closing the connection is what tells it the body
+    is incomplete."""
+    if request.writer.output_size:
+        if request.transport is not None:
+            request.transport.close()
+        raise ConnectionResetError("response cut short") from exc

@@ -5,7 +5,10 @@ part boundaries, partNumber reads, and a tampered frame that cuts the body short
 
 from __future__ import annotations
 
+import http.client
 import os
+import ssl
+import urllib.request
 from collections.abc import Iterator
 from typing import Any
 
@@ -121,6 +124,13 @@ def test_a_tampered_frame_cuts_the_body_short(
     got = client.get_object(Bucket=bucket, Key="bad")
     with pytest.raises(Exception):  # noqa: B017  # botocore/urllib3: a body cut short
         got["Body"].read()
+    # The connection is closed where the body stops: no error document follows the bytes
+    # sent (a client would read it as body and then wait for the rest until it timed out).
+    url = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": "bad"})
+    with urllib.request.urlopen(url, timeout=60, context=ssl._create_unverified_context()) as r:
+        with pytest.raises(http.client.IncompleteRead) as short:
+            r.read()
+    assert len(short.value.partial) < 3 * MiB and b"<Error>" not in short.value.partial
     with open(path, "r+b") as f:
         f.seek(7)  # the first frame: nothing is sent but an error
         byte = f.read(1)
