@@ -9,14 +9,13 @@ How this works:
   on their own connection so that a GET never queues behind a commit's fsync (WAL: a
   reader sees every transaction committed before it began). ":memory:" has one
   connection (a second one would be another database).
-- Point reads (`point`: a bucket, an object's latest version, an access key: a few rows
-  found by an index) run on the event loop itself, on a third connection: one costs
-  SQLite some 20 µs, less than the trip to the readers' thread and back (executor queue,
-  thread wake-up, future chaining: the largest single cost of a HEAD). That connection
-  never waits for a lock (busy timeout 0): should a reader ever be refused (WAL-index
-  recovery, another process checkpointing in TRUNCATE mode), the body runs again on the
-  readers' thread, which waits as every read does. What this gives up: a point read
-  whose pages are not in the OS page cache reads the disk while the loop waits.
+- Point reads (`point`: a bucket, an object's latest version, an access key) go to the
+  readers' thread like every read. Running them on the event loop, on a connection of
+  their own that never waits for a lock, saved about a fifth of a HEAD's CPU but was
+  measured to stall writes (4 KiB PUT p99 0.24 s -> 5.5 s with two workers, bench/RESULTS.md).
+  The likely cause, not proven: beginning a read transaction while another connection
+  commits can make SQLite retry and sleep inside the call (walTryBeginRead) whatever the
+  busy timeout, and on the loop such a sleep stops every request of the process.
 - Durability: WAL journal (readers never wait for the writer) with synchronous=FULL, so
   COMMIT returns only after the WAL is fsynced: an acknowledged write (a small object
   stored inline with its version, gateway/writepath.py, included) survives kill -9 and a
@@ -35,7 +34,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -72,10 +70,6 @@ class SqliteDatabase:
         # The readers' connection and thread (the writer's for ":memory:").
         self._read_conn: sqlite3.Connection | None = None
         self._read_executor: ThreadPoolExecutor | None = None
-        # Point reads on the caller's thread (None for ":memory:"), one caller at a time:
-        # a caller finding it in use (another thread's loop, in tests) takes the thread path.
-        self._point_conn: sqlite3.Connection | None = None
-        self._point_lock = threading.Lock()
 
     async def open(self) -> None:
         if self._executor is not None:
@@ -91,17 +85,13 @@ class SqliteDatabase:
                 reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kv-sqlite-read")
                 self._read_executor = reader
                 self._read_conn = await asyncio.wrap_future(reader.submit(self._connect_reader))
-                self._point_conn = await asyncio.wrap_future(
-                    reader.submit(self._connect_reader, 0.0)
-                )
         except BaseException:
             await self.close()
             raise
 
-    def _connect_reader(self, busy_timeout: float | None = None) -> sqlite3.Connection:
-        timeout = self.busy_timeout if busy_timeout is None else busy_timeout
+    def _connect_reader(self) -> sqlite3.Connection:
         conn = sqlite3.connect(
-            self.path, timeout=timeout, isolation_level=None, check_same_thread=False
+            self.path, timeout=self.busy_timeout, isolation_level=None, check_same_thread=False
         )
         conn.row_factory = sqlite3.Row
         conn.execute("PRAGMA foreign_keys = ON")
@@ -148,11 +138,7 @@ class SqliteDatabase:
         read_conn, self._read_conn = self._read_conn, None
         executor, self._executor = self._executor, None
         conn, self._conn = self._conn, None
-        point_conn, self._point_conn = self._point_conn, None
         self._committer = None
-        if point_conn is not None:
-            with self._point_lock:  # a point read running on another thread ends first
-                point_conn.close()
         if reader is not None and reader is not executor:
             if read_conn is not None:
                 await asyncio.wrap_future(reader.submit(read_conn.close))
@@ -191,18 +177,7 @@ class SqliteDatabase:
     async def snapshot(self, body: Callable[P, Tx[T]], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._read(body(*args, **kwargs))
 
-    async def point(self, body: Callable[P, Tx[T]], *args: P.args, **kwargs: P.kwargs) -> T:
-        conn = self._point_conn
-        if conn is not None and self._point_lock.acquire(blocking=False):
-            try:
-                if conn is self._point_conn:  # not closed meanwhile
-                    return run_one(conn, "BEGIN", body(*args, **kwargs))
-            except sqlite3.OperationalError as exc:
-                if not _is_busy(exc):
-                    raise
-            finally:
-                self._point_lock.release()
-        return await self._read(body(*args, **kwargs))
+    point = snapshot  # see the module docstring: not on the event loop
 
 
 class SqliteMetaStore(SqlMetaStore):
