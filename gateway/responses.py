@@ -22,9 +22,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, cast
 
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
@@ -195,19 +196,13 @@ async def _write_file(
             request[BYTES_SENT] = 0
             await resp.write_eof()
             return resp
-        transport = request.transport
-        if transport is None:
-            raise ConnectionResetError("Connection lost")
-        sock = transport.get_extra_info("socket")
-        zero_copy = sock is not None and transport.get_extra_info("sslcontext") is None
-        if zero_copy:
-            await _flush_headers(writer, transport)
+        sock = await _raw_socket(request, writer)
         for n, part in enumerate(ranges):
             if n:
                 await asyncio.to_thread(fobj.close)
                 fobj = None
                 fobj = await asyncio.to_thread(open, part.path, "rb")
-            if zero_copy:
+            if sock is not None:
                 # The pump only starts once the socket is writable, and the previous
                 # range was all sent: nothing is buffered in the transport in between.
                 await sendfile.pump().send(sock.fileno(), fobj.fileno(), part.offset, part.count)
@@ -221,6 +216,21 @@ async def _write_file(
     finally:
         if fobj is not None:
             await asyncio.to_thread(fobj.close)
+
+
+async def _raw_socket(
+    request: web.Request, writer: AbstractStreamWriter | None
+) -> socket.socket | None:
+    """The connection's socket, its headers already sent, when bytes may go to it directly
+    (plain TCP); None over TLS, where they must go through the transport."""
+    transport = request.transport
+    if transport is None:
+        raise ConnectionResetError("Connection lost")
+    sock = transport.get_extra_info("socket")
+    if sock is None or transport.get_extra_info("sslcontext") is not None:
+        return None
+    await _flush_headers(writer, transport)
+    return cast(socket.socket, sock)
 
 
 async def _flush_headers(writer: AbstractStreamWriter | None, transport: asyncio.Transport) -> None:
@@ -271,19 +281,13 @@ async def _write_blocks(
         resp.content_length = body.length
         writer = await resp.prepare(request)
         if n:
-            transport = request.transport
-            if transport is None:
-                raise ConnectionResetError("Connection lost")
-            sock = transport.get_extra_info("socket")
-            zero_copy = sock is not None and transport.get_extra_info("sslcontext") is None
-            if zero_copy:
-                await _flush_headers(writer, transport)
+            sock = await _raw_socket(request, writer)
             k = 0
             while n:
                 # The next block is made while this one is sent.
                 running = loop.run_in_executor(None, reader.read_into, buffer(k + 1))
                 block = buffer(k)[:n]
-                if zero_copy:
+                if sock is not None:
                     await sendfile.pump().send_buffer(sock.fileno(), block)
                 else:
                     await resp.write(bytes(block))  # TLS: the transport keeps what it gets

@@ -245,13 +245,7 @@ class S3Backend:
                 body = source.part(length, last=number == len(lengths))
                 parts.append(await self._upload_part(client, blob_id, upload_id, number, body))
             completing = True
-            with s3_errors("CompleteMultipartUpload", blob_id):
-                await client.complete_multipart_upload(
-                    Bucket=self._bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
-                )
+            await self._complete(client, blob_id, key, upload_id, parts)
         except BaseException as exc:
             delete = completing and may_have_reached_server(exc)
             await self._shielded(self._abort_quietly(client, blob_id, upload_id, delete))
@@ -304,13 +298,7 @@ class S3Backend:
                 parts.append(await task)
             in_flight.clear()
             completing = True
-            with s3_errors("CompleteMultipartUpload", blob_id):
-                await client.complete_multipart_upload(
-                    Bucket=self._bucket,
-                    Key=key,
-                    UploadId=upload_id,
-                    MultipartUpload={"Parts": parts},
-                )
+            await self._complete(client, blob_id, key, upload_id, parts)
         except BaseException as exc:
             for task in in_flight:
                 task.cancel()
@@ -319,6 +307,14 @@ class S3Backend:
             await self._shielded(self._abort_quietly(client, blob_id, upload_id, delete))
             raise
         return reader.total
+
+    async def _complete(
+        self, client: Any, blob_id: str, key: str, upload_id: str, parts: list[dict[str, Any]]
+    ) -> None:
+        with s3_errors("CompleteMultipartUpload", blob_id):
+            await client.complete_multipart_upload(
+                Bucket=self._bucket, Key=key, UploadId=upload_id, MultipartUpload={"Parts": parts}
+            )
 
     async def _upload_part(
         self, client: Any, blob_id: str, upload_id: str, number: int, body: bytes | PartBody

@@ -36,6 +36,7 @@ from gateway.codec.frames import (
     FrameCutter,
     FrameError,
     Job,
+    batched,
     decoded_ahead,
     frame_count,
     trimmed,
@@ -208,17 +209,8 @@ async def unpack_frames(
             plain,
         )
 
-    async def jobs() -> AsyncIterator[Job]:
-        pending: list[memoryview] = []
-        async for chunk in read(begin, bounds[-1]):
-            pending += cutter.feed(chunk)
-            if len(pending) >= BATCH_FRAMES:
-                yield job(pending)
-                pending = []
-        if pending:
-            yield job(pending)
-
-    async for plain in decoded_ahead(jobs(), offload_at):
+    stored = read(begin, bounds[-1])
+    async for plain in decoded_ahead(batched(stored, cutter, BATCH_FRAMES, job), offload_at):
         yield plain
     if not cutter.complete or remaining:
         raise FrameError(f"segment ends before frame {number}")

@@ -258,6 +258,23 @@ def seal_run(
     return out  # type: ignore[return-value]  # a bytearray, never written to again
 
 
+async def batched(
+    stored: AsyncIterable[bytes],
+    cutter: FrameCutter,
+    batch: int,
+    job: Callable[[list[memoryview]], Job],
+) -> AsyncIterator[Job]:
+    """The stored stream cut into frames, a job per `batch` frames (and one for the rest)."""
+    pending: list[memoryview] = []
+    async for chunk in stored:
+        pending += cutter.feed(chunk)
+        if len(pending) >= batch:
+            yield job(pending)
+            pending = []
+    if pending:
+        yield job(pending)
+
+
 async def decoded_ahead(
     jobs: AsyncIterable[Job],
     offload_at: int = OFFLOAD_BYTES,
@@ -358,17 +375,7 @@ async def open_frames(
         out = bytearray(plain)
         return lambda: trimmed(open_run(cipher, frames, first, last_frame, out), cut, keep), plain
 
-    async def jobs() -> AsyncIterator[Job]:
-        pending: list[memoryview] = []
-        async for chunk in stored:
-            pending += cutter.feed(chunk)
-            if len(pending) >= batch:
-                yield job(pending)
-                pending = []
-        if pending:
-            yield job(pending)
-
-    async for plain in decoded_ahead(jobs(), offload_at):
+    async for plain in decoded_ahead(batched(stored, cutter, batch, job), offload_at):
         yield plain
     if not cutter.complete or remaining:
         raise FrameError(f"segment ends before frame {index}")

@@ -21,14 +21,11 @@ point order, which is what Python's str comparison and successor() use).
 
 from __future__ import annotations
 
-from typing import Any
+import functools
 
-from gateway.meta import listing
-from gateway.meta.base import ListPage
-from gateway.meta.listing import ListingStats, Seek, successor
-from gateway.meta.rows import LISTED_COLUMNS, require_bucket
-from gateway.meta.skip_scan import Probe, SkipScanSql, list_skipping, usable
-from gateway.meta.sql import Tx, rows
+from gateway.meta import skip_scan
+from gateway.meta.rows import LISTED_COLUMNS
+from gateway.meta.skip_scan import SkipScanQueries
 
 # PostgreSQL-only SQL, so written with its own numbered parameters: $1 bucket, $2 first
 # lower (inclusive), $3 len(prefix), $4 len(delimiter), $5 the code point after the
@@ -82,58 +79,6 @@ SKIP_SCAN_SQL = _skip_scan("AND $8::text IS NULL")
 SKIP_SCAN_BOUNDED_SQL = _skip_scan("AND v.key < $8::text")
 
 
-def _after(key: str) -> str:
-    """The least PostgreSQL text greater than `key` (see the module docstring)."""
-    return key + "\x01"
-
-
-def _sql(bucket: str, prefix: str, delimiter: str, stats: ListingStats) -> SkipScanSql:
-    after_cp = successor(delimiter[-1])
-
-    def probe(lower: str, upper: str | None, steps: int) -> Tx[list[Probe]]:
-        sql = SKIP_SCAN_SQL if upper is None else SKIP_SCAN_BOUNDED_SQL
-        found = yield from rows(
-            sql, bucket, lower, len(prefix), len(delimiter), after_cp, delimiter, steps, upper
-        )
-        stats.queries += 1
-        stats.rows += sum(r[1] is not None for r in found)
-        # (lower, the row from its key on, or None): asyncpg.Record slices to a tuple.
-        return [(r[0], None if r[1] is None else r[1:]) for r in found]
-
-    def read_range(seek: Seek, after: Any, n: int) -> Tx[list[Any]]:
-        return (yield from listing.read_range(bucket, seek, after, n, stats))
-
-    return SkipScanSql(probe, _after, read_range)
-
-
-def list_latest(
-    bucket: str,
-    *,
-    prefix: str,
-    delimiter: str,
-    start_after: str,
-    max_keys: int,
-    stats: ListingStats,
-) -> Tx[ListPage]:
-    """One ListObjects page, in one REPEATABLE READ (one snapshot) transaction."""
-    if usable(delimiter):
-        yield from require_bucket(bucket)
-        page = yield from list_skipping(
-            _sql(bucket, prefix, delimiter, stats),
-            prefix=prefix,
-            delimiter=delimiter,
-            start_after=start_after,
-            max_keys=max_keys,
-        )
-        if page is not None:
-            return page
-    return (
-        yield from listing.list_objects(
-            bucket,
-            prefix=prefix,
-            delimiter=delimiter,
-            start_after=start_after,
-            max_keys=max_keys,
-            stats=stats,
-        )
-    )
+# Just past key k: k || U+0001 (see the module docstring).
+QUERIES = SkipScanQueries(SKIP_SCAN_SQL, SKIP_SCAN_BOUNDED_SQL, just_past="\x01")
+list_latest = functools.partial(skip_scan.list_latest, QUERIES)

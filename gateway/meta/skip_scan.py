@@ -24,9 +24,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from gateway.meta import listing
 from gateway.meta.base import ListPage
 from gateway.meta.listing import (
     Listing,
+    ListingStats,
     Seek,
     Steps,
     listing_steps,
@@ -34,8 +36,8 @@ from gateway.meta.listing import (
     successor,
 )
 from gateway.meta.ranges import feed
-from gateway.meta.rows import listed_from_row
-from gateway.meta.sql import Tx
+from gateway.meta.rows import listed_from_row, require_bucket
+from gateway.meta.sql import Tx, rows
 
 # What a probe found: (the inclusive lower bound a row was read from, the row, or None
 # where the range ran dry), in walk order. A row is rows.LISTED_COLUMNS, key first; only
@@ -139,3 +141,76 @@ def list_skipping(
         return None
     objects = [listed_from_row(r) for r in page.rows]
     return ListPage(objects, page.common_prefixes, page.is_truncated, page.next_marker)
+
+
+# -- the stores' side ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SkipScanQueries:
+    """What differs between the stores (gateway/meta/sqlite_listing.py,
+    postgres_listing.py): the recursive query, without and with an upper bound (numbered
+    parameters: bucket, first lower bound, len(prefix), len(delimiter), the code point
+    after the delimiter's last one, delimiter, keys wanted, upper bound), and the
+    character that makes `key + just_past` the least text greater than `key`."""
+
+    open_sql: str
+    bounded_sql: str
+    just_past: str
+
+
+def _store_sql(
+    queries: SkipScanQueries, bucket: str, prefix: str, delimiter: str, stats: ListingStats
+) -> SkipScanSql:
+    after_cp = successor(delimiter[-1])
+
+    def probe(lower: str, upper: str | None, steps: int) -> Tx[list[Probe]]:
+        sql = queries.open_sql if upper is None else queries.bounded_sql
+        found = yield from rows(
+            sql, bucket, lower, len(prefix), len(delimiter), after_cp, delimiter, steps, upper
+        )
+        stats.queries += 1
+        stats.rows += sum(r[1] is not None for r in found)
+        # (lower, the row from its key on, or None): sqlite3.Row and asyncpg.Record slice
+        # to tuples.
+        return [(r[0], None if r[1] is None else r[1:]) for r in found]
+
+    def read_range(seek: Seek, after: Any, n: int) -> Tx[list[Any]]:
+        return (yield from listing.read_range(bucket, seek, after, n, stats))
+
+    return SkipScanSql(probe, lambda key: key + queries.just_past, read_range)
+
+
+def list_latest(
+    queries: SkipScanQueries,
+    bucket: str,
+    *,
+    prefix: str,
+    delimiter: str,
+    start_after: str,
+    max_keys: int,
+    stats: ListingStats,
+) -> Tx[ListPage]:
+    """One ListObjects page, in the store's one-snapshot read transaction: skipping with
+    `queries` where the delimiter allows, else (or on a mismatch) range queries alone."""
+    if usable(delimiter):
+        yield from require_bucket(bucket)
+        page = yield from list_skipping(
+            _store_sql(queries, bucket, prefix, delimiter, stats),
+            prefix=prefix,
+            delimiter=delimiter,
+            start_after=start_after,
+            max_keys=max_keys,
+        )
+        if page is not None:
+            return page
+    return (
+        yield from listing.list_objects(
+            bucket,
+            prefix=prefix,
+            delimiter=delimiter,
+            start_after=start_after,
+            max_keys=max_keys,
+            stats=stats,
+        )
+    )
