@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import secrets
+import sys
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,9 +80,42 @@ METASTORE_FACTORIES: dict[str, MetaStoreFactory] = {
 }
 
 
+class WatchedRunner(asyncio.Runner):
+    """An asyncio.Runner whose run() prints every task's stack when a body outlives
+    STALL_AFTER seconds: a hang then shows where each coroutine waits, which pytest-timeout's
+    thread dump (the loop polling its selector) does not."""
+
+    STALL_AFTER = 150.0
+
+    def run(self, coro: Any, *, context: Any = None) -> Any:
+        return super().run(self._watched(coro), context=context)
+
+    async def _watched(self, coro: Any) -> Any:
+        handle = asyncio.get_running_loop().call_later(self.STALL_AFTER, _dump_tasks)
+        try:
+            return await coro
+        finally:
+            handle.cancel()
+
+
+def _dump_tasks() -> None:
+    print(
+        f"--- asyncio tasks still waiting after {WatchedRunner.STALL_AFTER:.0f} s", file=sys.stderr
+    )
+    for task in asyncio.all_tasks():
+        print(f"task {task.get_name()}:", file=sys.stderr)
+        awaited: Any = task.get_coro()
+        while awaited is not None:  # the await chain, outermost first
+            frame = getattr(awaited, "cr_frame", None) or getattr(awaited, "gi_frame", None)
+            if frame is not None:
+                code = frame.f_code
+                print(f"  {code.co_filename}:{frame.f_lineno} {code.co_name}", file=sys.stderr)
+            awaited = getattr(awaited, "cr_await", None) or getattr(awaited, "gi_yieldfrom", None)
+
+
 @pytest.fixture
 def aio() -> Iterator[asyncio.Runner]:
-    with asyncio.Runner() as runner:
+    with WatchedRunner() as runner:
         yield runner
 
 

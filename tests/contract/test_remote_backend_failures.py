@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import pytest
 
-from backends.base import Backend, BackendUnavailable, BlobNotFound
+from backends.base import Backend, BackendError, BackendUnavailable, BlobNotFound
 from tests.support.azurite import Azurite, start_azurite
 from tests.support.remote_backends import azure_backend_on, s3_backend_on
 from tests.support.seaweedfs import SeaweedFS, start_seaweedfs
@@ -135,6 +135,21 @@ async def assert_unavailable(what: str, operation: Callable[[], Awaitable[object
         await bounded(what, operation())
 
 
+async def back_up(backend: Backend, blob_id: str) -> None:
+    """Wait until the restarted server reads `blob_id` again: SeaweedFS answers ListBuckets
+    (its readiness probe) and HeadBucket before its volume server has re-registered, and
+    reads meanwhile fail with 500 for a few seconds on a loaded machine."""
+    deadline = asyncio.get_running_loop().time() + HANG_LIMIT
+    while True:
+        try:
+            await bounded("first read", read_all(backend, blob_id))
+            return
+        except BackendError:
+            if asyncio.get_running_loop().time() > deadline:
+                raise
+            await asyncio.sleep(0.5)
+
+
 def test_killed_peer_operations_unavailable_then_recover(
     peer: Peer, server: SeaweedFS | Azurite, aio: asyncio.Runner
 ) -> None:
@@ -157,6 +172,7 @@ def test_killed_peer_operations_unavailable_then_recover(
         )
 
     async def after_restart() -> None:
+        await back_up(backend, "small")
         await bounded("health", backend.health())
         assert await bounded("get small", read_all(backend, "small")) == small
         assert await bounded("get large", read_all(backend, "large")) == large

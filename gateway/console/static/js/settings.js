@@ -56,7 +56,12 @@ export function installSettings(context) {
     notificationsForm(ui));
   quota = quotaForm(ui, 'bucket-quota', 'Quota');
   $('settings-view').append(quota.form);
-  const on = (id, action) => $(id).addEventListener('submit', (event) => { event.preventDefault(); guarded(action); });
+  // A save clears the last notice first, so a notice on screen always speaks of the last save.
+  const on = (id, action) => $(id).addEventListener('submit', (event) => {
+    event.preventDefault();
+    ui.notify('');
+    guarded(action);
+  });
   on('versioning-form', saveVersioning);
   on('encryption-form', saveEncryption);
   on('cors-form', () => saveJson('cors-json', 'BucketCors', 'DeleteBucketCors', 'CORSConfiguration', 'CORS rules'));
