@@ -20,6 +20,7 @@ SeaweedFS server, or `Endpoint` below for an arbitrary URL).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import re
@@ -449,6 +450,16 @@ def _verify(ep: S3Endpoint) -> str | bool:
     return True
 
 
+@functools.cache
+def _shared_loader() -> Any:
+    """One botocore data loader for every session we make: it caches the service models
+    and endpoint files it has parsed, so a client costs ~13 ms instead of ~140 ms (the
+    suite makes hundreds; sessions stay separate, only the read-only model data is shared)."""
+    from botocore.loaders import create_loader
+
+    return create_loader()
+
+
 def boto3_client(
     ep: S3Endpoint,
     *,
@@ -467,6 +478,7 @@ def boto3_client(
     from botocore.config import Config
 
     core = botocore.session.Session(session_vars=_isolated_session_vars(ep))
+    core.register_component("data_loader", _shared_loader())
     session = boto3.session.Session(botocore_session=core)
     settings: dict[str, Any] = {
         "s3": {"addressing_style": "path"},
@@ -496,6 +508,7 @@ def s3fs_fs(ep: S3Endpoint, **kwargs: Any) -> s3fs.S3FileSystem:
     import s3fs
 
     session = aiobotocore.session.AioSession(session_vars=_isolated_session_vars(ep))
+    session.register_component("data_loader", _shared_loader())
     options: dict[str, Any] = {
         "key": ep.access_key,
         "secret": ep.secret_key,
