@@ -80,7 +80,7 @@ METASTORE_FACTORIES: dict[str, MetaStoreFactory] = {
 }
 
 
-class WatchedRunner(asyncio.Runner):
+class WatchedRunner(asyncio.Runner):  # type: ignore[misc]  # final in typeshed only
     """An asyncio.Runner whose run() prints every task's stack when a body outlives
     STALL_AFTER seconds: a hang then shows where each coroutine waits, which pytest-timeout's
     thread dump (the loop polling its selector) does not."""
