@@ -99,19 +99,20 @@ class _Probes:
         else:
             lower = seek.lower if seek.inclusive else bound(seek.lower)
         found: list[Any] = []
+        queue = self.queue
         while len(found) < n:
-            if not self.queue:
-                self.queue.extend((yield from self.sql.probe(lower, seek.upper, self.steps)))
-            probed_lower, row = self.queue.popleft()
+            if not queue:
+                queue.extend((yield from self.sql.probe(lower, seek.upper, self.steps)))
+            probed_lower, row = queue.popleft()
             if probed_lower != lower:
                 raise _Mismatch(lower)
             if row is None:
                 break
             found.append(row)
             key = row[0]
-            lower = bound(key)
             if rolled_up(key, self.prefix, self.delimiter) is not None:
                 break
+            lower = bound(key)
         return found
 
 
