@@ -43,14 +43,15 @@ from gateway.meta.skip_scan import SkipScanQueries
 #
 # Each step carries `at`, where the delimiter is in its key after the prefix (0: the key
 # does not roll up), computed once from the probed key: the next bound and the join read
-# it instead of searching the key again (strpos and substr count characters, a walk over
-# the UTF-8 bytes each time). The steps' subqueries are kept whole by OFFSET 0: pulled
-# up, a probe would be copied into both the key and `at`, and run twice. Measured on a page
-# of 1,000 folders (bench/RESULTS.md, branch pgdirs): 10% less server CPU than searching
-# the key three times per step. Most of what is left is the probe itself (the btree
-# descent, and PostgreSQL 15 checking the rest of the leaf page past the first key).
-# A PL/pgSQL loop of the same probe (a cached plan each) was slower still: executor
-# start-up per probe, 16 against 11 ms of server CPU per page.
+# it instead of searching the key again (strpos and substr count characters, walking the
+# UTF-8 bytes; the bound's CASE, inlined into both the probe and the `lower` column, and
+# the join searched each key five times). The steps' subqueries are kept whole by OFFSET
+# 0: pulled up, a probe would be copied into both the key and `at`, and run twice. About
+# 10% less server CPU per page of 1,000 folders (bench/RESULTS.md, "PostgreSQL page of
+# 1,000 folders"). Two thirds of what is left is the probe itself: the btree descent, and
+# PostgreSQL 15 checking every key of the rest of the leaf page past the first match.
+# A PL/pgSQL loop of the same probe (a cached plan each) was slower: executor start-up
+# per probe, 16 against 11 ms of server CPU per page.
 _PROBE = """(SELECT v.key FROM versions v
         WHERE v.bucket = $1 AND v.is_latest AND NOT v.is_delete_marker
           AND v.key >= {lower} {upper}
