@@ -285,6 +285,9 @@ def test_skip_scan_probe_uses_the_latest_index(aio: asyncio.Runner) -> None:
             text = "\n".join(r[0] for r in plan)
             assert "versions_latest" in text, text
             assert "Seq Scan on versions" not in text, text
+            # One probe per step: the first, each step's, the join's (a probe pulled up into
+            # both a step's key and its `at` would run twice).
+            assert text.count("using versions_latest") == 3, text
             page = await store.list_objects("bkt", delimiter="/")
             assert len(page.common_prefixes) == 50
             # A range read of 2 rows finds the first common prefix; then the probes, in
