@@ -9,9 +9,9 @@ into buffers the writer reuses: a sealed local object's plaintext) or a StreamBo
 body.
 
 A BlockBody is written with two buffers of the reader's block size for the whole
-response. Over plain TCP a worker thread fills one and writes it straight to the socket
-itself, without blocking, filling the other meanwhile when the socket is full; the
-sendfile pump's thread sends only what a full socket left over
+response. Over plain TCP the process's one blocks thread fills one and writes it straight
+to the socket itself, without blocking, filling the other meanwhile when the socket is
+full; the sendfile pump's thread sends only what a full socket left over
 (gateway/blocksend.py). Written through the transport instead, each block would have
 to be a new buffer (the transport keeps what it was given until it is sent): a new
 1 MiB allocation, zero-filled and page-faulted, per MiB sent, which cost a sealed GET
@@ -33,7 +33,7 @@ from aiohttp.abc import AbstractStreamWriter
 
 from backends.base import ByteStream
 from gateway import sendfile
-from gateway.blocksend import BlockReader, BlockSender
+from gateway.blocksend import BlockReader, BlockSender, blocks_executor
 from gateway.xml.codec import render
 from gateway.xml.models import ErrorDocument
 
@@ -246,6 +246,7 @@ async def _write_blocks(
 ) -> web.StreamResponse:
     reader = body.reader
     loop = asyncio.get_running_loop()
+    blocks = blocks_executor()  # one thread: gateway/blocksend.py says why
     buffers: list[memoryview] = []
     running: asyncio.Future[int] | asyncio.Future[None] | None = None
     sender: BlockSender | None = None
@@ -259,7 +260,7 @@ async def _write_blocks(
     try:
         n = 0
         if not is_head and body.length:
-            running = loop.run_in_executor(None, reader.read_into, buffer(0))
+            running = loop.run_in_executor(blocks, reader.read_into, buffer(0))
             n = await asyncio.shield(running)  # before the headers: an error is an S3 error
         resp = web.StreamResponse(status=status, headers=headers)
         resp.content_length = body.length
@@ -267,11 +268,11 @@ async def _write_blocks(
         if n:
             sock = await _raw_socket(request, writer)
             if sock is not None:
-                # A worker thread makes and sends the blocks (gateway/blocksend.py); the
+                # The blocks thread makes and sends the blocks (gateway/blocksend.py); the
                 # pump sends only what a full socket left over.
                 sender = BlockSender(reader, sock.fileno(), (buffer(0), buffer(1)), n)
                 while not sender.done:
-                    running = loop.run_in_executor(None, sender.step)
+                    running = loop.run_in_executor(blocks, sender.step)
                     await asyncio.shield(running)
                     if sender.pending:
                         await sendfile.pump().send_buffer(sender.fd, sender.pending)
@@ -281,7 +282,7 @@ async def _write_blocks(
             while n and sock is None:
                 # TLS: the next block is made while this one is copied into the transport
                 # (which keeps what it is given: no buffer of ours).
-                running = loop.run_in_executor(None, reader.read_into, buffer(k + 1))
+                running = loop.run_in_executor(blocks, reader.read_into, buffer(k + 1))
                 await resp.write(bytes(buffer(k)[:n]))
                 sent += n
                 n = await asyncio.shield(running)
