@@ -32,6 +32,7 @@ from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 
 from backends.base import ByteStream
+from gateway import buffers as pool
 from gateway import sendfile
 from gateway.blocksend import BlockReader, BlockSender, blocks_executor
 from gateway.xml.codec import render
@@ -253,8 +254,8 @@ async def _write_blocks(
     sent = 0
 
     def buffer(k: int) -> memoryview:
-        while len(buffers) <= k % 2:  # allocated here, on the loop's thread (codec.frames)
-            buffers.append(memoryview(bytearray(reader.block_size)))
+        while len(buffers) <= k % 2:  # reused across responses: gateway/buffers.py
+            buffers.append(memoryview(pool.take(reader.block_size)))
         return buffers[k % 2]
 
     try:
@@ -294,21 +295,24 @@ async def _write_blocks(
     finally:
         request[BYTES_SENT] = sent if sender is None else sender.sent
         if running is None or running.done():
-            _close_reader(reader, sender, running)
+            _close_reader(reader, sender, running, buffers)
         else:  # cancelled while a step runs: its thread still uses the reader and socket
-            running.add_done_callback(lambda future: _close_reader(reader, sender, future))
+            running.add_done_callback(lambda f: _close_reader(reader, sender, f, buffers))
 
 
 def _close_reader(
     reader: BlockReader,
     sender: BlockSender | None,
     last: asyncio.Future[int] | asyncio.Future[None] | None,
+    buffers: list[memoryview],
 ) -> None:
     if last is not None and not last.cancelled():
         last.exception()  # retrieved: nobody else waits for it
     if sender is not None:
         sender.close()
     reader.close()
+    for view in buffers:
+        pool.give(view.obj)  # type: ignore[arg-type]  # a bytearray from pool.take
 
 
 async def _write_stream(
