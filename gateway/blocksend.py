@@ -1,9 +1,10 @@
-"""A BlockBody's bytes made and written to a plain TCP socket by the same worker thread.
+"""A BlockBody's bytes written to a plain TCP socket by the thread that makes them.
 
 Why: a sealed GET made each MiB in a worker thread, handed it back to the event loop, and
 the loop handed it on to the sendfile pump's thread (a dup, an epoll registration and a
 wake-up per MiB) to write it: two thread hops and three wake-ups per MiB, which cost more
-than the `preadv` copy (bench/RESULTS.md, "SSE-S3 GET: one thread makes and sends").
+than the `preadv` copy (bench/RESULTS.md, "SSE-S3 GET: one thread makes and sends each
+block").
 
 How this works:
   - A response has two buffers (gateway/responses.py allocates them). `pending`, the
@@ -20,7 +21,7 @@ How this works:
   - Every step of a process runs on one thread of its own (`blocks_executor`), queued
     step by step. Each `decrypt_into`, `preadv` and `write` drops the GIL and takes it
     back; with the default executor's six threads all making blocks, nearly every one
-    of those became a futex wake-up and a context switch (14% of a sealed GET's CPU
+    of those became a futex wake-up and a context switch (15% of a sealed GET's CPU
     on two cores). One thread makes them uncontended; the processes (`--workers`, one
     per CPU by default) spread the work over the cores. The price: a process reads one
     block from disk at a time (a cold cache is read at queue depth one per process).
