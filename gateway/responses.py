@@ -9,12 +9,13 @@ into buffers the writer reuses: a sealed local object's plaintext) or a StreamBo
 body.
 
 A BlockBody is written with two buffers of the reader's block size for the whole
-response: a worker thread fills one while the sendfile pump's thread sends the other
-straight to the socket (as a FileBody's bytes go), so the event loop thread only hands
-them over. Written through the transport instead, each block would have to be a new
-buffer (the transport keeps what it was given until it is sent): a new 1 MiB
-allocation, zero-filled and page-faulted, per MiB sent, which cost a sealed GET more
-CPU than AES-GCM did.
+response. Over plain TCP the process's one blocks thread fills one and writes it straight
+to the socket itself, without blocking, filling the other meanwhile when the socket is
+full; the sendfile pump's thread sends only what a full socket left over
+(gateway/blocksend.py). Written through the transport instead, each block would have
+to be a new buffer (the transport keeps what it was given until it is sent): a new
+1 MiB allocation, zero-filled and page-faulted, per MiB sent, which cost a sealed GET
+more CPU than AES-GCM did. Over TLS that copy is unavoidable.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ import os
 import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol, cast
+from typing import cast
 
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 
 from backends.base import ByteStream
+from gateway import buffers as pool
 from gateway import sendfile
+from gateway.blocksend import BlockReader, BlockSender, blocks_executor
 from gateway.xml.codec import render
 from gateway.xml.models import ErrorDocument
 
@@ -73,25 +76,6 @@ class StreamBody:
 
     stream: ByteStream
     length: int
-
-
-class BlockReader(Protocol):
-    """Bytes made by blocking calls, one call at a time (each may run in a worker thread)."""
-
-    @property
-    def block_size(self) -> int:
-        """The most bytes one read_into call writes."""
-        ...
-
-    def read_into(self, out: memoryview) -> int:
-        """Write the next bytes at the start of `out` (block_size long); return how many,
-        0 at the end. May raise: the response is then cut short (or, for the first
-        call, which runs before the headers are sent, becomes an error answer)."""
-        ...
-
-    def close(self) -> None:
-        """Release what the reads opened; called once, when no read_into is running."""
-        ...
 
 
 @dataclass(frozen=True)
@@ -263,34 +247,44 @@ async def _write_blocks(
 ) -> web.StreamResponse:
     reader = body.reader
     loop = asyncio.get_running_loop()
+    blocks = blocks_executor()  # one thread: gateway/blocksend.py says why
     buffers: list[memoryview] = []
-    running: asyncio.Future[int] | None = None
+    running: asyncio.Future[int] | asyncio.Future[None] | None = None
+    sender: BlockSender | None = None
     sent = 0
 
     def buffer(k: int) -> memoryview:
-        while len(buffers) <= k % 2:  # allocated here, on the loop's thread (codec.frames)
-            buffers.append(memoryview(bytearray(reader.block_size)))
+        while len(buffers) <= k % 2:  # reused across responses: gateway/buffers.py
+            buffers.append(memoryview(pool.take(reader.block_size)))
         return buffers[k % 2]
 
     try:
         n = 0
         if not is_head and body.length:
-            running = loop.run_in_executor(None, reader.read_into, buffer(0))
+            running = loop.run_in_executor(blocks, reader.read_into, buffer(0))
             n = await asyncio.shield(running)  # before the headers: an error is an S3 error
         resp = web.StreamResponse(status=status, headers=headers)
         resp.content_length = body.length
         writer = await resp.prepare(request)
         if n:
             sock = await _raw_socket(request, writer)
+            if sock is not None:
+                # The blocks thread makes and sends the blocks (gateway/blocksend.py); the
+                # pump sends only what a full socket left over.
+                sender = BlockSender(reader, sock.fileno(), (buffer(0), buffer(1)), n)
+                while not sender.done:
+                    running = loop.run_in_executor(blocks, sender.step)
+                    await asyncio.shield(running)
+                    if sender.pending:
+                        await sendfile.pump().send_buffer(sender.fd, sender.pending)
+                        sender.pending_sent()
+                sent = sender.sent
             k = 0
-            while n:
-                # The next block is made while this one is sent.
-                running = loop.run_in_executor(None, reader.read_into, buffer(k + 1))
-                block = buffer(k)[:n]
-                if sock is not None:
-                    await sendfile.pump().send_buffer(sock.fileno(), block)
-                else:
-                    await resp.write(bytes(block))  # TLS: the transport keeps what it gets
+            while n and sock is None:
+                # TLS: the next block is made while this one is copied into the transport
+                # (which keeps what it is given: no buffer of ours).
+                running = loop.run_in_executor(blocks, reader.read_into, buffer(k + 1))
+                await resp.write(bytes(buffer(k)[:n]))
                 sent += n
                 n = await asyncio.shield(running)
                 k += 1
@@ -299,17 +293,26 @@ async def _write_blocks(
         await resp.write_eof()
         return resp
     finally:
-        request[BYTES_SENT] = sent
+        request[BYTES_SENT] = sent if sender is None else sender.sent
         if running is None or running.done():
-            _close_reader(reader, running)
-        else:  # cancelled while a read runs: its thread still uses the reader
-            running.add_done_callback(lambda future: _close_reader(reader, future))
+            _close_reader(reader, sender, running, buffers)
+        else:  # cancelled while a step runs: its thread still uses the reader and socket
+            running.add_done_callback(lambda f: _close_reader(reader, sender, f, buffers))
 
 
-def _close_reader(reader: BlockReader, last: asyncio.Future[int] | None) -> None:
+def _close_reader(
+    reader: BlockReader,
+    sender: BlockSender | None,
+    last: asyncio.Future[int] | asyncio.Future[None] | None,
+    buffers: list[memoryview],
+) -> None:
     if last is not None and not last.cancelled():
         last.exception()  # retrieved: nobody else waits for it
+    if sender is not None:
+        sender.close()
     reader.close()
+    for view in buffers:
+        pool.give(view.obj)  # type: ignore[arg-type]  # a bytearray from pool.take
 
 
 async def _write_stream(

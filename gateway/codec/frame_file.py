@@ -26,6 +26,7 @@ import os
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from typing import Final
 
+from gateway import buffers
 from gateway.codec.frames import (
     FRAME_SIZE,
     OFFLOAD_BYTES,
@@ -162,7 +163,7 @@ class FrameFileReader:
         offset = span.start + (first - span.first) * sealed
         length = min(count * sealed, span.end - offset)
         if self._stored is None:
-            self._stored = bytearray(self._run * sealed)
+            self._stored = buffers.take(self._run * sealed)
         stored = memoryview(self._stored)[:length]
         if _read_exactly(self._fd, stored, offset) != length:
             raise FrameError(f"segment ends before frame {first + count - 1}")
@@ -182,3 +183,6 @@ class FrameFileReader:
         if self._fd >= 0:
             os.close(self._fd)
             self._fd = -1
+        if self._stored is not None:
+            buffers.give(self._stored)
+            self._stored = None
