@@ -833,13 +833,14 @@ def test_list_objects_only_latest_live_versions(metastore: MetaStore, aio: async
 
 
 def test_list_objects_seeks_past_common_prefixes(metastore: MetaStore, aio: asyncio.Runner) -> None:
-    """5,000 keys under one common prefix cost one seek, not 5,000 rows."""
+    """1,000 keys under one common prefix cost one seek, not 1,000 rows (as many would show
+    a scan as 5,000 did, at a fifth of PostgreSQL's fill time)."""
     if not hasattr(metastore, "last_listing"):
         pytest.skip("this store does not report listing costs")
 
     async def body() -> None:
         await make_bucket(metastore)
-        await fill(metastore, [f"big/{i:05d}" for i in range(5000)])
+        await fill(metastore, [f"big/{i:05d}" for i in range(1000)])
         await fill(metastore, [f"big/sub/{i}" for i in range(100)])
         await fill(metastore, ["a", "big", "c/1", "c/2", "d"])
         page = await metastore.list_objects("bkt", delimiter="/")
@@ -850,7 +851,7 @@ def test_list_objects_seeks_past_common_prefixes(metastore: MetaStore, aio: asyn
         assert summary(page) == (["big/00000", "big/00001", "big/00002"], [], True, "big/00002")
         assert metastore.last_listing.rows <= 4
         page = await metastore.list_objects(
-            "bkt", prefix="big/", delimiter="/", start_after="big/04999"
+            "bkt", prefix="big/", delimiter="/", start_after="big/00999"
         )
         assert summary(page) == ([], ["big/sub/"], False, "big/sub/")
         assert metastore.last_listing.rows <= 2

@@ -67,11 +67,12 @@ def object_digests(s3: Any, bucket: str, key: str) -> tuple[int, str, str, str]:
 
 @pytest.mark.slow
 @pytest.mark.timeout(900)
-@pytest.mark.parametrize("scheme", ["http", "https"])
 def test_kill9_during_overwrite_keeps_old_object(
-    gateway_factory: Callable[..., GatewayProcess], tmp_path: Path, scheme: str
+    gateway_factory: Callable[..., GatewayProcess], tmp_path: Path
 ) -> None:
-    gw: GatewayProcess = gateway_factory(scheme)
+    # Over http only: the write path under the kill is the same over TLS, and the client
+    # suites run over https once each (two 200 MiB uploads per run: ~35 s of a CI worker).
+    gw: GatewayProcess = gateway_factory("http")
     try:
         run_crash_scenario(gw, tmp_path)
     except BaseException:
