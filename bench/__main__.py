@@ -5,8 +5,8 @@ Runs the workloads (bench/workloads.py) against every target, interleaved round 
 first target (and to nginx, when it runs). `--start-local` starts SeaweedFS (the
 reference, first), nginx (the HTTP ceiling, bench/nginx.py; when installed, unless
 --no-nginx) and KloudVault on the local backend, benchmarks them and stops them. nginx
-runs the large, small and small-wrk workloads only. Not part of the test suite: run it by
-hand on an otherwise idle machine and record the result in bench/RESULTS.md.
+runs the large, small, small-wrk and large-wrk workloads only. Not part of the test suite:
+run it by hand on an otherwise idle machine and record the result in bench/RESULTS.md.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from bench.workloads import (
     small,
 )
 
-WORKLOADS = ("large", "small", "small-wrk", "multipart", "listing")
+WORKLOADS = ("large", "small", "small-wrk", "large-wrk", "multipart", "listing")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -61,7 +61,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--large-concurrency", help="comma-separated, default 16,64,400")
     p.add_argument("--large-size", type=int, help="MiB per large object (default 25)")
     p.add_argument("--small-requests", type=int, help="requests per small phase (default 5000)")
-    p.add_argument("--wrk-seconds", type=float, help="seconds of the small-wrk phase (default 10)")
+    p.add_argument("--wrk-seconds", type=float, help="seconds of each wrk phase (default 10)")
     p.add_argument("--listing-keys", type=int, help="keys to list (default 100000)")
     p.add_argument("--rounds", type=int, default=2, help="interleaved rounds per phase group")
     p.add_argument("--quick", action="store_true", help="tiny sizes: a smoke run")
@@ -109,9 +109,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         scale = Scale(**{**scale.__dict__, "small_requests": args.small_requests})
     if args.wrk_seconds:
         scale = Scale(**{**scale.__dict__, "wrk_seconds": args.wrk_seconds})
-    if "small-wrk" in workloads and not wrk.available():
+    if {"small-wrk", "large-wrk"} & set(workloads) and not wrk.available():
         print(
-            "bench: wrk is not installed (apt-get install wrk): small-wrk skipped", file=sys.stderr
+            "bench: wrk is not installed (apt-get install wrk): wrk phases skipped", file=sys.stderr
         )
     if args.listing_keys:
         dirs = max(1, min(scale.listing_dirs, args.listing_keys // 100))
@@ -185,6 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             if "small-wrk" in workloads and wrk.available():
                 for s in sessions:
                     record(wrk.small_get(s, scale, payload))
+            if "large-wrk" in workloads and wrk.available():
+                for s in sessions:
+                    record(wrk.large_get(s, scale, payload))
             if "multipart" in workloads:
                 for s in s3_sessions:
                     record(multipart(s, scale, payload))

@@ -3,6 +3,7 @@
     large      25 MiB PUT then GET, at each concurrency (16, 64, 400)
     small      4 KiB PUT, GET, HEAD, DELETE at concurrency 64
     small-wrk  4 KiB GET driven by wrk, for rates beyond this generator (bench/wrk.py)
+    large-wrk  25 MiB GET driven by wrk (16 objects), the same against nginx's sendfile
     multipart  one 1 GiB multipart upload (presigned UploadPart, 16 MiB parts, 8 at a
                time) and its download as one GET; server RSS growth over each
     listing    ListObjectsV2 over 100,000 keys: every page flat, and with a delimiter

@@ -1,9 +1,11 @@
-"""The small-GET workload driven by wrk (`small-wrk`): a C load generator for the rates the
-Python one (bench/loadgen.py, ~4,000 requests/s on two cores) cannot offer.
+"""GET workloads driven by wrk: a C load generator for the rates the Python one
+(bench/loadgen.py, ~4,000 requests/s or ~1 GB/s on two cores) cannot offer.
 
     small-wrk  4 KiB GET at 64 connections for a fixed time, presigned URLs of 1,000
                objects taken in turn by a Lua script, against every target (KloudVault,
                SeaweedFS, nginx) in the same session
+    large-wrk  the same with 16 objects of the large size (25 MiB): the HTTP ceiling for
+               big GETs, where the Python generator would be the limit
 
 Setup (the objects' PUTs, the presigning) and clean-up go through the Python generator
 and are not measured. wrk's latency percentiles (every 0.1) stand in for the phase's
@@ -23,9 +25,10 @@ from pathlib import Path
 
 from bench import procstat
 from bench.loadgen import PhaseResult, Request
-from bench.workloads import KIB, Scale, Session
+from bench.workloads import KIB, MIB, Scale, Session
 
 OBJECTS = 1000
+LARGE_OBJECTS = 16
 CONNECTIONS = 64
 THREADS = 2
 
@@ -87,10 +90,26 @@ def parse_output(text: str, result: PhaseResult) -> None:
 def small_get(s: Session, scale: Scale, payload: memoryview) -> list[PhaseResult]:
     """PUT OBJECTS small objects, then GET them with wrk for scale.wrk_seconds."""
     size = scale.small_size
+    return [_gets(s, scale, payload, size, OBJECTS, f"small GET {size // KIB} KiB wrk")]
+
+
+def large_get(s: Session, scale: Scale, payload: memoryview) -> list[PhaseResult]:
+    """PUT LARGE_OBJECTS large objects, then GET them with wrk for scale.wrk_seconds."""
+    size = scale.large_size
+    return [_gets(s, scale, payload, size, LARGE_OBJECTS, f"large GET {size // MIB} MiB wrk")]
+
+
+def _gets(
+    s: Session, scale: Scale, payload: memoryview, size: int, objects: int, label: str
+) -> PhaseResult:
     prefix = f"wrk-{uuid.uuid4().hex[:6]}/"
-    keys = [f"{prefix}{i:05d}" for i in range(OBJECTS)]
-    puts = [Request("PUT", s.presign("put_object", k), size, i % 4096) for i, k in enumerate(keys)]
-    s.phase("setup", puts, CONNECTIONS, payload)
+    keys = [f"{prefix}{i:05d}" for i in range(objects)]
+    # Bodies start at different offsets, as in the large workload: no two objects alike.
+    puts = [
+        Request("PUT", s.presign("put_object", k), size, (i * 4099) % MIB)
+        for i, k in enumerate(keys)
+    ]
+    s.phase("setup", puts, min(CONNECTIONS, objects), payload)
     base = s.target.url.rstrip("/")
     paths = []
     for key in keys:
@@ -98,14 +117,14 @@ def small_get(s: Session, scale: Scale, payload: memoryview) -> list[PhaseResult
         if not url.startswith(base):
             raise RuntimeError(f"presigned URL {url!r} is not under {base!r}")
         paths.append(url[len(base) :] or "/")
-    phase = f"small GET {size // KIB} KiB wrk c={CONNECTIONS}"
+    phase = f"{label} c={CONNECTIONS}"
     result = PhaseResult(s.target.name, phase, CONNECTIONS)
     with tempfile.TemporaryDirectory(prefix="kvbench-wrk-") as tmp:
         script = Path(tmp) / "rotate.lua"
         script.write_text(lua_script(paths))
         command = [
             "wrk", "-t", str(THREADS), "-c", str(CONNECTIONS),
-            "-d", f"{scale.wrk_seconds:g}s", "-s", str(script), base,
+            "-d", f"{scale.wrk_seconds:g}s", "--timeout", "30s", "-s", str(script), base,
         ]  # fmt: skip
         pid = s.target.pid
         server_cpu = procstat.cpu_seconds(pid) if pid else None
@@ -122,4 +141,4 @@ def small_get(s: Session, scale: Scale, payload: memoryview) -> list[PhaseResult
         after.ru_stime - children.ru_stime
     )
     s.delete_all(prefix, payload)
-    return [result]
+    return result
