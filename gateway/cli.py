@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-import multiprocessing
 import os
+import pickle
 import shutil
 import signal
 import ssl
@@ -15,7 +15,6 @@ import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import fields
-from multiprocessing.connection import wait
 from urllib.parse import urlsplit
 
 from aiohttp import web
@@ -59,6 +58,7 @@ from gateway.metrics.exposition import MULTIPROC_ENV, metrics_app
 from gateway.replication.admin import add_replication_commands, run_replication
 from gateway.settings import Settings, add_arguments, load
 from gateway.sharing.admin import add_share_commands, run_share
+from gateway.supervisor import exec_supervisor
 from lifecycle.expiry import timing_of
 from lifecycle.worker import LifecycleWorker
 
@@ -156,7 +156,8 @@ async def _serve_plain(
     return runner
 
 
-def _run_worker(settings: Settings, primary: bool) -> None:
+def run_worker(settings: Settings, primary: bool) -> None:
+    """One serving process (`--workers 1`, or each of gateway/supervisor.py's)."""
     configure_logging(settings.log_level, settings.log_format)
     _install_uvloop()
     asyncio.run(_serve(settings, primary=primary))
@@ -276,7 +277,7 @@ def cmd_serve(settings: Settings) -> int:
     access_key, secret_key, created = asyncio.run(_bootstrap(settings))
     print(_banner(settings, access_key, secret_key, created), flush=True)
     if settings.workers == 1:
-        _run_worker(settings, primary=True)
+        run_worker(settings, primary=True)
         return 0
     # The workers' metrics, added up at each scrape (gateway/metrics/exposition.py): a fresh
     # directory, so that no series of an earlier run is counted again. Set before the
@@ -284,39 +285,11 @@ def cmd_serve(settings: Settings) -> int:
     metrics_dir = tempfile.mkdtemp(prefix="kloudvault-metrics-")
     os.environ[MULTIPROC_ENV] = metrics_dir
     try:
-        return _run_workers(settings, metrics_dir)
-    finally:
+        exec_supervisor(pickle.dumps(settings), settings.workers, metrics_dir)
+    except OSError:
         shutil.rmtree(metrics_dir, ignore_errors=True)
-
-
-def _run_workers(settings: Settings, metrics_dir: str) -> int:
-    from prometheus_client.multiprocess import mark_process_dead
-
-    ctx = multiprocessing.get_context("spawn")
-    procs = [
-        ctx.Process(target=_run_worker, args=(settings, i == 0), daemon=False)
-        for i in range(settings.workers)
-    ]
-    for proc in procs:
-        proc.start()
-
-    def _forward(signum: int, _frame: object) -> None:
-        for proc in procs:
-            if proc.is_alive():
-                proc.terminate()
-
-    signal.signal(signal.SIGTERM, _forward)
-    signal.signal(signal.SIGINT, _forward)
-    running = list(procs)
-    while running:
-        ready = wait([proc.sentinel for proc in running])
-        for proc in [p for p in running if p.sentinel in ready]:
-            running.remove(proc)
-            proc.join()
-            # Its in-flight gauge leaves the sum; its counters stay (they were counted).
-            if proc.pid is not None:
-                mark_process_dead(proc.pid, metrics_dir)  # type: ignore[no-untyped-call]
-    return max((p.exitcode or 0) for p in procs)
+        raise
+    return 0  # not reached: the supervisor took over this process
 
 
 async def _admin(args: argparse.Namespace, settings: Settings) -> int:
