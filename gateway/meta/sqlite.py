@@ -27,6 +27,10 @@ How this works:
   transaction never fails half-way when upgrading from read to write, and it holds the
   whole database (row and key locks, which PostgreSQL needs, are nothing here). Reads,
   listings included, run in one deferred transaction, i.e. on one snapshot.
+- Bucket records, configuration documents and the absence of quotas, read by every
+  bucket-level request or every PUT, are cached per process; the writes that change them
+  announce it to every process through a memory-mapped file beside the database, so no
+  process answers from what another has changed (gateway/meta/bucket_cache.py).
 """
 
 from __future__ import annotations
@@ -35,12 +39,15 @@ import asyncio
 import os
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import ParamSpec, TypeVar
+from typing import Any, ParamSpec, TypeVar, cast
 
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.limits.quota import QuotaUse, Scope
 from gateway.meta import sqlite_listing
+from gateway.meta.base import Bucket
+from gateway.meta.bucket_cache import BucketCache, Miss, SharedGeneration, generation_path
 from gateway.meta.group_commit import GroupCommitter, run_one
 from gateway.meta.migrations import migrate
 from gateway.meta.sql import SQLITE, Tx
@@ -181,8 +188,108 @@ class SqliteDatabase:
 
 
 class SqliteMetaStore(SqlMetaStore):
-    """The MetaStore on one SQLite file (see the module docstring)."""
+    """The MetaStore on one SQLite file (see the module docstring), with what buckets say
+    cached per process and kept exact across processes (gateway/meta/bucket_cache.py)."""
 
     def __init__(self, path: str, *, busy_timeout: float = 10.0) -> None:
         self.path = path
         super().__init__(SqliteDatabase(path, busy_timeout=busy_timeout))
+        self.generation = SharedGeneration(generation_path(path))
+        self.cache = BucketCache(self.generation)
+
+    async def open(self) -> None:
+        await super().open()
+        try:
+            self.generation.open()
+        except BaseException:
+            await super().close()
+            raise
+
+    async def close(self) -> None:
+        try:
+            await super().close()
+        finally:
+            self.generation.close()
+
+    # -- cached reads ---------------------------------------------------------------------
+    async def get_bucket(self, name: str) -> Bucket | None:
+        entry = ("bucket", name)
+        found = self.cache.lookup(entry)
+        if not isinstance(found, Miss):
+            return cast(Bucket | None, found)
+        bucket = await SqlMetaStore.get_bucket(self, name)
+        self.cache.fill(found, entry, bucket)
+        return bucket
+
+    async def get_bucket_config(self, bucket: str, name: str) -> str | None:
+        entry = ("config", bucket, name)
+        found = self.cache.lookup(entry)
+        if not isinstance(found, Miss):
+            return cast(str | None, found)
+        document = await SqlMetaStore.get_bucket_config(self, bucket, name)
+        self.cache.fill(found, entry, document)
+        return document
+
+    async def quota_uses(
+        self, bucket: str, *, upload_id: str | None = None, part_number: int | None = None
+    ) -> list[QuotaUse]:
+        entry = ("no-quota", bucket)
+        found = self.cache.lookup(entry)
+        if not isinstance(found, Miss):
+            return []  # only "no quota applies" is cached
+        uses = await SqlMetaStore.quota_uses(
+            self, bucket, upload_id=upload_id, part_number=part_number
+        )
+        if not uses:
+            self.cache.fill(found, entry, True)
+        return uses
+
+    # -- the writes that change what is cached hold the shared generation while they run ----
+    async def create_bucket(self, bucket: Bucket) -> None:
+        await self._changing(SqlMetaStore.create_bucket(self, bucket))
+
+    async def delete_bucket(self, name: str) -> None:
+        await self._changing(SqlMetaStore.delete_bucket(self, name))
+
+    async def put_bucket_versioning(self, name: str, status: str) -> None:
+        await self._changing(SqlMetaStore.put_bucket_versioning(self, name, status))
+
+    async def enable_object_lock(self, name: str) -> None:
+        await self._changing(SqlMetaStore.enable_object_lock(self, name))
+
+    async def put_bucket_config(self, bucket: str, name: str, document: str | None) -> None:
+        await self._changing(SqlMetaStore.put_bucket_config(self, bucket, name, document))
+
+    async def set_quota(
+        self, scope: Scope, name: str, max_bytes: int | None, max_objects: int | None
+    ) -> None:
+        await self._changing(SqlMetaStore.set_quota(self, scope, name, max_bytes, max_objects))
+
+    async def clear_quota(self, scope: Scope, name: str) -> bool:
+        return await self._changing(SqlMetaStore.clear_quota(self, scope, name))
+
+    async def _changing(self, write: Coroutine[Any, Any, T]) -> T:
+        """Run `write` between hold and release of the generation. Shielded: a request
+        cancelled while its write is queued or running still releases the generation, but
+        only once the write has finished (a release before its COMMIT would let readers
+        cache what the write is about to replace), and the write still runs."""
+        generation = self.generation
+        try:
+            generation.hold()
+        except BaseException:
+            write.close()
+            raise
+        task = asyncio.ensure_future(write)
+        try:
+            return await asyncio.shield(task)
+        finally:
+            if task.done():
+                generation.release()
+            else:
+                task.add_done_callback(lambda t: _released(generation, t))
+
+
+def _released(generation: SharedGeneration, task: asyncio.Future[Any]) -> None:
+    generation.release()
+    if not task.cancelled():
+        task.exception()  # retrieved: its request is gone
