@@ -2,12 +2,14 @@
 
 How this works:
 
-- Two connections per store, each used from one dedicated thread (a single-worker
-  executor): the writer's and the readers'. Every transaction ships to its thread whole:
-  the body (gateway/meta/sql.py) runs there from BEGIN to COMMIT with no hop back to the
-  event loop, so sqlite never blocks the loop and a connection needs no lock. Reads run
-  on their own connection so that a GET never queues behind a commit's fsync (WAL: a
-  reader sees every transaction committed before it began). ":memory:" has one
+- Two connections per store, each used from one dedicated thread: the writer's (a
+  single-worker executor, gateway/meta/group_commit.py) and the readers' (a CallThread,
+  gateway/meta/call_thread.py: the lightest hand-off, for every GET pays it). Every
+  transaction ships to its thread whole: the body (gateway/meta/sql.py) runs there from
+  BEGIN to COMMIT with no hop back to the event loop, so sqlite never blocks the loop and
+  a connection needs no lock. Reads run on their own connection so that a GET never
+  queues behind a commit's fsync (WAL: a reader sees every transaction committed before
+  it began). ":memory:" has one
   connection (a second one would be another database).
 - Point reads (`point`: a bucket, an object's latest version, an access key) go to the
   readers' thread like every read. Running them on the event loop, on a connection of
@@ -39,8 +41,8 @@ import asyncio
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Coroutine
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Awaitable, Callable, Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, ParamSpec, TypeVar, cast
 
 from gateway.errors import S3Error, S3ErrorCode
@@ -48,6 +50,7 @@ from gateway.limits.quota import QuotaUse, Scope
 from gateway.meta import sqlite_listing
 from gateway.meta.base import Bucket
 from gateway.meta.bucket_cache import BucketCache, Miss, SharedGeneration, generation_path
+from gateway.meta.call_thread import CallThread
 from gateway.meta.group_commit import GroupCommitter, run_one
 from gateway.meta.migrations import migrate
 from gateway.meta.sql import SQLITE, Tx
@@ -74,9 +77,10 @@ class SqliteDatabase:
         self._conn: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._committer: GroupCommitter | None = None
-        # The readers' connection and thread (the writer's for ":memory:").
+        # The readers' connection and thread (":memory:": the writer's connection, and its
+        # thread, with no reader thread).
         self._read_conn: sqlite3.Connection | None = None
-        self._read_executor: ThreadPoolExecutor | None = None
+        self._reader: CallThread | None = None
 
     async def open(self) -> None:
         if self._executor is not None:
@@ -87,11 +91,10 @@ class SqliteDatabase:
             self._conn = await asyncio.wrap_future(executor.submit(self._connect))
             self._committer = GroupCommitter(self._conn, executor, "BEGIN IMMEDIATE")
             if self.path == ":memory:":
-                self._read_conn, self._read_executor = self._conn, executor
+                self._read_conn = self._conn
             else:
-                reader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kv-sqlite-read")
-                self._read_executor = reader
-                self._read_conn = await asyncio.wrap_future(reader.submit(self._connect_reader))
+                self._reader = reader = CallThread("kv-sqlite-read")
+                self._read_conn = await reader.call(self._connect_reader)
         except BaseException:
             await self.close()
             raise
@@ -141,23 +144,23 @@ class SqliteDatabase:
 
     async def close(self) -> None:
         # Calls queued before close() still run: each conn.close() is queued behind them.
-        reader, self._read_executor = self._read_executor, None
+        reader, self._reader = self._reader, None
         read_conn, self._read_conn = self._read_conn, None
         executor, self._executor = self._executor, None
         conn, self._conn = self._conn, None
         self._committer = None
-        if reader is not None and reader is not executor:
+        if reader is not None:
             if read_conn is not None:
-                await asyncio.wrap_future(reader.submit(read_conn.close))
-            reader.shutdown(wait=False)
+                await reader.call(read_conn.close)
+            reader.close()
         if executor is not None:
             if conn is not None:
                 await asyncio.wrap_future(executor.submit(conn.close))
             executor.shutdown(wait=False)
 
-    async def _wait(self, future: Future[T]) -> T:
+    async def _wait(self, outcome: Awaitable[T]) -> T:
         try:
-            return await asyncio.wrap_future(future)
+            return await outcome
         except sqlite3.OperationalError as exc:
             if _is_busy(exc):
                 raise S3Error(S3ErrorCode.SLOW_DOWN) from exc
@@ -168,15 +171,19 @@ class SqliteDatabase:
         if self._committer is None:
             tx.close()
             raise RuntimeError("SqliteMetaStore is not open")
-        result: T = await self._wait(self._committer.submit(tx))
+        result: T = await self._wait(asyncio.wrap_future(self._committer.submit(tx)))
         return result
 
     async def _read(self, tx: Tx[T]) -> T:
-        executor, conn = self._read_executor, self._read_conn
+        reader, conn = self._reader, self._read_conn
+        if reader is not None and conn is not None:
+            return await self._wait(reader.call(run_one, conn, "BEGIN", tx))
+        executor = self._executor
         if executor is None or conn is None:
             tx.close()
             raise RuntimeError("SqliteMetaStore is not open")
-        return await self._wait(executor.submit(run_one, conn, "BEGIN", tx))
+        # ":memory:": on the writer's thread, whose connection is the database.
+        return await self._wait(asyncio.wrap_future(executor.submit(run_one, conn, "BEGIN", tx)))
 
     async def read(self, body: Callable[P, Tx[T]], *args: P.args, **kwargs: P.kwargs) -> T:
         return await self._read(body(*args, **kwargs))
