@@ -26,9 +26,20 @@ from gateway.s3.website import valid_object_redirect
 # -- dates and ETags ------------------------------------------------------------------------
 
 
+_DAYS: Final = tuple("Mon Tue Wed Thu Fri Sat Sun".split())
+_MONTHS: Final = tuple("Jan Feb Mar Apr May Jun Jul Aug Sep Oct Nov Dec".split())
+
+
 def http_date(ts: float) -> str:
-    """RFC 7231 §7.1.1.1 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT" (seconds floored)."""
-    return email.utils.formatdate(math.floor(ts), usegmt=True)
+    """RFC 7231 §7.1.1.1 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT" (seconds floored).
+
+    Formatted from time.gmtime: email.utils.formatdate, which says the same, builds a
+    datetime and a time tuple first, and every GET and HEAD answer carries Last-Modified."""
+    t = time.gmtime(math.floor(ts))
+    return (
+        f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d}"
+        f" {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"
+    )
 
 
 def parse_http_date(value: str) -> float | None:

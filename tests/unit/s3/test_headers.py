@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import email.utils
+import math
+import random
+
 import pytest
 
 from gateway.errors import S3Error, S3ErrorCode
@@ -64,6 +68,12 @@ def test_http_date(ts: float, expected: str) -> None:
 )
 def test_parse_http_date(value: str, expected: float | None) -> None:
     assert parse_http_date(value) == expected
+
+
+def test_http_date_is_email_utils_formatdate() -> None:
+    rng = random.Random(17)
+    for ts in [0.0, 86399.5, 951782400.0, *(rng.uniform(0, 4e9) for _ in range(2000))]:
+        assert http_date(ts) == email.utils.formatdate(math.floor(ts), usegmt=True), ts
 
 
 def test_http_date_round_trip() -> None:
