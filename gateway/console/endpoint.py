@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from aiohttp import web
 
 from gateway.console.api import serve_api
-from gateway.console.paths import console_here, is_api_path, page_name
+from gateway.console.paths import console_here, is_api_path, is_page_path, page_name
 from gateway.console.sso import is_sso_path, serve_sso
 from gateway.console.static import files, serve_file
 from gateway.context import Services
@@ -30,6 +30,8 @@ async def serve_console(
         if is_sso_path(raw_path):
             return await serve_sso(request, services, raw_path)
         return await serve_api(request, services, raw_path)
+    if not is_page_path(raw_path):
+        return None
     names = {name for name, _ in pairs}
     name = page_name(request.method, request.host, raw_path, names, headers, domain, files())
     if name is None:

@@ -31,6 +31,11 @@ def is_api_path(host: str, raw_path: str, domain: str | None) -> bool:
     return raw_path == API_PREFIX or raw_path.startswith(API_PREFIX + "/")
 
 
+def is_page_path(raw_path: str) -> bool:
+    """Whether the path could be one of the pages' (cheap: asked of every request)."""
+    return raw_path == "/console" or raw_path.startswith(PAGES_PREFIX)
+
+
 def page_name(
     method: str,
     host: str,
@@ -41,14 +46,14 @@ def page_name(
     files: Collection[str],
 ) -> str | None:
     """The static file (a name in `files`, "" for /console) an unsigned GET/HEAD asks for."""
-    if method not in ("GET", "HEAD") or is_host_style(host, domain):
+    if not is_page_path(raw_path) or method not in ("GET", "HEAD"):
+        return None
+    if is_host_style(host, domain):
         return None
     if "authorization" in headers or any(name in query_names for name in _SIGNED_QUERY):
         return None
     if raw_path == "/console":
         return ""
-    if not raw_path.startswith(PAGES_PREFIX):
-        return None
     name = raw_path[len(PAGES_PREFIX) :] or "index.html"
     return name if name in files else None
 
