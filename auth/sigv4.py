@@ -56,7 +56,6 @@ def utf8(text: str) -> bytes:
         return text.encode("utf-8", "replace")
 
 
-_UNRESERVED = re.compile(r"[A-Za-z0-9_.~-]*").fullmatch
 _UNRESERVED_PATH = re.compile(r"[A-Za-z0-9_.~/-]*").fullmatch
 
 
@@ -64,8 +63,9 @@ def uri_encode(text: str, *, keep_slash: bool = False) -> str:
     """AWS UriEncode: every byte but A-Za-z0-9 -_.~ as %XX (upper-case), space as %20."""
     # Most names and values (query parameter names, access keys, dates, hex) need no
     # escaping: one regular expression match instead of encoding and quoting.
-    if (_UNRESERVED_PATH if keep_slash else _UNRESERVED)(text):
-        return text
+    if _UNRESERVED_PATH(text):
+        # Only "/" may need escaping: a presigned URL's X-Amz-Credential, on every request.
+        return text if keep_slash else text.replace("/", "%2F")
     # urllib's quote always keeps "-_.~" and letters/digits, and writes upper-case hex.
     return quote(utf8(text), safe="/" if keep_slash else "")
 

@@ -205,6 +205,11 @@ def assert_tamper_detected(req: SignedRequest, header: str) -> None:
         ("AZaz09-_.~", False, "AZaz09-_.~"),
         ("a b+c", False, "a%20b%2Bc"),
         ("a/b", False, "a%2Fb"),
+        (
+            "AKID/20261204/us-east-1/s3/aws4_request",
+            False,
+            "AKID%2F20261204%2Fus-east-1%2Fs3%2Faws4_request",
+        ),
         ("a/b", True, "a/b"),
         ("é", False, "%C3%A9"),
         ("%", False, "%25"),
