@@ -18,6 +18,9 @@ How this works:
   The likely cause, not proven: beginning a read transaction while another connection
   commits can make SQLite retry and sleep inside the call (walTryBeginRead) whatever the
   busy timeout, and on the loop such a sleep stops every request of the process.
+- Writers of several processes take turns through an flock of `<database>-write-lock`
+  around each batch, so a waiting process is woken when the lock is free instead of
+  polling in SQLite's busy handler (gateway/meta/group_commit.py says why).
 - Durability: WAL journal (readers never wait for the writer) with synchronous=FULL, so
   COMMIT returns only after the WAL is fsynced: an acknowledged write (a small object
   stored inline with its version, gateway/writepath.py, included) survives kill -9 and a
@@ -77,6 +80,8 @@ class SqliteDatabase:
         self._conn: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._committer: GroupCommitter | None = None
+        # Every process's writer flocks this file around its batches (group_commit.py).
+        self._write_lock: int | None = None
         # The readers' connection and thread (":memory:": the writer's connection, and its
         # thread, with no reader thread).
         self._read_conn: sqlite3.Connection | None = None
@@ -89,7 +94,11 @@ class SqliteDatabase:
         self._executor = executor
         try:
             self._conn = await asyncio.wrap_future(executor.submit(self._connect))
-            self._committer = GroupCommitter(self._conn, executor, "BEGIN IMMEDIATE")
+            if self.path != ":memory:":
+                self._write_lock = os.open(f"{self.path}-write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+            self._committer = GroupCommitter(
+                self._conn, executor, "BEGIN IMMEDIATE", lock_fd=self._write_lock
+            )
             if self.path == ":memory:":
                 self._read_conn = self._conn
             else:
@@ -157,6 +166,9 @@ class SqliteDatabase:
             if conn is not None:
                 await asyncio.wrap_future(executor.submit(conn.close))
             executor.shutdown(wait=False)
+        write_lock, self._write_lock = self._write_lock, None
+        if write_lock is not None:
+            os.close(write_lock)  # after conn.close: no batch holds it any more
 
     async def _wait(self, outcome: Awaitable[T]) -> T:
         try:

@@ -4,6 +4,8 @@ batch is acknowledged (the rest run again in a fresh one)."""
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from collections.abc import Iterator
@@ -111,3 +113,41 @@ def test_a_write_cancelled_while_queued_is_not_run_and_the_writer_goes_on(setup:
     assert kept.result(timeout=10) == 1
     assert committer.submit(insert("c")).result(timeout=10) == 1
     assert stored(conn) == ["a", "c"]
+
+
+def test_batch_holds_the_write_lock_from_begin_to_commit(tmp_path: Path) -> None:
+    """With lock_fd, another process's writer (here: another descriptor of the file) finds
+    the flock taken while a batch runs, and free once it has committed."""
+    conn = sqlite3.connect(
+        str(tmp_path / "t.sqlite3"), isolation_level=None, check_same_thread=False
+    )
+    conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY)")
+    lock_path = str(tmp_path / "t.sqlite3-write-lock")
+    ours = os.open(lock_path, os.O_RDWR | os.O_CREAT)
+    theirs = os.open(lock_path, os.O_RDWR)
+    executor = ThreadPoolExecutor(max_workers=1)
+    seen: list[bool] = []
+
+    def other_writer_can_lock() -> bool:
+        try:
+            fcntl.flock(theirs, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        fcntl.flock(theirs, fcntl.LOCK_UN)
+        return True
+
+    def insert_and_look(k: str) -> Tx[None]:
+        yield from execute("INSERT INTO t (k) VALUES (?)", k)
+        seen.append(other_writer_can_lock())
+
+    try:
+        committer = GroupCommitter(conn, executor, "BEGIN IMMEDIATE", lock_fd=ours)
+        committer.submit(insert_and_look("a")).result(timeout=10)
+        assert seen == [False]
+        assert other_writer_can_lock()
+        assert stored(conn) == ["a"]
+    finally:
+        executor.shutdown(wait=True)
+        conn.close()
+        os.close(ours)
+        os.close(theirs)
