@@ -28,11 +28,11 @@ How this works:
   So with `lock_fd` (a file every process of the database locks) a batch holds an flock
   from BEGIN to COMMIT: a waiting process sleeps in the kernel and is woken when the lock
   is let go, and takes it while the other one tells its batch's outcomes. SQLite's own
-  lock still decides (other writers, e.g. admin commands, do not take the flock). The
-  wait has no timeout (polling for one would bring the starvation back): a process that
-  dies lets go at once, but one stopped while it holds the lock (SIGSTOP, a debugger)
-  holds the other workers' writes until it goes on, where SQLite alone answered SlowDown
-  after its busy timeout.
+  lock still decides (writers of older versions do not take the flock). The wait is
+  bounded by the busy timeout (gateway/meta/file_lock.py: a thread of its own sleeps in
+  flock, polling would bring the starvation back): a process stopped while it holds the
+  lock (SIGSTOP, a debugger) makes the others' batches fail as busy (SlowDown), as SQLite
+  alone did, instead of holding them until it goes on.
 - Each body is a `Tx` generator run by gateway.meta.sql.run_sync; a body has no effect
   outside the database (the Database protocol's rule), so rolling back its savepoint
   undoes all of it.
@@ -40,15 +40,13 @@ How this works:
 
 from __future__ import annotations
 
-import fcntl
 import sqlite3
 import threading
 from collections import deque
-from collections.abc import Iterator
 from concurrent.futures import Executor, Future
-from contextlib import contextmanager
 from typing import Any, TypeVar
 
+from gateway.meta.file_lock import FileLock
 from gateway.meta.sql import Tx, run_sync
 
 T = TypeVar("T")
@@ -65,12 +63,14 @@ class GroupCommitter:
         executor: Executor,
         begin: str,
         *,
-        lock_fd: int | None = None,
+        file_lock: FileLock | None = None,
+        lock_timeout: float = 10.0,
     ) -> None:
         self._conn = conn
         self._executor = executor
         self._begin = begin
-        self._lock_fd = lock_fd
+        self._file_lock = file_lock
+        self._lock_timeout = lock_timeout
         self._queue: deque[tuple[Tx[Any], Future[Any]]] = deque()
         self._lock = threading.Lock()
         self._scheduled = False
@@ -91,6 +91,10 @@ class GroupCommitter:
                 self._scheduled = False
             raise
         return future
+
+    def _take_turn(self) -> bool:
+        """The writers' flock, if any (released at the end of the batch's transaction)."""
+        return self._file_lock is None or self._file_lock.acquire(self._lock_timeout)
 
     def _take(self) -> list[tuple[Tx[Any], Future[Any]]]:
         with self._lock:
@@ -122,7 +126,10 @@ class GroupCommitter:
             # which its caller must be able to read once it hears.
             done: list[tuple[Future[Any], Any]] = []
             failed: list[tuple[Future[Any], BaseException]] = []
-            with _flocked(self._lock_fd):
+            if not self._take_turn():
+                _fail([f for _, f in todo], _busy(f"no turn to write in {self._lock_timeout:g} s"))
+                return
+            try:
                 try:
                     conn.execute(self._begin)
                 except BaseException as exc:
@@ -147,6 +154,9 @@ class GroupCommitter:
                         if conn.in_transaction:
                             conn.execute("ROLLBACK")
                         broken = exc
+            finally:
+                if self._file_lock is not None:
+                    self._file_lock.release()
             for future, error in failed:
                 future.set_exception(error)
             if broken is not None:
@@ -157,17 +167,11 @@ class GroupCommitter:
                 future.set_result(result)
 
 
-@contextmanager
-def _flocked(fd: int | None) -> Iterator[None]:
-    """An exclusive flock of `fd` (None: nothing) while the block runs."""
-    if fd is None:
-        yield
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
+def _busy(message: str) -> sqlite3.OperationalError:
+    """The error SQLite raises for a lock it could not get in time (SlowDown to callers)."""
+    exc = sqlite3.OperationalError(f"database is locked: {message}")
+    exc.sqlite_errorcode = sqlite3.SQLITE_BUSY
+    return exc
 
 
 def _roll_back_body(conn: sqlite3.Connection) -> BaseException | None:

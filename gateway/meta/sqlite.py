@@ -54,6 +54,7 @@ from gateway.meta import sqlite_listing
 from gateway.meta.base import Bucket
 from gateway.meta.bucket_cache import BucketCache, Miss, SharedGeneration, generation_path
 from gateway.meta.call_thread import CallThread
+from gateway.meta.file_lock import FileLock
 from gateway.meta.group_commit import GroupCommitter, run_one
 from gateway.meta.migrations import migrate
 from gateway.meta.sql import SQLITE, Tx
@@ -81,7 +82,7 @@ class SqliteDatabase:
         self._executor: ThreadPoolExecutor | None = None
         self._committer: GroupCommitter | None = None
         # Every process's writer flocks this file around its batches (group_commit.py).
-        self._write_lock: int | None = None
+        self._write_lock: FileLock | None = None
         # The readers' connection and thread (":memory:": the writer's connection, and its
         # thread, with no reader thread).
         self._read_conn: sqlite3.Connection | None = None
@@ -95,9 +96,13 @@ class SqliteDatabase:
         try:
             self._conn = await asyncio.wrap_future(executor.submit(self._connect))
             if self.path != ":memory:":
-                self._write_lock = os.open(f"{self.path}-write-lock", os.O_RDWR | os.O_CREAT, 0o600)
+                self._write_lock = FileLock(f"{self.path}-write-lock")
             self._committer = GroupCommitter(
-                self._conn, executor, "BEGIN IMMEDIATE", lock_fd=self._write_lock
+                self._conn,
+                executor,
+                "BEGIN IMMEDIATE",
+                file_lock=self._write_lock,
+                lock_timeout=self.busy_timeout,
             )
             if self.path == ":memory:":
                 self._read_conn = self._conn
@@ -168,7 +173,7 @@ class SqliteDatabase:
             executor.shutdown(wait=False)
         write_lock, self._write_lock = self._write_lock, None
         if write_lock is not None:
-            os.close(write_lock)  # after conn.close: no batch holds it any more
+            write_lock.close()  # after conn.close: no batch holds it any more
 
     async def _wait(self, outcome: Awaitable[T]) -> T:
         try:

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from gateway.meta.file_lock import FileLock
 from gateway.meta.group_commit import GroupCommitter, run_one
 from gateway.meta.sql import Tx, execute, rows
 
@@ -116,14 +117,14 @@ def test_a_write_cancelled_while_queued_is_not_run_and_the_writer_goes_on(setup:
 
 
 def test_batch_holds_the_write_lock_from_begin_to_commit(tmp_path: Path) -> None:
-    """With lock_fd, another process's writer (here: another descriptor of the file) finds
-    the flock taken while a batch runs, and free once it has committed."""
+    """With a file lock, another process's writer (here: another descriptor of the file)
+    finds the flock taken while a batch runs, and free once it has committed."""
     conn = sqlite3.connect(
         str(tmp_path / "t.sqlite3"), isolation_level=None, check_same_thread=False
     )
     conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY)")
     lock_path = str(tmp_path / "t.sqlite3-write-lock")
-    ours = os.open(lock_path, os.O_RDWR | os.O_CREAT)
+    ours = FileLock(lock_path)
     theirs = os.open(lock_path, os.O_RDWR)
     executor = ThreadPoolExecutor(max_workers=1)
     seen: list[bool] = []
@@ -141,7 +142,7 @@ def test_batch_holds_the_write_lock_from_begin_to_commit(tmp_path: Path) -> None
         seen.append(other_writer_can_lock())
 
     try:
-        committer = GroupCommitter(conn, executor, "BEGIN IMMEDIATE", lock_fd=ours)
+        committer = GroupCommitter(conn, executor, "BEGIN IMMEDIATE", file_lock=ours)
         committer.submit(insert_and_look("a")).result(timeout=10)
         assert seen == [False]
         assert other_writer_can_lock()
@@ -149,5 +150,34 @@ def test_batch_holds_the_write_lock_from_begin_to_commit(tmp_path: Path) -> None
     finally:
         executor.shutdown(wait=True)
         conn.close()
-        os.close(ours)
+        ours.close()
+        os.close(theirs)
+
+
+def test_a_stopped_holder_makes_a_batch_busy_not_hang(tmp_path: Path) -> None:
+    """Another process holding the writers' flock past the timeout (stopped, say): the batch
+    fails as SQLite's busy does (SlowDown to callers), and writes go on once it lets go."""
+    conn = sqlite3.connect(
+        str(tmp_path / "t.sqlite3"), isolation_level=None, check_same_thread=False
+    )
+    conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY)")
+    lock_path = str(tmp_path / "t.sqlite3-write-lock")
+    ours = FileLock(lock_path)
+    theirs = os.open(lock_path, os.O_RDWR)
+    executor = ThreadPoolExecutor(max_workers=1)
+    try:
+        committer = GroupCommitter(
+            conn, executor, "BEGIN IMMEDIATE", file_lock=ours, lock_timeout=0.3
+        )
+        fcntl.flock(theirs, fcntl.LOCK_EX)
+        with pytest.raises(sqlite3.OperationalError) as err:
+            committer.submit(insert("a")).result(timeout=10)
+        assert err.value.sqlite_errorcode == sqlite3.SQLITE_BUSY
+        fcntl.flock(theirs, fcntl.LOCK_UN)
+        assert committer.submit(insert("b")).result(timeout=10) == 1
+        assert stored(conn) == ["b"]
+    finally:
+        executor.shutdown(wait=True)
+        conn.close()
+        ours.close()
         os.close(theirs)
