@@ -54,7 +54,8 @@ from gateway.limits.quota_admin import add_quota_commands, run_quota
 from gateway.logs import configure_logging
 from gateway.meta.base import MetaStore
 from gateway.meta.outbox import outbox_of
-from gateway.metrics.exposition import MULTIPROC_ENV, metrics_app
+from gateway.metrics.exposition import metrics_app
+from gateway.metrics.series import MULTIPROC_ENV
 from gateway.replication.admin import add_replication_commands, run_replication
 from gateway.settings import Settings, add_arguments, load
 from gateway.sharing.admin import add_share_commands, run_share

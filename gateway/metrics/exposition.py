@@ -42,6 +42,7 @@ from gateway.metrics.series import (
     BUCKET_OBJECTS,
     BUCKET_QUOTA_BYTES,
     BUCKET_QUOTA_OBJECTS,
+    MULTIPROC_ENV,
     OUTBOX_DEPTH,
     PENDING_BLOBS,
     REPLICATION_BACKLOG,
@@ -51,7 +52,6 @@ from gateway.metrics.series import (
 
 log = logging.getLogger(__name__)
 
-MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 USAGE_BUCKETS = 1000  # the buckets storing the most bytes; a scrape stays bounded
 BACKLOG_CAP = 1_000_000
 BACKEND_TIMEOUT = 2.0  # seconds: a scrape must answer well within Prometheus's timeout

@@ -23,6 +23,8 @@ from prometheus_client import Counter, Gauge, Histogram, values
 from prometheus_client.metrics import MetricWrapperBase
 
 PREFIX = "kloudvault_"
+# Where prometheus-client keeps the series of several workers (set by `serve --workers N`).
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 # With --workers N every update of a process series (several per request) first asks the
@@ -45,7 +47,7 @@ def process_id() -> int:
 
 os.register_at_fork(after_in_child=_forked)
 # Set before any series below exists: each takes its value class when it is made.
-if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+if os.environ.get(MULTIPROC_ENV):
     values.ValueClass = values.MultiProcessValue(process_identifier=process_id)  # type: ignore[no-untyped-call]
 
 # Requests take from a millisecond (HEAD from the cache) to minutes (a 5 GiB part).

@@ -18,6 +18,7 @@ import pytest
 from gateway.meta.file_lock import FileLock
 from gateway.meta.group_commit import GroupCommitter, run_one
 from gateway.meta.sql import Tx, execute, rows
+from tests.unit.meta.test_file_lock import can_lock
 
 
 @pytest.fixture
@@ -116,9 +117,12 @@ def test_a_write_cancelled_while_queued_is_not_run_and_the_writer_goes_on(setup:
     assert stored(conn) == ["a", "c"]
 
 
-def test_batch_holds_the_write_lock_from_begin_to_commit(tmp_path: Path) -> None:
-    """With a file lock, another process's writer (here: another descriptor of the file)
-    finds the flock taken while a batch runs, and free once it has committed."""
+@pytest.fixture
+def flocked(
+    tmp_path: Path,
+) -> Iterator[tuple[sqlite3.Connection, ThreadPoolExecutor, FileLock, int]]:
+    """A database with the writers' file lock, and another descriptor of that file standing
+    in for another process's writer."""
     conn = sqlite3.connect(
         str(tmp_path / "t.sqlite3"), isolation_level=None, check_same_thread=False
     )
@@ -127,57 +131,43 @@ def test_batch_holds_the_write_lock_from_begin_to_commit(tmp_path: Path) -> None
     ours = FileLock(lock_path)
     theirs = os.open(lock_path, os.O_RDWR)
     executor = ThreadPoolExecutor(max_workers=1)
-    seen: list[bool] = []
+    yield conn, executor, ours, theirs
+    executor.shutdown(wait=True)
+    conn.close()
+    ours.close()
+    os.close(theirs)
 
-    def other_writer_can_lock() -> bool:
-        try:
-            fcntl.flock(theirs, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False
-        fcntl.flock(theirs, fcntl.LOCK_UN)
-        return True
+
+def test_batch_holds_the_write_lock_from_begin_to_commit(
+    flocked: tuple[sqlite3.Connection, ThreadPoolExecutor, FileLock, int],
+) -> None:
+    """Another process's writer finds the flock taken while a batch runs, and free once it
+    has committed."""
+    conn, executor, ours, theirs = flocked
+    seen: list[bool] = []
 
     def insert_and_look(k: str) -> Tx[None]:
         yield from execute("INSERT INTO t (k) VALUES (?)", k)
-        seen.append(other_writer_can_lock())
+        seen.append(can_lock(theirs))
 
-    try:
-        committer = GroupCommitter(conn, executor, "BEGIN IMMEDIATE", file_lock=ours)
-        committer.submit(insert_and_look("a")).result(timeout=10)
-        assert seen == [False]
-        assert other_writer_can_lock()
-        assert stored(conn) == ["a"]
-    finally:
-        executor.shutdown(wait=True)
-        conn.close()
-        ours.close()
-        os.close(theirs)
+    committer = GroupCommitter(conn, executor, "BEGIN IMMEDIATE", file_lock=ours)
+    committer.submit(insert_and_look("a")).result(timeout=10)
+    assert seen == [False]
+    assert can_lock(theirs)
+    assert stored(conn) == ["a"]
 
 
-def test_a_stopped_holder_makes_a_batch_busy_not_hang(tmp_path: Path) -> None:
+def test_a_stopped_holder_makes_a_batch_busy_not_hang(
+    flocked: tuple[sqlite3.Connection, ThreadPoolExecutor, FileLock, int],
+) -> None:
     """Another process holding the writers' flock past the timeout (stopped, say): the batch
     fails as SQLite's busy does (SlowDown to callers), and writes go on once it lets go."""
-    conn = sqlite3.connect(
-        str(tmp_path / "t.sqlite3"), isolation_level=None, check_same_thread=False
-    )
-    conn.execute("CREATE TABLE t (k TEXT PRIMARY KEY)")
-    lock_path = str(tmp_path / "t.sqlite3-write-lock")
-    ours = FileLock(lock_path)
-    theirs = os.open(lock_path, os.O_RDWR)
-    executor = ThreadPoolExecutor(max_workers=1)
-    try:
-        committer = GroupCommitter(
-            conn, executor, "BEGIN IMMEDIATE", file_lock=ours, lock_timeout=0.3
-        )
-        fcntl.flock(theirs, fcntl.LOCK_EX)
-        with pytest.raises(sqlite3.OperationalError) as err:
-            committer.submit(insert("a")).result(timeout=10)
-        assert err.value.sqlite_errorcode == sqlite3.SQLITE_BUSY
-        fcntl.flock(theirs, fcntl.LOCK_UN)
-        assert committer.submit(insert("b")).result(timeout=10) == 1
-        assert stored(conn) == ["b"]
-    finally:
-        executor.shutdown(wait=True)
-        conn.close()
-        ours.close()
-        os.close(theirs)
+    conn, executor, ours, theirs = flocked
+    committer = GroupCommitter(conn, executor, "BEGIN IMMEDIATE", file_lock=ours, lock_timeout=0.3)
+    fcntl.flock(theirs, fcntl.LOCK_EX)
+    with pytest.raises(sqlite3.OperationalError) as err:
+        committer.submit(insert("a")).result(timeout=10)
+    assert err.value.sqlite_errorcode == sqlite3.SQLITE_BUSY
+    fcntl.flock(theirs, fcntl.LOCK_UN)
+    assert committer.submit(insert("b")).result(timeout=10) == 1
+    assert stored(conn) == ["b"]
