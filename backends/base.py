@@ -13,7 +13,7 @@ tests/contract/test_backend_contract.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
@@ -83,3 +83,45 @@ class Backend(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+class BlobRelay:
+    """Bytes [start, end) of a blob arriving on a plain TCP socket, for the caller to
+    relay without reading them into the process (gateway/sendfile.py splices them):
+    `head`, already read, then `remaining` bytes still to be read from `fd`, a
+    non-blocking socket that stays the backend's; a wait of more than `idle_timeout`
+    seconds for its next byte means the store stalled. The caller calls `finish` once, with
+    complete=True only if it read exactly `remaining` bytes from `fd` (the connection
+    may then serve another request)."""
+
+    __slots__ = ("_release", "fd", "head", "idle_timeout", "remaining")
+
+    def __init__(
+        self,
+        fd: int,
+        head: bytes,
+        remaining: int,
+        idle_timeout: float,
+        release: Callable[[bool], None],
+    ) -> None:
+        self.fd = fd
+        self.head = head
+        self.remaining = remaining
+        self.idle_timeout = idle_timeout
+        self._release: Callable[[bool], None] | None = release
+
+    def finish(self, complete: bool) -> None:
+        release, self._release = self._release, None
+        if release is not None:
+            release(complete)
+
+
+@runtime_checkable
+class Relaying(Protocol):
+    """An optional capability: a backend that can hand a blob's bytes over on a socket."""
+
+    async def relay_blob(self, blob_id: str, start: int, end: int) -> BlobRelay | None:
+        """Bytes [start, end) of the blob (end > start), or None when they cannot be
+        relayed this time: the caller then reads them with get_blob, which raises what a
+        read raises (BlobNotFound, BackendUnavailable...)."""
+        ...

@@ -2,7 +2,9 @@
 
 A range maps onto the segments it touches (a multipart object has one per part); when
 every segment it touches is a plain local blob, it is served with sendfile, segment by
-segment, and a range within a plain inline segment (gateway/writepath.py INLINE_LIMIT)
+segment; when every one is a plain blob of a backend that can hand its bytes over on a
+socket (the s3 backend over HTTP), they are spliced from that socket to the client's
+(RelayBody); and a range within a plain inline segment (gateway/writepath.py INLINE_LIMIT)
 straight from the version's bytes. A sealed segment (gateway.codec.frames) reads only the
 frames the range touches and opens them (straight from the file on the local backend:
 gateway.codec.frame_file; when every segment the range touches is such a file, as a
@@ -16,7 +18,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
-from backends.base import Backend, ByteStream
+from backends.base import Backend, ByteStream, Relaying
 from gateway.codec.compress import unpack_frames
 from gateway.codec.frame_file import FrameFileReader, open_file_frames
 from gateway.codec.frames import FrameCipher, FrameError, open_frames, stored_span
@@ -24,7 +26,15 @@ from gateway.codec.keys import KekFor, open_data_key
 from gateway.codec.params import SegmentCodec
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import ObjectVersion, Segment
-from gateway.responses import BlockBody, Body, FileBody, FileRange, StreamBody
+from gateway.responses import (
+    BlockBody,
+    Body,
+    FileBody,
+    FileRange,
+    RelayBody,
+    RelayPart,
+    StreamBody,
+)
 
 log = logging.getLogger(__name__)
 
@@ -154,6 +164,21 @@ def file_ranges(
     return tuple(ranges)
 
 
+def relay_parts(
+    backend: Backend, plan: Sequence[tuple[Segment, int, int]]
+) -> tuple[RelayPart, ...] | None:
+    """The plan as blob ranges to relay, if every segment in it is a plain blob of a
+    backend that can hand its bytes over on a socket (backends.base.Relaying)."""
+    if not isinstance(backend, Relaying):
+        return None
+    parts: list[RelayPart] = []
+    for seg, start, end in plan:
+        if seg.codec is not None or seg.inline:
+            return None
+        parts.append(RelayPart(seg.blob_id, start, end))
+    return tuple(parts)
+
+
 class _SegmentReaders:
     """The readers of consecutive segments as one BlockReader; a segment's file is opened
     when its turn comes and closed when it is done (a multipart object's thousands of
@@ -220,6 +245,9 @@ def object_body(
     ranges = file_ranges(backend, plan)
     if ranges:
         return FileBody(ranges)
+    relayed = relay_parts(backend, plan)
+    if relayed:
+        return RelayBody(backend, relayed)
     reader = sealed_file_reader(backend, plan, kek)
     if reader is not None:
         return BlockBody(reader, end - start)

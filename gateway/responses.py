@@ -3,7 +3,9 @@ becomes bytes on the wire here and nowhere else.
 
 Bodies are bytes (XML documents), a FileBody (local file ranges, one per plain segment of
 the object, sent one after another with sendfile(2) by gateway/sendfile.py's pump, since
-uvloop has no loop.sendfile; copied over TLS), a BlockBody (bytes made by blocking calls
+uvloop has no loop.sendfile; copied over TLS), a RelayBody (blob ranges a remote backend
+hands over on sockets of its own, spliced by the same pump to the client's socket), a
+BlockBody (bytes made by blocking calls
 into buffers the writer reuses: a sealed local object's plaintext) or a StreamBody
 (backend blob ranges, streamed). HEAD answers carry the object's Content-Length and no
 body.
@@ -31,7 +33,7 @@ from typing import cast
 from aiohttp import web
 from aiohttp.abc import AbstractStreamWriter
 
-from backends.base import ByteStream
+from backends.base import Backend, BlobRelay, ByteStream, Relaying
 from gateway import buffers as pool
 from gateway import sendfile
 from gateway.blocksend import BlockReader, BlockSender, blocks_executor
@@ -86,7 +88,31 @@ class BlockBody:
     length: int
 
 
-Body = bytes | FileBody | StreamBody | BlockBody | None
+@dataclass(frozen=True)
+class RelayPart:
+    """Bytes [start, end) of a backend blob."""
+
+    blob_id: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class RelayBody:
+    """Blob ranges of a backend that can hand a blob's bytes over on a socket
+    (backends.base.Relaying): spliced from that socket to a plain TCP client's, part by
+    part; streamed through the transport over TLS, or for a part the backend does not
+    hand over."""
+
+    backend: Backend
+    parts: tuple[RelayPart, ...]
+
+    @property
+    def length(self) -> int:
+        return sum(part.end - part.start for part in self.parts)
+
+
+Body = bytes | FileBody | StreamBody | BlockBody | RelayBody | None
 
 
 @dataclass(frozen=True)
@@ -159,6 +185,8 @@ async def write(request: web.Request, value: S3Response, request_id: str) -> web
         return await _write_file(request, value.status, headers, body, is_head)
     if isinstance(body, BlockBody):
         return await _write_blocks(request, value.status, headers, body, is_head)
+    if isinstance(body, RelayBody):
+        return await _write_relay(request, value.status, headers, body, is_head)
     return await _write_stream(request, value.status, headers, body, is_head)
 
 
@@ -340,6 +368,96 @@ async def _write_stream(
         if aclose is not None:
             with contextlib.suppress(Exception):
                 await aclose()
+
+
+async def _write_relay(
+    request: web.Request, status: int, headers: dict[str, str], body: RelayBody, is_head: bool
+) -> web.StreamResponse:
+    transport = request.transport
+    backend = body.backend
+    plain = (
+        transport is not None
+        and transport.get_extra_info("sslcontext") is None
+        and transport.get_extra_info("socket") is not None
+    )
+    if is_head or not plain or not body.parts:
+        streamed = StreamBody(_part_stream(backend, body.parts), body.length)
+        return await _write_stream(request, status, headers, streamed, is_head)
+    relaying = cast(Relaying, backend)
+    first = body.parts[0]
+    # Before the headers, so that a failure is still an S3 error: the first part's socket,
+    # or, when the backend does not hand it over, its stream's first chunk.
+    relay = await relaying.relay_blob(first.blob_id, first.start, first.end)
+    stream: ByteStream | None = None
+    chunk = b""
+    sent = 0
+    try:
+        if relay is None:
+            stream = backend.get_blob(first.blob_id, first.start, first.end)
+            chunk = await anext(stream, b"")
+        resp = web.StreamResponse(status=status, headers=headers)
+        resp.content_length = body.length
+        writer = await resp.prepare(request)
+        sock = await _raw_socket(request, writer)
+        assert sock is not None and transport is not None  # plain TCP, checked above
+        for n, part in enumerate(body.parts):
+            if n:
+                relay = await relaying.relay_blob(part.blob_id, part.start, part.end)
+                if relay is None:
+                    stream = backend.get_blob(part.blob_id, part.start, part.end)
+                    chunk = await anext(stream, b"")
+            if relay is not None:
+                taken: BlobRelay = relay
+                relay = None  # _splice finishes it
+                await _splice(taken, sock.fileno())
+            elif stream is not None:
+                # Through the transport; emptied before the pump writes to the socket again.
+                while chunk:
+                    await resp.write(chunk)
+                    chunk = await anext(stream, b"")
+                done: ByteStream = stream
+                stream = None
+                await _close_stream(done)
+                await _flush_headers(None, transport)
+            sent += part.end - part.start
+        await resp.write_eof()
+        return resp
+    finally:
+        request[BYTES_SENT] = sent
+        if relay is not None:
+            relay.finish(False)
+        if stream is not None:
+            await _close_stream(stream)
+
+
+async def _splice(relay: BlobRelay, sock_fd: int) -> None:
+    """Send `relay`'s bytes to the socket: what came with the response's head, then the
+    rest straight from the backend's socket (gateway/sendfile.py)."""
+    complete = False
+    try:
+        if relay.head:
+            await sendfile.pump().send_buffer(sock_fd, memoryview(relay.head))
+        await sendfile.pump().splice(relay.fd, sock_fd, relay.remaining, relay.idle_timeout)
+        complete = True
+    finally:
+        relay.finish(complete)
+
+
+async def _part_stream(backend: Backend, parts: tuple[RelayPart, ...]) -> ByteStream:
+    for part in parts:
+        stream = backend.get_blob(part.blob_id, part.start, part.end)
+        try:
+            async for chunk in stream:
+                yield chunk
+        finally:
+            await _close_stream(stream)
+
+
+async def _close_stream(stream: ByteStream) -> None:
+    aclose = getattr(stream, "aclose", None)
+    if aclose is not None:
+        with contextlib.suppress(Exception):
+            await aclose()
 
 
 def error_response(

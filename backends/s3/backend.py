@@ -23,7 +23,9 @@ calls, or the bucket's AbortIncompleteMultipartUpload lifecycle rule frees them 
 
 Read path (get_blob): one GetObject (ranged unless it starts at 0 with no end), whose body
 is yielded in the pieces the socket delivers, uncopied. A missing blob raises BlobNotFound
-from the GetObject call, before the first chunk is yielded.
+from the GetObject call, before the first chunk is yielded. relay_blob instead hands the
+body over on a socket of its own (relay.py) for the gateway to splice to its client, when
+the endpoint is plain HTTP and the answer is a plain 200/206.
 
 Lifecycle: the aiobotocore client (one connection pool, `max_pool_connections`) is created
 on first use, on the running event loop, together with a check that the bucket exists and
@@ -51,9 +53,17 @@ from aiobotocore.session import get_session
 from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError
 from botocore.loaders import create_loader
 
-from backends.base import BackendError, BackendUnavailable, BlobInfo, BlobNotFound, ByteStream
+from backends.base import (
+    BackendError,
+    BackendUnavailable,
+    BlobInfo,
+    BlobNotFound,
+    BlobRelay,
+    ByteStream,
+)
 from backends.parts import PartReader
 from backends.s3.errors import client_error_code, s3_errors
+from backends.s3.relay import RelayClient
 from backends.streamed import PartBody, PartSource, body_errors, part_lengths
 
 log = logging.getLogger(__name__)
@@ -129,6 +139,16 @@ class S3Backend:
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
+        # GetObject bodies the gateway splices to its clients (relay.py); not over TLS.
+        self._relay = (
+            RelayClient(
+                connect_timeout=connect_timeout,
+                read_timeout=read_timeout,
+                max_idle=max_pool_connections,
+            )
+            if endpoint.startswith("http://")
+            else None
+        )
         self._client: Any = None
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._bucket_checked = False
@@ -195,6 +215,8 @@ class S3Backend:
             await asyncio.gather(*self._background, return_exceptions=True)
         stack, self._exit_stack = self._exit_stack, None
         self._client = None
+        if self._relay is not None:
+            self._relay.close()
         self._bucket_checked = False
         if stack is not None:
             await stack.aclose()
@@ -401,6 +423,18 @@ class S3Backend:
                     return
         finally:
             body.close()
+
+    async def relay_blob(self, blob_id: str, start: int, end: int) -> BlobRelay | None:
+        """Bytes [start, end) on a socket of the relay's pool (relay.py), or None."""
+        if self._relay is None or end <= start:
+            return None
+        client = await self._ready()
+        url = await client.generate_presigned_url(
+            "get_object",
+            Params={"Bucket": self._bucket, "Key": self._key(blob_id)},
+            ExpiresIn=900,  # sent at once; only a clock far off could make it matter
+        )
+        return await self._relay.open(url, start, end)
 
     async def blob_size(self, blob_id: str) -> int:
         client = await self._ready()

@@ -2,7 +2,8 @@
 
 The one place backend metrics come from, so each backend stays free of them. A call is
 counted once, timed until it returns (get_blob: until its first chunk, since the rest of
-the stream goes at the client's pace), and on a BackendError counted as an error of its
+the stream goes at the client's pace; relay_blob, which stands for one, until its socket
+is handed over), and on a BackendError counted as an error of its
 kind. Optional capabilities the collector looks for (clean_stale_temp,
 abort_stale_uploads) are the inner backend's, reached through __getattr__, so
 `isinstance(backend, _HasStaleTemp)` answers for the backend underneath.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from backends.base import (
     Backend,
@@ -20,7 +21,9 @@ from backends.base import (
     BackendUnavailable,
     BlobInfo,
     BlobNotFound,
+    BlobRelay,
     ByteStream,
+    Relaying,
 )
 from gateway.metrics.series import BACKEND_DURATION, BACKEND_ERRORS, BACKEND_REQUESTS
 
@@ -62,7 +65,14 @@ class MeteredBackend:
         # Only for what Backend does not declare (optional capabilities); never underscores.
         if name.startswith("_"):
             raise AttributeError(name)
+        if name == "relay_blob" and isinstance(self.inner, Relaying):
+            return self._relay_blob
         return getattr(self.inner, name)
+
+    async def _relay_blob(self, blob_id: str, start: int, end: int) -> BlobRelay | None:
+        """The inner backend's relay_blob, measured as the get_blob it stands for."""
+        inner = cast(Relaying, self.inner)
+        return await self._measure("get_blob", lambda: inner.relay_blob(blob_id, start, end))
 
     async def _measure(self, operation: str, call: Callable[[], Awaitable[T]]) -> T:
         measure = _Call(operation)
