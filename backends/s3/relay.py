@@ -12,11 +12,12 @@ module sends it as an HTTP/1.1 GET with a Range header over a kept-alive connect
 reads and parses the response's head, and hands over the socket positioned at the body
 (BlobRelay: the body bytes that came with the head, then how many are still to be read).
 Only an answer this module is sure of is relayed: 200 or 206 with a Content-Length equal
-to the range's length, no Transfer-Encoding. Anything else (an error status, a server
-that cannot be reached, a timeout) returns None, and the caller reads the blob through
-the backend's get_blob, whose botocore call retries and translates errors as for every
-other request (a second request, only on that rare path). A connection goes back to the
-pool only when its body was read to the end.
+to the range's length, no Transfer-Encoding. Anything else (an error status, a refused
+connection) returns None, and the caller reads the blob through the backend's get_blob,
+whose botocore call retries and translates errors as for every other request (a second
+request, only on that rare path). A server that does not answer within the connect or
+read timeout is BackendUnavailable at once: falling back would wait as long again. A
+connection goes back to the pool only when its body was read to the end.
 
 HTTP only: over TLS the bytes must be decrypted in the process anyway.
 """
@@ -28,7 +29,7 @@ import logging
 import socket
 from urllib.parse import urlsplit
 
-from backends.base import BlobRelay
+from backends.base import BackendUnavailable, BlobRelay
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,10 @@ class RelayClient:
                 return await self._exchange(sock, where, request, end - start, retry=pooled)
             except _Stale:
                 continue  # a kept-alive connection the server had closed: once more, anew
-            except (OSError, TimeoutError, _Unusable) as exc:
+            except TimeoutError as exc:
+                # Falling back would wait as long again, times botocore's attempts.
+                raise BackendUnavailable("GetObject: the server did not answer in time") from exc
+            except (OSError, _Unusable) as exc:
                 log.debug("GetObject relay not used: %s", exc)
                 return None
         return None

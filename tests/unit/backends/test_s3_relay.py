@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from backends.base import BlobRelay
+from backends.base import BackendUnavailable, BlobRelay
 from backends.s3.relay import RelayClient, _Unusable, body_length, parse_head
 
 BODY = bytes(range(256)) * 4096  # 1 MiB
@@ -209,7 +209,7 @@ def test_answers_not_to_relay_give_none(reply: bytes) -> None:
     asyncio.run(scenario())
 
 
-def test_unreachable_slow_and_tls_give_none() -> None:
+def test_refused_and_tls_give_none_silence_is_unavailable() -> None:
     async def scenario() -> None:
         relays = client(read_timeout=0.3)
         assert await relays.open("https://127.0.0.1:1/b/k?s=1", 0, 10) is None
@@ -219,7 +219,9 @@ def test_unreachable_slow_and_tls_give_none() -> None:
         async with FakeServer(lambda head, n: b"HTTP/1.1 206 Par") as server:  # then silence
             loop = asyncio.get_running_loop()
             started = loop.time()
-            assert await relays.open(server.url(), 0, 10) is None
+            with pytest.raises(BackendUnavailable, match="in time"):
+                await relays.open(server.url(), 0, 10)
             assert loop.time() - started < 2
+            assert not any(relays._idle.values())
 
     asyncio.run(scenario())
