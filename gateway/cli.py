@@ -7,6 +7,7 @@ import asyncio
 import logging
 import os
 import pickle
+import resource
 import shutil
 import signal
 import ssl
@@ -72,6 +73,20 @@ def _install_uvloop() -> None:
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
         return
     uvloop.install()
+
+
+def raise_open_files_limit() -> None:
+    """Raise the soft limit on open descriptors to the hard one, as Go programs and nginx
+    do: a request in flight can hold several (the client's socket, a backend connection, a
+    relay's pipe and duplicate, a file), and 400 clients need more than the 1024 many
+    systems start a service with."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+    if soft != resource.RLIM_INFINITY and soft < want:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
+        except (ValueError, OSError):  # above the kernel's nr_open: keep what we have
+            pass
 
 
 def _ssl_context(settings: Settings) -> ssl.SSLContext | None:
@@ -160,6 +175,7 @@ async def _serve_plain(
 def run_worker(settings: Settings, primary: bool) -> None:
     """One serving process (`--workers 1`, or each of gateway/supervisor.py's)."""
     configure_logging(settings.log_level, settings.log_format)
+    raise_open_files_limit()
     _install_uvloop()
     asyncio.run(_serve(settings, primary=primary))
 

@@ -4,6 +4,7 @@ lists, and a backend whose SDK is missing failing in one line."""
 from __future__ import annotations
 
 import os
+import subprocess
 import sys
 from dataclasses import fields
 from pathlib import Path
@@ -228,3 +229,21 @@ def test_scrub_with_missing_sdk_fails_in_one_line(
         SystemExit, match=r"^--backend azure needs azure-storage-blob, but module 'azure"
     ):
         cli.main([*argv, "--data-dir", str(tmp_path)])
+
+
+def test_serving_raises_the_open_files_limit_to_the_hard_one() -> None:
+    """In a child process (limits are per process): started with a soft limit of 256."""
+    code = (
+        "import resource\n"
+        "soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)\n"
+        "resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))\n"
+        "from gateway.cli import raise_open_files_limit\n"
+        "raise_open_files_limit()\n"
+        "print(*resource.getrlimit(resource.RLIMIT_NOFILE))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    soft, hard = (int(x) for x in out.stdout.split())
+    assert soft > 256
+    assert soft == hard or hard == -1  # RLIM_INFINITY: raised to 2**20
