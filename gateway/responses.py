@@ -5,10 +5,9 @@ Bodies are bytes (XML documents), a FileBody (local file ranges, one per plain s
 the object, sent one after another with sendfile(2) by gateway/sendfile.py's pump, since
 uvloop has no loop.sendfile; copied over TLS), a RelayBody (blob ranges a remote backend
 hands over on sockets of its own, spliced by the same pump to the client's socket), a
-BlockBody (bytes made by blocking calls
-into buffers the writer reuses: a sealed local object's plaintext) or a StreamBody
-(backend blob ranges, streamed). HEAD answers carry the object's Content-Length and no
-body.
+BlockBody (bytes made by blocking calls into buffers the writer reuses: a sealed local
+object's plaintext) or a StreamBody (backend blob ranges, streamed). HEAD answers carry
+the object's Content-Length and no body.
 
 A BlockBody is written with two buffers of the reader's block size for the whole
 response. Over plain TCP the process's one blocks thread fills one and writes it straight
