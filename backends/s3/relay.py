@@ -34,6 +34,7 @@ from backends.base import BackendUnavailable, BlobRelay
 log = logging.getLogger(__name__)
 
 HEAD_LIMIT = 64 * 1024  # a response head larger than this is not one we relay
+DNS_TTL = 10.0  # seconds an endpoint's address is reused (aiohttp's default cache)
 _READ = 16 * 1024  # per read of the head: what it brings of the body is copied once
 
 
@@ -81,7 +82,8 @@ class RelayClient:
         self._connect_timeout = connect_timeout
         self._max_idle = max_idle
         self._idle: dict[tuple[str, int], list[socket.socket]] = {}
-        self._addresses: dict[tuple[str, int], tuple[int, tuple[object, ...]]] = {}
+        # (family, sockaddr, resolved at) per host and port, as aiohttp caches DNS answers
+        self._addresses: dict[tuple[str, int], tuple[int, tuple[object, ...], float]] = {}
 
     async def open(self, url: str, start: int, end: int) -> BlobRelay | None:
         """Bytes [start, end) of the object at the presigned `url`; None if the answer
@@ -167,10 +169,10 @@ class RelayClient:
     async def _connect(self, where: tuple[str, int]) -> socket.socket:
         loop = asyncio.get_running_loop()
         address = self._addresses.get(where)
-        if address is None:
+        if address is None or loop.time() - address[2] > DNS_TTL:
             infos = await loop.getaddrinfo(*where, type=socket.SOCK_STREAM)
             family, _, _, _, sockaddr = infos[0]
-            address = self._addresses[where] = (family, sockaddr)
+            address = self._addresses[where] = (family, sockaddr, loop.time())
         sock = socket.socket(address[0], socket.SOCK_STREAM)
         try:
             sock.setblocking(False)
@@ -179,6 +181,7 @@ class RelayClient:
                 await loop.sock_connect(sock, address[1])
         except BaseException:
             sock.close()
+            self._addresses.pop(where, None)  # the name may point elsewhere now
             raise
         return sock
 
