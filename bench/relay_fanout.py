@@ -3,9 +3,10 @@
 Starts SeaweedFS and a KloudVault with `--backend s3` on it (bench/backend_overhead.py's
 Servers), stores a few objects through the gateway one at a time, then GETs them at high
 concurrency (400 by default: the storage spec's clients) and reports throughput, failed
-requests and the gateway process's resident memory before and at its peak (sampled every
-50 ms). SeaweedFS is not benchmarked directly here: it does not survive 400 concurrent
-25 MiB uploads of its own on a small machine, and the objects are stored serially.
+requests, the gateway's CPU per GET and per GiB, and the gateway process's resident
+memory before and at its peak (sampled every 50 ms). SeaweedFS is not benchmarked
+directly here: it does not survive 400 concurrent 25 MiB uploads of its own on a small
+machine, and the objects are stored serially. `--size-kib` measures small GETs.
 
 Not a test: run it by hand on an otherwise idle machine; bench/RESULTS.md has the figures.
 """
@@ -34,6 +35,13 @@ def rss_mib(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) // 1024
     return 0
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of the process so far (/proc/PID/stat)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def fetch_all(urls: list[str], concurrency: int, total: int, size: int) -> tuple[int, int]:
@@ -68,11 +76,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--requests", type=int, default=800)
     p.add_argument("--objects", type=int, default=16)
     p.add_argument("--size", type=int, default=25, help="MiB per object (default 25)")
+    p.add_argument("--size-kib", type=int, help="KiB per object, instead of --size")
     args = p.parse_args(argv)
     import boto3  # type: ignore[import-untyped]
     from botocore.config import Config
 
-    size = args.size * MIB
+    size = args.size_kib * 1024 if args.size_kib else args.size * MIB
+    label = f"{args.size_kib} KiB" if args.size_kib else f"{args.size} MiB"
     servers = Servers(Path(tempfile.mkdtemp(prefix="kvbench-fanout-")))
     gateway = servers.start()[1]
     try:
@@ -102,14 +112,18 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         sampler = threading.Thread(target=sample, daemon=True)
         sampler.start()
+        cpu_before = cpu_seconds(gateway.pid)
         started = time.monotonic()
         moved, failures = asyncio.run(fetch_all(urls, args.concurrency, args.requests, size))
         seconds = time.monotonic() - started
+        cpu = cpu_seconds(gateway.pid) - cpu_before
         done.set()
         sampler.join()
         print(
-            f"c={args.concurrency}, {args.requests} GETs of {args.size} MiB through the gateway:"
-            f" {moved / seconds / 1e6:,.0f} MB/s, {failures} failed;"
+            f"c={args.concurrency}, {args.requests} GETs of {label} through the gateway:"
+            f" {args.requests / seconds:,.0f} GET/s, {moved / seconds / 1e6:,.0f} MB/s,"
+            f" {failures} failed; gateway CPU {cpu / args.requests * 1000:.3f} ms/GET,"
+            f" {cpu / (moved or 1) * 2**30:.2f} s/GiB;"
             f" gateway RSS {before} MiB -> peak {peak} MiB (+{peak - before})"
         )
         return 1 if failures else 0
