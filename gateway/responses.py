@@ -363,10 +363,7 @@ async def _write_stream(
         return resp
     finally:
         request[BYTES_SENT] = sent
-        aclose = getattr(stream, "aclose", None)
-        if aclose is not None:
-            with contextlib.suppress(Exception):
-                await aclose()
+        await _close_stream(stream)
 
 
 async def _write_relay(

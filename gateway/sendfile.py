@@ -246,29 +246,15 @@ class SendfilePump:
         `sock_fd`. Raises OSError on failure, TimeoutError if `src_fd` has nothing for
         `idle_timeout` seconds while the client waits for it (a stalled backend; a slow
         client is waited for, as `send` waits for it)."""
-        if count <= 0:
-            return
-        job: _SpliceJob | None = None
-
-        def make(
-            loop: asyncio.AbstractEventLoop, future: asyncio.Future[None], dup: int
-        ) -> _SpliceJob:
-            nonlocal job
-            job = _SpliceJob(src_fd, dup, count, future, loop)
-            return job
-
-        def stalled() -> bool:
-            assert job is not None
-            return job.stalled(idle_timeout)
-
-        await self._run_job(make, sock_fd, stalled, idle_timeout)
+        if count > 0:
+            await self._run_job(
+                lambda loop, future, dup: _SpliceJob(src_fd, dup, count, future, loop),
+                sock_fd,
+                idle_timeout,
+            )
 
     async def _run_job(
-        self,
-        make: _MakeJob,
-        sock_fd: int,
-        stalled: Callable[[], bool] | None = None,
-        check_every: float | None = None,
+        self, make: _MakeJob, sock_fd: int, idle_timeout: float | None = None
     ) -> None:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[None] = loop.create_future()
@@ -284,12 +270,12 @@ class SendfilePump:
                 self._jobs[fd] = job
             job.register(epoll)
         try:
-            while stalled is not None:
-                await asyncio.wait((future,), timeout=check_every)
+            while isinstance(job, _SpliceJob) and idle_timeout is not None:
+                await asyncio.wait((future,), timeout=idle_timeout)
                 if future.done():
                     break
-                if stalled():
-                    raise TimeoutError(f"the backend sent nothing for {check_every} s")
+                if job.stalled(idle_timeout):
+                    raise TimeoutError(f"the backend sent nothing for {idle_timeout} s")
             await future
         finally:
             with self._lock:

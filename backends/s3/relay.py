@@ -98,23 +98,22 @@ class RelayClient:
             f"GET {target} HTTP/1.1\r\nHost: {parts.netloc}\r\n{ranged}"
             "Accept-Encoding: identity\r\n\r\n"
         ).encode("latin-1")
-        for pooled in (True, False):
-            sock = self._take(where) if pooled else None
-            if pooled and sock is None:
-                continue
-            try:
-                if sock is None:
-                    sock = await self._connect(where)
-                return await self._exchange(sock, where, request, end - start, retry=pooled)
-            except _Stale:
-                continue  # a kept-alive connection the server had closed: once more, anew
-            except TimeoutError as exc:
-                # Falling back would wait as long again, times botocore's attempts.
-                raise BackendUnavailable("GetObject: the server did not answer in time") from exc
-            except (OSError, _Unusable) as exc:
-                log.debug("GetObject relay not used: %s", exc)
-                return None
-        return None
+        wanted = end - start
+        try:
+            sock = self._take(where)
+            if sock is not None:
+                try:
+                    return await self._exchange(sock, where, request, wanted, retry=True)
+                except _Stale:
+                    pass  # a kept-alive connection the server had closed: once more, anew
+            sock = await self._connect(where)
+            return await self._exchange(sock, where, request, wanted, retry=False)
+        except TimeoutError as exc:
+            # Falling back would wait as long again, times botocore's attempts.
+            raise BackendUnavailable("GetObject: the server did not answer in time") from exc
+        except (OSError, _Unusable) as exc:
+            log.debug("GetObject relay not used: %s", exc)
+            return None
 
     async def _exchange(
         self,
@@ -149,8 +148,8 @@ class RelayClient:
                     data += more
             status, headers = parse_head(data[:blank])
             body_length(status, headers, wanted)
-            head = data[blank + 4 : blank + 4 + wanted]
-            if len(data) - blank - 4 > wanted:
+            head = data[blank + 4 :]
+            if len(head) > wanted:
                 raise _Unusable("more bytes than the Content-Length")
             reuse = "close" not in headers.get("connection", "").lower()
             relay = BlobRelay(

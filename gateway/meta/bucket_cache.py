@@ -52,12 +52,13 @@ every time (and Redis caches records and documents across replicas: gateway/meta
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import mmap
 import os
 import struct
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 # Seconds the other processes wait for a bucket write whose process died between its bumps:
@@ -132,25 +133,18 @@ class SharedGeneration:
             _U64.pack_into(words, 0, _U64.unpack_from(words, 0)[0] + 1)
             _U64.pack_into(words, 8, max(0, _U64.unpack_from(words, 8)[0] - 1))
 
-    def _locked(self) -> _Locked:
-        return _Locked(self._fd, self._words)
-
-
-@dataclass
-class _Locked:
-    """The words under an exclusive flock of the file (no lock for an in-memory database)."""
-
-    fd: int | None
-    words: mmap.mmap | bytearray
-
-    def __enter__(self) -> mmap.mmap | bytearray:
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return self.words
-
-    def __exit__(self, *exc: object) -> None:
-        if self.fd is not None:
-            fcntl.flock(self.fd, fcntl.LOCK_UN)
+    @contextlib.contextmanager
+    def _locked(self) -> Iterator[mmap.mmap | bytearray]:
+        """The words under an exclusive flock of the file (no lock for an in-memory
+        database)."""
+        fd = self._fd
+        if fd is not None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            yield self._words
+        finally:
+            if fd is not None:
+                fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 @dataclass(frozen=True)

@@ -52,7 +52,13 @@ from gateway.errors import S3Error, S3ErrorCode
 from gateway.limits.quota import QuotaUse, Scope
 from gateway.meta import sqlite_listing
 from gateway.meta.base import Bucket
-from gateway.meta.bucket_cache import BucketCache, Miss, SharedGeneration, generation_path
+from gateway.meta.bucket_cache import (
+    BucketCache,
+    Entry,
+    Miss,
+    SharedGeneration,
+    generation_path,
+)
 from gateway.meta.call_thread import CallThread
 from gateway.meta.file_lock import FileLock
 from gateway.meta.group_commit import GroupCommitter, run_one
@@ -237,22 +243,23 @@ class SqliteMetaStore(SqlMetaStore):
 
     # -- cached reads ---------------------------------------------------------------------
     async def get_bucket(self, name: str) -> Bucket | None:
-        entry = ("bucket", name)
-        found = self.cache.lookup(entry)
-        if not isinstance(found, Miss):
-            return cast(Bucket | None, found)
-        bucket = await SqlMetaStore.get_bucket(self, name)
-        self.cache.fill(found, entry, bucket)
-        return bucket
+        found = await self._cached(("bucket", name), lambda: SqlMetaStore.get_bucket(self, name))
+        return cast(Bucket | None, found)
 
     async def get_bucket_config(self, bucket: str, name: str) -> str | None:
-        entry = ("config", bucket, name)
+        found = await self._cached(
+            ("config", bucket, name), lambda: SqlMetaStore.get_bucket_config(self, bucket, name)
+        )
+        return cast(str | None, found)
+
+    async def _cached(self, entry: Entry, read: Callable[[], Awaitable[object]]) -> object:
+        """The cached answer for `entry`, or `read()`'s, cached if it may be."""
         found = self.cache.lookup(entry)
         if not isinstance(found, Miss):
-            return cast(str | None, found)
-        document = await SqlMetaStore.get_bucket_config(self, bucket, name)
-        self.cache.fill(found, entry, document)
-        return document
+            return found
+        value = await read()
+        self.cache.fill(found, entry, value)
+        return value
 
     async def quota_uses(
         self, bucket: str, *, upload_id: str | None = None, part_number: int | None = None

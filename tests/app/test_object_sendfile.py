@@ -14,7 +14,12 @@ from gateway.readpath import object_body
 from gateway.responses import FileBody, FileRange, StreamBody
 from tests.app.conftest import AppFactory
 from tests.app.server import AppServer
-from tests.support.clients import boto3_client, empty_and_delete_bucket, unique_bucket_name
+from tests.support.clients import (
+    boto3_client,
+    empty_and_delete_bucket,
+    unique_bucket_name,
+    upload_in_parts,
+)
 from tests.support.tls import TLSFiles
 
 MiB = 1024 * 1024
@@ -36,17 +41,7 @@ def uploaded(server: AppServer) -> Iterator[tuple[Any, str, bytes]]:
     bucket = unique_bucket_name("sendfile")
     client.create_bucket(Bucket=bucket)
     data = os.urandom(sum(SIZES))
-    upload = client.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
-    parts, at = [], 0
-    for number, size in enumerate(SIZES, 1):
-        etag = client.upload_part(
-            Bucket=bucket, Key="mp", UploadId=upload, PartNumber=number, Body=data[at : at + size]
-        )["ETag"]
-        parts.append({"PartNumber": number, "ETag": etag})
-        at += size
-    client.complete_multipart_upload(
-        Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload={"Parts": parts}
-    )
+    upload_in_parts(client, bucket, "mp", data, SIZES)
     yield client, bucket, data
     empty_and_delete_bucket(client, bucket)
 

@@ -19,7 +19,12 @@ from gateway.readpath import object_body
 from gateway.responses import BlockBody, StreamBody
 from tests.app.conftest import AppFactory
 from tests.app.server import AppServer
-from tests.support.clients import boto3_client, empty_and_delete_bucket, unique_bucket_name
+from tests.support.clients import (
+    boto3_client,
+    empty_and_delete_bucket,
+    unique_bucket_name,
+    upload_in_parts,
+)
 from tests.support.tls import TLSFiles
 
 MiB = 1024 * 1024
@@ -43,17 +48,7 @@ def uploaded(server: AppServer) -> Iterator[tuple[Any, str, bytes]]:
     rule = {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
     client.put_bucket_encryption(Bucket=bucket, ServerSideEncryptionConfiguration={"Rules": [rule]})
     data = os.urandom(sum(SIZES))
-    upload = client.create_multipart_upload(Bucket=bucket, Key="mp")["UploadId"]
-    parts, at = [], 0
-    for number, size in enumerate(SIZES, 1):
-        etag = client.upload_part(
-            Bucket=bucket, Key="mp", UploadId=upload, PartNumber=number, Body=data[at : at + size]
-        )["ETag"]
-        parts.append({"PartNumber": number, "ETag": etag})
-        at += size
-    client.complete_multipart_upload(
-        Bucket=bucket, Key="mp", UploadId=upload, MultipartUpload={"Parts": parts}
-    )
+    upload_in_parts(client, bucket, "mp", data, SIZES)
     client.put_object(Bucket=bucket, Key="one", Body=data[: 3 * MiB + 5])
     yield client, bucket, data
     empty_and_delete_bucket(client, bucket)

@@ -6,6 +6,9 @@ tests/, so the helpers moved there; this module keeps the names the tests import
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from conformance.clients import (
     DEFAULT_TIMEOUT,
     RCLONE_REMOTE,
@@ -59,5 +62,22 @@ __all__ = [
     "s3cmd_conf",
     "s3fs_fs",
     "unique_bucket_name",
+    "upload_in_parts",
     "write_tree",
 ]
+
+
+def upload_in_parts(client: Any, bucket: str, key: str, data: bytes, sizes: Sequence[int]) -> None:
+    """Store `data` at `key` as a multipart upload whose parts are `sizes` long, in order
+    (they add up to len(data))."""
+    upload = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
+    parts, at = [], 0
+    for number, size in enumerate(sizes, 1):
+        etag = client.upload_part(
+            Bucket=bucket, Key=key, UploadId=upload, PartNumber=number, Body=data[at : at + size]
+        )["ETag"]
+        parts.append({"PartNumber": number, "ETag": etag})
+        at += size
+    client.complete_multipart_upload(
+        Bucket=bucket, Key=key, UploadId=upload, MultipartUpload={"Parts": parts}
+    )
