@@ -3,23 +3,27 @@
 How a blob is stored: object `prefix + blob_id` in the configured bucket, path-style
 addressing by default (MinIO, SeaweedFS; pass addressing_style="virtual" for AWS).
 
-Write path (put_blob): a blob that fits in one part (`part_size`) goes up as one
-PutObject; a larger one becomes a multipart upload
-(https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html).
-When the caller gives the blob's size (the request's declared length: the usual case),
-every part's length is known before its first byte arrives, so each PutObject or
-UploadPart body is fed from the stream as it arrives (backends.streamed): nothing is
-buffered but the chunks in transit, whatever the part size. Such a body cannot be replayed,
-so a failed part is not retried by botocore: the put fails (503) and the client retries
-the request. Payloads are sent as UNSIGNED-PAYLOAD (a streamed body cannot be hashed
-before it is sent; botocore would otherwise hash every body over http, in the event loop).
-Without a size, the stream is cut into parts of `part_size` (PartReader):
-`parts_in_flight` parts (default 1) upload while the next is read from the stream, so at
-most parts_in_flight + 1 parts are in memory (16 MiB with the defaults). Any
-failure, including one raised by the stream or a cancellation, aborts the upload: an
-incomplete upload is never listed by ListObjectsV2, and the abort frees its parts (if the
-server is unreachable even for the abort, `abort_stale_uploads`, which the blob collector
-calls, or the bucket's AbortIncompleteMultipartUpload lifecycle rule frees them later).
+Write path (put_blob): when the caller gives the blob's size (the request's declared
+length: the usual case), a blob of up to `single_put_max` bytes (default 5 GiB, S3's
+PutObject limit) goes up as one PutObject whose body is fed from the stream as it arrives
+(backends.streamed); a larger one becomes a multipart upload
+(https://docs.aws.amazon.com/AmazonS3/latest/API/API_CreateMultipartUpload.html) whose
+parts' lengths are all known before the first byte arrives, each UploadPart body fed the
+same way: nothing is buffered but the chunks in transit, whatever the size. Such a body
+cannot be replayed, so a failed request is not retried by botocore: the put fails (503)
+and the client retries the request. Since no part could be retried on its own anyway,
+one request is the cheapest way up: a 25 MiB blob in 8 MiB parts would cost six requests
+(create, four parts, complete) and the server's assembly of the parts. Payloads are sent
+as UNSIGNED-PAYLOAD (a streamed body cannot be hashed before it is sent; botocore would
+otherwise hash every body over http, in the event loop). Without a size, a blob that fits
+in one part (`part_size`) goes up as one PutObject; a larger stream is cut into parts of
+`part_size` (PartReader): `parts_in_flight` parts (default 1) upload while the next is
+read from the stream, so at most parts_in_flight + 1 parts are in memory (16 MiB with the
+defaults). Any failure, including one raised by the stream or a cancellation, aborts the
+upload: an incomplete upload is never listed by ListObjectsV2, and the abort frees its
+parts (if the server is unreachable even for the abort, `abort_stale_uploads`, which the
+blob collector calls, or the bucket's AbortIncompleteMultipartUpload lifecycle rule frees
+them later).
 
 Read path (get_blob): one GetObject (ranged unless it starts at 0 with no end), whose body
 is yielded in the pieces the socket delivers, uncopied. A missing blob raises BlobNotFound
@@ -74,6 +78,7 @@ MIN_PART_SIZE = 5 * MiB
 MAX_PART_SIZE = 5 * 1024 * MiB
 MAX_PARTS = 10_000
 DEFAULT_PART_SIZE = 8 * MiB
+SINGLE_PUT_MAX = 5 * 1024 * MiB  # PutObject's limit
 _BUCKET_MISSING = frozenset({"404", "NoSuchBucket", "NotFound"})
 # botocore parses the S3 service model (JSON) once per loader: sharing one loader makes
 # creating a client take ~15 ms instead of ~150 ms. It only reads botocore's data files.
@@ -107,6 +112,7 @@ class S3Backend:
         addressing_style: str = "path",
         create_bucket: bool = True,
         part_size: int = DEFAULT_PART_SIZE,
+        single_put_max: int = SINGLE_PUT_MAX,
         parts_in_flight: int = 1,
         max_pool_connections: int = 64,
         connect_timeout: float = 5.0,
@@ -118,6 +124,8 @@ class S3Backend:
             raise ValueError(f"part_size must be within [{MIN_PART_SIZE}, {MAX_PART_SIZE}]")
         if parts_in_flight < 1:
             raise ValueError("parts_in_flight must be at least 1")
+        if not 0 <= single_put_max <= SINGLE_PUT_MAX:
+            raise ValueError(f"single_put_max must be within [0, {SINGLE_PUT_MAX}]")
         self._endpoint = endpoint
         self._bucket = bucket
         self._prefix = prefix
@@ -125,6 +133,7 @@ class S3Backend:
         self._credentials = (access_key, secret_key, session_token)
         self._create_bucket = create_bucket
         self._part_size = part_size
+        self._single_put_max = single_put_max
         self._parts_in_flight = parts_in_flight
         self._config = AioConfig(
             region_name=region,
@@ -253,7 +262,7 @@ class S3Backend:
 
     async def _put_streamed(self, client: Any, blob_id: str, source: PartSource) -> int:
         lengths = part_lengths(source.size, self._part_size, MAX_PARTS)
-        if len(lengths) == 1:
+        if len(lengths) == 1 or source.size <= self._single_put_max:
             await self._put_object(client, blob_id, source.part(source.size, last=True))
             return source.size
         key = self._key(blob_id)

@@ -1,7 +1,8 @@
 """The s3 and azure backends stream a blob of known size: no part is ever held in memory;
 and a read holds a few socket reads of the body, whatever a slow client leaves unread.
 
-backends.streamed feeds each UploadPart / Put Block body from the incoming stream; the
+backends.streamed feeds each PutObject / UploadPart / Put Block body from the incoming
+stream; the
 bound is shown with tracemalloc (Python allocations while the blob is stored), not with a
 clock: a buffered part would show up as one allocation of the part's size.
 """
@@ -13,6 +14,7 @@ import hashlib
 import random
 import tracemalloc
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -26,10 +28,18 @@ PART = 5 * MiB  # S3's minimum part size; the azure block size is set to the sam
 CHUNK = 64 * 1024
 
 
-def _backend(name: str, config: pytest.Config) -> Backend:
+def _backend(name: str, config: pytest.Config, **options: Any) -> Backend:
     if name == "s3":
-        return remote_backends.s3_backend_on(session_seaweedfs(config), part_size=PART)
+        server = session_seaweedfs(config)
+        return remote_backends.s3_backend_on(server, part_size=PART, **options)
     return remote_backends.azure_backend_on(session_azurite(config), block_size=PART)
+
+
+def _stored_etag(config: pytest.Config, backend: Backend, blob_id: str) -> str:
+    """The ETag SeaweedFS holds for the blob: an MD5 for one PutObject, `md5-N` for N parts."""
+    client = session_seaweedfs(config).client()
+    key = backend._key(blob_id)  # type: ignore[attr-defined]
+    return str(client.head_object(Bucket=remote_backends.S3_BUCKET, Key=key)["ETag"]).strip('"')
 
 
 async def _chunks(data: memoryview) -> AsyncIterator[bytes]:
@@ -37,12 +47,19 @@ async def _chunks(data: memoryview) -> AsyncIterator[bytes]:
         yield bytes(data[offset : offset + CHUNK])  # a fresh chunk, as from a socket
 
 
-@pytest.mark.parametrize("name", ["s3", "azure"])
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [
+        pytest.param("s3", {}, id="s3-one-put"),
+        pytest.param("s3", {"single_put_max": 0}, id="s3-parts"),
+        pytest.param("azure", {}, id="azure"),
+    ],
+)
 def test_known_size_put_holds_no_part(
-    name: str, request: pytest.FixtureRequest, aio: asyncio.Runner
+    name: str, options: dict[str, Any], request: pytest.FixtureRequest, aio: asyncio.Runner
 ) -> None:
     data = random.Random(7).randbytes(3 * PART + 12_345)  # four parts, the last one short
-    backend = _backend(name, request.config)
+    backend = _backend(name, request.config, **options)
 
     async def body() -> int:
         async with remote_backends.opened(backend) as opened:  # type: ignore[arg-type]
@@ -56,6 +73,11 @@ def test_known_size_put_holds_no_part(
             assert size == len(data)
             got = b"".join([c async for c in opened.get_blob("streamed1")])
             assert got == data
+            if name == "s3":
+                # Up to single_put_max (5 GiB by default), one PutObject; past it, parts.
+                etag = _stored_etag(request.config, opened, "streamed1")
+                parts = "single_put_max" in options
+                assert etag.endswith("-4") if parts else etag == hashlib.md5(data).hexdigest()
             return peak
 
     peak = aio.run(body())
