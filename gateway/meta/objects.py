@@ -123,10 +123,11 @@ def _remove_version(bucket: str, key: str, version_id: str, *, since: float) -> 
     return row
 
 
-def _insert_latest(v: ObjectVersion, *, latest: bool = True) -> Tx[None]:
+def _insert_latest(v: ObjectVersion, *, latest: bool = True, demote: bool = True) -> Tx[None]:
     """Insert `v` as the newest version of its key and the only latest one (latest=False:
-    an older replica arriving late, inserted where its time puts it: _make_room)."""
-    if latest:
+    an older replica arriving late, inserted where its time puts it: _make_room).
+    demote=False: the caller knows no other version of the key is latest (no UPDATE)."""
+    if latest and demote:
         yield from execute(
             f"UPDATE {LATEST} SET is_latest = FALSE WHERE bucket = ? AND key = ? AND is_latest",
             v.bucket,
@@ -201,6 +202,9 @@ def put_version(
     if claim_pending:
         yield from blobs.claim_pending(distinct_blob_ids(v.segments))
     delta = Usage(0 if v.is_delete_marker else 1, v.size)
+    # Another version to demote from latest: none if the key had none (a new key, the
+    # common case) or if the latest one was the null version this put replaces.
+    demote = latest is not None
     if bucket["versioning"] == "Enabled":
         if not v.version_id or v.version_id == NULL_VERSION:
             raise ValueError("a versioned put needs a generated version id")
@@ -210,7 +214,9 @@ def put_version(
         old = yield from _remove_version(v.bucket, v.key, NULL_VERSION, since=v.last_modified)
         if old is not None and not old["is_delete_marker"]:
             delta -= Usage(1, int(old["size"]))
-    yield from _insert_latest(stored)
+        if old is not None and old["is_latest"]:
+            demote = False
+    yield from _insert_latest(stored, demote=demote)
     # Checked with the usage this transaction moved, before it commits (gateway/meta/quotas.py).
     yield from quotas.enforce(v.bucket, bucket["owner"], delta)
     yield from add_events(
