@@ -488,6 +488,37 @@ def test_versioning_enabled_then_suspended(metastore: MetaStore, aio: asyncio.Ru
     aio.run(body())
 
 
+def test_suspended_put_leaves_one_latest_version(metastore: MetaStore, aio: asyncio.Runner) -> None:
+    """A null-version put demotes the latest version unless it replaces it (put_version
+    skips the demoting UPDATE only then): one latest version of the key, always."""
+    set_versioning = getattr(metastore, "put_bucket_versioning", None)
+    if set_versioning is None:
+        pytest.skip("this store has no put_bucket_versioning")
+
+    async def latest_ids() -> list[str]:
+        ids = ["v1", "v2", NULL_VERSION]
+        found = [await metastore.get_object("bkt", "k", i) for i in ids]
+        return [v.version_id for v in found if v is not None and v.is_latest]
+
+    async def body() -> None:
+        await make_bucket(metastore, versioning="Enabled")
+        await put(metastore, "k", version_id="v1")
+        await set_versioning("bkt", "Suspended")
+        await put(metastore, "k", now=NOW + 1)  # demotes v1
+        assert await latest_ids() == [NULL_VERSION]
+        await put(metastore, "k", now=NOW + 2)  # replaces the latest null version
+        assert await latest_ids() == [NULL_VERSION]
+        await set_versioning("bkt", "Enabled")
+        await put(metastore, "k", version_id="v2", now=NOW + 3)
+        assert await latest_ids() == ["v2"]
+        await set_versioning("bkt", "Suspended")
+        n = await put(metastore, "k", now=NOW + 4)  # replaces a noncurrent null; demotes v2
+        assert await latest_ids() == [NULL_VERSION]
+        assert await metastore.get_object("bkt", "k") == n
+
+    aio.run(body())
+
+
 # -- blobs -----------------------------------------------------------------------------------
 def test_collectable_blobs_timing(metastore: MetaStore, aio: asyncio.Runner) -> None:
     async def body() -> None:
