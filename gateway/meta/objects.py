@@ -211,7 +211,11 @@ def put_version(
         stored = replace(v, is_latest=True)
     else:
         stored = replace(v, version_id=NULL_VERSION, is_latest=True)
-        old = yield from _remove_version(v.bucket, v.key, NULL_VERSION, since=v.last_modified)
+        # A key with versions has a latest one: without it there is no null version either
+        # (were there one, the INSERT would fail on the unique version id, not duplicate it).
+        old = None
+        if latest is not None:
+            old = yield from _remove_version(v.bucket, v.key, NULL_VERSION, since=v.last_modified)
         if old is not None and not old["is_delete_marker"]:
             delta -= Usage(1, int(old["size"]))
         if old is not None and old["is_latest"]:
