@@ -75,10 +75,13 @@ def _versions(targets: Sequence[Target]) -> list[str]:
     import aiohttp
     import botocore
 
+    from bench.calibrate import machine_speed
+
     lines = [
         f"machine: {platform.machine()}, {os.cpu_count()} CPUs, "
         f"{os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE') / 2**30:.0f} GiB, "
         f"{platform.platform()}",
+        machine_speed(),
         f"generator: Python {platform.python_version()}, aiohttp {aiohttp.__version__}, "
         f"botocore {botocore.__version__} (presigned SigV4 URLs), uvloop",
     ]

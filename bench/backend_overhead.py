@@ -27,6 +27,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bench import report
+from bench.calibrate import machine_speed
 from bench.loadgen import PhaseResult
 from bench.targets import Target, _bench_seaweedfs
 from bench.workloads import QUICK, Scale, Session, large, payload_for
@@ -102,7 +103,7 @@ def section(
             f" {scale.large_requests(concurrency)} objects per phase, {rounds} interleaved"
             f" rounds (`python -m bench.backend_overhead`, {time.strftime('%Y-%m-%d')}).",
             f"Machine: {os.cpu_count()} CPUs, {mem:.0f} GiB, {platform.platform()}; load"
-            " generator, gateway and SeaweedFS share it.",
+            f" generator, gateway and SeaweedFS share it; {machine_speed()}.",
             "",
             f"**Gateway / direct throughput: {', '.join(ratios)}** (1.00: the gateway costs"
             " nothing; every byte crosses the gateway and then SeaweedFS).",
