@@ -231,6 +231,33 @@ def test_put_blob_cut_by_crash_leaves_no_blob(
     aio.run(after_restart())
 
 
+def test_put_blob_slower_than_read_timeout_succeeds(
+    peer: Peer, server: SeaweedFS | Azurite, aio: asyncio.Runner
+) -> None:
+    """A client that uploads slowly is not the store being slow: a blob of known size
+    whose stream takes longer than the read timeout (2 s here) is stored. The read timeout
+    counts from the end of the body (s3: one PutObject for the whole blob)."""
+    data = payload(2 * peer.part_size + 12_345, seed=7)
+    backend = peer.backend()
+
+    async def slow_stream() -> AsyncIterator[bytes]:
+        pieces = [
+            data[at : at + len(data) // 6 + 1] for at in range(0, len(data), len(data) // 6 + 1)
+        ]
+        for piece in pieces:
+            await asyncio.sleep(0.6)  # 3.6 s in all
+            yield piece
+
+    async def body() -> None:
+        stored = await bounded("put_blob", backend.put_blob("slow", slow_stream(), len(data)))
+        assert stored == len(data)
+        assert await read_all(backend, "slow") == data
+        await backend.delete_blob("slow")
+        await backend.close()
+
+    aio.run(body())
+
+
 def test_get_blob_cut_by_crash_raises(
     peer: Peer, server: SeaweedFS | Azurite, aio: asyncio.Runner
 ) -> None:
