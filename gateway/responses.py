@@ -237,11 +237,18 @@ async def _raw_socket(
     transport = request.transport
     if transport is None:
         raise ConnectionResetError("Connection lost")
-    sock = transport.get_extra_info("socket")
-    if sock is None or transport.get_extra_info("sslcontext") is not None:
+    sock = _plain_socket(transport)
+    if sock is None:
         return None
     await _flush_headers(writer, transport)
-    return cast(socket.socket, sock)
+    return sock
+
+
+def _plain_socket(transport: asyncio.BaseTransport | None) -> socket.socket | None:
+    """The transport's socket if it is plain TCP (bytes may go to it directly)."""
+    if transport is None or transport.get_extra_info("sslcontext") is not None:
+        return None
+    return cast(socket.socket | None, transport.get_extra_info("socket"))
 
 
 async def _flush_headers(writer: AbstractStreamWriter | None, transport: asyncio.Transport) -> None:
@@ -371,26 +378,17 @@ async def _write_relay(
 ) -> web.StreamResponse:
     transport = request.transport
     backend = body.backend
-    plain = (
-        transport is not None
-        and transport.get_extra_info("sslcontext") is None
-        and transport.get_extra_info("socket") is not None
-    )
-    if is_head or not plain or not body.parts:
+    if is_head or _plain_socket(transport) is None or not body.parts:
         streamed = StreamBody(_part_stream(backend, body.parts), body.length)
         return await _write_stream(request, status, headers, streamed, is_head)
-    relaying = cast(Relaying, backend)
-    first = body.parts[0]
-    # Before the headers, so that a failure is still an S3 error: the first part's socket,
-    # or, when the backend does not hand it over, its stream's first chunk.
-    relay = await relaying.relay_blob(first.blob_id, first.start, first.end)
+    relay: BlobRelay | None = None
     stream: ByteStream | None = None
     chunk = b""
     sent = 0
     try:
-        if relay is None:
-            stream = backend.get_blob(first.blob_id, first.start, first.end)
-            chunk = await anext(stream, b"")
+        # Before the headers, so that a failure is still an S3 error: the first part's
+        # socket, or, when the backend does not hand it over, its stream's first chunk.
+        relay, stream, chunk = await _open_part(backend, body.parts[0])
         resp = web.StreamResponse(status=status, headers=headers)
         resp.content_length = body.length
         writer = await resp.prepare(request)
@@ -398,10 +396,7 @@ async def _write_relay(
         assert sock is not None and transport is not None  # plain TCP, checked above
         for n, part in enumerate(body.parts):
             if n:
-                relay = await relaying.relay_blob(part.blob_id, part.start, part.end)
-                if relay is None:
-                    stream = backend.get_blob(part.blob_id, part.start, part.end)
-                    chunk = await anext(stream, b"")
+                relay, stream, chunk = await _open_part(backend, part)
             if relay is not None:
                 taken: BlobRelay = relay
                 relay = None  # _splice finishes it
@@ -424,6 +419,22 @@ async def _write_relay(
             relay.finish(False)
         if stream is not None:
             await _close_stream(stream)
+
+
+async def _open_part(
+    backend: Backend, part: RelayPart
+) -> tuple[BlobRelay | None, ByteStream | None, bytes]:
+    """The part's bytes on the backend's socket; or, when it does not hand them over, its
+    stream with the first chunk read (a missing blob raises here)."""
+    relay = await cast(Relaying, backend).relay_blob(part.blob_id, part.start, part.end)
+    if relay is not None:
+        return relay, None, b""
+    stream = backend.get_blob(part.blob_id, part.start, part.end)
+    try:
+        return None, stream, await anext(stream, b"")
+    except BaseException:
+        await _close_stream(stream)
+        raise
 
 
 async def _splice(relay: BlobRelay, sock_fd: int) -> None:
