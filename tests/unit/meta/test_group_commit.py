@@ -8,6 +8,7 @@ import fcntl
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -171,3 +172,23 @@ def test_a_stopped_holder_makes_a_batch_busy_not_hang(
     fcntl.flock(theirs, fcntl.LOCK_UN)
     assert committer.submit(insert("b")).result(timeout=10) == 1
     assert stored(conn) == ["b"]
+
+
+def test_what_queues_while_another_process_writes_joins_the_batch_that_takes_the_turn(
+    flocked: tuple[sqlite3.Connection, ThreadPoolExecutor, FileLock, int],
+) -> None:
+    """The writer takes its turn before it takes its batch: bodies submitted while it waits
+    for another process's flock commit together with the one that was waiting."""
+    conn, executor, ours, theirs = flocked
+    committer = GroupCommitter(conn, executor, "BEGIN IMMEDIATE", file_lock=ours)
+    fcntl.flock(theirs, fcntl.LOCK_EX)
+    first = committer.submit(insert("a"))
+    deadline = time.monotonic() + 5
+    while not ours._wanted:  # the writer waits for its turn
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    later = [committer.submit(insert(k)) for k in "bc"]
+    fcntl.flock(theirs, fcntl.LOCK_UN)
+    assert [f.result(timeout=10) for f in (first, *later)] == [1, 1, 1]
+    assert committer.batches == 1
+    assert stored(conn) == ["a", "b", "c"]
