@@ -142,17 +142,12 @@ class GroupCommitter:
         failure ended the transaction run in a fresh one, at a turn of their own."""
         conn = self._conn
         todo = deque(batch)
-        held = True
         while todo:
             # Outcomes are told after the COMMIT, failures too: a body's error may come
             # from what an earlier body of the batch wrote (e.g. an upload it completed),
             # which its caller must be able to read once it hears.
             done: list[tuple[Future[Any], Any]] = []
             failed: list[tuple[Future[Any], BaseException]] = []
-            if not held and not self._take_turn():
-                _fail([f for _, f in todo], self._no_turn())
-                return
-            held = False
             try:
                 try:
                     conn.execute(self._begin)
@@ -184,7 +179,11 @@ class GroupCommitter:
                 future.set_exception(error)
             if broken is not None:
                 _fail([f for f, _ in done], broken)
-                continue  # the rest, if any, in a fresh transaction
+                # The rest, if any, in a fresh transaction at a turn of its own.
+                if todo and not self._take_turn():
+                    _fail([f for _, f in todo], self._no_turn())
+                    return
+                continue
             self.batches += 1
             for future, result in done:
                 future.set_result(result)

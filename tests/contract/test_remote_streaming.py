@@ -2,9 +2,8 @@
 and a read holds a few socket reads of the body, whatever a slow client leaves unread.
 
 backends.streamed feeds each PutObject / UploadPart / Put Block body from the incoming
-stream; the
-bound is shown with tracemalloc (Python allocations while the blob is stored), not with a
-clock: a buffered part would show up as one allocation of the part's size.
+stream; the bound is shown with tracemalloc (Python allocations while the blob is stored),
+not with a clock: a buffered part would show up as one allocation of the part's size.
 """
 
 from __future__ import annotations
