@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import os
 import pickle
@@ -73,6 +74,24 @@ def _install_uvloop() -> None:
     except ImportError:  # pragma: no cover - uvloop is a dependency on Linux/macOS
         return
     uvloop.install()
+
+
+# Objects the cyclic collector's youngest generation gathers before it runs. CPython's
+# default, 700, runs it every few requests (each makes hundreds of short-lived
+# containers); 50,000 measured 4-8% more 4 KiB GETs per second and a p99 of 15 ms instead
+# of 18-34 (bench/RESULTS.md, "The cyclic collector"). What a request leaves in cycles
+# is small: a higher threshold holds a few MiB more until the next collection.
+GC_YOUNG_THRESHOLD = 50_000
+
+
+def tune_collector() -> None:
+    """Once the worker is serving: leave out of every later collection what exists now
+    (modules, the app, its services: they live as long as the process, and a full
+    collection walked them all), and collect the young generation less often."""
+    gc.collect()
+    gc.freeze()
+    _, older, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, older, oldest)
 
 
 def raise_open_files_limit() -> None:
@@ -147,6 +166,7 @@ async def _serve(settings: Settings, *, primary: bool) -> None:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
+    tune_collector()
     try:
         await stop.wait()
     finally:

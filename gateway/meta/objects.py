@@ -57,9 +57,8 @@ from gateway.meta.rows import (
     dump_map,
     load_segments,
     require_bucket,
-    version_from_row,
     version_params,
-    with_inline_data,
+    version_with_data,
 )
 from gateway.meta.sql import Tx, UniqueViolation, execute, lock_key, many, one, rows, value
 from gateway.s3.preconditions import check_delete_condition, check_write_precondition
@@ -267,7 +266,7 @@ def get_object(bucket: str, key: str, version_id: str | None = None) -> Tx[Objec
         row = yield from one(
             _ONE.format("versions") + " AND version_id = ?", bucket, key, version_id
         )
-    return None if row is None else with_inline_data(version_from_row(row), row)
+    return None if row is None else version_with_data(row)
 
 
 def delete_object(

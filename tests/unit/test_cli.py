@@ -247,3 +247,23 @@ def test_serving_raises_the_open_files_limit_to_the_hard_one() -> None:
     soft, hard = (int(x) for x in out.stdout.split())
     assert soft > 256
     assert soft == hard or hard == -1  # RLIM_INFINITY: raised to 2**20
+
+
+def test_a_serving_worker_collects_young_objects_less_often_and_never_walks_its_startup() -> None:
+    """tune_collector, in a process of its own: what exists when the worker starts serving
+    is frozen out of collections, and the young generation waits for 50,000 objects."""
+    code = (
+        "import gc\n"
+        "from gateway.cli import tune_collector\n"
+        "before = gc.get_threshold()\n"
+        "kept = [[] for _ in range(1000)]\n"
+        "tune_collector()\n"
+        "print(gc.get_freeze_count(), *before, *gc.get_threshold())\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    frozen, *thresholds = (int(x) for x in out.stdout.split())
+    assert frozen > 1000  # the lists above, and every module's objects
+    assert thresholds[0] == 700 and thresholds[3] == cli.GC_YOUNG_THRESHOLD
+    assert thresholds[1:3] == thresholds[4:6]  # the older generations keep their defaults
