@@ -407,6 +407,15 @@ def _by_method_and_target(routes: tuple[Route, ...]) -> dict[tuple[str, Target],
 
 # resolve() looks up the rows of a method and target here rather than scanning ROUTES.
 _CANDIDATES = _by_method_and_target(ROUTES)
+# Per method and target: the query keys its rows ask for, with every sub-resource, and
+# its rows that ask for none. A request whose query holds none of those keys (a plain
+# GET or PUT, presigned or not: its X-Amz-* keys are no sub-resource) can only match the
+# latter, and the full match (7 µs of every request) is skipped.
+_ASKED = {
+    where: SUBRESOURCES | {q.partition("=")[0] for r in rows for q in r.query}
+    for where, rows in _CANDIDATES.items()
+}
+_PLAIN = {where: [r for r in rows if not r.query] for where, rows in _CANDIDATES.items()}
 
 
 @dataclass(frozen=True)
@@ -459,6 +468,10 @@ def _query_matches(required: str, query: Mapping[str, str]) -> bool:
     return not eq or query[name] == value
 
 
+def _specificity(route: Route) -> int:
+    return route.specificity
+
+
 def resolve(
     method: str,
     host: str,
@@ -485,15 +498,22 @@ def resolve(
     candidates = _CANDIDATES.get((method, target), [])
     if not candidates:
         raise S3Error(S3ErrorCode.METHOD_NOT_ALLOWED, Method=method, ResourceType=target.value)
-    matching = [
-        r
-        for r in candidates
-        if all(_query_matches(q, query) for q in r.query)
-        and (r.header is None or r.header in header_names)
-    ]
-    best = max(matching, key=lambda r: r.specificity, default=None)
-    named = {q.partition("=")[0] for q in best.query} if best else set()
-    unserved = (SUBRESOURCES & set(query)) - named
+    unserved: set[str] = set()
+    if _ASKED[method, target].isdisjoint(query):
+        matching = [
+            r for r in _PLAIN[method, target] if r.header is None or r.header in header_names
+        ]
+        best = max(matching, key=_specificity, default=None)
+    else:
+        matching = [
+            r
+            for r in candidates
+            if all(_query_matches(q, query) for q in r.query)
+            and (r.header is None or r.header in header_names)
+        ]
+        best = max(matching, key=_specificity, default=None)
+        named = {q.partition("=")[0] for q in best.query} if best else set()
+        unserved = (SUBRESOURCES & set(query)) - named
     if best is None or unserved:
         if unserved or any(r.query for r in candidates):
             raise S3Error(S3ErrorCode.NOT_IMPLEMENTED)

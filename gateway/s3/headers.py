@@ -34,8 +34,14 @@ def http_date(ts: float) -> str:
     """RFC 7231 §7.1.1.1 IMF-fixdate, e.g. "Sun, 06 Nov 1994 08:49:37 GMT" (seconds floored).
 
     Formatted from time.gmtime: email.utils.formatdate, which says the same, builds a
-    datetime and a time tuple first, and every GET and HEAD answer carries Last-Modified."""
-    t = time.gmtime(math.floor(ts))
+    datetime and a time tuple first, and every GET and HEAD answer carries Last-Modified:
+    the objects read most are answered from a cache."""
+    return _imf_fixdate(math.floor(ts))
+
+
+@functools.lru_cache(maxsize=4096)
+def _imf_fixdate(seconds: int) -> str:
+    t = time.gmtime(seconds)
     return (
         f"{_DAYS[t.tm_wday]}, {t.tm_mday:02d} {_MONTHS[t.tm_mon - 1]} {t.tm_year:04d}"
         f" {t.tm_hour:02d}:{t.tm_min:02d}:{t.tm_sec:02d} GMT"

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from gateway.errors import S3Error, S3ErrorCode
-from gateway.routing import ROUTES, Target, resolve, split_target
+from gateway.routing import ROUTES, SUBRESOURCES, Target, resolve, split_target
 
 H = "127.0.0.1:7373"
 
@@ -159,3 +159,59 @@ def test_service_target_without_path() -> None:
     assert split_target(H, "", None) == (None, None)
     assert split_target(H, "/", None) == (None, None)
     assert resolve("GET", H, "/", {}, ()).route.target is Target.SERVICE
+
+
+def _full_match(method: str, target: Target, query: dict[str, str], headers: set[str]) -> str:
+    """What resolve answered before its shortcut for queries that name no sub-resource:
+    every row of the method and target matched against the query."""
+    rows = [r for r in ROUTES if (r.method, r.target) == (method, target)]
+    if not rows:
+        return "MethodNotAllowed"
+
+    def asks(q: str) -> bool:
+        name, eq, value = q.partition("=")
+        return name in query and (not eq or query[name] == value)
+
+    matching = [
+        r
+        for r in rows
+        if all(asks(q) for q in r.query) and (r.header is None or r.header in headers)
+    ]
+    best = max(matching, key=lambda r: r.specificity, default=None)
+    named = {q.partition("=")[0] for q in best.query} if best else set()
+    if best is None or (SUBRESOURCES & set(query)) - named:
+        return (
+            "NotImplemented"
+            if set(query) & SUBRESOURCES or any(r.query for r in rows)
+            else ("MethodNotAllowed")
+        )
+    return best.operation
+
+
+_QUERIES: list[dict[str, str]] = [
+    {},
+    {"X-Amz-Date": "20261205T000000Z", "X-Amz-Signature": "ab"},
+    {"versionId": "v"},
+    {"partNumber": "1"},
+    {"uploadId": "u"},
+    {"uploadId": "u", "partNumber": "1"},
+    {"list-type": "2"},
+    {"unknown": ""},
+    {"tagging": ""},
+    {"acl": "", "versionId": "v"},
+    {"torrent": ""},
+    {"website": ""},
+]
+
+
+@pytest.mark.parametrize("method", ["GET", "PUT", "POST", "DELETE", "HEAD"])
+@pytest.mark.parametrize("path", ["/", "/b1", "/b1/k"])
+def test_the_shortcut_for_plain_queries_answers_as_the_full_match(method: str, path: str) -> None:
+    target = Target.SERVICE if path == "/" else Target.BUCKET if path == "/b1" else Target.OBJECT
+    header_sets = [set(), {"x-amz-copy-source"}, {"content-type"}, {"x-amz-copy-source", "range"}]
+    for query, headers in itertools.product(_QUERIES, header_sets):
+        try:
+            got = resolve(method, H, path, query, headers).route.operation
+        except S3Error as err:
+            got = err.code.code
+        assert got == _full_match(method, target, query, headers), (query, headers)
