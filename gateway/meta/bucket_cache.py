@@ -23,6 +23,7 @@ How this works (the coherence rules of gateway/meta/redis_cache.py, on a shared 
     offset 0   generation  u64  bumped before and after every write listed above
     offset 8   writers     u64  such writes between their two bumps
     offset 16  until       f64  time.time() until which those writers are waited for
+    offset 24  writes      u64  odd while any write transaction runs (gateway/meta/version_cache.py)
 
 - Write (`hold` -> the transaction -> `release`): `hold` raises `until` to now + HOLD,
   counts the writer and bumps the generation (stored in that order); `release` bumps the
@@ -65,7 +66,7 @@ from dataclasses import dataclass
 # beyond any transaction that still commits (busy timeout 10 s, a group commit's queue).
 HOLD = 60.0
 CACHE_LIMIT = 10_000
-SIZE = 24
+SIZE = 32
 _U64 = struct.Struct("<Q")
 _F64 = struct.Struct("<d")
 
@@ -118,6 +119,21 @@ class SharedGeneration:
         if _U64.unpack_from(words, 8)[0] and self.clock() < _F64.unpack_from(words, 16)[0]:
             return None
         return int(generation)
+
+    def writes(self) -> int:
+        """The write sequence: odd while a write transaction runs (version_cache.py)."""
+        return int(_U64.unpack_from(self._words, 24)[0])
+
+    def begin_write(self) -> None:
+        """A write transaction begins. Only the holder of the writers' turn calls this and
+        end_write (gateway/meta/group_commit.py), so the word needs no lock."""
+        writes = _U64.unpack_from(self._words, 24)[0]
+        _U64.pack_into(self._words, 24, writes + (1 if writes % 2 == 0 else 2))
+
+    def end_write(self) -> None:
+        """The transaction begun has committed or rolled back."""
+        writes = _U64.unpack_from(self._words, 24)[0]
+        _U64.pack_into(self._words, 24, writes + 1 if writes % 2 else writes)
 
     def hold(self) -> None:
         """A bucket write begins: readers stop trusting and filling their caches."""

@@ -36,6 +36,9 @@ How this works:
   flock, polling would bring the starvation back): a process stopped while it holds the
   lock (SIGSTOP, a debugger) makes the others' batches fail as busy (SlowDown), as SQLite
   alone did, instead of holding them until it goes on.
+- `marks` hears when each transaction begins and ends, holding the turn: caches of what
+  the database says (gateway/meta/version_cache.py) stop trusting what they hold from
+  before the BEGIN to after the COMMIT.
 - Each body is a `Tx` generator run by gateway.meta.sql.run_sync; a body has no effect
   outside the database (the Database protocol's rule), so rolling back its savepoint
   undoes all of it.
@@ -47,7 +50,7 @@ import sqlite3
 import threading
 from collections import deque
 from concurrent.futures import Executor, Future
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from gateway.meta.file_lock import FileLock
 from gateway.meta.sql import Tx, run_sync
@@ -55,6 +58,14 @@ from gateway.meta.sql import Tx, run_sync
 T = TypeVar("T")
 
 MAX_BATCH = 64
+
+
+class WriteMarks(Protocol):
+    """Told by the holder of the writers' turn around each write transaction."""
+
+    def begin_write(self) -> None: ...
+
+    def end_write(self) -> None: ...
 
 
 class GroupCommitter:
@@ -68,8 +79,10 @@ class GroupCommitter:
         *,
         file_lock: FileLock | None = None,
         lock_timeout: float = 10.0,
+        marks: WriteMarks | None = None,
     ) -> None:
         self._conn = conn
+        self._marks = marks
         self._executor = executor
         self._begin = begin
         self._file_lock = file_lock
@@ -148,33 +161,25 @@ class GroupCommitter:
             # which its caller must be able to read once it hears.
             done: list[tuple[Future[Any], Any]] = []
             failed: list[tuple[Future[Any], BaseException]] = []
+            marks = self._marks
+            if marks is not None:
+                marks.begin_write()
+            unbegun: BaseException | None = None
+            broken: BaseException | None = None
             try:
                 try:
                     conn.execute(self._begin)
                 except BaseException as exc:
-                    _fail([f for _, f in todo], exc)
-                    return
-                broken: BaseException | None = None
-                while todo and broken is None:
-                    tx, future = todo.popleft()
-                    conn.execute("SAVEPOINT kv_body")
-                    try:
-                        result = run_sync(conn, tx)
-                    except BaseException as exc:
-                        broken = _roll_back_body(conn)
-                        failed.append((future, exc))
-                        continue
-                    conn.execute("RELEASE kv_body")
-                    done.append((future, result))
-                if broken is None:
-                    try:
-                        conn.execute("COMMIT")
-                    except BaseException as exc:
-                        if conn.in_transaction:
-                            conn.execute("ROLLBACK")
-                        broken = exc
+                    unbegun = exc
+                else:
+                    broken = _bodies(conn, todo, done, failed)
             finally:
+                if marks is not None:
+                    marks.end_write()
                 self._let_go()
+            if unbegun is not None:
+                _fail([f for _, f in todo], unbegun)
+                return
             for future, error in failed:
                 future.set_exception(error)
             if broken is not None:
@@ -187,6 +192,37 @@ class GroupCommitter:
             self.batches += 1
             for future, result in done:
                 future.set_result(result)
+
+
+def _bodies(
+    conn: sqlite3.Connection,
+    todo: deque[tuple[Tx[Any], Future[Any]]],
+    done: list[tuple[Future[Any], Any]],
+    failed: list[tuple[Future[Any], BaseException]],
+) -> BaseException | None:
+    """Inside the transaction begun: the bodies of `todo`, each in its savepoint, then the
+    COMMIT. Returns what ended the transaction instead, if anything did; the bodies not
+    run by then stay in `todo`."""
+    broken: BaseException | None = None
+    while todo and broken is None:
+        tx, future = todo.popleft()
+        conn.execute("SAVEPOINT kv_body")
+        try:
+            result = run_sync(conn, tx)
+        except BaseException as exc:
+            broken = _roll_back_body(conn)
+            failed.append((future, exc))
+            continue
+        conn.execute("RELEASE kv_body")
+        done.append((future, result))
+    if broken is None:
+        try:
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            broken = exc
+    return broken
 
 
 def _busy(message: str) -> sqlite3.OperationalError:

@@ -35,7 +35,9 @@ How this works:
 - Bucket records, configuration documents and the absence of quotas, read by every
   bucket-level request or every PUT, are cached per process; the writes that change them
   announce it to every process through a memory-mapped file beside the database, so no
-  process answers from what another has changed (gateway/meta/bucket_cache.py).
+  process answers from what another has changed (gateway/meta/bucket_cache.py). The latest
+  version of each object read lately is cached too, trusted while no write transaction
+  of any process has begun since it was read (gateway/meta/version_cache.py).
 """
 
 from __future__ import annotations
@@ -51,7 +53,7 @@ from typing import Any, ParamSpec, TypeVar, cast
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.limits.quota import QuotaUse, Scope
 from gateway.meta import sqlite_listing
-from gateway.meta.base import Bucket
+from gateway.meta.base import Bucket, ObjectVersion
 from gateway.meta.bucket_cache import (
     BucketCache,
     Entry,
@@ -61,10 +63,11 @@ from gateway.meta.bucket_cache import (
 )
 from gateway.meta.call_thread import CallThread
 from gateway.meta.file_lock import FileLock
-from gateway.meta.group_commit import GroupCommitter, run_one
+from gateway.meta.group_commit import GroupCommitter, WriteMarks, run_one
 from gateway.meta.migrations import migrate
 from gateway.meta.sql import SQLITE, Tx
 from gateway.meta.store import SqlMetaStore
+from gateway.meta.version_cache import VersionCache, VersionMiss
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -81,9 +84,12 @@ class SqliteDatabase:
     dialect = SQLITE
     list_latest = staticmethod(sqlite_listing.list_latest)
 
-    def __init__(self, path: str, *, busy_timeout: float = 10.0) -> None:
+    def __init__(
+        self, path: str, *, busy_timeout: float = 10.0, marks: WriteMarks | None = None
+    ) -> None:
         self.path = path
         self.busy_timeout = busy_timeout
+        self._marks = marks
         self._conn: sqlite3.Connection | None = None
         self._executor: ThreadPoolExecutor | None = None
         self._committer: GroupCommitter | None = None
@@ -109,6 +115,7 @@ class SqliteDatabase:
                 "BEGIN IMMEDIATE",
                 file_lock=self._write_lock,
                 lock_timeout=self.busy_timeout,
+                marks=self._marks,
             )
             if self.path == ":memory:":
                 self._read_conn = self._conn
@@ -223,9 +230,10 @@ class SqliteMetaStore(SqlMetaStore):
 
     def __init__(self, path: str, *, busy_timeout: float = 10.0) -> None:
         self.path = path
-        super().__init__(SqliteDatabase(path, busy_timeout=busy_timeout))
         self.generation = SharedGeneration(generation_path(path))
+        super().__init__(SqliteDatabase(path, busy_timeout=busy_timeout, marks=self.generation))
         self.cache = BucketCache(self.generation)
+        self.versions = VersionCache(self.generation)
 
     async def open(self) -> None:
         await super().open()
@@ -251,6 +259,18 @@ class SqliteMetaStore(SqlMetaStore):
             ("config", bucket, name), lambda: SqlMetaStore.get_bucket_config(self, bucket, name)
         )
         return cast(str | None, found)
+
+    async def get_object(
+        self, bucket: str, key: str, version_id: str | None = None
+    ) -> ObjectVersion | None:
+        if version_id is not None:
+            return await SqlMetaStore.get_object(self, bucket, key, version_id)
+        found = self.versions.lookup(bucket, key)
+        if not isinstance(found, VersionMiss):
+            return found
+        version = await SqlMetaStore.get_object(self, bucket, key)
+        self.versions.fill(found, bucket, key, version)
+        return version
 
     async def _cached(self, entry: Entry, read: Callable[[], Awaitable[object]]) -> object:
         """The cached answer for `entry`, or `read()`'s, cached if it may be."""

@@ -19,6 +19,7 @@ from gateway.meta.base import Bucket, MetaStore
 from gateway.meta.postgres import PostgresMetaStore
 from gateway.meta.sqlite import SqliteMetaStore
 from tests.support.postgres import fresh_schema
+from tests.support.read_races import reads_never_go_back
 
 NOW = 1_700_000_000.0
 Pair = Callable[[Path], AbstractAsyncContextManager[tuple[MetaStore, MetaStore]]]
@@ -135,34 +136,19 @@ def test_reads_racing_writes_never_go_back(pair: Pair, tmp_path: Path, aio: asyn
     async def body() -> None:
         async with pair(tmp_path) as (reader, writer):
             await writer.create_bucket(Bucket("bkt", "alice", NOW))
-            started = acked = 0
-            status = ""
-            checked = 0
-            stop = False
 
-            async def read_all_the_time(store: MetaStore) -> None:
-                nonlocal checked
-                while not stop:
-                    before, seen = (started, acked), status
-                    found = await store.get_bucket("bkt")
-                    assert found is not None
-                    if before[0] == before[1] == started and seen:
-                        assert found.versioning == seen
-                        checked += 1
-                    await asyncio.sleep(0)
+            async def versioning(store: MetaStore) -> str:
+                found = await store.get_bucket("bkt")
+                assert found is not None
+                return found.versioning or ""
 
-            readers = [asyncio.create_task(read_all_the_time(s)) for s in (reader, writer) * 2]
-            try:
-                for i in range(20):
-                    started += 1
-                    new = "Enabled" if i % 2 == 0 else "Suspended"
-                    await writer.put_bucket_versioning("bkt", new)
-                    acked, status = acked + 1, new
-                    await asyncio.sleep(0.005)
-            finally:
-                stop = True
-                await asyncio.gather(*readers)
-            assert checked > 0
+            async def change(i: int) -> str:
+                new = "Enabled" if i % 2 else "Suspended"
+                await writer.put_bucket_versioning("bkt", new)
+                return new
+
+            stores = (reader, writer)
+            assert await reads_never_go_back(stores, versioning, change, writes=20, first="")
 
     aio.run(body())
 

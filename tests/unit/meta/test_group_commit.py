@@ -192,3 +192,40 @@ def test_what_queues_while_another_process_writes_joins_the_batch_that_takes_the
     assert [f.result(timeout=10) for f in (first, *later)] == [1, 1, 1]
     assert committer.batches == 1
     assert stored(conn) == ["a", "b", "c"]
+
+
+class Marks:
+    """WriteMarks recording, at each mark, whether the turn is held and what another
+    connection reads."""
+
+    def __init__(self, reader: sqlite3.Connection, theirs: int) -> None:
+        self.reader, self.theirs = reader, theirs
+        self.seen: list[tuple[str, bool, list[str]]] = []
+
+    def begin_write(self) -> None:
+        self.seen.append(("begin", can_lock(self.theirs), stored(self.reader)))
+
+    def end_write(self) -> None:
+        self.seen.append(("end", can_lock(self.theirs), stored(self.reader)))
+
+
+def test_each_transaction_is_marked_before_its_begin_and_after_its_commit_holding_the_turn(
+    flocked: tuple[sqlite3.Connection, ThreadPoolExecutor, FileLock, int], tmp_path: Path
+) -> None:
+    """Caches (gateway/meta/version_cache.py) stop trusting before anything is written and
+    trust again only once the commit is readable; a transaction that fails, BEGIN
+    included, is ended too."""
+    conn, executor, ours, theirs = flocked
+    reader = sqlite3.connect(
+        str(tmp_path / "t.sqlite3"), isolation_level=None, check_same_thread=False
+    )
+    marks = Marks(reader, theirs)
+    committer = GroupCommitter(conn, executor, "BEGIN IMMEDIATE", file_lock=ours, marks=marks)
+    committer.submit(insert("a")).result(timeout=10)
+    assert marks.seen == [("begin", False, []), ("end", False, ["a"])]
+    marks.seen.clear()
+    broken = GroupCommitter(conn, executor, "BEGIN NONSENSE", file_lock=ours, marks=marks)
+    with pytest.raises(sqlite3.OperationalError):
+        broken.submit(insert("b")).result(timeout=10)
+    assert [mark for mark, _, _ in marks.seen] == ["begin", "end"]
+    reader.close()
