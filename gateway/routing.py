@@ -498,7 +498,7 @@ def resolve(
     candidates = _CANDIDATES.get((method, target), [])
     if not candidates:
         raise S3Error(S3ErrorCode.METHOD_NOT_ALLOWED, Method=method, ResourceType=target.value)
-    unserved: set[str] = set()
+    unserved: frozenset[str] = frozenset()
     if _ASKED[method, target].isdisjoint(query):
         matching = [
             r for r in _PLAIN[method, target] if r.header is None or r.header in header_names
