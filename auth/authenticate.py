@@ -35,6 +35,7 @@ import re
 import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
+from functools import lru_cache
 from typing import Literal
 
 from auth import sigv2, sigv4
@@ -304,11 +305,50 @@ def _parse_signed_headers(value: str, code: S3ErrorCode) -> tuple[str, ...]:
 
 def _verify_v4(parsed: ParsedAuth, req: SignedRequest, secret_key: str, now: float) -> AuthResult:
     assert parsed.request_time is not None  # set by both v4 parsers
+    if not parsed.presigned:
+        _check_skew(parsed.request_time, now)
+        return _signature_v4(parsed, req, secret_key)
+    assert parsed.expires is not None
+    expires_at = parsed.request_time + parsed.expires
+    _check_presigned_window(parsed.request_time, expires_at, now, parsed.expires)
+    if req.query_value("X-Amz-Content-Sha256") is not None:
+        return _signature_v4(parsed, req, secret_key)  # a signed body: a signer of its own
+    # A presigned URL is fetched again and again (a shared link, a page's images): what
+    # its signature proves depends on nothing but the request and the secret, so the
+    # same request (method, path, query, every header) under the same secret is checked
+    # once; only the time window above is checked every time.
+    return _presigned_v4(
+        parsed,
+        req.method,
+        req.raw_path,
+        req.query,
+        tuple(req.headers.items()),
+        req.host_bucket,
+        secret_key,
+    )
+
+
+@lru_cache(maxsize=1024)
+def _presigned_v4(
+    parsed: ParsedAuth,
+    method: str,
+    raw_path: str,
+    query: tuple[tuple[str, str], ...],
+    headers: tuple[tuple[str, str], ...],
+    host_bucket: str | None,
+    secret_key: str,
+) -> AuthResult:
+    req = SignedRequest(method, raw_path, query, dict(headers), host_bucket)
+    return _signature_v4(parsed, req, secret_key)
+
+
+def _signature_v4(parsed: ParsedAuth, req: SignedRequest, secret_key: str) -> AuthResult:
+    """The signature's check, and what it says of the body (no clock involved)."""
+    assert parsed.request_time is not None
     expires_at: float | None = None
     if parsed.presigned:
         assert parsed.expires is not None
         expires_at = parsed.request_time + parsed.expires
-        _check_presigned_window(parsed.request_time, expires_at, now, parsed.expires)
         # The query is signed except for the signature itself.
         query = [(k, v) for k, v in req.query if k != "X-Amz-Signature"]
         signed_hash = req.query_value("X-Amz-Content-Sha256")
@@ -318,7 +358,6 @@ def _verify_v4(parsed: ParsedAuth, req: SignedRequest, secret_key: str, now: flo
         else:
             mode, sha = _unsigned_payload_mode(req.headers.get("x-amz-content-sha256"))
     else:
-        _check_skew(parsed.request_time, now)
         query = list(req.query)
         header_hash = req.headers.get("x-amz-content-sha256")
         if header_hash is None:

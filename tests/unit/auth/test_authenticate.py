@@ -266,6 +266,32 @@ def test_presigned_v4_window() -> None:
     assert_s3_error(S3ErrorCode.ACCESS_DENIED, lambda: verify(req, now=now - 16 * 60))
 
 
+def test_a_presigned_url_checked_once_passes_again_and_nothing_else_passes_for_it() -> None:
+    """The signature of a presigned URL fetched again (method, path, query, headers, secret
+    all the same) is not worked out again; any change is checked afresh."""
+    signed = sign_query("GET", object_url("k"), expires=600)
+    req = to_signed("GET", signed.url, {})
+    now = time.time()
+    first = verify(req, now=now)
+    assert verify(req, now=now + 1) is first  # from memory
+    assert first.chunk_signer is None and first.presigned
+    assert_s3_error(S3ErrorCode.SIGNATURE_DOES_NOT_MATCH, lambda: verify(req, "rotated", now))
+    forged = tuple((k, "f" * 64 if k == "X-Amz-Signature" else v) for k, v in req.query)
+    assert_s3_error(
+        S3ErrorCode.SIGNATURE_DOES_NOT_MATCH,
+        lambda: verify(SignedRequest(req.method, req.raw_path, forged, req.headers), now=now),
+    )
+    other_host = SignedRequest(req.method, req.raw_path, req.query, {**req.headers, "host": "x"})
+    assert_s3_error(S3ErrorCode.SIGNATURE_DOES_NOT_MATCH, lambda: verify(other_host, now=now))
+    added = {**req.headers, "x-amz-meta-added": "1"}
+    unsigned = SignedRequest(req.method, req.raw_path, req.query, added)
+    error = assert_s3_error(S3ErrorCode.ACCESS_DENIED, lambda: verify(unsigned, now=now))
+    assert error.fields["HeadersNotSigned"] == "x-amz-meta-added"
+    other_path = SignedRequest(req.method, "/bkt/other", req.query, req.headers)
+    assert_s3_error(S3ErrorCode.SIGNATURE_DOES_NOT_MATCH, lambda: verify(other_path, now=now))
+    assert verify(req, now=now + 2) is first
+
+
 def test_presigned_v4_expiry_is_checked_before_signature() -> None:
     signed = sign_query("GET", object_url("k"), expires=1)
     req = to_signed("GET", signed.url, {})
