@@ -121,7 +121,7 @@ def parse_auth(req: SignedRequest, *, services: frozenset[str] = S3_SERVICES) ->
             ArgumentValue=header,
         )
     if v4_query:
-        return _parse_v4_query(req, services)
+        return _parse_v4_query(req.query, services)
     if v2_query:
         return _parse_v2_query(req)
     kind, _, rest = header.partition(" ")
@@ -221,10 +221,12 @@ def _parse_v4_header(rest: str, req: SignedRequest, services: frozenset[str]) ->
     )
 
 
-def _parse_v4_query(req: SignedRequest, services: frozenset[str]) -> ParsedAuth:
+# A presigned URL fetched again parses the same (see _presigned_v4).
+@lru_cache(maxsize=1024)
+def _parse_v4_query(query: tuple[tuple[str, str], ...], services: frozenset[str]) -> ParsedAuth:
     code = S3ErrorCode.AUTHORIZATION_QUERY_PARAMETERS_ERROR
     params: dict[str, str] = {}
-    for name, value in req.query:
+    for name, value in query:
         if name in _V4_QUERY_PARAMS:
             if name in params:
                 raise S3Error(code, f"Query parameter {name} appears more than once.")
