@@ -84,9 +84,16 @@ class VersionCache:
     def fill(self, miss: VersionMiss, bucket: str, key: str, version: ObjectVersion | None) -> None:
         if miss.writes is None:
             return
-        size = 0 if version is None or version.inline_data is None else len(version.inline_data)
+        replaced = self._entries.pop((bucket, key), None)
+        if replaced is not None:
+            self._bytes -= _inline_size(replaced[1])
+        size = _inline_size(version)
         if len(self._entries) >= self.limit or self._bytes + size > self.byte_limit:
             self._entries.clear()
             self._bytes = 0
         self._entries[bucket, key] = (miss.writes, version)
         self._bytes += size
+
+
+def _inline_size(version: ObjectVersion | None) -> int:
+    return 0 if version is None or version.inline_data is None else len(version.inline_data)

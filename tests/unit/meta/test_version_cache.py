@@ -77,3 +77,15 @@ def test_bounded_by_count_and_by_inline_bytes() -> None:
     cache.fill(missed(cache, "more"), "bkt", "more", version("more", b"y" * 4))  # 12 > 10
     assert isinstance(cache.lookup("bkt", "big"), VersionMiss)
     assert isinstance(cache.lookup("bkt", "more"), ObjectVersion)
+
+
+def test_a_refilled_entry_counts_its_bytes_once() -> None:
+    generation = SharedGeneration(None)
+    cache = VersionCache(generation, limit=10, byte_limit=10)
+    cache.fill(missed(cache, "k"), "bkt", "k", version("k", b"x" * 6))
+    generation.begin_write()
+    generation.end_write()
+    kept = version("kept", b"y" * 3)
+    cache.fill(missed(cache, "kept"), "bkt", "kept", kept)
+    cache.fill(missed(cache, "k"), "bkt", "k", version("k", b"z" * 6))  # 6 + 3, not 12 + 3
+    assert cache.lookup("bkt", "kept") is kept
