@@ -498,20 +498,16 @@ def resolve(
     candidates = _CANDIDATES.get((method, target), [])
     if not candidates:
         raise S3Error(S3ErrorCode.METHOD_NOT_ALLOWED, Method=method, ResourceType=target.value)
+    plain = _ASKED[method, target].isdisjoint(query)
+    matching = [
+        r
+        for r in (_PLAIN[method, target] if plain else candidates)
+        if all(_query_matches(q, query) for q in r.query)
+        and (r.header is None or r.header in header_names)
+    ]
+    best = max(matching, key=_specificity, default=None)
     unserved: frozenset[str] = frozenset()
-    if _ASKED[method, target].isdisjoint(query):
-        matching = [
-            r for r in _PLAIN[method, target] if r.header is None or r.header in header_names
-        ]
-        best = max(matching, key=_specificity, default=None)
-    else:
-        matching = [
-            r
-            for r in candidates
-            if all(_query_matches(q, query) for q in r.query)
-            and (r.header is None or r.header in header_names)
-        ]
-        best = max(matching, key=_specificity, default=None)
+    if not plain:
         named = {q.partition("=")[0] for q in best.query} if best else set()
         unserved = (SUBRESOURCES & set(query)) - named
     if best is None or unserved:

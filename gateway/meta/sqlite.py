@@ -67,7 +67,7 @@ from gateway.meta.group_commit import GroupCommitter, WriteMarks, run_one
 from gateway.meta.migrations import migrate
 from gateway.meta.sql import SQLITE, Tx
 from gateway.meta.store import SqlMetaStore
-from gateway.meta.version_cache import VersionCache, VersionMiss
+from gateway.meta.version_cache import VersionCache
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -265,20 +265,25 @@ class SqliteMetaStore(SqlMetaStore):
     ) -> ObjectVersion | None:
         if version_id is not None:
             return await SqlMetaStore.get_object(self, bucket, key, version_id)
-        found = self.versions.lookup(bucket, key)
-        if not isinstance(found, VersionMiss):
-            return found
-        version = await SqlMetaStore.get_object(self, bucket, key)
-        self.versions.fill(found, bucket, key, version)
-        return version
+        found = await self._cached(
+            (bucket, key), lambda: SqlMetaStore.get_object(self, bucket, key), self.versions
+        )
+        return cast(ObjectVersion | None, found)
 
-    async def _cached(self, entry: Entry, read: Callable[[], Awaitable[object]]) -> object:
-        """The cached answer for `entry`, or `read()`'s, cached if it may be."""
-        found = self.cache.lookup(entry)
+    async def _cached(
+        self,
+        entry: Entry,
+        read: Callable[[], Awaitable[object]],
+        cache: BucketCache | VersionCache | None = None,
+    ) -> object:
+        """The cached answer for `entry` (in `cache`, the bucket cache by default), or
+        `read()`'s, cached if it may be."""
+        cache = self.cache if cache is None else cache
+        found = cache.lookup(entry)
         if not isinstance(found, Miss):
             return found
         value = await read()
-        self.cache.fill(found, entry, value)
+        cache.fill(found, entry, value)
         return value
 
     async def quota_uses(

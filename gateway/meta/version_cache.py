@@ -40,24 +40,16 @@ How this works (the write sequence: offset 24 of gateway/meta/bucket_cache.py's 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from gateway.meta.base import ObjectVersion
-from gateway.meta.bucket_cache import SharedGeneration
+from gateway.meta.bucket_cache import Entry, Miss, SharedGeneration
 
 CACHE_LIMIT = 4096
 BYTE_LIMIT = 16 * 1024 * 1024
 
 
-@dataclass(frozen=True)
-class VersionMiss:
-    """Nothing current: fill with the store's answer under `writes` (None: cache nothing)."""
-
-    writes: int | None
-
-
 class VersionCache:
-    """(bucket, key) -> the latest version, while the write sequence is where it was read."""
+    """(bucket, key) -> the latest version, while the write sequence is where it was read:
+    BucketCache's interface (lookup, then fill with the store's answer under the Miss)."""
 
     def __init__(
         self,
@@ -69,29 +61,31 @@ class VersionCache:
         self.generation = generation
         self.limit = limit
         self.byte_limit = byte_limit
-        self._entries: dict[tuple[str, str], tuple[int, ObjectVersion | None]] = {}
+        self._entries: dict[Entry, tuple[int, ObjectVersion | None]] = {}
         self._bytes = 0
 
-    def lookup(self, bucket: str, key: str) -> ObjectVersion | None | VersionMiss:
+    def lookup(self, entry: Entry) -> object:
+        """The cached version (or None: no such key), or a Miss."""
         writes = self.generation.writes()
         if writes % 2:
-            return VersionMiss(None)
-        hit = self._entries.get((bucket, key))
+            return Miss(None)
+        hit = self._entries.get(entry)
         if hit is not None and hit[0] == writes:
             return hit[1]
-        return VersionMiss(writes)
+        return Miss(writes)
 
-    def fill(self, miss: VersionMiss, bucket: str, key: str, version: ObjectVersion | None) -> None:
-        if miss.writes is None:
+    def fill(self, miss: Miss, entry: Entry, version: object) -> None:
+        if miss.generation is None:
             return
-        replaced = self._entries.pop((bucket, key), None)
+        assert version is None or isinstance(version, ObjectVersion)
+        replaced = self._entries.pop(entry, None)
         if replaced is not None:
             self._bytes -= _inline_size(replaced[1])
         size = _inline_size(version)
         if len(self._entries) >= self.limit or self._bytes + size > self.byte_limit:
             self._entries.clear()
             self._bytes = 0
-        self._entries[bucket, key] = (miss.writes, version)
+        self._entries[entry] = (miss.generation, version)
         self._bytes += size
 
 

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 from gateway.meta.base import Bucket, MetaStore, ObjectVersion, Segment
+from gateway.meta.bucket_cache import Miss
 from gateway.meta.sqlite import SqliteMetaStore
-from gateway.meta.version_cache import VersionMiss
 from tests.contract.test_metastore_bucket_cache_contract import Pair, pair, sqlite_pair
 from tests.support.read_races import reads_never_go_back
 
@@ -148,7 +148,7 @@ def test_sqlite_a_writer_that_died_between_its_marks(tmp_path: Path, aio: asynci
             writer.generation.begin_write()  # ... and the process dies: no end_write
             assert reader.generation.writes() % 2 == 1
             assert await read(reader) == ("e1", b"one")  # from the store, not cached
-            assert reader.versions.lookup("bkt", "k") == VersionMiss(None)
+            assert reader.versions.lookup(("bkt", "k")) == Miss(None)
             await writer.put_object(small("e2", b"two"))  # the next writer heals it
             assert reader.generation.writes() % 2 == 0
             assert await read(reader) == ("e2", b"two")
