@@ -56,6 +56,12 @@ def _int_header(headers: Mapping[str, str], name: str) -> int | None:
     return value
 
 
+def _waits(content: StreamReader) -> bool:
+    """Whether readchunk() may wait for the client (nothing buffered, not at the end).
+    aiohttp exposes no public count of buffered bytes; `_buffer` is its deque of them."""
+    return not getattr(content, "_buffer", None) and not content.is_eof()
+
+
 class RequestBody:
     def __init__(
         self,
@@ -98,20 +104,24 @@ class RequestBody:
         return self._iterate()
 
     async def _raw_chunks(self) -> AsyncIterator[bytes]:
-        if self._content is None:
+        content = self._content
+        if content is None:
             return
         if self._before_read is not None:
             await self._before_read()
-        if UPLOADS.roomy() and not isinstance(self._content, EmptyStreamReader):
+        if UPLOADS.roomy() and not isinstance(content, EmptyStreamReader):
             # Few uploads in progress: aiohttp's default read buffer (gateway.app sets a
             # small one for when many are) keeps one upload fast.
-            self._content.set_read_chunk_size(UNCROWDED_READ_BUFFER)
+            content.set_read_chunk_size(UNCROWDED_READ_BUFFER)
         try:
             while True:
                 # readchunk() hands over one received chunk as it is; read(n) and readany()
                 # would first join every buffered chunk into a new copy.
-                async with asyncio.timeout(self._idle_timeout):
-                    chunk, end_of_http_chunk = await self._content.readchunk()
+                if _waits(content):
+                    async with asyncio.timeout(self._idle_timeout):
+                        chunk, end_of_http_chunk = await content.readchunk()
+                else:  # returns at once: no timer to arm (a small body's whole read)
+                    chunk, end_of_http_chunk = await content.readchunk()
                 if chunk:
                     yield chunk
                 elif not end_of_http_chunk:

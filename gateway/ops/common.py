@@ -264,6 +264,7 @@ async def commit_upload(
     if the commit fails."""
     now = ctx.services.clock()
     algorithm = stored.checksum_algorithm
+    lock = retention.fields(now)
     version = ObjectVersion(
         bucket=bucket.name,
         key=key,
@@ -281,8 +282,11 @@ async def commit_upload(
         storage_class=fields.storage_class,
         acl=access.acl,
         inline_data=stored.inline_data,
+        tags=lock.tags,
+        retention_mode=lock.retention_mode,
+        retain_until=lock.retain_until,
+        legal_hold=lock.legal_hold,
     )
-    version = with_retention(version, retention.fields(now))
     created = "Post" if ctx.operation == "PostObject" else "Put"
     try:
         event = f"s3:ObjectCreated:{created}"
