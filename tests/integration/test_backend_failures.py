@@ -44,6 +44,7 @@ import pytest
 from botocore.exceptions import ClientError
 from lxml import etree
 
+from backends.s3.errors import client_error_code
 from tests.support.azurite import Azurite, start_azurite
 from tests.support.clients import boto3_client, unique_bucket_name
 from tests.support.gateway import REPO_ROOT, GatewayProcess, start_gateway
@@ -389,7 +390,7 @@ def server_blobs(server: SeaweedFS | Azurite) -> set[str]:
         except ClientError as exc:
             # The backend creates its bucket at its first use, which may not have come yet
             # when this module's tests are spread over workers that each start a server.
-            if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
+            if client_error_code(exc) != "NoSuchBucket":
                 raise
             return set()
         finally:
