@@ -207,9 +207,9 @@ def put_version(
     if bucket["versioning"] == "Enabled":
         if not v.version_id or v.version_id == NULL_VERSION:
             raise ValueError("a versioned put needs a generated version id")
-        stored = replace(v, is_latest=True)
+        stored = v.as_latest(v.version_id)
     else:
-        stored = replace(v, version_id=NULL_VERSION, is_latest=True)
+        stored = v.as_latest(NULL_VERSION)
         # A key with versions has a latest one: without it there is no null version either
         # (were there one, the INSERT would fail on the unique version id, not duplicate it).
         old = None

@@ -35,7 +35,7 @@ import sqlite3
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, Literal, TypeVar
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     import asyncpg
@@ -55,8 +55,9 @@ Want = Literal["count", "one", "all", "value"]
 Lock = Literal["KEY SHARE", "UPDATE", "UPDATE SKIP LOCKED"]
 
 
-@dataclass(frozen=True, slots=True)
-class Stmt:
+class Stmt(NamedTuple):
+    # A named tuple, not a frozen dataclass: a small PUT makes six, and a frozen
+    # dataclass's __init__ sets each field through object.__setattr__.
     sql: str
     args: tuple[Any, ...] = ()
     want: Want = "count"

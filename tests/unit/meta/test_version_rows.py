@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from typing import Any
 
-from gateway.meta.base import Segment
+from gateway.meta.base import NULL_VERSION, ObjectVersion, Segment
 from gateway.meta.rows import (
     VERSION_COLUMNS,
     dump_map,
@@ -64,3 +64,17 @@ def test_a_row_read_by_position_is_the_row_read_by_name() -> None:
     assert read == replace(version_from_row(row), inline_data=b"abc")
     assert type(read.inline_data) is bytes
     assert version_with_data(NamedRow({**values, "inline_data": None})).inline_data is None
+
+
+def test_a_version_as_stored_is_replace_with_its_id_and_latest() -> None:
+    # ObjectVersion.as_latest is dataclasses.replace without its walk: the same fields,
+    # the original untouched, and no copy when nothing changes.
+    v = ObjectVersion(
+        "bucket", "key", "v1", 1.5, size=4, etag="e", is_latest=False, tags={"a": "b"},
+        segments=(Segment("blob", 4),), retention_mode="GOVERNANCE", inline_data=b"data",
+    )  # fmt: skip
+    stored = v.as_latest(NULL_VERSION)
+    assert stored == replace(v, version_id=NULL_VERSION, is_latest=True)
+    assert (v.version_id, v.is_latest) == ("v1", False)
+    assert stored.as_latest(NULL_VERSION) is stored
+    assert replace(stored, size=5).size == 5  # still a dataclass of its own fields
