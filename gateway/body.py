@@ -103,7 +103,10 @@ class RequestBody:
     def __aiter__(self) -> AsyncIterator[bytes]:
         return self._iterate()
 
-    async def _raw_chunks(self) -> AsyncIterator[bytes]:
+    async def _payload(self, decoder: ChunkedDecoder | None) -> AsyncIterator[bytes]:
+        """The payload pieces, counted against the declared length as they arrive: one
+        generator from the socket to the pieces (each level of generators costs a small
+        body's read a pass with its bytes and another to the end)."""
         content = self._content
         if content is None:
             return
@@ -113,36 +116,31 @@ class RequestBody:
             # Few uploads in progress: aiohttp's default read buffer (gateway.app sets a
             # small one for when many are) keeps one upload fast.
             content.set_read_chunk_size(UNCROWDED_READ_BUFFER)
+        declared = self.declared_length
         try:
             while True:
                 # readchunk() hands over one received chunk as it is; read(n) and readany()
                 # would first join every buffered chunk into a new copy.
                 if _waits(content):
                     async with asyncio.timeout(self._idle_timeout):
-                        chunk, end_of_http_chunk = await content.readchunk()
+                        raw, end_of_http_chunk = await content.readchunk()
                 else:  # returns at once: no timer to arm (a small body's whole read)
-                    chunk, end_of_http_chunk = await content.readchunk()
-                if chunk:
-                    yield chunk
-                elif not end_of_http_chunk:
+                    raw, end_of_http_chunk = await content.readchunk()
+                if not raw:
+                    if end_of_http_chunk:
+                        continue
                     return  # (b"", False): the end of the body
+                for piece in decoder.feed(raw) if decoder is not None else (raw,):
+                    if not piece:
+                        continue
+                    self.received += len(piece)
+                    if declared is not None and self.received > declared:
+                        raise S3Error(S3ErrorCode.INCOMPLETE_BODY, "More data than declared")
+                    yield piece
         except TimeoutError as exc:
             raise S3Error(S3ErrorCode.REQUEST_TIMEOUT) from exc
         except (ConnectionError, HttpProcessingError, asyncio.IncompleteReadError) as exc:
             raise S3Error(S3ErrorCode.INCOMPLETE_BODY) from exc
-
-    async def _payload(self, decoder: ChunkedDecoder | None) -> AsyncIterator[bytes]:
-        """The payload pieces, counted against the declared length as they arrive."""
-        declared = self.declared_length
-        async for raw in self._raw_chunks():
-            pieces = decoder.feed(raw) if decoder is not None else (raw,)
-            for piece in pieces:
-                if not piece:
-                    continue
-                self.received += len(piece)
-                if declared is not None and self.received > declared:
-                    raise S3Error(S3ErrorCode.INCOMPLETE_BODY, "More data than declared")
-                yield piece
 
     async def _iterate(self) -> AsyncIterator[bytes]:
         if self._started:

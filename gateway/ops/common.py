@@ -170,10 +170,18 @@ def single_put_limit(ctx: RequestContext) -> int:
     return min(MAX_SINGLE_PUT, ctx.services.settings.max_object_size)
 
 
-async def size_capped(source: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
+def size_capped(body: RequestBody, limit: int) -> AsyncIterable[bytes]:
     """A body of undeclared length (chunked transfer, aws-chunked without a decoded length)
     must still stop at the size limit: EntityTooLarge from the stream, so the write path
-    discards what it stored so far."""
+    discards what it stored so far. A declared length within the limit is the body's own
+    cap (RequestBody fails a body that brings more than it declared)."""
+    declared = body.declared_length
+    if declared is not None and declared <= limit:
+        return body
+    return _size_capped(body, limit)
+
+
+async def _size_capped(source: AsyncIterable[bytes], limit: int) -> AsyncIterator[bytes]:
     size = 0
     async for chunk in source:
         size += len(chunk)
