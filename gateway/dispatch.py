@@ -20,10 +20,12 @@ from auth.request import SignedRequest
 from gateway import responses
 from gateway.access import CHANGES_ACCESS, Access, RequestFacts
 from gateway.admin.api import serve_api as serve_admin_api
-from gateway.admin.paths import is_admin_path
+from gateway.admin.paths import ADMIN_PATH, is_admin_path
 from gateway.audit import AUDIT_CALLER, AUDIT_PRINCIPAL, AUDIT_TARGET, AuditCaller, AuditTarget
 from gateway.body import RequestBody
 from gateway.console.endpoint import serve_console
+from gateway.console.paths import API_PREFIX as CONSOLE_API_PREFIX
+from gateway.console.paths import PAGES_PREFIX as CONSOLE_PAGES
 from gateway.context import RequestContext, Services
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.expect import send_continue
@@ -35,13 +37,25 @@ from gateway.middlewares.request_id import request_id_of
 from gateway.routing import Route, resolve
 from gateway.s3.expected_owner import EXPECTED_OWNER, check_expected_owner
 from gateway.sharing.endpoint import serve_sharing
+from gateway.sharing.paths import API_PATH as SHARES_API_PATH
+from gateway.sharing.paths import DOWNLOAD_PREFIX
 from gateway.tus.endpoint import serve_tus
+from gateway.tus.paths import TUS_PREFIX
 from gateway.website.endpoint import is_website_host, serve_website
 
 APP_SERVICES = web.AppKey("services", Services)
 # The route table's operation, once resolved: the metrics middleware labels the request
 # with it instead of resolving the request a second time.
 ROUTED_OPERATION = web.RequestKey("routed_operation", str)
+# Where tus, share links, the admin API and the console live (each module's own prefixes).
+_SPECIAL_PATHS = (
+    TUS_PREFIX.rstrip("/"),
+    DOWNLOAD_PREFIX,
+    SHARES_API_PATH,
+    ADMIN_PATH,
+    CONSOLE_API_PREFIX,
+    CONSOLE_PAGES.rstrip("/"),
+)
 
 
 def parse_query(raw_query: str) -> list[tuple[str, str]]:
@@ -67,7 +81,10 @@ def _decoded(component: str) -> str:
 
 
 def lower_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    out: dict[str, str] = {}
+    out = {name.lower(): value for name, value in headers.items()}
+    if len(out) == len(headers):  # no name repeated (almost every request)
+        return out
+    out = {}
     for name, value in headers.items():
         low = name.lower()
         out[low] = f"{out[low]},{value}" if low in out else value
@@ -91,18 +108,23 @@ async def handle(request: web.Request) -> web.StreamResponse:
         forwarded = headers.get("x-forwarded-for")
         client = source_ip(request.remote or "", forwarded, services.trusted_proxies)
         await _within_rate(limiter, "ip", client)
-    # tus resumable uploads (/_kv/tus/...): a path no bucket can have (gateway/tus/paths.py).
-    if (tus := await serve_tus(request, services, raw_path, pairs, headers)) is not None:
-        return tus
-    # Share links (/s/TOKEN, /_kv/shares): paths no bucket can have (gateway/sharing/paths.py).
-    if (shared := await serve_sharing(request, services, raw_path, pairs, headers)) is not None:
-        return shared
-    # The admin API (/_kv/admin/...): a path no bucket can have (gateway/admin/paths.py).
-    if is_admin_path(request.host, raw_path, services.settings.domain):
-        return await serve_admin_api(request, services, raw_path, pairs, headers)
-    # The web console (/console/, /_kv/console/...): gateway/console/paths.py.
-    if (console := await serve_console(request, services, raw_path, pairs, headers)) is not None:
-        return console
+    # Paths no bucket can have ("s" is too short, "_" is not allowed; "console" may be, see
+    # gateway/console/paths.py): their entries are asked only of a path that may be theirs.
+    if raw_path.startswith(_SPECIAL_PATHS):
+        # tus resumable uploads (/_kv/tus/...): gateway/tus/paths.py.
+        if (tus := await serve_tus(request, services, raw_path, pairs, headers)) is not None:
+            return tus
+        # Share links (/s/TOKEN, /_kv/shares): gateway/sharing/paths.py.
+        if (shared := await serve_sharing(request, services, raw_path, pairs, headers)) is not None:
+            return shared
+        # The admin API (/_kv/admin/...): gateway/admin/paths.py.
+        if is_admin_path(request.host, raw_path, services.settings.domain):
+            return await serve_admin_api(request, services, raw_path, pairs, headers)
+        # The web console (/console/, /_kv/console/...): gateway/console/paths.py.
+        if (
+            console := await serve_console(request, services, raw_path, pairs, headers)
+        ) is not None:
+            return console
     # IAM and STS share the endpoint; their SigV4 scope says so (auth/iam/endpoint.py).
     if (service := query_api_service(request.method, raw_path, pairs, headers)) is not None:
         await send_continue(request)

@@ -138,6 +138,9 @@ class ChecksumRequest:
     in_trailer: bool = False
 
 
+_ALGORITHM_HEADERS = tuple((a, header_name(a)) for a in ALGORITHMS)  # asked of every write
+
+
 def requested_checksum(headers: Mapping[str, str]) -> ChecksumRequest:
     """Read x-amz-checksum-<algo>, x-amz-trailer and x-amz-sdk-checksum-algorithm.
 
@@ -145,7 +148,7 @@ def requested_checksum(headers: Mapping[str, str]) -> ChecksumRequest:
     and https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-streaming-trailers.html.
     CreateMultipartUpload names the algorithm in x-amz-checksum-algorithm.
     """
-    given = [a for a in ALGORITHMS if headers.get(header_name(a)) is not None]
+    given = [a for a, name in _ALGORITHM_HEADERS if headers.get(name) is not None]
     trailer = headers.get("x-amz-trailer")
     trailer_algorithm = _trailer_algorithm(trailer) if trailer is not None else None
     if len(given) + (trailer_algorithm is not None) > 1:
