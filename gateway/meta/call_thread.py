@@ -19,7 +19,7 @@ import asyncio
 import threading
 from collections.abc import Callable
 from queue import SimpleQueue
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 T = TypeVar("T")
 
@@ -57,6 +57,27 @@ class CallThread:
                 return
             _run(*item)
             del item  # hold nothing of a finished call while waiting for the next
+
+
+class LoopOutcome(Generic[T]):
+    """A future of the running loop that another thread completes (group commit's bodies,
+    gateway/meta/group_commit.py): the outcome goes back with one call_soon_threadsafe."""
+
+    __slots__ = ("loop", "future")
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.future: asyncio.Future[T] = self.loop.create_future()
+
+    def set_running_or_notify_cancel(self) -> bool:
+        """False if the caller gave up already (the body is then not run)."""
+        return not self.future.cancelled()
+
+    def set_result(self, result: T) -> None:
+        _hand_back(self.loop, _set_result, self.future, result)
+
+    def set_exception(self, exception: BaseException) -> None:
+        _hand_back(self.loop, _set_exception, self.future, exception)
 
 
 def _run(

@@ -201,7 +201,7 @@ class SqliteDatabase:
         if self._committer is None:
             tx.close()
             raise RuntimeError("SqliteMetaStore is not open")
-        result: T = await self._wait(asyncio.wrap_future(self._committer.submit(tx)))
+        result: T = await self._wait(self._committer.submit_async(tx))
         return result
 
     async def _read(self, tx: Tx[T]) -> T:

@@ -4,6 +4,7 @@ batch is acknowledged (the rest run again in a fresh one)."""
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import sqlite3
@@ -116,6 +117,54 @@ def test_a_write_cancelled_while_queued_is_not_run_and_the_writer_goes_on(setup:
     assert kept.result(timeout=10) == 1
     assert committer.submit(insert("c")).result(timeout=10) == 1
     assert stored(conn) == ["a", "c"]
+
+
+def test_async_bodies_hear_their_outcomes_on_the_loop_after_the_commit(setup: Any) -> None:
+    # submit_async: what the gateway awaits. Results and errors come back as the loop's
+    # own futures, after the batch's COMMIT, and a body whose task was cancelled while it
+    # was queued never runs.
+    committer, executor, conn = setup
+
+    async def scenario() -> list[Any]:
+        gate = threading.Event()
+        executor.submit(gate.wait)
+        kept = committer.submit_async(insert("a"))
+        failing = committer.submit_async(insert_then_fail("b"))
+        dropped = committer.submit_async(insert("x"))
+        last = committer.submit_async(insert("c"))
+        assert isinstance(kept, asyncio.Future) and dropped.cancel()
+        gate.set()
+        outcomes = await asyncio.gather(kept, failing, last, return_exceptions=True)
+        assert committer.batches == 1 and stored(conn) == ["a", "c"]
+        return list(outcomes)
+
+    kept, failing, last = asyncio.run(scenario())
+    assert kept == 1 and last == 1
+    assert isinstance(failing, ValueError)
+    assert stored(conn) == ["a", "c"]
+
+
+def test_an_async_body_cancelled_while_it_runs_still_commits(setup: Any) -> None:
+    # Once taken into a batch a body runs to its commit; the caller that gave up hears
+    # nothing (its future was cancelled), and later writes go on.
+    committer, executor, conn = setup
+    running, release = threading.Event(), threading.Event()
+
+    def slow(k: str) -> Tx[int]:
+        running.set()
+        release.wait(10)
+        return (yield from insert(k))
+
+    async def scenario() -> int:
+        future = committer.submit_async(slow("a"))
+        await asyncio.to_thread(running.wait, 10)
+        future.cancel()
+        release.set()
+        later: int = await committer.submit_async(insert("b"))
+        return later
+
+    assert asyncio.run(scenario()) == 1
+    assert stored(conn) == ["a", "b"]
 
 
 @pytest.fixture
