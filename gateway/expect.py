@@ -19,7 +19,7 @@ this request and the next.
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.http import HttpVersion11
 from aiohttp.typedefs import Handler
 
@@ -33,9 +33,15 @@ async def defer_continue(request: web.Request) -> None:
         request[CONTINUE_OWED] = True
 
 
+def _owed(request: web.Request) -> bool:
+    # Only a request that sent Expect can owe a 100 (defer_continue): the headers answer
+    # for every other one, without the KeyError an absent key costs the request's mapping.
+    return hdrs.EXPECT in request.headers and request.get(CONTINUE_OWED, False)
+
+
 async def send_continue(request: web.Request) -> None:
     """Send the interim 100 Continue if the client waits for it (at most once)."""
-    if not request.get(CONTINUE_OWED):
+    if not _owed(request):
         return
     request[CONTINUE_OWED] = False
     await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
@@ -52,7 +58,7 @@ async def continue_middleware(request: web.Request, handler: Handler) -> web.Str
     answer with "Connection: close" now, then close, so nothing waits on either side.
     """
     response = await handler(request)
-    if request.get(CONTINUE_OWED):
+    if _owed(request):
         response.force_close()
         await response.prepare(request)
         await response.write_eof()  # both no-ops for a response already written

@@ -111,6 +111,10 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
 
 async def add_cors_headers(request: web.BaseRequest, response: web.StreamResponse) -> None:
     """on_response_prepare: the headers cors_middleware decided on, errors included."""
-    headers = request.get(CORS_HEADERS) if isinstance(request, web.Request) else None
+    # Only a request with an Origin has them (cors_middleware): the headers answer for the
+    # others, without the KeyError an absent key costs the request's mapping.
+    if "Origin" not in request.headers or not isinstance(request, web.Request):
+        return
+    headers = request.get(CORS_HEADERS)
     if headers:
         response.headers.update(headers)
