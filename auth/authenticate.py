@@ -41,6 +41,7 @@ from typing import Literal
 from auth import sigv2, sigv4
 from auth.request import AuthResult, ChunkSigner, PayloadMode, SignedRequest
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.values import quick_init
 
 Scheme = Literal["v4-header", "v4-query", "v2-header", "v2-query"]
 
@@ -63,6 +64,7 @@ _MAY_BE_UNSIGNED = frozenset({"x-amz-content-sha256"})
 _NO_DATE = "AWS authentication requires a valid Date or x-amz-date header"
 
 
+@quick_init
 @dataclass(frozen=True)
 class ParsedAuth:
     """The credentials of a request, parsed but not yet verified."""
@@ -96,6 +98,8 @@ def anonymous_result() -> AuthResult:
 
 
 S3_SERVICES = frozenset({"s3"})
+# Any of them in the query: the request means SigV4 query authentication.
+_V4_QUERY_MARKS = frozenset({"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature"})
 
 
 def parse_auth(req: SignedRequest, *, services: frozenset[str] = S3_SERVICES) -> ParsedAuth | None:
@@ -105,9 +109,7 @@ def parse_auth(req: SignedRequest, *, services: frozenset[str] = S3_SERVICES) ->
     IAM/STS query API, auth/iam/endpoint.py: "iam" and "sts")."""
     header = req.headers.get("authorization", "").strip()
     names = {name for name, _ in req.query}
-    v4_query = any(
-        name in names for name in ("X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Signature")
-    )
+    v4_query = not names.isdisjoint(_V4_QUERY_MARKS)
     v2_query = "AWSAccessKeyId" in names or "Signature" in names
     mechanisms = bool(header) + v4_query + v2_query
     if mechanisms == 0:

@@ -22,6 +22,7 @@ from auth.sealed import SecretSealer
 from gateway.coalesce import Coalescer
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import AccessKey, IamIdentity, MetaStore, StsSession
+from gateway.values import quick_init
 
 ROOT_USER = "root"
 _KEY_ALPHABET = string.ascii_uppercase + string.digits
@@ -48,6 +49,7 @@ def new_iam_id(prefix: str) -> str:
     return prefix + "".join(secrets.choice(_KEY_ALPHABET) for _ in range(17))
 
 
+@quick_init
 @dataclass(frozen=True)
 class Principal:
     """Who is calling: an account's own key, an IAM user's key, or anonymous (user None).

@@ -20,7 +20,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 
+from gateway.values import quick_init
 
+
+@quick_init
 @dataclass(frozen=True)
 class SignedRequest:
     """What authentication sees of an HTTP request.
@@ -84,6 +87,7 @@ class ChunkSigner:
         return f"ChunkSigner(amz_date={self.amz_date!r}, scope={self.scope!r})"
 
 
+@quick_init
 @dataclass(frozen=True)
 class AuthResult:
     """Who signed the request, and how its body must be read."""

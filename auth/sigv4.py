@@ -92,8 +92,10 @@ def iter_canonical_uris(raw_path: str) -> Iterator[str]:
 
 def canonical_query(pairs: Iterable[tuple[str, str]]) -> str:
     """Each name and value UriEncoded, sorted by name then value, joined by "&"."""
-    encoded = sorted((uri_encode(name), uri_encode(value)) for name, value in pairs)
-    return "&".join(f"{name}={value}" for name, value in encoded)
+    # List comprehensions, not generators: a generator is resumed once per pair.
+    encoded = [(uri_encode(name), uri_encode(value)) for name, value in pairs]
+    encoded.sort()
+    return "&".join([f"{name}={value}" for name, value in encoded])
 
 
 def canonical_headers(signed_headers: Iterable[str], headers: Mapping[str, str]) -> str:

@@ -50,6 +50,7 @@ from gateway.meta.base import Bucket, IamIdentity, MetaStore
 from gateway.request_acl import BucketAclSettings, private_acl
 from gateway.s3.headers import parse_copy_source
 from gateway.s3.tagging import parse_tagging_header
+from gateway.values import quick_init
 
 log = logging.getLogger(__name__)
 
@@ -204,6 +205,7 @@ def requester_of(principal: Principal, identity: IamIdentity | None) -> Requeste
     return requester_for(principal.user, identity, is_admin=principal.is_root)
 
 
+@quick_init
 @dataclass(frozen=True)
 class RequestFacts:
     """What dispatch knows of the request, for the condition keys."""

@@ -19,8 +19,10 @@ from dataclasses import asdict, dataclass
 from aiohttp import web
 
 from auth.credentials import Principal
+from gateway.values import quick_init
 
 
+@quick_init
 @dataclass(frozen=True)
 class AuditTarget:
     """What the request asked for, as dispatch resolved it."""

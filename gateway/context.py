@@ -30,6 +30,7 @@ from gateway.meta.outbox import outbox_of
 from gateway.replication.cache import ReplicationCache
 from gateway.routing import Route
 from gateway.settings import Settings
+from gateway.values import quick_init
 from gateway.website.cache import WebsiteCache
 from lifecycle.evaluate import Timing
 from lifecycle.expiry import RulesCache, timing_of
@@ -128,6 +129,7 @@ class Services:
         )
 
 
+@quick_init
 @dataclass(frozen=True)
 class RequestContext:
     request_id: str

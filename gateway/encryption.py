@@ -47,6 +47,7 @@ from gateway.s3.sse import (
     sse_method,
     write_encryption,
 )
+from gateway.values import quick_init
 from gateway.xml.encryption import ServerSideEncryptionConfiguration
 
 ENCRYPTION_CONFIG: Final = "encryption"
@@ -95,6 +96,7 @@ def kms_errors() -> Iterator[None]:
         raise S3Error(S3ErrorCode.KMS_NOT_FOUND, str(exc)) from exc
 
 
+@quick_init
 @dataclass(frozen=True)
 class WriteKeys:
     """A write's sealing (None: plain), the SSE-C key it was given and, for SSE-KMS, what

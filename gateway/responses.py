@@ -36,6 +36,7 @@ from backends.base import Backend, BlobRelay, ByteStream, Relaying
 from gateway import buffers as pool
 from gateway import sendfile
 from gateway.blocksend import BlockReader, BlockSender, blocks_executor
+from gateway.values import quick_init
 from gateway.xml.codec import render
 from gateway.xml.models import ErrorDocument
 
@@ -114,6 +115,7 @@ class RelayBody:
 Body = bytes | FileBody | StreamBody | BlockBody | RelayBody | None
 
 
+@quick_init
 @dataclass(frozen=True)
 class S3Response:
     status: int = 200

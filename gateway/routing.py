@@ -21,6 +21,7 @@ from enum import Enum
 from urllib.parse import unquote
 
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.values import quick_init
 
 MAX_KEY_BYTES = 1024
 
@@ -418,6 +419,7 @@ _ASKED = {
 _PLAIN = {where: [r for r in rows if not r.query] for where, rows in _CANDIDATES.items()}
 
 
+@quick_init
 @dataclass(frozen=True)
 class Resolved:
     route: Route

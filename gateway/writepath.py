@@ -54,6 +54,7 @@ from gateway.context import Services
 from gateway.hashing import Update, hashed_behind
 from gateway.meta.base import Segment
 from gateway.metrics.series import COMPRESSION_SAVED
+from gateway.values import quick_init
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ def new_blob_id() -> str:
     return secrets.token_hex(16)
 
 
+@quick_init
 @dataclass(frozen=True)
 class StoredBlob:
     blob_id: str

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from enum import Enum
 from urllib.parse import parse_qs, unquote
 
+from gateway.values import quick_init
+
 
 class ResourceKind(Enum):
     SERVICE = "service"  # Resource "*"
@@ -34,6 +36,7 @@ class ActionRule:
     version_action: str | None = None  # the action when the request names a versionId
 
 
+@quick_init
 @dataclass(frozen=True)
 class RequiredAction:
     action: str

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from enum import Enum, IntEnum
 from functools import cached_property
 
+from gateway.values import quick_init
+
 
 class PrincipalType(Enum):
     """aws:PrincipalType values (the ones this gateway has)."""
@@ -36,6 +38,7 @@ class GrantLevel(IntEnum):
     PRINCIPAL = 2
 
 
+@quick_init
 @dataclass(frozen=True)
 class Requester:
     """The authenticated caller. Build with anonymous(), account() or user()."""
@@ -168,6 +171,7 @@ def normalize_key(key: str) -> str:
     return key.lower()
 
 
+@quick_init
 @dataclass(frozen=True)
 class PolicyContext:
     """One authorization question: may `requester` do `action` on `resource`?

@@ -29,6 +29,7 @@ from auth.policy.context import GrantLevel, PolicyContext, Requester
 from auth.policy.model import Effect, Policy, Principals, Statement
 from auth.policy.public import is_public_policy
 from auth.policy.wildcards import Lookup, glob_match, pattern_match, substitute
+from gateway.values import quick_init
 
 # Actions the owner of the bucket can always perform (the lockout escape hatch).
 POLICY_ACTIONS = frozenset({"s3:GetBucketPolicy", "s3:PutBucketPolicy", "s3:DeleteBucketPolicy"})
@@ -50,6 +51,7 @@ class NamedPolicy:
     policy: Policy
 
 
+@quick_init
 @dataclass(frozen=True)
 class Policies:
     """Everything that can grant or deny one request.
@@ -80,6 +82,7 @@ class Match:
     index: int = 0
 
 
+@quick_init
 @dataclass(frozen=True)
 class Decision:
     verdict: Verdict

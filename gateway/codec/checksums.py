@@ -18,6 +18,7 @@ from typing import Final, Protocol
 from awscrt import checksums as crt
 
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.values import quick_init
 
 ALGORITHMS: Final[tuple[str, ...]] = ("CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256")
 CRC_ALGORITHMS: Final[tuple[str, ...]] = ("CRC32", "CRC32C", "CRC64NVME")
@@ -124,6 +125,7 @@ def xml_name(algorithm: str) -> str:
 # -- which checksum a request asks for ------------------------------------------------------
 
 
+@quick_init
 @dataclass(frozen=True)
 class ChecksumRequest:
     """The checksum a write asks for.

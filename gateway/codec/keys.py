@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from gateway.codec.frames import KEY_SIZE, FrameCipher
 from gateway.codec.params import KmsRef, SegmentCodec
+from gateway.values import quick_init
 
 SSE_S3: Final = "SSE-S3"
 SSE_C: Final = "SSE-C"
@@ -131,6 +132,7 @@ def load_master_key(value: str | None, path: str | None, data_dir: str) -> bytes
 KekFor = Callable[[SegmentCodec], bytes]
 
 
+@quick_init
 @dataclass(frozen=True)
 class Sealing:
     """How to seal the segments of one object: the mode, its key-encryption key and, for

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Generic, Literal, NamedTuple, Protocol, TypeVa
 
 from gateway.codec.params import SegmentCodec
 from gateway.limits.quota import QuotaUse, Scope
+from gateway.values import quick_init
 
 if TYPE_CHECKING:
     from events.records import EventIntent
@@ -183,6 +184,7 @@ class Bucket:
     object_lock: bool = False
 
 
+@quick_init
 @dataclass(frozen=True)
 class Segment:
     """A slice of an object's bytes held in one blob.
@@ -203,6 +205,7 @@ class Segment:
     inline: bool = False
 
 
+@quick_init
 @dataclass(frozen=True)
 class ObjectVersion:
     bucket: str
@@ -420,6 +423,7 @@ class BlobBacklog:
     garbage: int
 
 
+@quick_init
 @dataclass(frozen=True)
 class RetentionFields:
     """Tags and object lock of a version; what CreateMultipartUpload asks of its object."""

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.s3.mime_words import decode_value
 from gateway.s3.website import valid_object_redirect
+from gateway.values import quick_init
 
 # -- dates and ETags ------------------------------------------------------------------------
 
@@ -246,6 +247,7 @@ _UNSUPPORTED: Final = {
 }
 
 
+@quick_init
 @dataclass(frozen=True)
 class ObjectFields:
     """What an upload's request headers say about the object it creates."""

@@ -29,6 +29,7 @@ from datetime import UTC, datetime
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, ObjectVersion, RemovalCheck, RetentionFields
 from gateway.s3.headers import iso8601
+from gateway.values import quick_init
 
 GOVERNANCE = "GOVERNANCE"
 COMPLIANCE = "COMPLIANCE"
@@ -85,6 +86,7 @@ class LegalHold:
     on: bool
 
 
+@quick_init
 @dataclass(frozen=True)
 class LockRequest:
     """What the x-amz-object-lock-* headers of a write ask for."""
@@ -253,6 +255,7 @@ def removal_check(*, now: float, bypass_governance: bool) -> RemovalCheck:
 # -- what a write gives its new version -------------------------------------------------------
 
 
+@quick_init
 @dataclass(frozen=True)
 class WriteRetention:
     """The tags and lock a write asks for (x-amz-tagging, x-amz-object-lock-*), and the

@@ -21,6 +21,7 @@ from typing import Final
 
 from gateway.codec.keys import SSE_C, SSE_KMS, SSE_S3
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.values import quick_init
 
 SSE_HEADER: Final = "x-amz-server-side-encryption"
 CUSTOMER_PREFIX: Final = "x-amz-server-side-encryption-customer-"
@@ -115,6 +116,7 @@ class KmsRequest:
     bucket_key: bool | None = None
 
 
+@quick_init
 @dataclass(frozen=True)
 class WriteEncryption:
     """What a write's headers ask for: a mode (None: the bucket default), an SSE-C key or
