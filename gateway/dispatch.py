@@ -64,7 +64,13 @@ def parse_query(raw_query: str) -> list[tuple[str, str]]:
     for part in raw_query.split("&"):
         if part:
             name, _, value = part.partition("=")
-            pairs.append((_decoded(name), _decoded(value)))
+            # Most components have no escapes: only those go through _decoded.
+            pairs.append(
+                (
+                    _decoded(name) if "%" in name else name,
+                    _decoded(value) if "%" in value else value,
+                )
+            )
     return pairs
 
 
@@ -75,8 +81,6 @@ _unquote_cached = lru_cache(maxsize=1024)(unquote)
 
 
 def _decoded(component: str) -> str:
-    if "%" not in component:
-        return component
     return _unquote_cached(component) if len(component) <= 128 else unquote(component)
 
 

@@ -182,11 +182,10 @@ def run_sync(conn: sqlite3.Connection, tx: Tx[T]) -> T:
 
 
 def _sqlite_op(conn: sqlite3.Connection, op: Op) -> Any:
-    if isinstance(op, KeyLock):
-        return None
-    if isinstance(op, Many):
-        conn.executemany(op.sql, op.rows)
-        return None
+    if not isinstance(op, Stmt):
+        if isinstance(op, Many):
+            conn.executemany(op.sql, op.rows)
+        return None  # a KeyLock: a SQLite write transaction holds the whole database
     cursor = conn.execute(op.sql, op.args)
     try:
         if op.want == "count":
