@@ -46,6 +46,7 @@ from gateway.s3.object_lock import (
     ObjectLockConfiguration,
     WriteRetention,
     completed_upload_fields,
+    version_retention,
     with_retention,
 )
 from gateway.s3.object_lock import write_retention as _write_retention
@@ -272,7 +273,6 @@ async def commit_upload(
     if the commit fails."""
     now = ctx.services.clock()
     algorithm = stored.checksum_algorithm
-    lock = retention.fields(now)
     version = ObjectVersion(
         bucket=bucket.name,
         key=key,
@@ -290,10 +290,7 @@ async def commit_upload(
         storage_class=fields.storage_class,
         acl=access.acl,
         inline_data=stored.inline_data,
-        tags=lock.tags,
-        retention_mode=lock.retention_mode,
-        retain_until=lock.retain_until,
-        legal_hold=lock.legal_hold,
+        **version_retention(retention.fields(now)),
     )
     created = "Post" if ctx.operation == "PostObject" else "Put"
     try:

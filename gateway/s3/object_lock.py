@@ -25,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypedDict
 
 from gateway.errors import S3Error, S3ErrorCode
 from gateway.meta.base import Bucket, ObjectVersion, RemovalCheck, RetentionFields
@@ -303,11 +304,24 @@ def completed_upload_fields(
     return replace(stored, retention_mode=default.mode, retain_until=default_until(default, now))
 
 
+class VersionRetention(TypedDict):
+    """RetentionFields as ObjectVersion's keyword arguments."""
+
+    tags: Mapping[str, str]
+    retention_mode: str | None
+    retain_until: float | None
+    legal_hold: bool
+
+
+def version_retention(fields: RetentionFields) -> VersionRetention:
+    """`fields` for a new ObjectVersion(**...) (a PUT builds its version with them)."""
+    return {
+        "tags": dict(fields.tags),
+        "retention_mode": fields.retention_mode,
+        "retain_until": fields.retain_until,
+        "legal_hold": fields.legal_hold,
+    }
+
+
 def with_retention(version: ObjectVersion, fields: RetentionFields) -> ObjectVersion:
-    return replace(
-        version,
-        tags=dict(fields.tags),
-        retention_mode=fields.retention_mode,
-        retain_until=fields.retain_until,
-        legal_hold=fields.legal_hold,
-    )
+    return replace(version, **version_retention(fields))
