@@ -3,7 +3,9 @@
 On a shared two-core machine the throughput of one tree moves 10-25% from one run to the
 next, so a change worth a few percent of a request cannot be seen there. Callgrind counts
 the instructions the server executes instead, which no other load on the machine changes:
-two runs of one tree agree within about 0.5% (bench/RESULTS.md).
+two runs of one tree back to back agree within about 0.5%, and within 1.5% over an hour
+(group commit's batches depend on timing): compare trees in runs side by side
+(bench/RESULTS.md).
 
 Starts one KloudVault (`--workers 1`, local backend, SQLite) under `valgrind
 --tool=callgrind --instr-atstart=no`, creates a bucket and warms the server up with
