@@ -125,3 +125,22 @@ class Relaying(Protocol):
         relayed this time: the caller then reads them with get_blob, which raises what a
         read raises (BlobNotFound, BackendUnavailable...)."""
         ...
+
+
+@runtime_checkable
+class Digesting(Protocol):
+    """An optional capability: a backend whose store computes the MD5 of a blob as it
+    stores it and says so in its answer (an S3 server's PutObject ETag), so the gateway
+    need not hash every byte itself for the ETag."""
+
+    def digests(self, size: int | None) -> bool:
+        """Whether put_blob_digested of a blob of `size` bytes (None: not known) is
+        expected to return the store's MD5."""
+        ...
+
+    async def put_blob_digested(
+        self, blob_id: str, data: ByteStream, size: int | None = None
+    ) -> tuple[int, bytes | None]:
+        """put_blob, and the MD5 of the bytes as the store computed it: None when its
+        answer carried none the backend is sure of (the caller then hashes the blob)."""
+        ...

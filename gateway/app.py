@@ -98,6 +98,7 @@ def make_backend(settings: Settings) -> Backend:
             region=settings.s3_region,
             access_key=settings.s3_access_key,
             secret_key=settings.s3_secret_key,
+            server_md5=not settings.s3_hash_locally,
             **_timeouts(settings),
         )
     if settings.backend == "azure":

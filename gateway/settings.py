@@ -151,6 +151,13 @@ class Settings:
     s3_secret_key: str | None = field(
         default=None, metadata=_opt("--backend s3: secret key", secret=True)
     )
+    s3_hash_locally: bool = field(
+        default=False,
+        metadata=_opt(
+            "--backend s3: compute every blob's MD5 here, never taking it from the server's"
+            " ETag (by default taken when a probe at start shows the ETags are MD5s)"
+        ),
+    )
     azure_connection_string: str | None = field(
         default=None, metadata=_opt("--backend azure: storage connection string", secret=True)
     )

@@ -14,6 +14,13 @@ How this works:
 The caller then commits the version with MetaStore.put_object, which removes the blob from
 the pending list in the same transaction that makes it visible.
 
+MD5 from the store (backends.base.Digesting): when the backend's store computes the MD5
+of a plaintext blob and says so (an S3 server whose ETags are MD5s, backends/s3), the
+gateway takes it from the store's answer instead of hashing every byte itself; should the
+answer carry none after all, the stored blob is read back and hashed. Content-MD5 is then
+checked against the store's MD5, as it would be against ours. Never for a coded blob: its
+stored bytes are not the plaintext.
+
 Hashing runs in a worker thread on batches of received chunks (gateway.hashing: 1 MiB, or
 less when many uploads are in progress: backends.buffering shares one budget):
 chunks go on to the backend at once, and the stream ends when all are hashed. The chunks
@@ -38,12 +45,13 @@ first. Memory per request stays bounded by the limit.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from backends.base import BackendError
+from backends.base import Backend, BackendError, Digesting
 from backends.buffering import UPLOADS
 from gateway.codec.checksums import BodyHasher
 from gateway.codec.compress import ZSTD, pack_frames, worth_compressing
@@ -133,6 +141,28 @@ def _hash_all(hasher: BodyHasher) -> Update:
             hasher.update(chunk)
 
     return update
+
+
+def _digesting(
+    backend: Backend, sealing: Sealing | None, compression: str, length: int | None
+) -> Digesting | None:
+    """The backend, if its store will tell the MD5 of this blob: only of a plaintext one."""
+    if sealing is None and compression == "off" and isinstance(backend, Digesting):
+        return backend if backend.digests(length) else None
+    return None
+
+
+async def _stored_md5(services: Services, blob_id: str) -> bytes:
+    """The MD5 of a stored blob, read back: for a store whose answer did not tell it."""
+    md5 = hashlib.md5(usedforsecurity=False)
+
+    def update(chunks: list[bytes]) -> None:
+        for chunk in chunks:
+            md5.update(chunk)
+
+    async for _ in hashed_behind(services.backend.get_blob(blob_id), update):
+        pass
+    return md5.digest()
 
 
 async def discard_blob(services: Services, blob_id: str) -> None:
@@ -268,8 +298,11 @@ async def store_blob(
         source = _chained(head, rest)
     blob_id = new_blob_id()
     await services.meta.add_pending_blob(blob_id, now=services.clock())
-    hasher = BodyHasher(checksum_algorithm, sha256=False)
-    stream: AsyncIterator[bytes] = hashed_behind(source, _hash_all(hasher))
+    digesting = _digesting(services.backend, sealing, compression, length)
+    hasher = BodyHasher(checksum_algorithm, sha256=False, md5=digesting is None)
+    stream: AsyncIterator[bytes] = (
+        hashed_behind(source, _hash_all(hasher)) if hasher.hashes else aiter(source)
+    )
     plain_size = [0]
     compressed = [False]
     sealed: tuple[str, str] | None = None
@@ -281,9 +314,13 @@ async def store_blob(
     if sealing is not None or compression != "off":
         plain_length = None
         stream = _coded(_counted(stream, plain_size), cipher, compression, compressed)
+    md5: bytes | None = None  # the store's, if it digests
     try:
         with UPLOADS.upload():  # the whole body streams through put_blob
-            size = await services.backend.put_blob(blob_id, stream, plain_length)
+            if digesting is None:
+                size = await services.backend.put_blob(blob_id, stream, plain_length)
+            else:
+                size, md5 = await digesting.put_blob_digested(blob_id, stream, plain_length)
     except BackendError:
         # The store failed: put_blob cleaned up what it could, and what it could not stays
         # pending for the collector. Another delete here would only keep the client
@@ -293,6 +330,8 @@ async def store_blob(
         await discard_blob(services, blob_id)
         raise
     try:
+        if digesting is not None:
+            hasher.given_md5(md5 if md5 is not None else await _stored_md5(services, blob_id))
         if verify is not None:
             verify(hasher)
     except BaseException:

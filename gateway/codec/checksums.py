@@ -260,38 +260,54 @@ def verify_content_md5(header: str | None, md5_digest: bytes) -> None:
 class BodyHasher:
     """MD5 (the ETag), the requested checksum and, for signed payloads, SHA-256 in one pass.
 
-    update() hands the same buffer to each hash; nothing is copied.
+    update() hands the same buffer to each hash; nothing is copied. With md5=False the
+    MD5 comes from whoever stored the same bytes (given_md5: an S3 server's ETag).
     """
 
-    __slots__ = ("_checksum", "_md5", "_sha256", "checksum_algorithm", "size")
+    __slots__ = ("_checksum", "_given_md5", "_md5", "_sha256", "checksum_algorithm", "size")
 
-    def __init__(self, checksum_algorithm: str | None, *, sha256: bool) -> None:
+    def __init__(self, checksum_algorithm: str | None, *, sha256: bool, md5: bool = True) -> None:
         self.checksum_algorithm = (
             checksum_algorithm.upper() if checksum_algorithm is not None else None
         )
-        self._md5 = hashlib.md5(usedforsecurity=False)
+        self._md5 = hashlib.md5(usedforsecurity=False) if md5 else None
+        self._given_md5: bytes | None = None
         self._checksum = (
             new_checksum(checksum_algorithm) if checksum_algorithm is not None else None
         )
         self._sha256 = hashlib.sha256() if sha256 else None
         self.size = 0
 
+    @property
+    def hashes(self) -> bool:
+        """Whether update() has anything to hash."""
+        return self._md5 is not None or self._checksum is not None or self._sha256 is not None
+
     def update(self, data: Buffer) -> None:
-        self._md5.update(data)
+        if self._md5 is not None:
+            self._md5.update(data)
         if self._checksum is not None:
             self._checksum.update(data)
         if self._sha256 is not None:
             self._sha256.update(data)
         self.size += data.nbytes if isinstance(data, memoryview) else len(data)
 
+    def given_md5(self, digest: bytes) -> None:
+        """The bytes' MD5, computed by someone else (for a hasher made with md5=False)."""
+        self._given_md5 = digest
+
     def md5_digest(self) -> bytes:
-        return self._md5.digest()
+        if self._md5 is not None:
+            return self._md5.digest()
+        if self._given_md5 is None:
+            raise RuntimeError("the MD5 was neither computed nor given")
+        return self._given_md5
 
     def md5_hex(self) -> str:
-        return self._md5.hexdigest()
+        return self.md5_digest().hex()
 
     def md5_b64(self) -> str:
-        return base64.b64encode(self._md5.digest()).decode("ascii")
+        return base64.b64encode(self.md5_digest()).decode("ascii")
 
     def checksum_b64(self) -> str | None:
         return self._checksum.b64() if self._checksum is not None else None

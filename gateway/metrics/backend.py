@@ -3,9 +3,9 @@
 The one place backend metrics come from, so each backend stays free of them. A call is
 counted once, timed until it returns (get_blob: until its first chunk, since the rest of
 the stream goes at the client's pace; relay_blob, which stands for one, until its socket
-is handed over), and on a BackendError counted as an error of its
-kind. Optional capabilities the collector looks for (clean_stale_temp,
-abort_stale_uploads) are the inner backend's, reached through __getattr__, so
+is handed over; put_blob_digested counts as the put_blob it stands for), and on a
+BackendError counted as an error of its kind. Optional capabilities the collector looks
+for (clean_stale_temp, abort_stale_uploads) are the inner backend's, reached through __getattr__, so
 `isinstance(backend, _HasStaleTemp)` answers for the backend underneath.
 """
 
@@ -23,6 +23,7 @@ from backends.base import (
     BlobNotFound,
     BlobRelay,
     ByteStream,
+    Digesting,
     Relaying,
 )
 from gateway.metrics.series import BACKEND_DURATION, BACKEND_ERRORS, BACKEND_REQUESTS
@@ -67,7 +68,16 @@ class MeteredBackend:
             raise AttributeError(name)
         if name == "relay_blob" and isinstance(self.inner, Relaying):
             return self._relay_blob
+        if name == "put_blob_digested" and isinstance(self.inner, Digesting):
+            return self._put_blob_digested
         return getattr(self.inner, name)
+
+    async def _put_blob_digested(
+        self, blob_id: str, data: ByteStream, size: int | None = None
+    ) -> tuple[int, bytes | None]:
+        """The inner backend's put_blob_digested, measured as the put_blob it stands for."""
+        inner = cast(Digesting, self.inner)
+        return await self._measure("put_blob", lambda: inner.put_blob_digested(blob_id, data, size))
 
     async def _relay_blob(self, blob_id: str, start: int, end: int) -> BlobRelay | None:
         """The inner backend's relay_blob, measured as the get_blob it stands for."""

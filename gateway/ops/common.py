@@ -11,7 +11,6 @@ imports another.
 
 from __future__ import annotations
 
-import base64
 import functools
 from collections.abc import AsyncIterable, AsyncIterator, Callable, Mapping
 from dataclasses import dataclass
@@ -146,7 +145,7 @@ def upload_verifier(
     """Checks Content-MD5 and the x-amz-checksum-* (header or trailer) once the body ended."""
 
     def verify(hasher: BodyHasher) -> None:
-        _verify_content_md5(headers.get("content-md5"), base64.b64decode(hasher.md5_b64()))
+        _verify_content_md5(headers.get("content-md5"), hasher.md5_digest())
         if checksum.algorithm is None:
             return
         expected = checksum.expected
