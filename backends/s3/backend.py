@@ -264,6 +264,7 @@ class S3Backend:
             return False
         await self._delete_quietly(client, blob_id)
         if etag_md5(response.get("ETag")) == hashlib.md5(body, usedforsecurity=False).digest():
+            log.info("s3 backend: the server's ETags are MD5s; blobs' MD5s are taken from them")
             return True
         log.info("s3 backend: the server's ETags are not MD5s; the gateway hashes every blob")
         return False
