@@ -444,9 +444,9 @@ async def _splice(relay: BlobRelay, sock_fd: int) -> None:
     rest straight from the backend's socket (gateway/sendfile.py)."""
     complete = False
     try:
-        if relay.head:
-            await sendfile.pump().send_buffer(sock_fd, memoryview(relay.head))
-        await sendfile.pump().splice(relay.fd, sock_fd, relay.remaining, relay.idle_timeout)
+        await sendfile.pump().splice(
+            relay.fd, sock_fd, relay.remaining, relay.idle_timeout, relay.head
+        )
         complete = True
     finally:
         relay.finish(complete)

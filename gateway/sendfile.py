@@ -101,7 +101,8 @@ class _Job:
 
 
 class _SpliceJob:
-    """`remaining` bytes from the socket `src` to the socket `sock`, through a pipe.
+    """`head` (bytes already read from `src`), then `unread` bytes from the socket `src`
+    to the socket `sock`, through a pipe: `remaining` bytes to write in all.
 
     The pipe holds `in_pipe` bytes. `src` is watched for EPOLLIN while the pipe can take
     more, `sock` for EPOLLOUT while the pipe holds some. A pipe counts buffers, not bytes
@@ -110,8 +111,8 @@ class _SpliceJob:
     would wake the pump again and again with nowhere to put its bytes."""
 
     __slots__ = (
-        "fds", "future", "in_pipe", "last_moved", "loop", "pipe_full", "pipe_r", "pipe_w",
-        "remaining", "sock", "src", "unread", "watched",
+        "fds", "future", "head", "in_pipe", "last_moved", "loop", "pipe_full", "pipe_r",
+        "pipe_w", "remaining", "sock", "src", "unread", "watched",
     )  # fmt: skip
 
     def __init__(
@@ -121,6 +122,7 @@ class _SpliceJob:
         count: int,
         future: asyncio.Future[None],
         loop: asyncio.AbstractEventLoop,
+        head: memoryview,
     ) -> None:
         self.pipe_r, self.pipe_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
         try:
@@ -130,8 +132,9 @@ class _SpliceJob:
         self.src = src
         self.sock = sock  # our duplicate of the client socket's descriptor
         self.fds = (src, sock)
+        self.head = head  # still to write before any byte of the pipe
         self.unread = count  # still to read from src
-        self.remaining = count  # still to write to sock
+        self.remaining = len(head) + count  # still to write to sock
         self.in_pipe = 0
         self.pipe_full = False
         self.last_moved = time.monotonic()  # the last splice in or out
@@ -140,7 +143,10 @@ class _SpliceJob:
         self.watched: dict[int, int] = {}
 
     def register(self, epoll: select.epoll) -> None:
-        self._watch(epoll, self.src, select.EPOLLIN)
+        if self.unread:
+            self._watch(epoll, self.src, select.EPOLLIN)
+        if self.head:
+            self._watch(epoll, self.sock, select.EPOLLOUT)
 
     def _watch(self, epoll: select.epoll, fd: int, events: int) -> None:
         """Watch `fd` for `events`; 0 unregisters it, so that a hang-up, which epoll
@@ -163,13 +169,22 @@ class _SpliceJob:
         """Whether the client has been waiting for the source for more than `timeout`
         seconds (nothing moved since the pipe was emptied). A client that reads slowly
         holds the pipe full: that is the client's pace, not a stall."""
-        waiting = self.in_pipe == 0 and self.unread > 0
+        waiting = self.in_pipe == 0 and not self.head and self.unread > 0
         return waiting and time.monotonic() - self.last_moved > timeout
 
     def step(self, epoll: select.epoll) -> bool:
         moved = True
         while moved:
             moved = False
+            if self.head:
+                try:
+                    n = os.write(self.sock, self.head)
+                except BlockingIOError:
+                    n = 0
+                if n:
+                    self.head = self.head[n:]
+                    self.remaining -= n
+                    self.last_moved = time.monotonic()
             if self.unread and not self.pipe_full:
                 try:
                     n = os.splice(self.src, self.pipe_w, self.unread, flags=_SPLICE_FLAGS)
@@ -182,7 +197,7 @@ class _SpliceJob:
                     self.in_pipe += n
                     self.last_moved = time.monotonic()
                     moved = True
-            if self.in_pipe:
+            if self.in_pipe and not self.head:
                 try:
                     n = os.splice(self.pipe_r, self.sock, self.in_pipe, flags=_SPLICE_FLAGS)
                 except BlockingIOError:
@@ -196,10 +211,11 @@ class _SpliceJob:
         if self.remaining == 0:
             return True
         self._watch(epoll, self.src, select.EPOLLIN if self.unread and not self.pipe_full else 0)
-        self._watch(epoll, self.sock, select.EPOLLOUT if self.in_pipe else 0)
+        self._watch(epoll, self.sock, select.EPOLLOUT if self.in_pipe or self.head else 0)
         return False
 
     def release(self) -> None:
+        self.head = memoryview(b"")
         os.close(self.sock)
         os.close(self.pipe_r)
         os.close(self.pipe_w)
@@ -241,14 +257,18 @@ class SendfilePump:
                 lambda loop, future, dup: _Job(dup, -1, 0, len(data), future, loop, data), sock_fd
             )
 
-    async def splice(self, src_fd: int, sock_fd: int, count: int, idle_timeout: float) -> None:
-        """Relay `count` bytes from the socket `src_fd` (non-blocking) to the socket
-        `sock_fd`. Raises OSError on failure, TimeoutError if `src_fd` has nothing for
-        `idle_timeout` seconds while the client waits for it (a stalled backend; a slow
-        client is waited for, as `send` waits for it)."""
-        if count > 0:
+    async def splice(
+        self, src_fd: int, sock_fd: int, count: int, idle_timeout: float, head: bytes = b""
+    ) -> None:
+        """Send `head` (bytes of the relayed body already read from `src_fd`), then relay
+        `count` bytes from the socket `src_fd` (non-blocking) to the socket `sock_fd`: one
+        job, one wake-up of the pump for both. Raises OSError on failure, TimeoutError if
+        `src_fd` has nothing for `idle_timeout` seconds while the client waits for it (a
+        stalled backend; a slow client is waited for, as `send` waits for it)."""
+        if count > 0 or head:
+            view = memoryview(head)
             await self._run_job(
-                lambda loop, future, dup: _SpliceJob(src_fd, dup, count, future, loop),
+                lambda loop, future, dup: _SpliceJob(src_fd, dup, count, future, loop, view),
                 sock_fd,
                 idle_timeout,
             )

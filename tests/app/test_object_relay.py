@@ -62,11 +62,16 @@ def splices(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     real = sendfile.SendfilePump.splice
 
     async def counted(
-        self: sendfile.SendfilePump, src: int, sock: int, count: int, idle: float
+        self: sendfile.SendfilePump,
+        src: int,
+        sock: int,
+        count: int,
+        idle: float,
+        head: bytes = b"",
     ) -> None:
         if count:
             counts.append(count)
-        await real(self, src, sock, count, idle)
+        await real(self, src, sock, count, idle, head)
 
     monkeypatch.setattr(sendfile.SendfilePump, "splice", counted)
     return counts

@@ -165,3 +165,51 @@ def test_a_client_gone_fails_and_cancellation_forgets(loop_name: str) -> None:
             os.fstat(dst.fileno())
 
     run(loop_name, scenario())
+
+
+@pytest.mark.parametrize("head_size", [1, 64 * 1024, 6 * MiB])
+def test_head_goes_first_in_the_same_job(loop_name: str, pairs: object, head_size: int) -> None:
+    """The bytes that came with the backend's response head are written before any byte
+    of the pipe, by the same job (one wake-up of the pump), even when the client's
+    socket cannot take them at once (6 MiB: more than its buffers)."""
+    head = os.urandom(head_size)
+    body = os.urandom(3 * MiB + 7)
+
+    async def scenario() -> bytes:
+        src_far, src = pairs()  # type: ignore[operator]
+        dst, dst_far = pairs()  # type: ignore[operator]
+        _nonblocking(src_far, src, dst, dst_far)
+        with src_far, src, dst, dst_far:
+            pump = SendfilePump()
+            feeding = asyncio.ensure_future(_send_all(src_far, body))
+            await asyncio.sleep(0.05)  # the body waits in the source while the head goes
+            task = asyncio.ensure_future(
+                pump.splice(src.fileno(), dst.fileno(), len(body), 10.0, head)
+            )
+            await asyncio.sleep(0.2)  # the client reads late
+            got = await _receive(dst_far, len(head) + len(body))
+            await task
+            await feeding
+            assert not pump._jobs
+            return got
+
+    assert run(loop_name, scenario()) == head + body
+
+
+def test_head_alone(loop_name: str) -> None:
+    """A body that came whole with the response head: nothing to read from the source."""
+
+    async def scenario() -> bytes:
+        src_far, src = _tcp_pair()
+        dst, dst_far = _tcp_pair()
+        _nonblocking(src, dst, dst_far)
+        with src_far, src, dst, dst_far:
+            pump = SendfilePump()
+            await pump.splice(src.fileno(), dst.fileno(), 0, 1.0, b"whole body")
+            assert not pump._jobs
+            src_far.sendall(b"next")  # the source was not read
+            await asyncio.sleep(0.05)
+            assert src.recv(16) == b"next"
+            return await _receive(dst_far, 10)
+
+    assert run(loop_name, scenario()) == b"whole body"
