@@ -45,7 +45,6 @@ first. Memory per request stays bounded by the limit.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Callable
@@ -154,15 +153,10 @@ def _digesting(
 
 async def _stored_md5(services: Services, blob_id: str) -> bytes:
     """The MD5 of a stored blob, read back: for a store whose answer did not tell it."""
-    md5 = hashlib.md5(usedforsecurity=False)
-
-    def update(chunks: list[bytes]) -> None:
-        for chunk in chunks:
-            md5.update(chunk)
-
-    async for _ in hashed_behind(services.backend.get_blob(blob_id), update):
+    hasher = BodyHasher(None, sha256=False)
+    async for _ in hashed_behind(services.backend.get_blob(blob_id), _hash_all(hasher)):
         pass
-    return md5.digest()
+    return hasher.md5_digest()
 
 
 async def discard_blob(services: Services, blob_id: str) -> None:

@@ -200,6 +200,14 @@ class AppServer:
         """Run `coro` on the server's loop (where its store and backend live); its result."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(timeout)
 
+    def blob_ids(self) -> list[str]:
+        """The ids of the blobs the server's backend holds."""
+
+        async def listed() -> list[str]:
+            return [info.blob_id async for info in self.services.backend.list_blobs()]
+
+        return self.call(listed())
+
     # -- what the admin CLI does -------------------------------------------------------------
 
     def create_user(self, name: str) -> tuple[str, str]:

@@ -41,13 +41,6 @@ def _is_inline(version: ObjectVersion) -> bool:
     return len(version.segments) == 1 and version.segments[0].inline
 
 
-def _backend_blobs(server: AppServer) -> list[str]:
-    async def listed() -> list[str]:
-        return [info.blob_id async for info in server.services.backend.list_blobs()]
-
-    return server.call(listed())
-
-
 def _metadata_holds(server: AppServer, needle: bytes) -> bool:
     """Whether the SQLite files (database and WAL) hold `needle` anywhere."""
     for name in os.listdir(server.data_dir):
@@ -60,13 +53,13 @@ def _metadata_holds(server: AppServer, needle: bytes) -> bool:
 def test_put_object_small_is_inline(s3: Any, bucket: str, gateway: AppServer) -> None:
     marker = os.urandom(16).hex().encode()
     body = _body(4096, marker)
-    blobs_before = set(_backend_blobs(gateway))
+    blobs_before = set(gateway.blob_ids())
     put = s3.put_object(Bucket=bucket, Key="small", Body=body, ContentType="text/x-small")
     etag = f'"{hashlib.md5(body).hexdigest()}"'
     assert put["ETag"] == etag
     version = _version(gateway, bucket, "small")
     assert _is_inline(version) and version.inline_data == body
-    assert set(_backend_blobs(gateway)) == blobs_before  # nothing reached the backend
+    assert set(gateway.blob_ids()) == blobs_before  # nothing reached the backend
     assert _metadata_holds(gateway, marker)  # the check below can fail
     got = s3.get_object(Bucket=bucket, Key="small")
     assert (got["Body"].read(), got["ETag"], got["ContentType"]) == (body, etag, "text/x-small")
@@ -99,7 +92,7 @@ def test_put_object_threshold_edge(s3: Any, bucket: str, gateway: AppServer) -> 
     assert _is_inline(_version(gateway, bucket, "empty"))
     over_version = _version(gateway, bucket, "over")
     assert not _is_inline(over_version) and over_version.inline_data is None
-    assert over_version.segments[0].blob_id in _backend_blobs(gateway)
+    assert over_version.segments[0].blob_id in gateway.blob_ids()
 
 
 def test_copy_object_inline_to_inline(s3: Any, bucket: str, gateway: AppServer) -> None:
