@@ -1,15 +1,18 @@
-"""`python -m bench.backend_overhead`: what the gateway costs in front of an S3 server.
+"""`python -m bench.backend_overhead`: what the gateway costs in front of its store.
 
-Starts one SeaweedFS and a KloudVault with `--backend s3` storing its blobs in it, then runs
-the `large` workload (bench/workloads.py: 25 MiB PUT, then GET of the same objects, at
-concurrency 16, presigned URLs from bench/loadgen.py) against SeaweedFS directly and against
-the gateway, interleaved round by round (A B A B). The ratio gateway / direct is the
-backend overhead: every byte crosses the gateway and then SeaweedFS, so 1.00 would mean
-the gateway is free. The gateway's server CPU column is the gateway's own process only;
-SeaweedFS works for both targets.
+Starts one SeaweedFS and a KloudVault with `--backend s3` storing its blobs in it (or, with
+`--backend azure`, one Azurite and a KloudVault with `--backend azure`), then runs the
+`large` workload (bench/workloads.py: 25 MiB PUT, then GET of the same objects, at
+concurrency 16, presigned URLs from bench/loadgen.py; SAS URLs for Azurite, from
+bench/azure_direct.py) against the store directly and against the gateway, interleaved
+round by round (A B A B). The ratio gateway / direct is the backend overhead: every byte
+crosses the gateway and then the store, so 1.00 would mean the gateway is free. The
+gateway's server CPU column is the gateway's own process only; the store works for both
+targets.
 
 Not a test: run it by hand on an otherwise idle machine and record the figures in
-bench/RESULTS.md under "Backend overhead" (`--record` rewrites that section, and only it).
+bench/RESULTS.md under "Backend overhead" or "Azure backend overhead" (`--record`
+rewrites that section, and only it).
 """
 
 from __future__ import annotations
@@ -25,8 +28,10 @@ import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from bench import report
+from bench.azure_direct import AzureSession
 from bench.calibrate import machine_speed
 from bench.loadgen import PhaseResult
 from bench.targets import Target, _bench_seaweedfs
@@ -35,78 +40,107 @@ from bench.workloads import QUICK, Scale, Session, large, payload_for
 MIB = 1024 * 1024
 BLOB_BUCKET = "kloudvault-blobs"
 RESULTS = Path(__file__).with_name("RESULTS.md")
-HEADING = "## Backend overhead"
+HEADINGS = {"s3": "## Backend overhead", "azure": "## Azure backend overhead"}
+STORES = {"s3": ("seaweedfs", "SeaweedFS"), "azure": ("azurite", "Azurite")}
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m bench.backend_overhead", description=__doc__)
+    p.add_argument("--backend", choices=sorted(STORES), default="s3")
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--size", type=int, default=25, help="MiB per object (default 25)")
     p.add_argument("--requests", type=int, help="objects per phase (default max(2c, 64))")
     p.add_argument("--rounds", type=int, default=2, help="interleaved rounds (default 2)")
     p.add_argument("--quick", action="store_true", help="4 MiB objects, few requests: a smoke run")
     p.add_argument("--record", action="store_true", help=f"write the section into {RESULTS}")
+    p.add_argument("--workers", type=int, default=1, help="gateway worker processes (default 1)")
     return p
 
 
 class Servers:
-    """SeaweedFS (direct) and a KloudVault on it (--backend s3), in `workdir`."""
+    """The store (SeaweedFS or Azurite, direct) and a KloudVault on it, in `workdir`."""
 
-    def __init__(self, workdir: Path) -> None:
+    def __init__(self, workdir: Path, backend: str = "s3", workers: int = 1) -> None:
         from tests.support.gateway import GatewayProcess
 
-        self.weed = _bench_seaweedfs(workdir / "seaweedfs")
-        args = ("--backend", "s3", "--s3-endpoint", self.weed.endpoint, "--s3-bucket", BLOB_BUCKET)
+        self.backend = backend
+        self.store: Any
+        env: dict[str, str]
+        if backend == "azure":
+            from tests.support.azurite import start_azurite
+
+            self.store = start_azurite(workdir / "azurite")
+            args: tuple[str, ...] = ("--backend", "azure", "--azure-container", BLOB_BUCKET)
+            env = {"KLOUDVAULT_AZURE_CONNECTION_STRING": self.store.connection_string}
+        else:
+            self.store = _bench_seaweedfs(workdir / "seaweedfs")
+            args = ("--backend", "s3", "--s3-endpoint", self.store.endpoint)
+            args += ("--s3-bucket", BLOB_BUCKET)
+            env = {
+                "KLOUDVAULT_S3_ACCESS_KEY": self.store.access_key,
+                "KLOUDVAULT_S3_SECRET_KEY": self.store.secret_key,
+            }
         self.gateway = GatewayProcess(
             workdir / "kloudvault",
             "http",
-            extra_args=args,
-            extra_env={
-                "KLOUDVAULT_S3_ACCESS_KEY": self.weed.access_key,
-                "KLOUDVAULT_S3_SECRET_KEY": self.weed.secret_key,
-            },
+            extra_args=(*args, "--workers", str(workers)),
+            extra_env=env,
         )
 
     def start(self) -> list[Target]:
-        weed, gw = self.weed, self.gateway
-        weed.start()
+        store, gw = self.store, self.gateway
+        name = STORES[self.backend][0]
+        if self.backend == "azure":
+            direct = Target(
+                name, store.account_url, store.account_name, store.account_key, store.pid,
+                kind="azure",
+            )  # fmt: skip
+        else:
+            store.start()
+            direct = Target(name, store.endpoint, store.access_key, store.secret_key, store.pid)
         gw.start()
         return [
-            Target("seaweedfs", weed.endpoint, weed.access_key, weed.secret_key, weed.pid),
-            Target("kloudvault-s3", gw.endpoint, gw.access_key, gw.secret_key, gw.pid),
+            direct,
+            Target(f"kloudvault-{self.backend}", gw.endpoint, gw.access_key, gw.secret_key, gw.pid),
         ]
 
     def stop(self) -> None:
         try:
             self.gateway.stop()
         finally:
-            self.weed.close()
+            self.store.close()
 
 
 def section(
-    scale: Scale, concurrency: int, rounds: int, results: dict[tuple[str, str], PhaseResult]
+    backend: str,
+    scale: Scale,
+    concurrency: int,
+    rounds: int,
+    results: dict[tuple[str, str], PhaseResult],
 ) -> str:
     phases = list(dict.fromkeys(phase for _, phase in results))
-    targets = ["seaweedfs", "kloudvault-s3"]
+    store, store_name = STORES[backend]
+    targets = [store, f"kloudvault-{backend}"]
     ratios = []
     for phase in phases:
-        direct, gateway = results[("seaweedfs", phase)], results[("kloudvault-s3", phase)]
+        direct, gateway = results[(targets[0], phase)], results[(targets[1], phase)]
         if direct.mb_per_s:
             ratios.append(f"{phase.split()[1]} {gateway.mb_per_s / direct.mb_per_s:.2f}")
     mem = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") / 2**30
     return "\n".join(
         [
-            HEADING,
+            HEADINGS[backend],
             "",
-            f"KloudVault `--backend s3` on SeaweedFS against the same SeaweedFS directly:"
+            f"KloudVault `--backend {backend}` on {store_name} against the same {store_name}"
+            " directly:"
             f" {scale.large_size // MIB} MiB PUT then GET at concurrency {concurrency},"
             f" {scale.large_requests(concurrency)} objects per phase, {rounds} interleaved"
             f" rounds (`python -m bench.backend_overhead`, {time.strftime('%Y-%m-%d')}).",
             f"Machine: {os.cpu_count()} CPUs, {mem:.0f} GiB, {platform.platform()}; load"
-            f" generator, gateway and SeaweedFS share it; {machine_speed()}.",
+            f" generator, gateway and {store_name} share it; {machine_speed()}.",
             "",
             f"**Gateway / direct throughput: {', '.join(ratios)}** (1.00: the gateway costs"
-            " nothing; every byte crosses the gateway and then SeaweedFS).",
+            f" nothing; every byte crosses the gateway and then {store_name}).",
             "",
             report.phase_table(phases, results, targets),
             "",
@@ -116,14 +150,14 @@ def section(
     )
 
 
-def record(text: str) -> None:
-    """Replace the "Backend overhead" section of RESULTS.md (or add it); keep the rest."""
+def record(heading: str, text: str) -> None:
+    """Replace the section of RESULTS.md under `heading` (or add it); keep the rest."""
     old = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    start = old.find(HEADING)
+    start = old.find(heading + "\n")
     if start < 0:
         new = old.rstrip("\n") + "\n\n" + text
     else:
-        end = old.find("\n## ", start + len(HEADING))
+        end = old.find("\n## ", start + len(heading))
         new = old[:start] + text + ("" if end < 0 else "\n" + old[end + 1 :])
     RESULTS.write_text(new)
 
@@ -148,14 +182,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ImportError:
         loop = asyncio.new_event_loop()
     workdir = Path(tempfile.mkdtemp(prefix="kv-bench-overhead-"))
-    servers = Servers(workdir)
+    servers = Servers(workdir, args.backend, args.workers)
     results: dict[tuple[str, str], PhaseResult] = {}
-    sessions: list[Session] = []
+    sessions: list[Any] = []
     try:
         targets = servers.start()
         run_id = uuid.uuid4().hex[:6]
         payload = payload_for(scale)
-        sessions = [Session(t, loop, run_id) for t in targets]
+        sessions = [
+            AzureSession(t, loop, run_id) if t.kind == "azure" else Session(t, loop, run_id)
+            for t in targets
+        ]
         for rnd in range(args.rounds):
             print(f"round {rnd + 1}/{args.rounds}", file=sys.stderr, flush=True)
             for s in sessions:
@@ -176,10 +213,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         servers.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         loop.close()
-    text = section(scale, args.concurrency, args.rounds, results)
+    text = section(args.backend, scale, args.concurrency, args.rounds, results)
     print(text)
     if args.record:
-        record(text)
+        record(HEADINGS[args.backend], text)
         print(f"recorded in {RESULTS}", file=sys.stderr)
     return 0
 

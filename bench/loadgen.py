@@ -35,6 +35,7 @@ class Request:
     url: str
     body: int = 0  # bytes of the shared payload to send (PUT)
     offset: int = 0  # where in the shared payload the body starts
+    headers: tuple[tuple[str, str], ...] = ()  # sent as they are (Azure's x-ms-blob-type)
 
 
 @dataclass
@@ -139,7 +140,7 @@ async def _one(
     session: aiohttp.ClientSession, req: Request, payload: memoryview, result: PhaseResult
 ) -> None:
     started = time.perf_counter()
-    headers = {}
+    headers = dict(req.headers)
     data: Any = None
     if req.method in ("PUT", "POST"):
         headers["Content-Length"] = str(req.body)

@@ -1,12 +1,13 @@
-"""`python -m bench.relay_fanout`: many concurrent GETs through the s3 backend's relay.
+"""`python -m bench.relay_fanout`: many concurrent GETs through a remote backend's relay.
 
-Starts SeaweedFS and a KloudVault with `--backend s3` on it (bench/backend_overhead.py's
-Servers), stores a few objects through the gateway one at a time, then GETs them at high
-concurrency (400 by default: the storage spec's clients) and reports throughput, failed
-requests, the gateway's CPU per GET and per GiB, and the gateway process's resident
-memory before and at its peak (sampled every 50 ms). SeaweedFS is not benchmarked
-directly here: it does not survive 400 concurrent 25 MiB uploads of its own on a small
-machine, and the objects are stored serially. `--size-kib` measures small GETs.
+Starts SeaweedFS and a KloudVault with `--backend s3` on it (or Azurite and `--backend
+azure`, with `--backend azure`: bench/backend_overhead.py's Servers), stores a few objects
+through the gateway one at a time, then GETs them at high concurrency (400 by default: the
+storage spec's clients) and reports throughput, failed requests, the gateway's CPU per GET
+and per GiB, and the gateway process's resident memory before and at its peak (sampled
+every 50 ms). The store is not benchmarked directly here: SeaweedFS does not survive 400
+concurrent 25 MiB uploads of its own on a small machine, and the objects are stored
+serially. `--size-kib` measures small GETs.
 
 Not a test: run it by hand on an otherwise idle machine; bench/RESULTS.md has the figures.
 """
@@ -72,6 +73,7 @@ async def fetch_all(urls: list[str], concurrency: int, total: int, size: int) ->
 
 def main(argv: Sequence[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.relay_fanout", description=__doc__)
+    p.add_argument("--backend", choices=("s3", "azure"), default="s3")
     p.add_argument("--concurrency", type=int, default=400)
     p.add_argument("--requests", type=int, default=800)
     p.add_argument("--objects", type=int, default=16)
@@ -83,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     size = args.size_kib * 1024 if args.size_kib else args.size * MIB
     label = f"{args.size_kib} KiB" if args.size_kib else f"{args.size} MiB"
-    servers = Servers(Path(tempfile.mkdtemp(prefix="kvbench-fanout-")))
+    servers = Servers(Path(tempfile.mkdtemp(prefix="kvbench-fanout-")), args.backend)
     gateway = servers.start()[1]
     try:
         assert gateway.pid is not None
@@ -120,7 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         done.set()
         sampler.join()
         print(
-            f"c={args.concurrency}, {args.requests} GETs of {label} through the gateway:"
+            f"c={args.concurrency}, {args.requests} GETs of {label} through the gateway"
+            f" on {args.backend}:"
             f" {args.requests / seconds:,.0f} GET/s, {moved / seconds / 1e6:,.0f} MB/s,"
             f" {failures} failed; gateway CPU {cpu / args.requests * 1000:.3f} ms/GET,"
             f" {cpu / (moved or 1) * 2**30:.2f} s/GiB;"

@@ -84,6 +84,7 @@ class Session:
         if target.kind == "s3":  # plain HTTP (nginx) has no buckets: a PUT makes the path
             self.s3.create_bucket(Bucket=self.bucket)
         self.listing_ready = 0
+        self.put_headers: tuple[tuple[str, str], ...] = ()  # what a PUT needs besides its URL
 
     def presign(self, method: str, key: str, **params: Any) -> str:
         url: str = self.s3.generate_presigned_url(
@@ -135,7 +136,7 @@ def large(s: Session, scale: Scale, concurrency: int, payload: memoryview) -> li
     size = scale.large_size
     # Each body starts at a different offset, so objects differ (no dedup can help).
     puts = [
-        Request("PUT", s.presign("put_object", k), size, (i * 4099) % MIB)
+        Request("PUT", s.presign("put_object", k), size, (i * 4099) % MIB, s.put_headers)
         for i, k in enumerate(keys)
     ]
     gets = [Request("GET", s.presign("get_object", k)) for k in keys]
@@ -155,7 +156,10 @@ def small(s: Session, scale: Scale, payload: memoryview) -> list[PhaseResult]:
     plan = [
         (
             "PUT",
-            [Request("PUT", s.presign("put_object", k), size, i % MIB) for i, k in enumerate(keys)],
+            [
+                Request("PUT", s.presign("put_object", k), size, i % MIB, s.put_headers)
+                for i, k in enumerate(keys)
+            ],
         ),  # fmt: skip
         ("GET", [Request("GET", s.presign("get_object", k)) for k in keys]),
         ("HEAD", [Request("HEAD", s.presign("head_object", k)) for k in keys]),

@@ -6,7 +6,7 @@ decrypted into a buffer the response reuses, gateway/responses.py): the buffer i
 caller's until `send_buffer` returns, so it can be refilled at once, where a buffer given
 to the transport stays the transport's for as long as it holds any of it. And it relays
 a backend's socket to the client's (`splice`: an s3 backend's GetObject body, read by
-backends/s3/relay.py's client), through a pipe: the bytes never enter Python (a relay
+backends/relay.py's client), through a pipe: the bytes never enter Python (a relay
 through the transports cost ~0.5 s of CPU per GiB, bench/RESULTS.md).
 
 Why: uvloop implements no `loop.sendfile()` (it inherits AbstractEventLoop's, which raises

@@ -18,9 +18,13 @@ number: every id of a blob has the same length, as the service requires. A faile
 leaves only uncommitted blocks, which List Blobs does not report and the service discards
 after a week; a blob id written again starts from scratch.
 
-Read path (get_blob): Get Blob with a range; the SDK downloader fetches `read_chunk_size`
-ranges one after the other, which we yield as they come. A missing blob raises
-BlobNotFound from the first request, before the first chunk is yielded.
+Read path (get_blob): one Get Blob of the range with a signed URL, its body yielded in the
+pieces the socket delivers (reads.py: nothing held but aiohttp's read buffer). Over plain
+HTTP, relay_blob sends the same request on a socket of backends/relay.py's pool for the
+gateway to splice to its client. A backend that authenticates with a token, and any
+answer but 200/206, reads through the SDK's downloader instead: `read_chunk_size` ranges
+one after the other, yielded as they come. A missing blob raises BlobNotFound from the
+first request, before the first chunk is yielded.
 
 Lifecycle: the SDK client, with its own aiohttp session (`max_connections`), is created on
 first use, on the running event loop, together with a check that the container exists and
@@ -64,8 +68,17 @@ from azure.storage.blob.aio import (
 )
 
 from backends.azure.errors import azure_errors, error_code
-from backends.base import BackendError, BackendUnavailable, BlobInfo, BlobNotFound, ByteStream
+from backends.azure.reads import BlobUrls, body, open_blob
+from backends.base import (
+    BackendError,
+    BackendUnavailable,
+    BlobInfo,
+    BlobNotFound,
+    BlobRelay,
+    ByteStream,
+)
 from backends.parts import PartReader
+from backends.relay import RelayClient
 from backends.streamed import PartBody, PartSource, body_errors, part_lengths
 
 log = logging.getLogger(__name__)
@@ -188,6 +201,12 @@ class AzureBackend:
         self._max_attempts = max_attempts
         self._retry_backoff = retry_backoff
         self._container: ContainerClient | None = None
+        self._session: aiohttp.ClientSession | None = None
+        self._urls: BlobUrls | None = None  # signed Get Blob URLs (None: a token credential)
+        self._relay: RelayClient | None = None  # Get Blob bodies to splice (plain HTTP only)
+        self._read_timeout = aiohttp.ClientTimeout(
+            total=None, sock_connect=connect_timeout, sock_read=read_timeout
+        )
         self._exit_stack: contextlib.AsyncExitStack | None = None
         self._container_checked = False
         self._lock = asyncio.Lock()
@@ -236,7 +255,16 @@ class AzureBackend:
                     )
                 )
                 service = await stack.enter_async_context(self._service_client(session))
-                self._container = service.get_container_client(self._container_name)
+                container = service.get_container_client(self._container_name)
+                self._urls = BlobUrls.of(container.url, self._container_name, service.credential)
+                if self._urls is not None and self._urls.plain_http:
+                    connect_timeout, read_timeout = self._timeouts
+                    self._relay = RelayClient(
+                        connect_timeout=connect_timeout,
+                        read_timeout=read_timeout,
+                        max_idle=self._max_connections,
+                    )
+                self._container, self._session = container, session
                 self._exit_stack = stack
             if not self._container_checked:
                 await self._ensure_container(self._container)
@@ -262,7 +290,10 @@ class AzureBackend:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
         stack, self._exit_stack = self._exit_stack, None
-        self._container = None
+        relay, self._relay = self._relay, None
+        if relay is not None:
+            relay.close()
+        self._container = self._session = self._urls = None
         self._container_checked = False
         if stack is not None:
             await stack.aclose()
@@ -409,6 +440,13 @@ class AzureBackend:
             await self.blob_size(blob_id)  # nothing to read, but the blob must exist
             return
         container = await self._ready()
+        if self._urls is not None and self._session is not None:
+            url = self._urls.url(self._name(blob_id))
+            response = await open_blob(self._session, url, start, end, self._read_timeout)
+            if response is not None:
+                async for chunk in body(response, blob_id):
+                    yield chunk
+                return
         blob = container.get_blob_client(self._name(blob_id))
         with azure_errors("Get Blob", blob_id):
             try:
@@ -429,6 +467,15 @@ class AzureBackend:
                     return
             if chunk:
                 yield chunk
+
+    async def relay_blob(self, blob_id: str, start: int, end: int) -> BlobRelay | None:
+        """Bytes [start, end) on a socket of the relay's pool (backends/relay.py), or None."""
+        if end <= start:
+            return None
+        await self._ready()
+        if self._relay is None or self._urls is None:
+            return None
+        return await self._relay.open(self._urls.url(self._name(blob_id)), start, end)
 
     async def blob_size(self, blob_id: str) -> int:
         container = await self._ready()

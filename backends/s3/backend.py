@@ -28,7 +28,7 @@ them later).
 Read path (get_blob): one GetObject (ranged unless it starts at 0 with no end), whose body
 is yielded in the pieces the socket delivers, uncopied. A missing blob raises BlobNotFound
 from the GetObject call, before the first chunk is yielded. relay_blob instead hands the
-body over on a socket of its own (relay.py) for the gateway to splice to its client, when
+body over on a socket of its own (backends/relay.py) for the gateway to splice to its client, when
 the endpoint is plain HTTP and the answer is a plain 200/206. With path-style addressing
 its presigned GetObject URL is signed by auth/presign.py: botocore's generate_presigned_url
 costs ~0.75 ms of Python per call, ours ~25 us (virtual hosts keep botocore's, whose rules
@@ -85,8 +85,8 @@ from backends.base import (
     ByteStream,
 )
 from backends.parts import PartReader
+from backends.relay import RelayClient
 from backends.s3.errors import client_error_code, s3_errors
-from backends.s3.relay import RelayClient
 from backends.streamed import PartBody, PartSource, body_errors, part_lengths
 
 log = logging.getLogger(__name__)
@@ -184,7 +184,7 @@ class S3Backend:
             request_checksum_calculation="when_required",
             response_checksum_validation="when_required",
         )
-        # GetObject bodies the gateway splices to its clients (relay.py); not over TLS.
+        # GetObject bodies the gateway splices to its clients (backends/relay.py); not over TLS.
         self._relay = (
             RelayClient(
                 connect_timeout=connect_timeout,
@@ -511,7 +511,7 @@ class S3Backend:
             body.close()
 
     async def relay_blob(self, blob_id: str, start: int, end: int) -> BlobRelay | None:
-        """Bytes [start, end) on a socket of the relay's pool (relay.py), or None."""
+        """Bytes [start, end) on a socket of the relay's pool (backends/relay.py), or None."""
         if self._relay is None or end <= start:
             return None
         client = await self._ready()

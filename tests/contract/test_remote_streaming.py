@@ -84,7 +84,7 @@ def test_known_size_put_holds_no_part(
     assert peak < PART // 4, f"{name}: {peak / MiB:.1f} MiB allocated at the peak"
 
 
-@pytest.mark.parametrize("name", ["s3"])
+@pytest.mark.parametrize("name", ["s3", "azure"])
 def test_get_blob_holds_no_big_buffer(
     name: str, request: pytest.FixtureRequest, aio: asyncio.Runner
 ) -> None:
@@ -111,5 +111,6 @@ def test_get_blob_holds_no_big_buffer(
     peak = aio.run(body())
     # The socket's pieces as they come (~256 KiB, aiohttp pauses the socket past 128 KiB
     # unread): 1.3 MiB with the SDKs' bookkeeping. A body read in 1 MiB pieces, copied out
-    # of a 2 MiB read-ahead, peaked at 4.3 MiB.
+    # of a 2 MiB read-ahead, peaked at 4.3 MiB; the azure SDK's downloader, which joins
+    # 4 MiB ranges, at 12 MiB.
     assert peak < 2 * MiB, f"{name}: {peak / MiB:.2f} MiB allocated at the peak"

@@ -1,4 +1,4 @@
-"""backends/s3/relay.py: the plain HTTP/1.1 GetObject client whose sockets the gateway
+"""backends/relay.py: the plain HTTP/1.1 GetObject client whose sockets the gateway
 splices, against a small HTTP server of the test's own (what SeaweedFS does is covered by
 tests/app/test_object_relay.py)."""
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 import pytest
 
 from backends.base import BackendUnavailable, BlobRelay
-from backends.s3.relay import RelayClient, _Unusable, body_length, parse_head
+from backends.relay import RelayClient, _Unusable, body_length, parse_head
 
 BODY = bytes(range(256)) * 4096  # 1 MiB
 

@@ -1,23 +1,23 @@
-"""GetObject bodies on sockets of our own, for the gateway to splice to its clients.
+"""Blob bodies on sockets of our own, for the gateway to splice to its clients.
 
-Why: relaying a GetObject body through aiohttp's transports copies every byte into Python
-and out again, ~0.5 s of CPU per GiB in the gateway on top of the S3 server's own
-(bench/RESULTS.md, "s3 backend GET relay"). A body that arrives on a plain TCP socket the
-gateway owns can go from that socket to the client's with splice(2) instead
+Why: relaying a GetObject (or Get Blob) body through aiohttp's transports copies every
+byte into Python and out again, ~0.5 s of CPU per GiB in the gateway on top of the store's
+own (bench/RESULTS.md, "s3 backend GET relay"). A body that arrives on a plain TCP socket
+the gateway owns can go from that socket to the client's with splice(2) instead
 (gateway/sendfile.py): the bytes never enter the process.
 
-How: the caller signs the request as a presigned GetObject URL (botocore: the same
-credentials, addressing and endpoint as every other call of the backend), and this
-module sends it as an HTTP/1.1 GET with a Range header over a kept-alive connection,
-reads and parses the response's head, and hands over the socket positioned at the body
-(BlobRelay: the body bytes that came with the head, then how many are still to be read).
-Only an answer this module is sure of is relayed: 200 or 206 with a Content-Length equal
-to the range's length, no Transfer-Encoding. Anything else (an error status, a refused
-connection) returns None, and the caller reads the blob through the backend's get_blob,
-whose botocore call retries and translates errors as for every other request (a second
-request, only on that rare path). A server that does not answer within the connect or
-read timeout is BackendUnavailable at once: falling back would wait as long again. A
-connection goes back to the pool only when its body was read to the end.
+How: the backend signs the request as a URL (a presigned GetObject for the s3 backend, a
+blob URL with a SAS for azure: backends/azure/reads.py), and this module sends it as an
+HTTP/1.1 GET with a Range header over a kept-alive connection, reads and parses the
+response's head, and hands over the socket positioned at the body (BlobRelay: the body
+bytes that came with the head, then how many are still to be read). Only an answer this
+module is sure of is relayed: 200 or 206 with a Content-Length equal to the range's
+length, no Transfer-Encoding. Anything else (an error status, a refused connection)
+returns None, and the caller reads the blob through the backend's get_blob, whose SDK
+call retries and translates errors as for every other request (a second request, only on
+that rare path). A server that does not answer within the connect or read timeout is
+BackendUnavailable at once: falling back would wait as long again. A connection goes back
+to the pool only when its body was read to the end.
 
 HTTP only: over TLS the bytes must be decrypted in the process anyway.
 """
@@ -75,7 +75,7 @@ def body_length(status: int, headers: dict[str, str], wanted: int) -> None:
 
 
 class RelayClient:
-    """Plain HTTP/1.1 GETs of presigned URLs, over a pool of kept-alive connections."""
+    """Plain HTTP/1.1 GETs of signed URLs, over a pool of kept-alive connections."""
 
     def __init__(self, *, connect_timeout: float, read_timeout: float, max_idle: int) -> None:
         self.read_timeout = read_timeout
@@ -86,7 +86,7 @@ class RelayClient:
         self._addresses: dict[tuple[str, int], tuple[int, tuple[object, ...], float]] = {}
 
     async def open(self, url: str, start: int, end: int) -> BlobRelay | None:
-        """Bytes [start, end) of the object at the presigned `url`; None if the answer
+        """Bytes [start, end) of the blob at the signed `url`; None if the answer
         is not one to relay (the caller then reads the blob through get_blob)."""
         parts = urlsplit(url)
         if parts.scheme != "http" or parts.hostname is None:
@@ -110,9 +110,9 @@ class RelayClient:
             return await self._exchange(sock, where, request, wanted, retry=False)
         except TimeoutError as exc:
             # Falling back would wait as long again, times botocore's attempts.
-            raise BackendUnavailable("GetObject: the server did not answer in time") from exc
+            raise BackendUnavailable("relayed GET: the store did not answer in time") from exc
         except (OSError, _Unusable) as exc:
-            log.debug("GetObject relay not used: %s", exc)
+            log.debug("relay not used: %s", exc)
             return None
 
     async def _exchange(

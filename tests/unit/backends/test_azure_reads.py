@@ -1,0 +1,95 @@
+"""backends/azure/reads.py: which credential signs a Get Blob URL, and how a blob's name
+becomes its URL (what Azurite makes of those URLs: tests/contract/test_azure_reads.py)."""
+
+from __future__ import annotations
+
+import datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from azure.core.credentials import AccessToken, AzureNamedKeyCredential, AzureSasCredential
+
+from backends.azure.reads import EXPIRES, BlobUrls
+
+CONTAINER_URL = "http://127.0.0.1:10000/devstoreaccount1/kv"
+KEY = "a2V5IG9mIHRoZSB0ZXN0IGFjY291bnQ="  # base64, as account keys are
+NOW = datetime.datetime(2026, 12, 6, 4, 0, 0, tzinfo=datetime.UTC)
+
+
+class _PolicyLike:
+    """What the SDK makes of a key (SharedKeyCredentialPolicy): name and key attributes."""
+
+    account_name = "devstoreaccount1"
+    account_key = KEY
+
+
+class _Token:
+    async def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
+        return AccessToken("t", 0)
+
+
+def test_a_key_signs_a_read_only_sas_for_that_blob() -> None:
+    urls = BlobUrls.of(CONTAINER_URL, "kv", _PolicyLike())
+    assert urls is not None and urls.plain_http
+    url = urlsplit(urls.url("pre/fix/blob1", now=NOW))
+    assert url.path == "/devstoreaccount1/kv/pre/fix/blob1"
+    query = parse_qs(url.query)
+    assert query["sp"] == ["r"]  # read, nothing else
+    assert query["sr"] == ["b"]  # this blob, not the container
+    assert query["se"] == [
+        (NOW + datetime.timedelta(seconds=EXPIRES)).strftime("%Y-%m-%dT%H:%M:%SZ")
+    ]
+    assert "sig" in query
+    other = parse_qs(urlsplit(urls.url("pre/fix/blob2", now=NOW)).query)
+    assert other["sig"] != query["sig"]  # each blob its own signature
+
+
+def test_a_named_key_credential_signs_the_same_way() -> None:
+    named = BlobUrls.of(CONTAINER_URL, "kv", AzureNamedKeyCredential("devstoreaccount1", KEY))
+    policy = BlobUrls.of(CONTAINER_URL, "kv", _PolicyLike())
+    assert named is not None and policy is not None
+    assert named.url("b", now=NOW) == policy.url("b", now=NOW)
+
+
+@pytest.mark.parametrize(
+    ("container_url", "credential"),
+    [
+        (CONTAINER_URL + "?sv=2025-01-05&sig=abc%2B", None),  # in the URL (connection string)
+        (CONTAINER_URL, AzureSasCredential("?sv=2025-01-05&sig=abc%2B")),
+        (CONTAINER_URL, AzureSasCredential("sv=2025-01-05&sig=abc%2B")),
+    ],
+)
+def test_a_sas_is_sent_as_it_is(container_url: str, credential: object) -> None:
+    urls = BlobUrls.of(container_url, "kv", credential)
+    assert urls is not None
+    assert urls.url("b1") == f"{CONTAINER_URL}/b1?sv=2025-01-05&sig=abc%2B"
+
+
+def test_a_token_credential_has_no_url_form() -> None:
+    assert BlobUrls.of(CONTAINER_URL, "kv", _Token()) is None
+    assert BlobUrls.of(CONTAINER_URL, "kv", None) is None
+
+
+@pytest.mark.parametrize(
+    ("name", "path"),
+    [
+        ("p/ x+é/blob 1", "/devstoreaccount1/kv/p/%20x%2B%C3%A9/blob%201"),
+        ("a~b/c?d#e%f", "/devstoreaccount1/kv/a~b/c%3Fd%23e%25f"),
+    ],
+)
+def test_names_are_quoted_as_the_sdk_quotes_them(name: str, path: str) -> None:
+    urls = BlobUrls(CONTAINER_URL + "/", "kv", sas="sig=x")
+    assert urls.url(name) == f"http://127.0.0.1:10000{path}?sig=x"
+
+
+def test_https_is_not_plain() -> None:
+    urls = BlobUrls("https://acct.blob.core.windows.net/kv", "kv", sas="sig=x")
+    assert not urls.plain_http
+    assert urls.url("b") == "https://acct.blob.core.windows.net/kv/b?sig=x"
+
+
+def test_one_credential_exactly() -> None:
+    with pytest.raises(ValueError):
+        BlobUrls(CONTAINER_URL, "kv")
+    with pytest.raises(ValueError):
+        BlobUrls(CONTAINER_URL, "kv", account_key=KEY, sas="sig=x")
