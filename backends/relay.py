@@ -7,7 +7,7 @@ the gateway owns can go from that socket to the client's with splice(2) instead
 (gateway/sendfile.py): the bytes never enter the process.
 
 How: the backend signs the request as a URL (a presigned GetObject for the s3 backend, a
-blob URL with a SAS for azure: backends/azure/reads.py), and this module sends it as an
+blob URL with a SAS for azure: backends/azure/signed.py), and this module sends it as an
 HTTP/1.1 GET with a Range header over a kept-alive connection, reads and parses the
 response's head, and hands over the socket positioned at the body (BlobRelay: the body
 bytes that came with the head, then how many are still to be read). Only an answer this

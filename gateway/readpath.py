@@ -18,7 +18,7 @@ import functools
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
-from backends.base import Backend, ByteStream, Relaying
+from backends.base import Backend, ByteStream, as_relaying
 from gateway.codec.compress import unpack_frames
 from gateway.codec.frame_file import FrameFileReader, open_file_frames
 from gateway.codec.frames import FrameCipher, FrameError, open_frames, stored_span
@@ -169,7 +169,7 @@ def relay_parts(
 ) -> tuple[RelayPart, ...] | None:
     """The plan as blob ranges to relay, if every segment in it is a plain blob of a
     backend that can hand its bytes over on a socket (backends.base.Relaying)."""
-    if not isinstance(backend, Relaying):
+    if as_relaying(backend) is None:
         return None
     parts: list[RelayPart] = []
     for seg, start, end in plan:

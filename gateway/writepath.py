@@ -50,7 +50,7 @@ import secrets
 from collections.abc import AsyncIterable, AsyncIterator, Callable
 from dataclasses import dataclass, field
 
-from backends.base import Backend, BackendError, Digesting
+from backends.base import Backend, BackendError, Digesting, as_digesting
 from backends.buffering import UPLOADS
 from gateway.codec.checksums import BodyHasher
 from gateway.codec.compress import ZSTD, pack_frames, worth_compressing
@@ -146,9 +146,8 @@ def _digesting(
     backend: Backend, sealing: Sealing | None, compression: str, length: int | None
 ) -> Digesting | None:
     """The backend, if its store will tell the MD5 of this blob: only of a plaintext one."""
-    if sealing is None and compression == "off" and isinstance(backend, Digesting):
-        return backend if backend.digests(length) else None
-    return None
+    store = as_digesting(backend) if sealing is None and compression == "off" else None
+    return store if store is not None and store.digests(length) else None
 
 
 async def _stored_md5(services: Services, blob_id: str) -> bytes:

@@ -3,11 +3,21 @@
 How a blob is stored: block blob `prefix + blob_id` in the configured container.
 
 Write path (put_blob): when the caller gives the blob's size (the usual case), a blob of
-at most SINGLE_PUT_SIZE (256 KiB) goes up as one Put Blob, and a larger one is staged in
-blocks of `block_size` whose lengths are known in advance, each Put Block body fed from the
-stream as it arrives (backends.streamed): nothing is buffered but the chunks in transit.
-Such a body cannot be replayed, so streamed blocks are sent without SDK retries: a failed
-block fails the put (503) and the client retries the request.
+at most SINGLE_PUT_SIZE (256 KiB) goes up as one buffered Put Blob (the SDK retries it),
+and a larger one up to `single_put_max` (Put Blob's limit, 5000 MiB, by default) as one
+Put Blob whose body is fed from the stream as it arrives (signed.py: a signed URL, sent
+without the SDK, which would buffer it). Past that, or with a token credential (no URL
+form), it is staged in blocks of `block_size` whose lengths are known in advance, each Put
+Block body fed from the stream the same way (backends.streamed): nothing is buffered but
+the chunks in transit. Such a body cannot be replayed, so streamed requests are sent
+without retries: a failed one fails the put (503) and the client retries the request.
+
+MD5s (Digesting, backends/base.py): the service answers a Put Blob with the MD5 it computed
+over the bytes it stored (Content-MD5). When the backend gets ready it stores a probe of
+random bytes that way and compares the answer with their MD5 (then deletes it); if they
+agree, put_blob_digested returns the service's MD5 of every blob that goes up as one Put
+Blob, and the gateway (gateway/writepath.py) does not hash those bytes itself. Staged
+blocks have no MD5 of the whole blob: the gateway hashes those.
 Without a size, the stream is cut into blocks of `block_size` (PartReader). A blob
 that fits in one block goes up as one Put Blob. A larger one is staged block by block
 (Put Block, https://learn.microsoft.com/rest/api/storageservices/put-block),
@@ -19,7 +29,7 @@ leaves only uncommitted blocks, which List Blobs does not report and the service
 after a week; a blob id written again starts from scratch.
 
 Read path (get_blob): one Get Blob of the range with a signed URL, its body yielded in the
-pieces the socket delivers (reads.py: nothing held but aiohttp's read buffer). Over plain
+pieces the socket delivers (signed.py: nothing held but aiohttp's read buffer). Over plain
 HTTP, relay_blob sends the same request on a socket of backends/relay.py's pool for the
 gateway to splice to its client. A backend that authenticates with a token, and any
 answer but 200/206, reads through the SDK's downloader instead: `read_chunk_size` ranges
@@ -42,9 +52,11 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import ipaddress
 import logging
 import random
+import secrets
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
@@ -67,8 +79,8 @@ from azure.storage.blob.aio import (
     ExponentialRetry,
 )
 
+from backends.azure import signed
 from backends.azure.errors import azure_errors, error_code
-from backends.azure.reads import BlobUrls, body, open_blob
 from backends.base import (
     BackendError,
     BackendUnavailable,
@@ -91,6 +103,8 @@ DEFAULT_BLOCK_SIZE = 8 * MiB
 # Known-size blobs up to this size are buffered for one Put Blob; larger ones stream as
 # staged blocks (two requests at least, but no buffer of a block's size per upload).
 SINGLE_PUT_SIZE = 256 * 1024
+STREAMED_PUT_MAX = 5000 * MiB  # Put Blob's limit (API version 2019-12-12 and later)
+_PROBE_SIZE = 64 * 1024
 READ_CHUNK = 4 * MiB
 
 Credential = str | AzureNamedKeyCredential | AzureSasCredential | AsyncTokenCredential
@@ -141,7 +155,7 @@ def may_have_reached_server(exc: BaseException) -> bool:
     if isinstance(exc, asyncio.CancelledError):
         return True
     if isinstance(exc, BackendUnavailable):  # not if the request was never sent
-        return not isinstance(exc.__cause__, ServiceRequestError)
+        return not isinstance(exc.__cause__, ServiceRequestError | aiohttp.ClientConnectorError)
     return False
 
 
@@ -174,6 +188,8 @@ class AzureBackend:
         read_timeout: float = 30.0,
         max_attempts: int = 4,
         retry_backoff: float = 0.5,
+        single_put_max: int = STREAMED_PUT_MAX,
+        server_md5: bool = True,
     ) -> None:
         if (connection_string is None) == (account_url is None):
             raise ValueError("give exactly one of connection_string and account_url")
@@ -183,6 +199,8 @@ class AzureBackend:
             raise ValueError(f"block_size must be within [1, {MAX_BLOCK_SIZE}]")
         if blocks_in_flight < 1:
             raise ValueError("blocks_in_flight must be at least 1")
+        if not 0 <= single_put_max <= STREAMED_PUT_MAX:
+            raise ValueError(f"single_put_max must be within [0, {STREAMED_PUT_MAX}]")
         if account_url is not None and account_key is not None:
             credential = AzureNamedKeyCredential(
                 account_name or account_name_of(account_url), account_key
@@ -196,15 +214,18 @@ class AzureBackend:
         self._block_size = block_size
         self._blocks_in_flight = blocks_in_flight
         self._read_chunk_size = read_chunk_size
+        self._single_put_max = single_put_max
+        self._server_md5 = server_md5
+        self._md5_from_store = False  # until the probe says otherwise
         self._max_connections = max_connections
         self._timeouts = (connect_timeout, read_timeout)
         self._max_attempts = max_attempts
         self._retry_backoff = retry_backoff
         self._container: ContainerClient | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._urls: BlobUrls | None = None  # signed Get Blob URLs (None: a token credential)
+        self._urls: signed.BlobUrls | None = None  # signed blob URLs (None: a token credential)
         self._relay: RelayClient | None = None  # Get Blob bodies to splice (plain HTTP only)
-        self._read_timeout = aiohttp.ClientTimeout(
+        self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout, sock_read=read_timeout
         )
         self._exit_stack: contextlib.AsyncExitStack | None = None
@@ -256,7 +277,9 @@ class AzureBackend:
                 )
                 service = await stack.enter_async_context(self._service_client(session))
                 container = service.get_container_client(self._container_name)
-                self._urls = BlobUrls.of(container.url, self._container_name, service.credential)
+                self._urls = signed.BlobUrls.of(
+                    container.url, self._container_name, service.credential
+                )
                 if self._urls is not None and self._urls.plain_http:
                     connect_timeout, read_timeout = self._timeouts
                     self._relay = RelayClient(
@@ -268,6 +291,8 @@ class AzureBackend:
                 self._exit_stack = stack
             if not self._container_checked:
                 await self._ensure_container(self._container)
+                if self._server_md5 and self._urls is not None:
+                    self._md5_from_store = await self._probe_md5(self._container)
                 self._container_checked = True
         return self._container
 
@@ -286,6 +311,30 @@ class AzureBackend:
             except ResourceExistsError:  # created concurrently
                 pass
 
+    async def _probe_md5(self, container: ContainerClient) -> bool:
+        """Whether a Put Blob's answer carries the MD5 of the bytes stored (see the module
+        docstring), from a probe of random bytes, deleted afterwards (or by the blob
+        collector, as an orphan, if the delete fails)."""
+        probe = secrets.token_bytes(_PROBE_SIZE)
+        blob_id = f"kloudvault-md5-probe-{secrets.token_hex(8)}"
+
+        async def one() -> AsyncIterator[bytes]:
+            yield probe
+
+        try:
+            md5 = await self._put_signed(container, blob_id, PartSource(one(), len(probe), blob_id))
+        except BackendUnavailable:
+            raise  # not ready: the next call probes again
+        except BackendError as exc:
+            log.warning("azure backend: MD5 probe failed, the gateway hashes every blob: %s", exc)
+            return False
+        await self._delete_quietly(container, blob_id)
+        if md5 == hashlib.md5(probe, usedforsecurity=False).digest():
+            log.info("azure backend: Put Blob answers with the MD5; blobs' MD5s are taken from it")
+            return True
+        log.info("azure backend: Put Blob answers without the MD5; the gateway hashes every blob")
+        return False
+
     async def close(self) -> None:
         if self._background:
             await asyncio.gather(*self._background, return_exceptions=True)
@@ -294,7 +343,7 @@ class AzureBackend:
         if relay is not None:
             relay.close()
         self._container = self._session = self._urls = None
-        self._container_checked = False
+        self._container_checked = self._md5_from_store = False
         if stack is not None:
             await stack.aclose()
 
@@ -319,7 +368,8 @@ class AzureBackend:
     async def put_blob(self, blob_id: str, data: ByteStream, size: int | None = None) -> int:
         container = await self._ready()
         if size is not None:
-            return await self._put_streamed(container, blob_id, PartSource(data, size, blob_id))
+            await self._put_known(container, blob_id, PartSource(data, size, blob_id))
+            return size
         reader = PartReader(data)
         first = await reader.read(self._block_size)
         second = await reader.read(self._block_size) if len(first) == self._block_size else b""
@@ -328,13 +378,31 @@ class AzureBackend:
             return len(first)
         return await self._put_blocks(container, blob_id, reader, first, second)
 
-    async def _put_streamed(
+    def digests(self, size: int | None) -> bool:
+        return self._md5_from_store and size is not None and self._in_one_put(size)
+
+    async def put_blob_digested(
+        self, blob_id: str, data: ByteStream, size: int | None = None
+    ) -> tuple[int, bytes | None]:
+        container = await self._ready()
+        if size is None or not self.digests(size):
+            return await self.put_blob(blob_id, data, size), None
+        return size, await self._put_known(container, blob_id, PartSource(data, size, blob_id))
+
+    def _in_one_put(self, size: int) -> bool:
+        """Whether a blob of `size` bytes (known in advance) goes up as one Put Blob."""
+        return size <= SINGLE_PUT_SIZE or (self._urls is not None and size <= self._single_put_max)
+
+    async def _put_known(
         self, container: ContainerClient, blob_id: str, source: PartSource
-    ) -> int:
+    ) -> bytes | None:
+        """Store a blob of known size; the MD5 the service answered with, if it was one
+        Put Blob and the answer said."""
         if source.size <= SINGLE_PUT_SIZE:
             whole = source.part(source.size, last=True)
-            await self._put_blob_once(container, blob_id, b"".join([c async for c in whole]))
-            return source.size
+            return await self._put_blob_once(container, blob_id, b"".join([c async for c in whole]))
+        if self._in_one_put(source.size):
+            return await self._put_signed(container, blob_id, source)
         lengths = part_lengths(source.size, self._block_size, MAX_BLOCKS)
         blob = container.get_blob_client(self._name(blob_id))
         committing = False
@@ -349,16 +417,35 @@ class AzureBackend:
             if committing and may_have_reached_server(exc):
                 await self._shielded(self._delete_quietly(container, blob_id))
             raise
-        return source.size
+        return None
 
-    async def _put_blob_once(self, container: ContainerClient, blob_id: str, body: bytes) -> None:
+    async def _put_blob_once(
+        self, container: ContainerClient, blob_id: str, body: bytes
+    ) -> bytes | None:
         blob = container.get_blob_client(self._name(blob_id))
         try:
             with azure_errors("Put Blob", blob_id):
                 # overwrite=True: a retried Put Blob must not fail on its own first attempt.
-                await blob.upload_blob(
+                answer = await blob.upload_blob(
                     body, blob_type=BlobType.BLOCKBLOB, length=len(body), overwrite=True
                 )
+        except BaseException as exc:
+            if may_have_reached_server(exc):  # it may be stored although we saw an error
+                await self._shielded(self._delete_quietly(container, blob_id))
+            raise
+        md5 = answer.get("content_md5")
+        return bytes(md5) if isinstance(md5, bytes | bytearray) and len(md5) == 16 else None
+
+    async def _put_signed(
+        self, container: ContainerClient, blob_id: str, source: PartSource
+    ) -> bytes | None:
+        """One Put Blob streamed from `source`, sent without the SDK (signed.py)."""
+        assert self._urls is not None and self._session is not None
+        url = self._urls.url(self._name(blob_id), "cw")
+        try:
+            return await signed.put_blob(
+                self._session, url, source.part(source.size, last=True), self._timeout, blob_id
+            )
         except BaseException as exc:
             if may_have_reached_server(exc):  # it may be stored although we saw an error
                 await self._shielded(self._delete_quietly(container, blob_id))
@@ -442,9 +529,9 @@ class AzureBackend:
         container = await self._ready()
         if self._urls is not None and self._session is not None:
             url = self._urls.url(self._name(blob_id))
-            response = await open_blob(self._session, url, start, end, self._read_timeout)
+            response = await signed.open_blob(self._session, url, start, end, self._timeout)
             if response is not None:
-                async for chunk in body(response, blob_id):
+                async for chunk in signed.body(response, blob_id):
                     yield chunk
                 return
         blob = container.get_blob_client(self._name(blob_id))

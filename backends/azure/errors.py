@@ -10,6 +10,9 @@
     anything else (AuthenticationFailed, 403,        BackendError         (needs a human)
       ContainerNotFound, other 4xx)
 
+A request sent without the SDK (signed.py) is judged by the same rules from its HTTP status
+and its `x-ms-error-code` header (status_error).
+
 By the time an error reaches us the SDK's retry policy has already retried the retryable
 ones (backend.py configures it), so BackendUnavailable means "still failing after retries".
 
@@ -51,13 +54,22 @@ def translate(exc: Exception, operation: str, blob_id: str | None = None) -> Bac
     if isinstance(exc, az.HttpResponseError):
         code = error_code(exc)
         status = exc.status_code or 0
-        detail = f"{what}: {code or type(exc).__name__} (HTTP {status})"
         if isinstance(exc, az.ResourceNotFoundError) and code != "ContainerNotFound" and blob_id:
-            return BlobNotFound(detail)
-        if code in UNAVAILABLE_CODES or status == 429 or status >= 500:
-            return BackendUnavailable(detail)
-        return BackendError(detail)
+            return BlobNotFound(f"{what}: {code or type(exc).__name__} (HTTP {status})")
+        return status_error(operation, blob_id, status, code or type(exc).__name__)
     return BackendError(f"{what}: {type(exc).__name__}")
+
+
+def status_error(operation: str, blob_id: str | None, status: int, code: str) -> BackendError:
+    """The BackendError for an error answer to a request sent without the SDK (signed.py):
+    its HTTP status and its `x-ms-error-code`."""
+    what = f"azure {operation}" + (f" {blob_id}" if blob_id is not None else "")
+    detail = f"{what}: {code or 'no error code'} (HTTP {status})"
+    if status == 404 and code == "BlobNotFound" and blob_id:
+        return BlobNotFound(detail)
+    if code in UNAVAILABLE_CODES or status == 429 or status >= 500:
+        return BackendUnavailable(detail)
+    return BackendError(detail)
 
 
 @contextmanager

@@ -1,6 +1,7 @@
 """A PUT's MD5 from the store instead of the gateway's own hashing (backends.base.Digesting,
 gateway/writepath.py): on an s3 backend over a real SeaweedFS (whose PutObject ETags are
-MD5s), and on the memory backend behind a wrapper that tells a chosen digest, which shows
+MD5s) and an azure backend over a real Azurite (whose Put Blob answers carry the MD5), and
+on the memory backend behind a wrapper that tells a chosen digest, which shows
 where the ETag came from, that Content-MD5 is checked against the store's digest, that a
 store telling none gets the blob read back and hashed, and that a coded blob never uses it."""
 
@@ -19,6 +20,7 @@ from backends.base import Backend, ByteStream, Digesting
 from tests.app.conftest import AppFactory, backend_settings
 from tests.app.server import AppServer
 from tests.support import remote_backends
+from tests.support.azurite import session_azurite
 from tests.support.clients import (
     boto3_client,
     empty_and_delete_bucket,
@@ -135,32 +137,38 @@ def test_coded_blobs_are_hashed_by_the_gateway(
         assert (put["ETag"], wrapper.told) == (f'"{_md5(b"told")}"', 1)
 
 
-# -- an S3 server whose ETags are MD5s ------------------------------------------------------
+# -- stores that tell the MD5: an S3 server whose ETags are MD5s, Azure's Put Blob ----------
 
 
-def test_s3_backend_takes_seaweedfs_md5(request: pytest.FixtureRequest) -> None:
+def _remote(name: str, config: pytest.Config, **options: Any) -> Any:
+    if name == "s3":
+        return remote_backends.s3_backend_on(session_seaweedfs(config), **options)
+    return remote_backends.azure_backend_on(session_azurite(config), **options)
+
+
+@pytest.mark.parametrize("name", ["s3", "azure"])
+def test_remote_backend_takes_the_stores_md5(name: str, request: pytest.FixtureRequest) -> None:
     import asyncio
-
-    weed = session_seaweedfs(request.config)
 
     async def scenario() -> None:
         async def chunks(data: bytes) -> ByteStream:
             for at in range(0, len(data), 100_003):
                 yield data[at : at + 100_003]
 
-        async with remote_backends.opened(remote_backends.s3_backend_on(weed)) as backend:
+        async with remote_backends.opened(_remote(name, request.config)) as backend:
             assert isinstance(backend, Digesting)
             assert backend.digests(25 * MiB) and not backend.digests(None)
-            data = os.urandom(6 * MiB + 5)
-            size, md5 = await backend.put_blob_digested("d1", chunks(data), len(data))
-            assert (size, md5) == (len(data), hashlib.md5(data).digest())
-            got = b"".join([c async for c in backend.get_blob("d1")])
-            assert got == data
+            # One streamed PutObject / Put Blob; on azure a small one goes through the SDK.
+            for blob_id, data in (("d1", os.urandom(6 * MiB + 5)), ("d0", os.urandom(99_999))):
+                size, md5 = await backend.put_blob_digested(blob_id, chunks(data), len(data))
+                assert (size, md5) == (len(data), hashlib.md5(data).digest())
+                got = b"".join([c async for c in backend.get_blob(blob_id)])
+                assert got == data
             # Unknown size: put_blob's own way, no digest.
             assert await backend.put_blob_digested("d2", chunks(b"abc")) == (3, None)
-        local = remote_backends.s3_backend_on(weed, server_md5=False)
+        local = _remote(name, request.config, server_md5=False)
         async with remote_backends.opened(local) as backend:
-            assert isinstance(backend, Digesting) and not backend.digests(MiB)
+            assert not backend.digests(MiB)
             assert await backend.put_blob_digested("d3", chunks(b"abc"), 3) == (3, None)
             listed = [info.blob_id async for info in backend.list_blobs()]
             assert listed == ["d3"]  # no probe left behind
@@ -168,12 +176,32 @@ def test_s3_backend_takes_seaweedfs_md5(request: pytest.FixtureRequest) -> None:
     asyncio.run(scenario())
 
 
-@pytest.fixture(scope="module")
-def s3_server(request: pytest.FixtureRequest, app_factory: AppFactory) -> AppServer:
-    return app_factory(**backend_settings(request.config, "s3"))
+def test_azure_blocks_are_not_digested(request: pytest.FixtureRequest) -> None:
+    """Past single_put_max a blob is staged in blocks: no MD5 of the whole blob."""
+    import asyncio
+
+    async def scenario() -> None:
+        async def one(data: bytes) -> ByteStream:
+            yield data
+
+        backend = _remote("azure", request.config, single_put_max=0, block_size=MiB)
+        async with remote_backends.opened(backend) as opened:
+            assert isinstance(opened, Digesting)
+            assert opened.digests(100_000) and not opened.digests(MiB)
+            data = os.urandom(2 * MiB + 1)
+            assert await opened.put_blob_digested("b1", one(data), len(data)) == (len(data), None)
+            assert b"".join([c async for c in opened.get_blob("b1")]) == data
+
+    asyncio.run(scenario())
 
 
-def test_gateway_on_seaweedfs(s3_server: AppServer) -> None:
+@pytest.fixture(scope="module", params=["s3", "azure"])
+def remote_server(request: pytest.FixtureRequest, app_factory: AppFactory) -> AppServer:
+    return app_factory(**backend_settings(request.config, str(request.param)))
+
+
+def test_gateway_on_a_remote_store(remote_server: AppServer) -> None:
+    s3_server = remote_server
     client = boto3_client(s3_server)
     bucket = unique_bucket_name("md5")
     client.create_bucket(Bucket=bucket)

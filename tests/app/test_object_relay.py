@@ -1,7 +1,7 @@
 """On the s3 and azure backends, GetObject bodies are spliced from the backend's socket to
 the client's (backends/relay.py, gateway/sendfile.py), part by part, over a real SeaweedFS
 and a real Azurite; over https, and for a part the backend does not hand over, they are
-streamed (on azure by one Get Blob of the range: backends/azure/reads.py)."""
+streamed (on azure by one Get Blob of the range: backends/azure/signed.py)."""
 
 from __future__ import annotations
 

@@ -31,7 +31,7 @@ def _backend(name: str, config: pytest.Config, **options: Any) -> Backend:
     if name == "s3":
         server = session_seaweedfs(config)
         return remote_backends.s3_backend_on(server, part_size=PART, **options)
-    return remote_backends.azure_backend_on(session_azurite(config), block_size=PART)
+    return remote_backends.azure_backend_on(session_azurite(config), block_size=PART, **options)
 
 
 def _stored_etag(config: pytest.Config, backend: Backend, blob_id: str) -> str:
@@ -51,7 +51,8 @@ async def _chunks(data: memoryview) -> AsyncIterator[bytes]:
     [
         pytest.param("s3", {}, id="s3-one-put"),
         pytest.param("s3", {"single_put_max": 0}, id="s3-parts"),
-        pytest.param("azure", {}, id="azure"),
+        pytest.param("azure", {}, id="azure-one-put"),
+        pytest.param("azure", {"single_put_max": 0}, id="azure-blocks"),
     ],
 )
 def test_known_size_put_holds_no_part(

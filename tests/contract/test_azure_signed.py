@@ -1,7 +1,9 @@
-"""The azure backend reads a blob with one Get Blob of a signed URL (backends/azure/reads.py)
+"""The azure backend reads a blob with one Get Blob of a signed URL (backends/azure/signed.py)
 and, over plain HTTP, hands the body over on a relay socket (backends/relay.py), with
 every way it can be given credentials, against a real Azurite; what it cannot read that
-way (an error answer) it reads through the SDK, whose errors it translates."""
+way (an error answer) it reads through the SDK, whose errors it translates. A blob of
+known size goes up as one streamed Put Blob to a signed URL: a body that fails leaves
+nothing, and an error answer is translated from its status and error code."""
 
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ from azure.storage.blob import AccountSasPermissions, ResourceTypes, generate_ac
 from azure.storage.blob.aio import BlobClient
 
 from backends.azure import AzureBackend
-from backends.base import BlobNotFound, BlobRelay
+from backends.base import BackendError, BackendUnavailable, BlobNotFound, BlobRelay
 from tests.support import remote_backends
 from tests.support.azurite import Azurite, session_azurite
 
@@ -87,7 +89,7 @@ def _relayed(relay: BlobRelay) -> bytes:
 
 
 @pytest.mark.parametrize("how", HOW)
-def test_reads_stream_and_relay_with_every_credential(
+def test_puts_reads_and_relays_with_every_credential(
     how: str, request: pytest.FixtureRequest, aio: asyncio.Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     server = session_azurite(request.config)
@@ -101,6 +103,7 @@ def test_reads_stream_and_relay_with_every_credential(
     async def body() -> None:
         async with remote_backends.opened(backend) as opened:
             assert await opened.put_blob("blob 1+", _one(DATA), len(DATA)) == len(DATA)
+            assert opened.digests(len(DATA))  # the probe's Put Blob told its MD5
             with monkeypatch.context() as patched:
                 patched.setattr(BlobClient, "download_blob", no_downloader)
                 whole = b"".join([c async for c in opened.get_blob("blob 1+")])
@@ -141,8 +144,6 @@ def test_a_sas_without_read_rights_falls_back(
 ) -> None:
     """A SAS that may write and list but not read: Get Blob answers 403 to both paths, and
     the SDK's error is the one raised (a BackendError, not a cut-short body)."""
-    from backends.base import BackendError
-
     server = session_azurite(request.config)
     sas = generate_account_sas(
         server.account_name,
@@ -171,6 +172,72 @@ def test_a_sas_without_read_rights_falls_back(
         finally:
             await backend.close()
             await setup.delete_blob("b")
+            await setup.close()
+
+    aio.run(body())
+
+
+class _ClientGone(Exception):
+    pass
+
+
+@pytest.mark.parametrize("failure", ["raises", "short"])
+def test_a_streamed_put_whose_body_fails_stores_nothing(
+    failure: str, request: pytest.FixtureRequest, aio: asyncio.Runner
+) -> None:
+    """The request's body fails half-way (the client went away, or sent less than it
+    declared): the put raises that failure, and the service keeps no blob."""
+    backend = remote_backends.azure_backend_on(session_azurite(request.config))
+    size = 3 * 1024 * 1024
+
+    async def failing() -> AsyncIterator[bytes]:
+        yield DATA
+        yield DATA
+        if failure == "raises":
+            raise _ClientGone
+
+    async def body() -> None:
+        async with remote_backends.opened(backend) as opened:
+            expected = _ClientGone if failure == "raises" else BackendError
+            with pytest.raises(expected):
+                await opened.put_blob("cut", failing(), size)
+            with pytest.raises(BlobNotFound):
+                await opened.blob_size("cut")
+            assert [info.blob_id async for info in opened.list_blobs()] == []
+
+    aio.run(body())
+
+
+def test_a_put_refused_by_the_service_is_translated(
+    request: pytest.FixtureRequest, aio: asyncio.Runner
+) -> None:
+    """A SAS that may read but not write: the streamed Put Blob's 403 becomes a BackendError
+    naming the service's error code (and the MD5 probe, refused alike, is not trusted)."""
+    server = session_azurite(request.config)
+    container = f"t-nowrite-{random.getrandbits(32):08x}"
+    setup = AzureBackend(container, connection_string=server.connection_string)
+    sas = generate_account_sas(
+        server.account_name,
+        server.account_key,
+        ResourceTypes(service=True, container=True, object=True),
+        AccountSasPermissions(read=True, list=True),
+        expiry=datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=1),
+    )
+    backend = AzureBackend(
+        container, account_url=server.account_url, credential=AzureSasCredential(sas)
+    )
+
+    async def body() -> None:
+        await setup.start()
+        try:
+            with pytest.raises(BackendError) as caught:
+                await backend.put_blob("b", _one(DATA), len(DATA))
+            assert not isinstance(caught.value, BackendUnavailable)
+            assert "AuthorizationPermissionMismatch" in str(caught.value)
+            assert "(HTTP 403)" in str(caught.value)
+            assert not backend.digests(len(DATA))
+        finally:
+            await backend.close()
             await setup.close()
 
     aio.run(body())

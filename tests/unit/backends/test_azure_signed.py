@@ -1,15 +1,20 @@
-"""backends/azure/reads.py: which credential signs a Get Blob URL, and how a blob's name
-becomes its URL (what Azurite makes of those URLs: tests/contract/test_azure_reads.py)."""
+"""backends/azure/signed.py: which credential signs a blob URL, how a blob's name becomes its
+URL, the MD5 of a Put Blob answer, and errors.py's reading of an error answer (what
+Azurite makes of those URLs: tests/contract/test_azure_signed.py)."""
 
 from __future__ import annotations
 
+import base64
 import datetime
+import hashlib
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from azure.core.credentials import AccessToken, AzureNamedKeyCredential, AzureSasCredential
 
-from backends.azure.reads import EXPIRES, BlobUrls
+from backends.azure.errors import status_error
+from backends.azure.signed import EXPIRES, BlobUrls, content_md5
+from backends.base import BackendError, BackendUnavailable, BlobNotFound
 
 CONTAINER_URL = "http://127.0.0.1:10000/devstoreaccount1/kv"
 KEY = "a2V5IG9mIHRoZSB0ZXN0IGFjY291bnQ="  # base64, as account keys are
@@ -32,6 +37,8 @@ def test_a_key_signs_a_read_only_sas_for_that_blob() -> None:
     urls = BlobUrls.of(CONTAINER_URL, "kv", _PolicyLike())
     assert urls is not None and urls.plain_http
     url = urlsplit(urls.url("pre/fix/blob1", now=NOW))
+    writes = parse_qs(urlsplit(urls.url("pre/fix/blob1", "cw", now=NOW)).query)
+    assert writes["sp"] == ["cw"]
     assert url.path == "/devstoreaccount1/kv/pre/fix/blob1"
     query = parse_qs(url.query)
     assert query["sp"] == ["r"]  # read, nothing else
@@ -93,3 +100,37 @@ def test_one_credential_exactly() -> None:
         BlobUrls(CONTAINER_URL, "kv")
     with pytest.raises(ValueError):
         BlobUrls(CONTAINER_URL, "kv", account_key=KEY, sas="sig=x")
+
+
+@pytest.mark.parametrize(
+    ("header", "digest"),
+    [
+        (base64.b64encode(hashlib.md5(b"x").digest()).decode(), hashlib.md5(b"x").digest()),
+        (None, None),
+        ("", None),
+        ("not base64!", None),
+        (base64.b64encode(b"short").decode(), None),  # not 16 bytes
+        (base64.b64encode(hashlib.sha256(b"x").digest()).decode(), None),
+    ],
+)
+def test_content_md5(header: str | None, digest: bytes | None) -> None:
+    assert content_md5(header) == digest
+
+
+@pytest.mark.parametrize(
+    ("status", "code", "kind"),
+    [
+        (404, "BlobNotFound", BlobNotFound),
+        (404, "ContainerNotFound", BackendError),
+        (403, "AuthorizationPermissionMismatch", BackendError),
+        (413, "RequestBodyTooLarge", BackendError),
+        (503, "ServerBusy", BackendUnavailable),
+        (500, "OperationTimedOut", BackendUnavailable),
+        (500, "", BackendUnavailable),
+        (429, "", BackendUnavailable),
+    ],
+)
+def test_error_answers_without_the_sdk(status: int, code: str, kind: type) -> None:
+    error = status_error("Put Blob", "b1", status, code)
+    assert type(error) is kind
+    assert str(error) == f"azure Put Blob b1: {code or 'no error code'} (HTTP {status})"

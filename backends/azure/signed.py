@@ -1,6 +1,6 @@
-"""Get Blob as one streamed request: signed blob URLs, read without the SDK's downloader.
+"""Get Blob and Put Blob as plain streamed requests to signed blob URLs, without the SDK.
 
-Why: the SDK's downloader (`BlobClient.download_blob().chunks()`) fetches 4 MiB ranges one
+Reads. The SDK's downloader (`BlobClient.download_blob().chunks()`) fetches 4 MiB ranges one
 after the other, reads each in 256 KiB pieces and joins them into one 4 MiB bytes before the
 gateway sees any of it: 4-8 MiB held per GET in flight (400 GETs, 1.6 GiB and more) and
 every byte copied twice in Python. One Get Blob of the whole range, read in the pieces the
@@ -9,20 +9,32 @@ store inside the cluster) the same request can be sent on a socket of the relay
 (backends/relay.py) for the gateway to splice to its client, the bytes never entering
 Python.
 
-How a request is signed: with the account key, a service SAS for that one blob (read only,
-valid for `EXPIRES` seconds; azure-storage-blob's `generate_blob_sas`, ~20 us); with a SAS
-(a connection string's SharedAccessSignature, an AzureSasCredential, or a SAS in the
-account URL) that SAS. A token credential (Entra ID) has no URL form: those backends keep
-the SDK's downloader (`BlobUrls.of` returns None).
+Writes. The SDK sends a blob in one Put Blob only from a buffer of its whole length (it
+reads the body before it sends it); streamed, it stages blocks. A blob whose length is
+known goes up here as one Put Blob whose body is fed from the request as it arrives
+(backends/streamed.py's PartBody): one request instead of a block per 8 MiB and a commit,
+and an answer that carries the MD5 the service computed over the bytes it stored
+(`Content-MD5`, in every Put Blob answer since API version 2012-02-12), which the gateway
+takes for the ETag instead of hashing every byte (backends.base.Digesting).
 
-Only a 200 or 206 answer is streamed: anything else (404, 416, 403, 5xx) or a request that
-fails before its answer begins is read again through the SDK, whose retries and error
-translation (errors.py) apply as to every other call; a second request, only on that path.
-A connection that breaks mid-body raises BackendUnavailable, as the SDK's reads do.
+How a request is signed: with the account key, a service SAS for that one blob (read, or
+create and write, valid for `EXPIRES` seconds; azure-storage-blob's `generate_blob_sas`,
+~20 us); with a SAS (a connection string's SharedAccessSignature, an AzureSasCredential,
+or a SAS in the account URL) that SAS. A token credential (Entra ID) has no URL form: those
+backends keep the SDK (`BlobUrls.of` returns None).
+
+Only a 200 or 206 answer to a read is streamed: anything else (404, 416, 403, 5xx) or a
+read that fails before its answer begins is read again through the SDK, whose retries and
+error translation (errors.py) apply as to every other call; a second request, only on that
+path. A connection that breaks mid-body raises BackendUnavailable, as the SDK's reads do.
+A write cannot be sent again (its body streamed by): an error answer is translated from its
+status and `x-ms-error-code` (errors.status_error), and the put fails.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import datetime
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,7 +44,8 @@ import aiohttp
 from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 from azure.storage.blob import generate_blob_sas
 
-from backends.azure.errors import azure_errors
+from backends.azure.errors import azure_errors, status_error
+from backends.streamed import PartBody, body_errors
 
 EXPIRES = 900  # seconds a blob URL is valid: it is used at once, by this process only
 
@@ -80,15 +93,16 @@ class BlobUrls:
             return cls(container_url, container, account_name=name, account_key=key)
         return None
 
-    def url(self, name: str, now: datetime.datetime | None = None) -> str:
-        """The URL that reads blob `name` (its full name, prefix included)."""
+    def url(self, name: str, permission: str = "r", now: datetime.datetime | None = None) -> str:
+        """The URL that reads blob `name` (its full name, prefix included), or with
+        permission "cw" writes it. A given SAS is used as it is, whatever it allows."""
         path = self._base + quote(name, safe="~/")
         if self._sas is not None:
             return f"{path}?{self._sas}"
         account, key = self._account
         expiry = (now or datetime.datetime.now(datetime.UTC)) + datetime.timedelta(seconds=EXPIRES)
         sas = generate_blob_sas(
-            account, self._container, name, account_key=key, permission="r", expiry=expiry
+            account, self._container, name, account_key=key, permission=permission, expiry=expiry
         )
         return f"{path}?{sas}"
 
@@ -129,3 +143,32 @@ async def body(response: aiohttp.ClientResponse, blob_id: str) -> AsyncIterator[
                 return
     finally:
         response.close()
+
+
+async def put_blob(
+    session: aiohttp.ClientSession,
+    url: str,
+    data: PartBody,
+    timeout: aiohttp.ClientTimeout,
+    blob_id: str,
+) -> bytes | None:
+    """Put Blob (a block blob) of `data.length` bytes streamed from `data`; the MD5 the
+    service computed, or None if its answer carried none."""
+    headers = {"x-ms-blob-type": "BlockBlob", "Content-Length": str(data.length)}
+    with body_errors(data), azure_errors("Put Blob", blob_id):
+        async with session.put(url, data=data, headers=headers, timeout=timeout) as response:
+            if response.status != 201:
+                code = response.headers.get("x-ms-error-code", "")
+                raise status_error("Put Blob", blob_id, response.status, code)
+            return content_md5(response.headers.get("Content-MD5"))
+
+
+def content_md5(value: str | None) -> bytes | None:
+    """The 16 bytes of a base64 Content-MD5 header; None for anything else."""
+    if not value:
+        return None
+    try:
+        digest = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        return None
+    return digest if len(digest) == 16 else None
