@@ -1,4 +1,5 @@
-"""Send a byte stream of known length to a remote store in parts, without buffering parts.
+"""Send a byte stream of known length to a remote store in parts, without buffering parts;
+read a store's response body as it arrives (response_pieces).
 
 S3 UploadPart and Azure Put Block each want a Content-Length before the body. When the
 caller knows the blob's length (the request's declared length), every part's length is
@@ -21,8 +22,10 @@ their body iterator raises, and the caller re-raises the original.
 from __future__ import annotations
 
 import io
-from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+import aiohttp
 
 from backends.base import BackendError, ByteStream
 
@@ -137,3 +140,20 @@ def body_errors(body: object) -> Iterator[None]:
         if isinstance(body, PartBody) and isinstance(body.error, Exception):
             raise body.error from None
         raise
+
+
+async def response_pieces(
+    content: aiohttp.StreamReader, errors: Callable[[], AbstractContextManager[None]]
+) -> AsyncIterator[bytes]:
+    """A response body (aiohttp's stream) in the pieces the socket delivered (~256 KiB),
+    uncopied, each read inside `errors()` (the backend's error table). Reading n-byte
+    pieces instead joins them into fresh buffers and raises aiohttp's read-ahead to 2n
+    (1 MiB pieces at c16 cost 1.6 s of CPU per GiB in the gateway, these 0.6 s). aiohttp
+    itself fails a body shorter than its Content-Length (ClientPayloadError)."""
+    while True:
+        with errors():
+            chunk, _ = await content.readchunk()
+        if chunk:
+            yield chunk
+        elif content.at_eof():
+            return

@@ -18,18 +18,21 @@ from typing import Any
 
 from azure.storage.blob import BlobServiceClient, generate_blob_sas
 
-from bench.loadgen import PhaseResult, Request, run_phase
+from bench.loadgen import Request, run_phase
 from bench.targets import Target
+from bench.workloads import Session
 
 _PERMISSIONS = {"get_object": "r", "head_object": "r", "put_object": "cw", "delete_object": "d"}
 PUT_HEADERS = (("x-ms-blob-type", "BlockBlob"),)
 
 
-class AzureSession:
+class AzureSession(Session):
     """A container of its own in the account at `target.url` (the account URL);
     `target.access_key` is the account name, `target.secret_key` the account key."""
 
-    def __init__(self, target: Target, loop: asyncio.AbstractEventLoop, run_id: str) -> None:
+    def __init__(  # no S3 client: not Session's
+        self, target: Target, loop: asyncio.AbstractEventLoop, run_id: str
+    ) -> None:
         self.target = target
         self.loop = loop
         self.service = BlobServiceClient(
@@ -51,13 +54,6 @@ class AzureSession:
             expiry=datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=6),
         )
         return f"{self.container.get_blob_client(key).url}?{sas}"
-
-    def phase(
-        self, name: str, requests: list[Request], concurrency: int, payload: memoryview
-    ) -> PhaseResult:
-        return run_phase(
-            self.target.name, name, requests, concurrency, payload, self.target.pid, self.loop
-        )
 
     def delete_all(self, prefix: str, payload: memoryview) -> None:
         names = [b.name for b in self.container.list_blobs(name_starts_with=prefix or None)]

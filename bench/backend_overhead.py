@@ -184,7 +184,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="kv-bench-overhead-"))
     servers = Servers(workdir, args.backend, args.workers)
     results: dict[tuple[str, str], PhaseResult] = {}
-    sessions: list[Any] = []
+    sessions: list[Session] = []
     try:
         targets = servers.start()
         run_id = uuid.uuid4().hex[:6]

@@ -45,7 +45,7 @@ from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 from azure.storage.blob import generate_blob_sas
 
 from backends.azure.errors import azure_errors, status_error
-from backends.streamed import PartBody, body_errors
+from backends.streamed import PartBody, body_errors, response_pieces
 
 EXPIRES = 900  # seconds a blob URL is valid: it is used at once, by this process only
 
@@ -130,17 +130,12 @@ async def open_blob(
 
 
 async def body(response: aiohttp.ClientResponse, blob_id: str) -> AsyncIterator[bytes]:
-    """The body of `response` in the pieces the socket delivered, uncopied. aiohttp fails
-    a body shorter than its Content-Length (ClientPayloadError -> BackendUnavailable)."""
-    content = response.content
+    """The body of `response` as it arrives (backends.streamed.response_pieces)."""
     try:
-        while True:
-            with azure_errors("Get Blob", blob_id):
-                chunk, _ = await content.readchunk()
-            if chunk:
-                yield chunk
-            elif content.at_eof():
-                return
+        async for chunk in response_pieces(
+            response.content, lambda: azure_errors("Get Blob", blob_id)
+        ):
+            yield chunk
     finally:
         response.close()
 

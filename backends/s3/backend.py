@@ -87,7 +87,13 @@ from backends.base import (
 from backends.parts import PartReader
 from backends.relay import RelayClient
 from backends.s3.errors import client_error_code, s3_errors
-from backends.streamed import PartBody, PartSource, body_errors, part_lengths
+from backends.streamed import (
+    PartBody,
+    PartSource,
+    body_errors,
+    part_lengths,
+    response_pieces,
+)
 
 log = logging.getLogger(__name__)
 
@@ -493,20 +499,13 @@ class S3Backend:
                     raise
                 return
         body = response["Body"]
-        # The response's own aiohttp stream, in the pieces the socket delivered (~256 KiB),
-        # uncopied: StreamingBody.read(n) joins pieces into a fresh n-byte buffer and raises
-        # aiohttp's read-ahead to 2n per response (reading 1 MiB pieces at c16 cost 1.6 s
-        # of CPU per GiB, this 0.6 s). aiohttp itself fails a body shorter than its
-        # Content-Length (ClientPayloadError), as StreamingBody did.
-        content = body.raw_stream.content
+        # The response's own aiohttp stream (StreamingBody.read(n) would join its pieces).
         try:
-            while True:
-                with s3_errors("GetObject", blob_id):
-                    chunk, _ = await content.readchunk()
-                if chunk:
-                    yield chunk
-                elif content.at_eof():
-                    return
+            pieces = response_pieces(
+                body.raw_stream.content, lambda: s3_errors("GetObject", blob_id)
+            )
+            async for chunk in pieces:
+                yield chunk
         finally:
             body.close()
 
