@@ -287,6 +287,7 @@ def build_app(services: Services, *, run_collector: bool = True) -> web.Applicat
     if audit is not None:
         app[APP_AUDIT] = audit
         app.cleanup_ctx.append(_audit_ctx(audit))  # first in, so the last to close
+    app.cleanup_ctx.append(_backend_started(services.backend))
     for path in LIVE_PATHS:
         app.router.add_get(path, health_live)
     for path in READY_PATHS:
@@ -339,6 +340,31 @@ def build_website_app(services: Services) -> web.Application:
 
     app.router.add_route("*", "/{tail:.*}", website)
     return app
+
+
+def _backend_started(backend: Backend) -> Callable[[web.Application], AsyncIterator[None]]:
+    """Connect to a remote store as the app starts, in the background, so that its bucket
+    or container check and its MD5 probe (backends.base.Digesting) are done before the first
+    PUT rather than by it (a first PUT would be hashed by the gateway). A store that is down
+    is not an error here: the first call that needs it tries again, and
+    /minio/health/ready says so meanwhile."""
+
+    async def started(app: web.Application) -> AsyncIterator[None]:
+        start = getattr(backend, "start", None)  # the remote backends have one
+        task = asyncio.create_task(start()) if start is not None else None
+        if task is not None:
+            task.add_done_callback(_report_start)
+        yield
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    return started
+
+
+def _report_start(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and (exc := task.exception()) is not None:
+        log.warning("backend not ready at start (the first request tries again): %s", exc)
 
 
 def _audit_ctx(audit: AuditWriter) -> Callable[[web.Application], AsyncIterator[None]]:
