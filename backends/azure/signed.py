@@ -115,15 +115,18 @@ async def open_blob(
     timeout: aiohttp.ClientTimeout,
 ) -> aiohttp.ClientResponse | None:
     """The answer to a Get Blob of bytes [start, end) (end None: to the blob's end), its
-    body not yet read; None if it is not one to stream (the caller asks the SDK)."""
+    body not yet read; None if it is not one to stream (the caller asks the SDK): only a
+    200 to a request for the whole blob, or a 206 for a range, with the length asked for."""
     headers = {"Accept-Encoding": "identity"}
-    if start > 0 or end is not None:
+    ranged = start > 0 or end is not None
+    if ranged:
         headers["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
     try:
         response = await session.get(url, headers=headers, timeout=timeout)
-    except (aiohttp.ClientError, OSError):
+    except (aiohttp.ClientError, OSError):  # TimeoutError is an OSError
         return None  # the SDK's call retries what failed before an answer
-    if response.status not in (200, 206):
+    length = response.content_length
+    if response.status != (206 if ranged else 200) or (end is not None and length != end - start):
         response.release()
         return None
     return response

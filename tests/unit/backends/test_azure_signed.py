@@ -4,16 +4,19 @@ Azurite makes of those URLs: tests/contract/test_azure_signed.py)."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import datetime
 import hashlib
 from urllib.parse import parse_qs, urlsplit
 
+import aiohttp
 import pytest
+from aiohttp import web
 from azure.core.credentials import AccessToken, AzureNamedKeyCredential, AzureSasCredential
 
 from backends.azure.errors import status_error
-from backends.azure.signed import EXPIRES, BlobUrls, content_md5
+from backends.azure.signed import EXPIRES, BlobUrls, body, content_md5, open_blob
 from backends.base import BackendError, BackendUnavailable, BlobNotFound
 
 CONTAINER_URL = "http://127.0.0.1:10000/devstoreaccount1/kv"
@@ -134,3 +137,59 @@ def test_error_answers_without_the_sdk(status: int, code: str, kind: type) -> No
     error = status_error("Put Blob", "b1", status, code)
     assert type(error) is kind
     assert str(error) == f"azure Put Blob b1: {code or 'no error code'} (HTTP {status})"
+
+
+BLOB = bytes(range(256)) * 40
+
+
+async def _store(behaviour: str) -> tuple[web.AppRunner, str]:
+    """A stand-in store answering every GET with BLOB as `behaviour` says."""
+
+    async def get(request: web.Request) -> web.Response:
+        wanted = request.headers.get("Range")
+        if behaviour == "ignores-range" or wanted is None:
+            return web.Response(body=BLOB)
+        first, _, last = wanted.removeprefix("bytes=").partition("-")
+        stop = int(last) + 1 if last else len(BLOB)
+        if behaviour == "short-range":
+            stop -= 1
+        return web.Response(status=206, body=BLOB[int(first) : stop])
+
+    app = web.Application()
+    app.router.add_get("/{name}", get)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}/b?sig=x"
+
+
+@pytest.mark.parametrize(
+    ("behaviour", "start", "end", "streamed"),
+    [
+        ("honest", 0, None, BLOB),
+        ("honest", 10, 2000, BLOB[10:2000]),
+        ("honest", 100, None, BLOB[100:]),
+        ("ignores-range", 0, None, BLOB),  # no range asked: 200 is the answer
+        ("ignores-range", 10, 2000, None),  # the whole blob for a range: not those bytes
+        ("ignores-range", 100, None, None),
+        ("short-range", 10, 2000, None),  # fewer bytes than asked for
+    ],
+)
+def test_only_the_bytes_asked_for_are_streamed(
+    behaviour: str, start: int, end: int | None, streamed: bytes | None
+) -> None:
+    async def scenario() -> bytes | None:
+        runner, url = await _store(behaviour)
+        try:
+            async with aiohttp.ClientSession() as session:
+                timeout = aiohttp.ClientTimeout(total=10)
+                response = await open_blob(session, url, start, end, timeout)
+                if response is None:
+                    return None
+                return b"".join([chunk async for chunk in body(response, "b")])
+        finally:
+            await runner.cleanup()
+
+    assert asyncio.run(scenario()) == streamed
