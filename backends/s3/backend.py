@@ -123,6 +123,15 @@ def etag_md5(etag: object) -> bytes | None:
     return digest if len(digest) == 16 else None  # fromhex skips spaces
 
 
+def holds_range(response: dict[str, Any], start: int, end: int | None) -> bool:
+    """Whether a GetObject answer to `Range: bytes=start-(end-1)` holds bytes [start, end):
+    a 206 for them, or a 200 whose whole object is exactly those bytes (RFC 9110 lets a
+    server ignore Range: its 200 would otherwise be other bytes than those asked for)."""
+    if str(response.get("ContentRange", "")).startswith(f"bytes {start}-"):
+        return True
+    return start == 0 and (end is None or response.get("ContentLength") == end)
+
+
 def may_have_reached_server(exc: BaseException) -> bool:
     """Whether a request that failed with `exc` may still have taken effect on the server."""
     if isinstance(exc, asyncio.CancelledError):
@@ -485,13 +494,14 @@ class S3Backend:
             return
         client = await self._ready()
         # https://www.rfc-editor.org/rfc/rfc9110#name-byte-ranges: last-byte-pos is inclusive.
-        ranged = {"Range": f"bytes={start}-{'' if end is None else end - 1}"}
+        ranged = start > 0 or end is not None
+        asked = {"Range": f"bytes={start}-{'' if end is None else end - 1}"} if ranged else {}
         with s3_errors("GetObject", blob_id):
             try:
                 response = await client.get_object(
                     Bucket=self._bucket,
                     Key=self._key(blob_id),
-                    **(ranged if start > 0 or end is not None else {}),
+                    **asked,
                 )
             except ClientError as exc:
                 # 416: the range starts at or past the end of an existing blob.
@@ -499,6 +509,9 @@ class S3Backend:
                     raise
                 return
         body = response["Body"]
+        if ranged and not holds_range(response, start, end):
+            body.close()
+            raise BackendError(f"s3 GetObject {blob_id}: the answer is not the range asked for")
         # The response's own aiohttp stream (StreamingBody.read(n) would join its pieces).
         try:
             pieces = response_pieces(
