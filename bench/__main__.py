@@ -1,7 +1,8 @@
 """`python -m bench --target NAME=URL,KEY,SECRET[,PID] ... | --start-local`.
 
 Runs the workloads (bench/workloads.py) against every target, interleaved round by round
-(A B A B ...), and prints Markdown tables with each target's figures and its ratio to the
+(A B, then B A, ...: an even --rounds puts each target first as often as last), and
+prints Markdown tables with each target's figures and its ratio to the
 first target (and to nginx, when it runs). `--start-local` starts SeaweedFS (the
 reference, first), nginx (the HTTP ceiling, bench/nginx.py; when installed, unless
 --no-nginx) and KloudVault on the local backend, benchmarks them and stops them. nginx
@@ -30,6 +31,7 @@ from bench.workloads import (
     QUICK,
     Scale,
     Session,
+    in_turn,
     large,
     listing,
     multipart,
@@ -178,24 +180,25 @@ def main(argv: Sequence[str] | None = None) -> int:
                 record([populate_listing(s, scale, payload)])
         for rnd in range(args.rounds):
             print(f"round {rnd + 1}/{args.rounds}", file=sys.stderr, flush=True)
+            turn, s3_turn = in_turn(sessions, rnd), in_turn(s3_sessions, rnd)
             if "large" in workloads:
                 for c in scale.large_concurrency:
-                    for s in sessions:
+                    for s in turn:
                         record(large(s, scale, c, payload))
             if "small" in workloads:
-                for s in sessions:
+                for s in turn:
                     record(small(s, scale, payload))
             if "small-wrk" in workloads and wrk.available():
-                for s in sessions:
+                for s in turn:
                     record(wrk.small_get(s, scale, payload))
             if "large-wrk" in workloads and wrk.available():
-                for s in sessions:
+                for s in turn:
                     record(wrk.large_get(s, scale, payload))
             if "multipart" in workloads:
-                for s in s3_sessions:
+                for s in s3_turn:
                     record(multipart(s, scale, payload))
             if "listing" in workloads:
-                for s in s3_sessions:
+                for s in s3_turn:
                     record(listing(s, scale))
     finally:
         for s in sessions:

@@ -5,8 +5,8 @@ Starts one SeaweedFS and a KloudVault with `--backend s3` storing its blobs in i
 `large` workload (bench/workloads.py: 25 MiB PUT, then GET of the same objects, at
 concurrency 16, presigned URLs from bench/loadgen.py; SAS URLs for Azurite, from
 bench/azure_direct.py) against the store directly and against the gateway, interleaved
-round by round (A B A B). The ratio gateway / direct is the backend overhead: every byte
-crosses the gateway and then the store, so 1.00 would mean the gateway is free. The
+round by round (A B, then B A). The ratio gateway / direct is the backend overhead: every
+byte crosses the gateway and then the store, so 1.00 would mean the gateway is free. The
 gateway's server CPU column is the gateway's own process only; the store works for both
 targets.
 
@@ -35,7 +35,7 @@ from bench.azure_direct import AzureSession
 from bench.calibrate import machine_speed
 from bench.loadgen import PhaseResult
 from bench.targets import Target, _bench_seaweedfs
-from bench.workloads import QUICK, Scale, Session, large, payload_for
+from bench.workloads import QUICK, Scale, Session, in_turn, large, payload_for
 
 MIB = 1024 * 1024
 BLOB_BUCKET = "kloudvault-blobs"
@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         ]
         for rnd in range(args.rounds):
             print(f"round {rnd + 1}/{args.rounds}", file=sys.stderr, flush=True)
-            for s in sessions:
+            for s in in_turn(sessions, rnd):
                 for r in large(s, scale, args.concurrency, payload):
                     print(
                         f"  {r.target:14} {r.phase:28} {r.mb_per_s:8.1f} MB/s"

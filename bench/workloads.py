@@ -9,8 +9,9 @@
     listing    ListObjectsV2 over 100,000 keys: every page flat, and with a delimiter
 
 Setup and clean-up (buckets, deleting what a phase wrote, populating the listing keys)
-are not measured. The caller interleaves targets phase group by phase group (A B A B), so
-noise from the machine reaches every target alike.
+are not measured. The caller interleaves targets phase group by phase group, reversing
+their order every other round (A B, B A: `in_turn`), so noise from the machine, and the
+cost of coming second, reach every target alike.
 """
 
 from __future__ import annotations
@@ -19,14 +20,23 @@ import asyncio
 import os
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from bench.loadgen import PhaseResult, Request, run_phase
 from bench.targets import Target
 
 KIB, MIB = 1024, 1024 * 1024
+T = TypeVar("T")
+
+
+def in_turn(targets: Sequence[T], round_index: int) -> list[T]:
+    """The targets in the order round `round_index` (from 0) runs them: as given, then
+    reversed, and so on. On a two-core machine the second of two targets run back to back
+    was 8-12% slower whichever it was (bench/RESULTS.md, 2026-12-06): over an even number
+    of rounds each target runs first as often as last."""
+    return list(targets) if round_index % 2 == 0 else list(reversed(targets))
 
 
 @dataclass(frozen=True)
