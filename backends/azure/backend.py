@@ -100,8 +100,8 @@ MiB = 1024 * 1024
 MAX_BLOCK_SIZE = 4000 * MiB
 MAX_BLOCKS = 50_000
 DEFAULT_BLOCK_SIZE = 8 * MiB
-# Known-size blobs up to this size are buffered for one Put Blob; larger ones stream as
-# staged blocks (two requests at least, but no buffer of a block's size per upload).
+# Known-size blobs up to this size are buffered for one Put Blob the SDK can retry; larger
+# ones stream as one Put Blob (signed.py) up to single_put_max, as staged blocks past it.
 SINGLE_PUT_SIZE = 256 * 1024
 STREAMED_PUT_MAX = 5000 * MiB  # Put Blob's limit (API version 2019-12-12 and later)
 _PROBE_SIZE = 64 * 1024
