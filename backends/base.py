@@ -14,9 +14,14 @@ tests/contract/test_backend_contract.py.
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Callable, Hashable
+import hashlib
+import logging
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
+
+log = logging.getLogger(__name__)
 
 ByteStream = AsyncIterator[bytes]
 
@@ -145,6 +150,36 @@ class Digesting(Protocol):
         """put_blob, and the MD5 of the bytes as the store computed it: None when its
         answer carried none the backend is sure of (the caller then hashes the blob)."""
         ...
+
+
+PROBE_SIZE = 64 * 1024
+
+
+async def store_tells_md5(
+    what: str,
+    put: Callable[[str, bytes], Awaitable[bytes | None]],
+    delete: Callable[[str], Awaitable[None]],
+) -> bool:
+    """Whether a store answers a write with the MD5 of the bytes it stored (Digesting),
+    from a probe of random bytes that `put` stores under a fresh id and returns the
+    answer's MD5 of; deleted afterwards (or by the blob collector, as an orphan, if the
+    delete fails). BackendUnavailable passes through (not ready: the caller asks again
+    later); any other BackendError means no."""
+    probe = secrets.token_bytes(PROBE_SIZE)
+    blob_id = f"kloudvault-md5-probe-{secrets.token_hex(8)}"
+    try:
+        md5 = await put(blob_id, probe)
+    except BackendUnavailable:
+        raise
+    except BackendError as exc:
+        log.warning("%s: MD5 probe failed, the gateway hashes every blob: %s", what, exc)
+        return False
+    await delete(blob_id)
+    if md5 == hashlib.md5(probe, usedforsecurity=False).digest():
+        log.info("%s: the store's answers carry the MD5; blobs' MD5s are taken from them", what)
+        return True
+    log.info("%s: the store's answers carry no MD5; the gateway hashes every blob", what)
+    return False
 
 
 # A runtime-checkable Protocol's isinstance walks the protocol's members on every call:

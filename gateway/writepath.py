@@ -15,7 +15,7 @@ The caller then commits the version with MetaStore.put_object, which removes the
 the pending list in the same transaction that makes it visible.
 
 MD5 from the store (backends.base.Digesting): when the backend's store computes the MD5
-of a plaintext blob and says so (an S3 server whose ETags are MD5s, backends/s3), the
+of a plaintext blob and says so (an S3 server whose ETags are MD5s, Azure's Put Blob), the
 gateway takes it from the store's answer instead of hashing every byte itself; should the
 answer carry none after all, the stored blob is read back and hashed. Content-MD5 is then
 checked against the store's MD5, as it would be against ours. Never for a coded blob: its

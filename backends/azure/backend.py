@@ -52,11 +52,9 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
-import hashlib
 import ipaddress
 import logging
 import random
-import secrets
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
 from urllib.parse import urlsplit
@@ -88,6 +86,7 @@ from backends.base import (
     BlobNotFound,
     BlobRelay,
     ByteStream,
+    store_tells_md5,
 )
 from backends.parts import PartReader
 from backends.relay import RelayClient
@@ -104,10 +103,13 @@ DEFAULT_BLOCK_SIZE = 8 * MiB
 # ones stream as one Put Blob (signed.py) up to single_put_max, as staged blocks past it.
 SINGLE_PUT_SIZE = 256 * 1024
 STREAMED_PUT_MAX = 5000 * MiB  # Put Blob's limit (API version 2019-12-12 and later)
-_PROBE_SIZE = 64 * 1024
 READ_CHUNK = 4 * MiB
 
 Credential = str | AzureNamedKeyCredential | AzureSasCredential | AsyncTokenCredential
+
+
+async def _one(data: bytes) -> AsyncIterator[bytes]:
+    yield data
 
 
 def block_id(number: int) -> str:
@@ -313,27 +315,16 @@ class AzureBackend:
 
     async def _probe_md5(self, container: ContainerClient) -> bool:
         """Whether a Put Blob's answer carries the MD5 of the bytes stored (see the module
-        docstring), from a probe of random bytes, deleted afterwards (or by the blob
-        collector, as an orphan, if the delete fails)."""
-        probe = secrets.token_bytes(_PROBE_SIZE)
-        blob_id = f"kloudvault-md5-probe-{secrets.token_hex(8)}"
+        docstring)."""
 
-        async def one() -> AsyncIterator[bytes]:
-            yield probe
+        async def put(blob_id: str, body: bytes) -> bytes | None:
+            return await self._put_signed(
+                container, blob_id, PartSource(_one(body), len(body), blob_id)
+            )
 
-        try:
-            md5 = await self._put_signed(container, blob_id, PartSource(one(), len(probe), blob_id))
-        except BackendUnavailable:
-            raise  # not ready: the next call probes again
-        except BackendError as exc:
-            log.warning("azure backend: MD5 probe failed, the gateway hashes every blob: %s", exc)
-            return False
-        await self._delete_quietly(container, blob_id)
-        if md5 == hashlib.md5(probe, usedforsecurity=False).digest():
-            log.info("azure backend: Put Blob answers with the MD5; blobs' MD5s are taken from it")
-            return True
-        log.info("azure backend: Put Blob answers without the MD5; the gateway hashes every blob")
-        return False
+        return await store_tells_md5(
+            "azure backend", put, lambda blob_id: self._delete_quietly(container, blob_id)
+        )
 
     async def close(self) -> None:
         if self._background:

@@ -61,9 +61,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import logging
-import secrets
 import time
 from collections.abc import AsyncIterator, Coroutine
 from typing import Any
@@ -83,6 +81,7 @@ from backends.base import (
     BlobNotFound,
     BlobRelay,
     ByteStream,
+    store_tells_md5,
 )
 from backends.parts import PartReader
 from backends.relay import RelayClient
@@ -108,7 +107,6 @@ _BUCKET_MISSING = frozenset({"404", "NoSuchBucket", "NotFound"})
 # botocore parses the S3 service model (JSON) once per loader: sharing one loader makes
 # creating a client take ~15 ms instead of ~150 ms. It only reads botocore's data files.
 _DATA_LOADER = create_loader()
-_PROBE_SIZE = 64 * 1024
 _RELAY_EXPIRES = 900  # a relay's URL is sent at once: only a clock far off could matter
 
 
@@ -274,23 +272,14 @@ class S3Backend:
 
     async def _probe_etag(self, client: Any) -> bool:
         """Whether the server's PutObject ETag is the MD5 of the body (see the module
-        docstring), from a probe of random bytes, deleted afterwards (or by the blob
-        collector, as an orphan, if the delete fails)."""
-        body = secrets.token_bytes(_PROBE_SIZE)
-        blob_id = f"kloudvault-etag-probe-{secrets.token_hex(8)}"
-        try:
-            response = await self._put_object(client, blob_id, body)
-        except BackendUnavailable:
-            raise  # not ready: the next call probes again
-        except BackendError as exc:
-            log.warning("s3 backend: ETag probe failed, the gateway hashes every blob: %s", exc)
-            return False
-        await self._delete_quietly(client, blob_id)
-        if etag_md5(response.get("ETag")) == hashlib.md5(body, usedforsecurity=False).digest():
-            log.info("s3 backend: the server's ETags are MD5s; blobs' MD5s are taken from them")
-            return True
-        log.info("s3 backend: the server's ETags are not MD5s; the gateway hashes every blob")
-        return False
+        docstring)."""
+
+        async def put(blob_id: str, body: bytes) -> bytes | None:
+            return etag_md5((await self._put_object(client, blob_id, body)).get("ETag"))
+
+        return await store_tells_md5(
+            "s3 backend", put, lambda blob_id: self._delete_quietly(client, blob_id)
+        )
 
     async def close(self) -> None:
         if self._background:
