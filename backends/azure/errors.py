@@ -41,7 +41,11 @@ UNAVAILABLE_EXCEPTIONS: tuple[type[BaseException], ...] = (
 
 
 def error_code(exc: BaseException) -> str:
-    return str(getattr(exc, "error_code", None) or "")
+    """The storage error code of `exc` ("BlobNotFound"). The SDK sets a StorageErrorCode, a
+    str Enum whose str() is its name ("StorageErrorCode.BLOB_NOT_FOUND"): its value is the
+    code."""
+    code = getattr(exc, "error_code", None)
+    return str(getattr(code, "value", code) or "")
 
 
 def translate(exc: Exception, operation: str, blob_id: str | None = None) -> BackendError:

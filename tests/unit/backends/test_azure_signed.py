@@ -13,9 +13,11 @@ from urllib.parse import parse_qs, urlsplit
 import aiohttp
 import pytest
 from aiohttp import web
+from azure.core import exceptions as az
 from azure.core.credentials import AccessToken, AzureNamedKeyCredential, AzureSasCredential
+from azure.storage.blob import StorageErrorCode
 
-from backends.azure.errors import status_error
+from backends.azure.errors import error_code, status_error, translate
 from backends.azure.signed import EXPIRES, BlobUrls, body, content_md5, open_blob
 from backends.base import BackendError, BackendUnavailable, BlobNotFound
 
@@ -137,6 +139,29 @@ def test_error_answers_without_the_sdk(status: int, code: str, kind: type) -> No
     error = status_error("Put Blob", "b1", status, code)
     assert type(error) is kind
     assert str(error) == f"azure Put Blob b1: {code or 'no error code'} (HTTP {status})"
+
+
+@pytest.mark.parametrize(
+    ("code", "kind"),
+    [
+        (StorageErrorCode.AUTHENTICATION_FAILED, BackendError),
+        (StorageErrorCode.BLOB_NOT_FOUND, BlobNotFound),
+        (StorageErrorCode.CONTAINER_NOT_FOUND, BackendError),
+        (StorageErrorCode.SERVER_BUSY, BackendUnavailable),
+    ],
+)
+def test_the_sdks_error_codes_are_read_as_the_service_sent_them(
+    code: StorageErrorCode, kind: type
+) -> None:
+    """The SDK's error_code is a str Enum whose str() is not the code."""
+    status = {"BlobNotFound": 404, "ContainerNotFound": 404, "ServerBusy": 503}.get(code.value, 403)
+    cls = az.ResourceNotFoundError if status == 404 else az.HttpResponseError
+    exc = cls(message="m")
+    exc.status_code, exc.error_code = status, code  # type: ignore[attr-defined]
+    assert error_code(exc) == code.value
+    error = translate(exc, "Get Blob", "b1")
+    assert type(error) is kind
+    assert str(error) == f"azure Get Blob b1: {code.value} (HTTP {status})"
 
 
 BLOB = bytes(range(256)) * 40
