@@ -5,9 +5,9 @@ How a blob is stored: block blob `prefix + blob_id` in the configured container.
 Write path (put_blob): when the caller gives the blob's size (the usual case), a blob of
 at most SINGLE_PUT_SIZE (256 KiB) goes up as one buffered Put Blob (the SDK retries it),
 and a larger one up to `single_put_max` (Put Blob's limit, 5000 MiB, by default) as one
-Put Blob whose body is fed from the stream as it arrives (signed.py: a signed URL, sent
-without the SDK, which would buffer it). Past that, or with a token credential (no URL
-form), it is staged in blocks of `block_size` whose lengths are known in advance, each Put
+Put Blob whose body is fed from the stream as it arrives (signed.py: a signed URL, or a
+bearer token with a token credential, sent without the SDK, which would buffer it). Past
+that, it is staged in blocks of `block_size` whose lengths are known in advance, each Put
 Block body fed from the stream the same way (backends.streamed): nothing is buffered but
 the chunks in transit. Such a body cannot be replayed, so streamed requests are sent
 without retries: a failed one fails the put (503) and the client retries the request.
@@ -28,19 +28,27 @@ number: every id of a blob has the same length, as the service requires. A faile
 leaves only uncommitted blocks, which List Blobs does not report and the service discards
 after a week; a blob id written again starts from scratch.
 
-Read path (get_blob): one Get Blob of the range with a signed URL, its body yielded in the
-pieces the socket delivers (signed.py: nothing held but aiohttp's read buffer). Over plain
-HTTP, relay_blob sends the same request on a socket of backends/relay.py's pool for the
-gateway to splice to its client. A backend that authenticates with a token, and any
-answer but 200/206, reads through the SDK's downloader instead: `read_chunk_size` ranges
-one after the other, yielded as they come. A missing blob raises BlobNotFound from the
+Read path (get_blob): one Get Blob of the range with a signed URL (or a bearer token), its
+body yielded in the pieces the socket delivers (signed.py: nothing held but aiohttp's read
+buffer). Over plain HTTP, relay_blob sends the same request on a socket of
+backends/relay.py's pool for the gateway to splice to its client (never with a token
+credential: bearer tokens go over https only). Any answer but 200/206 reads through the
+SDK's downloader instead: `read_chunk_size` ranges one after the other, yielded as they
+come. A missing blob raises BlobNotFound from the
 first request, before the first chunk is yielded.
+
+Credentials: a connection string, an account key, a SAS, or a token credential (Entra ID:
+the one given, or for an account URL alone azure.identity's DefaultAzureCredential, which
+finds a managed identity, AKS workload identity, a service principal in the environment or
+az login). A token credential's token is fetched once and shared by the SDK's calls and
+signed.py's requests until 5 minutes before it expires (tokens.py).
 
 Lifecycle: the SDK client, with its own aiohttp session (`max_connections`), is created on
 first use, on the running event loop, together with a check that the container exists and
 its creation if not (create_container=False skips both, for a SAS without container
 rights). A failed check is retried on the next call. `start()`
-does this eagerly; `close()` releases the connections (a later call opens new ones).
+does this eagerly; `close()` releases the connections and closes a DefaultAzureCredential
+the backend created (a later call opens new ones).
 
 Retries: the SDK retries connection errors, timeouts, 408/429/5xx up to `max_attempts`
 attempts with exponential backoff from `retry_backoff` seconds; `connect_timeout` and
@@ -55,8 +63,9 @@ import contextlib
 import ipaddress
 import logging
 import random
+import ssl
 from collections.abc import AsyncIterator, Coroutine
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -79,6 +88,7 @@ from azure.storage.blob.aio import (
 
 from backends.azure import signed
 from backends.azure.errors import azure_errors, error_code
+from backends.azure.tokens import BearerTokens
 from backends.base import (
     BackendError,
     BackendUnavailable,
@@ -152,6 +162,11 @@ class _Backoff(ExponentialRetry):
         return random.uniform(0, min(self._cap, self._base * 2 ** int(settings["count"])))
 
 
+def is_token_credential(credential: object) -> bool:
+    """Whether `credential` gives bearer tokens (the SDK's own test: it has get_token)."""
+    return hasattr(credential, "get_token")
+
+
 def may_have_reached_server(exc: BaseException) -> bool:
     """Whether a request that failed with `exc` may still have taken effect on the server."""
     if isinstance(exc, asyncio.CancelledError):
@@ -166,7 +181,11 @@ class AzureBackend:
 
     Give `connection_string`, or `account_url` with `account_key` (shared key; the account
     name comes from the URL unless given) or with `credential` (a SAS string or
-    AzureSasCredential, a token credential such as azure.identity's DefaultAzureCredential).
+    AzureSasCredential, a token credential such as azure.identity's DefaultAzureCredential,
+    which stays its giver's to close), or with a SAS in its query, or alone: Entra ID, with
+    an azure.identity DefaultAzureCredential the backend creates on start and closes on
+    close. A token credential needs an https account URL. `ssl_context`: what verifies the
+    store's certificate (default: the system's trust store, as aiohttp makes it).
     """
 
     name = "azure"
@@ -192,11 +211,22 @@ class AzureBackend:
         retry_backoff: float = 0.5,
         single_put_max: int = STREAMED_PUT_MAX,
         server_md5: bool = True,
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
         if (connection_string is None) == (account_url is None):
             raise ValueError("give exactly one of connection_string and account_url")
         if account_key is not None and credential is not None:
             raise ValueError("give account_key or credential, not both")
+        # An account URL alone (no key, no credential, no SAS in it) means Entra ID.
+        self._entra_id = (
+            account_url is not None
+            and account_key is None
+            and credential is None
+            and not urlsplit(account_url).query
+        )
+        if account_url is not None and urlsplit(account_url).scheme != "https":
+            if self._entra_id or is_token_credential(credential):
+                raise ValueError("a token credential (Entra ID) needs an https account URL")
         if not 1 <= block_size <= MAX_BLOCK_SIZE:
             raise ValueError(f"block_size must be within [1, {MAX_BLOCK_SIZE}]")
         if blocks_in_flight < 1:
@@ -220,12 +250,13 @@ class AzureBackend:
         self._server_md5 = server_md5
         self._md5_from_store = False  # until the probe says otherwise
         self._max_connections = max_connections
+        self._ssl_context = ssl_context
         self._timeouts = (connect_timeout, read_timeout)
         self._max_attempts = max_attempts
         self._retry_backoff = retry_backoff
         self._container: ContainerClient | None = None
         self._session: aiohttp.ClientSession | None = None
-        self._urls: signed.BlobUrls | None = None  # signed blob URLs (None: a token credential)
+        self._urls: signed.BlobUrls | None = None  # how requests are signed (None: SDK only)
         self._relay: RelayClient | None = None  # Get Blob bodies to splice (plain HTTP only)
         self._timeout = aiohttp.ClientTimeout(
             total=None, sock_connect=connect_timeout, sock_read=read_timeout
@@ -245,7 +276,9 @@ class AzureBackend:
         """Open the connections and check (or create) the container now, not on first use."""
         await self._ready()
 
-    def _service_client(self, session: aiohttp.ClientSession) -> BlobServiceClient:
+    def _service_client(
+        self, session: aiohttp.ClientSession, credential: Credential | None
+    ) -> BlobServiceClient:
         connect_timeout, read_timeout = self._timeouts
         options: dict[str, Any] = {
             "transport": AioHttpTransport(
@@ -264,7 +297,20 @@ class AzureBackend:
         if self._connection_string is not None:
             return BlobServiceClient.from_connection_string(self._connection_string, **options)
         assert self._account_url is not None
-        return BlobServiceClient(self._account_url, credential=self._credential, **options)
+        return BlobServiceClient(self._account_url, credential=credential, **options)
+
+    async def _opened_credential(self, stack: contextlib.AsyncExitStack) -> Credential | None:
+        """The credential the SDK's client and signed.py use: a token credential (the one
+        given, or DefaultAzureCredential for Entra ID, closed with `stack`) behind one
+        token cache (tokens.py); any other as given."""
+        credential = self._credential
+        if self._entra_id:
+            from azure.identity.aio import DefaultAzureCredential
+
+            credential = await stack.enter_async_context(DefaultAzureCredential())
+        if is_token_credential(credential):
+            return BearerTokens(cast(AsyncTokenCredential, credential))
+        return credential
 
     async def _ready(self) -> ContainerClient:
         if self._container is not None and self._container_checked:
@@ -272,15 +318,27 @@ class AzureBackend:
         async with self._lock:
             if self._container is None:
                 stack = contextlib.AsyncExitStack()
-                session = await stack.enter_async_context(
-                    aiohttp.ClientSession(
-                        connector=aiohttp.TCPConnector(limit=self._max_connections)
-                    )
+                connector = aiohttp.TCPConnector(
+                    limit=self._max_connections,
+                    ssl=True if self._ssl_context is None else self._ssl_context,
                 )
-                service = await stack.enter_async_context(self._service_client(session))
+                session = await stack.enter_async_context(
+                    aiohttp.ClientSession(connector=connector)
+                )
+                try:
+                    credential = await self._opened_credential(stack)
+                    service = await stack.enter_async_context(
+                        self._service_client(session, credential)
+                    )
+                except BaseException:
+                    await stack.aclose()
+                    raise
                 container = service.get_container_client(self._container_name)
                 self._urls = signed.BlobUrls.of(
-                    container.url, self._container_name, service.credential
+                    container.url,
+                    self._container_name,
+                    service.credential,
+                    api_version=container.api_version,
                 )
                 if self._urls is not None and self._urls.plain_http:
                     connect_timeout, read_timeout = self._timeouts
@@ -432,10 +490,16 @@ class AzureBackend:
     ) -> bytes | None:
         """One Put Blob streamed from `source`, sent without the SDK (signed.py)."""
         assert self._urls is not None and self._session is not None
-        url = self._urls.url(self._name(blob_id), "cw")
         try:
+            with azure_errors("Put Blob", blob_id):
+                url, auth = await self._urls.request(self._name(blob_id), "cw")
             return await signed.put_blob(
-                self._session, url, source.part(source.size, last=True), self._timeout, blob_id
+                self._session,
+                url,
+                source.part(source.size, last=True),
+                self._timeout,
+                blob_id,
+                auth,
             )
         except BaseException as exc:
             if may_have_reached_server(exc):  # it may be stored although we saw an error
@@ -519,8 +583,9 @@ class AzureBackend:
             return
         container = await self._ready()
         if self._urls is not None and self._session is not None:
-            url = self._urls.url(self._name(blob_id))
-            response = await signed.open_blob(self._session, url, start, end, self._timeout)
+            with azure_errors("Get Blob", blob_id):
+                url, auth = await self._urls.request(self._name(blob_id))
+            response = await signed.open_blob(self._session, url, start, end, self._timeout, auth)
             if response is not None:
                 async for chunk in signed.body(response, blob_id):
                     yield chunk

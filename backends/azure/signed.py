@@ -1,4 +1,5 @@
-"""Get Blob and Put Blob as plain streamed requests to signed blob URLs, without the SDK.
+"""Get Blob and Put Blob as plain streamed requests, without the SDK: to signed blob URLs,
+or with a bearer token.
 
 Reads. The SDK's downloader (`BlobClient.download_blob().chunks()`) fetches 4 MiB ranges one
 after the other, reads each in 256 KiB pieces and joins them into one 4 MiB bytes before the
@@ -17,11 +18,18 @@ and an answer that carries the MD5 the service computed over the bytes it stored
 (`Content-MD5`, in every Put Blob answer since API version 2012-02-12), which the gateway
 takes for the ETag instead of hashing every byte (backends.base.Digesting).
 
-How a request is signed: with the account key, a service SAS for that one blob (read, or
-create and write, valid for `EXPIRES` seconds; azure-storage-blob's `generate_blob_sas`,
-~20 us); with a SAS (a connection string's SharedAccessSignature, an AzureSasCredential,
-or a SAS in the account URL) that SAS. A token credential (Entra ID) has no URL form: those
-backends keep the SDK (`BlobUrls.of` returns None).
+How a request is authorized (BlobUrls.request, the one place that says): with the account
+key, a service SAS for that one blob (read, or create and write, valid for `EXPIRES`
+seconds; azure-storage-blob's `generate_blob_sas`, ~20 us); with a SAS (a connection
+string's SharedAccessSignature, an AzureSasCredential, or a SAS in the account URL) that
+SAS; with a token credential (Entra ID: tokens.py caches its token) the blob's URL without
+a query, and the headers `Authorization: Bearer <token>`, `x-ms-version` (the API version
+the SDK's client speaks: a bearer request without one is refused) and `x-ms-date`
+(https://learn.microsoft.com/rest/api/storageservices/authorize-with-azure-active-directory).
+Bearer tokens go over https only (Azure and Azurite refuse them over http, and the SDK
+will not send them): a token credential on an http URL has no signed form (`BlobUrls.of`
+returns None), and a token-authorized backend is never plain HTTP, so the relay, which
+sends a signed URL over plain HTTP, stays off for it.
 
 Only a 200 or 206 answer to a read is streamed: anything else (404, 416, 403, 5xx) or a
 read that fails before its answer begins is read again through the SDK, whose retries and
@@ -36,7 +44,8 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
+from email.utils import format_datetime
 from typing import Any
 from urllib.parse import quote, urlsplit
 
@@ -45,13 +54,15 @@ from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 from azure.storage.blob import generate_blob_sas
 
 from backends.azure.errors import azure_errors, status_error
+from backends.azure.tokens import BearerTokens
 from backends.streamed import PartBody, body_errors, response_pieces
 
 EXPIRES = 900  # seconds a blob URL is valid: it is used at once, by this process only
 
 
 class BlobUrls:
-    """Signed Get Blob URLs for the blobs of one container."""
+    """How requests to the blobs of one container are authorized: signed URLs (an account
+    key or a SAS), or bearer tokens in headers (a token credential)."""
 
     def __init__(
         self,
@@ -61,20 +72,34 @@ class BlobUrls:
         account_name: str | None = None,
         account_key: str | None = None,
         sas: str | None = None,
+        tokens: BearerTokens | None = None,
+        api_version: str | None = None,
     ) -> None:
-        if (account_key is None) == (sas is None):
-            raise ValueError("give an account key or a SAS, one of them")
+        if [account_key, sas, tokens].count(None) != 2:
+            raise ValueError("give an account key, a SAS or bearer tokens, one of them")
         parts = urlsplit(container_url)
+        if tokens is not None and (parts.scheme != "https" or not api_version):
+            raise ValueError("bearer tokens need an https URL and the API version")
         self._base = f"{parts.scheme}://{parts.netloc}{parts.path.rstrip('/')}/"
         self.plain_http = parts.scheme == "http"
         self._container = container
         self._account = (account_name or "", account_key)
         self._sas = sas.lstrip("?") if sas is not None else None
+        self._tokens = tokens
+        self._api_version = api_version or ""
 
     @classmethod
-    def of(cls, container_url: str, container: str, credential: Any) -> BlobUrls | None:
-        """From what the SDK's client was built with (its `credential` and `url`), or None
-        if it authenticates with a token."""
+    def of(
+        cls,
+        container_url: str,
+        container: str,
+        credential: Any,
+        *,
+        api_version: str | None = None,
+    ) -> BlobUrls | None:
+        """From what the SDK's client was built with (its `credential`, `url` and
+        `api_version`), or None if it has no form here (no credential, or a token
+        credential over http)."""
         query = urlsplit(container_url).query
         if query:  # a SAS in the URL (connection string or account URL)
             return cls(container_url, container, sas=query)
@@ -83,6 +108,12 @@ class BlobUrls:
         if isinstance(credential, AzureNamedKeyCredential):
             named = credential.named_key
             return cls(container_url, container, account_name=named.name, account_key=named.key)
+        if hasattr(credential, "get_token"):  # a token credential, by the SDK's own test
+            if urlsplit(container_url).scheme != "https" or not api_version:
+                return None
+            if not isinstance(credential, BearerTokens):
+                credential = BearerTokens(credential)
+            return cls(container_url, container, tokens=credential, api_version=api_version)
         # The SDK turns a key into a SharedKeyCredentialPolicy (private class) that keeps
         # the name and key as plain attributes.
         name, key = (
@@ -93,10 +124,16 @@ class BlobUrls:
             return cls(container_url, container, account_name=name, account_key=key)
         return None
 
+    def _path(self, name: str) -> str:
+        return self._base + quote(name, safe="~/")
+
     def url(self, name: str, permission: str = "r", now: datetime.datetime | None = None) -> str:
         """The URL that reads blob `name` (its full name, prefix included), or with
-        permission "cw" writes it. A given SAS is used as it is, whatever it allows."""
-        path = self._base + quote(name, safe="~/")
+        permission "cw" writes it. A given SAS is used as it is, whatever it allows.
+        Not for bearer tokens (no URL carries them): request() says how those go."""
+        if self._tokens is not None:
+            raise ValueError("a token credential signs no URL")
+        path = self._path(name)
         if self._sas is not None:
             return f"{path}?{self._sas}"
         account, key = self._account
@@ -106,6 +143,22 @@ class BlobUrls:
         )
         return f"{path}?{sas}"
 
+    async def request(
+        self, name: str, permission: str = "r", now: datetime.datetime | None = None
+    ) -> tuple[str, dict[str, str]]:
+        """The URL and the headers of an authorized request to blob `name` (permission as
+        for url()): a signed URL and no headers, or with bearer tokens the blob's URL and
+        the token's headers (a fetch of the token if the cached one is near its expiry)."""
+        if self._tokens is None:
+            return self.url(name, permission, now), {}
+        token = await self._tokens.token()
+        when = now or datetime.datetime.now(datetime.UTC)
+        return self._path(name), {
+            "Authorization": f"Bearer {token}",
+            "x-ms-version": self._api_version,
+            "x-ms-date": format_datetime(when, usegmt=True),
+        }
+
 
 async def open_blob(
     session: aiohttp.ClientSession,
@@ -113,11 +166,13 @@ async def open_blob(
     start: int,
     end: int | None,
     timeout: aiohttp.ClientTimeout,
+    auth: Mapping[str, str] | None = None,
 ) -> aiohttp.ClientResponse | None:
     """The answer to a Get Blob of bytes [start, end) (end None: to the blob's end), its
     body not yet read; None if it is not one to stream (the caller asks the SDK): only a
-    200 to a request for the whole blob, or a 206 for a range, with the length asked for."""
-    headers = {"Accept-Encoding": "identity"}
+    200 to a request for the whole blob, or a 206 for a range, with the length asked for.
+    `auth`: the headers that authorize it (BlobUrls.request), if any."""
+    headers = {"Accept-Encoding": "identity", **(auth or {})}
     ranged = start > 0 or end is not None
     if ranged:
         headers["Range"] = f"bytes={start}-{'' if end is None else end - 1}"
@@ -149,10 +204,15 @@ async def put_blob(
     data: PartBody,
     timeout: aiohttp.ClientTimeout,
     blob_id: str,
+    auth: Mapping[str, str] | None = None,
 ) -> bytes | None:
     """Put Blob (a block blob) of `data.length` bytes streamed from `data`; the MD5 the
-    service computed, or None if its answer carried none."""
-    headers = {"x-ms-blob-type": "BlockBlob", "Content-Length": str(data.length)}
+    service computed, or None if its answer carried none. `auth` as for open_blob."""
+    headers = {
+        "x-ms-blob-type": "BlockBlob",
+        "Content-Length": str(data.length),
+        **(auth or {}),
+    }
     with body_errors(data), azure_errors("Put Blob", blob_id):
         async with session.put(url, data=data, headers=headers, timeout=timeout) as response:
             if response.status != 201:

@@ -1,6 +1,7 @@
 """backends/azure/signed.py: which credential signs a blob URL, how a blob's name becomes its
-URL, the MD5 of a Put Blob answer, and errors.py's reading of an error answer (what
-Azurite makes of those URLs: tests/contract/test_azure_signed.py)."""
+URL, the headers a bearer token goes in, the MD5 of a Put Blob answer, and errors.py's
+reading of an error answer (what Azurite makes of those requests:
+tests/contract/test_azure_signed.py, tests/contract/test_azure_token.py)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from azure.storage.blob import StorageErrorCode
 
 from backends.azure.errors import error_code, status_error, translate
 from backends.azure.signed import EXPIRES, BlobUrls, body, content_md5, open_blob
+from backends.azure.tokens import STORAGE_SCOPE, BearerTokens
 from backends.base import BackendError, BackendUnavailable, BlobNotFound
 
 CONTAINER_URL = "http://127.0.0.1:10000/devstoreaccount1/kv"
@@ -34,8 +36,25 @@ class _PolicyLike:
 
 
 class _Token:
+    def __init__(self) -> None:
+        self.asked: list[tuple[str, ...]] = []
+
     async def get_token(self, *scopes: str, **kwargs: object) -> AccessToken:
-        return AccessToken("t", 0)
+        self.asked.append(scopes)
+        return AccessToken("t", 2**40)
+
+    async def close(self) -> None:
+        pass
+
+    async def __aenter__(self) -> _Token:
+        return self
+
+    async def __aexit__(self, *args: object) -> None:
+        pass
+
+
+HTTPS_URL = "https://acct.blob.core.windows.net/kv"
+API_VERSION = "2026-02-06"
 
 
 def test_a_key_signs_a_read_only_sas_for_that_blob() -> None:
@@ -78,8 +97,48 @@ def test_a_sas_is_sent_as_it_is(container_url: str, credential: object) -> None:
 
 
 def test_a_token_credential_has_no_url_form() -> None:
-    assert BlobUrls.of(CONTAINER_URL, "kv", _Token()) is None
+    # Over http (bearer tokens go over https only), without the API version, or nothing.
+    assert BlobUrls.of(CONTAINER_URL, "kv", _Token(), api_version=API_VERSION) is None
+    assert BlobUrls.of(HTTPS_URL, "kv", _Token()) is None
     assert BlobUrls.of(CONTAINER_URL, "kv", None) is None
+
+
+def test_a_token_goes_in_headers_on_the_bare_blob_url() -> None:
+    credential = _Token()
+    urls = BlobUrls.of(HTTPS_URL, "kv", credential, api_version=API_VERSION)
+    assert urls is not None and not urls.plain_http
+
+    async def scenario() -> list[tuple[str, dict[str, str]]]:
+        return [await urls.request("p/ x/b1", permission, now=NOW) for permission in ("r", "cw")]
+
+    read, write = asyncio.run(scenario())
+    expected = {
+        "Authorization": "Bearer t",
+        "x-ms-version": API_VERSION,
+        "x-ms-date": "Sun, 06 Dec 2026 04:00:00 GMT",  # RFC 1123, as Azure wants it
+    }
+    assert read == (f"{HTTPS_URL}/p/%20x/b1", expected)
+    assert write == read  # the token says what may be done, not the URL
+    assert credential.asked == [(STORAGE_SCOPE,)]  # fetched once (tokens.py caches it)
+    with pytest.raises(ValueError):
+        urls.url("b1")  # no URL carries a bearer token (the relay cannot use one)
+
+
+def test_the_token_cache_the_sdk_was_given_is_shared() -> None:
+    tokens = BearerTokens(_Token())
+    urls = BlobUrls.of(HTTPS_URL, "kv", tokens, api_version=API_VERSION)
+    assert urls is not None and urls._tokens is tokens
+
+
+def test_a_key_or_sas_request_is_its_signed_url_without_headers() -> None:
+    urls = BlobUrls.of(CONTAINER_URL, "kv", _PolicyLike())
+    sas = BlobUrls(HTTPS_URL, "kv", sas="sig=x")
+    assert urls is not None
+
+    async def scenario() -> list[tuple[str, dict[str, str]]]:
+        return [await urls.request("b", "cw", now=NOW), await sas.request("b")]
+
+    assert asyncio.run(scenario()) == [(urls.url("b", "cw", now=NOW), {}), (sas.url("b"), {})]
 
 
 @pytest.mark.parametrize(
@@ -105,6 +164,13 @@ def test_one_credential_exactly() -> None:
         BlobUrls(CONTAINER_URL, "kv")
     with pytest.raises(ValueError):
         BlobUrls(CONTAINER_URL, "kv", account_key=KEY, sas="sig=x")
+    tokens = BearerTokens(_Token())
+    with pytest.raises(ValueError):
+        BlobUrls(HTTPS_URL, "kv", sas="sig=x", tokens=tokens, api_version=API_VERSION)
+    with pytest.raises(ValueError):  # bearer tokens over http
+        BlobUrls(CONTAINER_URL, "kv", tokens=tokens, api_version=API_VERSION)
+    with pytest.raises(ValueError):  # a bearer request without x-ms-version is refused
+        BlobUrls(HTTPS_URL, "kv", tokens=tokens)
 
 
 @pytest.mark.parametrize(
@@ -167,10 +233,15 @@ def test_the_sdks_error_codes_are_read_as_the_service_sent_them(
 BLOB = bytes(range(256)) * 40
 
 
-async def _store(behaviour: str) -> tuple[web.AppRunner, str]:
-    """A stand-in store answering every GET with BLOB as `behaviour` says."""
+async def _store(
+    behaviour: str, seen: list[dict[str, str]] | None = None
+) -> tuple[web.AppRunner, str]:
+    """A stand-in store answering every GET with BLOB as `behaviour` says (and recording
+    each request's headers in `seen`)."""
 
     async def get(request: web.Request) -> web.Response:
+        if seen is not None:
+            seen.append(dict(request.headers))
         wanted = request.headers.get("Range")
         if behaviour == "ignores-range" or wanted is None:
             return web.Response(body=BLOB)
@@ -218,3 +289,24 @@ def test_only_the_bytes_asked_for_are_streamed(
             await runner.cleanup()
 
     assert asyncio.run(scenario()) == streamed
+
+
+def test_the_authorizing_headers_go_with_a_get_blob() -> None:
+    seen: list[dict[str, str]] = []
+    auth = {"Authorization": "Bearer t", "x-ms-version": API_VERSION, "x-ms-date": "d"}
+
+    async def scenario() -> bytes | None:
+        runner, url = await _store("honest", seen)
+        try:
+            async with aiohttp.ClientSession() as session:
+                timeout = aiohttp.ClientTimeout(total=10)
+                response = await open_blob(session, url, 10, 2000, timeout, auth)
+                assert response is not None
+                return b"".join([chunk async for chunk in body(response, "b")])
+        finally:
+            await runner.cleanup()
+
+    assert asyncio.run(scenario()) == BLOB[10:2000]
+    (headers,) = seen
+    assert {name: headers[name] for name in auth} == auth
+    assert headers["Range"] == "bytes=10-1999"
