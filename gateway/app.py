@@ -109,6 +109,8 @@ def make_backend(settings: Settings) -> Backend:
         logging.getLogger("azure.core.pipeline.policies.http_logging_policy").setLevel(
             logging.WARNING
         )
+        # An account URL without a key (and without a SAS in it) is Entra ID: the backend
+        # creates azure-identity's DefaultAzureCredential and closes it when it closes.
         return AzureBackend(
             settings.azure_container,
             connection_string=settings.azure_connection_string,

@@ -15,6 +15,7 @@ from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from events.scan.protocol import parse_url
 from events.targets.base import TargetError
@@ -162,7 +163,14 @@ class Settings:
         default=None, metadata=_opt("--backend azure: storage connection string", secret=True)
     )
     azure_account_url: str | None = field(
-        default=None, metadata=_opt("--backend azure: account URL (with --azure-account-key)")
+        default=None,
+        metadata=_opt(
+            "--backend azure: account URL (https://ACCOUNT.blob.core.windows.net), with"
+            " --azure-account-key, or a SAS in its query, or alone: Entra ID, the token of"
+            " azure-identity's DefaultAzureCredential (managed identity, AKS workload"
+            " identity, AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, az login),"
+            " https only"
+        ),
     )
     azure_account_key: str | None = field(
         default=None, metadata=_opt("--backend azure: shared account key", secret=True)
@@ -595,14 +603,8 @@ def validate(settings: Settings) -> None:
         settings.s3_endpoint and settings.s3_access_key and settings.s3_secret_key
     ):
         problems.append("--backend s3 needs --s3-endpoint, --s3-access-key and --s3-secret-key")
-    if settings.backend == "azure" and not (
-        settings.azure_connection_string
-        or (settings.azure_account_url and settings.azure_account_key)
-    ):
-        problems.append(
-            "--backend azure needs --azure-connection-string, "
-            "or --azure-account-url with --azure-account-key"
-        )
+    if settings.backend == "azure":
+        problems += _azure_problems(settings)
     if settings.backend_timeout <= 0 or settings.backend_attempts < 1:
         problems.append("--backend-timeout must be positive and --backend-attempts at least 1")
     if settings.workers < 1:
@@ -656,6 +658,21 @@ def validate(settings: Settings) -> None:
         problems.append("--log-format must be text or json")
     if problems:
         raise SystemExit("; ".join(problems))
+
+
+def _azure_problems(settings: Settings) -> list[str]:
+    """--backend azure: a connection string, or an account URL with a key, a SAS in its
+    query, or nothing (Entra ID: bearer tokens, which go over https only)."""
+    url = settings.azure_account_url
+    if bool(settings.azure_connection_string) == bool(url):
+        return [
+            "--backend azure needs --azure-connection-string or --azure-account-url"
+            " (with --azure-account-key, a SAS in its query, or alone for Entra ID), one of them"
+        ]
+    if url and not settings.azure_account_key and not urlsplit(url).query:
+        if urlsplit(url).scheme.lower() != "https":
+            return ["--azure-account-url without --azure-account-key (Entra ID) must be https"]
+    return []
 
 
 def _notify_problems(settings: Settings) -> list[str]:
