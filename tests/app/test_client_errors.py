@@ -114,20 +114,21 @@ def test_large_delete_objects_body_does_not_stall_the_loop(
     """A 1 MB DeleteObjects body of tiny elements (refused: over 1,000 keys) is parsed off
     the event loop: concurrent requests wait far less than the parse itself takes.
 
-    On the loop every try stalls it for about the parse time. A busy machine only adds
-    stalls (never removes one), so the best of three tries is what the code does."""
+    On the loop every try stalls it for at least the parse time. A busy machine only adds
+    stalls (never removes one), so the best of five tries is what the code does, each
+    against the parse time measured just before it (the machine's load of that moment)."""
     body = b"<Delete>" + b"<Object><Key>k</Key></Object>" * 35_000 + b"</Delete>"
     assert 1_000_000 < len(body) < MAX_XML
-    started = time.perf_counter()
-    with pytest.raises(S3Error):
-        parse(Delete, body)
-    parse_time = time.perf_counter() - started
-    stalls = []
-    for _ in range(3):
+    tries = []
+    for _ in range(5):
+        started = time.perf_counter()
+        with pytest.raises(S3Error):
+            parse(Delete, body)
+        parse_time = time.perf_counter() - started
         request = client.request("POST", f"/{BUCKET}?delete", body=body)
         reply, stall = _loop_stall_during(aio, request)
         assert reply.status == 400 and reply.error_code == "MalformedXML", reply.body
-        stalls.append(stall)
+        tries.append((stall, parse_time))
         if stall < parse_time / 3:
             break
-    assert min(stalls) < parse_time / 3, (stalls, parse_time)
+    assert min(stall / parse_time for stall, parse_time in tries) < 1 / 3, tries
