@@ -277,8 +277,12 @@ def _render_delete(model: Delete) -> Element:
 
 @parses(Delete, "Delete")
 def _parse_delete(root: Element) -> Delete:
-    objects = []
+    objects: list[ObjectIdentifier] = []
     for el in _children(root, "Object"):
+        if len(objects) == MAX_DELETE_OBJECTS:
+            # Refused before the rest is read: 35,000 tiny elements fit in the 1 MB a body
+            # may have, and reading each in Python holds the GIL from the event loop.
+            raise _malformed()
         key = _text(el, "Key", required=True)
         assert key is not None
         objects.append(
@@ -290,7 +294,7 @@ def _parse_delete(root: Element) -> Delete:
                 size=_text(el, "Size"),
             )
         )
-    if not objects or len(objects) > MAX_DELETE_OBJECTS:
+    if not objects:
         raise _malformed()
     quiet = _text(root, "Quiet")
     return Delete(tuple(objects), quiet=_parse_bool(quiet) if quiet is not None else False)

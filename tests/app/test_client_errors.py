@@ -5,21 +5,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
-import time
-from collections.abc import Coroutine
-from typing import Any, TypeVar
+import threading
+from typing import Any
 
 import pytest
 
-from gateway.errors import S3Error
+from gateway.xml import offload
 from gateway.xml.codec import parse
-from gateway.xml.models import Delete
 from gateway.xml.safe import DEFAULT_MAX_SIZE as MAX_XML
 from tests.app.client import SignedClient
 from tests.app.server import AppServer
 
 BUCKET = "client-errors"
-T = TypeVar("T")
 
 
 @pytest.fixture
@@ -80,55 +77,24 @@ def test_unparsable_request_is_one_log_line(
     assert records[0].exc_info is None and "\n" not in records[0].getMessage()
 
 
-def _loop_stall_during(aio: asyncio.Runner, work: Coroutine[Any, Any, T]) -> tuple[T, float]:
-    """`work`'s result, and the longest the event loop went without running a ticker task
-    while `work` ran (what every other request of the process would have waited)."""
-
-    async def run() -> tuple[T, float]:
-        done = asyncio.Event()
-        longest = 0.0
-
-        async def ticker() -> None:
-            nonlocal longest
-            last = time.perf_counter()
-            while not done.is_set():
-                await asyncio.sleep(0.001)
-                now = time.perf_counter()
-                longest = max(longest, now - last)
-                last = now
-
-        task = asyncio.create_task(ticker())
-        try:
-            result = await work
-        finally:
-            done.set()
-            await task
-        return result, longest
-
-    return aio.run(run())
-
-
-def test_large_delete_objects_body_does_not_stall_the_loop(
-    client: SignedClient, aio: asyncio.Runner
+def test_large_delete_objects_body_is_parsed_off_the_loop(
+    client: SignedClient, aio: asyncio.Runner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """A 1 MB DeleteObjects body of tiny elements (refused: over 1,000 keys) is parsed off
-    the event loop: concurrent requests wait far less than the parse itself takes.
+    """A 1 MB DeleteObjects body of tiny elements (refused: over 1,000 keys) is parsed on a
+    worker thread, not on the event loop every other request of the process waits on. (lxml
+    releases the GIL while it parses, and the Python that reads the tree stops at the
+    1,001st object: tests/unit/xml/test_codec.py.) Asked of the thread, not of the clock:
+    a loop-stall timing of the same thing failed CI runs on a machine at load 7."""
+    threads: list[int] = []
 
-    On the loop every try stalls it for at least the parse time. A busy machine only adds
-    stalls (never removes one), so the best of five tries is what the code does, each
-    against the parse time measured just before it (the machine's load of that moment)."""
+    def recorded(*args: Any, **kwargs: Any) -> Any:
+        threads.append(threading.get_ident())
+        return parse(*args, **kwargs)
+
+    monkeypatch.setattr(offload, "parse", recorded)
     body = b"<Delete>" + b"<Object><Key>k</Key></Object>" * 35_000 + b"</Delete>"
-    assert 1_000_000 < len(body) < MAX_XML
-    tries = []
-    for _ in range(5):
-        started = time.perf_counter()
-        with pytest.raises(S3Error):
-            parse(Delete, body)
-        parse_time = time.perf_counter() - started
-        request = client.request("POST", f"/{BUCKET}?delete", body=body)
-        reply, stall = _loop_stall_during(aio, request)
-        assert reply.status == 400 and reply.error_code == "MalformedXML", reply.body
-        tries.append((stall, parse_time))
-        if stall < parse_time / 3:
-            break
-    assert min(stall / parse_time for stall, parse_time in tries) < 1 / 3, tries
+    assert offload.OFF_LOOP_BYTES < 1_000_000 < len(body) < MAX_XML
+    reply = aio.run(client.request("POST", f"/{BUCKET}?delete", body=body))
+    assert reply.status == 400 and reply.error_code == "MalformedXML", reply.body
+    # aio runs the loop (and the in-process server) on this thread.
+    assert threads and threading.get_ident() not in threads

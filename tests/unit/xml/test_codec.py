@@ -15,8 +15,10 @@ from botocore import handlers
 from lxml import etree
 
 from gateway.errors import S3Error, S3ErrorCode
+from gateway.xml import codec
 from gateway.xml.codec import S3_NS, parse, render, url_encode
 from gateway.xml.models import (
+    MAX_DELETE_OBJECTS,
     BucketEntry,
     CopyObjectResult,
     CreateBucketConfiguration,
@@ -388,6 +390,23 @@ def test_parse_delete_max_objects() -> None:
     with pytest.raises(S3Error) as info:
         parse(Delete, b"<Delete>" + b"<Object><Key>k</Key></Object>" * 1001 + b"</Delete>")
     assert info.value.code is S3ErrorCode.MALFORMED_XML
+
+
+def test_parse_delete_stops_reading_past_max_objects(monkeypatch: pytest.MonkeyPatch) -> None:
+    """35,000 objects fit in a 1 MB body: it is refused at the 1,001st, the rest unread (the
+    Python that reads each one holds the GIL, from the event loop too when parsed off it)."""
+    reads: list[str] = []
+    real = codec._text
+
+    def counted(el: Any, name: str, **kwargs: Any) -> str | None:
+        reads.append(name)
+        return real(el, name, **kwargs)
+
+    monkeypatch.setattr(codec, "_text", counted)
+    with pytest.raises(S3Error) as info:
+        parse(Delete, b"<Delete>" + b"<Object><Key>k</Key></Object>" * 35_000 + b"</Delete>")
+    assert info.value.code is S3ErrorCode.MALFORMED_XML
+    assert reads.count("Key") == MAX_DELETE_OBJECTS
 
 
 @pytest.mark.parametrize(
