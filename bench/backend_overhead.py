@@ -10,6 +10,10 @@ byte crosses the gateway and then the store, so 1.00 would mean the gateway is f
 gateway's server CPU column is the gateway's own process only; the store works for both
 targets.
 
+`--store-cpus 0` runs the store on CPU 0 alone and the gateway and the load generator on
+the other CPUs (bench/procstat.py's pin): closer to a deployment, where the store does not
+share the gateway's machine; on two CPUs it also halves what the store can use.
+
 Not a test: run it by hand on an otherwise idle machine and record the figures in
 bench/RESULTS.md under "Backend overhead" or "Azure backend overhead" (`--record`
 rewrites that section, and only it).
@@ -30,7 +34,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import procstat, report
 from bench.azure_direct import AzureSession
 from bench.calibrate import machine_speed
 from bench.loadgen import PhaseResult
@@ -54,7 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quick", action="store_true", help="4 MiB objects, few requests: a smoke run")
     p.add_argument("--record", action="store_true", help=f"write the section into {RESULTS}")
     p.add_argument("--workers", type=int, default=1, help="gateway worker processes (default 1)")
+    p.add_argument(
+        "--store-cpus",
+        type=cpu_list,
+        help="run the store on these CPUs (e.g. 0) and the gateway and the load generator on"
+        " the others: a machine of its own for the store, as deployed (default: all share)",
+    )
     return p
+
+
+def cpu_list(text: str) -> set[int]:
+    """ "0" or "0,2" or "0-1": the CPUs of --store-cpus, which must leave some for the rest."""
+    cpus: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.partition("-")
+        cpus.update(range(int(first), int(last or first) + 1))
+    if not cpus or not cpus < os.sched_getaffinity(0):
+        raise argparse.ArgumentTypeError(f"{text!r}: some, not all, of this machine's CPUs")
+    return cpus
 
 
 class Servers:
@@ -117,6 +138,7 @@ def section(
     concurrency: int,
     rounds: int,
     results: dict[tuple[str, str], PhaseResult],
+    store_cpus: set[int] | None = None,
 ) -> str:
     phases = list(dict.fromkeys(phase for _, phase in results))
     store, store_name = STORES[backend]
@@ -136,8 +158,8 @@ def section(
             f" {scale.large_size // MIB} MiB PUT then GET at concurrency {concurrency},"
             f" {scale.large_requests(concurrency)} objects per phase, {rounds} interleaved"
             f" rounds (`python -m bench.backend_overhead`, {time.strftime('%Y-%m-%d')}).",
-            f"Machine: {os.cpu_count()} CPUs, {mem:.0f} GiB, {platform.platform()}; load"
-            f" generator, gateway and {store_name} share it; {machine_speed()}.",
+            f"Machine: {os.cpu_count()} CPUs, {mem:.0f} GiB, {platform.platform()};"
+            f" {_sharing(store_name, store_cpus)}; {machine_speed()}.",
             "",
             f"**Gateway / direct throughput: {', '.join(ratios)}** (1.00: the gateway costs"
             f" nothing; every byte crosses the gateway and then {store_name}).",
@@ -148,6 +170,13 @@ def section(
             "",
         ]
     )
+
+
+def _sharing(store_name: str, store_cpus: set[int] | None) -> str:
+    if not store_cpus:
+        return f"load generator, gateway and {store_name} share it"
+    cpus = ",".join(map(str, sorted(store_cpus)))
+    return f"{store_name} on CPU {cpus} alone, the gateway and the load generator on the others"
 
 
 def record(heading: str, text: str) -> None:
@@ -187,6 +216,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     sessions: list[Session] = []
     try:
         targets = servers.start()
+        if args.store_cpus:
+            store_pid, gateway_pid = (target.pid for target in targets)
+            if store_pid is None or gateway_pid is None:
+                raise SystemExit("--store-cpus: the store's or the gateway's process is unknown")
+            others = os.sched_getaffinity(0) - args.store_cpus
+            procstat.pin(store_pid, args.store_cpus)
+            procstat.pin(gateway_pid, others)
+            procstat.pin(os.getpid(), others)
         run_id = uuid.uuid4().hex[:6]
         payload = payload_for(scale)
         sessions = [
@@ -213,7 +250,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         servers.stop()
         shutil.rmtree(workdir, ignore_errors=True)
         loop.close()
-    text = section(args.backend, scale, args.concurrency, args.rounds, results)
+    text = section(args.backend, scale, args.concurrency, args.rounds, results, args.store_cpus)
     print(text)
     if args.record:
         record(HEADINGS[args.backend], text)

@@ -61,6 +61,21 @@ def rss_bytes(pid: int) -> int:
     return total
 
 
+def pin(pid: int, cpus: set[int]) -> None:
+    """Run every thread of `pid` and its descendants on `cpus` only (threads started later
+    inherit their creator's CPUs)."""
+    for p in tree(pid):
+        try:
+            tasks = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for task in tasks:
+            try:
+                os.sched_setaffinity(int(task), cpus)
+            except OSError:  # the thread has ended
+                pass
+
+
 def self_cpu_seconds() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
