@@ -88,7 +88,7 @@ from azure.storage.blob.aio import (
 
 from backends.azure import signed
 from backends.azure.errors import azure_errors, error_code
-from backends.azure.tokens import BearerTokens
+from backends.azure.tokens import BearerTokens, is_token_credential
 from backends.base import (
     BackendError,
     BackendUnavailable,
@@ -160,11 +160,6 @@ class _Backoff(ExponentialRetry):
 
     def get_backoff_time(self, settings: dict[str, Any]) -> float:
         return random.uniform(0, min(self._cap, self._base * 2 ** int(settings["count"])))
-
-
-def is_token_credential(credential: object) -> bool:
-    """Whether `credential` gives bearer tokens (the SDK's own test: it has get_token)."""
-    return hasattr(credential, "get_token")
 
 
 def may_have_reached_server(exc: BaseException) -> bool:
@@ -463,8 +458,8 @@ class AzureBackend:
             with azure_errors("Put Block List", blob_id):
                 await blob.commit_block_list([BlobBlock(block_id(n)) for n in range(len(lengths))])
         except BaseException as exc:
-            if committing and may_have_reached_server(exc):
-                await self._shielded(self._delete_quietly(container, blob_id))
+            if committing:
+                await self._delete_if_stored(container, blob_id, exc)
             raise
         return None
 
@@ -479,8 +474,7 @@ class AzureBackend:
                     body, blob_type=BlobType.BLOCKBLOB, length=len(body), overwrite=True
                 )
         except BaseException as exc:
-            if may_have_reached_server(exc):  # it may be stored although we saw an error
-                await self._shielded(self._delete_quietly(container, blob_id))
+            await self._delete_if_stored(container, blob_id, exc)
             raise
         md5 = answer.get("content_md5")
         return bytes(md5) if isinstance(md5, bytes | bytearray) and len(md5) == 16 else None
@@ -502,8 +496,7 @@ class AzureBackend:
                 auth,
             )
         except BaseException as exc:
-            if may_have_reached_server(exc):  # it may be stored although we saw an error
-                await self._shielded(self._delete_quietly(container, blob_id))
+            await self._delete_if_stored(container, blob_id, exc)
             raise
 
     async def _put_blocks(
@@ -543,8 +536,8 @@ class AzureBackend:
             for task in in_flight:
                 task.cancel()
             await asyncio.gather(*in_flight, return_exceptions=True)
-            if committing and may_have_reached_server(exc):
-                await self._shielded(self._delete_quietly(container, blob_id))
+            if committing:
+                await self._delete_if_stored(container, blob_id, exc)
             raise
         return reader.total
 
@@ -563,6 +556,14 @@ class AzureBackend:
             await self._delete(container, blob_id)
         except BackendError as exc:
             log.warning("%s; the blob collector will remove it later", exc)
+
+    async def _delete_if_stored(
+        self, container: ContainerClient, blob_id: str, exc: BaseException
+    ) -> None:
+        """After a write failed with `exc`: delete the blob if the write may have reached
+        the service all the same (it may be stored although we saw an error)."""
+        if may_have_reached_server(exc):
+            await self._shielded(self._delete_quietly(container, blob_id))
 
     async def _shielded(self, cleanup: Coroutine[Any, Any, None]) -> None:
         """Run a cleanup to its end even if the task running put_blob is being cancelled."""

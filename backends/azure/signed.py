@@ -54,7 +54,7 @@ from azure.core.credentials import AzureNamedKeyCredential, AzureSasCredential
 from azure.storage.blob import generate_blob_sas
 
 from backends.azure.errors import azure_errors, status_error
-from backends.azure.tokens import BearerTokens
+from backends.azure.tokens import BearerTokens, is_token_credential
 from backends.streamed import PartBody, body_errors, response_pieces
 
 EXPIRES = 900  # seconds a blob URL is valid: it is used at once, by this process only
@@ -108,7 +108,7 @@ class BlobUrls:
         if isinstance(credential, AzureNamedKeyCredential):
             named = credential.named_key
             return cls(container_url, container, account_name=named.name, account_key=named.key)
-        if hasattr(credential, "get_token"):  # a token credential, by the SDK's own test
+        if is_token_credential(credential):
             if urlsplit(container_url).scheme != "https" or not api_version:
                 return None
             if not isinstance(credential, BearerTokens):

@@ -32,6 +32,11 @@ STORAGE_SCOPE = "https://storage.azure.com/.default"
 REFRESH_MARGIN = 300.0  # seconds before expiry a token is replaced (azure-core's window too)
 
 
+def is_token_credential(credential: object) -> bool:
+    """Whether `credential` gives bearer tokens (the SDK's own test: it has get_token)."""
+    return hasattr(credential, "get_token")
+
+
 class BearerTokens:
     """The token of `credential` for Azure Storage, cached until `margin` seconds before it
     expires; itself an AsyncTokenCredential (for the SDK's client). It does not own the
