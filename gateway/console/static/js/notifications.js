@@ -117,8 +117,8 @@ function render(targetCount) {
 
 async function save(list, what) {
   await api.s3('PutBucketNotificationConfiguration', { bucket, body: documentOf(list), contentType: 'application/xml' });
-  ui.notify(`${what}: notifications of ${bucket} saved.`);
   await loadNotifications(bucket);
+  ui.notify(`${what}: notifications of ${bucket} saved.`);
 }
 
 async function addRule() {

@@ -56,7 +56,8 @@ export function installSettings(context) {
     notificationsForm(ui));
   quota = quotaForm(ui, 'bucket-quota', 'Quota');
   $('settings-view').append(quota.form);
-  // A save clears the last notice first, so a notice on screen always speaks of the last save.
+  // A save clears the last notice first, so a notice on screen always speaks of the last save;
+  // it is shown once the form has been read back, so that what the user types after it stays.
   const on = (id, action) => $(id).addEventListener('submit', (event) => {
     event.preventDefault();
     ui.notify('');
@@ -108,8 +109,8 @@ async function saveVersioning() {
   const status = $('versioning-status').value;
   const body = `<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Status>${status}</Status></VersioningConfiguration>`;
   await api.s3('PutBucketVersioning', { bucket, body, contentType: XML });
-  ui.notify(`Versioning ${status.toLowerCase()} on ${bucket}.`);
   await loadVersioning();
+  ui.notify(`Versioning ${status.toLowerCase()} on ${bucket}.`);
 }
 
 async function loadEncryption() {
@@ -133,8 +134,8 @@ async function saveEncryption() {
     + `<ApplyServerSideEncryptionByDefault><SSEAlgorithm>${mode}</SSEAlgorithm>${key}</ApplyServerSideEncryptionByDefault>`
     + '</Rule></ServerSideEncryptionConfiguration>';
   await api.s3('PutBucketEncryption', { bucket, body, contentType: XML });
-  ui.notify(`Default encryption of ${bucket} saved.`);
   await loadEncryption();
+  ui.notify(`Default encryption of ${bucket} saved.`);
 }
 
 async function loadCors() {
@@ -187,8 +188,8 @@ async function saveLock() {
   const body = '<ObjectLockConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">'
     + `<ObjectLockEnabled>Enabled</ObjectLockEnabled>${rule}</ObjectLockConfiguration>`;
   await api.s3('PutObjectLockConfiguration', { bucket, body, contentType: XML });
-  ui.notify(`Default retention of ${bucket} saved.`);
   await loadLock();
+  ui.notify(`Default retention of ${bucket} saved.`);
 }
 
 async function loadPolicy() {
@@ -223,6 +224,6 @@ async function makePublic() {
     Resource: `arn:aws:s3:::${bucket}/${prefix}*`,
   });
   await api.s3('PutBucketPolicy', { bucket, body: JSON.stringify(policy), contentType: 'application/json' });
-  ui.notify(`Objects ${where} are now public.`);
   await loadPolicy();
+  ui.notify(`Objects ${where} are now public.`);
 }
